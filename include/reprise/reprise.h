@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: MIT */
+/* The whole public API of libreprise: one include for programs that use all of it. */
+#ifndef REPRISE_REPRISE_H
+#define REPRISE_REPRISE_H
+
+#include <reprise/buf.h>
+#include <reprise/common.h>
+#include <reprise/error.h>
+#include <reprise/exchange.h>
+#include <reprise/limits.h>
+#include <reprise/recording.h>
+
+#endif /* REPRISE_REPRISE_H */

@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: MIT */
+/* reprise show: a recording as a readable table, or its decompressed JSON lines. */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+const struct option cmd_show_longopts[] = {
+    {"json", no_argument, NULL, 'j'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+const char cmd_show_usage[] =
+    "usage: reprise show FILE [--json]\n"
+    "\n"
+    "Print the recording FILE (NAME.jsonl.gz, or - for standard input): its header, then one\n"
+    "row per exchange (seq, method, URL, status, response body size, duration) and a summary.\n"
+    "\n"
+    "Options:\n"
+    "  -j, --json           print the decompressed JSON lines instead (header first), each\n"
+    "                       checked\n"
+    "  -h, --help           show this help\n";
+
+RP_TESTABLE rp_code parse_show_args(int argc, char **argv, struct show_opts *opts,
+                                struct rp_error *err)
+{
+    memset(opts, 0, sizeof(*opts));
+    optind = 0; /* glibc: start afresh, so tests can parse more than once */
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "+:jh", cmd_show_longopts, NULL)) != -1) {
+        switch (c) {
+        case 'j':
+            opts->json = true;
+            break;
+        case 'h':
+            opts->help = true;
+            return RP_OK;
+        default:
+            return rp_error_set(err, RP_EUSAGE, "unknown option %s", argv[optind - 1]);
+        }
+    }
+    if (optind >= argc) {
+        return rp_error_set(err, RP_EUSAGE, "missing FILE");
+    }
+    if (optind + 1 < argc) {
+        return rp_error_set(err, RP_EUSAGE, "one FILE at a time (got %s)", argv[optind + 1]);
+    }
+    opts->file = argv[optind];
+    return RP_OK;
+}
+
+static void print_header(const struct rp_rec_meta *m, bool color)
+{
+    const char *b = color ? "\033[1m" : "";
+    const char *r = color ? "\033[0m" : "";
+    printf("%s%s%s", b, m->name && m->name[0] ? m->name : "(unnamed)", r);
+    printf("  source: %s", m->source_kind ? m->source_kind : "unknown");
+    if (m->source_detail) {
+        printf(" %s", m->source_detail);
+    }
+    if (m->created) {
+        printf("  created: %s", m->created);
+    }
+    if (m->n_tenants) {
+        printf("  tenants:");
+        for (size_t i = 0; i < m->n_tenants; i++) {
+            printf("%s%s", i ? "," : " ", m->tenants[i]);
+        }
+    }
+    printf("\n");
+}
+
+static int run_show(const struct show_opts *opts)
+{
+    struct rp_error err = {0};
+    struct rp_reader *r = NULL;
+    struct rp_reader_opts ropts = {.log = cli_log};
+    struct rp_exchange ex;
+    rp_exchange_init(&ex);
+    int exitc = RP_EXIT_OK;
+    bool color = cli_color(stdout);
+
+    rp_code rc = rp_reader_open(opts->file, &ropts, &r, &err);
+    if (rc) {
+        exitc = cli_fail(&err);
+        goto out;
+    }
+    if (opts->json) {
+        size_t n;
+        const char *t = rp_reader_meta_text(r, &n);
+        fwrite(t, 1, n, stdout);
+        fputc('\n', stdout);
+    } else {
+        print_header(rp_reader_meta(r), color);
+        printf("%5s  %-7s %-60s %6s %10s %9s\n", "SEQ", "METHOD", "URL", "STATUS", "BODY", "MS");
+    }
+
+    uint64_t count = 0, answered = 0, bytes = 0, total_us = 0, failed = 0;
+    for (;;) {
+        bool got = false;
+        rc = rp_reader_next(r, &ex, &got, &err);
+        if (rc) {
+            /* What was printed stays printed; the error says where reading stopped. */
+            fflush(stdout);
+            exitc = cli_fail(&err);
+            goto out;
+        }
+        if (!got) {
+            break;
+        }
+        count++;
+        if (opts->json) {
+            size_t n;
+            const char *t = rp_reader_line_text(r, &n);
+            fwrite(t, 1, n, stdout);
+            fputc('\n', stdout);
+            continue;
+        }
+        char size[24] = "-";
+        char status[8] = "-";
+        if (ex.has_response) {
+            answered++;
+            bytes += ex.resp.body.truncated ? ex.resp.body.orig_len : ex.resp.body.len;
+            cli_format_bytes(ex.resp.body.truncated ? ex.resp.body.orig_len : ex.resp.body.len,
+                             size, sizeof(size));
+            snprintf(status, sizeof(status), "%u", ex.resp.status);
+            if (ex.resp.status >= 400) {
+                failed++;
+            }
+        }
+        total_us += ex.duration_us;
+        const char *sc = "";
+        if (color && ex.has_response) {
+            sc = ex.resp.status >= 400 ? "\033[31m" : ex.resp.status >= 300 ? "\033[33m"
+                                                                            : "\033[32m";
+        }
+        printf("%5llu  %-7s %-60s %s%6s%s %10s %9.1f%s\n", (unsigned long long)ex.seq,
+               ex.req.method, ex.req.url, sc, status, color ? "\033[0m" : "", size,
+               (double)ex.duration_us / 1000.0,
+               ex.incomplete ? "  incomplete" : (ex.resp.body.truncated ? "  truncated" : ""));
+    }
+    if (!opts->json) {
+        char total[24];
+        cli_format_bytes(bytes, total, sizeof(total));
+        printf("%llu exchanges, %llu with a response (%llu status >= 400), %s of response "
+               "bodies, %.1f ms in all%s\n",
+               (unsigned long long)count, (unsigned long long)answered,
+               (unsigned long long)failed, total, (double)total_us / 1000.0,
+               rp_reader_truncated(r) ? " (file truncated)" : "");
+    }
+out:
+    rp_exchange_cleanup(&ex);
+    rp_reader_free(r);
+    return exitc;
+}
+
+int cmd_show(int argc, char **argv)
+{
+    struct show_opts opts;
+    struct rp_error err = {0};
+    if (parse_show_args(argc, argv, &opts, &err)) {
+        return cli_usage_error("show", "%s", err.msg);
+    }
+    if (opts.help) {
+        fputs(cmd_show_usage, stdout);
+        return RP_EXIT_OK;
+    }
+    return run_show(&opts);
+}

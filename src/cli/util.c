@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: MIT */
+/* The CLI's output helpers: logging, one-line errors, usage errors, colour, sizes. */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+int cli_verbosity = 0;
+
+void cli_log(void *ud, enum rp_log_level lvl, const char *msg)
+{
+    (void)ud;
+    if ((lvl == RP_LOG_INFO && cli_verbosity < 0) || (lvl == RP_LOG_DEBUG && cli_verbosity < 1) ||
+        (lvl == RP_LOG_WARN && cli_verbosity < 0)) {
+        return;
+    }
+    const char *tag = lvl == RP_LOG_WARN ? "warning: " : "";
+    fprintf(stderr, "reprise: %s%s\n", tag, msg);
+}
+
+int cli_fail(const struct rp_error *err)
+{
+    fprintf(stderr, "reprise: %s\n", err->msg[0] ? err->msg : rp_code_str(err->code));
+    return rp_code_exit(err->code);
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (cmd) {
+        fprintf(stderr, "reprise: %s: %s\ntry 'reprise %s --help'\n", cmd, msg, cmd);
+    } else {
+        fprintf(stderr, "reprise: %s\ntry 'reprise --help'\n", msg);
+    }
+    return RP_EXIT_INPUT;
+}
+
+void cli_print_usage(const struct cli_command *c, FILE *out)
+{
+    fputs(c->usage, out);
+}
+
+bool cli_color(FILE *out)
+{
+    const char *nc = getenv("NO_COLOR");
+    return isatty(fileno(out)) && !(nc && nc[0]);
+}
+
+void cli_format_bytes(uint64_t n, char *out, size_t outsz)
+{
+    if (n < 1024) {
+        snprintf(out, outsz, "%llu B", (unsigned long long)n);
+    } else if (n < 1024 * 1024) {
+        snprintf(out, outsz, "%.1f KiB", (double)n / 1024);
+    } else if (n < 1024ull * 1024 * 1024) {
+        snprintf(out, outsz, "%.1f MiB", (double)n / (1024 * 1024));
+    } else {
+        snprintf(out, outsz, "%.1f GiB", (double)n / (1024.0 * 1024 * 1024));
+    }
+}

@@ -1,0 +1,634 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One line of a recording to and from the data model, with cJSON. Bodies that are UTF-8 text
+ * are stored as JSON strings ("body"), anything else as base64 ("body_base64"). Header values
+ * and URLs that are not UTF-8 are read as Latin-1, as HTTP's obs-text was meant.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include <reprise/limits.h>
+#include <reprise/recording.h>
+
+#include "../text_int.h"
+
+/* ----- small JSON helpers ----------------------------------------------------------------- */
+
+/* Returns a new cJSON string for n bytes of s, transcoding from Latin-1 when not UTF-8. */
+static cJSON *json_text(const char *s, size_t n)
+{
+    if (rp__utf8_text((const unsigned char *)s, n)) {
+        char *tmp = rp_xstrndup(s, n);
+        cJSON *j = cJSON_CreateString(tmp);
+        free(tmp);
+        return j;
+    }
+    char *u = rp_xmalloc(n * 2 + 1);
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == 0) {
+            /* NUL cannot live in a C string; the parsers never produce it. */
+            u[o++] = '?';
+        } else if (c < 0x80) {
+            u[o++] = (char)c;
+        } else {
+            u[o++] = (char)(0xC0 | (c >> 6));
+            u[o++] = (char)(0x80 | (c & 0x3F));
+        }
+    }
+    u[o] = '\0';
+    cJSON *j = cJSON_CreateString(u);
+    free(u);
+    return j;
+}
+
+static void add(cJSON *obj, const char *key, cJSON *item)
+{
+    if (!item || !cJSON_AddItemToObject(obj, key, item)) {
+        fprintf(stderr, "reprise: out of memory building JSON\n");
+        abort();
+    }
+}
+
+static rp_code add_body(cJSON *obj, const struct rp_body *b, struct rp_error *err)
+{
+    if (b->len > 0) {
+        if (rp__utf8_text(b->data, b->len)) {
+            add(obj, "body", cJSON_CreateString((const char *)b->data));
+        } else {
+            struct rp_buf enc;
+            rp_buf_init(&enc, SIZE_MAX / 2);
+            rp_code rc = rp__base64_encode(b->data, b->len, &enc, err);
+            if (rc) {
+                rp_buf_cleanup(&enc);
+                return rc;
+            }
+            add(obj, "body_base64", cJSON_CreateString(enc.data ? enc.data : ""));
+            rp_buf_cleanup(&enc);
+        }
+    }
+    if (b->truncated) {
+        add(obj, "body_truncated", cJSON_CreateTrue());
+        add(obj, "body_size", cJSON_CreateNumber((double)b->orig_len));
+    }
+    return RP_OK;
+}
+
+static cJSON *headers_json(const struct rp_headers *h)
+{
+    cJSON *arr = cJSON_CreateArray();
+    for (size_t i = 0; i < h->n; i++) {
+        cJSON *pair = cJSON_CreateArray();
+        cJSON_AddItemToArray(pair, json_text(h->v[i].name, h->v[i].name_len));
+        cJSON_AddItemToArray(pair, json_text(h->v[i].value, h->v[i].value_len));
+        cJSON_AddItemToArray(arr, pair);
+    }
+    return arr;
+}
+
+/* Adds every key of the JSON object text extra to obj; keys obj already has are skipped. */
+static rp_code merge_extra(cJSON *obj, const char *extra, struct rp_error *err)
+{
+    if (!extra) {
+        return RP_OK;
+    }
+    cJSON *x = cJSON_Parse(extra);
+    if (!cJSON_IsObject(x)) {
+        cJSON_Delete(x);
+        return rp_error_set(err, RP_EINTERNAL, "extra keys are not a JSON object");
+    }
+    while (x->child) {
+        cJSON *item = cJSON_DetachItemViaPointer(x, x->child);
+        if (cJSON_GetObjectItemCaseSensitive(obj, item->string)) {
+            cJSON_Delete(item);
+            continue;
+        }
+        char *key = item->string;
+        item->string = NULL;
+        add(obj, key, item);
+        free(key);
+    }
+    cJSON_Delete(x);
+    return RP_OK;
+}
+
+static rp_code print_into(cJSON *obj, struct rp_buf *out, struct rp_error *err)
+{
+    char *s = cJSON_PrintUnformatted(obj);
+    if (!s) {
+        fprintf(stderr, "reprise: out of memory printing JSON\n");
+        abort();
+    }
+    rp_code rc = rp_buf_adds(out, s, err);
+    cJSON_free(s);
+    return rc;
+}
+
+/* ----- encode ----------------------------------------------------------------------------- */
+
+rp_code rp_recording_encode_exchange(const struct rp_exchange *ex, struct rp_buf *out,
+                                     struct rp_error *err)
+{
+    rp_code rc = RP_EINTERNAL;
+    cJSON *o = cJSON_CreateObject();
+    char when[32];
+    rp_time_format(ex->start_us, when);
+    add(o, "seq", cJSON_CreateNumber((double)ex->seq));
+    add(o, "start", cJSON_CreateString(when));
+    add(o, "duration_us", cJSON_CreateNumber((double)ex->duration_us));
+    add(o, "conn", cJSON_CreateNumber((double)ex->conn_id));
+    if (ex->incomplete) {
+        add(o, "incomplete", cJSON_CreateTrue());
+    }
+
+    cJSON *req = cJSON_CreateObject();
+    add(o, "request", req);
+    const char *method = ex->req.method ? ex->req.method : "";
+    const char *url = ex->req.url ? ex->req.url : "";
+    add(req, "method", json_text(method, strlen(method)));
+    add(req, "url", json_text(url, strlen(url)));
+    if (ex->req.version) {
+        add(req, "version", cJSON_CreateString(ex->req.version));
+    }
+    add(req, "headers", headers_json(&ex->req.headers));
+    rc = add_body(req, &ex->req.body, err);
+    if (rc) {
+        goto out;
+    }
+
+    if (ex->has_response) {
+        cJSON *resp = cJSON_CreateObject();
+        add(o, "response", resp);
+        add(resp, "status", cJSON_CreateNumber(ex->resp.status));
+        if (ex->resp.reason) {
+            add(resp, "reason", json_text(ex->resp.reason, strlen(ex->resp.reason)));
+        }
+        if (ex->resp.version) {
+            add(resp, "version", cJSON_CreateString(ex->resp.version));
+        }
+        add(resp, "headers", headers_json(&ex->resp.headers));
+        rc = add_body(resp, &ex->resp.body, err);
+        if (rc) {
+            goto out;
+        }
+    }
+    rc = merge_extra(o, ex->extra, err);
+    if (rc) {
+        goto out;
+    }
+    rc = print_into(o, out, err);
+out:
+    cJSON_Delete(o);
+    return rc;
+}
+
+rp_code rp_recording_encode_meta(const struct rp_rec_meta *m, struct rp_buf *out,
+                                 struct rp_error *err)
+{
+    cJSON *o = cJSON_CreateObject();
+    add(o, "reprise", cJSON_CreateNumber(RP_RECORDING_VERSION));
+    add(o, "name", cJSON_CreateString(m->name ? m->name : ""));
+    add(o, "created", cJSON_CreateString(m->created ? m->created : ""));
+    cJSON *src = cJSON_CreateObject();
+    add(o, "source", src);
+    add(src, "kind", cJSON_CreateString(m->source_kind ? m->source_kind : "unknown"));
+    if (m->source_detail) {
+        add(src, "detail", json_text(m->source_detail, strlen(m->source_detail)));
+    }
+    cJSON *t = cJSON_CreateArray();
+    add(o, "tenants", t);
+    for (size_t i = 0; i < m->n_tenants; i++) {
+        cJSON_AddItemToArray(t, json_text(m->tenants[i], strlen(m->tenants[i])));
+    }
+    rp_code rc = merge_extra(o, m->extra, err);
+    if (!rc) {
+        rc = print_into(o, out, err);
+    }
+    cJSON_Delete(o);
+    return rc;
+}
+
+/* ----- decode ----------------------------------------------------------------------------- */
+
+static const cJSON *member(const cJSON *o, const char *key)
+{
+    return cJSON_GetObjectItemCaseSensitive(o, key);
+}
+
+/* Reads an optional string member; *out gets a new copy. Missing is fine unless required. */
+static rp_code get_str(const cJSON *o, const char *where, const char *key, bool required,
+                       size_t max, char **out, struct rp_error *err)
+{
+    const cJSON *j = member(o, key);
+    if (!j || cJSON_IsNull(j)) {
+        if (required) {
+            return rp_error_set(err, RP_EFORMAT, "\"%s%s\" is missing", where, key);
+        }
+        return RP_OK;
+    }
+    if (!cJSON_IsString(j)) {
+        return rp_error_set(err, RP_EFORMAT, "\"%s%s\" is not a string", where, key);
+    }
+    size_t n = strlen(j->valuestring);
+    if (n > max) {
+        return rp_error_set(err, RP_ETOOBIG, "\"%s%s\" is longer than %zu bytes", where, key,
+                            max);
+    }
+    free(*out);
+    *out = rp_xstrndup(j->valuestring, n);
+    return RP_OK;
+}
+
+/* Reads an optional non-negative integer member up to max. */
+static rp_code get_u64(const cJSON *o, const char *where, const char *key, uint64_t max,
+                       uint64_t *out, struct rp_error *err)
+{
+    const cJSON *j = member(o, key);
+    if (!j) {
+        return RP_OK;
+    }
+    double d = cJSON_IsNumber(j) ? j->valuedouble : -1;
+    /* 2^53: past it a double no longer holds every integer. */
+    if (!cJSON_IsNumber(j) || d < 0 || d > 9007199254740992.0 || d != (double)(uint64_t)d ||
+        (uint64_t)d > max) {
+        return rp_error_set(err, RP_EFORMAT, "\"%s%s\" is not an integer from 0 to %llu", where,
+                            key, (unsigned long long)max);
+    }
+    *out = (uint64_t)d;
+    return RP_OK;
+}
+
+static rp_code get_bool(const cJSON *o, const char *where, const char *key, bool *out,
+                        struct rp_error *err)
+{
+    const cJSON *j = member(o, key);
+    if (!j) {
+        return RP_OK;
+    }
+    if (!cJSON_IsBool(j)) {
+        return rp_error_set(err, RP_EFORMAT, "\"%s%s\" is not true or false", where, key);
+    }
+    *out = cJSON_IsTrue(j);
+    return RP_OK;
+}
+
+static rp_code get_headers(const cJSON *o, const char *where, struct rp_headers *h,
+                           struct rp_error *err)
+{
+    const cJSON *arr = member(o, "headers");
+    if (!arr) {
+        return RP_OK;
+    }
+    if (!cJSON_IsArray(arr)) {
+        return rp_error_set(err, RP_EFORMAT, "\"%sheaders\" is not an array", where);
+    }
+    size_t i = 0;
+    size_t total = 0;
+    const cJSON *pair;
+    cJSON_ArrayForEach(pair, arr)
+    {
+        const cJSON *n = cJSON_GetArrayItem(pair, 0);
+        const cJSON *v = cJSON_GetArrayItem(pair, 1);
+        if (!cJSON_IsArray(pair) || cJSON_GetArraySize(pair) != 2 || !cJSON_IsString(n) ||
+            !cJSON_IsString(v)) {
+            return rp_error_set(err, RP_EFORMAT,
+                                "\"%sheaders[%zu]\" is not a [name, value] pair of strings",
+                                where, i);
+        }
+        size_t nl = strlen(n->valuestring);
+        size_t vl = strlen(v->valuestring);
+        total += nl + vl;
+        if (total > RP_MAX_HEADER_BYTES) {
+            return rp_error_set(err, RP_ETOOBIG, "\"%sheaders\" exceed %u bytes", where,
+                                RP_MAX_HEADER_BYTES);
+        }
+        rp_code rc = rp_headers_add(h, n->valuestring, nl, v->valuestring, vl, err);
+        if (rc) {
+            return rp_error_prefix(err, "\"%sheaders\"", where);
+        }
+        i++;
+    }
+    return RP_OK;
+}
+
+static rp_code get_body(const cJSON *o, const char *where, struct rp_body *b,
+                        struct rp_error *err)
+{
+    const cJSON *text = member(o, "body");
+    const cJSON *b64 = member(o, "body_base64");
+    if (text && b64) {
+        return rp_error_set(err, RP_EFORMAT, "\"%sbody\" and \"%sbody_base64\" are both set",
+                            where, where);
+    }
+    if (text && !cJSON_IsNull(text)) {
+        if (!cJSON_IsString(text)) {
+            return rp_error_set(err, RP_EFORMAT, "\"%sbody\" is not a string", where);
+        }
+        rp_body_set(b, text->valuestring, strlen(text->valuestring));
+    } else if (b64 && !cJSON_IsNull(b64)) {
+        if (!cJSON_IsString(b64)) {
+            return rp_error_set(err, RP_EFORMAT, "\"%sbody_base64\" is not a string", where);
+        }
+        unsigned char *data = NULL;
+        size_t len = 0;
+        rp_code rc = rp__base64_decode(b64->valuestring, strlen(b64->valuestring), &data, &len,
+                                       err);
+        if (rc) {
+            return rp_error_prefix(err, "\"%sbody_base64\"", where);
+        }
+        rp_body_take(b, data, len);
+    }
+    rp_code rc = get_bool(o, where, "body_truncated", &b->truncated, err);
+    if (!rc) {
+        rc = get_u64(o, where, "body_size", UINT64_MAX, &b->orig_len, err);
+    }
+    return rc;
+}
+
+static const char *const known_exchange_keys[] = {
+    "seq", "start", "duration_us", "conn", "incomplete", "request", "response", NULL,
+};
+
+/* Returns the text of a JSON object holding o's keys not in known[], or NULL when none. */
+static char *extra_keys(const cJSON *o, const char *const known[])
+{
+    cJSON *x = NULL;
+    const cJSON *item;
+    cJSON_ArrayForEach(item, o)
+    {
+        bool is_known = false;
+        for (size_t k = 0; known[k]; k++) {
+            if (strcmp(item->string, known[k]) == 0) {
+                is_known = true;
+                break;
+            }
+        }
+        if (is_known) {
+            continue;
+        }
+        if (!x) {
+            x = cJSON_CreateObject();
+        }
+        add(x, item->string, cJSON_Duplicate(item, true));
+    }
+    if (!x) {
+        return NULL;
+    }
+    char *s = cJSON_PrintUnformatted(x);
+    cJSON_Delete(x);
+    char *copy = rp_xstrdup(s);
+    cJSON_free(s);
+    return copy;
+}
+
+static rp_code decode_exchange(const cJSON *o, struct rp_exchange *ex, struct rp_error *err)
+{
+    if (!cJSON_IsObject(o)) {
+        return rp_error_set(err, RP_EFORMAT, "the exchange is not a JSON object");
+    }
+    rp_code rc = get_u64(o, "", "seq", UINT64_MAX, &ex->seq, err);
+    if (rc) {
+        return rc;
+    }
+    const cJSON *start = member(o, "start");
+    if (start && (!cJSON_IsString(start) || !rp_time_parse(start->valuestring, &ex->start_us))) {
+        return rp_error_set(err, RP_EFORMAT, "\"start\" is not an ISO-8601 UTC time");
+    }
+    uint64_t conn = 0;
+    rc = get_u64(o, "", "duration_us", UINT64_MAX, &ex->duration_us, err);
+    if (!rc) {
+        rc = get_u64(o, "", "conn", UINT64_MAX, &conn, err);
+    }
+    if (!rc) {
+        rc = get_bool(o, "", "incomplete", &ex->incomplete, err);
+    }
+    if (rc) {
+        return rc;
+    }
+    ex->conn_id = conn;
+
+    const cJSON *req = member(o, "request");
+    if (!cJSON_IsObject(req)) {
+        return rp_error_set(err, RP_EFORMAT, "\"request\" is missing or not an object");
+    }
+    rc = get_str(req, "request.", "method", true, RP_MAX_METHOD_BYTES, &ex->req.method, err);
+    if (!rc) {
+        rc = get_str(req, "request.", "url", true, RP_MAX_URL_BYTES, &ex->req.url, err);
+    }
+    if (!rc) {
+        rc = get_str(req, "request.", "version", false, RP_MAX_VERSION_BYTES, &ex->req.version,
+                     err);
+    }
+    if (!rc) {
+        rc = get_headers(req, "request.", &ex->req.headers, err);
+    }
+    if (!rc) {
+        rc = get_body(req, "request.", &ex->req.body, err);
+    }
+    if (rc) {
+        return rc;
+    }
+    if (ex->req.method[0] == '\0') {
+        return rp_error_set(err, RP_EFORMAT, "\"request.method\" is empty");
+    }
+
+    const cJSON *resp = member(o, "response");
+    if (resp && !cJSON_IsNull(resp)) {
+        if (!cJSON_IsObject(resp)) {
+            return rp_error_set(err, RP_EFORMAT, "\"response\" is not an object");
+        }
+        uint64_t status = 0;
+        const cJSON *st = member(resp, "status");
+        if (!st) {
+            return rp_error_set(err, RP_EFORMAT, "\"response.status\" is missing");
+        }
+        rc = get_u64(resp, "response.", "status", 999, &status, err);
+        if (rc) {
+            return rc;
+        }
+        if (status < 100) {
+            return rp_error_set(err, RP_EFORMAT, "\"response.status\" %llu is not 100-999",
+                                (unsigned long long)status);
+        }
+        ex->has_response = true;
+        ex->resp.status = (unsigned)status;
+        rc = get_str(resp, "response.", "reason", false, RP_MAX_REASON_BYTES, &ex->resp.reason,
+                     err);
+        if (!rc) {
+            rc = get_str(resp, "response.", "version", false, RP_MAX_VERSION_BYTES,
+                         &ex->resp.version, err);
+        }
+        if (!rc) {
+            rc = get_headers(resp, "response.", &ex->resp.headers, err);
+        }
+        if (!rc) {
+            rc = get_body(resp, "response.", &ex->resp.body, err);
+        }
+        if (rc) {
+            return rc;
+        }
+    }
+    ex->extra = extra_keys(o, known_exchange_keys);
+    return RP_OK;
+}
+
+static const char *json_error_near(const char *line, size_t len)
+{
+    const char *p = cJSON_GetErrorPtr();
+    if (!p || p < line || p > line + len) {
+        return NULL;
+    }
+    return p;
+}
+
+rp_code rp_recording_decode_exchange(const char *line, size_t len, struct rp_exchange *ex,
+                                     struct rp_error *err)
+{
+    rp_exchange_cleanup(ex);
+    cJSON *o = cJSON_ParseWithLength(line, len);
+    if (!o) {
+        const char *near = json_error_near(line, len);
+        if (near) {
+            return rp_error_set(err, RP_EFORMAT, "invalid JSON at column %zu",
+                                (size_t)(near - line) + 1);
+        }
+        return rp_error_set(err, RP_EFORMAT, "invalid JSON");
+    }
+    rp_code rc = decode_exchange(o, ex, err);
+    cJSON_Delete(o);
+    if (rc) {
+        rp_exchange_cleanup(ex);
+    }
+    return rc;
+}
+
+static const char *const known_meta_keys[] = {
+    "reprise", "name", "created", "source", "tenants", NULL,
+};
+
+rp_code rp_recording_decode_meta(const char *line, size_t len, struct rp_rec_meta *m,
+                                 struct rp_error *err)
+{
+    rp_rec_meta_cleanup(m);
+    rp_code rc = RP_EFORMAT;
+    cJSON *o = cJSON_ParseWithLength(line, len);
+    const cJSON *v = cJSON_IsObject(o) ? member(o, "reprise") : NULL;
+    if (!v) {
+        rc = rp_error_set(err, RP_EFORMAT,
+                          "not a reprise recording (the first line is not a header with a "
+                          "\"reprise\" version)");
+        goto out;
+    }
+    if (!cJSON_IsNumber(v) || v->valuedouble != RP_RECORDING_VERSION) {
+        if (cJSON_IsNumber(v)) {
+            rc = rp_error_set(err, RP_EVERSION,
+                              "recording format version %g is not supported (this reprise "
+                              "reads version %d)",
+                              v->valuedouble, RP_RECORDING_VERSION);
+        } else {
+            rc = rp_error_set(err, RP_EFORMAT, "\"reprise\" is not a version number");
+        }
+        goto out;
+    }
+    rc = get_str(o, "", "name", false, 1024, &m->name, err);
+    if (!rc) {
+        rc = get_str(o, "", "created", false, 64, &m->created, err);
+    }
+    if (rc) {
+        goto out;
+    }
+    const cJSON *src = member(o, "source");
+    if (src && !cJSON_IsObject(src)) {
+        rc = rp_error_set(err, RP_EFORMAT, "\"source\" is not an object");
+        goto out;
+    }
+    if (src) {
+        rc = get_str(src, "source.", "kind", false, 64, &m->source_kind, err);
+        if (!rc) {
+            rc = get_str(src, "source.", "detail", false, RP_MAX_URL_BYTES, &m->source_detail,
+                         err);
+        }
+        if (rc) {
+            goto out;
+        }
+    }
+    const cJSON *t = member(o, "tenants");
+    if (t && !cJSON_IsArray(t)) {
+        rc = rp_error_set(err, RP_EFORMAT, "\"tenants\" is not an array");
+        goto out;
+    }
+    const cJSON *item;
+    cJSON_ArrayForEach(item, t)
+    {
+        if (!cJSON_IsString(item) || item->valuestring[0] == '\0') {
+            rc = rp_error_set(err, RP_EFORMAT, "\"tenants\" holds a value that is not a name");
+            goto out;
+        }
+        rc = rp_rec_meta_add_tenant(m, item->valuestring, err);
+        if (rc) {
+            goto out;
+        }
+    }
+    m->extra = extra_keys(o, known_meta_keys);
+    rc = RP_OK;
+out:
+    cJSON_Delete(o);
+    if (rc) {
+        rp_rec_meta_cleanup(m);
+    }
+    return rc;
+}
+
+/* ----- meta ------------------------------------------------------------------------------- */
+
+void rp_rec_meta_init(struct rp_rec_meta *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+void rp_rec_meta_cleanup(struct rp_rec_meta *m)
+{
+    free(m->name);
+    free(m->created);
+    free(m->source_kind);
+    free(m->source_detail);
+    for (size_t i = 0; i < m->n_tenants; i++) {
+        free(m->tenants[i]);
+    }
+    free(m->tenants);
+    free(m->extra);
+    rp_rec_meta_init(m);
+}
+
+rp_code rp_rec_meta_add_tenant(struct rp_rec_meta *m, const char *tenant, struct rp_error *err)
+{
+    if (m->n_tenants >= RP_MAX_TENANTS) {
+        return rp_error_set(err, RP_ETOOBIG, "more than %u tenants", RP_MAX_TENANTS);
+    }
+    m->tenants = rp_xreallocarray(m->tenants, m->n_tenants + 1, sizeof(*m->tenants));
+    m->tenants[m->n_tenants++] = rp_xstrdup(tenant);
+    return RP_OK;
+}
+
+rp_code rp_rec_meta_copy(struct rp_rec_meta *dst, const struct rp_rec_meta *src,
+                         struct rp_error *err)
+{
+    rp_rec_meta_cleanup(dst);
+    dst->name = rp_xstrdup(src->name);
+    dst->created = rp_xstrdup(src->created);
+    dst->source_kind = rp_xstrdup(src->source_kind);
+    dst->source_detail = rp_xstrdup(src->source_detail);
+    dst->extra = rp_xstrdup(src->extra);
+    for (size_t i = 0; i < src->n_tenants; i++) {
+        rp_code rc = rp_rec_meta_add_tenant(dst, src->tenants[i], err);
+        if (rc) {
+            rp_rec_meta_cleanup(dst);
+            return rc;
+        }
+    }
+    return RP_OK;
+}

@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * UTF-8 validation (which decides whether a body is stored as text or base64) and base64 on
+ * top of OpenSSL's EVP block coder.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "text_int.h"
+
+bool rp__utf8_text(const unsigned char *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = p[i];
+        if (c < 0x80) {
+            if (c == 0) {
+                return false;
+            }
+            i++;
+            continue;
+        }
+        size_t need;
+        uint32_t cp;
+        uint32_t min;
+        if (c >= 0xC2 && c <= 0xDF) {
+            need = 1, cp = c & 0x1F, min = 0x80;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            need = 2, cp = c & 0x0F, min = 0x800;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            need = 3, cp = c & 0x07, min = 0x10000;
+        } else {
+            return false;
+        }
+        if (n - i <= need) {
+            return false;
+        }
+        for (size_t k = 1; k <= need; k++) {
+            unsigned char cc = p[i + k];
+            if ((cc & 0xC0) != 0x80) {
+                return false;
+            }
+            cp = (cp << 6) | (cc & 0x3F);
+        }
+        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+            return false;
+        }
+        i += need + 1;
+    }
+    return true;
+}
+
+rp_code rp__base64_encode(const unsigned char *p, size_t n, struct rp_buf *out,
+                          struct rp_error *err)
+{
+    /* EVP_EncodeBlock takes an int length: encode in slices that are a multiple of 3. */
+    enum { SLICE = 3 * 16 * 1024 };
+    unsigned char tmp[SLICE / 3 * 4 + 1];
+    while (n > 0) {
+        size_t take = n < SLICE ? n : SLICE;
+        int w = EVP_EncodeBlock(tmp, p, (int)take);
+        rp_code rc = rp_buf_add(out, tmp, (size_t)w, err);
+        if (rc) {
+            return rc;
+        }
+        p += take;
+        n -= take;
+    }
+    return RP_OK;
+}
+
+static int b64val(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z') {
+        return c - 'A';
+    }
+    if (c >= 'a' && c <= 'z') {
+        return c - 'a' + 26;
+    }
+    if (c >= '0' && c <= '9') {
+        return c - '0' + 52;
+    }
+    if (c == '+') {
+        return 62;
+    }
+    if (c == '/') {
+        return 63;
+    }
+    return -1;
+}
+
+rp_code rp__base64_decode(const char *s, size_t n, unsigned char **out, size_t *out_len,
+                          struct rp_error *err)
+{
+    /* A small decoder of our own: EVP_DecodeBlock cannot tell padding from zero bytes and
+     * accepts whitespace, and we want strict input. */
+    if (n % 4 != 0) {
+        return rp_error_set(err, RP_EFORMAT, "base64 length %zu is not a multiple of 4", n);
+    }
+    size_t pad = 0;
+    if (n >= 1 && s[n - 1] == '=') {
+        pad++;
+    }
+    if (n >= 2 && s[n - 2] == '=') {
+        pad++;
+    }
+    size_t len = n / 4 * 3 - pad;
+    unsigned char *buf = rp_xmalloc(len + 1);
+    size_t o = 0;
+    for (size_t i = 0; i < n; i += 4) {
+        int v[4];
+        for (size_t k = 0; k < 4; k++) {
+            unsigned char c = (unsigned char)s[i + k];
+            bool last_quad = i + 4 == n;
+            if (c == '=' && last_quad && k >= 4 - pad) {
+                v[k] = 0;
+                continue;
+            }
+            v[k] = b64val(c);
+            if (v[k] < 0) {
+                free(buf);
+                return rp_error_set(err, RP_EFORMAT, "invalid base64 character at offset %zu",
+                                    i + k);
+            }
+        }
+        uint32_t q = ((uint32_t)v[0] << 18) | ((uint32_t)v[1] << 12) | ((uint32_t)v[2] << 6) |
+                     (uint32_t)v[3];
+        unsigned char b3[3] = {(unsigned char)(q >> 16), (unsigned char)(q >> 8),
+                               (unsigned char)q};
+        for (size_t k = 0; k < 3 && o < len; k++) {
+            buf[o++] = b3[k];
+        }
+    }
+    buf[len] = '\0';
+    *out = buf;
+    *out_len = len;
+    return RP_OK;
+}

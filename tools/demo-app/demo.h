@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Declarations shared by the files of reprise-demo, the multi-tenant demo shop: the caps, the
+ * in-memory store (store.c), the request and reply that the HTTP glue (demo.c) hands to the
+ * handlers (api.c, pages.c), and the small helpers in util.c.
+ */
+#ifndef REPRISE_DEMO_H
+#define REPRISE_DEMO_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+/* ------------------------------------------------------------------------------------------ */
+/* Caps. Everything that grows from a request is bounded by one of these. */
+
+#define DEMO_MAX_BODY        (64 * 1024) /* request body; 413 beyond */
+#define DEMO_MAX_TENANTS     10000       /* 503 beyond */
+#define DEMO_MAX_ORDERS      100000      /* orders across all tenants; 503 beyond */
+#define DEMO_MAX_ITEMS       100         /* items per order; 400 beyond */
+#define DEMO_MAX_QUANTITY    1000        /* per item */
+#define DEMO_MAX_SESSIONS    10000       /* the oldest session is dropped beyond */
+#define DEMO_MAX_TENANT_NAME 63
+#define DEMO_MAX_EMAIL       254
+#define DEMO_MAX_PASSWORD    1024
+#define DEMO_MAX_PAY_METHOD  32
+#define DEMO_MAX_PAGE        (256 * 1024) /* a generated HTML page */
+#define DEMO_TOKEN_HEX       32           /* session and CSRF tokens: 16 random bytes as hex */
+
+/* ------------------------------------------------------------------------------------------ */
+/* Helpers (util.c). */
+
+/* Allocation that prints one line and aborts on out of memory (STYLE rule 14). */
+void *demo_xmalloc(size_t n);
+void *demo_xcalloc(size_t n, size_t size);
+void *demo_xrealloc(void *p, size_t n);
+char *demo_xstrndup(const char *s, size_t n);
+
+/* Fills buf with n bytes from the kernel's random source. Returns false when it cannot. */
+bool demo_random_bytes(void *buf, size_t n);
+
+/* Writes n bytes as 2n lower-case hex digits and a NUL into out (borrows both). */
+void demo_hex(const uint8_t *bytes, size_t n, char *out);
+
+/* Writes t as "YYYY-MM-DDTHH:MM:SSZ" into out, which has room for 21 bytes. */
+void demo_time_iso(time_t t, char out[21]);
+
+/* Compares two equal-length byte strings in time that does not depend on where they differ. */
+bool demo_equal_ct(const void *a, const void *b, size_t n);
+
+/* Tenant names are [a-z0-9-]{1,63}, neither starting nor ending with '-'. */
+bool demo_tenant_name_ok(const char *s, size_t len);
+
+/*
+ * A growable string with a cap. demo_buf_add* return false once an append would pass max;
+ * the buffer then keeps what it had and every later append fails too, so a caller can append
+ * a whole page and check once.
+ */
+struct demo_buf {
+    char *data;
+    size_t len;
+    size_t cap;
+    size_t max;
+    bool failed;
+};
+void demo_buf_init(struct demo_buf *b, size_t max);
+bool demo_buf_add(struct demo_buf *b, const char *s, size_t len);
+bool demo_buf_adds(struct demo_buf *b, const char *s);
+bool demo_buf_addf(struct demo_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Appends s with &, <, >, " and ' replaced by character references. */
+bool demo_buf_add_html(struct demo_buf *b, const char *s);
+/* Returns the NUL-terminated contents (the caller frees them) and empties the buffer. */
+char *demo_buf_take(struct demo_buf *b, size_t *out_len);
+void demo_buf_cleanup(struct demo_buf *b);
+
+/* SHA-256 of data into out (borrows both). */
+
+/* ------------------------------------------------------------------------------------------ */
+/* The store (store.c): tenants, users, sessions and orders, behind one mutex. Nothing it
+ * returns points into the store; results are copies the caller owns. */
+
+enum demo_status {
+    DEMO_OK = 0,
+    DEMO_EXISTS,          /* the tenant name is taken */
+    DEMO_FULL,            /* a cap was reached */
+    DEMO_NOT_FOUND,       /* no such tenant or order, or not this session's tenant */
+    DEMO_BAD_CREDENTIALS, /* log-in failed */
+    DEMO_NOT_LOGGED_IN,   /* no session with this token */
+    DEMO_CONFLICT,        /* the order is already paid */
+    DEMO_BAD_INPUT,       /* unknown product */
+    DEMO_INTERNAL         /* no randomness */
+};
+
+struct demo_store;
+
+/* A product of the catalogue every tenant is seeded with; prices are in cents. */
+struct demo_product {
+    uint64_t id;
+    const char *name;
+    uint64_t price_cents;
+};
+
+/* Returns the seeded catalogue (static storage) and its length in *out_n. */
+const struct demo_product *demo_products(size_t *out_n);
+
+struct demo_signup {
+    uint64_t tenant_id;
+    uint64_t user_id;
+    time_t created_at;
+};
+
+/* What a valid session is: its CSRF token, its tenant and its user. */
+struct demo_session {
+    char csrf[DEMO_TOKEN_HEX + 1];
+    uint64_t tenant_id;
+    uint64_t user_id;
+};
+
+struct demo_line {
+    uint64_t product_id;
+    uint64_t quantity;
+};
+
+struct demo_item {
+    uint64_t product_id;
+    const char *name; /* static storage, from the catalogue */
+    uint64_t price_cents;
+    uint64_t quantity;
+};
+
+struct demo_order {
+    uint64_t id;
+    bool paid;
+    time_t created_at;
+    time_t paid_at;
+    size_t n_items;
+    struct demo_item *items;
+};
+
+/* Returns a new, empty store; free it with demo_store_free(). */
+struct demo_store *demo_store_new(void);
+void demo_store_free(struct demo_store *s);
+
+/* Creates a tenant and its first user. DEMO_EXISTS, DEMO_FULL or DEMO_INTERNAL on failure.
+ * The strings are borrowed and must already be valid. */
+enum demo_status demo_store_signup(struct demo_store *s, const char *tenant, const char *email,
+                                   const char *password, struct demo_signup *out);
+
+/* Checks the credentials and opens a session, writing its token, CSRF token and user id.
+ * DEMO_BAD_CREDENTIALS for an unknown tenant, email or a wrong password alike. */
+enum demo_status demo_store_login(struct demo_store *s, const char *tenant, const char *email,
+                                  const char *password, char out_token[DEMO_TOKEN_HEX + 1],
+                                  char out_csrf[DEMO_TOKEN_HEX + 1], uint64_t *out_user_id);
+
+/* Ends the session with this token, if there is one. */
+void demo_store_logout(struct demo_store *s, const char *token);
+
+/* Finds the session for token (NULL allowed) and checks it belongs to the tenant named.
+ * DEMO_NOT_LOGGED_IN without a valid session, DEMO_NOT_FOUND for another or unknown tenant. */
+enum demo_status demo_store_auth(struct demo_store *s, const char *token, const char *tenant,
+                                 struct demo_session *out);
+
+/* Creates an order with the next global id. DEMO_BAD_INPUT for an unknown product, DEMO_FULL
+ * at DEMO_MAX_ORDERS. *out is a copy to release with demo_order_cleanup(). */
+enum demo_status demo_store_order_create(struct demo_store *s, uint64_t tenant_id,
+                                         const struct demo_line *lines, size_t n,
+                                         struct demo_order *out);
+enum demo_status demo_store_order_get(struct demo_store *s, uint64_t tenant_id, uint64_t id,
+                                      struct demo_order *out);
+/* Marks the order paid; DEMO_CONFLICT if it already was (*out is then left alone). */
+enum demo_status demo_store_order_pay(struct demo_store *s, uint64_t tenant_id, uint64_t id,
+                                      struct demo_order *out);
+/* Copies the tenant's orders in ascending id; release with demo_orders_free(). */
+void demo_store_order_list(struct demo_store *s, uint64_t tenant_id, struct demo_order **out,
+                           size_t *out_n);
+
+void demo_order_cleanup(struct demo_order *o);
+void demo_orders_free(struct demo_order *v, size_t n);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Requests and replies, between the HTTP glue and the handlers. */
+
+struct demo_app {
+    struct demo_store *store;
+    bool drift; /* --drift: order item prices become strings */
+    bool quiet; /* --quiet: no line per request on stderr */
+};
+
+/* What a handler sees of a request. Every pointer is borrowed for the call. */
+struct demo_request {
+    const char *method;
+    const char *path;    /* percent-decoded, without the query */
+    const char *session; /* the demo_session cookie, or NULL */
+    const char *csrf;    /* the X-CSRF-Token header, or NULL */
+    const char *body;    /* NUL-terminated; body_len bytes before the NUL */
+    size_t body_len;
+};
+
+/* What a handler answers. The HTTP glue turns it into a response and frees what it owns. */
+struct demo_reply {
+    unsigned status;
+    const char *content_type; /* static; NULL for no body */
+    char *body;               /* owned, NUL-terminated */
+    size_t body_len;
+    bool chunked;       /* send with unknown size (Transfer-Encoding: chunked), uncompressed */
+    char *location;     /* owned, or NULL */
+    char *set_cookie;   /* owned, or NULL */
+    const char *allow;  /* static, for 405 */
+};
+
+#define DEMO_CT_JSON "application/json; charset=utf-8"
+#define DEMO_CT_HTML "text/html; charset=utf-8"
+#define DEMO_CT_TEXT "text/plain; charset=utf-8"
+
+void demo_reply_cleanup(struct demo_reply *rep);
+/* Sets a {"error": msg} reply. */
+void demo_reply_error(struct demo_reply *rep, unsigned status, const char *msg);
+/* Sets a reply with a copy of text as its body. */
+void demo_reply_text(struct demo_reply *rep, unsigned status, const char *ctype,
+                     const char *text);
+
+/* Routes a request to its handler and fills rep (api.c). */
+void demo_route(struct demo_app *app, const struct demo_request *rq, struct demo_reply *rep);
+
+/* The HTML pages (pages.c). The tenant name has been validated. */
+void demo_page_home(struct demo_reply *rep);
+void demo_page_dashboard(struct demo_app *app, const struct demo_request *rq, const char *tenant,
+                         struct demo_reply *rep);
+
+#endif

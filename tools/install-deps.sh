@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Install what reprise needs to build, test and run its demo, with apt-get, and only what is
+# missing: a second run on a ready machine takes well under a second and touches nothing.
+#
+#   tools/install-deps.sh            build + test dependencies
+#   tools/install-deps.sh --bench    also the peers the benchmarks compare against
+#
+# Must run as root (or with sudo available) on Debian or a derivative.
+set -euo pipefail
+
+# Build and library dependencies (DESIGN.md), the demo app's HTTP server library, and the
+# command-line tools the tests drive reprise and the demo app with.
+pkgs=(
+    build-essential cmake pkg-config
+    libcurl4-openssl-dev libpcap-dev libcjson-dev zlib1g-dev libssl-dev
+    libcriterion-dev            # unit tests
+    libmicrohttpd-dev           # the demo app's HTTP server
+    libhttp-parser-dev          # HTTP/1.x message parsing (proxy, capture)
+    curl jq                     # integration tests drive the demo app with them
+    libxml2-utils               # xmllint checks the JUnit report
+    clang                       # libFuzzer fuzz targets
+)
+
+if [ "${1:-}" = "--bench" ]; then
+    pkgs+=(nginx-light wrk time)
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+    # dpkg-query is the fast path: no network, no lock.
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+        missing+=("$p")
+    fi
+done
+
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "install-deps: installing ${missing[*]}" >&2
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "install-deps: need root to install: ${missing[*]}" >&2; exit 2; }
+    sudo=sudo
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
