@@ -1,0 +1,450 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Secrets at replay: finding the {{secret:NAME}} placeholders a recording holds and filling
+ * them from the environment, each value written the way its place needs (percent-encoded in
+ * the URL, form-encoded in a form body, JSON-escaped inside a JSON string, raw elsewhere).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <reprise/limits.h>
+#include <reprise/redact.h>
+
+#include "text_int.h"
+
+#define ENV_PREFIX "REPRISE_SECRET_"
+#define PH_OPEN "{{secret:"
+#define PH_OPEN_LEN (sizeof(PH_OPEN) - 1)
+
+/* ----- names ------------------------------------------------------------------------------ */
+
+void rp_secret_env_name(const char *name, char *out, size_t outsz)
+{
+    if (outsz == 0) {
+        return;
+    }
+    size_t o = 0;
+    for (const char *p = ENV_PREFIX; *p && o + 1 < outsz; p++) {
+        out[o++] = *p;
+    }
+    for (const char *p = name; *p && o + 1 < outsz; p++) {
+        char c = *p;
+        if (c >= 'a' && c <= 'z') {
+            c = (char)(c - 32);
+        } else if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_')) {
+            c = '_';
+        }
+        out[o++] = c;
+    }
+    out[o] = '\0';
+}
+
+const char *rp_secret_from_env(void *ud, const char *name)
+{
+    (void)ud;
+    /* A longer name could only be cut, and a cut name would read another variable. */
+    if (strlen(name) > RP_MAX_SECRET_NAME) {
+        return NULL;
+    }
+    char var[sizeof(ENV_PREFIX) + RP_MAX_SECRET_NAME];
+    rp_secret_env_name(name, var, sizeof(var));
+    return getenv(var);
+}
+
+/* ----- placeholders ----------------------------------------------------------------------- */
+
+struct placeholder {
+    size_t start; /* offset of the first '{' */
+    size_t len;   /* bytes through the closing "}}" */
+    char name[RP_MAX_SECRET_NAME + 1];
+};
+
+static bool is_name_char(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '_' || c == '.' || c == '-';
+}
+
+/*
+ * Finds the first placeholder at or after s[from]. Text that opens like one but does not go
+ * on as [A-Za-z0-9_.-]{1,RP_MAX_SECRET_NAME} and "}}" is not a placeholder and is skipped.
+ */
+static bool next_placeholder(const char *s, size_t n, size_t from, struct placeholder *ph)
+{
+    size_t i = from;
+    while (i < n) {
+        const char *p = memchr(s + i, '{', n - i);
+        if (!p) {
+            return false;
+        }
+        i = (size_t)(p - s);
+        if (n - i >= PH_OPEN_LEN + 3 && memcmp(s + i, PH_OPEN, PH_OPEN_LEN) == 0) {
+            size_t j = i + PH_OPEN_LEN;
+            size_t k = j;
+            while (k < n && k - j <= RP_MAX_SECRET_NAME && is_name_char((unsigned char)s[k])) {
+                k++;
+            }
+            size_t len = k - j;
+            if (len >= 1 && len <= RP_MAX_SECRET_NAME && n - k >= 2 && s[k] == '}' &&
+                s[k + 1] == '}') {
+                ph->start = i;
+                ph->len = k + 2 - i;
+                memcpy(ph->name, s + j, len);
+                ph->name[len] = '\0';
+                return true;
+            }
+        }
+        i++;
+    }
+    return false;
+}
+
+/* ----- rp_secrets_each -------------------------------------------------------------------- */
+
+/* A set of names, open addressing, so that a body with many placeholders stays linear. */
+struct name_set {
+    char **v;
+    size_t cap; /* a power of two, or 0 */
+    size_t n;
+};
+
+static size_t name_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603u;
+    for (; *s; s++) {
+        h = (h ^ (unsigned char)*s) * 1099511628211u;
+    }
+    return (size_t)h;
+}
+
+/* Adds name (borrowed) when absent; returns true when it was added. */
+static bool name_set_add(struct name_set *set, const char *name)
+{
+    if (set->n + 1 > set->cap / 2) {
+        size_t cap = set->cap ? set->cap * 2 : 16;
+        char **v = rp_xcalloc(cap, sizeof(*v));
+        for (size_t i = 0; i < set->cap; i++) {
+            if (set->v[i]) {
+                size_t k = name_hash(set->v[i]) & (cap - 1);
+                while (v[k]) {
+                    k = (k + 1) & (cap - 1);
+                }
+                v[k] = set->v[i];
+            }
+        }
+        free(set->v);
+        set->v = v;
+        set->cap = cap;
+    }
+    size_t k = name_hash(name) & (set->cap - 1);
+    while (set->v[k]) {
+        if (strcmp(set->v[k], name) == 0) {
+            return false;
+        }
+        k = (k + 1) & (set->cap - 1);
+    }
+    set->v[k] = rp_xstrdup(name);
+    set->n++;
+    return true;
+}
+
+static void name_set_cleanup(struct name_set *set)
+{
+    for (size_t i = 0; i < set->cap; i++) {
+        free(set->v[i]);
+    }
+    free(set->v);
+}
+
+static int each_in(const char *s, size_t n, struct name_set *seen, rp_secret_visit_fn fn,
+                   void *ud)
+{
+    struct placeholder ph;
+    size_t i = 0;
+    while (next_placeholder(s, n, i, &ph)) {
+        if (name_set_add(seen, ph.name)) {
+            int r = fn(ud, ph.name);
+            if (r) {
+                return r;
+            }
+        }
+        i = ph.start + ph.len;
+    }
+    return 0;
+}
+
+static bool body_is_text(const struct rp_body *b)
+{
+    return b->len > 0 && rp__utf8_text(b->data, b->len);
+}
+
+int rp_secrets_each(const struct rp_request *req, rp_secret_visit_fn fn, void *ud)
+{
+    struct name_set seen = {0};
+    int r = 0;
+    if (req->url) {
+        r = each_in(req->url, strlen(req->url), &seen, fn, ud);
+    }
+    for (size_t i = 0; !r && i < req->headers.n; i++) {
+        const struct rp_header *h = &req->headers.v[i];
+        r = each_in(h->value, h->value_len, &seen, fn, ud);
+    }
+    if (!r && body_is_text(&req->body)) {
+        r = each_in((const char *)req->body.data, req->body.len, &seen, fn, ud);
+    }
+    name_set_cleanup(&seen);
+    return r;
+}
+
+/* ----- rp_secrets_fill -------------------------------------------------------------------- */
+
+/* How a value is written where its placeholder stands. */
+enum place { PLACE_RAW, PLACE_HEADER, PLACE_URL, PLACE_FORM, PLACE_JSON };
+
+static const char hex_upper[] = "0123456789ABCDEF";
+
+/* Appends value percent-encoded (RFC 3986 unreserved kept), with ' ' as '+' when form. */
+static rp_code add_pct(struct rp_buf *b, const char *value, bool form, struct rp_error *err)
+{
+    rp_code rc = RP_OK;
+    for (const char *p = value; *p && !rc; p++) {
+        unsigned char c = (unsigned char)*p;
+        bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '.' || c == '_' || c == '~';
+        if (keep) {
+            rc = rp_buf_addc(b, (char)c, err);
+        } else if (c == ' ' && form) {
+            rc = rp_buf_addc(b, '+', err);
+        } else {
+            char esc[3] = {'%', hex_upper[c >> 4], hex_upper[c & 0xF]};
+            rc = rp_buf_add(b, esc, sizeof(esc), err);
+        }
+    }
+    return rc;
+}
+
+/* Appends value as the inside of a JSON string: quote, backslash and controls escaped. */
+static rp_code add_json(struct rp_buf *b, const char *value, struct rp_error *err)
+{
+    rp_code rc = RP_OK;
+    const char *p = value;
+    while (*p && !rc) {
+        size_t run = 0;
+        while (p[run] && p[run] != '"' && p[run] != '\\' && (unsigned char)p[run] >= 0x20) {
+            run++;
+        }
+        rc = rp_buf_add(b, p, run, err);
+        p += run;
+        if (rc || !*p) {
+            break;
+        }
+        unsigned char c = (unsigned char)*p++;
+        const char *esc = c == '"' ? "\\\"" : c == '\\' ? "\\\\" : c == '\n' ? "\\n" :
+                          c == '\r' ? "\\r" : c == '\t' ? "\\t" : c == '\b' ? "\\b" :
+                          c == '\f' ? "\\f" : NULL;
+        if (esc) {
+            rc = rp_buf_adds(b, esc, err);
+        } else {
+            rc = rp_buf_addf(b, err, "\\u%04x", c);
+        }
+    }
+    return rc;
+}
+
+/* Keeps track of whether a JSON text's scan stands inside a string. */
+struct json_scan {
+    bool in_string;
+    bool escaped;
+};
+
+static void json_advance(struct json_scan *js, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!js->in_string) {
+            js->in_string = c == '"';
+        } else if (js->escaped) {
+            js->escaped = false;
+        } else if (c == '\\') {
+            js->escaped = true;
+        } else if (c == '"') {
+            js->in_string = false;
+        }
+    }
+}
+
+/*
+ * Fills the placeholders in the n bytes at s. On success *out is NULL when there were none,
+ * else new memory of *out_len bytes (at most max). RP_ENOSECRET for an unset secret,
+ * RP_EUSAGE for a line break in a header value, RP_ETOOBIG past max.
+ */
+static rp_code fill(const char *s, size_t n, enum place place, rp_secret_fn lookup, void *ud,
+                    size_t max, char **out, size_t *out_len, struct rp_error *err)
+{
+    rp_code rc = RP_OK;
+    struct rp_buf b;
+    rp_buf_init(&b, max);
+    struct json_scan js = {false, false};
+    struct placeholder ph;
+    size_t done = 0;
+    bool any = false;
+    while (next_placeholder(s, n, done, &ph)) {
+        any = true;
+        const char *value = lookup(ud, ph.name);
+        if (!value) {
+            char var[sizeof(ENV_PREFIX) + RP_MAX_SECRET_NAME];
+            rp_secret_env_name(ph.name, var, sizeof(var));
+            rc = rp_error_set(err, RP_ENOSECRET, "secret \"%s\" is not set: export %s", ph.name,
+                              var);
+            goto out;
+        }
+        rc = rp_buf_add(&b, s + done, ph.start - done, err);
+        if (rc) {
+            goto out;
+        }
+        if (place == PLACE_URL || place == PLACE_FORM) {
+            rc = add_pct(&b, value, place == PLACE_FORM, err);
+        } else if (place == PLACE_JSON) {
+            /* A placeholder holds no quote or backslash, so the scan state stays valid
+             * across it. */
+            json_advance(&js, s + done, ph.start - done);
+            js.escaped = false;
+            rc = js.in_string ? add_json(&b, value, err) : rp_buf_adds(&b, value, err);
+        } else if (place == PLACE_HEADER && strpbrk(value, "\r\n")) {
+            rc = rp_error_set(err, RP_EUSAGE, "secret \"%s\" contains a line break", ph.name);
+        } else {
+            rc = rp_buf_adds(&b, value, err);
+        }
+        if (rc) {
+            goto out;
+        }
+        done = ph.start + ph.len;
+    }
+    if (!any) {
+        *out = NULL;
+        goto out;
+    }
+    rc = rp_buf_add(&b, s + done, n - done, err);
+    if (rc) {
+        goto out;
+    }
+    *out = rp_buf_take(&b, out_len);
+out:
+    rp_buf_cleanup(&b);
+    return rc;
+}
+
+static enum place body_place(const struct rp_headers *h)
+{
+    char mt[256];
+    if (!rp_media_type(h, mt, sizeof(mt))) {
+        return PLACE_RAW;
+    }
+    if (rp_media_is_json(mt)) {
+        return PLACE_JSON;
+    }
+    if (strcmp(mt, "application/x-www-form-urlencoded") == 0) {
+        return PLACE_FORM;
+    }
+    return PLACE_RAW;
+}
+
+rp_code rp_secrets_fill(struct rp_request *req, rp_secret_fn lookup, void *ud,
+                        struct rp_error *err)
+{
+    rp_code rc = RP_EINTERNAL;
+    char *url = NULL;
+    char **vals = NULL;
+    size_t *val_lens = NULL;
+    char *body = NULL;
+    size_t body_len = 0;
+    struct rp_headers *h = &req->headers;
+
+    /* Everything is filled aside first and put in place only when every secret was found, so a
+     * failure leaves the request as it was. */
+    if (req->url) {
+        rc = fill(req->url, strlen(req->url), PLACE_URL, lookup, ud, RP_MAX_URL_REWRITTEN, &url,
+                  NULL, err);
+        if (rc) {
+            if (rc == RP_ETOOBIG) {
+                rp_error_prefix(err, "filling secrets in the URL");
+            }
+            goto out;
+        }
+    }
+    size_t total = 0;
+    for (size_t i = 0; i < h->n; i++) {
+        total += h->v[i].value_len;
+    }
+    for (size_t i = 0; i < h->n; i++) {
+        const struct rp_header *e = &h->v[i];
+        size_t others = total - e->value_len;
+        size_t max = others < RP_MAX_HEADER_REWRITTEN ? RP_MAX_HEADER_REWRITTEN - others : 0;
+        char *v = NULL;
+        size_t vlen = 0;
+        rc = fill(e->value, e->value_len, PLACE_HEADER, lookup, ud, max, &v, &vlen, err);
+        if (rc) {
+            if (rc == RP_ETOOBIG) {
+                rp_error_prefix(err, "filling secrets in header %s", e->name);
+            }
+            goto out;
+        }
+        if (v) {
+            if (!vals) {
+                vals = rp_xcalloc(h->n, sizeof(*vals));
+                val_lens = rp_xcalloc(h->n, sizeof(*val_lens));
+            }
+            vals[i] = v;
+            val_lens[i] = vlen;
+            total = others + vlen;
+        }
+    }
+    if (body_is_text(&req->body)) {
+        rc = fill((const char *)req->body.data, req->body.len, body_place(h), lookup, ud,
+                  RP_MAX_BODY_REWRITTEN, &body, &body_len, err);
+        if (rc) {
+            if (rc == RP_ETOOBIG) {
+                rp_error_prefix(err, "filling secrets in the body");
+            }
+            goto out;
+        }
+    }
+
+    if (url) {
+        free(req->url);
+        req->url = url;
+        url = NULL;
+    }
+    for (size_t i = 0; vals && i < h->n; i++) {
+        if (vals[i]) {
+            free(h->v[i].value);
+            h->v[i].value = vals[i];
+            h->v[i].value_len = val_lens[i];
+            vals[i] = NULL;
+        }
+    }
+    if (body) {
+        rp_body_take(&req->body, (unsigned char *)body, body_len);
+        body = NULL;
+        /* A recorded Content-Length would now be wrong; a truncated body is the replayer's
+         * call, so it keeps what was recorded. */
+        if (!req->body.truncated && rp_headers_get(h, "Content-Length", NULL)) {
+            char num[32];
+            int k = snprintf(num, sizeof(num), "%zu", body_len);
+            if (k > 0 && (size_t)k < sizeof(num)) {
+                rp_headers_set(h, "Content-Length", num, (size_t)k, NULL);
+            }
+        }
+    }
+    rc = RP_OK;
+out:
+    free(body);
+    for (size_t i = 0; vals && i < h->n; i++) {
+        free(vals[i]);
+    }
+    free(vals);
+    free(val_lens);
+    free(url);
+    return rc;
+}
