@@ -17,9 +17,9 @@
 #define RP_MAX_LINE_BYTES (64u * 1024u * 1024u)
 
 /* A URL, a method, a reason phrase, an HTTP version string. */
-#define RP_MAX_URL_BYTES (64u * 1024u)
-#define RP_MAX_METHOD_BYTES 32u
-#define RP_MAX_REASON_BYTES 1024u
+#define RP_MAX_URL_BYTES     (64u * 1024u)
+#define RP_MAX_METHOD_BYTES  32u
+#define RP_MAX_REASON_BYTES  1024u
 #define RP_MAX_VERSION_BYTES 16u
 
 /* Tenant identifiers named in a recording's header. */
@@ -30,40 +30,43 @@
 #define RP_MAX_JSON_DEPTH 64u
 
 /* Correlation: values tracked per session, and the shortest value matched on sight alone. */
-#define RP_MAX_CORRELATIONS 4096u
+#define RP_MAX_CORRELATIONS     4096u
 #define RP_CORRELATE_MIN_UNIQUE 8u
 
 /* The writer finishes a gzip member at least this often while exchanges are pending (ms) and
  * whenever this many uncompressed bytes are pending. */
-#define RP_WRITER_FLUSH_MS 250u
+#define RP_WRITER_FLUSH_MS     250u
 #define RP_WRITER_MEMBER_BYTES (1024u * 1024u)
 
 /* Reports: the terminal shows a URL cut to this many characters (with "..."), and the JUnit
  * sink keeps at most this many bytes of text (name, failure lines) for one testcase. */
 #define RP_REPORT_URL_COLUMNS 60u
-#define RP_REPORT_TEXT_MAX (16u * 1024u)
+#define RP_REPORT_TEXT_MAX    (16u * 1024u)
 
 /* A request rewritten for replay (tenant rules, filled secrets) may grow to twice the caps it
  * was recorded under; a rewrite past these is refused. Header bytes count every value. */
-#define RP_MAX_URL_REWRITTEN (2u * RP_MAX_URL_BYTES)
+#define RP_MAX_URL_REWRITTEN    (2u * RP_MAX_URL_BYTES)
 #define RP_MAX_HEADER_REWRITTEN (2u * RP_MAX_HEADER_BYTES)
-#define RP_MAX_BODY_REWRITTEN (2u * RP_MAX_BODY_RECORDED)
+#define RP_MAX_BODY_REWRITTEN   (2u * RP_MAX_BODY_RECORDED)
 
 /* Tenant rewriting: rules in one rewriter, bytes of a rule's FROM or TO, and bytes of an
  * expanded template ({run}, {env:NAME}, ...). */
-#define RP_MAX_REWRITE_RULES 1024u
-#define RP_MAX_TENANT_BYTES 4096u
+#define RP_MAX_REWRITE_RULES  1024u
+#define RP_MAX_TENANT_BYTES   4096u
 #define RP_MAX_TEMPLATE_BYTES 4096u
 
 /* Shapes: shapes in one shape file, its size, a compiled "pattern", a media type, the text of
  * one mismatch message, and how much of a live string or an odd key a mismatch shows. */
-#define RP_MAX_SHAPES 1000000u
+#define RP_MAX_SHAPES           1000000u
 #define RP_MAX_SHAPE_FILE_BYTES (1024u * 1024u * 1024u)
-#define RP_MAX_PATTERN_BYTES 4096u
+#define RP_MAX_PATTERN_BYTES    4096u
 #define RP_MAX_MEDIA_TYPE_BYTES 256u
-#define RP_MAX_MISMATCH_TEXT 1024u
-#define RP_SHAPE_SHOW_CHARS 40u
+#define RP_MAX_MISMATCH_TEXT    1024u
+#define RP_SHAPE_SHOW_CHARS     40u
 #define RP_SHAPE_PATH_KEY_CHARS 128u
+/* Inference: distinct keys the objects of one recorded array may have between them before
+ * their keys are no longer checked (an object used as a dictionary, keyed by ids). */
+#define RP_MAX_INFER_KEYS       1000u
 
 /* Correlation learning. The candidate index keeps the values of recent responses, at most
  * RP_CORRELATE_MAX_CANDIDATES of them (a power of two) in RP_CORRELATE_INDEX_BYTES of text,
@@ -71,15 +74,22 @@
  * RP_CORRELATE_MAX_VALUE bytes; at most RP_CORRELATE_SAME_VALUE sources of one value. Bodies
  * past RP_CORRELATE_MAX_SCAN bytes are not searched (HTML: only their start). A request offers
  * at most RP_CORRELATE_MAX_TARGETS values; JSON paths and keys are cut at the lengths below. */
-#define RP_CORRELATE_MAX_CANDIDATES 32768u
-#define RP_CORRELATE_INDEX_BYTES (16u * 1024u * 1024u)
+#define RP_CORRELATE_MAX_CANDIDATES   32768u
+#define RP_CORRELATE_INDEX_BYTES      (16u * 1024u * 1024u)
 #define RP_CORRELATE_MAX_PER_RESPONSE 2048u
-#define RP_CORRELATE_MAX_VALUE 4096u
-#define RP_CORRELATE_SAME_VALUE 32u
-#define RP_CORRELATE_MAX_SCAN (2u * 1024u * 1024u)
-#define RP_CORRELATE_MAX_TARGETS 4096u
-#define RP_CORRELATE_MAX_PATH 1024u
-#define RP_CORRELATE_MAX_KEY 256u
-#define RP_CORRELATE_MAX_BINDS 64u
+#define RP_CORRELATE_MAX_VALUE        4096u
+#define RP_CORRELATE_SAME_VALUE       32u
+#define RP_CORRELATE_MAX_SCAN         (2u * 1024u * 1024u)
+#define RP_CORRELATE_MAX_TARGETS      4096u
+#define RP_CORRELATE_MAX_PATH         1024u
+#define RP_CORRELATE_MAX_KEY          256u
+#define RP_CORRELATE_MAX_BINDS        64u
+
+/* Correlation: where, at most, a request value is searched for a long source inside it. */
+#define RP_CORRELATE_TOKEN_STARTS 64u
+
+/* Replay keeps a recording's decoded exchanges in memory, shared by its sessions, when they
+ * take at most this much; a longer recording is streamed again by each session. */
+#define RP_REPLAY_CACHE_BYTES (16u * 1024u * 1024u)
 
 #endif /* REPRISE_LIMITS_H */

@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Expected shapes of responses, and matching a live response against one.
+ *
+ * A shape holds what a response must keep for the session to be healthy — its status, its
+ * media type and, for a JSON body, a subset of JSON Schema (type, properties, required, items,
+ * enum, format, pattern, additionalProperties, nullable through type arrays) — and not exact
+ * values. Shapes are inferred from a recorded response, or read from NAME.shape.json beside the
+ * recording, which people edit and review (docs/shape-file.md).
+ *
+ * Default rules: a missing key or a changed type fails, an extra key passes, every array
+ * element is checked against the union of the recorded elements, an empty recorded array
+ * accepts any element, a changed status fails, a changed media type fails.
+ */
+#ifndef REPRISE_SHAPE_H
+#define REPRISE_SHAPE_H
+
+#include <reprise/exchange.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define RP_SHAPE_FILE_VERSION 1
+
+/* One way a response differs from its shape. */
+struct rp_mismatch {
+    char *path;    /* "status", "media type", "$", "$.items[0].price" */
+    char *message; /* "expected number, got string \"12.00\"" */
+};
+
+/* An ordered list of mismatches; empty means the response matches. */
+struct rp_mismatches {
+    struct rp_mismatch *v;
+    size_t n;
+    size_t cap;
+};
+
+RP_EXTERN void rp_mismatches_init(struct rp_mismatches *m);
+RP_EXTERN void rp_mismatches_cleanup(struct rp_mismatches *m);
+/* Appends a copy of path and the formatted message. At most RP_MAX_MISMATCHES are kept; the
+ * rest are counted in a last entry "...: N more". */
+RP_EXTERN void rp_mismatches_add(struct rp_mismatches *m, const char *path, const char *fmt, ...)
+    RP_PRINTF(3, 4);
+
+/* The expected shape of one exchange's response. */
+struct rp_shape;
+
+/*
+ * Infers the shape of a recorded response (borrowed): its status, its media type, and for a
+ * JSON body a schema in which every key seen is required, every value has its type (numbers
+ * are "number", never "integer"), strings that all look like a uuid, date-time, email or uri
+ * carry that format, and array items are the union of the recorded elements. Returns a new
+ * shape; rp_shape_free() frees it. A response whose body claims JSON but does not parse gets
+ * a shape that checks status and media type only.
+ */
+RP_EXTERN struct rp_shape *rp_shape_infer(const struct rp_response *resp);
+
+RP_EXTERN void rp_shape_free(struct rp_shape *s);
+
+/*
+ * Checks a live response (borrowed) against s, appending every difference to out (which the
+ * caller has initialised). Returns true when there was none.
+ */
+RP_EXTERN bool rp_shape_match(const struct rp_shape *s, const struct rp_response *resp,
+                              struct rp_mismatches *out);
+
+/* The shape's expected status and media type (media type may be NULL: no body expected). */
+RP_EXTERN unsigned rp_shape_status(const struct rp_shape *s);
+RP_EXTERN const char *rp_shape_media_type(const struct rp_shape *s);
+
+/*
+ * The shape as the text of one JSON object, as it stands for one exchange in a shape file:
+ * {"status":201,"media_type":"application/json","body":{JSON Schema}}. Returns new memory the
+ * caller frees with free().
+ */
+RP_EXTERN char *rp_shape_to_json(const struct rp_shape *s);
+
+/*
+ * Parses what rp_shape_to_json writes (len bytes at text, borrowed). On success *out is a new
+ * shape. Errors (RP_EFORMAT) say which key is wrong, without a location.
+ */
+RP_EXTERN rp_code rp_shape_from_json(const char *text, size_t len, struct rp_shape **out,
+                                     struct rp_error *err);
+
+/* ----- shape files ------------------------------------------------------------------------- */
+
+/* The shapes of a recording's exchanges, by seq. */
+struct rp_shapeset;
+
+RP_EXTERN struct rp_shapeset *rp_shapeset_new(const char *recording_name);
+RP_EXTERN void rp_shapeset_free(struct rp_shapeset *set);
+
+/*
+ * Adds shape s (taken) for exchange seq; label (borrowed, may be NULL) is "METHOD PATH" for
+ * people reading the file. A second shape for one seq replaces the first.
+ */
+RP_EXTERN void rp_shapeset_put(struct rp_shapeset *set, uint64_t seq, const char *label,
+                               struct rp_shape *s);
+
+/* The shape of exchange seq, borrowed from set, or NULL. */
+RP_EXTERN const struct rp_shape *rp_shapeset_get(const struct rp_shapeset *set, uint64_t seq);
+
+/* Number of shapes held. */
+RP_EXTERN size_t rp_shapeset_count(const struct rp_shapeset *set);
+
+/*
+ * Reads a shape file. On success *out is a new set. Errors name the file and, where it can,
+ * the exchange: "orders.shape.json: exchange 7: \"body.type\" is not a JSON type" (RP_EFORMAT,
+ * RP_EIO, RP_ENOTFOUND, RP_EVERSION).
+ */
+RP_EXTERN rp_code rp_shapeset_load(const char *path, struct rp_shapeset **out,
+                                   struct rp_error *err);
+
+/* Writes set to path as indented JSON, one exchange after another in seq order. */
+RP_EXTERN rp_code rp_shapeset_save(const struct rp_shapeset *set, const char *path,
+                                   struct rp_error *err);
+
+/* "recordings/x.jsonl.gz" gives "recordings/x.shape.json". Returns new memory. */
+RP_EXTERN char *rp_shape_path_for(const char *recording_path);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* REPRISE_SHAPE_H */
