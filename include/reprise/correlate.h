@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Correlation: values a server gave in a response (ids, CSRF tokens, Location URLs) that the
+ * client sent back in a later request. Before a replay, rp_correlator_learn() reads the
+ * recording in order and finds each pair (from where, to where). During the replay, a
+ * session takes each value from the same place in the live response and puts it where the
+ * recorded one stood in the later request, so an order created as 4 when recorded and as 11
+ * now is fetched and paid as 11, never as 4.
+ *
+ * Sources: JSON values of a response body (by path), response headers (whole value, or one
+ * path segment of a URL-valued header such as Location), Set-Cookie values, and in HTML the
+ * hidden inputs and <meta name content> tags (csrf-token). Targets: request path segments,
+ * query values, header values, JSON values of the request body, form fields.
+ *
+ * No substitution on mere coincidence: a value shorter than RP_CORRELATE_MIN_UNIQUE characters,
+ * or a common one (true, false, null, "", small numbers), is correlated only on strong
+ * evidence — the source key is "id" or ends in "_id"/"Id" (or it is a path segment of a
+ * Location header) and it comes back as a whole path segment, or as a field whose name is
+ * "id" or ends in "_id"/"Id". Longer values correlate wherever they come back whole. A value
+ * can also be declared with a bind: NAME=JSONPATH.
+ */
+#ifndef REPRISE_CORRELATE_H
+#define REPRISE_CORRELATE_H
+
+#include <reprise/exchange.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum rp_loc_kind {
+    RP_LOC_BODY_JSON,      /* key: a JSON path, "$.order.id", "$.items[0].id" */
+    RP_LOC_HEADER,         /* key: header name; the whole value */
+    RP_LOC_HEADER_SEGMENT, /* key: header name; index: path segment of the URL in the value */
+    RP_LOC_COOKIE,         /* key: cookie name (Set-Cookie in a response, Cookie in a request) */
+    RP_LOC_HTML_META,      /* key: the meta tag's name, "csrf-token" */
+    RP_LOC_HTML_INPUT,     /* key: the hidden input's name */
+    RP_LOC_PATH_SEGMENT,   /* index: 0-based segment of the request path ("/t/acme/x": 0 t) */
+    RP_LOC_QUERY,          /* key: query parameter name */
+    RP_LOC_FORM,           /* key: form field name (application/x-www-form-urlencoded) */
+};
+
+struct rp_location {
+    enum rp_loc_kind kind;
+    char *key;    /* owned; NULL for RP_LOC_PATH_SEGMENT */
+    size_t index; /* segment index where the kind has one */
+};
+
+/* One correlation: the value found at from in response from_seq comes back at to in request
+ * to_seq. */
+struct rp_correlation {
+    uint64_t from_seq;
+    struct rp_location from;
+    uint64_t to_seq;
+    struct rp_location to;
+    char *value; /* the recorded value, owned */
+    bool strong; /* found on strong evidence (id-like) rather than a unique value */
+    bool bound;  /* declared with a bind */
+};
+
+/* Writes a location as people read it ("body $.id", "header Location segment 4",
+ * "path segment 4", "html meta csrf-token") into out, cut to outsz. */
+RP_EXTERN void rp_location_format(const struct rp_location *loc, char *out, size_t outsz);
+
+struct rp_correlator;
+
+RP_EXTERN struct rp_correlator *rp_correlator_new(void);
+RP_EXTERN void rp_correlator_free(struct rp_correlator *c);
+
+/*
+ * Declares a bind: the value at jsonpath ("$.data.token"; borrowed) in any response body is
+ * correlated wherever it comes back whole, however short. name labels it in listings.
+ * RP_EUSAGE for a path that is not of the form $(.key|[N])*.
+ */
+RP_EXTERN rp_code rp_correlator_bind(struct rp_correlator *c, const char *name,
+                                     const char *jsonpath, struct rp_error *err);
+
+/*
+ * Feeds the next exchange of the recording (borrowed), in order. Its request is searched for
+ * values that earlier responses gave (the latest source wins), then its response is indexed.
+ * Memory is bounded: at most RP_MAX_CORRELATIONS pairs and a bounded index of candidate
+ * values (RP_ETOOBIG past them is not an error: the oldest candidates are dropped).
+ */
+RP_EXTERN rp_code rp_correlator_learn(struct rp_correlator *c, const struct rp_exchange *ex,
+                                      struct rp_error *err);
+
+/* The correlations found, in order of to_seq; borrowed from c. */
+RP_EXTERN size_t rp_correlator_count(const struct rp_correlator *c);
+RP_EXTERN const struct rp_correlation *rp_correlator_get(const struct rp_correlator *c, size_t i);
+
+/* One replaying session's live values. It borrows c, which must outlive it. */
+struct rp_corr_session;
+
+RP_EXTERN struct rp_corr_session *rp_corr_session_new(const struct rp_correlator *c);
+RP_EXTERN void rp_corr_session_free(struct rp_corr_session *s);
+
+/*
+ * Takes, from the live response (borrowed) to recorded exchange seq, the value of every
+ * correlation whose source is seq. A value missing from the live response is not an error
+ * here: the target keeps its recorded value and rp_corr_session_apply reports it.
+ */
+RP_EXTERN void rp_corr_session_observe(struct rp_corr_session *s, uint64_t seq,
+                                       const struct rp_response *live);
+
+/*
+ * Puts the live values into the request (borrowed, changed in place) of recorded exchange seq,
+ * at each correlation's target. *out_missing (when not NULL) counts the correlations whose
+ * live value was never seen. Fails only on limits.
+ */
+RP_EXTERN rp_code rp_corr_session_apply(struct rp_corr_session *s, uint64_t seq,
+                                        struct rp_request *req, size_t *out_missing,
+                                        struct rp_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* REPRISE_CORRELATE_H */

@@ -1,0 +1,197 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private declarations of the correlate module: the JSON scanner, the HTML tag scanner and the
+ * URL and text helpers that its learning half (learn.c) and its replaying half (session.c)
+ * share. Everything here works on pointer plus length and never allocates unless it says so.
+ */
+#ifndef REPRISE_CORRELATE_INTERNAL_H
+#define REPRISE_CORRELATE_INTERNAL_H
+
+#include <reprise/buf.h>
+#include <reprise/correlate.h>
+#include <reprise/limits.h>
+
+/* A buffer that holds any one value a correlation carries, plus its NUL. */
+#define RP__CORR_VALUE_BUF (RP_CORRELATE_MAX_VALUE + 1u)
+
+/* ----- text (text.c) ------------------------------------------------------------------------ */
+
+/* FNV-1a of n bytes. */
+uint64_t rp__correlate_hash(const char *p, size_t n);
+
+/* True for a value unique enough to correlate on sight: RP_CORRELATE_MIN_UNIQUE bytes or more,
+ * and not one byte repeated. */
+bool rp__correlate_is_long(const char *v, size_t n);
+
+/* True for the values that never correlate, not even on strong evidence: "", true, false,
+ * null. */
+bool rp__correlate_never(const char *v, size_t n);
+
+/* True when key names an id: "id", or ending in "_id" or "Id" (case-sensitive, so "paid" and
+ * "valid" are not ids); for an array element also the plurals "ids", "_ids", "Ids". */
+bool rp__correlate_key_is_id(const char *key, size_t n, bool in_array);
+
+/* The same for a header or cookie name, where case means nothing: "X-Order-Id", "order_id". */
+bool rp__correlate_name_is_id(const char *name, size_t n);
+
+/*
+ * The noun an id-like key names, normalised (lower case, letters and digits only): "order" for
+ * "order_id", "orderId", "order_ids", "X-Order-Id". A bare "id" has none. Returns the noun's
+ * length (0 when there is none) and writes it, NUL-terminated, into out.
+ */
+size_t rp__correlate_key_noun(const char *key, size_t n, char *out, size_t outsz);
+
+/* A word used as a noun (a URL segment, a JSON container key), normalised as above; 0 when it
+ * has no letter or when it is a generic container such as "data" or "result". */
+size_t rp__correlate_word_noun(const char *word, size_t n, char *out, size_t outsz);
+
+/* True when two normalised nouns name the same thing: equal, or one the plural of the other
+ * ("order"/"orders", "box"/"boxes", "category"/"categories"). */
+bool rp__correlate_noun_match(const char *a, const char *b);
+
+/* True for a byte that ends a token: anything but a letter, a digit, '_' and '-'. */
+bool rp__correlate_is_boundary(unsigned char c);
+
+/* True when the n bytes at p contain a decimal digit. */
+bool rp__correlate_has_digit(const char *p, size_t n);
+
+/*
+ * Appends hay to out with each occurrence of from replaced by to. With tokens, every
+ * occurrence bounded on both sides by a boundary byte (or an end) is replaced; without, only
+ * a hay that equals from as a whole. *out_count gets the number of replacements.
+ */
+rp_code rp__correlate_replace(const char *hay, size_t n, const char *from, size_t from_len,
+                              const char *to, size_t to_len, bool tokens, struct rp_buf *out,
+                              size_t *out_count, struct rp_error *err);
+
+/* ----- URLs, query strings, cookies (text.c) ------------------------------------------------ */
+
+/* Where a URL's parts are: the path runs [path_off, path_off + path_len), the query (without
+ * its '?') [query_off, query_off + query_len) when has_query. */
+struct rp__url {
+    size_t path_off;
+    size_t path_len;
+    size_t query_off;
+    size_t query_len;
+    bool has_query;
+};
+
+/* Splits an absolute URL ("https://h:1/p?q#f"), a network-path one ("//h/p") or a path
+ * ("/p?q"). */
+void rp__correlate_url_split(const char *url, size_t n, struct rp__url *out);
+
+/*
+ * Steps through the segments of a path ("/t/acme/x": "t", "acme", "x"; a trailing '/' gives a
+ * last empty segment). *pos starts at 0; each call that returns true sets [*off, *off + *len)
+ * to the next segment, relative to path.
+ */
+bool rp__correlate_next_segment(const char *path, size_t n, size_t *pos, size_t *off, size_t *len);
+
+/* One "name=value" item of a query string, a form body or a Cookie header, as offsets. */
+struct rp__pair {
+    size_t name_off;
+    size_t name_len;
+    size_t value_off;
+    size_t value_len;
+};
+
+/* Steps through '&'-separated pairs of a query string or a form body. */
+bool rp__correlate_next_param(const char *s, size_t n, size_t *pos, struct rp__pair *out);
+
+/* Steps through the ';'-separated pairs of a Cookie header (spaces around them trimmed). */
+bool rp__correlate_next_cookie(const char *s, size_t n, size_t *pos, struct rp__pair *out);
+
+/*
+ * Percent-decodes n bytes at s into out (outsz bytes, NUL-terminated), '+' as a space when
+ * plus. False when the result does not fit or holds a NUL.
+ */
+bool rp__correlate_pct_decode(const char *s, size_t n, bool plus, char *out, size_t outsz,
+                              size_t *out_len);
+
+enum rp__pct_mode {
+    RP__PCT_PATH,  /* a path segment: keeps pchar ("!$&'()*+,;=:@" and unreserved) */
+    RP__PCT_QUERY, /* a query value: keeps unreserved and "!$'()*,;:@/?" */
+    RP__PCT_FORM,  /* a form value: keeps unreserved, a space becomes '+' */
+};
+
+/* Appends the percent-encoding of n bytes at s to out. */
+rp_code rp__correlate_pct_encode(const char *s, size_t n, enum rp__pct_mode mode,
+                                 struct rp_buf *out, struct rp_error *err);
+
+/* ----- JSON (json.c) ------------------------------------------------------------------------ */
+
+enum rp__json_type {
+    RP__JSON_STRING,
+    RP__JSON_NUMBER,
+    RP__JSON_TRUE,
+    RP__JSON_FALSE,
+    RP__JSON_NULL,
+    RP__JSON_OBJECT,
+    RP__JSON_ARRAY,
+};
+
+/* One scalar of a JSON document, as rp__correlate_json_walk reports it. Every pointer is
+ * borrowed for the call. */
+struct rp__json_leaf {
+    const char *path; /* "$.items[0].id"; NUL-terminated */
+    size_t path_len;
+    const char *key; /* the member's key, or the array's key for an element; NULL at the top */
+    size_t key_len;
+    bool in_array;   /* the scalar is an array element */
+    const char *ctx; /* the nearest enclosing key that is not generic ("products"), or NULL */
+    size_t ctx_len;
+    enum rp__json_type type;
+    const char *value; /* decoded string or canonical number; NULL when too long or holding NUL */
+    size_t value_len;
+    size_t start; /* the scalar's bytes in the text: [start, end) */
+    size_t end;
+};
+
+/* Called for each scalar; returning false stops the walk. */
+typedef bool (*rp__json_leaf_fn)(void *ud, const struct rp__json_leaf *leaf);
+
+/*
+ * Walks the JSON document in n bytes at text, depth first, reporting every scalar whose path
+ * fits RP_CORRELATE_MAX_PATH. Nesting past RP_MAX_JSON_DEPTH ends the walk. Returns false when
+ * the text is not one well-formed JSON value (scalars before the fault have been reported).
+ */
+bool rp__correlate_json_walk(const char *text, size_t n, rp__json_leaf_fn fn, void *ud);
+
+/*
+ * Finds the value at path (as the walk writes paths: "$.a[0]", "$[\"a.b\"]") in the JSON
+ * document at text; on success sets its type and its bytes [*out_start, *out_end). The first of
+ * duplicate keys is taken.
+ */
+bool rp__correlate_json_find(const char *text, size_t n, const char *path,
+                             enum rp__json_type *out_type, size_t *out_start, size_t *out_end);
+
+/*
+ * The text of the scalar at [start, end) of a document: a string decoded, a number in its
+ * canonical form ("4" for 4.0). False for other types, or when it does not fit outsz or holds a
+ * NUL.
+ */
+bool rp__correlate_json_scalar(const char *text, size_t start, size_t end, enum rp__json_type type,
+                               char *out, size_t outsz, size_t *out_len);
+
+/* True when path has the bind form $(.key|[N])*, keys free of '.', '[', ']', '"', '\\' and
+ * control bytes, within RP_CORRELATE_MAX_PATH. */
+bool rp__correlate_json_path_valid(const char *path);
+
+/* True when the n bytes at s are one JSON number. */
+bool rp__correlate_json_is_number(const char *s, size_t n);
+
+/* Appends s as a JSON string literal, quotes included. */
+rp_code rp__correlate_json_quote(const char *s, size_t n, struct rp_buf *out, struct rp_error *err);
+
+/* ----- HTML (html.c) ------------------------------------------------------------------------ */
+
+/* Called with RP_LOC_HTML_META (name, content) or RP_LOC_HTML_INPUT (name, value of a hidden
+ * input), entities decoded; returning false stops the scan. */
+typedef bool (*rp__html_fn)(void *ud, enum rp_loc_kind kind, const char *name, size_t name_len,
+                            const char *value, size_t value_len);
+
+/* Scans the first n bytes of an HTML document for <meta name content> and hidden inputs, in
+ * document order. Tags and attribute names in any case, values quoted or not. */
+void rp__correlate_html_scan(const char *text, size_t n, rp__html_fn fn, void *ud);
+
+#endif /* REPRISE_CORRELATE_INTERNAL_H */

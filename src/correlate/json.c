@@ -1,0 +1,791 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A small JSON scanner for correlation. cJSON would re-print a body it changed; this reads the
+ * text in place instead, so a session can put a live id exactly where the recorded one stood
+ * and leave every other byte of the request body as it was. It walks a document's scalars with
+ * their paths ($.items[0].id), finds the value at a path, and canonicalises numbers.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../text_int.h"
+#include "internal.h"
+
+/* ----- lexical pieces ----------------------------------------------------------------------- */
+
+static void skip_ws(const char *s, size_t n, size_t *pi)
+{
+    size_t i = *pi;
+    while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')) {
+        i++;
+    }
+    *pi = i;
+}
+
+static int hexval(unsigned char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+/* Reads the four hex digits at s[i..i+4) as a code unit, or returns -1. */
+static long hex4(const char *s, size_t n, size_t i)
+{
+    if (i > n || n - i < 4) {
+        return -1;
+    }
+    long v = 0;
+    for (size_t k = 0; k < 4; k++) {
+        int h = hexval((unsigned char)s[i + k]);
+        if (h < 0) {
+            return -1;
+        }
+        v = v * 16 + h;
+    }
+    return v;
+}
+
+/* Decoded string output: bytes go to out while they fit; fits turns false when they do not or
+ * when a NUL is decoded. */
+struct sink {
+    char *out;
+    size_t outsz;
+    size_t len;
+    bool fits;
+};
+
+static void put(struct sink *k, const char *p, size_t m)
+{
+    if (!k->out) {
+        return;
+    }
+    if (!k->fits || k->len + m >= k->outsz) {
+        k->fits = false;
+        return;
+    }
+    memcpy(k->out + k->len, p, m);
+    k->len += m;
+}
+
+static void put_cp(struct sink *k, unsigned long cp)
+{
+    char u[4];
+    size_t m;
+    if (cp == 0) {
+        k->fits = false;
+        return;
+    }
+    m = rp__utf8_encode(cp, u);
+    put(k, u, m);
+}
+
+/*
+ * Parses the string literal at s[*pi] (a '"'), decoding it into out (outsz bytes, NUL-ended)
+ * when out is not NULL. *fits tells whether the decoded text fitted and held no NUL. Returns
+ * false on a syntax error.
+ */
+static bool lex_string(const char *s, size_t n, size_t *pi, char *out, size_t outsz,
+                       size_t *out_len, bool *fits)
+{
+    struct sink k = {out, outsz, 0, out != NULL && outsz > 0};
+    size_t i = *pi + 1;
+    for (;;) {
+        if (i >= n) {
+            return false;
+        }
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"') {
+            i++;
+            break;
+        }
+        if (c < 0x20) {
+            return false;
+        }
+        if (c != '\\') {
+            size_t run = i;
+            while (run < n && s[run] != '"' && s[run] != '\\' && (unsigned char)s[run] >= 0x20) {
+                run++;
+            }
+            put(&k, s + i, run - i);
+            i = run;
+            continue;
+        }
+        if (++i >= n) {
+            return false;
+        }
+        char e = s[i++];
+        char one;
+        switch (e) {
+        case '"':
+        case '\\':
+        case '/':
+            one = e;
+            break;
+        case 'b':
+            one = '\b';
+            break;
+        case 'f':
+            one = '\f';
+            break;
+        case 'n':
+            one = '\n';
+            break;
+        case 'r':
+            one = '\r';
+            break;
+        case 't':
+            one = '\t';
+            break;
+        case 'u': {
+            long u = hex4(s, n, i);
+            if (u < 0) {
+                return false;
+            }
+            i += 4;
+            unsigned long cp = (unsigned long)u;
+            if (cp >= 0xD800 && cp <= 0xDBFF && n - i >= 6 && s[i] == '\\' && s[i + 1] == 'u') {
+                long lo = hex4(s, n, i + 2);
+                if (lo >= 0xDC00 && lo <= 0xDFFF) {
+                    cp = 0x10000 + ((cp - 0xD800) << 10) + ((unsigned long)lo - 0xDC00);
+                    i += 6;
+                }
+            }
+            if (cp >= 0xD800 && cp <= 0xDFFF) {
+                cp = 0xFFFD; /* a lone surrogate */
+            }
+            put_cp(&k, cp);
+            continue;
+        }
+        default:
+            return false;
+        }
+        put(&k, &one, 1);
+    }
+    if (out && outsz > 0) {
+        out[k.fits ? k.len : 0] = '\0';
+    }
+    if (out_len) {
+        *out_len = k.fits ? k.len : 0;
+    }
+    if (fits) {
+        *fits = k.fits;
+    }
+    *pi = i;
+    return true;
+}
+
+static bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static bool lex_number(const char *s, size_t n, size_t *pi)
+{
+    size_t i = *pi;
+    if (i < n && s[i] == '-') {
+        i++;
+    }
+    if (i >= n || !is_digit(s[i])) {
+        return false;
+    }
+    if (s[i] == '0') {
+        i++;
+    } else {
+        while (i < n && is_digit(s[i])) {
+            i++;
+        }
+    }
+    if (i < n && s[i] == '.') {
+        i++;
+        if (i >= n || !is_digit(s[i])) {
+            return false;
+        }
+        while (i < n && is_digit(s[i])) {
+            i++;
+        }
+    }
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        if (i < n && (s[i] == '+' || s[i] == '-')) {
+            i++;
+        }
+        if (i >= n || !is_digit(s[i])) {
+            return false;
+        }
+        while (i < n && is_digit(s[i])) {
+            i++;
+        }
+    }
+    *pi = i;
+    return true;
+}
+
+static bool lex_literal(const char *s, size_t n, size_t *pi, enum rp__json_type *type)
+{
+    static const struct {
+        const char *text;
+        enum rp__json_type type;
+    } lits[] = {{"true", RP__JSON_TRUE}, {"false", RP__JSON_FALSE}, {"null", RP__JSON_NULL}};
+    for (size_t k = 0; k < sizeof(lits) / sizeof(lits[0]); k++) {
+        size_t m = strlen(lits[k].text);
+        if (n - *pi >= m && memcmp(s + *pi, lits[k].text, m) == 0) {
+            *pi += m;
+            *type = lits[k].type;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Skips one value at s[*pi] (after white space), checking its syntax. */
+static bool skip_value(const char *s, size_t n, size_t *pi, size_t depth)
+{
+    skip_ws(s, n, pi);
+    if (*pi >= n) {
+        return false;
+    }
+    char c = s[*pi];
+    if (c == '"') {
+        return lex_string(s, n, pi, NULL, 0, NULL, NULL);
+    }
+    if (c == '-' || is_digit(c)) {
+        return lex_number(s, n, pi);
+    }
+    if (c != '{' && c != '[') {
+        enum rp__json_type t;
+        return lex_literal(s, n, pi, &t);
+    }
+    if (depth >= RP_MAX_JSON_DEPTH) {
+        return false;
+    }
+    char close = c == '{' ? '}' : ']';
+    (*pi)++;
+    skip_ws(s, n, pi);
+    if (*pi < n && s[*pi] == close) {
+        (*pi)++;
+        return true;
+    }
+    for (;;) {
+        if (c == '{') {
+            skip_ws(s, n, pi);
+            if (*pi >= n || s[*pi] != '"' || !lex_string(s, n, pi, NULL, 0, NULL, NULL)) {
+                return false;
+            }
+            skip_ws(s, n, pi);
+            if (*pi >= n || s[*pi] != ':') {
+                return false;
+            }
+            (*pi)++;
+        }
+        if (!skip_value(s, n, pi, depth + 1)) {
+            return false;
+        }
+        skip_ws(s, n, pi);
+        if (*pi >= n) {
+            return false;
+        }
+        if (s[*pi] == ',') {
+            (*pi)++;
+            continue;
+        }
+        if (s[*pi] == close) {
+            (*pi)++;
+            return true;
+        }
+        return false;
+    }
+}
+
+/* Writes the canonical text of the number in n bytes at s: integers as written, other forms
+ * that hold an exact integer (4.0, 4e0) as that integer, the rest as written. */
+static bool canon_number(const char *s, size_t n, char *out, size_t outsz, size_t *out_len)
+{
+    bool plain = true;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '.' || s[i] == 'e' || s[i] == 'E') {
+            plain = false;
+        }
+    }
+    if (!plain && n < 64) {
+        char tmp[64];
+        memcpy(tmp, s, n);
+        tmp[n] = '\0';
+        char *end = NULL;
+        double d = strtod(tmp, &end);
+        if (end == tmp + n && d > -9007199254740992.0 && d < 9007199254740992.0 &&
+            d == (double)(long long)d) {
+            int k = snprintf(out, outsz, "%lld", (long long)d);
+            if (k < 0 || (size_t)k >= outsz) {
+                return false;
+            }
+            *out_len = (size_t)k;
+            return true;
+        }
+    }
+    if (n >= outsz) {
+        return false;
+    }
+    memcpy(out, s, n);
+    out[n] = '\0';
+    *out_len = n;
+    return true;
+}
+
+/* ----- walking ------------------------------------------------------------------------------ */
+
+struct walk {
+    const char *s;
+    size_t n;
+    size_t i;
+    rp__json_leaf_fn fn;
+    void *ud;
+    bool stop; /* the callback asked to stop */
+    char path[RP_CORRELATE_MAX_PATH];
+    size_t path_len;
+    char val[RP__CORR_VALUE_BUF];
+};
+
+/* A key is written ".key" unless that would be ambiguous; then ["key"] with JSON escapes. */
+static bool key_needs_quotes(const char *k, size_t n)
+{
+    if (n == 0) {
+        return true;
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)k[i];
+        if (c == '.' || c == '[' || c == ']' || c == '"' || c == '\\' || c < 0x20) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool path_add(struct walk *w, const char *p, size_t m)
+{
+    if (m >= sizeof(w->path) - w->path_len) {
+        return false;
+    }
+    memcpy(w->path + w->path_len, p, m);
+    w->path_len += m;
+    w->path[w->path_len] = '\0';
+    return true;
+}
+
+static bool path_add_key(struct walk *w, const char *k, size_t n)
+{
+    if (!key_needs_quotes(k, n)) {
+        return path_add(w, ".", 1) && path_add(w, k, n);
+    }
+    struct rp_buf q;
+    rp_buf_init(&q, RP_CORRELATE_MAX_PATH);
+    bool ok = rp__correlate_json_quote(k, n, &q, NULL) == RP_OK && path_add(w, "[", 1) &&
+              path_add(w, q.data, q.len) && path_add(w, "]", 1);
+    rp_buf_cleanup(&q);
+    return ok;
+}
+
+static bool path_add_index(struct walk *w, size_t idx)
+{
+    char b[32];
+    int k = snprintf(b, sizeof(b), "[%zu]", idx);
+    return k > 0 && (size_t)k < sizeof(b) && path_add(w, b, (size_t)k);
+}
+
+static bool walk_value(struct walk *w, size_t depth, const char *key, size_t key_len, bool in_array,
+                       const char *ctx, size_t ctx_len, bool report);
+
+static bool walk_container(struct walk *w, size_t depth, const char *key, size_t key_len,
+                           const char *ctx, size_t ctx_len, bool report)
+{
+    char open = w->s[w->i];
+    char close = open == '{' ? '}' : ']';
+    if (depth >= RP_MAX_JSON_DEPTH) {
+        return false;
+    }
+    /* What a bare "id" inside belongs to: this container's key unless that is generic. */
+    const char *child_ctx = ctx;
+    size_t child_ctx_len = ctx_len;
+    char noun[RP_CORRELATE_MAX_KEY + 1];
+    if (open == '{' && key && rp__correlate_word_noun(key, key_len, noun, sizeof(noun)) > 0) {
+        child_ctx = key;
+        child_ctx_len = key_len;
+    }
+    w->i++;
+    skip_ws(w->s, w->n, &w->i);
+    if (w->i < w->n && w->s[w->i] == close) {
+        w->i++;
+        return true;
+    }
+    size_t save = w->path_len;
+    for (size_t idx = 0;; idx++) {
+        bool ok;
+        if (open == '{') {
+            char kbuf[RP_CORRELATE_MAX_KEY + 1];
+            size_t klen = 0;
+            bool fits = false;
+            skip_ws(w->s, w->n, &w->i);
+            if (w->i >= w->n || w->s[w->i] != '"' ||
+                !lex_string(w->s, w->n, &w->i, kbuf, sizeof(kbuf), &klen, &fits)) {
+                return false;
+            }
+            skip_ws(w->s, w->n, &w->i);
+            if (w->i >= w->n || w->s[w->i] != ':') {
+                return false;
+            }
+            w->i++;
+            bool here = report && fits && path_add_key(w, kbuf, klen);
+            ok = walk_value(w, depth + 1, fits ? kbuf : NULL, fits ? klen : 0, false, child_ctx,
+                            child_ctx_len, here);
+        } else {
+            bool here = report && path_add_index(w, idx);
+            ok = walk_value(w, depth + 1, key, key_len, true, ctx, ctx_len, here);
+        }
+        w->path_len = save;
+        w->path[save] = '\0';
+        if (!ok) {
+            return false;
+        }
+        skip_ws(w->s, w->n, &w->i);
+        if (w->i >= w->n) {
+            return false;
+        }
+        if (w->s[w->i] == ',') {
+            w->i++;
+            continue;
+        }
+        if (w->s[w->i] == close) {
+            w->i++;
+            return true;
+        }
+        return false;
+    }
+}
+
+static bool walk_value(struct walk *w, size_t depth, const char *key, size_t key_len, bool in_array,
+                       const char *ctx, size_t ctx_len, bool report)
+{
+    if (!report) {
+        return skip_value(w->s, w->n, &w->i, depth);
+    }
+    skip_ws(w->s, w->n, &w->i);
+    if (w->i >= w->n) {
+        return false;
+    }
+    char c = w->s[w->i];
+    if (c == '{' || c == '[') {
+        return walk_container(w, depth, key, key_len, ctx, ctx_len, report);
+    }
+    struct rp__json_leaf leaf = {
+        .path = w->path,
+        .path_len = w->path_len,
+        .key = key,
+        .key_len = key_len,
+        .in_array = in_array,
+        .ctx = ctx,
+        .ctx_len = ctx_len,
+        .start = w->i,
+    };
+    bool fits = false;
+    size_t len = 0;
+    if (c == '"') {
+        if (!lex_string(w->s, w->n, &w->i, w->val, sizeof(w->val), &len, &fits)) {
+            return false;
+        }
+        leaf.type = RP__JSON_STRING;
+    } else if (c == '-' || is_digit(c)) {
+        if (!lex_number(w->s, w->n, &w->i)) {
+            return false;
+        }
+        leaf.type = RP__JSON_NUMBER;
+        fits = canon_number(w->s + leaf.start, w->i - leaf.start, w->val, sizeof(w->val), &len);
+    } else if (lex_literal(w->s, w->n, &w->i, &leaf.type)) {
+        len = w->i - leaf.start;
+        memcpy(w->val, w->s + leaf.start, len);
+        w->val[len] = '\0';
+        fits = true;
+    } else {
+        return false;
+    }
+    leaf.end = w->i;
+    leaf.value = fits ? w->val : NULL;
+    leaf.value_len = fits ? len : 0;
+    if (!w->fn(w->ud, &leaf)) {
+        w->stop = true;
+        return false;
+    }
+    return true;
+}
+
+bool rp__correlate_json_walk(const char *text, size_t n, rp__json_leaf_fn fn, void *ud)
+{
+    struct walk *w = rp_xmalloc(sizeof(*w));
+    w->s = text;
+    w->n = n;
+    w->i = 0;
+    w->fn = fn;
+    w->ud = ud;
+    w->stop = false;
+    w->path[0] = '$';
+    w->path[1] = '\0';
+    w->path_len = 1;
+    bool ok = walk_value(w, 0, NULL, 0, false, NULL, 0, true);
+    if (ok) {
+        skip_ws(text, n, &w->i);
+        ok = w->i == n;
+    }
+    ok = ok || w->stop;
+    free(w);
+    return ok;
+}
+
+/* ----- finding ------------------------------------------------------------------------------ */
+
+bool rp__correlate_json_find(const char *text, size_t n, const char *path,
+                             enum rp__json_type *out_type, size_t *out_start, size_t *out_end)
+{
+    if (!path || path[0] != '$') {
+        return false;
+    }
+    size_t plen = strlen(path);
+    size_t p = 1;
+    size_t i = 0;
+    for (size_t depth = 0;; depth++) {
+        skip_ws(text, n, &i);
+        if (i >= n || depth > RP_MAX_JSON_DEPTH) {
+            return false;
+        }
+        if (p == plen) {
+            size_t start = i;
+            enum rp__json_type type;
+            char c = text[i];
+            if (c == '{') {
+                type = RP__JSON_OBJECT;
+            } else if (c == '[') {
+                type = RP__JSON_ARRAY;
+            } else if (c == '"') {
+                type = RP__JSON_STRING;
+            } else if (c == '-' || is_digit(c)) {
+                type = RP__JSON_NUMBER;
+            } else {
+                size_t j = i;
+                if (!lex_literal(text, n, &j, &type)) {
+                    return false;
+                }
+            }
+            if (!skip_value(text, n, &i, depth)) {
+                return false;
+            }
+            *out_type = type;
+            *out_start = start;
+            *out_end = i;
+            return true;
+        }
+        if (path[p] == '.' || (path[p] == '[' && p + 1 < plen && path[p + 1] == '"')) {
+            char want[RP_CORRELATE_MAX_KEY + 1];
+            size_t want_len = 0;
+            if (path[p] == '.') {
+                size_t e = p + 1;
+                while (e < plen && path[e] != '.' && path[e] != '[') {
+                    e++;
+                }
+                want_len = e - p - 1;
+                if (want_len >= sizeof(want)) {
+                    return false;
+                }
+                memcpy(want, path + p + 1, want_len);
+                want[want_len] = '\0';
+                p = e;
+            } else {
+                size_t q = p + 1;
+                bool fits = false;
+                if (!lex_string(path, plen, &q, want, sizeof(want), &want_len, &fits) || !fits ||
+                    q >= plen || path[q] != ']') {
+                    return false;
+                }
+                p = q + 1;
+            }
+            if (text[i] != '{') {
+                return false;
+            }
+            i++;
+            for (;;) {
+                char kbuf[RP_CORRELATE_MAX_KEY + 1];
+                size_t klen = 0;
+                bool fits = false;
+                skip_ws(text, n, &i);
+                if (i >= n || text[i] != '"' ||
+                    !lex_string(text, n, &i, kbuf, sizeof(kbuf), &klen, &fits)) {
+                    return false;
+                }
+                skip_ws(text, n, &i);
+                if (i >= n || text[i] != ':') {
+                    return false;
+                }
+                i++;
+                if (fits && klen == want_len && memcmp(kbuf, want, klen) == 0) {
+                    break;
+                }
+                if (!skip_value(text, n, &i, depth + 1)) {
+                    return false;
+                }
+                skip_ws(text, n, &i);
+                if (i >= n || text[i] != ',') {
+                    return false;
+                }
+                i++;
+            }
+        } else if (path[p] == '[') {
+            size_t want = 0;
+            size_t q = p + 1;
+            if (q >= plen || !is_digit(path[q])) {
+                return false;
+            }
+            while (q < plen && is_digit(path[q])) {
+                if (want > (SIZE_MAX - 9) / 10) {
+                    return false;
+                }
+                want = want * 10 + (size_t)(path[q] - '0');
+                q++;
+            }
+            if (q >= plen || path[q] != ']') {
+                return false;
+            }
+            p = q + 1;
+            if (text[i] != '[') {
+                return false;
+            }
+            i++;
+            for (size_t k = 0; k < want; k++) {
+                if (!skip_value(text, n, &i, depth + 1)) {
+                    return false;
+                }
+                skip_ws(text, n, &i);
+                if (i >= n || text[i] != ',') {
+                    return false;
+                }
+                i++;
+            }
+            skip_ws(text, n, &i);
+            if (i < n && text[i] == ']') {
+                return false;
+            }
+        } else {
+            return false;
+        }
+    }
+}
+
+bool rp__correlate_json_scalar(const char *text, size_t start, size_t end, enum rp__json_type type,
+                               char *out, size_t outsz, size_t *out_len)
+{
+    if (type == RP__JSON_STRING) {
+        size_t i = start;
+        bool fits = false;
+        size_t len = 0;
+        if (!lex_string(text, end, &i, out, outsz, &len, &fits) || !fits) {
+            return false;
+        }
+        *out_len = len;
+        return true;
+    }
+    if (type == RP__JSON_NUMBER) {
+        return canon_number(text + start, end - start, out, outsz, out_len);
+    }
+    return false;
+}
+
+bool rp__correlate_json_path_valid(const char *path)
+{
+    if (!path || path[0] != '$' || strlen(path) >= RP_CORRELATE_MAX_PATH) {
+        return false;
+    }
+    const char *p = path + 1;
+    while (*p) {
+        if (*p == '.') {
+            const char *start = ++p;
+            while (*p && *p != '.' && *p != '[') {
+                unsigned char c = (unsigned char)*p;
+                if (c == ']' || c == '"' || c == '\\' || c < 0x20) {
+                    return false;
+                }
+                p++;
+            }
+            if (p == start || (size_t)(p - start) > RP_CORRELATE_MAX_KEY) {
+                return false;
+            }
+        } else if (*p == '[') {
+            p++;
+            if (!is_digit(*p) || (p[0] == '0' && is_digit(p[1]))) {
+                return false;
+            }
+            size_t digits = 0;
+            while (is_digit(*p)) {
+                p++;
+                digits++;
+            }
+            if (*p != ']' || digits > 9) {
+                return false;
+            }
+            p++;
+        } else {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool rp__correlate_json_is_number(const char *s, size_t n)
+{
+    size_t i = 0;
+    return lex_number(s, n, &i) && i == n;
+}
+
+rp_code rp__correlate_json_quote(const char *s, size_t n, struct rp_buf *out, struct rp_error *err)
+{
+    static const char hex[] = "0123456789abcdef";
+    rp_code rc = rp_buf_addc(out, '"', err);
+    size_t done = 0;
+    for (size_t i = 0; !rc && i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c != '"' && c != '\\' && c >= 0x20) {
+            continue;
+        }
+        char e[6] = {'\\', (char)c, 0, 0, 0, 0};
+        size_t m = 2;
+        if (c == '\n') {
+            e[1] = 'n';
+        } else if (c == '\r') {
+            e[1] = 'r';
+        } else if (c == '\t') {
+            e[1] = 't';
+        } else if (c < 0x20) {
+            e[1] = 'u';
+            e[2] = '0';
+            e[3] = '0';
+            e[4] = hex[c >> 4];
+            e[5] = hex[c & 15];
+            m = 6;
+        }
+        rc = rp_buf_add(out, s + done, i - done, err);
+        if (!rc) {
+            rc = rp_buf_add(out, e, m, err);
+        }
+        done = i + 1;
+    }
+    if (!rc) {
+        rc = rp_buf_add(out, s + done, n - done, err);
+    }
+    if (!rc) {
+        rc = rp_buf_addc(out, '"', err);
+    }
+    return rc;
+}

@@ -1,0 +1,447 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Text helpers of the correlate module: what makes a value unique or a key id-like, the nouns
+ * ids belong to, whole-token search and replace, and the pieces of URLs, query strings, form
+ * bodies and Cookie headers, with percent-coding.
+ */
+#include <string.h>
+
+#include "internal.h"
+
+/* ----- values and keys ---------------------------------------------------------------------- */
+
+uint64_t rp__correlate_hash(const char *p, size_t n)
+{
+    uint64_t h = 14695981039346656037ull;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)p[i];
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+bool rp__correlate_is_long(const char *v, size_t n)
+{
+    if (n < RP_CORRELATE_MIN_UNIQUE) {
+        return false;
+    }
+    for (size_t i = 1; i < n; i++) {
+        if (v[i] != v[0]) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool eq(const char *p, size_t n, const char *lit)
+{
+    size_t m = strlen(lit);
+    return n == m && memcmp(p, lit, m) == 0;
+}
+
+bool rp__correlate_never(const char *v, size_t n)
+{
+    return n == 0 || eq(v, n, "true") || eq(v, n, "false") || eq(v, n, "null");
+}
+
+static bool ends(const char *p, size_t n, const char *suffix)
+{
+    size_t m = strlen(suffix);
+    return n >= m && memcmp(p + n - m, suffix, m) == 0;
+}
+
+static bool ends_ci(const char *p, size_t n, const char *suffix)
+{
+    size_t m = strlen(suffix);
+    return n >= m && rp_strieq(p + n - m, m, suffix);
+}
+
+bool rp__correlate_key_is_id(const char *key, size_t n, bool in_array)
+{
+    if (eq(key, n, "id") || ends(key, n, "_id") || (n > 2 && ends(key, n, "Id"))) {
+        return true;
+    }
+    if (in_array) {
+        return eq(key, n, "ids") || ends(key, n, "_ids") || (n > 3 && ends(key, n, "Ids"));
+    }
+    return false;
+}
+
+bool rp__correlate_name_is_id(const char *name, size_t n)
+{
+    return rp_strieq(name, n, "id") || ends_ci(name, n, "-id") || ends_ci(name, n, "_id");
+}
+
+/* Lower-cases the letters and digits of n bytes at p into out; returns the length written. */
+static size_t normalise(const char *p, size_t n, char *out, size_t outsz)
+{
+    size_t o = 0;
+    if (outsz == 0) {
+        return 0;
+    }
+    for (size_t i = 0; i < n && o + 1 < outsz; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (c >= 'A' && c <= 'Z') {
+            out[o++] = (char)(c + 32);
+        } else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
+            out[o++] = (char)c;
+        }
+    }
+    out[o] = '\0';
+    return o;
+}
+
+size_t rp__correlate_key_noun(const char *key, size_t n, char *out, size_t outsz)
+{
+    size_t base = 0;
+    if (n > 4 && (ends(key, n, "_ids") || ends_ci(key, n, "-ids"))) {
+        base = n - 4;
+    } else if (n > 3 && (ends_ci(key, n, "_id") || ends_ci(key, n, "-id") || ends(key, n, "Ids"))) {
+        base = n - 3;
+    } else if (n > 2 && ends(key, n, "Id")) {
+        base = n - 2;
+    }
+    size_t start = 0;
+    /* Custom header names carry an "X-" that says nothing about the noun. */
+    if (base > 2 && (key[0] == 'x' || key[0] == 'X') && key[1] == '-') {
+        start = 2;
+    }
+    if (base <= start) {
+        if (outsz) {
+            out[0] = '\0';
+        }
+        return 0;
+    }
+    return normalise(key + start, base - start, out, outsz);
+}
+
+size_t rp__correlate_word_noun(const char *word, size_t n, char *out, size_t outsz)
+{
+    /* Containers that wrap a resource without naming it. */
+    static const char *const generic[] = {
+        "data",    "result", "results", "payload", "response", "body",  "attributes",
+        "attrs",   "object", "record",  "records", "entity",   "value", "values",
+        "content", "node",   "nodes",   "edge",    "edges",    "list",  "row",
+        "rows",    "hits",   "meta",    "api",
+    };
+    size_t len = normalise(word, n, out, outsz);
+    bool letter = false;
+    for (size_t i = 0; i < len; i++) {
+        if (out[i] >= 'a' && out[i] <= 'z') {
+            letter = true;
+        }
+    }
+    for (size_t i = 0; letter && i < sizeof(generic) / sizeof(generic[0]); i++) {
+        if (strcmp(out, generic[i]) == 0) {
+            letter = false;
+        }
+    }
+    if (!letter) {
+        if (outsz) {
+            out[0] = '\0';
+        }
+        return 0;
+    }
+    return len;
+}
+
+/* True when p is a plural of s. */
+static bool plural_of(const char *p, const char *s)
+{
+    size_t lp = strlen(p);
+    size_t ls = strlen(s);
+    if (lp == ls + 1 && memcmp(p, s, ls) == 0 && p[ls] == 's') {
+        return true;
+    }
+    if (lp == ls + 2 && memcmp(p, s, ls) == 0 && p[ls] == 'e' && p[ls + 1] == 's') {
+        return true;
+    }
+    return ls >= 2 && s[ls - 1] == 'y' && lp == ls + 2 && memcmp(p, s, ls - 1) == 0 &&
+           memcmp(p + ls - 1, "ies", 3) == 0;
+}
+
+bool rp__correlate_noun_match(const char *a, const char *b)
+{
+    return strcmp(a, b) == 0 || plural_of(a, b) || plural_of(b, a);
+}
+
+bool rp__correlate_is_boundary(unsigned char c)
+{
+    bool word = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                c == '_' || c == '-';
+    return !word;
+}
+
+bool rp__correlate_has_digit(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] >= '0' && p[i] <= '9') {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The first occurrence of needle (m >= 1 bytes) in hay at or after from, or n. */
+static size_t find(const char *hay, size_t n, size_t from, const char *needle, size_t m)
+{
+    while (from < n && n - from >= m) {
+        const char *p = memchr(hay + from, needle[0], n - from - m + 1);
+        if (!p) {
+            return n;
+        }
+        size_t at = (size_t)(p - hay);
+        if (memcmp(p, needle, m) == 0) {
+            return at;
+        }
+        from = at + 1;
+    }
+    return n;
+}
+
+rp_code rp__correlate_replace(const char *hay, size_t n, const char *from, size_t from_len,
+                              const char *to, size_t to_len, bool tokens, struct rp_buf *out,
+                              size_t *out_count, struct rp_error *err)
+{
+    size_t count = 0;
+    rp_code rc = RP_OK;
+    if (from_len == 0 || !tokens) {
+        if (from_len > 0 && n == from_len && memcmp(hay, from, n) == 0) {
+            rc = rp_buf_add(out, to, to_len, err);
+            count = 1;
+        } else {
+            rc = rp_buf_add(out, hay, n, err);
+        }
+        if (!rc) {
+            *out_count = count;
+        }
+        return rc;
+    }
+    size_t done = 0;
+    size_t at = find(hay, n, 0, from, from_len);
+    while (at < n) {
+        bool left = at == 0 || rp__correlate_is_boundary((unsigned char)hay[at - 1]);
+        size_t end = at + from_len;
+        bool right = end == n || rp__correlate_is_boundary((unsigned char)hay[end]);
+        if (left && right) {
+            rc = rp_buf_add(out, hay + done, at - done, err);
+            if (!rc) {
+                rc = rp_buf_add(out, to, to_len, err);
+            }
+            if (rc) {
+                return rc;
+            }
+            count++;
+            done = end;
+            at = find(hay, n, end, from, from_len);
+        } else {
+            at = find(hay, n, at + 1, from, from_len);
+        }
+    }
+    rc = rp_buf_add(out, hay + done, n - done, err);
+    if (!rc) {
+        *out_count = count;
+    }
+    return rc;
+}
+
+/* ----- URLs --------------------------------------------------------------------------------- */
+
+static bool is_alpha(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+void rp__correlate_url_split(const char *url, size_t n, struct rp__url *out)
+{
+    size_t i = 0;
+    size_t auth = SIZE_MAX;
+    if (n > 0 && is_alpha((unsigned char)url[0])) {
+        size_t k = 1;
+        while (k < n && (is_alpha((unsigned char)url[k]) || (url[k] >= '0' && url[k] <= '9') ||
+                         url[k] == '+' || url[k] == '.' || url[k] == '-')) {
+            k++;
+        }
+        if (n - k >= 3 && memcmp(url + k, "://", 3) == 0) {
+            auth = k + 3;
+        }
+    } else if (n >= 2 && url[0] == '/' && url[1] == '/') {
+        auth = 2;
+    }
+    if (auth != SIZE_MAX) {
+        i = auth;
+        while (i < n && url[i] != '/' && url[i] != '?' && url[i] != '#') {
+            i++;
+        }
+    }
+    out->path_off = i;
+    while (i < n && url[i] != '?' && url[i] != '#') {
+        i++;
+    }
+    out->path_len = i - out->path_off;
+    out->has_query = i < n && url[i] == '?';
+    if (out->has_query) {
+        i++;
+    }
+    out->query_off = i;
+    while (out->has_query && i < n && url[i] != '#') {
+        i++;
+    }
+    out->query_len = i - out->query_off;
+}
+
+bool rp__correlate_next_segment(const char *path, size_t n, size_t *pos, size_t *off, size_t *len)
+{
+    size_t i = *pos;
+    if (i > n || n == 0) {
+        return false;
+    }
+    if (i == 0 && path[0] == '/') {
+        i = 1;
+    }
+    size_t j = i;
+    while (j < n && path[j] != '/') {
+        j++;
+    }
+    *off = i;
+    *len = j - i;
+    *pos = j + 1;
+    return true;
+}
+
+bool rp__correlate_next_param(const char *s, size_t n, size_t *pos, struct rp__pair *out)
+{
+    while (*pos < n) {
+        size_t start = *pos;
+        size_t end = start;
+        while (end < n && s[end] != '&') {
+            end++;
+        }
+        *pos = end + 1;
+        if (end == start) {
+            continue;
+        }
+        size_t eqs = start;
+        while (eqs < end && s[eqs] != '=') {
+            eqs++;
+        }
+        out->name_off = start;
+        out->name_len = eqs - start;
+        out->value_off = eqs < end ? eqs + 1 : end;
+        out->value_len = end - out->value_off;
+        return true;
+    }
+    return false;
+}
+
+static bool is_space(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+bool rp__correlate_next_cookie(const char *s, size_t n, size_t *pos, struct rp__pair *out)
+{
+    while (*pos < n) {
+        size_t start = *pos;
+        size_t end = start;
+        while (end < n && s[end] != ';') {
+            end++;
+        }
+        *pos = end + 1;
+        while (start < end && is_space(s[start])) {
+            start++;
+        }
+        size_t stop = end;
+        while (stop > start && is_space(s[stop - 1])) {
+            stop--;
+        }
+        if (stop == start) {
+            continue;
+        }
+        size_t eqs = start;
+        while (eqs < stop && s[eqs] != '=') {
+            eqs++;
+        }
+        size_t name_end = eqs;
+        while (name_end > start && is_space(s[name_end - 1])) {
+            name_end--;
+        }
+        size_t v = eqs < stop ? eqs + 1 : stop;
+        while (v < stop && is_space(s[v])) {
+            v++;
+        }
+        out->name_off = start;
+        out->name_len = name_end - start;
+        out->value_off = v;
+        out->value_len = stop - v;
+        return true;
+    }
+    return false;
+}
+
+static int hexval(unsigned char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+bool rp__correlate_pct_decode(const char *s, size_t n, bool plus, char *out, size_t outsz,
+                              size_t *out_len)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '%' && n - i > 2 && hexval((unsigned char)s[i + 1]) >= 0 &&
+            hexval((unsigned char)s[i + 2]) >= 0) {
+            c = (unsigned char)(hexval((unsigned char)s[i + 1]) * 16 +
+                                hexval((unsigned char)s[i + 2]));
+            i += 2;
+        } else if (c == '+' && plus) {
+            c = ' ';
+        }
+        if (c == 0 || o + 1 >= outsz) {
+            return false;
+        }
+        out[o++] = (char)c;
+    }
+    if (outsz == 0) {
+        return false;
+    }
+    out[o] = '\0';
+    *out_len = o;
+    return true;
+}
+
+rp_code rp__correlate_pct_encode(const char *s, size_t n, enum rp__pct_mode mode,
+                                 struct rp_buf *out, struct rp_error *err)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    const char *keep = mode == RP__PCT_PATH    ? "-._~!$&'()*+,;=:@"
+                       : mode == RP__PCT_QUERY ? "-._~!$'()*,;:@/?"
+                                               : "-._~";
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        rp_code rc;
+        if (alnum || (c != 0 && strchr(keep, c))) {
+            rc = rp_buf_addc(out, (char)c, err);
+        } else if (c == ' ' && mode == RP__PCT_FORM) {
+            rc = rp_buf_addc(out, '+', err);
+        } else {
+            char e[3] = {'%', hex[c >> 4], hex[c & 15]};
+            rc = rp_buf_add(out, e, 3, err);
+        }
+        if (rc) {
+            return rc;
+        }
+    }
+    return RP_OK;
+}
