@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/* Declarations shared by the report sinks: how a URL is shown, and walking UTF-8 text. */
+#ifndef REPRISE_REPORT_INTERNAL_H
+#define REPRISE_REPORT_INTERNAL_H
+
+#include <reprise/report.h>
+
+/*
+ * The part of url (borrowed) to show for an exchange: its path and query when url has the
+ * origin (scheme, host and port, compared ignoring ASCII case) of target, otherwise the whole
+ * url. A bare origin shows as "/". target may be NULL. The result is borrowed from url (or
+ * static).
+ */
+const char *rp__report_url_shown(const char *url, const char *target);
+
+/*
+ * Decodes the character at the start of the n > 0 bytes at p: stores its code point in
+ * *out_cp and returns the bytes it used (1 to 4). A malformed or overlong sequence, a
+ * surrogate or a value past U+10FFFF gives U+FFFD for one byte, so the walk always advances.
+ */
+size_t rp__report_utf8_next(const unsigned char *p, size_t n, uint32_t *out_cp);
+
+/* Appends the UTF-8 encoding of code point cp (at most U+10FFFF) to out. */
+rp_code rp__report_utf8_put(struct rp_buf *out, uint32_t cp, struct rp_error *err);
+
+/*
+ * Returns a new copy of s with every malformed UTF-8 sequence replaced by U+FFFD, so that the
+ * text can go into JSON or XML. NULL gives NULL.
+ */
+char *rp__report_utf8_clean(const char *s);
+
+#endif /* REPRISE_REPORT_INTERNAL_H */

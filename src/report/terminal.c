@@ -1,0 +1,461 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The terminal sink, one line per exchange and a closing summary, and the small pieces every
+ * sink shares: rp_sink_free, how a URL is shown, and walking UTF-8 text.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <reprise/limits.h>
+#include <reprise/report.h>
+
+#include "../text_int.h"
+#include "internal.h"
+
+/* ----- shared helpers ---------------------------------------------------------------------- */
+
+void rp_sink_free(struct rp_sink *sink)
+{
+    if (!sink) {
+        return;
+    }
+    if (sink->ops && sink->ops->free) {
+        sink->ops->free(sink->ctx);
+    }
+    sink->ops = NULL;
+    sink->ctx = NULL;
+}
+
+/* Length of the "scheme://authority" prefix of u, or 0 when u has no "://". */
+static size_t origin_len(const char *u)
+{
+    const char *p = strstr(u, "://");
+    if (!p) {
+        return 0;
+    }
+    size_t i = (size_t)(p - u) + 3;
+    while (u[i] && u[i] != '/' && u[i] != '?' && u[i] != '#') {
+        i++;
+    }
+    return i;
+}
+
+static char ascii_lower(char c)
+{
+    return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+const char *rp__report_url_shown(const char *url, const char *target)
+{
+    if (!target) {
+        return url;
+    }
+    size_t n = origin_len(url);
+    if (n == 0 || n != origin_len(target)) {
+        return url;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (ascii_lower(url[i]) != ascii_lower(target[i])) {
+            return url;
+        }
+    }
+    return url[n] ? url + n : "/";
+}
+
+size_t rp__report_utf8_next(const unsigned char *p, size_t n, uint32_t *out_cp)
+{
+    unsigned char c = p[0];
+    if (c < 0x80) {
+        *out_cp = c;
+        return 1;
+    }
+    size_t len;
+    uint32_t cp, min;
+    if (c >= 0xC2 && c <= 0xDF) {
+        len = 2;
+        cp = c & 0x1Fu;
+        min = 0x80;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3;
+        cp = c & 0x0Fu;
+        min = 0x800;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4;
+        cp = c & 0x07u;
+        min = 0x10000;
+    } else {
+        *out_cp = 0xFFFD;
+        return 1;
+    }
+    if (n < len) {
+        *out_cp = 0xFFFD;
+        return 1;
+    }
+    for (size_t i = 1; i < len; i++) {
+        if ((p[i] & 0xC0) != 0x80) {
+            *out_cp = 0xFFFD;
+            return 1;
+        }
+        cp = (cp << 6) | (p[i] & 0x3Fu);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+        *out_cp = 0xFFFD;
+        return 1;
+    }
+    *out_cp = cp;
+    return len;
+}
+
+rp_code rp__report_utf8_put(struct rp_buf *out, uint32_t cp, struct rp_error *err)
+{
+    char u[4];
+    size_t n;
+    n = rp__utf8_encode(cp, u);
+    return rp_buf_add(out, u, n, err);
+}
+
+char *rp__report_utf8_clean(const char *s)
+{
+    if (!s) {
+        return NULL;
+    }
+    size_t n = strlen(s);
+    /* Each bad byte becomes three: the copy is at most three times as long. */
+    if (n > (SIZE_MAX - 1) / 3) {
+        return rp_xstrdup("");
+    }
+    struct rp_buf b;
+    rp_buf_init(&b, n * 3);
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < n) {
+        uint32_t cp;
+        size_t k = rp__report_utf8_next(p + i, n - i, &cp);
+        /* The cap above fits the worst case, so these appends cannot fail. */
+        if (cp == 0xFFFD && k == 1) {
+            rp__report_utf8_put(&b, cp, NULL);
+        } else {
+            rp_buf_add(&b, p + i, k, NULL);
+        }
+        i += k;
+    }
+    return rp_buf_take(&b, NULL);
+}
+
+/* ----- the terminal sink ------------------------------------------------------------------- */
+
+#define COLOR_GREEN  "\033[32m"
+#define COLOR_RED    "\033[31m"
+#define COLOR_YELLOW "\033[33m"
+#define COLOR_RESET  "\033[0m"
+
+/* Column widths of a result line, in characters. */
+#define COL_SESSION 18u
+#define COL_METHOD  6u
+#define COL_URL     40u
+
+struct terminal {
+    FILE *out; /* borrowed */
+    bool color;
+    bool live; /* out is a terminal: flush every line, so progress shows as it happens */
+    char *target;
+};
+
+/* Characters (code points) in s. */
+static size_t char_count(const char *s)
+{
+    size_t n = strlen(s), i = 0, chars = 0;
+    while (i < n) {
+        uint32_t cp;
+        i += rp__report_utf8_next((const unsigned char *)s + i, n - i, &cp);
+        chars++;
+    }
+    return chars;
+}
+
+/*
+ * Appends s for a terminal: control characters (C0, DEL and C1, which could start escape
+ * sequences from text a server sent) become '?', malformed UTF-8 becomes U+FFFD, more than
+ * max characters are cut to max with "..." at the end, and spaces pad it to width characters.
+ */
+static rp_code add_clean(struct rp_buf *b, const char *s, size_t max, size_t width,
+                         struct rp_error *err)
+{
+    size_t total = char_count(s);
+    size_t keep = total > max ? (max > 3 ? max - 3 : 0) : total;
+    size_t n = strlen(s), i = 0, chars = 0;
+    rp_code rc = RP_OK;
+    while (i < n && chars < keep && !rc) {
+        uint32_t cp;
+        size_t k = rp__report_utf8_next((const unsigned char *)s + i, n - i, &cp);
+        if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F)) {
+            rc = rp_buf_addc(b, '?', err);
+        } else if (cp == 0xFFFD && k == 1) {
+            rc = rp__report_utf8_put(b, cp, err);
+        } else {
+            rc = rp_buf_add(b, s + i, k, err);
+        }
+        i += k;
+        chars++;
+    }
+    if (!rc && keep < total) {
+        rc = rp_buf_adds(b, "...", err);
+        chars += 3;
+    }
+    while (!rc && chars < width) {
+        rc = rp_buf_addc(b, ' ', err);
+        chars++;
+    }
+    return rc;
+}
+
+/* Appends microseconds as milliseconds with one decimal, rounded: 12345 gives "12.3". */
+static rp_code add_ms(struct rp_buf *b, uint64_t us, struct rp_error *err)
+{
+    uint64_t tenths = us / 100 + (us % 100 >= 50 ? 1 : 0);
+    return rp_buf_addf(b, err, "%" PRIu64 ".%" PRIu64, tenths / 10, tenths % 10);
+}
+
+/*
+ * Writes the n bytes of b to the sink's stream. On a terminal each line is flushed, so
+ * progress shows live; into a file or pipe stdio's buffering saves a write per exchange,
+ * and end() flushes.
+ */
+static rp_code emit(struct terminal *t, const struct rp_buf *b, struct rp_error *err)
+{
+    if ((b->len && fwrite(b->data, 1, b->len, t->out) != b->len) ||
+        (t->live && fflush(t->out) != 0)) {
+        return rp_error_set(err, RP_EIO, "terminal report: write failed");
+    }
+    return RP_OK;
+}
+
+static rp_code terminal_begin(void *ctx, const struct rp_run_info *run, struct rp_error *err)
+{
+    struct terminal *t = ctx;
+    struct rp_buf b;
+    rp_buf_init(&b, RP_MAX_LINE_BYTES);
+    free(t->target);
+    t->target = rp_xstrdup(run->target);
+
+    rp_code rc = rp_buf_addf(&b, err, "replaying %zu recording%s against ", run->n_recordings,
+                             run->n_recordings == 1 ? "" : "s");
+    if (!rc) {
+        rc = add_clean(&b, run->target ? run->target : "-", SIZE_MAX, 0, err);
+    }
+    if (!rc && run->run_id) {
+        rc = rp_buf_adds(&b, " (run ", err);
+        if (!rc) {
+            rc = add_clean(&b, run->run_id, SIZE_MAX, 0, err);
+        }
+        if (!rc) {
+            rc = rp_buf_addc(&b, ')', err);
+        }
+    }
+    if (!rc) {
+        rc = rp_buf_addc(&b, '\n', err);
+    }
+    if (!rc) {
+        rc = emit(t, &b, err);
+    }
+    rp_buf_cleanup(&b);
+    return rc;
+}
+
+/* Appends the outcome word, coloured when asked. */
+static rp_code add_outcome(struct terminal *t, struct rp_buf *b, enum rp_outcome o,
+                           struct rp_error *err)
+{
+    const char *word = "ok", *color = COLOR_GREEN;
+    switch (o) {
+    case RP_OUTCOME_PASS:
+        break;
+    case RP_OUTCOME_FAIL:
+        word = "FAILED";
+        color = COLOR_RED;
+        break;
+    case RP_OUTCOME_ERROR:
+        word = "ERROR";
+        color = COLOR_RED;
+        break;
+    case RP_OUTCOME_SKIPPED:
+        word = "SKIPPED";
+        color = COLOR_YELLOW;
+        break;
+    }
+    if (t->color) {
+        return rp_buf_addf(b, err, "%s%s%s", color, word, COLOR_RESET);
+    }
+    return rp_buf_adds(b, word, err);
+}
+
+/* Appends the detail lines under a result: one per mismatch, or the error or skip reason. */
+static rp_code add_details(struct rp_buf *b, const struct rp_check_result *res,
+                           struct rp_error *err)
+{
+    rp_code rc = RP_OK;
+    if (res->outcome == RP_OUTCOME_FAIL && res->mismatches) {
+        for (size_t i = 0; i < res->mismatches->n && !rc; i++) {
+            const struct rp_mismatch *m = &res->mismatches->v[i];
+            rc = rp_buf_adds(b, "      ", err);
+            if (!rc) {
+                rc = add_clean(b, m->path ? m->path : "", SIZE_MAX, 0, err);
+            }
+            if (!rc) {
+                rc = rp_buf_adds(b, ": ", err);
+            }
+            if (!rc) {
+                rc = add_clean(b, m->message ? m->message : "", SIZE_MAX, 0, err);
+            }
+            if (!rc) {
+                rc = rp_buf_addc(b, '\n', err);
+            }
+        }
+    } else if ((res->outcome == RP_OUTCOME_ERROR || res->outcome == RP_OUTCOME_SKIPPED) &&
+               res->error) {
+        rc = rp_buf_adds(b, "      ", err);
+        if (!rc) {
+            rc = add_clean(b, res->error, SIZE_MAX, 0, err);
+        }
+        if (!rc) {
+            rc = rp_buf_addc(b, '\n', err);
+        }
+    }
+    return rc;
+}
+
+/*
+ * One line per exchange, in fixed columns:
+ *   demo-checkout#1       3  POST   /api/login                                200      12.3 ms  ok
+ * Wider values push the later columns right rather than being cut (except the URL).
+ */
+static rp_code terminal_result(void *ctx, const struct rp_check_result *res, struct rp_error *err)
+{
+    struct terminal *t = ctx;
+    const struct rp_exchange *ex = res->live;
+    const char *method = ex && ex->req.method ? ex->req.method : "-";
+    const char *url = ex && ex->req.url ? rp__report_url_shown(ex->req.url, t->target) : "-";
+    struct rp_buf b;
+    rp_buf_init(&b, RP_MAX_LINE_BYTES);
+
+    rp_code rc = rp_buf_adds(&b, "  ", err);
+    if (!rc) {
+        rc = add_clean(&b, res->session ? res->session : "-", SIZE_MAX, COL_SESSION, err);
+    }
+    if (!rc) {
+        rc = rp_buf_addf(&b, err, " %4" PRIu64 "  ", res->recorded_seq);
+    }
+    if (!rc) {
+        rc = add_clean(&b, method, SIZE_MAX, COL_METHOD, err);
+    }
+    if (!rc) {
+        rc = rp_buf_addc(&b, ' ', err);
+    }
+    if (!rc) {
+        rc = add_clean(&b, url, RP_REPORT_URL_COLUMNS, COL_URL, err);
+    }
+    if (!rc && ex && ex->has_response) {
+        rc = rp_buf_addf(&b, err, "  %3u  ", ex->resp.status);
+    } else if (!rc) {
+        rc = rp_buf_adds(&b, "  ---  ", err);
+    }
+    if (!rc && ex && res->outcome != RP_OUTCOME_SKIPPED) {
+        /* Right-align the number in eight columns, as "%8.1f" would, without floating point. */
+        struct rp_buf ms;
+        rp_buf_init(&ms, 32);
+        rc = add_ms(&ms, ex->duration_us, err);
+        if (!rc) {
+            rc = rp_buf_addf(&b, err, "%8s ms  ", ms.data);
+        }
+        rp_buf_cleanup(&ms);
+    } else if (!rc) {
+        rc = rp_buf_addf(&b, err, "%8s     ", "-");
+    }
+    if (!rc) {
+        rc = add_outcome(t, &b, res->outcome, err);
+    }
+    if (!rc) {
+        rc = rp_buf_addc(&b, '\n', err);
+    }
+    if (!rc) {
+        rc = add_details(&b, res, err);
+    }
+    if (!rc) {
+        rc = emit(t, &b, err);
+    }
+    rp_buf_cleanup(&b);
+    return rc;
+}
+
+/*
+ * The closing summary. It always carries the wall time and latency after the counts, so the
+ * line is never just "N passed, N failed", the form CI log scrapers take for a test runner's.
+ */
+static rp_code terminal_end(void *ctx, const struct rp_run_summary *sum, struct rp_error *err)
+{
+    struct terminal *t = ctx;
+    struct rp_buf b;
+    rp_buf_init(&b, RP_MAX_LINE_BYTES);
+    uint64_t hundredths = sum->wall_us / 10000 + (sum->wall_us % 10000 >= 5000 ? 1 : 0);
+    rp_code rc =
+        rp_buf_addf(&b, err,
+                    "\n%" PRIu64 " passed, %" PRIu64 " failed, %" PRIu64 " error%s, %" PRIu64
+                    " skipped in %" PRIu64 ".%02" PRIu64 " s; latency p50 ",
+                    sum->passed, sum->failed, sum->errors, sum->errors == 1 ? "" : "s",
+                    sum->skipped, hundredths / 100, hundredths % 100);
+    if (!rc) {
+        rc = add_ms(&b, sum->p50_us, err);
+    }
+    if (!rc) {
+        rc = rp_buf_adds(&b, " ms, p95 ", err);
+    }
+    if (!rc) {
+        rc = add_ms(&b, sum->p95_us, err);
+    }
+    if (!rc) {
+        rc = rp_buf_adds(&b, " ms, max ", err);
+    }
+    if (!rc) {
+        rc = add_ms(&b, sum->max_us, err);
+    }
+    if (!rc) {
+        rc = rp_buf_adds(&b, " ms\n", err);
+    }
+    if (!rc) {
+        rc = emit(t, &b, err);
+    }
+    if (!rc && fflush(t->out) != 0) {
+        rc = rp_error_set(err, RP_EIO, "terminal report: write failed");
+    }
+    rp_buf_cleanup(&b);
+    return rc;
+}
+
+static void terminal_free(void *ctx)
+{
+    struct terminal *t = ctx;
+    if (t) {
+        free(t->target);
+        free(t);
+    }
+}
+
+static const struct rp_sink_ops terminal_ops = {
+    .begin = terminal_begin,
+    .result = terminal_result,
+    .end = terminal_end,
+    .free = terminal_free,
+};
+
+void rp_sink_terminal(struct rp_sink *sink, FILE *out, bool color)
+{
+    struct terminal *t = rp_xcalloc(1, sizeof(*t));
+    t->out = out;
+    t->color = color;
+    t->live = isatty(fileno(out));
+    sink->ops = &terminal_ops;
+    sink->ctx = t;
+}
