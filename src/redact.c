@@ -13,8 +13,8 @@
 
 #include "text_int.h"
 
-#define ENV_PREFIX "REPRISE_SECRET_"
-#define PH_OPEN "{{secret:"
+#define ENV_PREFIX  "REPRISE_SECRET_"
+#define PH_OPEN     "{{secret:"
 #define PH_OPEN_LEN (sizeof(PH_OPEN) - 1)
 
 /* ----- names ------------------------------------------------------------------------------ */
@@ -62,8 +62,8 @@ struct placeholder {
 
 static bool is_name_char(unsigned char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '.' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.' || c == '-';
 }
 
 /*
@@ -157,8 +157,7 @@ static void name_set_cleanup(struct name_set *set)
     free(set->v);
 }
 
-static int each_in(const char *s, size_t n, struct name_set *seen, rp_secret_visit_fn fn,
-                   void *ud)
+static int each_in(const char *s, size_t n, struct name_set *seen, rp_secret_visit_fn fn, void *ud)
 {
     struct placeholder ph;
     size_t i = 0;
@@ -240,9 +239,14 @@ static rp_code add_json(struct rp_buf *b, const char *value, struct rp_error *er
             break;
         }
         unsigned char c = (unsigned char)*p++;
-        const char *esc = c == '"' ? "\\\"" : c == '\\' ? "\\\\" : c == '\n' ? "\\n" :
-                          c == '\r' ? "\\r" : c == '\t' ? "\\t" : c == '\b' ? "\\b" :
-                          c == '\f' ? "\\f" : NULL;
+        const char *esc = c == '"'    ? "\\\""
+                          : c == '\\' ? "\\\\"
+                          : c == '\n' ? "\\n"
+                          : c == '\r' ? "\\r"
+                          : c == '\t' ? "\\t"
+                          : c == '\b' ? "\\b"
+                          : c == '\f' ? "\\f"
+                                      : NULL;
         if (esc) {
             rc = rp_buf_adds(b, esc, err);
         } else {
@@ -350,8 +354,7 @@ static enum place body_place(const struct rp_headers *h)
     return PLACE_RAW;
 }
 
-rp_code rp_secrets_fill(struct rp_request *req, rp_secret_fn lookup, void *ud,
-                        struct rp_error *err)
+rp_code rp_secrets_fill(struct rp_request *req, rp_secret_fn lookup, void *ud, struct rp_error *err)
 {
     rp_code rc = RP_EINTERNAL;
     char *url = NULL;

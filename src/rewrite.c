@@ -62,17 +62,17 @@ struct rp_rewriter {
     size_t nrules;
     struct variant *vars; /* sorted by first byte, then longest FROM first, then rule order */
     size_t nvars;
-    size_t first[257];    /* byte c starts vars[first[c]] .. vars[first[c + 1] - 1] */
-    bool starts[256];     /* first[c] != first[c + 1] */
-    int only;             /* the one first byte all variants share, or -1 */
+    size_t first[257]; /* byte c starts vars[first[c]] .. vars[first[c + 1] - 1] */
+    bool starts[256];  /* first[c] != first[c + 1] */
+    int only;          /* the one first byte all variants share, or -1 */
 };
 
 /* ----- characters ------------------------------------------------------------------------- */
 
 static bool is_token(unsigned c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-';
 }
 
 static int hexval(unsigned char c)
@@ -127,8 +127,8 @@ static size_t put_u(char *out, size_t o, unsigned v)
 /* Writes a JSON-escaped ASCII byte at out[o]; returns the new length. */
 static size_t put_json_ascii(char *out, size_t o, unsigned char c, bool slash)
 {
-    static const char short_esc[] = {['\b'] = 'b', ['\f'] = 'f', ['\n'] = 'n', ['\r'] = 'r',
-                                     ['\t'] = 't'};
+    static const char short_esc[] = {
+        ['\b'] = 'b', ['\f'] = 'f', ['\n'] = 'n', ['\r'] = 'r', ['\t'] = 't'};
     if (c == '"' || c == '\\' || (c == '/' && slash)) {
         out[o++] = '\\';
         out[o++] = (char)c;
@@ -339,8 +339,7 @@ rp_code rp_rewriter_add(struct rp_rewriter *rw, const char *from, const char *to
     }
     if (!rp__utf8_text((const unsigned char *)from, from_len) ||
         !rp__utf8_text((const unsigned char *)to, to_len)) {
-        return rp_error_set(err, RP_EUSAGE, "tenant rule \"%.*s\" is not UTF-8 text", shown,
-                            from);
+        return rp_error_set(err, RP_EUSAGE, "tenant rule \"%.*s\" is not UTF-8 text", shown, from);
     }
     for (size_t i = 0; i < rw->nrules; i++) {
         if (strcmp(rw->rules[i].from, from) == 0) {
@@ -426,8 +425,8 @@ static bool boundary_before(const char *s, size_t i)
             return !is_token((unsigned)cu);
         }
     }
-    if ((c == 'b' || c == 'f' || c == 'n' || c == 'r' || c == 't') && i >= 2 &&
-        s[i - 2] == '\\' && escaping_backslash(s, i - 2)) {
+    if ((c == 'b' || c == 'f' || c == 'n' || c == 'r' || c == 't') && i >= 2 && s[i - 2] == '\\' &&
+        escaping_backslash(s, i - 2)) {
         return true;
     }
     return !is_token(c);
@@ -511,8 +510,7 @@ static enum form pick_form(unsigned forms, enum place place)
  * *hits grows by the number of replacements. RP_ETOOBIG past max.
  */
 static rp_code rewrite(const struct rp_rewriter *rw, const char *s, size_t n, enum place place,
-                       size_t max, char **out, size_t *out_len, size_t *hits,
-                       struct rp_error *err)
+                       size_t max, char **out, size_t *out_len, size_t *hits, struct rp_error *err)
 {
     rp_code rc = RP_OK;
     struct rp_buf b;
@@ -609,8 +607,8 @@ static enum place header_place(const struct rp_header *h)
     return PLACE_TEXT;
 }
 
-rp_code rp_rewrite_request(const struct rp_rewriter *rw, struct rp_request *req,
-                           size_t *out_count, struct rp_error *err)
+rp_code rp_rewrite_request(const struct rp_rewriter *rw, struct rp_request *req, size_t *out_count,
+                           struct rp_error *err)
 {
     rp_code rc = RP_EINTERNAL;
     size_t hits = 0;
@@ -659,8 +657,8 @@ rp_code rp_rewrite_request(const struct rp_rewriter *rw, struct rp_request *req,
     }
     const struct rp_body *b = &req->body;
     if (b->len > 0 && rp__utf8_text(b->data, b->len)) {
-        rc = rewrite(rw, (const char *)b->data, b->len, body_place(h), RP_MAX_BODY_REWRITTEN,
-                     &body, &body_len, &hits, err);
+        rc = rewrite(rw, (const char *)b->data, b->len, body_place(h), RP_MAX_BODY_REWRITTEN, &body,
+                     &body_len, &hits, err);
         if (rc) {
             rp_error_prefix(err, "rewriting the body");
             goto out;
@@ -781,8 +779,7 @@ static rp_code add_date(struct rp_buf *b, int64_t now_us, struct rp_error *err)
     struct tm tm;
     char s[32];
     if (!gmtime_r(&t, &tm) || strftime(s, sizeof(s), "%Y%m%d", &tm) == 0) {
-        return rp_error_set(err, RP_EUSAGE, "{date}: time %lld is out of range",
-                            (long long)secs);
+        return rp_error_set(err, RP_EUSAGE, "{date}: time %lld is out of range", (long long)secs);
     }
     return rp_buf_adds(b, s, err);
 }
@@ -861,8 +858,7 @@ rp_code rp_template_expand(const char *tmpl, const struct rp_template_ctx *ctx, 
     }
     if (rc) {
         if (rc == RP_ETOOBIG) {
-            rp_error_set(err, RP_ETOOBIG, "template expands past %u bytes",
-                         RP_MAX_TEMPLATE_BYTES);
+            rp_error_set(err, RP_ETOOBIG, "template expands past %u bytes", RP_MAX_TEMPLATE_BYTES);
         }
         goto out;
     }

@@ -52,6 +52,33 @@ bool rp__utf8_text(const unsigned char *p, size_t n)
     return true;
 }
 
+size_t rp__utf8_encode(uint32_t cp, char out[4])
+{
+    if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+        cp = 0xFFFD;
+    }
+    if (cp < 0x80) {
+        out[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (char)(0xC0 | (cp >> 6));
+        out[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (char)(0xE0 | (cp >> 12));
+        out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        out[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    out[0] = (char)(0xF0 | (cp >> 18));
+    out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+    out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    out[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
 rp_code rp__base64_encode(const unsigned char *p, size_t n, struct rp_buf *out,
                           struct rp_error *err)
 {
@@ -127,8 +154,7 @@ rp_code rp__base64_decode(const char *s, size_t n, unsigned char **out, size_t *
         }
         uint32_t q = ((uint32_t)v[0] << 18) | ((uint32_t)v[1] << 12) | ((uint32_t)v[2] << 6) |
                      (uint32_t)v[3];
-        unsigned char b3[3] = {(unsigned char)(q >> 16), (unsigned char)(q >> 8),
-                               (unsigned char)q};
+        unsigned char b3[3] = {(unsigned char)(q >> 16), (unsigned char)(q >> 8), (unsigned char)q};
         for (size_t k = 0; k < 3 && o < len; k++) {
             buf[o++] = b3[k];
         }

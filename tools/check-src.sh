@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Source checks that the compiler does not make: banned functions (STYLE rule 18), an SPDX line
-# at the top of every source file, and public headers that include only public headers.
+# at the top of every source file, public headers that include only public headers, and the
+# .clang-format layout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,6 +30,17 @@ fi
 if grep -nE '#include[[:space:]]+"[^"]*_int\.h"' src/cli/*.c src/cli/*.h; then
     echo "check-src: the CLI uses only the public API (STYLE rule 3)" >&2
     fail=1
+fi
+
+# Formatting is .clang-format's (STYLE rule 22), not review's.
+if command -v clang-format >/dev/null; then
+    unformatted=$(for f in $files; do
+        clang-format --dry-run --Werror "$f" >/dev/null 2>&1 || echo "$f"
+    done)
+    if [ -n "$unformatted" ]; then
+        echo "check-src: not formatted by .clang-format (run clang-format -i):" $unformatted >&2
+        fail=1
+    fi
 fi
 
 [ $fail -eq 0 ] && echo "check-src: ok ($(echo $files | wc -w) files)"

@@ -20,6 +20,7 @@ pkgs=(
     curl jq                     # integration tests drive the demo app with them
     libxml2-utils               # xmllint checks the JUnit report
     clang                       # libFuzzer fuzz targets
+    clang-format                # tools/check-src.sh checks the layout
 )
 
 if [ "${1:-}" = "--bench" ]; then

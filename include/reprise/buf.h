@@ -38,8 +38,8 @@ RP_EXTERN rp_code rp_buf_addc(struct rp_buf *b, char c, struct rp_error *err);
 /* Appends printf-formatted text. */
 RP_EXTERN rp_code rp_buf_addf(struct rp_buf *b, struct rp_error *err, const char *fmt, ...)
     RP_PRINTF(3, 4);
-RP_EXTERN rp_code rp_buf_vaddf(struct rp_buf *b, struct rp_error *err, const char *fmt,
-                               va_list ap) RP_PRINTF(3, 0);
+RP_EXTERN rp_code rp_buf_vaddf(struct rp_buf *b, struct rp_error *err, const char *fmt, va_list ap)
+    RP_PRINTF(3, 0);
 
 /*
  * Returns b's data, NUL-terminated, as a new string the caller frees with free() (an empty

@@ -11,9 +11,9 @@
 #include <stdint.h>
 
 #if defined(__GNUC__)
-#define RP_EXTERN __attribute__((visibility("default")))
+#define RP_EXTERN            __attribute__((visibility("default")))
 #define RP_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
-#define RP_NORETURN __attribute__((noreturn))
+#define RP_NORETURN          __attribute__((noreturn))
 #else
 #define RP_EXTERN
 #define RP_PRINTF(fmt, args)

@@ -16,8 +16,10 @@ extern "C" {
 
 /*
  * X(NAME, exit class, description). New codes go at the end; a retired code keeps its place
- * (renamed RP_EOBSOLETEnn) so that numbers never change meaning.
+ * (renamed RP_EOBSOLETEnn) so that numbers never change meaning. The table is laid out by
+ * hand, as a table.
  */
+/* clang-format off */
 #define RP_CODE_MAP(X)                                                  \
     X(OK,        0, "success")                                          \
     X(EUSAGE,    2, "bad command-line usage")                           \
@@ -36,12 +38,13 @@ extern "C" {
     X(ETARGET,   3, "target failed (reset, protocol error)")            \
     X(ESYS,      3, "system call failed")                               \
     X(EINTERNAL, 2, "internal error")
+/* clang-format on */
 
 typedef enum {
 #define RP_CODE_ENUM(name, exitc, desc) RP_##name,
     RP_CODE_MAP(RP_CODE_ENUM)
 #undef RP_CODE_ENUM
-    RP_CODE_COUNT_
+        RP_CODE_COUNT_
 } rp_code;
 
 /* Exit codes of the command line (DESIGN.md). */

@@ -33,7 +33,7 @@ struct rp_rec_meta {
     char *source_detail; /* upstream URL, pcap or HAR file name; may be NULL */
     char **tenants;      /* tenant identifiers the replayer rewrites */
     size_t n_tenants;
-    char *extra;         /* further top-level keys, as a JSON object's text, or NULL */
+    char *extra; /* further top-level keys, as a JSON object's text, or NULL */
 };
 
 RP_EXTERN void rp_rec_meta_init(struct rp_rec_meta *m);
@@ -58,8 +58,8 @@ RP_EXTERN rp_code rp_recording_encode_meta(const struct rp_rec_meta *m, struct r
  * which the caller has initialised; ex is cleaned first. On error ex is left clean and the
  * message says what is wrong, without a location (the caller adds FILE:LINE).
  */
-RP_EXTERN rp_code rp_recording_decode_exchange(const char *line, size_t len,
-                                               struct rp_exchange *ex, struct rp_error *err);
+RP_EXTERN rp_code rp_recording_decode_exchange(const char *line, size_t len, struct rp_exchange *ex,
+                                               struct rp_error *err);
 /* Parses a header line into m (initialised). Errors as rp_recording_decode_exchange. */
 RP_EXTERN rp_code rp_recording_decode_meta(const char *line, size_t len, struct rp_rec_meta *m,
                                            struct rp_error *err);
@@ -69,9 +69,9 @@ RP_EXTERN rp_code rp_recording_decode_meta(const char *line, size_t len, struct 
 struct rp_writer;
 
 struct rp_writer_opts {
-    unsigned flush_ms;  /* 0: RP_WRITER_FLUSH_MS */
-    bool sync;          /* fdatasync after each gzip member (survives a machine crash) */
-    rp_log_fn log;      /* may be NULL */
+    unsigned flush_ms; /* 0: RP_WRITER_FLUSH_MS */
+    bool sync;         /* fdatasync after each gzip member (survives a machine crash) */
+    rp_log_fn log;     /* may be NULL */
     void *log_ud;
 };
 
@@ -109,8 +109,8 @@ RP_EXTERN rp_code rp_writer_close(struct rp_writer *w, struct rp_error *err);
 struct rp_reader;
 
 struct rp_reader_opts {
-    size_t max_line;   /* 0: RP_MAX_LINE_BYTES */
-    rp_log_fn log;     /* receives the truncation warning; may be NULL */
+    size_t max_line; /* 0: RP_MAX_LINE_BYTES */
+    rp_log_fn log;   /* receives the truncation warning; may be NULL */
     void *log_ud;
 };
 

@@ -235,8 +235,7 @@ static rp_code get_str(const cJSON *o, const char *where, const char *key, bool 
     }
     size_t n = strlen(j->valuestring);
     if (n > max) {
-        return rp_error_set(err, RP_ETOOBIG, "\"%s%s\" is longer than %zu bytes", where, key,
-                            max);
+        return rp_error_set(err, RP_ETOOBIG, "\"%s%s\" is longer than %zu bytes", where, key, max);
     }
     free(*out);
     *out = rp_xstrndup(j->valuestring, n);
@@ -296,8 +295,8 @@ static rp_code get_headers(const cJSON *o, const char *where, struct rp_headers 
         if (!cJSON_IsArray(pair) || cJSON_GetArraySize(pair) != 2 || !cJSON_IsString(n) ||
             !cJSON_IsString(v)) {
             return rp_error_set(err, RP_EFORMAT,
-                                "\"%sheaders[%zu]\" is not a [name, value] pair of strings",
-                                where, i);
+                                "\"%sheaders[%zu]\" is not a [name, value] pair of strings", where,
+                                i);
         }
         size_t nl = strlen(n->valuestring);
         size_t vl = strlen(v->valuestring);
@@ -315,14 +314,13 @@ static rp_code get_headers(const cJSON *o, const char *where, struct rp_headers 
     return RP_OK;
 }
 
-static rp_code get_body(const cJSON *o, const char *where, struct rp_body *b,
-                        struct rp_error *err)
+static rp_code get_body(const cJSON *o, const char *where, struct rp_body *b, struct rp_error *err)
 {
     const cJSON *text = member(o, "body");
     const cJSON *b64 = member(o, "body_base64");
     if (text && b64) {
-        return rp_error_set(err, RP_EFORMAT, "\"%sbody\" and \"%sbody_base64\" are both set",
-                            where, where);
+        return rp_error_set(err, RP_EFORMAT, "\"%sbody\" and \"%sbody_base64\" are both set", where,
+                            where);
     }
     if (text && !cJSON_IsNull(text)) {
         if (!cJSON_IsString(text)) {
@@ -335,8 +333,8 @@ static rp_code get_body(const cJSON *o, const char *where, struct rp_body *b,
         }
         unsigned char *data = NULL;
         size_t len = 0;
-        rp_code rc = rp__base64_decode(b64->valuestring, strlen(b64->valuestring), &data, &len,
-                                       err);
+        rp_code rc =
+            rp__base64_decode(b64->valuestring, strlen(b64->valuestring), &data, &len, err);
         if (rc) {
             return rp_error_prefix(err, "\"%sbody_base64\"", where);
         }
@@ -420,8 +418,8 @@ static rp_code decode_exchange(const cJSON *o, struct rp_exchange *ex, struct rp
         rc = get_str(req, "request.", "url", true, RP_MAX_URL_BYTES, &ex->req.url, err);
     }
     if (!rc) {
-        rc = get_str(req, "request.", "version", false, RP_MAX_VERSION_BYTES, &ex->req.version,
-                     err);
+        rc =
+            get_str(req, "request.", "version", false, RP_MAX_VERSION_BYTES, &ex->req.version, err);
     }
     if (!rc) {
         rc = get_headers(req, "request.", &ex->req.headers, err);
@@ -456,8 +454,8 @@ static rp_code decode_exchange(const cJSON *o, struct rp_exchange *ex, struct rp
         }
         ex->has_response = true;
         ex->resp.status = (unsigned)status;
-        rc = get_str(resp, "response.", "reason", false, RP_MAX_REASON_BYTES, &ex->resp.reason,
-                     err);
+        rc =
+            get_str(resp, "response.", "reason", false, RP_MAX_REASON_BYTES, &ex->resp.reason, err);
         if (!rc) {
             rc = get_str(resp, "response.", "version", false, RP_MAX_VERSION_BYTES,
                          &ex->resp.version, err);
@@ -549,8 +547,7 @@ rp_code rp_recording_decode_meta(const char *line, size_t len, struct rp_rec_met
     if (src) {
         rc = get_str(src, "source.", "kind", false, 64, &m->source_kind, err);
         if (!rc) {
-            rc = get_str(src, "source.", "detail", false, RP_MAX_URL_BYTES, &m->source_detail,
-                         err);
+            rc = get_str(src, "source.", "detail", false, RP_MAX_URL_BYTES, &m->source_detail, err);
         }
         if (rc) {
             goto out;

@@ -19,7 +19,7 @@
 #include <reprise/limits.h>
 #include <reprise/recording.h>
 
-#define IN_CHUNK (64u * 1024u)
+#define IN_CHUNK  (64u * 1024u)
 #define OUT_CHUNK (64u * 1024u)
 
 struct rp_reader {
@@ -31,9 +31,9 @@ struct rp_reader {
 
     z_stream z;
     bool z_ready;
-    bool in_member;  /* inflate has started a member that has not ended */
-    bool eof;        /* read() returned 0 */
-    bool done;       /* no more lines */
+    bool in_member; /* inflate has started a member that has not ended */
+    bool eof;       /* read() returned 0 */
+    bool done;      /* no more lines */
     bool truncated;
     unsigned char in[IN_CHUNK];
     unsigned char out[OUT_CHUNK];
@@ -179,8 +179,7 @@ static rp_code next_line(struct rp_reader *r, bool *out_got, struct rp_error *er
                     warn(r,
                          "%s: truncated: the file ends inside a gzip member; read %llu "
                          "exchanges up to line %llu and dropped the rest",
-                         r->path, (unsigned long long)r->exchanges,
-                         (unsigned long long)r->lineno);
+                         r->path, (unsigned long long)r->exchanges, (unsigned long long)r->lineno);
                     rp_buf_reset(&r->line);
                     *out_got = false;
                     return RP_OK;
@@ -199,8 +198,8 @@ static rp_code next_line(struct rp_reader *r, bool *out_got, struct rp_error *er
         size_t take = nl ? (size_t)(nl - start) : avail;
         rp_code rc = rp_buf_add(&r->line, start, take, err);
         if (rc) {
-            return rp_error_set(err, RP_ETOOBIG, "%s:%llu: line is longer than %zu bytes",
-                                r->path, (unsigned long long)r->lineno + 1, r->line.max);
+            return rp_error_set(err, RP_ETOOBIG, "%s:%llu: line is longer than %zu bytes", r->path,
+                                (unsigned long long)r->lineno + 1, r->line.max);
         }
         r->out_pos += take;
         if (nl) {
@@ -241,8 +240,8 @@ void rp_reader_free(struct rp_reader *r)
     free(r);
 }
 
-rp_code rp_reader_open(const char *path, const struct rp_reader_opts *opts,
-                       struct rp_reader **out, struct rp_error *err)
+rp_code rp_reader_open(const char *path, const struct rp_reader_opts *opts, struct rp_reader **out,
+                       struct rp_error *err)
 {
     rp_code rc = RP_EIO;
     struct rp_reader *r = rp_xcalloc(1, sizeof(*r));
@@ -280,8 +279,7 @@ rp_code rp_reader_open(const char *path, const struct rp_reader_opts *opts,
         goto out;
     }
     if (!got) {
-        rc = rp_error_set(err, r->truncated ? RP_ETRUNC : RP_EFORMAT,
-                          "%s: %s", path,
+        rc = rp_error_set(err, r->truncated ? RP_ETRUNC : RP_EFORMAT, "%s: %s", path,
                           r->truncated ? "truncated before the end of the header line"
                                        : "empty file: no header line");
         goto out;

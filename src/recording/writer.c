@@ -34,7 +34,7 @@ struct rp_writer {
     z_stream z;
     bool member_open;
     int64_t member_start_us;
-    size_t member_in; /* uncompressed bytes in the open member */
+    size_t member_in;   /* uncompressed bytes in the open member */
     struct rp_buf zout; /* compressed bytes of the open member */
     struct rp_buf line; /* scratch for one encoded exchange */
 
@@ -107,8 +107,7 @@ static rp_code finish_member(struct rp_writer *w, struct rp_error *err)
         rc = write_all(w, w->zout.data, w->zout.len, &w->failed);
     }
     if (!rc && w->sync && fdatasync(w->fd) != 0 && errno != EINVAL) {
-        rc = rp_error_set(&w->failed, RP_EIO, "%s: fdatasync failed: %s", w->path,
-                          strerror(errno));
+        rc = rp_error_set(&w->failed, RP_EIO, "%s: fdatasync failed: %s", w->path, strerror(errno));
     }
     rp_buf_reset(&w->zout);
     deflateReset(&w->z);
@@ -268,13 +267,11 @@ rp_code rp_writer_append(struct rp_writer *w, const struct rp_exchange *ex, stru
     rp_buf_reset(&w->line);
     rp_code rc = rp_recording_encode_exchange(&numbered, &w->line, err);
     if (rc) {
-        return rp_error_prefix(err, "%s: exchange %llu", w->path,
-                               (unsigned long long)numbered.seq);
+        return rp_error_prefix(err, "%s: exchange %llu", w->path, (unsigned long long)numbered.seq);
     }
     rc = rp_buf_addc(&w->line, '\n', err);
     if (rc) {
-        return rp_error_prefix(err, "%s: exchange %llu", w->path,
-                               (unsigned long long)numbered.seq);
+        return rp_error_prefix(err, "%s: exchange %llu", w->path, (unsigned long long)numbered.seq);
     }
 
     pthread_mutex_lock(&w->lock);

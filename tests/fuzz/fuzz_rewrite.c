@@ -17,13 +17,21 @@ static struct rp_rewriter *rw;
 /* Rules chosen to cover each encoding: plain, longest-first, chaining, non-ASCII, astral,
  * '/' and '"' (JSON escapes), and a space (percent and form encodings). */
 static const char *const rules[] = {
-    "acme", "acme-r1x",
-    "acme-eu", "eu-r1x",
-    "\xC3\x9Cn\xC3\xAF" "code Co", "x y",
-    "a", "ab",
-    "ab", "x",
-    "co\xF0\x9F\x98\x80", "n\xF0\x9F\x98\x8E",
-    "acme/eu", "q\"r\\s",
+    "acme",
+    "acme-r1x",
+    "acme-eu",
+    "eu-r1x",
+    "\xC3\x9Cn\xC3\xAF"
+    "code Co",
+    "x y",
+    "a",
+    "ab",
+    "ab",
+    "x",
+    "co\xF0\x9F\x98\x80",
+    "n\xF0\x9F\x98\x8E",
+    "acme/eu",
+    "q\"r\\s",
     NULL,
 };
 
@@ -42,7 +50,10 @@ static int visit(void *ud, const char *name)
 }
 
 static const char *const media[] = {
-    "application/json", "application/x-www-form-urlencoded", "text/plain", "image/png",
+    "application/json",
+    "application/x-www-form-urlencoded",
+    "text/plain",
+    "image/png",
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

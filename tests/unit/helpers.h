@@ -82,6 +82,32 @@ static inline char *gunzip_file(const char *path, size_t *len)
     return buf;
 }
 
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HAVE_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define HAVE_ASAN 1
+#endif
+#ifdef HAVE_ASAN
+/* From the sanitizer runtime (sanitizer/allocator_interface.h, not always installed). */
+size_t __sanitizer_get_current_allocated_bytes(void);
+#else
+#include <malloc.h>
+#endif
+
+/* Bytes currently allocated on the heap, from the allocator in use. */
+static inline size_t heap_in_use(void)
+{
+#ifdef HAVE_ASAN
+    return __sanitizer_get_current_allocated_bytes();
+#else
+    struct mallinfo2 mi = mallinfo2();
+    return mi.uordblks + mi.hblkhd;
+#endif
+}
+
 static inline off_t file_size(const char *path)
 {
     struct stat st;

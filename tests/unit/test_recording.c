@@ -10,32 +10,6 @@
 
 #include "helpers.h"
 
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define HAVE_ASAN 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__)
-#define HAVE_ASAN 1
-#endif
-#ifdef HAVE_ASAN
-/* From the sanitizer runtime (sanitizer/allocator_interface.h, not always installed). */
-size_t __sanitizer_get_current_allocated_bytes(void);
-#else
-#include <malloc.h>
-#endif
-
-/* Bytes currently allocated on the heap, from the allocator in use. */
-static size_t heap_in_use(void)
-{
-#ifdef HAVE_ASAN
-    return __sanitizer_get_current_allocated_bytes();
-#else
-    struct mallinfo2 mi = mallinfo2();
-    return mi.uordblks + mi.hblkhd;
-#endif
-}
-
 static char *dir;
 
 static void setup(void)
@@ -124,8 +98,7 @@ Test(recording, reader_reads_every_field_of_a_hand_written_recording)
     cr_assert_str_eq(hdr(&ex.resp.headers, 1)->value, "sid=abc; Path=/");
     cr_assert_str_eq(hdr(&ex.resp.headers, 2)->value, "theme=dark; Path=/");
     size_t at = 0;
-    cr_assert_str_eq(rp_headers_get(&ex.resp.headers, "set-cookie", &at)->value,
-                     "sid=abc; Path=/");
+    cr_assert_str_eq(rp_headers_get(&ex.resp.headers, "set-cookie", &at)->value, "sid=abc; Path=/");
     cr_assert_str_eq(rp_headers_get(&ex.resp.headers, "set-cookie", &at)->value,
                      "theme=dark; Path=/");
     cr_assert_null(rp_headers_get(&ex.resp.headers, "set-cookie", &at));
@@ -300,8 +273,7 @@ Test(recording, writer_output_is_gzip_json_lines_in_the_documented_layout)
     cJSON *e = cJSON_Parse(nl + 1);
     cr_assert_not_null(e);
     cr_assert_eq(cJSON_GetObjectItem(e, "seq")->valueint, 3);
-    cr_assert_str_eq(cJSON_GetObjectItem(e, "start")->valuestring,
-                     "2026-11-20T09:30:01.000003Z");
+    cr_assert_str_eq(cJSON_GetObjectItem(e, "start")->valuestring, "2026-11-20T09:30:01.000003Z");
     cJSON *req = cJSON_GetObjectItem(e, "request");
     cJSON *pair = cJSON_GetArrayItem(cJSON_GetObjectItem(req, "headers"), 1);
     cr_assert_str_eq(cJSON_GetArrayItem(pair, 0)->valuestring, "X-Dup");
@@ -490,8 +462,7 @@ Test(recording, wrong_field_type_names_the_field)
     rp_exchange_init(&ex);
     bool got;
     cr_assert_eq(rp_reader_next(r, &ex, &got, &err), RP_EFORMAT);
-    cr_assert(strstr(err.msg, ":2: \"response.status\" is not an integer") != NULL, "%s",
-              err.msg);
+    cr_assert(strstr(err.msg, ":2: \"response.status\" is not an integer") != NULL, "%s", err.msg);
     rp_exchange_cleanup(&ex);
     rp_reader_free(r);
     free(path);

@@ -153,8 +153,7 @@ Test(redact, names_of_the_longest_allowed_length_are_placeholders_and_longer_are
 
 Test(redact, fill_writes_each_value_as_its_place_needs)
 {
-    const char *secrets[] = {"token", "p@ss w/rd", "password", "pa\"ss\\\n", "user", "bob",
-                             NULL};
+    const char *secrets[] = {"token", "p@ss w/rd", "password", "pa\"ss\\\n", "user", "bob", NULL};
     struct rp_exchange ex;
     rp_exchange_init(&ex);
     ex.req.url = strdup("https://h.test/login?u={{secret:user}}&t={{secret:token}}");
@@ -166,9 +165,8 @@ Test(redact, fill_writes_each_value_as_its_place_needs)
     cr_assert_eq(rp_secrets_fill(&ex.req, table_lookup, secrets, &err), RP_OK, "%s", err.msg);
     cr_assert_str_eq(ex.req.url, "https://h.test/login?u=bob&t=p%40ss%20w%2Frd");
     cr_assert_str_eq(header(&ex.req, "Authorization"), "Bearer p@ss w/rd");
-    cr_assert_str_eq((char *)ex.req.body.data,
-                     "{\"user\":\"bob\",\"password\":\"pa\\\"ss\\\\\\n\","
-                     "\"note\":\"a \\\"p@ss w/rd\\\" b\"}");
+    cr_assert_str_eq((char *)ex.req.body.data, "{\"user\":\"bob\",\"password\":\"pa\\\"ss\\\\\\n\","
+                                               "\"note\":\"a \\\"p@ss w/rd\\\" b\"}");
     rp_exchange_cleanup(&ex);
 }
 
@@ -181,8 +179,7 @@ Test(redact, fill_outside_a_json_string_writes_the_value_raw)
     add_header(&ex.req, "Content-Type", "application/json; charset=utf-8");
     set_body(&ex.req, "{\"pin\": {{secret:pin}}, \"k{{secret:q}}\": [\"{{secret:q}}\"]}");
     cr_assert_eq(rp_secrets_fill(&ex.req, table_lookup, secrets, NULL), RP_OK);
-    cr_assert_str_eq((char *)ex.req.body.data,
-                     "{\"pin\": 1234, \"kx\\\"y\": [\"x\\\"y\"]}");
+    cr_assert_str_eq((char *)ex.req.body.data, "{\"pin\": 1234, \"kx\\\"y\": [\"x\\\"y\"]}");
     rp_exchange_cleanup(&ex);
 }
 

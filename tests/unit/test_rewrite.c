@@ -130,7 +130,9 @@ Test(rewrite, percent_escapes_around_a_match_count_as_their_character)
 
 Test(rewrite, url_encoded_tenant_with_space_and_non_ascii_is_rewritten)
 {
-    struct rp_rewriter *rw = rules("\xC3\x9Cn\xC3\xAF" "code Co", "x y", NULL);
+    struct rp_rewriter *rw = rules("\xC3\x9Cn\xC3\xAF"
+                                   "code Co",
+                                   "x y", NULL);
     expect(rw, "https://h.test/t/%C3%9Cn%C3%AFcode%20Co/x", "https://h.test/t/x%20y/x");
     /* Lower-case hex in the input matches too; the output is upper-case. */
     expect(rw, "https://h.test/t/%c3%9cn%c3%afcode%20Co/x", "https://h.test/t/x%20y/x");
@@ -231,11 +233,16 @@ Test(rewrite, json_escapes_around_a_match_count_as_their_character)
 Test(rewrite, json_escaped_non_ascii_tenant_is_rewritten)
 {
     /* "Ünïcode Co" -> "Nü Co" */
-    struct rp_rewriter *rw = rules("\xC3\x9Cn\xC3\xAF" "code Co", "N\xC3\xBC Co", NULL);
+    struct rp_rewriter *rw = rules("\xC3\x9Cn\xC3\xAF"
+                                   "code Co",
+                                   "N\xC3\xBC Co", NULL);
     expect(rw, "{\"org\":\"\\u00dcn\\u00efcode Co\"}", "{\"org\":\"N\\u00fc Co\"}");
     expect(rw, "{\"org\":\"\\u00DCn\\u00EFcode Co\"}", "{\"org\":\"N\\u00fc Co\"}");
     /* Raw UTF-8 in JSON. */
-    expect(rw, "{\"org\":\"\xC3\x9Cn\xC3\xAF" "code Co\"}", "{\"org\":\"N\xC3\xBC Co\"}");
+    expect(rw,
+           "{\"org\":\"\xC3\x9Cn\xC3\xAF"
+           "code Co\"}",
+           "{\"org\":\"N\xC3\xBC Co\"}");
     rp_rewriter_free(rw);
 }
 

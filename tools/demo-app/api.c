@@ -53,8 +53,7 @@ void demo_reply_error(struct demo_reply *rep, unsigned status, const char *msg)
     reply_json(rep, status, j);
 }
 
-void demo_reply_text(struct demo_reply *rep, unsigned status, const char *ctype,
-                     const char *text)
+void demo_reply_text(struct demo_reply *rep, unsigned status, const char *ctype, const char *text)
 {
     free(rep->body);
     rep->status = status;
@@ -351,9 +350,8 @@ static void h_products(struct demo_reply *rep)
     reply_json(rep, 200, res);
 }
 
-static void h_order_create(struct demo_app *app, const struct demo_request *rq,
-                           const char *tenant, const struct demo_session *sess,
-                           struct demo_reply *rep)
+static void h_order_create(struct demo_app *app, const struct demo_request *rq, const char *tenant,
+                           const struct demo_session *sess, struct demo_reply *rep)
 {
     struct demo_line lines[DEMO_MAX_ITEMS];
     struct demo_order order;
@@ -374,7 +372,8 @@ static void h_order_create(struct demo_app *app, const struct demo_request *rq,
     }
     size_t i = 0;
     const cJSON *item = NULL;
-    cJSON_ArrayForEach(item, items) {
+    cJSON_ArrayForEach(item, items)
+    {
         uint64_t pid = 0, qty = 0;
         if (!cJSON_IsObject(item) ||
             !get_uint(cJSON_GetObjectItemCaseSensitive(item, "product_id"), UINT32_MAX, &pid)) {
@@ -555,8 +554,10 @@ static void route_tenant(struct demo_app *app, const struct demo_request *rq,
         return;
     }
     static const char *const allow[] = {
-        [R_PRODUCTS] = ALLOW_GET, [R_ORDERS] = ALLOW_GET_POST,
-        [R_ORDER] = ALLOW_GET,    [R_PAY] = ALLOW_POST,
+        [R_PRODUCTS] = ALLOW_GET,
+        [R_ORDERS] = ALLOW_GET_POST,
+        [R_ORDER] = ALLOW_GET,
+        [R_PAY] = ALLOW_POST,
     };
     if (!method_ok(rq, rep, allow[route])) {
         return;

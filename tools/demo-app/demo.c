@@ -26,13 +26,13 @@
 
 #include "demo.h"
 
-#define DEFAULT_LISTEN      "127.0.0.1:8080"
-#define GZIP_MIN_BYTES      256
-#define STREAM_BLOCK        1024 /* bytes per chunk of a chunked reply */
-#define MAX_CONNECTIONS     256
-#define CONNECTION_TIMEOUT  30 /* seconds */
-#define CONNECTION_MEMORY   (64 * 1024) /* MHD's per-connection buffer: caps the headers */
-#define MAX_LOGGED_PATH     256
+#define DEFAULT_LISTEN     "127.0.0.1:8080"
+#define GZIP_MIN_BYTES     256
+#define STREAM_BLOCK       1024 /* bytes per chunk of a chunked reply */
+#define MAX_CONNECTIONS    256
+#define CONNECTION_TIMEOUT 30          /* seconds */
+#define CONNECTION_MEMORY  (64 * 1024) /* MHD's per-connection buffer: caps the headers */
+#define MAX_LOGGED_PATH    256
 
 struct demo_opts {
     char host[INET6_ADDRSTRLEN];
@@ -286,8 +286,7 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, struct conn_req *
 {
     enum MHD_Result ret = MHD_NO;
     struct MHD_Response *resp = NULL;
-    bool compressible = rep->content_type && !rep->chunked &&
-                        rep->body_len >= GZIP_MIN_BYTES &&
+    bool compressible = rep->content_type && !rep->chunked && rep->body_len >= GZIP_MIN_BYTES &&
                         (strcmp(rep->content_type, DEMO_CT_JSON) == 0 ||
                          strcmp(rep->content_type, DEMO_CT_HTML) == 0);
     bool gzipped = false;
@@ -314,8 +313,8 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, struct conn_req *
             }
             gzipped = true;
         } else {
-            resp = MHD_create_response_from_buffer_with_free_callback(rep->body_len, rep->body,
-                                                                      free);
+            resp =
+                MHD_create_response_from_buffer_with_free_callback(rep->body_len, rep->body, free);
             if (resp) {
                 rep->body = NULL;
             }
@@ -360,8 +359,8 @@ out:
     return ret;
 }
 
-static enum MHD_Result send_error(struct MHD_Connection *conn, struct conn_req *r,
-                                  unsigned status, const char *msg)
+static enum MHD_Result send_error(struct MHD_Connection *conn, struct conn_req *r, unsigned status,
+                                  const char *msg)
 {
     struct demo_reply rep;
     memset(&rep, 0, sizeof(rep));
@@ -445,9 +444,8 @@ static bool announced_too_big(const char *cl)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **req_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **req_cls)
 {
     (void)version;
     struct demo_app *app = cls;
@@ -458,8 +456,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (!r) {
         r = new_request(method, url);
         *req_cls = r;
-        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                                     MHD_HTTP_HEADER_CONTENT_LENGTH);
+        const char *cl =
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl && announced_too_big(cl)) {
             r->too_big = true;
             return send_error(conn, r, 413, "request body too large (at most 65536 bytes)");
@@ -568,13 +566,12 @@ int main(int argc, char **argv)
     struct MHD_Daemon *d = MHD_start_daemon(
         flags, opts.port, NULL, NULL, on_request, &app, MHD_OPTION_SOCK_ADDR,
         (struct sockaddr *)&opts.addr, MHD_OPTION_NOTIFY_COMPLETED, on_completed, &app,
-        MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)CONNECTION_TIMEOUT, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)CONNECTION_MEMORY, MHD_OPTION_END);
+        MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY, MHD_OPTION_END);
     if (!d) {
-        fprintf(stderr, "reprise-demo: cannot listen on %s%s%s:%u\n", opts.v6 ? "[" : "",
-                opts.host, opts.v6 ? "]" : "", (unsigned)opts.port);
+        fprintf(stderr, "reprise-demo: cannot listen on %s%s%s:%u\n", opts.v6 ? "[" : "", opts.host,
+                opts.v6 ? "]" : "", (unsigned)opts.port);
         goto out;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);

@@ -68,8 +68,7 @@ struct demo_buf {
 void demo_buf_init(struct demo_buf *b, size_t max);
 bool demo_buf_add(struct demo_buf *b, const char *s, size_t len);
 bool demo_buf_adds(struct demo_buf *b, const char *s);
-bool demo_buf_addf(struct demo_buf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+bool demo_buf_addf(struct demo_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Appends s with &, <, >, " and ' replaced by character references. */
 bool demo_buf_add_html(struct demo_buf *b, const char *s);
 /* Returns the NUL-terminated contents (the caller frees them) and empties the buffer. */
@@ -205,10 +204,10 @@ struct demo_reply {
     const char *content_type; /* static; NULL for no body */
     char *body;               /* owned, NUL-terminated */
     size_t body_len;
-    bool chunked;       /* send with unknown size (Transfer-Encoding: chunked), uncompressed */
-    char *location;     /* owned, or NULL */
-    char *set_cookie;   /* owned, or NULL */
-    const char *allow;  /* static, for 405 */
+    bool chunked;      /* send with unknown size (Transfer-Encoding: chunked), uncompressed */
+    char *location;    /* owned, or NULL */
+    char *set_cookie;  /* owned, or NULL */
+    const char *allow; /* static, for 405 */
 };
 
 #define DEMO_CT_JSON "application/json; charset=utf-8"
@@ -219,8 +218,7 @@ void demo_reply_cleanup(struct demo_reply *rep);
 /* Sets a {"error": msg} reply. */
 void demo_reply_error(struct demo_reply *rep, unsigned status, const char *msg);
 /* Sets a reply with a copy of text as its body. */
-void demo_reply_text(struct demo_reply *rep, unsigned status, const char *ctype,
-                     const char *text);
+void demo_reply_text(struct demo_reply *rep, unsigned status, const char *ctype, const char *text);
 
 /* Routes a request to its handler and fills rep (api.c). */
 void demo_route(struct demo_app *app, const struct demo_request *rq, struct demo_reply *rep);

@@ -110,8 +110,7 @@ void demo_store_free(struct demo_store *s)
 
 /* PBKDF2-HMAC-SHA256 from OpenSSL over salt and password: a demo need not be slow to log in
  * to, but it keeps plain passwords out of memory all the same. */
-static void hash_password(const uint8_t salt[SALT_BYTES], const char *password,
-                          uint8_t out[32])
+static void hash_password(const uint8_t salt[SALT_BYTES], const char *password, uint8_t out[32])
 {
     size_t plen = strnlen(password, DEMO_MAX_PASSWORD);
     PKCS5_PBKDF2_HMAC(password, (int)plen, salt, SALT_BYTES, HASH_ROUNDS, EVP_sha256(), 32, out);

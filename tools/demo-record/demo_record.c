@@ -21,7 +21,7 @@
 #include <reprise/reprise.h>
 
 #define EMAIL_FMT "owner@%s.test"
-#define PASSWORD "correct-horse-battery-staple"
+#define PASSWORD  "correct-horse-battery-staple"
 
 struct call {
     struct rp_exchange ex;
@@ -62,8 +62,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
         while (v < p + len && (*v == ' ' || *v == '\t')) {
             v++;
         }
-        rp_headers_add(&c->ex.resp.headers, p, (size_t)(colon - p), v,
-                       (size_t)(p + len - v), NULL);
+        rp_headers_add(&c->ex.resp.headers, p, (size_t)(colon - p), v, (size_t)(p + len - v), NULL);
     }
     return size * n;
 }
@@ -157,9 +156,8 @@ static int64_t mono_us(void)
  * Sends one request and appends the exchange. recorded_body, when not NULL, is what the
  * recording shows instead of the body sent (the body with its secret replaced).
  */
-static int step(CURL *h, struct rp_writer *w, const char *method, const char *url,
-                const char *body, const char *recorded_body, const char *csrf, char **out_body,
-                unsigned want_status)
+static int step(CURL *h, struct rp_writer *w, const char *method, const char *url, const char *body,
+                const char *recorded_body, const char *csrf, char **out_body, unsigned want_status)
 {
     struct call c;
     memset(&c, 0, sizeof(c));
@@ -304,8 +302,8 @@ int main(int argc, char **argv)
         goto out;
     }
     snprintf(url, sizeof(url), "%s/api/signup", base);
-    snprintf(body, sizeof(body), "{\"tenant\":\"%s\",\"email\":\"%s\",\"password\":\"%s\"}",
-             tenant, email, PASSWORD);
+    snprintf(body, sizeof(body), "{\"tenant\":\"%s\",\"email\":\"%s\",\"password\":\"%s\"}", tenant,
+             email, PASSWORD);
     snprintf(shown, sizeof(shown),
              "{\"tenant\":\"%s\",\"email\":\"%s\",\"password\":\"{{secret:password}}\"}", tenant,
              email);
