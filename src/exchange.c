@@ -196,8 +196,7 @@ void rp_response_cleanup(struct rp_response *resp)
     resp->status = 0;
 }
 
-rp_code rp_request_copy(struct rp_request *dst, const struct rp_request *src,
-                        struct rp_error *err)
+rp_code rp_request_copy(struct rp_request *dst, const struct rp_request *src, struct rp_error *err)
 {
     rp_request_cleanup(dst);
     dst->method = rp_xstrdup(src->method);

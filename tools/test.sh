@@ -4,8 +4,10 @@
 # UndefinedBehaviorSanitizer and warnings as errors, and runs the whole suite through ctest.
 # Exits non-zero on any failure.
 #
-#   tools/test.sh              everything
-#   tools/test.sh -R recording only the tests whose name matches (ctest -R)
+#   tools/test.sh              everything, then each fuzz target for a bounded time
+#   tools/test.sh -R recording only the tests whose name matches (ctest -R), no fuzzing
+#
+# REPRISE_FUZZ_SECONDS (default 10) is the time each fuzz target runs; 0 skips fuzzing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,3 +22,9 @@ cmake --build "$build" -j"$(nproc)"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 ctest --test-dir "$build" --output-on-failure -j2 "$@"
+
+# Every parser's fuzz target, briefly: a regression seed or a shallow crash shows up here.
+fuzz_secs=${REPRISE_FUZZ_SECONDS:-10}
+if [ $# -eq 0 ] && [ "$fuzz_secs" -gt 0 ]; then
+    tools/fuzz.sh "$fuzz_secs"
+fi

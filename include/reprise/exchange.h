@@ -59,14 +59,14 @@ struct rp_response {
 };
 
 struct rp_exchange {
-    uint64_t seq;          /* 1-based position in its recording */
-    int64_t start_us;      /* request start, microseconds since the Unix epoch */
-    uint64_t duration_us;  /* request start to last response byte */
-    uint64_t conn_id;      /* exchanges with one id shared a connection */
+    uint64_t seq;         /* 1-based position in its recording */
+    int64_t start_us;     /* request start, microseconds since the Unix epoch */
+    uint64_t duration_us; /* request start to last response byte */
+    uint64_t conn_id;     /* exchanges with one id shared a connection */
     struct rp_request req;
-    bool has_response;     /* false: no response was seen (gap, reset, no answer) */
+    bool has_response; /* false: no response was seen (gap, reset, no answer) */
     struct rp_response resp;
-    bool incomplete;       /* part of the exchange was lost (capture gap) */
+    bool incomplete; /* part of the exchange was lost (capture gap) */
     /*
      * Further top-level keys of the exchange's line, as the text of a JSON object ("{...}"),
      * or NULL. Readers keep keys they do not know here, and writers write them back, so tools

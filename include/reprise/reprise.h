@@ -5,9 +5,15 @@
 
 #include <reprise/buf.h>
 #include <reprise/common.h>
+#include <reprise/correlate.h>
 #include <reprise/error.h>
 #include <reprise/exchange.h>
 #include <reprise/limits.h>
 #include <reprise/recording.h>
+#include <reprise/redact.h>
+#include <reprise/replay.h>
+#include <reprise/report.h>
+#include <reprise/rewrite.h>
+#include <reprise/shape.h>
 
 #endif /* REPRISE_REPRISE_H */

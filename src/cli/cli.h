@@ -55,8 +55,19 @@ bool cli_color(FILE *out);
 /* Formats a byte count as "812 B", "3.4 KiB", "12.0 MiB" into out (at least 16 bytes). */
 void cli_format_bytes(uint64_t n, char *out, size_t outsz);
 
+/* Units (STYLE rule 20). Each returns false on a malformed or out-of-range value. */
+/* "20", "2k", "1M": a whole count up to max. */
+bool cli_parse_count(const char *s, uint64_t max, uint64_t *out);
+/* "50", "1.5k", "200/s": per second. */
+bool cli_parse_rate(const char *s, double *out);
+/* "30" (seconds), "30s", "500ms", "2m". */
+bool cli_parse_duration_ms(const char *s, uint64_t *out);
+
 /* Commands. Each returns the process exit code. */
 int cmd_show(int argc, char **argv);
+int cmd_shape(int argc, char **argv);
+int cmd_replay(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 
 /* ----- per-command options, parsed apart from running (STYLE rule 19) ----- */
@@ -64,15 +75,66 @@ int cmd_help(int argc, char **argv);
 struct show_opts {
     const char *file;
     bool json;
+    bool correlations;
+    bool help;
+};
+
+struct replay_opts {
+    const char *const *recordings;
+    size_t n_recordings;
+    const char *target;
+    char **tenants; /* FROM, TO, FROM, TO ... (owned: replay_opts_cleanup frees them) */
+    size_t n_tenants;
+    char **hosts;
+    size_t n_hosts;
+    char **binds;
+    size_t n_binds;
+    unsigned concurrency;
+    unsigned sessions;
+    double rate;
+    uint64_t timeout_ms;
+    bool insecure;
+    const char *cacert;
+    const char *run_header; /* NULL: --no-run-header */
+    const char *results;
+    const char *junit;
+    bool dry_run;
+    bool stream;
+    int color; /* -1 auto, 0 off, 1 on */
+    bool help;
+};
+
+/* Frees what parse_replay_args allocated (the pair lists). */
+void replay_opts_cleanup(struct replay_opts *o);
+
+struct shape_opts {
+    const char *file;
+    const char *out;
+    bool help;
+};
+
+struct diff_opts {
+    const char *results;
+    const char *shape;
+    int color;
     bool help;
 };
 
 #ifdef REPRISE_TESTING
 rp_code parse_show_args(int argc, char **argv, struct show_opts *opts, struct rp_error *err);
+rp_code parse_replay_args(int argc, char **argv, struct replay_opts *o, struct rp_error *err);
+rp_code parse_shape_args(int argc, char **argv, struct shape_opts *o, struct rp_error *err);
+rp_code parse_diff_args(int argc, char **argv, struct diff_opts *o, struct rp_error *err);
 #endif
 
 extern const char cmd_show_usage[];
 extern const char cmd_help_usage[];
 extern const struct option cmd_show_longopts[];
+extern const char cmd_shape_usage[];
+extern const struct option cmd_shape_longopts[];
+extern const char cmd_replay_usage[];
+extern const struct option cmd_replay_longopts[];
+extern const char cmd_diff_usage[];
+extern const struct option cmd_diff_longopts[];
 
 #endif /* REPRISE_CLI_H */

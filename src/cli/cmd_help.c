@@ -49,4 +49,3 @@ int cmd_help(int argc, char **argv)
     cli_print_usage(c, stdout);
     return RP_EXIT_OK;
 }
-

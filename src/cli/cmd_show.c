@@ -8,12 +8,13 @@
 
 const struct option cmd_show_longopts[] = {
     {"json", no_argument, NULL, 'j'},
+    {"correlations", no_argument, NULL, 'c'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
 
 const char cmd_show_usage[] =
-    "usage: reprise show FILE [--json]\n"
+    "usage: reprise show FILE [--json | --correlations]\n"
     "\n"
     "Print the recording FILE (NAME.jsonl.gz, or - for standard input): its header, then one\n"
     "row per exchange (seq, method, URL, status, response body size, duration) and a summary.\n"
@@ -21,19 +22,24 @@ const char cmd_show_usage[] =
     "Options:\n"
     "  -j, --json           print the decompressed JSON lines instead (header first), each\n"
     "                       checked\n"
+    "  -c, --correlations   list the values replay carries from a response into a later\n"
+    "                       request: from where, to where, and the recorded value\n"
     "  -h, --help           show this help\n";
 
 RP_TESTABLE rp_code parse_show_args(int argc, char **argv, struct show_opts *opts,
-                                struct rp_error *err)
+                                    struct rp_error *err)
 {
     memset(opts, 0, sizeof(*opts));
     optind = 0; /* glibc: start afresh, so tests can parse more than once */
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, "+:jh", cmd_show_longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":jch", cmd_show_longopts, NULL)) != -1) {
         switch (c) {
         case 'j':
             opts->json = true;
+            break;
+        case 'c':
+            opts->correlations = true;
             break;
         case 'h':
             opts->help = true;
@@ -71,6 +77,38 @@ static void print_header(const struct rp_rec_meta *m, bool color)
         }
     }
     printf("\n");
+}
+
+static int run_correlations(const struct show_opts *opts)
+{
+    struct rp_error err = {0};
+    struct rp_correlator *c = rp_correlator_new();
+    int exitc = RP_EXIT_OK;
+    rp_code rc = rp_replay_learn(opts->file, c, cli_log, NULL, &err);
+    if (rc) {
+        exitc = cli_fail(&err);
+        goto out;
+    }
+    size_t n = rp_correlator_count(c);
+    printf("%4s %4s  %-34s %-30s %s\n", "FROM", "TO", "FROM WHERE", "TO WHERE", "VALUE");
+    for (size_t i = 0; i < n; i++) {
+        const struct rp_correlation *k = rp_correlator_get(c, i);
+        char from[128], to[128];
+        rp_location_format(&k->from, from, sizeof(from));
+        rp_location_format(&k->to, to, sizeof(to));
+        /* Long values (tokens) are cut: the listing is for people, not a copy of the file. */
+        size_t vlen = strlen(k->value);
+        printf("%4llu %4llu  %-34s %-30s %.*s%s%s\n", (unsigned long long)k->from_seq,
+               (unsigned long long)k->to_seq, from, to, vlen > 24 ? 24 : (int)vlen, k->value,
+               vlen > 24 ? "..." : "",
+               k->bound    ? "  (bound)"
+               : k->strong ? "  (id)"
+                           : "");
+    }
+    printf("%zu correlations\n", n);
+out:
+    rp_correlator_free(c);
+    return exitc;
 }
 
 static int run_show(const struct show_opts *opts)
@@ -134,8 +172,9 @@ static int run_show(const struct show_opts *opts)
         total_us += ex.duration_us;
         const char *sc = "";
         if (color && ex.has_response) {
-            sc = ex.resp.status >= 400 ? "\033[31m" : ex.resp.status >= 300 ? "\033[33m"
-                                                                            : "\033[32m";
+            sc = ex.resp.status >= 400   ? "\033[31m"
+                 : ex.resp.status >= 300 ? "\033[33m"
+                                         : "\033[32m";
         }
         printf("%5llu  %-7s %-60s %s%6s%s %10s %9.1f%s\n", (unsigned long long)ex.seq,
                ex.req.method, ex.req.url, sc, status, color ? "\033[0m" : "", size,
@@ -147,9 +186,8 @@ static int run_show(const struct show_opts *opts)
         cli_format_bytes(bytes, total, sizeof(total));
         printf("%llu exchanges, %llu with a response (%llu status >= 400), %s of response "
                "bodies, %.1f ms in all%s\n",
-               (unsigned long long)count, (unsigned long long)answered,
-               (unsigned long long)failed, total, (double)total_us / 1000.0,
-               rp_reader_truncated(r) ? " (file truncated)" : "");
+               (unsigned long long)count, (unsigned long long)answered, (unsigned long long)failed,
+               total, (double)total_us / 1000.0, rp_reader_truncated(r) ? " (file truncated)" : "");
     }
 out:
     rp_exchange_cleanup(&ex);
@@ -168,5 +206,8 @@ int cmd_show(int argc, char **argv)
         fputs(cmd_show_usage, stdout);
         return RP_EXIT_OK;
     }
-    return run_show(&opts);
+    if (opts.json && opts.correlations) {
+        return cli_usage_error("show", "--json and --correlations do not go together");
+    }
+    return opts.correlations ? run_correlations(&opts) : run_show(&opts);
 }

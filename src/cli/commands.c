@@ -6,8 +6,14 @@
 #include "cli.h"
 
 const struct cli_command cli_commands[] = {
-    {"show", cmd_show, "print a recording as a table, or as JSON lines",
+    {"show", cmd_show, "print a recording as a table, as JSON lines, or its correlations",
      cmd_show_usage, cmd_show_longopts},
+    {"shape", cmd_shape, "write the expected shapes of a recording's responses", cmd_shape_usage,
+     cmd_shape_longopts},
+    {"replay", cmd_replay, "replay recordings against a target and check every response",
+     cmd_replay_usage, cmd_replay_longopts},
+    {"diff", cmd_diff, "re-print a replay's failures from its results file, offline",
+     cmd_diff_usage, cmd_diff_longopts},
     {"help", cmd_help, "describe reprise or one of its commands", cmd_help_usage, NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };

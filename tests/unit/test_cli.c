@@ -85,3 +85,93 @@ Test(cli, every_code_maps_to_a_documented_exit_class)
     cr_assert_eq(rp_code_exit(RP_ETLS), 3);
     cr_assert_str_eq(rp_code_name(RP_ETRUNC), "ETRUNC");
 }
+
+Test(cli, replay_takes_options_after_the_recordings_and_sets_defaults)
+{
+    char *argv[] = {
+        "replay",          "a.jsonl.gz", "b.jsonl.gz", "--target",  "https://x.test", "--tenant",
+        "acme=acme-{run}", "--rate",     "2k",         "--timeout", "500ms",          NULL};
+    struct replay_opts o;
+    struct rp_error err = {0};
+    cr_assert_eq(parse_replay_args(11, argv, &o, &err), RP_OK, "%s", err.msg);
+    cr_assert_eq(o.n_recordings, 2);
+    cr_assert_str_eq(o.recordings[1], "b.jsonl.gz");
+    cr_assert_str_eq(o.target, "https://x.test");
+    cr_assert_eq(o.n_tenants, 2);
+    cr_assert_str_eq(o.tenants[0], "acme");
+    cr_assert_str_eq(o.tenants[1], "acme-{run}");
+    cr_assert_float_eq(o.rate, 2000.0, 1e-9);
+    cr_assert_eq(o.timeout_ms, 500);
+    cr_assert_eq(o.concurrency, 1);
+    cr_assert_eq(o.sessions, 1);
+    cr_assert_str_eq(o.run_header, "X-Reprise-Run");
+    cr_assert_not(o.dry_run);
+    replay_opts_cleanup(&o);
+}
+
+Test(cli, replay_rejects_bad_values_with_the_flag_named)
+{
+    struct replay_opts o;
+    struct rp_error err = {0};
+    char *rate[] = {"replay", "a", "--target", "http://x", "--rate", "fast", NULL};
+    cr_assert_eq(parse_replay_args(6, rate, &o, &err), RP_EUSAGE);
+    cr_assert_str_eq(err.msg, "--rate wants a positive rate (50, 2k), got 'fast'");
+    replay_opts_cleanup(&o);
+    char *tenant[] = {"replay", "a", "--target", "http://x", "--tenant", "acme", NULL};
+    cr_assert_eq(parse_replay_args(6, tenant, &o, &err), RP_EUSAGE);
+    cr_assert_str_eq(err.msg, "--tenant wants FROM=TO, got 'acme'");
+    replay_opts_cleanup(&o);
+    char *conc[] = {"replay", "a", "--target", "http://x", "-c", "0", NULL};
+    cr_assert_eq(parse_replay_args(6, conc, &o, &err), RP_EUSAGE);
+    replay_opts_cleanup(&o);
+    char *header[] = {"replay", "a", "--target", "http://x", "--run-header", "X: y", NULL};
+    cr_assert_eq(parse_replay_args(6, header, &o, &err), RP_EUSAGE);
+    replay_opts_cleanup(&o);
+    char *none[] = {"replay", "--target", "http://x", NULL};
+    cr_assert_eq(parse_replay_args(3, none, &o, &err), RP_EUSAGE);
+    cr_assert_str_eq(err.msg, "missing RECORDING");
+    replay_opts_cleanup(&o);
+}
+
+Test(cli, units_parse_counts_rates_and_durations)
+{
+    uint64_t n = 0;
+    cr_assert(cli_parse_count("20", 100, &n));
+    cr_assert_eq(n, 20);
+    cr_assert(cli_parse_count("2k", 10000, &n));
+    cr_assert_eq(n, 2000);
+    cr_assert_not(cli_parse_count("2k", 1000, &n), "over the max");
+    cr_assert_not(cli_parse_count("1.5", 100, &n), "not whole");
+    cr_assert_not(cli_parse_count("-1", 100, &n));
+    cr_assert_not(cli_parse_count("3x", 100, &n));
+    double r = 0;
+    cr_assert(cli_parse_rate("1.5k", &r));
+    cr_assert_float_eq(r, 1500.0, 1e-9);
+    cr_assert(cli_parse_rate("200/s", &r));
+    cr_assert_float_eq(r, 200.0, 1e-9);
+    cr_assert_not(cli_parse_rate("", &r));
+    uint64_t ms = 0;
+    cr_assert(cli_parse_duration_ms("30", &ms));
+    cr_assert_eq(ms, 30000);
+    cr_assert(cli_parse_duration_ms("500ms", &ms));
+    cr_assert_eq(ms, 500);
+    cr_assert(cli_parse_duration_ms("2m", &ms));
+    cr_assert_eq(ms, 120000);
+    cr_assert_not(cli_parse_duration_ms("soon", &ms));
+}
+
+Test(cli, shape_and_diff_take_one_file)
+{
+    struct shape_opts so;
+    struct diff_opts d;
+    struct rp_error err = {0};
+    char *shape[] = {"shape", "a.jsonl.gz", "-o", "a.shape.json", NULL};
+    cr_assert_eq(parse_shape_args(4, shape, &so, &err), RP_OK, "%s", err.msg);
+    cr_assert_str_eq(so.out, "a.shape.json");
+    char *diff[] = {"diff", "r.jsonl.gz", "--shape", "e.shape.json", NULL};
+    cr_assert_eq(parse_diff_args(4, diff, &d, &err), RP_OK, "%s", err.msg);
+    cr_assert_str_eq(d.results, "r.jsonl.gz");
+    cr_assert_str_eq(d.shape, "e.shape.json");
+    char *two[] = {"diff", "a", "b", NULL};
+    cr_assert_eq(parse_diff_args(3, two, &d, &err), RP_EUSAGE);
+}

@@ -1,0 +1,502 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * reprise replay: sends recorded sessions to a target, checks every response against its
+ * shape (the shape file beside the recording, or shapes inferred from it), and reports to the
+ * terminal, a JUnit file and a results file.
+ */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+#define DEFAULT_RUN_HEADER "X-Reprise-Run"
+
+const struct option cmd_replay_longopts[] = {
+    {"target", required_argument, NULL, 't'},
+    {"tenant", required_argument, NULL, 'T'},
+    {"concurrency", required_argument, NULL, 'c'},
+    {"sessions", required_argument, NULL, 'n'},
+    {"rate", required_argument, NULL, 'r'},
+    {"timeout", required_argument, NULL, 'w'},
+    {"insecure", no_argument, NULL, 'k'},
+    {"cacert", required_argument, NULL, 'C'},
+    {"map-host", required_argument, NULL, 'm'},
+    {"bind", required_argument, NULL, 'b'},
+    {"run-header", required_argument, NULL, 'H'},
+    {"no-run-header", no_argument, NULL, 'N'},
+    {"results", required_argument, NULL, 'o'},
+    {"junit", required_argument, NULL, 'j'},
+    {"dry-run", no_argument, NULL, 'd'},
+    {"stream", no_argument, NULL, 'S'},
+    {"color", no_argument, NULL, 'L'},
+    {"no-color", no_argument, NULL, 'l'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+const char cmd_replay_usage[] =
+    "usage: reprise replay RECORDING... --target URL [options]\n"
+    "\n"
+    "Replay each recording as one session against URL, in a fresh tenant, and check every\n"
+    "response against its shape (RECORDING's NAME.shape.json when there is one, else shapes\n"
+    "inferred from the recording). Exit 0 when all pass, 1 when a check fails, 2 on bad\n"
+    "input (a missing secret stops the run before anything is sent), 3 when the target fails.\n"
+    "\n"
+    "Options:\n"
+    "  -t, --target URL          where the recording's origin goes (http:// or https://)\n"
+    "  -T, --tenant FROM=TO      rewrite tenant FROM to the template TO (repeatable); TO may\n"
+    "                            use {run} {session} {uuid} {date} {tenant} {env:NAME}.\n"
+    "                            Default: each tenant of the recording becomes\n"
+    "                            {tenant}-{run}-{session}\n"
+    "  -c, --concurrency N       sessions at once (default 1)\n"
+    "  -n, --sessions N          copies of each recording, each its own tenant (default 1)\n"
+    "  -r, --rate R              requests per second over the run (2k = 2000; default: no cap)\n"
+    "  -w, --timeout T           per request: 30s, 500ms, 2m (default 30s)\n"
+    "  -k, --insecure            do not verify TLS certificates\n"
+    "  -C, --cacert FILE         verify TLS with the CA bundle FILE\n"
+    "  -m, --map-host FROM=URL   send requests for host FROM (host[:port]) to URL instead of\n"
+    "                            skipping them (repeatable)\n"
+    "  -b, --bind NAME=JSONPATH  carry the value at JSONPATH ($.data.token) of a response into\n"
+    "                            later requests wherever it comes back (repeatable)\n"
+    "  -H, --run-header NAME     the header that tags every request with the run id\n"
+    "                            (default " DEFAULT_RUN_HEADER ")\n"
+    "  -N, --no-run-header       do not tag requests\n"
+    "  -o, --results FILE        write each live exchange and its check to FILE\n"
+    "                            (recording format; read it with 'reprise diff')\n"
+    "  -j, --junit FILE          write a JUnit XML report to FILE\n"
+    "  -d, --dry-run             print each request as it would be sent; send nothing\n"
+    "      --stream              read each recording from its file in every session, rather\n"
+    "                            than holding it in memory (done anyway past 16 MiB)\n"
+    "      --color, --no-color   force colour on or off (default: on a terminal)\n"
+    "  -h, --help                show this help\n"
+    "\n"
+    "Secrets: a recording's {{secret:NAME}} placeholders are filled from the environment\n"
+    "variable REPRISE_SECRET_NAME (NAME upper-cased).\n";
+
+/* Splits "FROM=TO" at the first '=' into two new strings appended to list. */
+static bool add_pair(char ***list, size_t *n, const char *arg)
+{
+    const char *eq = strchr(arg, '=');
+    if (!eq || eq == arg) {
+        return false;
+    }
+    *list = rp_xreallocarray(*list, *n + 2, sizeof(**list));
+    (*list)[(*n)++] = rp_xstrndup(arg, (size_t)(eq - arg));
+    (*list)[(*n)++] = rp_xstrdup(eq + 1);
+    return true;
+}
+
+static void free_pairs(char **list, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(list[i]);
+    }
+    free(list);
+}
+
+void replay_opts_cleanup(struct replay_opts *o)
+{
+    free_pairs(o->tenants, o->n_tenants);
+    free_pairs(o->hosts, o->n_hosts);
+    free_pairs(o->binds, o->n_binds);
+    memset(o, 0, sizeof(*o));
+}
+
+RP_TESTABLE rp_code parse_replay_args(int argc, char **argv, struct replay_opts *o,
+                                      struct rp_error *err)
+{
+    memset(o, 0, sizeof(*o));
+    o->concurrency = 1;
+    o->sessions = 1;
+    o->timeout_ms = 30000;
+    o->run_header = DEFAULT_RUN_HEADER;
+    o->color = -1;
+    optind = 0;
+    opterr = 0;
+    int c;
+    uint64_t n;
+    while ((c = getopt_long(argc, argv, ":t:T:c:n:r:w:kC:m:b:H:No:j:dh", cmd_replay_longopts,
+                            NULL)) != -1) {
+        switch (c) {
+        case 't':
+            o->target = optarg;
+            break;
+        case 'T':
+            if (!add_pair(&o->tenants, &o->n_tenants, optarg)) {
+                return rp_error_set(err, RP_EUSAGE, "--tenant wants FROM=TO, got '%s'", optarg);
+            }
+            break;
+        case 'm':
+            if (!add_pair(&o->hosts, &o->n_hosts, optarg)) {
+                return rp_error_set(err, RP_EUSAGE, "--map-host wants HOST=URL, got '%s'", optarg);
+            }
+            break;
+        case 'b':
+            if (!add_pair(&o->binds, &o->n_binds, optarg)) {
+                return rp_error_set(err, RP_EUSAGE, "--bind wants NAME=JSONPATH, got '%s'", optarg);
+            }
+            break;
+        case 'c':
+            if (!cli_parse_count(optarg, 10000, &n) || n == 0) {
+                return rp_error_set(err, RP_EUSAGE, "--concurrency wants 1 to 10000, got '%s'",
+                                    optarg);
+            }
+            o->concurrency = (unsigned)n;
+            break;
+        case 'n':
+            if (!cli_parse_count(optarg, 1000000, &n) || n == 0) {
+                return rp_error_set(err, RP_EUSAGE, "--sessions wants 1 to 1M, got '%s'", optarg);
+            }
+            o->sessions = (unsigned)n;
+            break;
+        case 'r':
+            if (!cli_parse_rate(optarg, &o->rate) || o->rate <= 0) {
+                return rp_error_set(err, RP_EUSAGE,
+                                    "--rate wants a positive rate (50, 2k), "
+                                    "got '%s'",
+                                    optarg);
+            }
+            break;
+        case 'w':
+            if (!cli_parse_duration_ms(optarg, &o->timeout_ms) || o->timeout_ms == 0) {
+                return rp_error_set(err, RP_EUSAGE,
+                                    "--timeout wants a duration (30s, 500ms), "
+                                    "got '%s'",
+                                    optarg);
+            }
+            break;
+        case 'k':
+            o->insecure = true;
+            break;
+        case 'C':
+            o->cacert = optarg;
+            break;
+        case 'H':
+            if (!optarg[0] || strpbrk(optarg, ": \t\r\n")) {
+                return rp_error_set(err, RP_EUSAGE, "--run-header wants a header name, got '%s'",
+                                    optarg);
+            }
+            o->run_header = optarg;
+            break;
+        case 'N':
+            o->run_header = NULL;
+            break;
+        case 'o':
+            o->results = optarg;
+            break;
+        case 'j':
+            o->junit = optarg;
+            break;
+        case 'd':
+            o->dry_run = true;
+            break;
+        case 'S':
+            o->stream = true;
+            break;
+        case 'L':
+            o->color = 1;
+            break;
+        case 'l':
+            o->color = 0;
+            break;
+        case 'h':
+            o->help = true;
+            return RP_OK;
+        case ':':
+            return rp_error_set(err, RP_EUSAGE, "%s needs a value", argv[optind - 1]);
+        default:
+            return rp_error_set(err, RP_EUSAGE, "unknown option %s", argv[optind - 1]);
+        }
+    }
+    if (optind >= argc) {
+        return rp_error_set(err, RP_EUSAGE, "missing RECORDING");
+    }
+    if (!o->target) {
+        return rp_error_set(err, RP_EUSAGE, "missing --target URL");
+    }
+    o->recordings = (const char *const *)argv + optind;
+    o->n_recordings = (size_t)(argc - optind);
+    return RP_OK;
+}
+
+/* ----- the run -------------------------------------------------------------------------- */
+
+struct shapes_for {
+    const char *path;
+    struct rp_shapeset *set; /* NULL: infer from the recording */
+};
+
+struct run {
+    const struct replay_opts *o;
+    struct rp_sink sinks[3];
+    size_t n_sinks;
+    bool begun;
+    struct rp_run_info info;
+    struct shapes_for *shapes;
+    size_t n_shapes;
+    struct rp_latency lat;
+    struct rp_run_summary sum;
+    int64_t t0_us;
+    rp_code sink_error;
+    struct rp_error sink_err;
+};
+
+static rp_code begin_sinks(struct run *run)
+{
+    if (run->begun) {
+        return RP_OK;
+    }
+    run->begun = true;
+    for (size_t i = 0; i < run->n_sinks; i++) {
+        rp_code rc = run->sinks[i].ops->begin(run->sinks[i].ctx, &run->info, &run->sink_err);
+        if (rc) {
+            return rc;
+        }
+    }
+    return RP_OK;
+}
+
+static struct rp_shapeset *shapes_of(struct run *run, const char *path)
+{
+    for (size_t i = 0; i < run->n_shapes; i++) {
+        if (strcmp(run->shapes[i].path, path) == 0) {
+            return run->shapes[i].set;
+        }
+    }
+    return NULL;
+}
+
+static void print_dry_run(const struct rp_replay_event *ev)
+{
+    const struct rp_request *rq = &ev->live->req;
+    printf("# %s, exchange %llu\n%s %s\n", ev->session, (unsigned long long)ev->recorded->seq,
+           rq->method, rq->url);
+    for (size_t i = 0; i < rq->headers.n; i++) {
+        printf("%s: %s\n", rq->headers.v[i].name, rq->headers.v[i].value);
+    }
+    if (rq->body.len) {
+        printf("\n%.*s\n", (int)rq->body.len, (const char *)rq->body.data);
+    }
+    printf("\n");
+}
+
+static void on_result(void *ud, const struct rp_replay_event *ev)
+{
+    struct run *run = ud;
+    if (ev->status == RP_REPLAY_DRY_RUN) {
+        print_dry_run(ev);
+        return;
+    }
+    if (run->sink_error || begin_sinks(run)) {
+        run->sink_error = run->sink_err.code ? run->sink_err.code : RP_EIO;
+        return;
+    }
+    struct rp_mismatches mm;
+    rp_mismatches_init(&mm);
+    struct rp_shape *inferred = NULL;
+    const struct rp_shape *shape = NULL;
+    struct rp_shapeset *set = shapes_of(run, ev->recording);
+    if (set) {
+        shape = rp_shapeset_get(set, ev->recorded->seq);
+    }
+    if (!shape && ev->recorded->has_response) {
+        inferred = rp_shape_infer(&ev->recorded->resp);
+        shape = inferred;
+    }
+    struct rp_check_result res = {
+        .session = ev->session,
+        .recorded_seq = ev->recorded->seq,
+        .live = ev->live,
+        .shape = shape,
+        .mismatches = &mm,
+        .error = ev->message,
+    };
+    switch (ev->status) {
+    case RP_REPLAY_DONE:
+        rp_latency_add(&run->lat, ev->latency_us);
+        if (!shape || rp_shape_match(shape, &ev->live->resp, &mm)) {
+            res.outcome = RP_OUTCOME_PASS;
+            run->sum.passed++;
+        } else {
+            res.outcome = RP_OUTCOME_FAIL;
+            run->sum.failed++;
+        }
+        break;
+    case RP_REPLAY_ERROR:
+        res.outcome = RP_OUTCOME_ERROR;
+        run->sum.errors++;
+        break;
+    default:
+        res.outcome = RP_OUTCOME_SKIPPED;
+        run->sum.skipped++;
+        break;
+    }
+    for (size_t i = 0; i < run->n_sinks && !run->sink_error; i++) {
+        if (run->sinks[i].ops->result(run->sinks[i].ctx, &res, &run->sink_err)) {
+            run->sink_error = run->sink_err.code;
+        }
+    }
+    rp_mismatches_cleanup(&mm);
+    rp_shape_free(inferred);
+}
+
+static void on_session(void *ud, const char *session, const char *const *from,
+                       const char *const *to, size_t n)
+{
+    (void)ud;
+    for (size_t i = 0; i < n; i++) {
+        char msg[512];
+        snprintf(msg, sizeof(msg), "%s: tenant %s -> %s", session, from[i], to[i]);
+        cli_log(NULL, RP_LOG_INFO, msg);
+    }
+}
+
+/* Loads NAME.shape.json beside each recording that has one. */
+static rp_code load_shapes(struct run *run, struct rp_error *err)
+{
+    const struct replay_opts *o = run->o;
+    run->shapes = rp_xcalloc(o->n_recordings, sizeof(*run->shapes));
+    for (size_t i = 0; i < o->n_recordings; i++) {
+        run->shapes[i].path = o->recordings[i];
+        run->n_shapes++;
+        char *sp = rp_shape_path_for(o->recordings[i]);
+        if (access(sp, F_OK) == 0) {
+            rp_code rc = rp_shapeset_load(sp, &run->shapes[i].set, err);
+            if (rc) {
+                free(sp);
+                return rc;
+            }
+            char msg[600];
+            snprintf(msg, sizeof(msg), "%s: checking against %s", o->recordings[i], sp);
+            cli_log(NULL, RP_LOG_DEBUG, msg);
+        }
+        free(sp);
+    }
+    return RP_OK;
+}
+
+static int run_replay(const struct replay_opts *o)
+{
+    struct run run;
+    memset(&run, 0, sizeof(run));
+    run.o = o;
+    rp_latency_init(&run.lat);
+    struct rp_error err = {0};
+    struct rp_replay *r = NULL;
+    int exitc = RP_EXIT_INPUT;
+
+    rp_code rc = load_shapes(&run, &err);
+    if (rc) {
+        exitc = cli_fail(&err);
+        goto out;
+    }
+    struct rp_replay_opts ro = {
+        .target = o->target,
+        .concurrency = o->concurrency,
+        .sessions = o->sessions,
+        .rate = o->rate,
+        .timeout_ms = o->timeout_ms,
+        .insecure = o->insecure,
+        .cacert = o->cacert,
+        .run_header = o->run_header,
+        .dry_run = o->dry_run,
+        .stream = o->stream,
+        .log = cli_log,
+        .on_result = on_result,
+        .on_session = on_session,
+        .ud = &run,
+    };
+    rc = rp_replay_new(&ro, &r, &err);
+    for (size_t i = 0; !rc && i < o->n_tenants; i += 2) {
+        rc = rp_replay_tenant(r, o->tenants[i], o->tenants[i + 1], &err);
+    }
+    for (size_t i = 0; !rc && i < o->n_hosts; i += 2) {
+        rc = rp_replay_map_host(r, o->hosts[i], o->hosts[i + 1], &err);
+    }
+    for (size_t i = 0; !rc && i < o->n_binds; i += 2) {
+        rc = rp_replay_bind(r, o->binds[i], o->binds[i + 1], &err);
+    }
+    if (rc) {
+        exitc = rc == RP_EUSAGE ? cli_usage_error("replay", "%s", err.msg) : cli_fail(&err);
+        goto out;
+    }
+    for (size_t i = 0; i < o->n_recordings; i++) {
+        rp_replay_add_recording(r, o->recordings[i]);
+    }
+
+    bool color = o->color < 0 ? cli_color(stdout) : o->color == 1;
+    if (!o->dry_run) {
+        rp_sink_terminal(&run.sinks[run.n_sinks++], stdout, color);
+        if (o->junit) {
+            rp_sink_junit(&run.sinks[run.n_sinks++], o->junit);
+        }
+        if (o->results) {
+            rp_sink_results(&run.sinks[run.n_sinks++], o->results);
+        }
+    }
+    run.info.run_id = rp_replay_run_id(r);
+    run.info.target = o->target;
+    run.info.start_us = rp_now_us();
+    run.info.recordings = o->recordings;
+    run.info.n_recordings = o->n_recordings;
+    run.t0_us = run.info.start_us;
+
+    rc = rp_replay_run(r, &err);
+    if (rc && !run.begun) {
+        /* Nothing was sent: bad input, a missing secret. No report files are written. */
+        exitc = cli_fail(&err);
+        goto out;
+    }
+    if (run.begun) {
+        run.sum.p50_us = rp_latency_quantile(&run.lat, 0.50);
+        run.sum.p95_us = rp_latency_quantile(&run.lat, 0.95);
+        run.sum.max_us = run.lat.max_us;
+        run.sum.wall_us = (uint64_t)(rp_now_us() - run.t0_us);
+        for (size_t i = 0; i < run.n_sinks; i++) {
+            struct rp_error serr = {0};
+            if (run.sinks[i].ops->end(run.sinks[i].ctx, &run.sum, &serr) && !run.sink_error) {
+                run.sink_error = serr.code;
+                run.sink_err = serr;
+            }
+        }
+    }
+    fflush(stdout);
+    if (run.sink_error) {
+        exitc = cli_fail(&run.sink_err);
+    } else if (rc) {
+        exitc = cli_fail(&err);
+    } else if (run.sum.failed) {
+        exitc = RP_EXIT_MISMATCH;
+    } else {
+        exitc = RP_EXIT_OK;
+    }
+out:
+    for (size_t i = 0; i < run.n_sinks; i++) {
+        rp_sink_free(&run.sinks[i]);
+    }
+    for (size_t i = 0; i < run.n_shapes; i++) {
+        rp_shapeset_free(run.shapes[i].set);
+    }
+    free(run.shapes);
+    rp_replay_free(r);
+    return exitc;
+}
+
+int cmd_replay(int argc, char **argv)
+{
+    struct replay_opts o;
+    struct rp_error err = {0};
+    int exitc;
+    if (parse_replay_args(argc, argv, &o, &err)) {
+        exitc = cli_usage_error("replay", "%s", err.msg);
+    } else if (o.help) {
+        fputs(cmd_replay_usage, stdout);
+        exitc = RP_EXIT_OK;
+    } else {
+        exitc = run_replay(&o);
+    }
+    replay_opts_cleanup(&o);
+    return exitc;
+}
