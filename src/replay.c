@@ -271,9 +271,10 @@ static char *take_cookies(const struct cookie_names *cn, struct rp_headers *h)
             while (p < stop && (*p == ' ' || *p == '\t')) {
                 p++;
             }
-            const char *eq = memchr(p, '=', (size_t)(stop - p));
-            size_t nlen = eq ? (size_t)(eq - p) : (size_t)(stop - p);
-            if (stop > p && !has_name(cn, p, nlen)) {
+            size_t seg = (size_t)(stop - p); /* p <= stop after the trim */
+            const char *eq = seg ? memchr(p, '=', seg) : NULL;
+            size_t nlen = eq ? (size_t)(eq - p) : seg;
+            if (seg && !has_name(cn, p, nlen)) {
                 if (out.len) {
                     rp_buf_add(&out, "; ", 2, NULL);
                 }
@@ -812,10 +813,13 @@ static rp_code build_request(struct session *s, bool *out_send, struct rp_error 
     }
     if (!base) {
         char why[RP_ERROR_MSG_MAX];
-        snprintf(why, sizeof(why),
-                 "another host: %s (not the recording's %s; --map-host %s=URL "
-                 "sends it somewhere)",
-                 authority_of(origin), authority_of(s->origin), authority_of(origin));
+        int k = snprintf(why, sizeof(why),
+                         "another host: %s (not the recording's %s; --map-host %s=URL "
+                         "sends it somewhere)",
+                         authority_of(origin), authority_of(s->origin), authority_of(origin));
+        if (k < 0) {
+            why[0] = '\0'; /* a cut message is fine; a failed one says nothing */
+        }
         emit(s, RP_REPLAY_SKIPPED, RP_OK, why, 0);
         return RP_OK;
     }

@@ -29,14 +29,14 @@ for bin in "$build"/tests/fuzz/fuzz_*; do
     corpus="$build/corpus-$name"
     mkdir -p "$corpus"
     seeds=()
-    for d in $(seeds_for "$name"); do [ -d "$d" ] && seeds+=("$d"); done
+    for d in $(seeds_for "$name"); do [ -d "$d" ] && seeds+=("$PWD/$d"); done
     # Gzip the recording fixtures so the reader's gzip path is seeded, not only its errors.
     if [ "$name" = fuzz_recording ]; then
         for f in tests/data/recording/*.jsonl; do gzip -c "$f" >"$corpus/$(basename "$f").gz"; done
     fi
     echo "fuzz: $name for ${secs}s"
     if ! (cd "$build" && "./tests/fuzz/$name" -max_total_time="$secs" -timeout=10 \
-            -rss_limit_mb=2048 -print_final_stats=1 "corpus-$name" "${seeds[@]/#/$PWD/}" \
+            -rss_limit_mb=2048 -print_final_stats=1 "corpus-$name" "${seeds[@]}" \
             >"fuzz-$name.log" 2>&1); then
         echo "fuzz: $name FAILED, see $build/fuzz-$name.log" >&2
         tail -n 30 "$build/fuzz-$name.log" >&2
