@@ -622,6 +622,12 @@ static bool managed_header(const struct rp_header *h)
     return false;
 }
 
+/* Methods libcurl sends with a body (CURLOPT_POSTFIELDS) even when it is empty. */
+static bool has_body_method(const char *m)
+{
+    return strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0 || strcmp(m, "PATCH") == 0;
+}
+
 static struct curl_slist *header_list(struct session *s, struct rp_error *err)
 {
     struct curl_slist *list = NULL;
@@ -650,10 +656,13 @@ static struct curl_slist *header_list(struct session *s, struct rp_error *err)
         }
         list = curl_slist_append(list, line.data);
     }
-    /* Send what was recorded, not what libcurl would add of its own. */
-    list = curl_slist_append(list, "Expect:");
-    if (!have_ct) {
-        list = curl_slist_append(list, "Content-Type:");
+    /* Send what was recorded, not what libcurl would add of its own: it adds Expect and a
+     * form Content-Type only to requests with a body, and Accept to every request. */
+    if (s->wire.req.body.len || has_body_method(s->wire.req.method)) {
+        list = curl_slist_append(list, "Expect:");
+        if (!have_ct) {
+            list = curl_slist_append(list, "Content-Type:");
+        }
     }
     if (!have_accept) {
         list = curl_slist_append(list, "Accept:");
@@ -871,8 +880,7 @@ static void configure_easy(struct session *s)
     if (is_head) {
         curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
     }
-    bool wants_body = rq->body.len > 0 || strcmp(rq->method, "POST") == 0 ||
-                      strcmp(rq->method, "PUT") == 0 || strcmp(rq->method, "PATCH") == 0;
+    bool wants_body = rq->body.len > 0 || has_body_method(rq->method);
     if (wants_body) {
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->body.len);
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, rq->body.len ? (char *)rq->body.data : "");

@@ -19,12 +19,13 @@ pkgs=(
     libhttp-parser-dev          # HTTP/1.x message parsing (proxy, capture)
     curl jq                     # integration tests drive the demo app with them
     libxml2-utils               # xmllint checks the JUnit report
+    nginx-light                 # TLS and HTTP/2 in front of the demo shop (replay tests, bench)
     clang                       # libFuzzer fuzz targets
     clang-format                # tools/check-src.sh checks the layout
 )
 
 if [ "${1:-}" = "--bench" ]; then
-    pkgs+=(nginx-light wrk time)
+    pkgs+=(wrk time)
 fi
 
 missing=()

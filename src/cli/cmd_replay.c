@@ -282,6 +282,27 @@ static void print_dry_run(const struct rp_replay_event *ev)
     printf("\n");
 }
 
+/*
+ * True when the live response is the recorded one to the byte: same status, same media type,
+ * same body. Such a response matches the shape inferred from the recording by construction,
+ * so inferring and matching can be skipped (a shape file, which people may have tightened,
+ * is always checked).
+ */
+static bool same_as_recorded(const struct rp_response *rec, const struct rp_response *live)
+{
+    if (rec->status != live->status || rec->body.len != live->body.len || rec->body.truncated ||
+        live->body.truncated) {
+        return false;
+    }
+    char a[128], b[128];
+    bool ha = rp_media_type(&rec->headers, a, sizeof(a));
+    bool hb = rp_media_type(&live->headers, b, sizeof(b));
+    if (ha != hb || (ha && strcmp(a, b) != 0)) {
+        return false;
+    }
+    return rec->body.len == 0 || memcmp(rec->body.data, live->body.data, rec->body.len) == 0;
+}
+
 static void on_result(void *ud, const struct rp_replay_event *ev)
 {
     struct run *run = ud;
@@ -301,7 +322,11 @@ static void on_result(void *ud, const struct rp_replay_event *ev)
     if (set) {
         shape = rp_shapeset_get(set, ev->recorded->seq);
     }
-    if (!shape && ev->recorded->has_response) {
+    /* The results file stores the shape for diff, so it needs one even when nothing changed. */
+    bool unchanged = !shape && !run->o->results && ev->status == RP_REPLAY_DONE &&
+                     ev->recorded->has_response &&
+                     same_as_recorded(&ev->recorded->resp, &ev->live->resp);
+    if (!shape && !unchanged && ev->recorded->has_response) {
         inferred = rp_shape_infer(&ev->recorded->resp);
         shape = inferred;
     }
@@ -316,7 +341,7 @@ static void on_result(void *ud, const struct rp_replay_event *ev)
     switch (ev->status) {
     case RP_REPLAY_DONE:
         rp_latency_add(&run->lat, ev->latency_us);
-        if (!shape || rp_shape_match(shape, &ev->live->resp, &mm)) {
+        if (unchanged || !shape || rp_shape_match(shape, &ev->live->resp, &mm)) {
             res.outcome = RP_OUTCOME_PASS;
             run->sum.passed++;
         } else {
