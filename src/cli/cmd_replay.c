@@ -436,6 +436,16 @@ static int run_replay(const struct replay_opts *o)
     rc = rp_replay_new(&ro, &r, &err);
     for (size_t i = 0; !rc && i < o->n_tenants; i += 2) {
         rc = rp_replay_tenant(r, o->tenants[i], o->tenants[i + 1], &err);
+        /* Sessions that share a tenant would collide (a second sign-up of one name fails). */
+        if (!rc && o->sessions > 1 && !strstr(o->tenants[i + 1], "{session}") &&
+            !strstr(o->tenants[i + 1], "{uuid}")) {
+            char msg[512];
+            snprintf(msg, sizeof(msg),
+                     "--tenant %s=%s with --sessions %u: every session gets the same tenant; "
+                     "put {session} in it to keep them apart",
+                     o->tenants[i], o->tenants[i + 1], o->sessions);
+            cli_log(NULL, RP_LOG_WARN, msg);
+        }
     }
     for (size_t i = 0; !rc && i < o->n_hosts; i += 2) {
         rc = rp_replay_map_host(r, o->hosts[i], o->hosts[i + 1], &err);

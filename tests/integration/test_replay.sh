@@ -64,6 +64,10 @@ run replay "$rec" --target "$good" --sessions 3 --concurrency 2 --stream --no-co
 check "3 streamed sessions, 2 at a time, pass (exit $code)" test "$code" -eq 0
 check "3 sessions, 3 tenants" test "$(grep -cE 'tenant acme -> acme-[a-z0-9]+-[123]$' "$tmp/err")" -eq 3
 
+run replay "$rec" --target "$good" --sessions 2 --tenant 'acme=shared-{run}' --no-color
+check "a --tenant without {session} for 2 sessions is warned about" grep -q "every session gets the same tenant" "$tmp/err"
+check "... and the second session's sign-up then fails its check (exit $code)" test "$code" -eq 1
+
 # 3. Drift: the price's type changed; exit 1 naming the JSON path.
 demo_start "$DEMO_BIN" --drift; pids+=("$DEMO_PID"); drift=$DEMO_URL
 run replay "$rec" --target "$drift" --results "$tmp/drift.jsonl.gz" --no-color
