@@ -118,14 +118,35 @@ check "dry run shows the run header" grep -q '^X-Reprise-Run: ' "$tmp/out"
 sleep 0.2
 check "dry run sent nothing" test "$(grep -c . "$demo_log" || true)" -eq 0
 
-# 8. Usage errors exit 2.
+# 8. Another host is skipped and reported, unless --map-host sends it somewhere.
+cat >"$tmp/two-hosts.jsonl" <<'JSONL'
+{"reprise":1,"name":"two-hosts","source":{"kind":"har"},"tenants":[]}
+{"seq":1,"request":{"method":"GET","url":"http://shop.example.test/healthz","headers":[]},"response":{"status":200,"headers":[["Content-Type","text/plain"]],"body":"ok\n"}}
+{"seq":2,"request":{"method":"GET","url":"http://cdn.example.test:8443/healthz","headers":[]},"response":{"status":200,"headers":[["Content-Type","text/plain"]],"body":"ok\n"}}
+JSONL
+gzip -c "$tmp/two-hosts.jsonl" >"$tmp/two-hosts.jsonl.gz"
+run replay "$tmp/two-hosts.jsonl.gz" --target "$good" --no-color
+check "another host: the run still passes (exit $code)" test "$code" -eq 0
+check "another host is reported SKIPPED with the reason" grep -qE 'SKIPPED$' "$tmp/out"
+check "... naming the host and --map-host" grep -q 'another host: cdn.example.test:8443 .*--map-host' "$tmp/out"
+run replay "$tmp/two-hosts.jsonl.gz" --target "$good" --map-host "cdn.example.test:8443=$good" --no-color
+check "--map-host sends it: both ok (exit $code)" test "$(grep -c ' ok$' "$tmp/out")" -eq 2
+
+# 9. --rate holds the run back: 9 requests at 20/s take at least 8 intervals (0.4 s).
+t0=$(date +%s%N)
+run replay "$rec" --target "$good" --rate 20 --no-color
+t1=$(date +%s%N)
+check "--rate 20 passes (exit $code)" test "$code" -eq 0
+check "--rate 20 spaces 9 requests over >= 0.4 s ($(( (t1 - t0) / 1000000 )) ms)" test $(( (t1 - t0) / 1000000 )) -ge 400
+
+# 10. Usage errors exit 2.
 run replay "$rec"
 check "replay without --target exits 2" test "$code" -eq 2
 run replay "$rec" --target "$good" --rate fast
 check "a bad --rate exits 2" test "$code" -eq 2
 check "a bad --rate says so" grep -q "^reprise: replay: --rate wants a positive rate" "$tmp/err"
 
-# 9. show --correlations lists the order id carried into later requests.
+# 11. show --correlations lists the order id carried into later requests.
 run show --correlations "$rec"
 check "correlations: the order id goes into two later paths" test "$(grep -cE 'body \$\.id +path segment' "$tmp/out")" -ge 2
 check "correlations: the CSRF token goes into X-CSRF-Token" grep -qE 'X-CSRF-Token' "$tmp/out"
