@@ -92,4 +92,37 @@
  * take at most this much; a longer recording is streamed again by each session. */
 #define RP_REPLAY_CACHE_BYTES (16u * 1024u * 1024u)
 
+/* HAR import reads the whole file and parses it as one JSON document: a bigger file is refused.
+ * Export and import hold one exchange (import: plus the parsed document) at a time. */
+#define RP_MAX_HAR_BYTES (512u * 1024u * 1024u)
+
+/* HTTP parsing: requests a response parser remembers the methods of, unanswered (pipelining),
+ * and content codings undone on one body (Content-Encoding: gzip, gzip counts two). */
+#define RP_HTTP_MAX_PIPELINE 1024u
+#define RP_HTTP_MAX_CODINGS  8u
+
+/* Packet capture. Flows (TCP connections) tracked at once, the least recently used evicted
+ * past it; a flow with no packet for RP_CAPTURE_IDLE_US of capture time is ended; out-of-order
+ * bytes held per direction of a flow and in all flows together (past either, the oldest hole
+ * is given up as lost); how long a direction whose SYN was not seen is held before reading it
+ * from its lowest sequence number; the snapshot length of a live capture. */
+#define RP_CAPTURE_MAX_FLOWS     4096u
+#define RP_CAPTURE_IDLE_US       (120u * 1000000u)
+#define RP_CAPTURE_MAX_OOO_BYTES (1024u * 1024u)
+#define RP_CAPTURE_MAX_OOO_TOTAL (64u * 1024u * 1024u)
+#define RP_CAPTURE_SYNC_WAIT_US  (2u * 1000000u)
+#define RP_CAPTURE_SNAPLEN       262144u
+
+/* The recording proxy: client connections at once (past it a client gets 503 and is closed);
+ * bytes queued for one direction of a connection before the other side is no longer read
+ * (backpressure); a connection with no traffic this long is closed; how long the upstream may
+ * take to accept a connection and finish its TLS handshake; how long a graceful stop waits for
+ * the exchanges in flight; requests a connection may have sent ahead unanswered (pipelining). */
+#define RP_PROXY_MAX_CONNS    1024u
+#define RP_PROXY_RELAY_BYTES  (256u * 1024u)
+#define RP_PROXY_IDLE_MS      60000u
+#define RP_PROXY_CONNECT_MS   10000u
+#define RP_PROXY_DRAIN_MS     10000u
+#define RP_PROXY_MAX_PIPELINE 64u
+
 #endif /* REPRISE_LIMITS_H */

@@ -4,16 +4,21 @@
 #define REPRISE_REPRISE_H
 
 #include <reprise/buf.h>
+#include <reprise/capture.h>
 #include <reprise/common.h>
 #include <reprise/correlate.h>
 #include <reprise/error.h>
 #include <reprise/exchange.h>
+#include <reprise/filter.h>
+#include <reprise/har.h>
+#include <reprise/http.h>
 #include <reprise/limits.h>
 #include <reprise/recording.h>
 #include <reprise/redact.h>
 #include <reprise/replay.h>
 #include <reprise/report.h>
 #include <reprise/rewrite.h>
+#include <reprise/scrub.h>
 #include <reprise/shape.h>
 
 #endif /* REPRISE_REPRISE_H */

@@ -68,6 +68,9 @@ int cmd_show(int argc, char **argv);
 int cmd_shape(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
+int cmd_import(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_capture(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 
 /* ----- per-command options, parsed apart from running (STYLE rule 19) ----- */
@@ -136,5 +139,11 @@ extern const char cmd_replay_usage[];
 extern const struct option cmd_replay_longopts[];
 extern const char cmd_diff_usage[];
 extern const struct option cmd_diff_longopts[];
+extern const char cmd_import_usage[];
+extern const struct option cmd_import_longopts[];
+extern const char cmd_export_usage[];
+extern const struct option cmd_export_longopts[];
+extern const char cmd_capture_usage[];
+extern const struct option cmd_capture_longopts[];
 
 #endif /* REPRISE_CLI_H */

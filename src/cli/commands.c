@@ -14,6 +14,12 @@ const struct cli_command cli_commands[] = {
      cmd_replay_usage, cmd_replay_longopts},
     {"diff", cmd_diff, "re-print a replay's failures from its results file, offline",
      cmd_diff_usage, cmd_diff_longopts},
+    {"capture", cmd_capture, "record HTTP exchanges from packets (a pcap file or live)",
+     cmd_capture_usage, cmd_capture_longopts},
+    {"import", cmd_import, "import a HAR file as a recording (static assets out, secrets scrubbed)",
+     cmd_import_usage, cmd_import_longopts},
+    {"export", cmd_export, "export a recording as a HAR 1.2 file for any HAR viewer",
+     cmd_export_usage, cmd_export_longopts},
     {"help", cmd_help, "describe reprise or one of its commands", cmd_help_usage, NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
