@@ -14,10 +14,13 @@ CC=clang cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DREPRISE_FUZZ
       -DREPRISE_BUILD_TESTS=OFF -DREPRISE_BUILD_DEMO=OFF >/dev/null
 cmake --build "$build" -j"$(nproc)" >/dev/null
 
+corpus=${REPRISE_CORPUS:-../shared/corpus} # third-party samples, read in place, never copied
 seeds_for() { # target -> seed directories
     case $1 in
         fuzz_recording) echo tests/data/recording ;;
         fuzz_shape) echo tests/data/shape ;;
+        fuzz_har) echo tests/data/har "$corpus/har" ;;
+        fuzz_capture) echo "$corpus/pcap" ;;
         *) echo "tests/data/${1#fuzz_}" ;;
     esac
 }
@@ -29,7 +32,9 @@ for bin in "$build"/tests/fuzz/fuzz_*; do
     corpus="$build/corpus-$name"
     mkdir -p "$corpus"
     seeds=()
-    for d in $(seeds_for "$name"); do [ -d "$d" ] && seeds+=("$PWD/$d"); done
+    for d in $(seeds_for "$name"); do
+        [ -d "$d" ] && seeds+=("$(cd "$d" && pwd)")
+    done
     # Gzip the recording fixtures so the reader's gzip path is seeded, not only its errors.
     if [ "$name" = fuzz_recording ]; then
         for f in tests/data/recording/*.jsonl; do gzip -c "$f" >"$corpus/$(basename "$f").gz"; done
