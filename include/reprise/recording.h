@@ -5,9 +5,9 @@
  * every consumer.
  *
  * The writer is durable as it goes: it writes complete gzip members, at least every
- * RP_WRITER_FLUSH_MS while exchanges are pending (a background thread sees to it when appends
- * stop), so a recorder killed at any moment leaves a file that reads back every exchange
- * appended more than a second before.
+ * RP_WRITER_FLUSH_MS while exchanges are pending, so a recorder killed at any moment leaves a
+ * file that reads back every exchange appended more than a second before. Compression runs on
+ * the writer's own thread: appending only encodes the line and queues it (a bounded queue).
  *
  * The reader streams: its memory is bounded by the longest line, not the file. It reads a
  * truncated last gzip member up to its last whole line and warns through its log callback;
@@ -70,6 +70,7 @@ struct rp_writer;
 
 struct rp_writer_opts {
     unsigned flush_ms; /* 0: RP_WRITER_FLUSH_MS */
+    int level;         /* gzip level, 1 (fastest) to 9 (smallest); 0: zlib's default (6) */
     bool sync;         /* fdatasync after each gzip member (survives a machine crash) */
     rp_log_fn log;     /* may be NULL */
     void *log_ud;

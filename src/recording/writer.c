@@ -1,10 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The recording writer. Exchanges are compressed into a gzip member that is finished and
- * written out whenever RP_WRITER_MEMBER_BYTES are pending or the member is RP_WRITER_FLUSH_MS
- * old. A background thread finishes old members when appends stop, so what was appended is on
- * disk within a second whatever the caller does next, and a file cut at any point is a run of
- * complete members followed by at most one partial one, which the reader handles.
+ * The recording writer. The appending thread only encodes each exchange to a JSON line and
+ * queues it; the writer's own thread compresses what is queued into one complete gzip member
+ * and writes it out whenever RP_WRITER_MEMBER_BYTES are queued, the oldest queued line is
+ * flush_ms old, or someone asks (flush, close). So compression runs beside the recorder, on
+ * another core, and what was appended is on disk within a second whatever the caller does
+ * next: a file cut at any point is a run of complete members followed by at most one partial
+ * one, which the reader handles.
+ *
+ * The queue is bounded (RP_WRITER_QUEUE_BYTES): an appender that gets ahead of compression
+ * waits for it, so memory does not grow with the recording.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +24,9 @@
 #include <reprise/limits.h>
 #include <reprise/recording.h>
 
+/* Lines queued for compression at most; an appender past it waits. */
+#define RP_WRITER_QUEUE_BYTES (8u * 1024u * 1024u)
+
 struct rp_writer {
     char *path;
     int fd;
@@ -26,21 +34,28 @@ struct rp_writer {
     unsigned flush_ms;
 
     pthread_mutex_t lock;
-    pthread_cond_t wake;
+    pthread_cond_t wake; /* the flush thread waits on it */
+    pthread_cond_t done; /* appenders and flushers wait on it */
     pthread_t thread;
     bool thread_started;
     bool stopping;
 
-    z_stream z;
-    bool member_open;
-    int64_t member_start_us;
-    size_t member_in;   /* uncompressed bytes in the open member */
-    struct rp_buf zout; /* compressed bytes of the open member */
-    struct rp_buf line; /* scratch for one encoded exchange */
-
+    /* Guarded by lock. */
+    struct rp_buf queue;     /* encoded lines not yet compressed */
+    int64_t queued_since_us; /* monotonic time of the oldest queued line */
+    uint64_t gen_asked;      /* flush generations asked for ... */
+    uint64_t gen_done;       /* ... and written */
+    struct rp_error failed;  /* sticky: set once a write fails */
     uint64_t count;
+
+    /* The flush thread's own (and the opener's, before the thread starts). */
+    z_stream z;
+    struct rp_buf work; /* the lines being compressed */
+    struct rp_buf zout; /* the member being built */
+
+    /* The appending thread's own. */
+    struct rp_buf line;
     uint64_t next_seq;
-    struct rp_error failed; /* sticky: set once a write fails */
 };
 
 static int64_t mono_us(void)
@@ -66,110 +81,101 @@ static rp_code write_all(struct rp_writer *w, const char *p, size_t n, struct rp
     return RP_OK;
 }
 
-/* Runs deflate over the input set in w->z with flush mode mode, collecting output in zout. */
-static rp_code pump(struct rp_writer *w, int mode, struct rp_error *err)
+/*
+ * Compresses the n bytes at p into one complete gzip member and writes it out. Runs without
+ * the lock: only the flush thread (or the opener, before it starts) touches z and zout.
+ */
+static rp_code write_member(struct rp_writer *w, const char *p, size_t n, struct rp_error *err)
 {
-    unsigned char chunk[16384];
-    for (;;) {
-        w->z.next_out = chunk;
-        w->z.avail_out = sizeof(chunk);
-        int zr = deflate(&w->z, mode);
-        if (zr == Z_STREAM_ERROR) {
-            return rp_error_set(err, RP_EINTERNAL, "%s: deflate failed", w->path);
-        }
-        size_t have = sizeof(chunk) - w->z.avail_out;
-        rp_code rc = rp_buf_add(&w->zout, chunk, have, err);
-        if (rc) {
-            return rc;
-        }
-        if (mode == Z_FINISH ? zr == Z_STREAM_END : (w->z.avail_in == 0 && w->z.avail_out != 0)) {
-            return RP_OK;
-        }
-    }
-}
-
-/* Finishes the open member and writes it out. Called with the lock held. */
-static rp_code finish_member(struct rp_writer *w, struct rp_error *err)
-{
-    if (w->failed.code) {
-        if (err) {
-            *err = w->failed;
-        }
-        return w->failed.code;
-    }
-    if (!w->member_open) {
-        return RP_OK;
-    }
-    w->z.next_in = NULL;
-    w->z.avail_in = 0;
-    rp_code rc = pump(w, Z_FINISH, &w->failed);
-    if (!rc) {
-        rc = write_all(w, w->zout.data, w->zout.len, &w->failed);
-    }
-    if (!rc && w->sync && fdatasync(w->fd) != 0 && errno != EINVAL) {
-        rc = rp_error_set(&w->failed, RP_EIO, "%s: fdatasync failed: %s", w->path, strerror(errno));
-    }
+    unsigned char chunk[65536];
     rp_buf_reset(&w->zout);
     deflateReset(&w->z);
-    w->member_open = false;
-    w->member_in = 0;
-    if (rc) {
-        if (err) {
-            *err = w->failed;
+    w->z.next_in = (Bytef *)(uintptr_t)p;
+    /* deflate's avail_in is a uInt; a queue is far below that, a single huge line is not. */
+    size_t left = n;
+    for (;;) {
+        uInt take = left > (1u << 30) ? (1u << 30) : (uInt)left;
+        w->z.avail_in = take;
+        left -= take;
+        int mode = left ? Z_NO_FLUSH : Z_FINISH;
+        int zr;
+        do {
+            w->z.next_out = chunk;
+            w->z.avail_out = sizeof(chunk);
+            zr = deflate(&w->z, mode);
+            if (zr == Z_STREAM_ERROR) {
+                return rp_error_set(err, RP_EINTERNAL, "%s: deflate failed", w->path);
+            }
+            rp_code rc = rp_buf_add(&w->zout, chunk, sizeof(chunk) - w->z.avail_out, err);
+            if (rc) {
+                return rc;
+            }
+        } while (mode == Z_FINISH ? zr != Z_STREAM_END : w->z.avail_out == 0);
+        if (!left) {
+            break;
         }
-        return rc;
     }
-    rp_error_clear(&w->failed);
-    return RP_OK;
+    rp_code rc = write_all(w, w->zout.data, w->zout.len, err);
+    if (!rc && w->sync && fdatasync(w->fd) != 0 && errno != EINVAL) {
+        rc = rp_error_set(err, RP_EIO, "%s: fdatasync failed: %s", w->path, strerror(errno));
+    }
+    return rc;
 }
 
-/* Adds n bytes to the open member, opening one if needed. Called with the lock held. */
-static rp_code add_bytes(struct rp_writer *w, const char *p, size_t n, struct rp_error *err)
+static bool due(const struct rp_writer *w, int64_t now)
 {
-    if (w->failed.code) {
-        if (err) {
-            *err = w->failed;
-        }
-        return w->failed.code;
-    }
-    if (!w->member_open) {
-        w->member_open = true;
-        w->member_start_us = mono_us();
-    }
-    /* deflate's avail_in is a uInt: feed large lines in slices. */
-    while (n > 0) {
-        size_t take = n > (1u << 30) ? (1u << 30) : n;
-        w->z.next_in = (Bytef *)(uintptr_t)p;
-        w->z.avail_in = (uInt)take;
-        rp_code rc = pump(w, Z_NO_FLUSH, err);
-        if (rc) {
-            return rc;
-        }
-        p += take;
-        n -= take;
-        w->member_in += take;
-    }
-    return RP_OK;
+    return w->queue.len > 0 &&
+           (w->gen_asked > w->gen_done || w->queue.len >= RP_WRITER_MEMBER_BYTES || w->stopping ||
+            now - w->queued_since_us >= (int64_t)w->flush_ms * 1000);
 }
 
 static void *flusher(void *arg)
 {
     struct rp_writer *w = arg;
     pthread_mutex_lock(&w->lock);
-    while (!w->stopping) {
+    for (;;) {
+        int64_t now = mono_us();
+        if (due(w, now)) {
+            /* Take the queue and compress it with the lock released, so appenders go on. */
+            struct rp_buf taken = w->queue;
+            w->queue = w->work;
+            rp_buf_reset(&w->queue);
+            w->work = taken;
+            uint64_t gen = w->gen_asked;
+            pthread_mutex_unlock(&w->lock);
+
+            struct rp_error e = {0};
+            rp_code rc = write_member(w, w->work.data, w->work.len, &e);
+            rp_buf_reset(&w->work);
+
+            pthread_mutex_lock(&w->lock);
+            if (rc && !w->failed.code) {
+                w->failed = e;
+            }
+            w->gen_done = gen > w->gen_done ? gen : w->gen_done;
+            pthread_cond_broadcast(&w->done);
+            continue;
+        }
+        if (w->queue.len == 0 && w->gen_asked > w->gen_done) {
+            /* Asked to flush with nothing queued: done already. */
+            w->gen_done = w->gen_asked;
+            pthread_cond_broadcast(&w->done);
+        }
+        if (w->stopping && w->queue.len == 0) {
+            break;
+        }
         struct timespec until;
         clock_gettime(CLOCK_MONOTONIC, &until);
-        long step_ns = (long)(w->flush_ms / 4 + 1) * 1000000L;
-        until.tv_nsec += step_ns;
-        while (until.tv_nsec >= 1000000000L) {
+        int64_t wait_us =
+            w->queue.len ? w->queued_since_us + (int64_t)w->flush_ms * 1000 - now : 1000000;
+        wait_us = wait_us < 1000 ? 1000 : wait_us;
+        until.tv_sec += (time_t)(wait_us / 1000000);
+        until.tv_nsec += (long)(wait_us % 1000000) * 1000;
+        if (until.tv_nsec >= 1000000000L) {
             until.tv_nsec -= 1000000000L;
             until.tv_sec++;
         }
         pthread_cond_timedwait(&w->wake, &w->lock, &until);
-        if (w->member_open && mono_us() - w->member_start_us >= (int64_t)w->flush_ms * 1000) {
-            /* A failure is sticky in w->failed; the next append or close reports it. */
-            finish_member(w, NULL);
-        }
     }
     pthread_mutex_unlock(&w->lock);
     return NULL;
@@ -186,7 +192,10 @@ static void writer_free(struct rp_writer *w)
     }
     deflateEnd(&w->z);
     pthread_cond_destroy(&w->wake);
+    pthread_cond_destroy(&w->done);
     pthread_mutex_destroy(&w->lock);
+    rp_buf_cleanup(&w->queue);
+    rp_buf_cleanup(&w->work);
     rp_buf_cleanup(&w->zout);
     rp_buf_cleanup(&w->line);
     if (w->fd >= 0) {
@@ -207,6 +216,13 @@ rp_code rp_writer_open(const char *path, const struct rp_rec_meta *meta,
     w->flush_ms = opts && opts->flush_ms ? opts->flush_ms : RP_WRITER_FLUSH_MS;
     w->sync = opts ? opts->sync : false;
     w->next_seq = 1;
+    int level = opts && opts->level ? opts->level : Z_DEFAULT_COMPRESSION;
+    if (level < Z_DEFAULT_COMPRESSION || level > Z_BEST_COMPRESSION) {
+        level = Z_DEFAULT_COMPRESSION;
+    }
+    /* A single line can be as long as RP_MAX_LINE_BYTES: the queue holds at least one. */
+    rp_buf_init(&w->queue, RP_WRITER_QUEUE_BYTES + RP_MAX_LINE_BYTES);
+    rp_buf_init(&w->work, RP_WRITER_QUEUE_BYTES + RP_MAX_LINE_BYTES);
     rp_buf_init(&w->zout, SIZE_MAX / 2);
     rp_buf_init(&w->line, RP_MAX_LINE_BYTES);
     pthread_mutex_init(&w->lock, NULL);
@@ -214,10 +230,10 @@ rp_code rp_writer_open(const char *path, const struct rp_rec_meta *meta,
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&w->wake, &ca);
+    pthread_cond_init(&w->done, &ca);
     pthread_condattr_destroy(&ca);
-    /* windowBits 15 + 16: gzip framing, each deflateReset starts a new member. */
-    if (deflateInit2(&w->z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
-        Z_OK) {
+    /* windowBits 15 + 16: gzip framing; each deflateReset starts a new member. */
+    if (deflateInit2(&w->z, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
         rc = rp_error_set(err, RP_EINTERNAL, "%s: cannot initialise zlib", path);
         goto out;
     }
@@ -227,15 +243,13 @@ rp_code rp_writer_open(const char *path, const struct rp_rec_meta *meta,
         rc = rp_error_set(err, RP_EIO, "%s: cannot create: %s", path, strerror(errno));
         goto out;
     }
+    /* The header goes out now, as a member of its own: a recording is never headless. */
     rc = rp_recording_encode_meta(meta, &w->line, err);
     if (!rc) {
         rc = rp_buf_addc(&w->line, '\n', err);
     }
     if (!rc) {
-        rc = add_bytes(w, w->line.data, w->line.len, err);
-    }
-    if (!rc) {
-        rc = finish_member(w, err);
+        rc = write_member(w, w->line.data, w->line.len, err);
     }
     if (rc) {
         goto out;
@@ -255,6 +269,15 @@ out:
     return rc;
 }
 
+/* Returns the sticky failure, copying it to err. Called with the lock held. */
+static rp_code failure(const struct rp_writer *w, struct rp_error *err)
+{
+    if (err && w->failed.code) {
+        *err = w->failed;
+    }
+    return w->failed.code;
+}
+
 rp_code rp_writer_append(struct rp_writer *w, const struct rp_exchange *ex, struct rp_error *err)
 {
     /* Encode outside the lock: it is the expensive part and touches only w->line, which
@@ -266,22 +289,32 @@ rp_code rp_writer_append(struct rp_writer *w, const struct rp_exchange *ex, stru
     }
     rp_buf_reset(&w->line);
     rp_code rc = rp_recording_encode_exchange(&numbered, &w->line, err);
-    if (rc) {
-        return rp_error_prefix(err, "%s: exchange %llu", w->path, (unsigned long long)numbered.seq);
+    if (!rc) {
+        rc = rp_buf_addc(&w->line, '\n', err);
     }
-    rc = rp_buf_addc(&w->line, '\n', err);
     if (rc) {
         return rp_error_prefix(err, "%s: exchange %llu", w->path, (unsigned long long)numbered.seq);
     }
 
     pthread_mutex_lock(&w->lock);
-    rc = add_bytes(w, w->line.data, w->line.len, err);
+    /* Past the queue's bound, wait for the flush thread to take it. */
+    while (!w->failed.code && w->queue.len > 0 &&
+           w->queue.len + w->line.len > RP_WRITER_QUEUE_BYTES) {
+        pthread_cond_signal(&w->wake);
+        pthread_cond_wait(&w->done, &w->lock);
+    }
+    rc = failure(w, err);
+    if (!rc) {
+        if (w->queue.len == 0) {
+            w->queued_since_us = mono_us();
+        }
+        rc = rp_buf_add(&w->queue, w->line.data, w->line.len, err);
+    }
     if (!rc) {
         w->count++;
         w->next_seq = numbered.seq + 1;
-        if (w->member_in >= RP_WRITER_MEMBER_BYTES ||
-            mono_us() - w->member_start_us >= (int64_t)w->flush_ms * 1000) {
-            rc = finish_member(w, err);
+        if (w->queue.len >= RP_WRITER_MEMBER_BYTES) {
+            pthread_cond_signal(&w->wake);
         }
     }
     pthread_mutex_unlock(&w->lock);
@@ -291,7 +324,12 @@ rp_code rp_writer_append(struct rp_writer *w, const struct rp_exchange *ex, stru
 rp_code rp_writer_flush(struct rp_writer *w, struct rp_error *err)
 {
     pthread_mutex_lock(&w->lock);
-    rp_code rc = finish_member(w, err);
+    uint64_t gen = ++w->gen_asked;
+    pthread_cond_signal(&w->wake);
+    while (w->gen_done < gen) {
+        pthread_cond_wait(&w->done, &w->lock);
+    }
+    rp_code rc = failure(w, err);
     pthread_mutex_unlock(&w->lock);
     return rc;
 }
@@ -308,6 +346,13 @@ rp_code rp_writer_close(struct rp_writer *w, struct rp_error *err)
     }
     rp_code rc = rp_writer_flush(w, err);
     if (!rc && w->fd >= 0) {
+        /* Stop the thread before closing its file. */
+        pthread_mutex_lock(&w->lock);
+        w->stopping = true;
+        pthread_cond_signal(&w->wake);
+        pthread_mutex_unlock(&w->lock);
+        pthread_join(w->thread, NULL);
+        w->thread_started = false;
         if (close(w->fd) != 0) {
             rc = rp_error_set(err, RP_EIO, "%s: close failed: %s", w->path, strerror(errno));
         }
