@@ -54,42 +54,6 @@ static void add(cJSON *obj, const char *key, cJSON *item)
     }
 }
 
-static rp_code add_body(cJSON *obj, const struct rp_body *b, struct rp_error *err)
-{
-    if (b->len > 0) {
-        if (rp__utf8_text(b->data, b->len)) {
-            add(obj, "body", cJSON_CreateString((const char *)b->data));
-        } else {
-            struct rp_buf enc;
-            rp_buf_init(&enc, SIZE_MAX / 2);
-            rp_code rc = rp__base64_encode(b->data, b->len, &enc, err);
-            if (rc) {
-                rp_buf_cleanup(&enc);
-                return rc;
-            }
-            add(obj, "body_base64", cJSON_CreateString(enc.data ? enc.data : ""));
-            rp_buf_cleanup(&enc);
-        }
-    }
-    if (b->truncated) {
-        add(obj, "body_truncated", cJSON_CreateTrue());
-        add(obj, "body_size", cJSON_CreateNumber((double)b->orig_len));
-    }
-    return RP_OK;
-}
-
-static cJSON *headers_json(const struct rp_headers *h)
-{
-    cJSON *arr = cJSON_CreateArray();
-    for (size_t i = 0; i < h->n; i++) {
-        cJSON *pair = cJSON_CreateArray();
-        cJSON_AddItemToArray(pair, json_text(h->v[i].name, h->v[i].name_len));
-        cJSON_AddItemToArray(pair, json_text(h->v[i].value, h->v[i].value_len));
-        cJSON_AddItemToArray(arr, pair);
-    }
-    return arr;
-}
-
 /* Adds every key of the JSON object text extra to obj; keys obj already has are skipped. */
 static rp_code merge_extra(cJSON *obj, const char *extra, struct rp_error *err)
 {
@@ -130,59 +94,340 @@ static rp_code print_into(cJSON *obj, struct rp_buf *out, struct rp_error *err)
 
 /* ----- encode ----------------------------------------------------------------------------- */
 
+/*
+ * Exchange lines are written directly into the buffer rather than built as a cJSON tree and
+ * printed: a capture writes millions of them, and the tree (an allocation per node and per
+ * string, then a print, then a free of it all) was a fifth of capture's time. The escaping
+ * below is JSON's (RFC 8259, section 7); the reader, and the tests that round-trip every kind
+ * of value through it, still go through cJSON.
+ */
+
+static rp_code put(struct rp_buf *b, const char *s, size_t n, struct rp_error *err)
+{
+    return rp_buf_add(b, s, n, err);
+}
+
+/* A string literal's bytes, counted by the compiler. */
+#define PUT_LIT(b, lit, err) put((b), (lit), sizeof(lit) - 1, (err))
+
+static rp_code put_u64(struct rp_buf *b, uint64_t v, struct rp_error *err)
+{
+    char tmp[24];
+    size_t i = sizeof(tmp);
+    do {
+        tmp[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return put(b, tmp + i, sizeof(tmp) - i, err);
+}
+
+/* Appends n bytes of UTF-8 text as a JSON string's contents (no quotes). */
+static rp_code put_escaped(struct rp_buf *b, const char *s, size_t n, struct rp_error *err)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t run = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            continue;
+        }
+        rp_code rc = put(b, s + run, i - run, err);
+        if (rc) {
+            return rc;
+        }
+        char esc[6] = {'\\', (char)c, 0, 0, 0, 0};
+        size_t len = 2;
+        switch (c) {
+        case '"':
+        case '\\':
+            break;
+        case '\b':
+            esc[1] = 'b';
+            break;
+        case '\f':
+            esc[1] = 'f';
+            break;
+        case '\n':
+            esc[1] = 'n';
+            break;
+        case '\r':
+            esc[1] = 'r';
+            break;
+        case '\t':
+            esc[1] = 't';
+            break;
+        default:
+            memcpy(esc + 1, "u00", 3);
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 15];
+            len = 6;
+        }
+        rc = put(b, esc, len, err);
+        if (rc) {
+            return rc;
+        }
+        run = i + 1;
+    }
+    return put(b, s + run, n - run, err);
+}
+
+/* Appends n bytes as a JSON string. Bytes that are not UTF-8 are read as Latin-1, as HTTP's
+ * obs-text was meant; NUL, which a C string cannot carry back, becomes '?'. */
+static rp_code put_text(struct rp_buf *b, const char *s, size_t n, struct rp_error *err)
+{
+    rp_code rc = PUT_LIT(b, "\"", err);
+    if (rc) {
+        return rc;
+    }
+    if (rp__utf8_text((const unsigned char *)s, n)) {
+        rc = put_escaped(b, s, n, err);
+    } else {
+        char *u = rp_xmalloc(n * 2 + 1);
+        size_t o = 0;
+        for (size_t i = 0; i < n; i++) {
+            unsigned char c = (unsigned char)s[i];
+            if (c == 0) {
+                u[o++] = '?';
+            } else if (c < 0x80) {
+                u[o++] = (char)c;
+            } else {
+                u[o++] = (char)(0xC0 | (c >> 6));
+                u[o++] = (char)(0x80 | (c & 0x3F));
+            }
+        }
+        rc = put_escaped(b, u, o, err);
+        free(u);
+    }
+    return rc ? rc : PUT_LIT(b, "\"", err);
+}
+
+static rp_code put_key(struct rp_buf *b, const char *key, struct rp_error *err)
+{
+    rp_code rc = PUT_LIT(b, ",\"", err);
+    if (!rc) {
+        rc = put(b, key, strlen(key), err);
+    }
+    return rc ? rc : PUT_LIT(b, "\":", err);
+}
+
+static rp_code put_headers(struct rp_buf *b, const struct rp_headers *h, struct rp_error *err)
+{
+    rp_code rc = put_key(b, "headers", err);
+    if (!rc) {
+        rc = PUT_LIT(b, "[", err);
+    }
+    for (size_t i = 0; !rc && i < h->n; i++) {
+        rc = i ? PUT_LIT(b, ",[", err) : PUT_LIT(b, "[", err);
+        if (!rc) {
+            rc = put_text(b, h->v[i].name, h->v[i].name_len, err);
+        }
+        if (!rc) {
+            rc = PUT_LIT(b, ",", err);
+        }
+        if (!rc) {
+            rc = put_text(b, h->v[i].value, h->v[i].value_len, err);
+        }
+        if (!rc) {
+            rc = PUT_LIT(b, "]", err);
+        }
+    }
+    return rc ? rc : PUT_LIT(b, "]", err);
+}
+
+static rp_code put_body(struct rp_buf *b, const struct rp_body *body, struct rp_error *err)
+{
+    rp_code rc = RP_OK;
+    if (body->len > 0) {
+        if (rp__utf8_text(body->data, body->len)) {
+            rc = put_key(b, "body", err);
+            if (!rc) {
+                rc = PUT_LIT(b, "\"", err);
+            }
+            if (!rc) {
+                rc = put_escaped(b, (const char *)body->data, body->len, err);
+            }
+            if (!rc) {
+                rc = PUT_LIT(b, "\"", err);
+            }
+        } else {
+            rc = put_key(b, "body_base64", err);
+            if (!rc) {
+                rc = PUT_LIT(b, "\"", err);
+            }
+            if (!rc) {
+                rc = rp__base64_encode(body->data, body->len, b, err);
+            }
+            if (!rc) {
+                rc = PUT_LIT(b, "\"", err);
+            }
+        }
+    }
+    if (!rc && body->truncated) {
+        rc = put_key(b, "body_truncated", err);
+        if (!rc) {
+            rc = PUT_LIT(b, "true", err);
+        }
+        if (!rc) {
+            rc = put_key(b, "body_size", err);
+        }
+        if (!rc) {
+            rc = put_u64(b, body->orig_len, err);
+        }
+    }
+    return rc;
+}
+
+static const char *const known_exchange_keys[] = {
+    "seq", "start", "duration_us", "conn", "incomplete", "request", "response", NULL,
+};
+
+/* Appends the keys of the JSON object text extra, skipping the ones the format owns. */
+static rp_code put_extra(struct rp_buf *b, const char *extra, struct rp_error *err)
+{
+    cJSON *x = cJSON_Parse(extra);
+    if (!cJSON_IsObject(x)) {
+        cJSON_Delete(x);
+        return rp_error_set(err, RP_EINTERNAL, "extra keys are not a JSON object");
+    }
+    rp_code rc = RP_OK;
+    const cJSON *item;
+    cJSON_ArrayForEach(item, x)
+    {
+        bool known = false;
+        for (size_t k = 0; known_exchange_keys[k]; k++) {
+            known = known || strcmp(item->string, known_exchange_keys[k]) == 0;
+        }
+        if (known) {
+            continue;
+        }
+        char *v = cJSON_PrintUnformatted(item);
+        if (!v) {
+            fprintf(stderr, "reprise: out of memory printing JSON\n");
+            abort();
+        }
+        rc = PUT_LIT(b, ",", err);
+        if (!rc) {
+            rc = put_text(b, item->string, strlen(item->string), err);
+        }
+        if (!rc) {
+            rc = PUT_LIT(b, ":", err);
+        }
+        if (!rc) {
+            rc = put(b, v, strlen(v), err);
+        }
+        cJSON_free(v);
+        if (rc) {
+            break;
+        }
+    }
+    cJSON_Delete(x);
+    return rc;
+}
+
 rp_code rp_recording_encode_exchange(const struct rp_exchange *ex, struct rp_buf *out,
                                      struct rp_error *err)
 {
-    rp_code rc = RP_EINTERNAL;
-    cJSON *o = cJSON_CreateObject();
     char when[32];
     rp_time_format(ex->start_us, when);
-    add(o, "seq", cJSON_CreateNumber((double)ex->seq));
-    add(o, "start", cJSON_CreateString(when));
-    add(o, "duration_us", cJSON_CreateNumber((double)ex->duration_us));
-    add(o, "conn", cJSON_CreateNumber((double)ex->conn_id));
-    if (ex->incomplete) {
-        add(o, "incomplete", cJSON_CreateTrue());
-    }
-
-    cJSON *req = cJSON_CreateObject();
-    add(o, "request", req);
     const char *method = ex->req.method ? ex->req.method : "";
     const char *url = ex->req.url ? ex->req.url : "";
-    add(req, "method", json_text(method, strlen(method)));
-    add(req, "url", json_text(url, strlen(url)));
-    if (ex->req.version) {
-        add(req, "version", cJSON_CreateString(ex->req.version));
-    }
-    add(req, "headers", headers_json(&ex->req.headers));
-    rc = add_body(req, &ex->req.body, err);
-    if (rc) {
-        goto out;
-    }
 
-    if (ex->has_response) {
-        cJSON *resp = cJSON_CreateObject();
-        add(o, "response", resp);
-        add(resp, "status", cJSON_CreateNumber(ex->resp.status));
-        if (ex->resp.reason) {
-            add(resp, "reason", json_text(ex->resp.reason, strlen(ex->resp.reason)));
-        }
-        if (ex->resp.version) {
-            add(resp, "version", cJSON_CreateString(ex->resp.version));
-        }
-        add(resp, "headers", headers_json(&ex->resp.headers));
-        rc = add_body(resp, &ex->resp.body, err);
-        if (rc) {
-            goto out;
+    /* On any error the buffer is put back as it was. */
+    size_t mark = out->len;
+    rp_code rc = PUT_LIT(out, "{\"seq\":", err);
+    if (!rc) {
+        rc = put_u64(out, ex->seq, err);
+    }
+    if (!rc) {
+        rc = put_key(out, "start", err);
+    }
+    if (!rc) {
+        rc = put_text(out, when, strlen(when), err);
+    }
+    if (!rc) {
+        rc = put_key(out, "duration_us", err);
+    }
+    if (!rc) {
+        rc = put_u64(out, ex->duration_us, err);
+    }
+    if (!rc) {
+        rc = put_key(out, "conn", err);
+    }
+    if (!rc) {
+        rc = put_u64(out, ex->conn_id, err);
+    }
+    if (!rc && ex->incomplete) {
+        rc = put_key(out, "incomplete", err);
+        if (!rc) {
+            rc = PUT_LIT(out, "true", err);
         }
     }
-    rc = merge_extra(o, ex->extra, err);
+    if (!rc) {
+        rc = PUT_LIT(out, ",\"request\":{\"method\":", err);
+    }
+    if (!rc) {
+        rc = put_text(out, method, strlen(method), err);
+    }
+    if (!rc) {
+        rc = put_key(out, "url", err);
+    }
+    if (!rc) {
+        rc = put_text(out, url, strlen(url), err);
+    }
+    if (!rc && ex->req.version) {
+        rc = put_key(out, "version", err);
+        if (!rc) {
+            rc = put_text(out, ex->req.version, strlen(ex->req.version), err);
+        }
+    }
+    if (!rc) {
+        rc = put_headers(out, &ex->req.headers, err);
+    }
+    if (!rc) {
+        rc = put_body(out, &ex->req.body, err);
+    }
+    if (!rc) {
+        rc = PUT_LIT(out, "}", err);
+    }
+    if (!rc && ex->has_response) {
+        rc = PUT_LIT(out, ",\"response\":{\"status\":", err);
+        if (!rc) {
+            rc = put_u64(out, ex->resp.status, err);
+        }
+        if (!rc && ex->resp.reason) {
+            rc = put_key(out, "reason", err);
+            if (!rc) {
+                rc = put_text(out, ex->resp.reason, strlen(ex->resp.reason), err);
+            }
+        }
+        if (!rc && ex->resp.version) {
+            rc = put_key(out, "version", err);
+            if (!rc) {
+                rc = put_text(out, ex->resp.version, strlen(ex->resp.version), err);
+            }
+        }
+        if (!rc) {
+            rc = put_headers(out, &ex->resp.headers, err);
+        }
+        if (!rc) {
+            rc = put_body(out, &ex->resp.body, err);
+        }
+        if (!rc) {
+            rc = PUT_LIT(out, "}", err);
+        }
+    }
+    if (!rc && ex->extra) {
+        rc = put_extra(out, ex->extra, err);
+    }
+    if (!rc) {
+        rc = PUT_LIT(out, "}", err);
+    }
     if (rc) {
-        goto out;
+        out->len = mark;
+        if (out->data) {
+            out->data[mark] = '\0';
+        }
     }
-    rc = print_into(o, out, err);
-out:
-    cJSON_Delete(o);
     return rc;
 }
 
@@ -346,10 +591,6 @@ static rp_code get_body(const cJSON *o, const char *where, struct rp_body *b, st
     }
     return rc;
 }
-
-static const char *const known_exchange_keys[] = {
-    "seq", "start", "duration_us", "conn", "incomplete", "request", "response", NULL,
-};
 
 /* Returns the text of a JSON object holding o's keys not in known[], or NULL when none. */
 static char *extra_keys(const cJSON *o, const char *const known[])

@@ -11,9 +11,66 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <reprise/limits.h>
 #include <reprise/recording.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static bool same_headers(const struct rp_headers *a, const struct rp_headers *b)
+{
+    if (a->n != b->n) {
+        return false;
+    }
+    for (size_t i = 0; i < a->n; i++) {
+        if (a->v[i].name_len != b->v[i].name_len || a->v[i].value_len != b->v[i].value_len ||
+            memcmp(a->v[i].name, b->v[i].name, a->v[i].name_len) != 0 ||
+            memcmp(a->v[i].value, b->v[i].value, a->v[i].value_len) != 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool same_body(const struct rp_body *a, const struct rp_body *b)
+{
+    return a->len == b->len && a->truncated == b->truncated && a->orig_len == b->orig_len &&
+           (a->len == 0 || memcmp(a->data, b->data, a->len) == 0);
+}
+
+/*
+ * The writer's encoder against the reader's decoder: whatever decodes must encode to a line
+ * that decodes to the same exchange. Abort on any difference, so the fuzzer reports it.
+ */
+static void check_round_trip(const struct rp_exchange *ex)
+{
+    struct rp_buf line;
+    rp_buf_init(&line, RP_MAX_LINE_BYTES);
+    struct rp_error err;
+    if (rp_recording_encode_exchange(ex, &line, &err) != RP_OK) {
+        abort();
+    }
+    struct rp_exchange back;
+    rp_exchange_init(&back);
+    if (rp_recording_decode_exchange(line.data, line.len, &back, &err) != RP_OK) {
+        abort();
+    }
+    bool same =
+        back.seq == ex->seq && back.duration_us == ex->duration_us && back.conn_id == ex->conn_id &&
+        back.incomplete == ex->incomplete && back.has_response == ex->has_response &&
+        strcmp(back.req.method, ex->req.method) == 0 && strcmp(back.req.url, ex->req.url) == 0 &&
+        same_headers(&back.req.headers, &ex->req.headers) &&
+        same_body(&back.req.body, &ex->req.body);
+    if (same && ex->has_response) {
+        same = back.resp.status == ex->resp.status &&
+               same_headers(&back.resp.headers, &ex->resp.headers) &&
+               same_body(&back.resp.body, &ex->resp.body);
+    }
+    if (!same) {
+        abort();
+    }
+    rp_exchange_cleanup(&back);
+    rp_buf_cleanup(&line);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -21,7 +78,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct rp_exchange ex;
     rp_exchange_init(&ex);
     struct rp_error err;
-    rp_recording_decode_exchange((const char *)data, size, &ex, &err);
+    if (rp_recording_decode_exchange((const char *)data, size, &ex, &err) == RP_OK) {
+        check_round_trip(&ex);
+    }
     struct rp_rec_meta meta;
     rp_rec_meta_init(&meta);
     rp_recording_decode_meta((const char *)data, size, &meta, &err);

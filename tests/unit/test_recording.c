@@ -636,3 +636,45 @@ Test(recording, time_format_and_parse_agree_with_hand_computed_values)
     cr_assert_not(rp_time_parse("2026-13-20T09:30:01Z", &us));
     cr_assert_not(rp_time_parse("2026-11-20T09:30:01+02:00", &us));
 }
+
+Test(recording, every_control_character_and_latin1_header_round_trips)
+{
+    char *path = path_in(dir, "escapes.jsonl.gz");
+    struct rp_rec_meta meta;
+    rp_rec_meta_init(&meta);
+    struct rp_writer *w = NULL;
+    struct rp_error err = {0};
+    cr_assert_eq(rp_writer_open(path, &meta, NULL, &w, &err), RP_OK, "%s", err.msg);
+    struct rp_exchange ex;
+    rp_exchange_init(&ex);
+    ex.req.method = strdup("POST");
+    ex.req.url = strdup("http://127.0.0.1/a\"b\\c");
+    /* A body with every control character but NUL (which would make it binary), quotes and
+     * backslashes: still text, so it must come back byte for byte. */
+    char body[40];
+    size_t n = 0;
+    for (int c = 1; c < 0x20; c++) {
+        body[n++] = (char)c;
+    }
+    memcpy(body + n, "\"\\/\x7f", 4);
+    n += 4;
+    rp_body_set(&ex.req.body, body, n);
+    /* A header value that is not UTF-8 is read as Latin-1: 0xE9 is "é". */
+    rp_headers_add(&ex.req.headers, "X-Name", 6, "caf\xe9", 4, NULL);
+    cr_assert_eq(rp_writer_append(w, &ex, &err), RP_OK, "%s", err.msg);
+    cr_assert_eq(rp_writer_close(w, &err), RP_OK, "%s", err.msg);
+    rp_exchange_cleanup(&ex);
+
+    struct rp_reader *r = NULL;
+    cr_assert_eq(rp_reader_open(path, NULL, &r, &err), RP_OK, "%s", err.msg);
+    bool got = false;
+    cr_assert_eq(rp_reader_next(r, &ex, &got, &err), RP_OK, "%s", err.msg);
+    cr_assert(got);
+    cr_assert_str_eq(ex.req.url, "http://127.0.0.1/a\"b\\c");
+    cr_assert_eq(ex.req.body.len, n);
+    cr_assert_arr_eq(ex.req.body.data, body, n);
+    cr_assert_str_eq(ex.req.headers.v[0].value, "caf\xc3\xa9");
+    rp_exchange_cleanup(&ex);
+    rp_reader_free(r);
+    free(path);
+}
