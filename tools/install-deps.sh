@@ -20,12 +20,13 @@ pkgs=(
     curl jq                     # integration tests drive the demo app with them
     libxml2-utils               # xmllint checks the JUnit report
     nginx-light                 # TLS and HTTP/2 in front of the demo shop (replay tests, bench)
+    time procps                 # /usr/bin/time -v (peak RSS) and pgrep in the proxy tests
     clang                       # libFuzzer fuzz targets
     clang-format                # tools/check-src.sh checks the layout
 )
 
 if [ "${1:-}" = "--bench" ]; then
-    pkgs+=(wrk time)
+    pkgs+=(wrk)
 fi
 
 missing=()

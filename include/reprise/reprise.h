@@ -13,6 +13,7 @@
 #include <reprise/har.h>
 #include <reprise/http.h>
 #include <reprise/limits.h>
+#include <reprise/proxy.h>
 #include <reprise/recording.h>
 #include <reprise/redact.h>
 #include <reprise/replay.h>

@@ -14,6 +14,8 @@ const struct cli_command cli_commands[] = {
      cmd_replay_usage, cmd_replay_longopts},
     {"diff", cmd_diff, "re-print a replay's failures from its results file, offline",
      cmd_diff_usage, cmd_diff_longopts},
+    {"record", cmd_record, "record a browser session through a reverse proxy", cmd_record_usage,
+     cmd_record_longopts},
     {"capture", cmd_capture, "record HTTP exchanges from packets (a pcap file or live)",
      cmd_capture_usage, cmd_capture_longopts},
     {"import", cmd_import, "import a HAR file as a recording (static assets out, secrets scrubbed)",

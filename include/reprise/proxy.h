@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The recording proxy, reverse mode: a browser opens the proxy's listen address, every request
+ * is relayed to one upstream (HTTP or HTTPS, verified) and every exchange is recorded through
+ * the recording writer, filtered (static assets, --only-path) and scrubbed of secrets. Bytes
+ * are relayed as they arrive with bounded buffers per connection; one thread runs one poll()
+ * loop for every connection. docs/proxy.md describes what is rewritten and recorded.
+ */
+#ifndef REPRISE_PROXY_H
+#define REPRISE_PROXY_H
+
+#include <reprise/exchange.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * Called on the loop's thread once per finished exchange (borrowed for the call): recorded is
+ * false when a filter left it out (static asset, --only-path) or it could not be written. An
+ * exchange the upstream never answered has has_response false and extra {"error":"..."}.
+ */
+typedef void (*rp_proxy_exchange_fn)(void *ud, const struct rp_exchange *ex, bool recorded);
+
+struct rp_proxy_opts {
+    const char *upstream; /* "http://host[:port]" or "https://..." (a path is not allowed) */
+    const char *listen;   /* "HOST:PORT" (IPv4 or [IPv6] literal); NULL: RP_PROXY_LISTEN */
+    const char *output;   /* the recording's path */
+    const char *name;     /* the recording's name; NULL: the output's base name less .jsonl.gz */
+    const char *const *tenants; /* tenant identifiers for the recording's header */
+    size_t n_tenants;
+    const char *const *only_paths; /* fnmatch globs on the URL path; none: every path */
+    size_t n_only_paths;
+    bool include_static; /* record static assets too */
+    bool no_redact;      /* record secrets as sent (local debugging only) */
+    uint64_t max_body;   /* bodies recorded up to this many bytes; 0: RP_MAX_BODY_RECORDED */
+    bool insecure;       /* do not verify the upstream's certificate */
+    const char *cacert;  /* PEM file of CAs to trust instead of the system's; may be NULL */
+    rp_log_fn log;       /* warnings and errors; may be NULL */
+    void *log_ud;
+    rp_proxy_exchange_fn on_exchange; /* may be NULL */
+    void *exchange_ud;
+};
+
+/* The listen address when none is given: loopback only. */
+#define RP_PROXY_LISTEN "127.0.0.1:8080"
+
+struct rp_proxy_stats {
+    uint64_t recorded;       /* exchanges written */
+    uint64_t skipped_static; /* left out as static assets */
+    uint64_t skipped_path;   /* left out by --only-path */
+    uint64_t errors;         /* exchanges with no response (upstream down, reset) or not written */
+};
+
+struct rp_proxy;
+
+/*
+ * Checks opts (borrowed; copied), resolves the upstream host (once, blocking, getaddrinfo),
+ * binds the listen socket and opens the recording. On success *out is a new proxy the caller
+ * runs with rp_proxy_run() and frees with rp_proxy_free(). Errors: RP_EUSAGE for a bad URL,
+ * listen address or option; RP_EDNS when the upstream host does not resolve; RP_ESYS when the
+ * listen socket cannot be bound; RP_ETLS when the TLS set-up (--cacert) fails; RP_EIO when the
+ * recording cannot be created.
+ */
+RP_EXTERN rp_code rp_proxy_new(const struct rp_proxy_opts *opts, struct rp_proxy **out,
+                               struct rp_error *err);
+
+/* The port the proxy listens on (the real one when the listen port was 0). */
+RP_EXTERN unsigned rp_proxy_port(const struct rp_proxy *p);
+
+/*
+ * Runs the loop until rp_proxy_stop(). A graceful stop stops accepting, lets the exchanges in
+ * flight finish (at most RP_PROXY_DRAIN_MS) and closes the connections; an immediate stop
+ * closes them at once. Requests that never got an answer are recorded with an error. The caller
+ * ignores SIGPIPE first (OpenSSL writes to the upstream with write(), not send()). Returns
+ * RP_ESYS when poll() fails, or the writer's error when the recording could not be written.
+ */
+RP_EXTERN rp_code rp_proxy_run(struct rp_proxy *p, struct rp_error *err);
+
+/*
+ * Asks the loop to stop: gracefully, or at once when now is set. Async-signal-safe (it writes
+ * one byte to a pipe), so a signal handler may call it, as may another thread.
+ */
+RP_EXTERN void rp_proxy_stop(struct rp_proxy *p, bool now);
+
+/* The counts so far. */
+RP_EXTERN void rp_proxy_stats(const struct rp_proxy *p, struct rp_proxy_stats *out);
+
+/*
+ * Closes every connection and the recording (flushing it) and frees p, whatever the outcome;
+ * returns the writer's first error. p may be NULL.
+ */
+RP_EXTERN rp_code rp_proxy_free(struct rp_proxy *p, struct rp_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* REPRISE_PROXY_H */

@@ -1,0 +1,335 @@
+/* SPDX-License-Identifier: MIT */
+/* reprise record: the recording reverse proxy; a browser clicks through, every exchange is kept. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include <reprise/filter.h>
+#include <reprise/proxy.h>
+
+#include "cli.h"
+
+struct record_opts {
+    const char *upstream;
+    const char *listen;
+    const char *output;
+    const char *name;
+    const char **tenants; /* pointers into argv; the array is owned (record_opts_cleanup) */
+    size_t n_tenants;
+    const char **only_paths;
+    size_t n_only_paths;
+    bool include_static;
+    bool no_redact;
+    uint64_t max_body;
+    bool insecure;
+    const char *cacert;
+    bool forward;
+    bool help;
+};
+
+#ifdef REPRISE_TESTING
+rp_code parse_record_args(int argc, char **argv, struct record_opts *o, struct rp_error *err);
+void record_opts_cleanup(struct record_opts *o);
+#endif
+
+const struct option cmd_record_longopts[] = {
+    {"upstream", required_argument, NULL, 'u'},
+    {"listen", required_argument, NULL, 'l'},
+    {"output", required_argument, NULL, 'o'},
+    {"tenant", required_argument, NULL, 't'},
+    {"name", required_argument, NULL, 'n'},
+    {"include-static", no_argument, NULL, 'S'},
+    {"only-path", required_argument, NULL, 'P'},
+    {"no-redact", no_argument, NULL, 'R'},
+    {"max-body", required_argument, NULL, 'B'},
+    {"insecure", no_argument, NULL, 'k'},
+    {"cacert", required_argument, NULL, 'C'},
+    {"forward", no_argument, NULL, 'F'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+const char cmd_record_usage[] =
+    "usage: reprise record --upstream URL [--listen HOST:PORT] -o FILE [options]\n"
+    "\n"
+    "Record a session through a reverse proxy: open the listen address in a browser and click\n"
+    "through; every request goes to the upstream and every exchange is recorded with the\n"
+    "upstream's real URLs, secrets replaced by {{secret:NAME}} placeholders. Ctrl-C (SIGINT) or\n"
+    "SIGTERM finishes the exchanges in flight and closes the file. See docs/proxy.md.\n"
+    "\n"
+    "Options:\n"
+    "      --upstream URL       the application: http://HOST[:PORT] or https://HOST[:PORT]\n"
+    "      --listen HOST:PORT   where the browser connects (default 127.0.0.1:8080; port 0\n"
+    "                           picks a free one); the address is printed on stdout\n"
+    "  -o, --output FILE        the recording to write (NAME.jsonl.gz)\n"
+    "      --tenant NAME        a tenant identifier in this session, for the replayer to\n"
+    "                           rewrite (repeatable)\n"
+    "      --name NAME          the session's name (default: FILE less .jsonl.gz)\n"
+    "      --include-static     record images, fonts, style sheets and scripts too\n"
+    "      --only-path GLOB     record only URL paths matching GLOB (repeatable)\n"
+    "      --no-redact          keep passwords, tokens and cookies (local debugging only)\n"
+    "      --max-body SIZE      record bodies up to SIZE bytes (512k, 4M; at most 32M),\n"
+    "                           longer ones truncated and flagged\n"
+    "      --insecure           do not verify the upstream's TLS certificate\n"
+    "      --cacert FILE        trust the CAs in FILE (PEM) for the upstream\n"
+    "      --forward            forward-proxy mode (not implemented yet)\n"
+    "  -h, --help               show this help\n";
+
+RP_TESTABLE void record_opts_cleanup(struct record_opts *o)
+{
+    free(o->tenants);
+    free(o->only_paths);
+    o->tenants = NULL;
+    o->only_paths = NULL;
+}
+
+/* "1048576", "512k", "4M", "4MiB": bytes, in units of 1024, up to RP_MAX_BODY_RECORDED. */
+static bool parse_size(const char *s, uint64_t *out)
+{
+    char *end = NULL;
+    if (!s || *s < '0' || *s > '9') {
+        return false;
+    }
+    unsigned long long v = strtoull(s, &end, 10);
+    uint64_t mul = 1;
+    if (strcmp(end, "") == 0 || strcmp(end, "B") == 0) {
+        mul = 1;
+    } else if (strcmp(end, "k") == 0 || strcmp(end, "K") == 0 || strcmp(end, "KiB") == 0) {
+        mul = 1024;
+    } else if (strcmp(end, "M") == 0 || strcmp(end, "MiB") == 0) {
+        mul = 1024 * 1024;
+    } else {
+        return false;
+    }
+    if (v == 0 || v > RP_MAX_BODY_RECORDED / mul) {
+        return false;
+    }
+    *out = (uint64_t)v * mul;
+    return true;
+}
+
+RP_TESTABLE rp_code parse_record_args(int argc, char **argv, struct record_opts *o,
+                                      struct rp_error *err)
+{
+    memset(o, 0, sizeof(*o));
+    o->tenants = rp_xcalloc((size_t)argc + 1, sizeof(*o->tenants));
+    o->only_paths = rp_xcalloc((size_t)argc + 1, sizeof(*o->only_paths));
+    optind = 0;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, ":o:h", cmd_record_longopts, NULL)) != -1) {
+        switch (c) {
+        case 'u':
+            o->upstream = optarg;
+            break;
+        case 'l':
+            o->listen = optarg;
+            break;
+        case 'o':
+            o->output = optarg;
+            break;
+        case 't':
+            o->tenants[o->n_tenants++] = optarg;
+            break;
+        case 'n':
+            o->name = optarg;
+            break;
+        case 'S':
+            o->include_static = true;
+            break;
+        case 'P':
+            o->only_paths[o->n_only_paths++] = optarg;
+            break;
+        case 'R':
+            o->no_redact = true;
+            break;
+        case 'B':
+            if (!parse_size(optarg, &o->max_body)) {
+                return rp_error_set(err, RP_EUSAGE,
+                                    "--max-body wants a size from 1 to 32M (512k, 4M), got '%s'",
+                                    optarg);
+            }
+            break;
+        case 'k':
+            o->insecure = true;
+            break;
+        case 'C':
+            o->cacert = optarg;
+            break;
+        case 'F':
+            o->forward = true;
+            break;
+        case 'h':
+            o->help = true;
+            return RP_OK;
+        case ':':
+            return rp_error_set(err, RP_EUSAGE, "%s needs a value", argv[optind - 1]);
+        default:
+            return rp_error_set(err, RP_EUSAGE, "unknown option %s", argv[optind - 1]);
+        }
+    }
+    if (optind < argc) {
+        return rp_error_set(err, RP_EUSAGE, "unexpected argument %s", argv[optind]);
+    }
+    if (o->forward) {
+        return RP_OK; /* refused by the caller with its own message */
+    }
+    if (!o->upstream) {
+        return rp_error_set(err, RP_EUSAGE, "--upstream URL is required");
+    }
+    if (!o->output) {
+        return rp_error_set(err, RP_EUSAGE, "-o FILE is required");
+    }
+    if (o->insecure && o->cacert) {
+        return rp_error_set(err, RP_EUSAGE, "--insecure and --cacert contradict each other");
+    }
+    return RP_OK;
+}
+
+/* ----- running ----------------------------------------------------------------------------- */
+
+static struct rp_proxy *g_proxy;
+static volatile sig_atomic_t g_signals;
+
+/* The first SIGINT or SIGTERM lets the exchanges in flight finish; a second one stops now. */
+static void on_signal(int sig)
+{
+    (void)sig;
+    g_signals++;
+    if (g_proxy) {
+        rp_proxy_stop(g_proxy, g_signals > 1);
+    }
+}
+
+/* The path of an absolute URL, for the live line. */
+static const char *path_of(const char *url)
+{
+    const char *s = strstr(url, "://");
+    s = s ? strchr(s + 3, '/') : NULL;
+    return s ? s : "/";
+}
+
+/* One live line per exchange: "POST /api/login 200 3.2 ms". */
+static void on_exchange(void *ud, const struct rp_exchange *ex, bool recorded)
+{
+    (void)ud;
+    char line[1024];
+    double ms = (double)ex->duration_us / 1000.0;
+    const char *note = "";
+    if (!recorded && ex->has_response) {
+        note = rp_filter_is_static(ex) ? " (static, not recorded)" : " (not recorded)";
+    }
+    if (ex->has_response) {
+        snprintf(line, sizeof(line), "%s %s %u %.1f ms%s", ex->req.method, path_of(ex->req.url),
+                 ex->resp.status, ms, note);
+    } else {
+        cJSON *j = ex->extra ? cJSON_Parse(ex->extra) : NULL;
+        const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
+        snprintf(line, sizeof(line), "%s %s no response: %s (%.1f ms)%s", ex->req.method,
+                 path_of(ex->req.url), cJSON_IsString(e) ? e->valuestring : "unknown error", ms,
+                 recorded ? "" : " (not recorded)");
+        cJSON_Delete(j);
+    }
+    cli_log(NULL, RP_LOG_INFO, line);
+}
+
+static int run_record(const struct record_opts *o)
+{
+    struct rp_error err = {0};
+    struct rp_proxy *p = NULL;
+    int exitc = RP_EXIT_INPUT;
+    struct rp_proxy_opts po = {
+        .upstream = o->upstream,
+        .listen = o->listen,
+        .output = o->output,
+        .name = o->name,
+        .tenants = o->tenants,
+        .n_tenants = o->n_tenants,
+        .only_paths = o->only_paths,
+        .n_only_paths = o->n_only_paths,
+        .include_static = o->include_static,
+        .no_redact = o->no_redact,
+        .max_body = o->max_body,
+        .insecure = o->insecure,
+        .cacert = o->cacert,
+        .log = cli_log,
+        .on_exchange = on_exchange,
+    };
+    rp_code rc = rp_proxy_new(&po, &p, &err);
+    if (rc) {
+        return rc == RP_EUSAGE ? cli_usage_error("record", "%s", err.msg) : cli_fail(&err);
+    }
+    /* Writes to a client that went away must come back as EPIPE, not kill the recorder. */
+    signal(SIGPIPE, SIG_IGN);
+    g_proxy = p;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    const char *host = o->listen ? o->listen : RP_PROXY_LISTEN;
+    const char *colon = strrchr(host, ':');
+    printf("listening on http://%.*s:%u\n", (int)(colon ? colon - host : 0), host,
+           rp_proxy_port(p));
+    fflush(stdout);
+    if (o->no_redact) {
+        cli_log(NULL, RP_LOG_WARN, "--no-redact: secrets are recorded as sent");
+    }
+
+    rc = rp_proxy_run(p, &err);
+    struct rp_proxy_stats st;
+    rp_proxy_stats(p, &st);
+    g_proxy = NULL;
+    struct rp_error cerr = {0};
+    rp_code crc = rp_proxy_free(p, &cerr);
+    if (rc) {
+        exitc = cli_fail(&err);
+        goto out;
+    }
+    if (crc) {
+        exitc = cli_fail(&cerr);
+        goto out;
+    }
+    char sum[512];
+    snprintf(sum, sizeof(sum),
+             "recorded %llu exchanges to %s (%llu skipped as static, %llu outside --only-path, "
+             "%llu errors)",
+             (unsigned long long)st.recorded, o->output, (unsigned long long)st.skipped_static,
+             (unsigned long long)st.skipped_path, (unsigned long long)st.errors);
+    cli_log(NULL, RP_LOG_INFO, sum);
+    exitc = RP_EXIT_OK;
+out:
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    return exitc;
+}
+
+int cmd_record(int argc, char **argv)
+{
+    struct record_opts o;
+    struct rp_error err = {0};
+    int exitc;
+    if (parse_record_args(argc, argv, &o, &err)) {
+        exitc = cli_usage_error("record", "%s", err.msg);
+        goto out;
+    }
+    if (o.help) {
+        fputs(cmd_record_usage, stdout);
+        exitc = RP_EXIT_OK;
+        goto out;
+    }
+    if (o.forward) {
+        fprintf(stderr, "reprise: record: --forward is not implemented yet\n");
+        exitc = RP_EXIT_INPUT;
+        goto out;
+    }
+    exitc = run_record(&o);
+out:
+    record_opts_cleanup(&o);
+    return exitc;
+}

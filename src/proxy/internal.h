@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Declarations shared by the files of the recording proxy: the proxy and connection structs,
+ * the upstream transport (plain TCP or TLS), header-block rewriting and the recording side.
+ */
+#ifndef REPRISE_PROXY_INTERNAL_H
+#define REPRISE_PROXY_INTERNAL_H
+
+#include <http_parser.h>
+#include <netdb.h>
+#include <openssl/ssl.h>
+#include <sys/socket.h>
+
+#include <reprise/buf.h>
+#include <reprise/http.h>
+#include <reprise/proxy.h>
+#include <reprise/recording.h>
+#include <reprise/scrub.h>
+
+/* A queue of bytes waiting to be written to one socket: data[off, len) is pending. */
+struct rp__qbuf {
+    char *data;
+    size_t off;
+    size_t len;
+    size_t cap;
+};
+
+enum dir_state {
+    DIR_HEAD, /* gathering a header block */
+    DIR_BODY, /* relaying a body, framed by hp */
+    DIR_WAIT, /* a request asked to upgrade: wait for the answer before reading on */
+};
+
+/* One direction of a connection: framing (for the relay) and parsing (for the recording). */
+struct rp__dir {
+    enum dir_state st;
+    struct rp_buf head;        /* the header block being gathered */
+    http_parser hp;            /* framing only: where the message ends */
+    bool msg_done;             /* hp finished a message (it is paused) */
+    struct rp_http_parser *rp; /* the recording's parser */
+    bool identity_len;         /* the body has a Content-Length and no coding: may be skipped */
+    uint64_t body_fed;         /* body bytes of this message given to rp */
+    uint64_t body_gapped;      /* body bytes of this message skipped past the recording cap */
+    uint64_t clen;             /* its Content-Length */
+    int64_t head_us;           /* when the first byte of the header block came */
+    bool upgrade;              /* the request asked to upgrade (WebSocket) */
+};
+
+enum up_state {
+    UP_NONE,       /* not connected (yet, or again after a failure) */
+    UP_CONNECTING, /* non-blocking connect in progress */
+    UP_HANDSHAKE,  /* TLS handshake in progress */
+    UP_OPEN,
+    UP_CLOSED, /* the upstream ended or failed: no more bytes either way */
+};
+
+struct rp__conn {
+    struct rp__conn *next;
+    struct rp__conn *prev;
+    uint64_t id;
+    int cfd;
+    int ufd;
+    SSL *ssl;
+    enum up_state up;
+    size_t addr_idx;     /* which resolved upstream address is being tried */
+    int64_t deadline_ms; /* connect/handshake deadline */
+    int64_t active_ms;   /* last traffic, for the idle timeout */
+    bool ssl_want_write; /* the last TLS operation wants the socket writable */
+    struct rp__qbuf to_up;
+    struct rp__qbuf to_cl;
+    struct rp__dir req;
+    struct rp__dir resp;
+    char *client_host; /* the Host the client sent: the proxy's origin as it sees it */
+    char **methods;    /* request methods awaiting a response (framing: HEAD has no body) */
+    size_t n_methods;
+    struct rp_http_message *pending; /* requests read whole, awaiting their response */
+    size_t n_pending;
+    bool tunnel;     /* after 101: raw bytes both ways */
+    bool client_eof; /* the client closed its side */
+    bool up_eof;     /* the upstream closed its side */
+    bool closing;    /* close once to_cl is written */
+    bool answered;   /* response bytes went to the client for the request in flight */
+    bool up_shut;    /* shutdown(SHUT_WR) sent upstream */
+};
+
+struct rp_proxy {
+    struct rp_proxy_opts o; /* strings below are owned copies */
+    char *upstream;         /* "https://host:port" as given, without a trailing slash */
+    char *up_host;          /* "host" (no brackets) */
+    char *up_hostport;      /* the Host header value for the upstream: "host[:port]" */
+    bool up_tls;
+    struct addrinfo *addrs;
+    size_t n_addrs;
+    SSL_CTX *ssl_ctx;
+    int lfd;
+    unsigned port;
+    int wake[2]; /* self-pipe: rp_proxy_stop() writes 'g' or 'n' */
+    struct rp_writer *w;
+    struct rp_scrub *scrub;
+    char **only_paths;
+    char **tenants;
+    char *output;
+    char *name;
+    char *cacert;
+    struct rp__conn *conns;
+    size_t n_conns;
+    uint64_t next_conn_id;
+    struct rp_proxy_stats stats;
+    rp_code write_rc; /* the writer's first error */
+    struct rp_error write_err;
+    char scratch[64 * 1024];
+};
+
+/* ----- queues (loop.c) ----- */
+void rp__qbuf_add(struct rp__qbuf *q, const void *p, size_t n);
+size_t rp__qbuf_pending(const struct rp__qbuf *q);
+
+/* ----- upstream transport (tls.c) ----- */
+
+/* Builds p->ssl_ctx: verification per p->o (--insecure, --cacert), ALPN http/1.1. */
+rp_code rp__proxy_tls_init(struct rp_proxy *p, struct rp_error *err);
+/* Starts TLS on c->ufd (connected): SNI and host name checking for p->up_host. */
+void rp__proxy_tls_start(struct rp_proxy *p, struct rp__conn *c);
+/* Drives the handshake: 1 done, 0 in progress, -1 failed (why in msg). */
+int rp__proxy_tls_handshake(struct rp__conn *c, char *msg, size_t msgsz);
+/* Reads/writes the upstream, plain or TLS: >0 bytes, 0 end of stream, -1 would block, -2 error */
+long rp__proxy_up_read(struct rp__conn *c, void *buf, size_t n);
+long rp__proxy_up_write(struct rp__conn *c, const void *buf, size_t n);
+
+/* ----- header blocks (heads.c) ----- */
+
+/*
+ * Appends to out the request header block (len bytes at blk, borrowed) with Host set to the
+ * upstream's and Origin and Referer moved from the proxy's origin to the upstream's. Sets
+ * *out_client_host to a new copy of the Host the client sent (NULL when none).
+ */
+bool rp__proxy_rewrite_request(const struct rp_proxy *p, const char *blk, size_t len,
+                               struct rp_buf *out, char **out_client_host);
+/*
+ * Appends to out the response header block with Location moved from the upstream's origin to
+ * the proxy's (client_host, may be NULL: no change) and Domain dropped from Set-Cookie. False
+ * when the block would grow past out's cap.
+ */
+bool rp__proxy_rewrite_response(const struct rp_proxy *p, const char *client_host, const char *blk,
+                                size_t len, struct rp_buf *out);
+/* Where the header block ends in the len bytes at s: one past the blank line, or 0. */
+size_t rp__proxy_head_end(const char *s, size_t len);
+/* True when the block (a request's) has a header name with a value containing token. */
+bool rp__proxy_head_has(const char *blk, size_t len, const char *name, const char *token);
+
+/* ----- recording (record.c) ----- */
+
+/*
+ * Records one request and its response (NULL: none came; why, borrowed, says why). Takes the
+ * contents of both messages, which are left to be cleaned up by the caller.
+ */
+void rp__proxy_record(struct rp_proxy *p, const struct rp__conn *c, struct rp_http_message *req,
+                      struct rp_http_message *resp, const char *why);
+
+#endif /* REPRISE_PROXY_INTERNAL_H */

@@ -1,0 +1,314 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Setting the proxy up and tearing it down: the upstream URL taken apart and resolved once
+ * (getaddrinfo, blocking, at start), the listen socket bound, TLS prepared, the recording
+ * opened with its header (source "proxy", the upstream as detail, the tenants).
+ */
+/* accept4() and SOCK_NONBLOCK | SOCK_CLOEXEC (Linux, the BSDs) are not in POSIX 2008. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <reprise/limits.h>
+
+#include "internal.h"
+
+/* Splits "host:port", "[v6]:port" or "host" into a new host (no brackets) and a new port. */
+static bool split_hostport(const char *s, size_t len, char **host, char **port)
+{
+    const char *e = s + len;
+    const char *h = s;
+    const char *he;
+    const char *colon;
+    if (len && s[0] == '[') {
+        const char *rb = memchr(s, ']', len);
+        if (!rb) {
+            return false;
+        }
+        h = s + 1;
+        he = rb;
+        colon = rb + 1 < e ? rb + 1 : NULL;
+        if (colon && *colon != ':') {
+            return false;
+        }
+    } else {
+        colon = memchr(s, ':', len);
+        he = colon ? colon : e;
+    }
+    if (he == h) {
+        return false;
+    }
+    if (colon) {
+        const char *ps = colon + 1;
+        if (ps == e || (size_t)(e - ps) > 5 || strspn(ps, "0123456789") < (size_t)(e - ps)) {
+            return false;
+        }
+        unsigned long v = strtoul(ps, NULL, 10);
+        if (v > 65535) {
+            return false;
+        }
+        *port = rp_xstrndup(ps, (size_t)(e - ps));
+    } else {
+        *port = NULL;
+    }
+    *host = rp_xstrndup(h, (size_t)(he - h));
+    return true;
+}
+
+static rp_code parse_upstream(struct rp_proxy *p, const char *url, char **out_port,
+                              struct rp_error *err)
+{
+    const char *rest;
+    if (strncmp(url, "http://", 7) == 0) {
+        rest = url + 7;
+        p->up_tls = false;
+    } else if (strncmp(url, "https://", 8) == 0) {
+        rest = url + 8;
+        p->up_tls = true;
+    } else {
+        return rp_error_set(err, RP_EUSAGE, "--upstream %s: want http://HOST[:PORT] or https://...",
+                            url);
+    }
+    size_t len = strcspn(rest, "/?#");
+    if (rest[len] && strcmp(rest + len, "/") != 0) {
+        return rp_error_set(err, RP_EUSAGE,
+                            "--upstream %s: a path is not supported, only an origin", url);
+    }
+    char *host = NULL;
+    char *port = NULL;
+    if (len == 0 || !split_hostport(rest, len, &host, &port)) {
+        return rp_error_set(err, RP_EUSAGE, "--upstream %s: bad host or port", url);
+    }
+    const char *dflt = p->up_tls ? "443" : "80";
+    bool v6 = strchr(host, ':') != NULL;
+    struct rp_buf b;
+    rp_buf_init(&b, RP_MAX_URL_BYTES);
+    (void)rp_buf_addf(&b, NULL, v6 ? "[%s]" : "%s", host);
+    if (port && strcmp(port, dflt) != 0) {
+        (void)rp_buf_addf(&b, NULL, ":%s", port);
+    }
+    p->up_hostport = rp_buf_take(&b, NULL);
+    rp_buf_init(&b, RP_MAX_URL_BYTES);
+    (void)rp_buf_addf(&b, NULL, "%s://%s", p->up_tls ? "https" : "http", p->up_hostport);
+    p->upstream = rp_buf_take(&b, NULL);
+    p->up_host = host;
+    *out_port = port ? port : rp_xstrdup(dflt);
+    return RP_OK;
+}
+
+static rp_code resolve_upstream(struct rp_proxy *p, const char *port, struct rp_error *err)
+{
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_family = AF_UNSPEC};
+    int g = getaddrinfo(p->up_host, port, &hints, &p->addrs);
+    if (g != 0) {
+        return rp_error_set(err, RP_EDNS, "upstream %s: cannot resolve %s: %s", p->upstream,
+                            p->up_host, gai_strerror(g));
+    }
+    for (const struct addrinfo *ai = p->addrs; ai; ai = ai->ai_next) {
+        p->n_addrs++;
+    }
+    return RP_OK;
+}
+
+static rp_code bind_listen(struct rp_proxy *p, const char *listen_at, struct rp_error *err)
+{
+    char *host = NULL;
+    char *port = NULL;
+    struct addrinfo *ai = NULL;
+    int fd = -1;
+    rp_code rc = RP_EUSAGE;
+    if (!split_hostport(listen_at, strlen(listen_at), &host, &port) || !port) {
+        rp_error_set(err, RP_EUSAGE, "--listen %s: want HOST:PORT", listen_at);
+        goto out;
+    }
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
+    int g = getaddrinfo(host, port, &hints, &ai);
+    if (g != 0) {
+        rc = rp_error_set(err, RP_ESYS, "--listen %s: %s", listen_at, gai_strerror(g));
+        goto out;
+    }
+    fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+        bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 511) != 0) {
+        rc = rp_error_set(err, RP_ESYS, "cannot listen on %s: %s", listen_at, strerror(errno));
+        goto out;
+    }
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0) {
+        rc = rp_error_set(err, RP_ESYS, "getsockname: %s", strerror(errno));
+        goto out;
+    }
+    p->port = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
+                                       : ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    p->lfd = fd;
+    fd = -1;
+    rc = RP_OK;
+out:
+    if (fd >= 0) {
+        close(fd);
+    }
+    if (ai) {
+        freeaddrinfo(ai);
+    }
+    free(host);
+    free(port);
+    return rc;
+}
+
+/* The recording's name: the output's base name without .jsonl.gz. */
+static char *name_from_path(const char *path)
+{
+    const char *b = strrchr(path, '/');
+    b = b ? b + 1 : path;
+    size_t n = strlen(b);
+    static const char *const exts[] = {".jsonl.gz", ".gz", ".jsonl"};
+    for (size_t i = 0; i < sizeof(exts) / sizeof(exts[0]); i++) {
+        size_t e = strlen(exts[i]);
+        if (n > e && strcmp(b + n - e, exts[i]) == 0) {
+            n -= e;
+            break;
+        }
+    }
+    return rp_xstrndup(b, n);
+}
+
+static char **copy_list(const char *const *v, size_t n)
+{
+    char **out = rp_xcalloc(n ? n : 1, sizeof(*out));
+    for (size_t i = 0; i < n; i++) {
+        out[i] = rp_xstrdup(v[i]);
+    }
+    return out;
+}
+
+static void free_list(char **v, size_t n)
+{
+    if (!v) {
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        free(v[i]);
+    }
+    free(v);
+}
+
+rp_code rp_proxy_new(const struct rp_proxy_opts *opts, struct rp_proxy **out, struct rp_error *err)
+{
+    struct rp_proxy *p = rp_xcalloc(1, sizeof(*p));
+    struct rp_rec_meta meta;
+    rp_rec_meta_init(&meta);
+    char *port = NULL;
+    rp_code rc = RP_EUSAGE;
+    p->lfd = -1;
+    p->wake[0] = p->wake[1] = -1;
+    p->o = *opts;
+    if (!opts->upstream || !opts->output) {
+        rp_error_set(err, RP_EUSAGE, "an upstream and an output file are required");
+        goto out;
+    }
+    p->output = rp_xstrdup(opts->output);
+    p->o.output = p->output;
+    p->tenants = copy_list(opts->tenants, opts->n_tenants);
+    p->o.tenants = (const char *const *)p->tenants;
+    p->only_paths = copy_list(opts->only_paths, opts->n_only_paths);
+    p->o.only_paths = (const char *const *)p->only_paths;
+    p->cacert = opts->cacert ? rp_xstrdup(opts->cacert) : NULL;
+    p->o.cacert = p->cacert;
+    p->name = opts->name ? rp_xstrdup(opts->name) : name_from_path(opts->output);
+    p->o.name = p->name;
+    p->o.upstream = NULL;
+    p->o.listen = NULL;
+
+    rc = parse_upstream(p, opts->upstream, &port, err);
+    if (rc) {
+        goto out;
+    }
+    rc = resolve_upstream(p, port, err);
+    if (rc) {
+        goto out;
+    }
+    rc = bind_listen(p, opts->listen ? opts->listen : RP_PROXY_LISTEN, err);
+    if (rc) {
+        goto out;
+    }
+    if (p->up_tls) {
+        rc = rp__proxy_tls_init(p, err);
+        if (rc) {
+            goto out;
+        }
+    }
+    if (pipe(p->wake) != 0) {
+        rc = rp_error_set(err, RP_ESYS, "pipe: %s", strerror(errno));
+        goto out;
+    }
+    for (size_t i = 0; i < 2; i++) {
+        fcntl(p->wake[i], F_SETFL, O_NONBLOCK);
+        fcntl(p->wake[i], F_SETFD, FD_CLOEXEC);
+    }
+    p->scrub = rp_scrub_new();
+
+    meta.name = rp_xstrdup(p->name);
+    char created[32];
+    rp_time_format(rp_now_us() / 1000000 * 1000000, created);
+    meta.created = rp_xstrdup(created);
+    meta.source_kind = rp_xstrdup("proxy");
+    meta.source_detail = rp_xstrdup(p->upstream);
+    for (size_t i = 0; i < opts->n_tenants; i++) {
+        rc = rp_rec_meta_add_tenant(&meta, opts->tenants[i], err);
+        if (rc) {
+            goto out;
+        }
+    }
+    struct rp_writer_opts wo = {.log = opts->log, .log_ud = opts->log_ud};
+    rc = rp_writer_open(p->output, &meta, &wo, &p->w, err);
+    if (rc) {
+        goto out;
+    }
+    *out = p;
+    p = NULL;
+    rc = RP_OK;
+out:
+    free(port);
+    rp_rec_meta_cleanup(&meta);
+    (void)rp_proxy_free(p, NULL);
+    return rc;
+}
+
+rp_code rp_proxy_free(struct rp_proxy *p, struct rp_error *err)
+{
+    if (!p) {
+        return RP_OK;
+    }
+    /* rp_proxy_run() frees every connection before it returns: none is left here. */
+    rp_code rc = rp_writer_close(p->w, err);
+    if (p->lfd >= 0) {
+        close(p->lfd);
+    }
+    for (size_t i = 0; i < 2; i++) {
+        if (p->wake[i] >= 0) {
+            close(p->wake[i]);
+        }
+    }
+    if (p->addrs) {
+        freeaddrinfo(p->addrs);
+    }
+    SSL_CTX_free(p->ssl_ctx);
+    rp_scrub_free(p->scrub);
+    free_list(p->tenants, p->o.n_tenants);
+    free_list(p->only_paths, p->o.n_only_paths);
+    free(p->cacert);
+    free(p->output);
+    free(p->name);
+    free(p->upstream);
+    free(p->up_host);
+    free(p->up_hostport);
+    free(p);
+    return rc;
+}

@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The upstream transport: plain TCP or TLS through OpenSSL on a non-blocking socket, verified
+ * (system CAs or --cacert, the host name or IP checked) unless --insecure, and offering only
+ * http/1.1 by ALPN since the relay speaks HTTP/1.x.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include "internal.h"
+
+rp_code rp__proxy_tls_init(struct rp_proxy *p, struct rp_error *err)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    if (!ctx) {
+        return rp_error_set(err, RP_ETLS, "cannot create a TLS context");
+    }
+    rp_code rc = RP_ETLS;
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    /* The relay queue compacts and grows, so a retried write may come from another address. */
+    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    static const unsigned char alpn[] = "\x08http/1.1";
+    if (SSL_CTX_set_alpn_protos(ctx, alpn, sizeof(alpn) - 1) != 0) {
+        rp_error_set(err, RP_ETLS, "cannot set ALPN");
+        goto out;
+    }
+    if (p->o.insecure) {
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+    } else {
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+        int ok = p->o.cacert ? SSL_CTX_load_verify_locations(ctx, p->o.cacert, NULL)
+                             : SSL_CTX_set_default_verify_paths(ctx);
+        if (ok != 1) {
+            rp_error_set(err, RP_ETLS, "%s: cannot load CA certificates",
+                         p->o.cacert ? p->o.cacert : "system store");
+            goto out;
+        }
+    }
+    p->ssl_ctx = ctx;
+    ctx = NULL;
+    rc = RP_OK;
+out:
+    SSL_CTX_free(ctx);
+    return rc;
+}
+
+void rp__proxy_tls_start(struct rp_proxy *p, struct rp__conn *c)
+{
+    c->ssl = SSL_new(p->ssl_ctx);
+    if (!c->ssl) {
+        return; /* the handshake then fails and says so */
+    }
+    SSL_set_fd(c->ssl, c->ufd);
+    SSL_set_connect_state(c->ssl);
+    unsigned char addr[16];
+    bool is_ip =
+        inet_pton(AF_INET, p->up_host, addr) == 1 || inet_pton(AF_INET6, p->up_host, addr) == 1;
+    if (!is_ip) {
+        SSL_set_tlsext_host_name(c->ssl, p->up_host);
+    }
+    if (!p->o.insecure) {
+        X509_VERIFY_PARAM *vp = SSL_get0_param(c->ssl);
+        X509_VERIFY_PARAM_set_hostflags(vp, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+        if (is_ip) {
+            X509_VERIFY_PARAM_set1_ip_asc(vp, p->up_host);
+        } else {
+            X509_VERIFY_PARAM_set1_host(vp, p->up_host, 0);
+        }
+    }
+}
+
+int rp__proxy_tls_handshake(struct rp__conn *c, char *msg, size_t msgsz)
+{
+    if (!c->ssl) {
+        snprintf(msg, msgsz, "TLS: cannot start a session");
+        return -1;
+    }
+    ERR_clear_error();
+    int r = SSL_do_handshake(c->ssl);
+    if (r == 1) {
+        c->ssl_want_write = false;
+        return 1;
+    }
+    int e = SSL_get_error(c->ssl, r);
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+        c->ssl_want_write = e == SSL_ERROR_WANT_WRITE;
+        return 0;
+    }
+    long vr = SSL_get_verify_result(c->ssl);
+    if (vr != X509_V_OK) {
+        snprintf(msg, msgsz, "TLS: certificate verify failed: %s",
+                 X509_verify_cert_error_string(vr));
+    } else {
+        char buf[200];
+        ERR_error_string_n(ERR_get_error(), buf, sizeof(buf));
+        snprintf(msg, msgsz, "TLS handshake failed: %s", buf);
+    }
+    return -1;
+}
+
+long rp__proxy_up_read(struct rp__conn *c, void *buf, size_t n)
+{
+    if (!c->ssl) {
+        ssize_t k = read(c->ufd, buf, n);
+        if (k > 0) {
+            return (long)k;
+        }
+        if (k == 0) {
+            return 0;
+        }
+        return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? -1 : -2;
+    }
+    int want = n > (size_t)INT32_MAX ? INT32_MAX : (int)n;
+    ERR_clear_error();
+    int k = SSL_read(c->ssl, buf, want);
+    if (k > 0) {
+        c->ssl_want_write = false;
+        return k;
+    }
+    int e = SSL_get_error(c->ssl, k);
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+        c->ssl_want_write = e == SSL_ERROR_WANT_WRITE;
+        return -1;
+    }
+    return e == SSL_ERROR_ZERO_RETURN ? 0 : -2;
+}
+
+long rp__proxy_up_write(struct rp__conn *c, const void *buf, size_t n)
+{
+    if (!c->ssl) {
+        ssize_t k = send(c->ufd, buf, n, MSG_NOSIGNAL);
+        if (k >= 0) {
+            return (long)k;
+        }
+        return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? -1 : -2;
+    }
+    int want = n > (size_t)INT32_MAX ? INT32_MAX : (int)n;
+    ERR_clear_error();
+    int k = SSL_write(c->ssl, buf, want);
+    if (k > 0) {
+        c->ssl_want_write = false;
+        return k;
+    }
+    int e = SSL_get_error(c->ssl, k);
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+        c->ssl_want_write = e == SSL_ERROR_WANT_WRITE;
+        return -1;
+    }
+    return -2;
+}

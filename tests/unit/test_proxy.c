@@ -1,0 +1,508 @@
+/* SPDX-License-Identifier: MIT */
+/* The recording proxy, library level: the proxy and a tiny upstream run in threads of the test
+ * on 127.0.0.1, libcurl is the browser, and the recording is read back with the reader. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+#include <curl/curl.h>
+
+#include <reprise/filter.h>
+#include <reprise/proxy.h>
+#include <reprise/recording.h>
+
+#include "helpers.h"
+
+/* ----- a tiny upstream: canned answers by path, keep-alive, one connection at a time ----- */
+
+struct upstream {
+    int lfd;
+    unsigned port;
+    pthread_t th;
+};
+
+static const char *answer_for(const char *req)
+{
+    if (strncmp(req, "GET /chunked ", 13) == 0) {
+        return "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n"
+               "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n";
+    }
+    if (strncmp(req, "GET /app.css ", 13) == 0) {
+        return "HTTP/1.1 200 OK\r\nContent-Type: text/css\r\nContent-Length: 11\r\n\r\n"
+               "body{x:1}\r\n";
+    }
+    if (strncmp(req, "POST /api/login ", 16) == 0) {
+        return "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n"
+               "{\"ok\":true}";
+    }
+    return "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 8\r\n\r\n"
+           "{\"a\":1}\n";
+}
+
+static void serve_conn(struct upstream *u, int fd)
+{
+    char buf[65536];
+    size_t len = 0;
+    for (;;) {
+        ssize_t k = read(fd, buf + len, sizeof(buf) - 1 - len);
+        if (k <= 0) {
+            return;
+        }
+        len += (size_t)k;
+        buf[len] = '\0';
+        char *end = strstr(buf, "\r\n\r\n");
+        while (end) {
+            size_t head = (size_t)(end + 4 - buf);
+            size_t body = 0;
+            char *cl = strstr(buf, "Content-Length:");
+            if (cl && cl < end) {
+                body = strtoul(cl + 15, NULL, 10);
+            }
+            if (len < head + body) {
+                break;
+            }
+            char out[1024];
+            int n;
+            if (strncmp(buf, "GET /ws ", 8) == 0) {
+                /* Switch protocols, then echo raw bytes until the peer closes. */
+                static const char sw[] =
+                    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                    "Connection: Upgrade\r\n\r\n";
+                if (write(fd, sw, sizeof(sw) - 1) < 0) {
+                    return;
+                }
+                ssize_t k2;
+                while ((k2 = read(fd, buf, sizeof(buf))) > 0) {
+                    if (write(fd, buf, (size_t)k2) != k2) {
+                        return;
+                    }
+                }
+                return;
+            }
+            if (strncmp(buf, "GET /redirect ", 14) == 0) {
+                n = snprintf(out, sizeof(out),
+                             "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:%u/next?a=1\r\n"
+                             "Set-Cookie: sid=s3cr3tvalue; Domain=127.0.0.1; Path=/; HttpOnly\r\n"
+                             "Content-Length: 0\r\n\r\n",
+                             u->port);
+            } else {
+                n = snprintf(out, sizeof(out), "%s", answer_for(buf));
+            }
+            if (write(fd, out, (size_t)n) != n) {
+                return;
+            }
+            memmove(buf, buf + head + body, len - head - body);
+            len -= head + body;
+            buf[len] = '\0';
+            end = strstr(buf, "\r\n\r\n");
+        }
+    }
+}
+
+static void *upstream_main(void *ud)
+{
+    struct upstream *u = ud;
+    for (;;) {
+        int fd = accept(u->lfd, NULL, NULL);
+        if (fd < 0) {
+            return NULL;
+        }
+        serve_conn(u, fd);
+        close(fd);
+    }
+}
+
+static int listen_any(unsigned *port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    cr_assert(bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0);
+    cr_assert(listen(fd, 16) == 0);
+    socklen_t sl = sizeof(a);
+    getsockname(fd, (struct sockaddr *)&a, &sl);
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+static void upstream_start(struct upstream *u)
+{
+    u->lfd = listen_any(&u->port);
+    pthread_create(&u->th, NULL, upstream_main, u);
+}
+
+static void upstream_stop(struct upstream *u)
+{
+    shutdown(u->lfd, SHUT_RDWR);
+    close(u->lfd);
+    pthread_join(u->th, NULL);
+}
+
+/* ----- the proxy in a thread ----- */
+
+struct seen {
+    char lines[16][256];
+    size_t n;
+};
+
+static void on_exchange(void *ud, const struct rp_exchange *ex, bool recorded)
+{
+    struct seen *s = ud;
+    if (s->n < 16) {
+        snprintf(s->lines[s->n++], 256, "%s %s %u %s", ex->req.method, ex->req.url,
+                 ex->has_response ? ex->resp.status : 0, recorded ? "rec" : "skip");
+    }
+}
+
+struct px {
+    struct rp_proxy *p;
+    pthread_t th;
+    rp_code rc;
+    struct seen seen;
+    char *dir;
+    char *path;
+    char base[64];
+};
+
+static void *proxy_main(void *ud)
+{
+    struct px *x = ud;
+    x->rc = rp_proxy_run(x->p, NULL);
+    return NULL;
+}
+
+static void px_start(struct px *x, const char *upstream, struct rp_proxy_opts *o)
+{
+    memset(x, 0, sizeof(*x));
+    signal(SIGPIPE, SIG_IGN);
+    x->dir = tmp_dir();
+    x->path = path_in(x->dir, "t.jsonl.gz");
+    o->upstream = upstream;
+    o->listen = "127.0.0.1:0";
+    o->output = x->path;
+    o->on_exchange = on_exchange;
+    o->exchange_ud = &x->seen;
+    struct rp_error err = {0};
+    cr_assert_eq(rp_proxy_new(o, &x->p, &err), RP_OK, "%s", err.msg);
+    snprintf(x->base, sizeof(x->base), "http://127.0.0.1:%u", rp_proxy_port(x->p));
+    pthread_create(&x->th, NULL, proxy_main, x);
+}
+
+static void px_stop(struct px *x, struct rp_proxy_stats *st)
+{
+    rp_proxy_stop(x->p, false);
+    pthread_join(x->th, NULL);
+    rp_proxy_stats(x->p, st);
+    cr_assert_eq(rp_proxy_free(x->p, NULL), RP_OK);
+}
+
+static void px_cleanup(struct px *x)
+{
+    free(x->path);
+    rm_tree(x->dir);
+}
+
+static size_t sink(char *p, size_t size, size_t n, void *ud)
+{
+    struct rp_buf *b = ud;
+    (void)rp_buf_add(b, p, size * n, NULL);
+    return size * n;
+}
+
+/* GETs (or POSTs body to) url; the status, headers and body come back. */
+static long fetch(const char *url, const char *body, struct rp_buf *hdr, struct rp_buf *out)
+{
+    CURL *h = curl_easy_init();
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, 20L);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, out);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, sink);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, hdr);
+    struct curl_slist *sl = NULL;
+    if (body) {
+        sl = curl_slist_append(sl, "Content-Type: application/json");
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, sl);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+    }
+    long status = 0;
+    if (curl_easy_perform(h) == CURLE_OK) {
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    }
+    curl_slist_free_all(sl);
+    curl_easy_cleanup(h);
+    return status;
+}
+
+/* Reads every exchange of the recording at path into v (at most n); returns how many. */
+static size_t read_all(const char *path, struct rp_exchange *v, size_t n)
+{
+    struct rp_reader *r = NULL;
+    cr_assert_eq(rp_reader_open(path, NULL, &r, NULL), RP_OK);
+    size_t got_n = 0;
+    for (;;) {
+        bool got = false;
+        struct rp_exchange ex;
+        rp_exchange_init(&ex);
+        cr_assert_eq(rp_reader_next(r, &ex, &got, NULL), RP_OK);
+        if (!got || got_n == n) {
+            rp_exchange_cleanup(&ex);
+            break;
+        }
+        v[got_n++] = ex;
+    }
+    rp_reader_free(r);
+    return got_n;
+}
+
+static void free_all(struct rp_exchange *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        rp_exchange_cleanup(&v[i]);
+    }
+}
+
+Test(proxy, records_the_upstreams_url_and_relays_the_answer)
+{
+    struct upstream u;
+    upstream_start(&u);
+    char up[64];
+    snprintf(up, sizeof(up), "http://127.0.0.1:%u", u.port);
+    struct rp_proxy_opts o = {0};
+    struct px x;
+    px_start(&x, up, &o);
+
+    char url[128];
+    snprintf(url, sizeof(url), "%s/api/items?x=1", x.base);
+    struct rp_buf hdr, body;
+    rp_buf_init(&hdr, 1 << 20);
+    rp_buf_init(&body, 1 << 20);
+    cr_assert_eq(fetch(url, NULL, &hdr, &body), 200);
+    cr_assert_str_eq(body.data, "{\"a\":1}\n");
+
+    struct rp_proxy_stats st;
+    px_stop(&x, &st);
+    cr_assert_eq(st.recorded, 1);
+    struct rp_exchange ex[4];
+    cr_assert_eq(read_all(x.path, ex, 4), 1);
+    char want[128];
+    snprintf(want, sizeof(want), "http://127.0.0.1:%u/api/items?x=1", u.port);
+    cr_assert_str_eq(ex[0].req.url, want);
+    const struct rp_header *host = rp_headers_get(&ex[0].req.headers, "Host", NULL);
+    cr_assert_not_null(host);
+    cr_assert_str_eq(host->value, up + 7);
+    cr_assert_eq(ex[0].resp.status, 200);
+    cr_assert_str_eq((const char *)ex[0].resp.body.data, "{\"a\":1}\n");
+    free_all(ex, 1);
+    rp_buf_cleanup(&hdr);
+    rp_buf_cleanup(&body);
+    px_cleanup(&x);
+    upstream_stop(&u);
+}
+
+Test(proxy, rewrites_location_and_cookie_domain_for_the_client_only)
+{
+    struct upstream u;
+    upstream_start(&u);
+    char up[64];
+    snprintf(up, sizeof(up), "http://127.0.0.1:%u", u.port);
+    struct rp_proxy_opts o = {0};
+    struct px x;
+    px_start(&x, up, &o);
+
+    char url[128];
+    snprintf(url, sizeof(url), "%s/redirect", x.base);
+    struct rp_buf hdr, body;
+    rp_buf_init(&hdr, 1 << 20);
+    rp_buf_init(&body, 1 << 20);
+    cr_assert_eq(fetch(url, NULL, &hdr, &body), 302);
+    char want[160];
+    snprintf(want, sizeof(want), "Location: %s/next?a=1\r\n", x.base);
+    cr_assert_not_null(strstr(hdr.data, want), "%s", hdr.data);
+    cr_assert_not_null(strstr(hdr.data, "Set-Cookie: sid=s3cr3tvalue; Path=/; HttpOnly\r\n"), "%s",
+                       hdr.data);
+
+    struct rp_proxy_stats st;
+    px_stop(&x, &st);
+    struct rp_exchange ex[4];
+    cr_assert_eq(read_all(x.path, ex, 4), 1);
+    const struct rp_header *loc = rp_headers_get(&ex[0].resp.headers, "Location", NULL);
+    snprintf(want, sizeof(want), "http://127.0.0.1:%u/next?a=1", u.port);
+    cr_assert_str_eq(loc->value, want);
+    const struct rp_header *sc = rp_headers_get(&ex[0].resp.headers, "Set-Cookie", NULL);
+    cr_assert_str_eq(sc->value, "sid={{secret:cookie_sid}}; Domain=127.0.0.1; Path=/; HttpOnly");
+    free_all(ex, 1);
+    rp_buf_cleanup(&hdr);
+    rp_buf_cleanup(&body);
+    px_cleanup(&x);
+    upstream_stop(&u);
+}
+
+Test(proxy, chunked_answer_is_relayed_as_is_and_recorded_decoded)
+{
+    struct upstream u;
+    upstream_start(&u);
+    char up[64];
+    snprintf(up, sizeof(up), "http://127.0.0.1:%u", u.port);
+    struct rp_proxy_opts o = {0};
+    struct px x;
+    px_start(&x, up, &o);
+    char url[128];
+    snprintf(url, sizeof(url), "%s/chunked", x.base);
+    struct rp_buf hdr, body;
+    rp_buf_init(&hdr, 1 << 20);
+    rp_buf_init(&body, 1 << 20);
+    cr_assert_eq(fetch(url, NULL, &hdr, &body), 200);
+    cr_assert_str_eq(body.data, "hello world");
+    cr_assert_not_null(strstr(hdr.data, "Transfer-Encoding: chunked"));
+    struct rp_proxy_stats st;
+    px_stop(&x, &st);
+    struct rp_exchange ex[4];
+    cr_assert_eq(read_all(x.path, ex, 4), 1);
+    cr_assert_str_eq((const char *)ex[0].resp.body.data, "hello world");
+    free_all(ex, 1);
+    rp_buf_cleanup(&hdr);
+    rp_buf_cleanup(&body);
+    px_cleanup(&x);
+    upstream_stop(&u);
+}
+
+Test(proxy, static_assets_and_other_paths_are_left_out_and_secrets_scrubbed)
+{
+    struct upstream u;
+    upstream_start(&u);
+    char up[64];
+    snprintf(up, sizeof(up), "http://127.0.0.1:%u", u.port);
+    const char *only[] = {"/api/*"};
+    struct rp_proxy_opts o = {.only_paths = only, .n_only_paths = 1};
+    struct px x;
+    px_start(&x, up, &o);
+    const char *paths[] = {"/app.css", "/other", "/api/login"};
+    for (size_t i = 0; i < 3; i++) {
+        char url[128];
+        snprintf(url, sizeof(url), "%s%s", x.base, paths[i]);
+        struct rp_buf hdr, body;
+        rp_buf_init(&hdr, 1 << 20);
+        rp_buf_init(&body, 1 << 20);
+        const char *post = i == 2 ? "{\"user\":\"a\",\"password\":\"hunter2\"}" : NULL;
+        cr_assert_eq(fetch(url, post, &hdr, &body), 200);
+        rp_buf_cleanup(&hdr);
+        rp_buf_cleanup(&body);
+    }
+    struct rp_proxy_stats st;
+    px_stop(&x, &st);
+    cr_assert_eq(st.recorded, 1);
+    cr_assert_eq(st.skipped_static, 1);
+    cr_assert_eq(st.skipped_path, 1);
+    cr_assert_eq(x.seen.n, 3);
+    struct rp_exchange ex[4];
+    cr_assert_eq(read_all(x.path, ex, 4), 1);
+    cr_assert_str_eq((const char *)ex[0].req.body.data,
+                     "{\"user\":\"a\",\"password\":\"{{secret:password}}\"}");
+    free_all(ex, 1);
+    px_cleanup(&x);
+    upstream_stop(&u);
+}
+
+Test(proxy, refused_upstream_gives_502_and_an_unanswered_exchange)
+{
+    unsigned port;
+    int fd = listen_any(&port);
+    close(fd); /* nothing listens there now: connections are refused */
+    char up[64];
+    snprintf(up, sizeof(up), "http://127.0.0.1:%u", port);
+    struct rp_proxy_opts o = {0};
+    struct px x;
+    px_start(&x, up, &o);
+    char url[128];
+    snprintf(url, sizeof(url), "%s/api/x", x.base);
+    struct rp_buf hdr, body;
+    rp_buf_init(&hdr, 1 << 20);
+    rp_buf_init(&body, 1 << 20);
+    cr_assert_eq(fetch(url, NULL, &hdr, &body), 502);
+    struct rp_proxy_stats st;
+    px_stop(&x, &st);
+    cr_assert_eq(st.errors, 1);
+    struct rp_exchange ex[4];
+    cr_assert_eq(read_all(x.path, ex, 4), 1);
+    cr_assert_not(ex[0].has_response);
+    cr_assert_not_null(ex[0].extra);
+    cr_assert_not_null(strstr(ex[0].extra, "\"error\":\"upstream "), "%s", ex[0].extra);
+    cr_assert_not_null(strstr(ex[0].extra, "connect"), "%s", ex[0].extra);
+    free_all(ex, 1);
+    rp_buf_cleanup(&hdr);
+    rp_buf_cleanup(&body);
+    px_cleanup(&x);
+}
+
+Test(proxy, bad_upstream_url_is_a_usage_error)
+{
+    struct rp_proxy_opts o = {
+        .upstream = "ftp://x", .output = "/nonexistent/x.jsonl.gz", .listen = "127.0.0.1:0"};
+    struct rp_proxy *p = NULL;
+    struct rp_error err = {0};
+    cr_assert_eq(rp_proxy_new(&o, &p, &err), RP_EUSAGE);
+    cr_assert_null(p);
+    o.upstream = "http://127.0.0.1:1/some/path";
+    cr_assert_eq(rp_proxy_new(&o, &p, &err), RP_EUSAGE);
+    cr_assert_str_eq(err.msg, "--upstream http://127.0.0.1:1/some/path: a path is not supported, "
+                              "only an origin");
+}
+
+/* Reads from fd until want (NUL-terminated) has arrived or the peer closes; true when it came. */
+static bool read_until(int fd, char *buf, size_t cap, const char *want)
+{
+    size_t len = 0;
+    while (len + 1 < cap) {
+        ssize_t k = read(fd, buf + len, cap - 1 - len);
+        if (k <= 0) {
+            break;
+        }
+        len += (size_t)k;
+        buf[len] = '\0';
+        if (strstr(buf, want)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+Test(proxy, websocket_upgrade_is_tunnelled_and_only_the_101_recorded)
+{
+    struct upstream u;
+    upstream_start(&u);
+    char up[64];
+    snprintf(up, sizeof(up), "http://127.0.0.1:%u", u.port);
+    struct rp_proxy_opts o = {0};
+    struct px x;
+    px_start(&x, up, &o);
+
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+                            .sin_port = htons((uint16_t)rp_proxy_port(x.p))};
+    cr_assert(connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0);
+    static const char upg[] = "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                              "Connection: Upgrade\r\n\r\n";
+    cr_assert(write(fd, upg, sizeof(upg) - 1) == (ssize_t)(sizeof(upg) - 1));
+    char buf[4096];
+    cr_assert(read_until(fd, buf, sizeof(buf), "\r\n\r\n"));
+    cr_assert(strncmp(buf, "HTTP/1.1 101 ", 13) == 0, "%s", buf);
+    cr_assert(write(fd, "raw-bytes-1", 11) == 11);
+    cr_assert(read_until(fd, buf, sizeof(buf), "raw-bytes-1"));
+    cr_assert(write(fd, "GET / HTTP/1.1\r\n\r\n", 18) == 18);
+    cr_assert(read_until(fd, buf, sizeof(buf), "GET / HTTP/1.1\r\n\r\n"));
+    close(fd);
+
+    struct rp_proxy_stats st;
+    px_stop(&x, &st);
+    struct rp_exchange ex[4];
+    cr_assert_eq(read_all(x.path, ex, 4), 1);
+    cr_assert_eq(ex[0].resp.status, 101);
+    free_all(ex, 1);
+    px_cleanup(&x);
+    upstream_stop(&u);
+}
