@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The exchange data model: ordered headers with duplicates, bodies, deep copies. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -208,6 +209,37 @@ rp_code rp_request_copy(struct rp_request *dst, const struct rp_request *src, st
         rp_request_cleanup(dst);
     }
     return rc;
+}
+
+void rp_request_apply_edits(struct rp_request *req, struct rp_request_edits *e)
+{
+    struct rp_headers *h = &req->headers;
+    if (e->url) {
+        free(req->url);
+        req->url = e->url;
+        e->url = NULL;
+    }
+    for (size_t i = 0; e->vals && i < h->n; i++) {
+        if (e->vals[i]) {
+            free(h->v[i].value);
+            h->v[i].value = e->vals[i];
+            h->v[i].value_len = e->val_lens[i];
+            e->vals[i] = NULL;
+        }
+    }
+    if (e->body) {
+        rp_body_take(&req->body, (unsigned char *)e->body, e->body_len);
+        e->body = NULL;
+        /* A recorded Content-Length would now be wrong; a truncated body is the replayer's
+         * call, so it keeps what was recorded. */
+        if (!req->body.truncated && rp_headers_get(h, "Content-Length", NULL)) {
+            char num[32];
+            int k = snprintf(num, sizeof(num), "%zu", e->body_len);
+            if (k > 0 && (size_t)k < sizeof(num)) {
+                rp_headers_set(h, "Content-Length", num, (size_t)k, NULL);
+            }
+        }
+    }
 }
 
 void rp_exchange_init(struct rp_exchange *ex)

@@ -665,32 +665,16 @@ rp_code rp_rewrite_request(const struct rp_rewriter *rw, struct rp_request *req,
         }
     }
 
-    if (url) {
-        free(req->url);
-        req->url = url;
-        url = NULL;
-    }
-    for (size_t i = 0; vals && i < h->n; i++) {
-        if (vals[i]) {
-            free(h->v[i].value);
-            h->v[i].value = vals[i];
-            h->v[i].value_len = val_lens[i];
-            vals[i] = NULL;
-        }
-    }
-    if (body) {
-        rp_body_take(&req->body, (unsigned char *)body, body_len);
-        body = NULL;
-        /* A recorded Content-Length would now be wrong; a truncated body is the replayer's
-         * call, so it keeps what was recorded. */
-        if (!req->body.truncated && rp_headers_get(h, "Content-Length", NULL)) {
-            char num[32];
-            int k = snprintf(num, sizeof(num), "%zu", body_len);
-            if (k > 0 && (size_t)k < sizeof(num)) {
-                rp_headers_set(h, "Content-Length", num, (size_t)k, NULL);
-            }
-        }
-    }
+    struct rp_request_edits edits = {
+        .url = url,
+        .vals = vals,
+        .val_lens = val_lens,
+        .body = body,
+        .body_len = body_len,
+    };
+    rp_request_apply_edits(req, &edits);
+    url = NULL;
+    body = NULL;
     if (out_count) {
         *out_count = hits;
     }

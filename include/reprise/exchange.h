@@ -125,6 +125,25 @@ RP_EXTERN rp_code rp_request_copy(struct rp_request *dst, const struct rp_reques
 /* Frees everything resp owns and leaves it empty. */
 RP_EXTERN void rp_response_cleanup(struct rp_response *resp);
 
+/*
+ * Edits of a request prepared apart and applied at once, so that a failure while preparing
+ * them leaves the request as it was (rewrite and redact work this way). Every non-NULL string
+ * is taken: url replaces the URL; vals (one entry per header of the request, NULL for
+ * unchanged, or vals itself NULL) replace header values, with their lengths in val_lens; body
+ * (body_len bytes, NUL-terminated, from malloc) replaces the body. When the body changes and
+ * was not recorded truncated, a Content-Length header is set to its new length. The taken
+ * pointers in e are set to NULL; the vals and val_lens arrays stay the caller's.
+ */
+struct rp_request_edits {
+    char *url;
+    char **vals;
+    size_t *val_lens;
+    char *body;
+    size_t body_len;
+};
+
+RP_EXTERN void rp_request_apply_edits(struct rp_request *req, struct rp_request_edits *e);
+
 RP_EXTERN void rp_exchange_init(struct rp_exchange *ex);
 /* Frees everything ex owns; ex may be initialised again. */
 RP_EXTERN void rp_exchange_cleanup(struct rp_exchange *ex);
