@@ -38,11 +38,23 @@ void rp_time_format(int64_t us, char out[32])
         memcpy(out, "1970-01-01T00:00:00Z", 21);
         return;
     }
-    size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (n == 0 || n > 24) {
+    /* ISO 8601 wants four year digits (what rp_time_parse reads); strftime's %Y does not pad
+     * years before 1000, and a year past 9999 has no four-digit form: both are clamped to
+     * the epoch, which no real recording has. */
+    int year = tm.tm_year + 1900;
+    if (year < 0 || year > 9999) {
         memcpy(out, "1970-01-01T00:00:00Z", 21);
         return;
     }
+    char tmp[64];
+    int k = snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02d", year, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    if (k != 19) {
+        memcpy(out, "1970-01-01T00:00:00Z", 21);
+        return;
+    }
+    memcpy(out, tmp, 20);
+    size_t n = 19;
     if (frac) {
         snprintf(out + n, 32 - n, ".%06dZ", (int)frac);
     } else {

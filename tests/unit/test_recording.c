@@ -678,3 +678,15 @@ Test(recording, every_control_character_and_latin1_header_round_trips)
     rp_reader_free(r);
     free(path);
 }
+
+Test(recording, years_before_1000_are_written_with_four_digits_and_read_back)
+{
+    int64_t us = 0;
+    cr_assert(rp_time_parse("0026-11-20T09:30:01Z", &us));
+    char out[32];
+    rp_time_format(us, out);
+    cr_assert_str_eq(out, "0026-11-20T09:30:01Z");
+    cr_assert(rp_time_parse("0000-01-01T00:00:00.5Z", &us));
+    rp_time_format(us, out);
+    cr_assert_str_eq(out, "0000-01-01T00:00:00.500000Z");
+}
