@@ -55,6 +55,17 @@ bool cli_color(FILE *out);
 /* Formats a byte count as "812 B", "3.4 KiB", "12.0 MiB" into out (at least 16 bytes). */
 void cli_format_bytes(uint64_t n, char *out, size_t outsz);
 
+/* Appends arg (borrowed from argv) to the list *v of *n strings. */
+void cli_push_arg(const char ***v, size_t *n, const char *arg);
+
+/*
+ * The scrubber the recorders (record, capture, import) share: the default lists plus the
+ * --redact-header and --redact-field names (borrowed). With --no-redact, warns once and
+ * returns NULL. Returns a new scrub the caller frees with rp_scrub_free().
+ */
+struct rp_scrub *cli_scrub_new(bool no_redact, const char *const *headers, size_t n_headers,
+                               const char *const *fields, size_t n_fields);
+
 /* Units (STYLE rule 20). Each returns false on a malformed or out-of-range value. */
 /* "20", "2k", "1M": a whole count up to max. */
 bool cli_parse_count(const char *s, uint64_t max, uint64_t *out);

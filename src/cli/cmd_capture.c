@@ -91,12 +91,6 @@ RP_TESTABLE void capture_opts_cleanup(struct capture_opts *o)
     memset(o, 0, sizeof(*o));
 }
 
-static void push_arg(const char ***v, size_t *n, const char *s)
-{
-    *v = rp_xreallocarray(*v, *n + 1, sizeof(**v));
-    (*v)[(*n)++] = s;
-}
-
 RP_TESTABLE rp_code parse_capture_args(int argc, char **argv, struct capture_opts *o,
                                        struct rp_error *err)
 {
@@ -143,16 +137,16 @@ RP_TESTABLE rp_code parse_capture_args(int argc, char **argv, struct capture_opt
             if (o->n_tenants >= RP_MAX_TENANTS) {
                 return rp_error_set(err, RP_EUSAGE, "more than %u tenants", RP_MAX_TENANTS);
             }
-            push_arg(&o->tenants, &o->n_tenants, optarg);
+            cli_push_arg(&o->tenants, &o->n_tenants, optarg);
             break;
         case OPT_NO_REDACT:
             o->no_redact = true;
             break;
         case OPT_REDACT_HEADER:
-            push_arg(&o->headers, &o->n_headers, optarg);
+            cli_push_arg(&o->headers, &o->n_headers, optarg);
             break;
         case OPT_REDACT_FIELD:
-            push_arg(&o->fields, &o->n_fields, optarg);
+            cli_push_arg(&o->fields, &o->n_fields, optarg);
             break;
         case 'h':
             o->help = true;
@@ -237,17 +231,7 @@ static int run_capture(const struct capture_opts *o)
             goto out;
         }
     }
-    if (!o->no_redact) {
-        scrub = rp_scrub_new();
-        for (size_t i = 0; i < o->n_headers; i++) {
-            rp_scrub_add_header(scrub, o->headers[i]);
-        }
-        for (size_t i = 0; i < o->n_fields; i++) {
-            rp_scrub_add_field(scrub, o->fields[i]);
-        }
-    } else {
-        cli_log(NULL, RP_LOG_WARN, "--no-redact: secrets are recorded as they are");
-    }
+    scrub = cli_scrub_new(o->no_redact, o->headers, o->n_headers, o->fields, o->n_fields);
     struct rp_capture_opts copts = {
         .file = o->file,
         .iface = o->iface,

@@ -79,12 +79,6 @@ RP_TESTABLE void import_opts_cleanup(struct import_opts *o)
     o->n_tenants = o->n_headers = o->n_fields = 0;
 }
 
-static void push_arg(const char ***v, size_t *n, const char *arg)
-{
-    *v = rp_xreallocarray(*v, *n + 1, sizeof(**v));
-    (*v)[(*n)++] = arg;
-}
-
 RP_TESTABLE rp_code parse_import_args(int argc, char **argv, struct import_opts *o,
                                       struct rp_error *err)
 {
@@ -110,7 +104,7 @@ RP_TESTABLE rp_code parse_import_args(int argc, char **argv, struct import_opts 
             if (o->n_tenants >= RP_MAX_TENANTS) {
                 return rp_error_set(err, RP_EUSAGE, "more than %u tenants", RP_MAX_TENANTS);
             }
-            push_arg(&o->tenants, &o->n_tenants, optarg);
+            cli_push_arg(&o->tenants, &o->n_tenants, optarg);
             break;
         case OPT_INCLUDE_STATIC:
             o->include_static = true;
@@ -119,10 +113,10 @@ RP_TESTABLE rp_code parse_import_args(int argc, char **argv, struct import_opts 
             o->no_redact = true;
             break;
         case OPT_REDACT_HEADER:
-            push_arg(&o->headers, &o->n_headers, optarg);
+            cli_push_arg(&o->headers, &o->n_headers, optarg);
             break;
         case OPT_REDACT_FIELD:
-            push_arg(&o->fields, &o->n_fields, optarg);
+            cli_push_arg(&o->fields, &o->n_fields, optarg);
             break;
         case 'h':
             o->help = true;
@@ -195,17 +189,7 @@ static int run_import(const struct import_opts *o)
             goto out;
         }
     }
-    if (!o->no_redact) {
-        scrub = rp_scrub_new();
-        for (size_t i = 0; i < o->n_headers; i++) {
-            rp_scrub_add_header(scrub, o->headers[i]);
-        }
-        for (size_t i = 0; i < o->n_fields; i++) {
-            rp_scrub_add_field(scrub, o->fields[i]);
-        }
-    } else {
-        cli_log(NULL, RP_LOG_WARN, "--no-redact: secrets are recorded as they are");
-    }
+    scrub = cli_scrub_new(o->no_redact, o->headers, o->n_headers, o->fields, o->n_fields);
     struct rp_har_import_opts hopts = {
         .include_static = o->include_static,
         .scrub = scrub,
