@@ -23,10 +23,13 @@ pkgs=(
     time procps                 # /usr/bin/time -v (peak RSS) and pgrep in the proxy tests
     clang                       # libFuzzer fuzz targets
     clang-format                # tools/check-src.sh checks the layout
+    chromium chromium-driver    # the recording proxy's tests drive a real headless browser
+    libnss3-tools               # certutil: the browser tests trust the interception CA
+    fonts-dejavu-core           # chromium renders the demo pages with some font
 )
 
 if [ "${1:-}" = "--bench" ]; then
-    pkgs+=(wrk)
+    pkgs+=(wrk mitmproxy)
 fi
 
 missing=()
