@@ -128,9 +128,9 @@
 /* The interception CA: leaf certificates kept (least recently used dropped past it); how long
  * a leaf is valid (browsers refuse server certificates valid for more than 398 days); how long
  * the CA itself is valid. */
-#define RP_CA_MAX_LEAVES    1024u
-#define RP_CA_LEAF_DAYS     397u
-#define RP_CA_VALID_DAYS    3650u
+#define RP_CA_MAX_LEAVES 1024u
+#define RP_CA_LEAF_DAYS  397u
+#define RP_CA_VALID_DAYS 3650u
 
 /* Forward mode: host names remembered with their addresses, and for how long. */
 #define RP_PROXY_DNS_CACHE  256u

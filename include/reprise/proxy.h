@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The recording proxy, reverse mode: a browser opens the proxy's listen address, every request
- * is relayed to one upstream (HTTP or HTTPS, verified) and every exchange is recorded through
- * the recording writer, filtered (static assets, --only-path) and scrubbed of secrets. Bytes
- * are relayed as they arrive with bounded buffers per connection; one thread runs one poll()
- * loop for every connection. docs/proxy.md describes what is rewritten and recorded.
+ * The recording proxy. Reverse mode: a browser opens the proxy's listen address and every
+ * request is relayed to one upstream (HTTP or HTTPS, verified). Forward mode: the browser uses
+ * the proxy as its HTTP proxy; absolute-form requests go to the host they name and CONNECT
+ * tunnels are intercepted with certificates from a local CA (reprise/ca.h), so HTTPS is seen
+ * too; hosts outside --only are relayed untouched. Every exchange is recorded through the
+ * recording writer, filtered (static assets, --only-path) and scrubbed of secrets. Bytes are
+ * relayed as they arrive with bounded buffers per connection; one thread runs one poll() loop
+ * for every connection (forward mode looks host names up on a second thread). docs/proxy.md
+ * describes what is rewritten and recorded.
  */
 #ifndef REPRISE_PROXY_H
 #define REPRISE_PROXY_H
@@ -23,10 +27,14 @@ extern "C" {
 typedef void (*rp_proxy_exchange_fn)(void *ud, const struct rp_exchange *ex, bool recorded);
 
 struct rp_proxy_opts {
-    const char *upstream; /* "http://host[:port]" or "https://..." (a path is not allowed) */
-    const char *listen;   /* "HOST:PORT" (IPv4 or [IPv6] literal); NULL: RP_PROXY_LISTEN */
-    const char *output;   /* the recording's path */
-    const char *name;     /* the recording's name; NULL: the output's base name less .jsonl.gz */
+    const char *upstream;          /* reverse: "http://host[:port]" or "https://..." (no path) */
+    bool forward;                  /* forward mode instead (upstream must then be NULL) */
+    const char *const *only_hosts; /* forward: fnmatch globs on host names recorded; none: all */
+    size_t n_only_hosts;
+    const char *ca_dir; /* forward: the CA's directory; NULL: rp_ca_default_dir() */
+    const char *listen; /* "HOST:PORT" (IPv4 or [IPv6] literal); NULL: RP_PROXY_LISTEN */
+    const char *output; /* the recording's path */
+    const char *name;   /* the recording's name; NULL: the output's base name less .jsonl.gz */
     const char *const *tenants; /* tenant identifiers for the recording's header */
     size_t n_tenants;
     const char *const *only_paths; /* fnmatch globs on the URL path; none: every path */
@@ -49,17 +57,19 @@ struct rp_proxy_stats {
     uint64_t recorded;       /* exchanges written */
     uint64_t skipped_static; /* left out as static assets */
     uint64_t skipped_path;   /* left out by --only-path */
+    uint64_t skipped_host;   /* forward: requests and CONNECT tunnels to hosts outside --only */
     uint64_t errors;         /* exchanges with no response (upstream down, reset) or not written */
 };
 
 struct rp_proxy;
 
 /*
- * Checks opts (borrowed; copied), resolves the upstream host (once, blocking, getaddrinfo),
- * binds the listen socket and opens the recording. On success *out is a new proxy the caller
- * runs with rp_proxy_run() and frees with rp_proxy_free(). Errors: RP_EUSAGE for a bad URL,
- * listen address or option; RP_EDNS when the upstream host does not resolve; RP_ESYS when the
- * listen socket cannot be bound; RP_ETLS when the TLS set-up (--cacert) fails; RP_EIO when the
+ * Checks opts (borrowed; copied), resolves the upstream host (reverse mode: once, blocking,
+ * getaddrinfo) or opens the CA (forward mode: created on first use), binds the listen socket
+ * and opens the recording. On success *out is a new proxy the caller runs with rp_proxy_run()
+ * and frees with rp_proxy_free(). Errors: RP_EUSAGE for a bad URL, listen address or option;
+ * RP_EDNS when the upstream host does not resolve; RP_ESYS when the listen socket cannot be
+ * bound; RP_ETLS when the TLS set-up (--cacert) fails; rp_ca_open()'s errors; RP_EIO when the
  * recording cannot be created.
  */
 RP_EXTERN rp_code rp_proxy_new(const struct rp_proxy_opts *opts, struct rp_proxy **out,
@@ -82,6 +92,9 @@ RP_EXTERN rp_code rp_proxy_run(struct rp_proxy *p, struct rp_error *err);
  * one byte to a pipe), so a signal handler may call it, as may another thread.
  */
 RP_EXTERN void rp_proxy_stop(struct rp_proxy *p, bool now);
+
+/* Forward mode: the path of the CA certificate browsers must trust; NULL in reverse mode. */
+RP_EXTERN const char *rp_proxy_ca_path(const struct rp_proxy *p);
 
 /* The counts so far. */
 RP_EXTERN void rp_proxy_stats(const struct rp_proxy *p, struct rp_proxy_stats *out);

@@ -83,6 +83,7 @@ int cmd_import(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_capture(int argc, char **argv);
 int cmd_record(int argc, char **argv);
+int cmd_ca(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 
 /* ----- per-command options, parsed apart from running (STYLE rule 19) ----- */
@@ -159,5 +160,7 @@ extern const char cmd_capture_usage[];
 extern const struct option cmd_capture_longopts[];
 extern const char cmd_record_usage[];
 extern const struct option cmd_record_longopts[];
+extern const char cmd_ca_usage[];
+extern const struct option cmd_ca_longopts[];
 
 #endif /* REPRISE_CLI_H */

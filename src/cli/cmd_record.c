@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* reprise record: the recording reverse proxy; a browser clicks through, every exchange is kept. */
+/* reprise record: the recording proxy (reverse or forward); a browser clicks through, every
+ * exchange is kept. */
 #include <getopt.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -27,6 +28,9 @@ struct record_opts {
     bool insecure;
     const char *cacert;
     bool forward;
+    const char **only_hosts;
+    size_t n_only_hosts;
+    const char *ca_dir;
     bool help;
 };
 
@@ -48,16 +52,21 @@ const struct option cmd_record_longopts[] = {
     {"insecure", no_argument, NULL, 'k'},
     {"cacert", required_argument, NULL, 'C'},
     {"forward", no_argument, NULL, 'F'},
+    {"only", required_argument, NULL, 'H'},
+    {"ca-dir", required_argument, NULL, 'A'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
 
 const char cmd_record_usage[] =
     "usage: reprise record --upstream URL [--listen HOST:PORT] -o FILE [options]\n"
+    "       reprise record --forward [--only HOSTGLOB]... [--listen HOST:PORT] -o FILE [options]\n"
     "\n"
-    "Record a session through a reverse proxy: open the listen address in a browser and click\n"
-    "through; every request goes to the upstream and every exchange is recorded with the\n"
-    "upstream's real URLs, secrets replaced by {{secret:NAME}} placeholders. Ctrl-C (SIGINT) or\n"
+    "Record a session through a proxy and click through it in a browser. Reverse mode: open the\n"
+    "listen address; every request goes to the upstream. Forward mode: set the listen address\n"
+    "as the browser's HTTP and HTTPS proxy; HTTPS is intercepted with a local CA (created on\n"
+    "first use, see 'reprise ca'), which the browser must trust. Every exchange is recorded\n"
+    "with its real URL, secrets replaced by {{secret:NAME}} placeholders. Ctrl-C (SIGINT) or\n"
     "SIGTERM finishes the exchanges in flight and closes the file. See docs/proxy.md.\n"
     "\n"
     "Options:\n"
@@ -75,15 +84,21 @@ const char cmd_record_usage[] =
     "                           longer ones truncated and flagged\n"
     "      --insecure           do not verify the upstream's TLS certificate\n"
     "      --cacert FILE        trust the CAs in FILE (PEM) for the upstream\n"
-    "      --forward            forward-proxy mode (not implemented yet)\n"
+    "      --forward            forward-proxy mode instead of --upstream\n"
+    "      --only HOSTGLOB      forward: record only hosts matching HOSTGLOB (*.example.com;\n"
+    "                           repeatable); others are relayed or tunnelled untouched\n"
+    "      --ca-dir DIR         forward: the interception CA's directory (default\n"
+    "                           $XDG_DATA_HOME/reprise or ~/.local/share/reprise)\n"
     "  -h, --help               show this help\n";
 
 RP_TESTABLE void record_opts_cleanup(struct record_opts *o)
 {
     free(o->tenants);
     free(o->only_paths);
+    free(o->only_hosts);
     o->tenants = NULL;
     o->only_paths = NULL;
+    o->only_hosts = NULL;
 }
 
 /* "1048576", "512k", "4M", "4MiB": bytes, in units of 1024, up to RP_MAX_BODY_RECORDED. */
@@ -117,6 +132,7 @@ RP_TESTABLE rp_code parse_record_args(int argc, char **argv, struct record_opts 
     memset(o, 0, sizeof(*o));
     o->tenants = rp_xcalloc((size_t)argc + 1, sizeof(*o->tenants));
     o->only_paths = rp_xcalloc((size_t)argc + 1, sizeof(*o->only_paths));
+    o->only_hosts = rp_xcalloc((size_t)argc + 1, sizeof(*o->only_hosts));
     optind = 0;
     opterr = 0;
     int c;
@@ -162,6 +178,12 @@ RP_TESTABLE rp_code parse_record_args(int argc, char **argv, struct record_opts 
         case 'F':
             o->forward = true;
             break;
+        case 'H':
+            o->only_hosts[o->n_only_hosts++] = optarg;
+            break;
+        case 'A':
+            o->ca_dir = optarg;
+            break;
         case 'h':
             o->help = true;
             return RP_OK;
@@ -174,11 +196,15 @@ RP_TESTABLE rp_code parse_record_args(int argc, char **argv, struct record_opts 
     if (optind < argc) {
         return rp_error_set(err, RP_EUSAGE, "unexpected argument %s", argv[optind]);
     }
-    if (o->forward) {
-        return RP_OK; /* refused by the caller with its own message */
+    if (o->forward && o->upstream) {
+        return rp_error_set(err, RP_EUSAGE, "--forward and --upstream contradict each other");
     }
-    if (!o->upstream) {
-        return rp_error_set(err, RP_EUSAGE, "--upstream URL is required");
+    if (!o->forward && !o->upstream) {
+        return rp_error_set(err, RP_EUSAGE, "--upstream URL (or --forward) is required");
+    }
+    if (!o->forward && (o->n_only_hosts || o->ca_dir)) {
+        return rp_error_set(err, RP_EUSAGE, "%s is for --forward mode",
+                            o->n_only_hosts ? "--only" : "--ca-dir");
     }
     if (!o->output) {
         return rp_error_set(err, RP_EUSAGE, "-o FILE is required");
@@ -255,6 +281,10 @@ static int run_record(const struct record_opts *o)
         .max_body = o->max_body,
         .insecure = o->insecure,
         .cacert = o->cacert,
+        .forward = o->forward,
+        .only_hosts = o->only_hosts,
+        .n_only_hosts = o->n_only_hosts,
+        .ca_dir = o->ca_dir,
         .log = cli_log,
         .on_exchange = on_exchange,
     };
@@ -276,6 +306,9 @@ static int run_record(const struct record_opts *o)
     const char *colon = strrchr(host, ':');
     printf("listening on http://%.*s:%u\n", (int)(colon ? colon - host : 0), host,
            rp_proxy_port(p));
+    if (rp_proxy_ca_path(p)) {
+        printf("intercepting HTTPS with the CA in %s\n", rp_proxy_ca_path(p));
+    }
     fflush(stdout);
     if (o->no_redact) {
         cli_log(NULL, RP_LOG_WARN, "--no-redact: secrets are recorded as sent");
@@ -296,11 +329,16 @@ static int run_record(const struct record_opts *o)
         goto out;
     }
     char sum[512];
+    char hosts[64] = "";
+    if (o->forward) {
+        snprintf(hosts, sizeof(hosts), ", %llu outside --only",
+                 (unsigned long long)st.skipped_host);
+    }
     snprintf(sum, sizeof(sum),
-             "recorded %llu exchanges to %s (%llu skipped as static, %llu outside --only-path, "
+             "recorded %llu exchanges to %s (%llu skipped as static, %llu outside --only-path%s, "
              "%llu errors)",
              (unsigned long long)st.recorded, o->output, (unsigned long long)st.skipped_static,
-             (unsigned long long)st.skipped_path, (unsigned long long)st.errors);
+             (unsigned long long)st.skipped_path, hosts, (unsigned long long)st.errors);
     cli_log(NULL, RP_LOG_INFO, sum);
     exitc = RP_EXIT_OK;
 out:
@@ -321,11 +359,6 @@ int cmd_record(int argc, char **argv)
     if (o.help) {
         fputs(cmd_record_usage, stdout);
         exitc = RP_EXIT_OK;
-        goto out;
-    }
-    if (o.forward) {
-        fprintf(stderr, "reprise: record: --forward is not implemented yet\n");
-        exitc = RP_EXIT_INPUT;
         goto out;
     }
     exitc = run_record(&o);

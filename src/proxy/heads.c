@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Header blocks as they cross the proxy: the browser talks to the proxy's origin and the
- * upstream must see its own, so Host, Origin and Referer are moved one way and Location and
- * Set-Cookie's Domain the other. Everything else passes through byte for byte.
+ * Header blocks as they cross the proxy. In reverse mode the browser talks to the proxy's
+ * origin and the upstream must see its own, so Host, Origin and Referer are moved one way and
+ * Location and Set-Cookie's Domain the other. In forward mode the browser knows the real
+ * origin: an absolute-form request line becomes origin-form and the headers addressed to the
+ * proxy are dropped. Everything else passes through byte for byte.
  */
-#include <stdlib.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -141,8 +142,38 @@ bool rp__proxy_head_has(const char *blk, size_t len, const char *name, const cha
     return false;
 }
 
-bool rp__proxy_rewrite_request(const struct rp_proxy *p, const char *blk, size_t len,
-                               struct rp_buf *outb, char **out_client_host)
+bool rp__proxy_request_line(const char *blk, size_t len, char **method, char **target)
+{
+    const char *end = blk + len;
+    const char *pos = blk;
+    struct line ln;
+    if (!next_line(&pos, end, &ln)) {
+        return false;
+    }
+    const char *sp1 = memchr(ln.s, ' ', ln.len);
+    if (!sp1 || sp1 == ln.s) {
+        return false;
+    }
+    const char *t = sp1 + 1;
+    const char *sp2 = memchr(t, ' ', (size_t)(ln.s + ln.len - t));
+    if (!sp2 || sp2 == t || memchr(sp2 + 1, ' ', (size_t)(ln.s + ln.len - sp2 - 1))) {
+        return false;
+    }
+    *method = rp_xstrndup(ln.s, (size_t)(sp1 - ln.s));
+    *target = rp_xstrndup(t, (size_t)(sp2 - t));
+    return true;
+}
+
+/* Headers that a client addresses to its proxy, not to the origin (RFC 9110 7.6.1). */
+static bool proxy_header(const char *n, size_t nl)
+{
+    return rp_strieq(n, nl, "Proxy-Connection") || rp_strieq(n, nl, "Proxy-Authorization") ||
+           rp_strieq(n, nl, "Keep-Alive");
+}
+
+bool rp__proxy_rewrite_request(const struct rp__origin *o, bool forward, const char *target,
+                               const char *blk, size_t len, struct rp_buf *outb,
+                               char **out_client_host)
 {
     struct sink snk = {outb, true};
     struct sink *out = &snk;
@@ -173,6 +204,27 @@ bool rp__proxy_rewrite_request(const struct rp_proxy *p, const char *blk, size_t
     while (next_line(&pos, end, &ln)) {
         const char *n, *v;
         size_t nl, vl;
+        if (first && target) {
+            /* "GET http://host/x HTTP/1.1" becomes "GET /x HTTP/1.1". */
+            const char *sp1 = memchr(ln.s, ' ', ln.len);
+            const char *sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t)(ln.s + ln.len - sp1 - 1)) : NULL;
+            if (!sp2) {
+                snk.ok = false;
+                break;
+            }
+            add(out, ln.s, (size_t)(sp1 + 1 - ln.s));
+            add(out, target, strlen(target));
+            add(out, sp2, (size_t)(ln.s + ln.len - sp2));
+            add_line_end(out, &ln);
+            first = false;
+            continue;
+        }
+        if (ln.len == 0 && !first && !client_host) {
+            /* HTTP/1.0 clients may send no Host; the upstream (HTTP/1.1) needs one. */
+            add(out, "Host: ", 6);
+            add(out, o->hostport, strlen(o->hostport));
+            add(out, "\r\n", 2);
+        }
         if (first || ln.len == 0 || !split(&ln, &n, &nl, &v, &vl)) {
             first = false;
             add(out, ln.s, ln.len);
@@ -182,13 +234,15 @@ bool rp__proxy_rewrite_request(const struct rp_proxy *p, const char *blk, size_t
         if (rp_strieq(n, nl, "Host")) {
             add(out, n, nl);
             add(out, ": ", 2);
-            add(out, p->up_hostport, strlen(p->up_hostport));
-        } else if ((rp_strieq(n, nl, "Origin") || rp_strieq(n, nl, "Referer")) && proxy_origin[0] &&
-                   starts_with_origin(v, vl, proxy_origin)) {
+            add(out, o->hostport, strlen(o->hostport));
+        } else if (forward && proxy_header(n, nl)) {
+            continue;
+        } else if (!forward && (rp_strieq(n, nl, "Origin") || rp_strieq(n, nl, "Referer")) &&
+                   proxy_origin[0] && starts_with_origin(v, vl, proxy_origin)) {
             size_t olen = strlen(proxy_origin);
             add(out, n, nl);
             add(out, ": ", 2);
-            add(out, p->upstream, strlen(p->upstream));
+            add(out, o->url, strlen(o->url));
             add(out, v + olen, vl - olen);
         } else {
             add(out, ln.s, ln.len);
@@ -230,8 +284,8 @@ static void add_cookie_without_domain(struct sink *out, const char *v, size_t vl
     }
 }
 
-bool rp__proxy_rewrite_response(const struct rp_proxy *p, const char *client_host, const char *blk,
-                                size_t len, struct rp_buf *outb)
+bool rp__proxy_rewrite_response(const struct rp__origin *o, const char *client_host,
+                                const char *blk, size_t len, struct rp_buf *outb)
 {
     struct sink snk = {outb, true};
     struct sink *out = &snk;
@@ -248,8 +302,8 @@ bool rp__proxy_rewrite_response(const struct rp_proxy *p, const char *client_hos
             add_line_end(out, &ln);
             continue;
         }
-        if (client_host && rp_strieq(n, nl, "Location") && starts_with_origin(v, vl, p->upstream)) {
-            size_t ulen = strlen(p->upstream);
+        if (client_host && rp_strieq(n, nl, "Location") && starts_with_origin(v, vl, o->url)) {
+            size_t ulen = strlen(o->url);
             add(out, n, nl);
             add(out, ": http://", 9);
             add(out, client_host, strlen(client_host));

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Declarations shared by the files of the recording proxy: the proxy and connection structs,
- * the upstream transport (plain TCP or TLS), header-block rewriting and the recording side.
+ * origins and their addresses, the name resolver of forward mode, the transports (plain TCP or
+ * TLS, to the upstream and, once a CONNECT is intercepted, to the client), header-block
+ * rewriting and the recording side.
  */
 #ifndef REPRISE_PROXY_INTERNAL_H
 #define REPRISE_PROXY_INTERNAL_H
@@ -12,10 +14,35 @@
 #include <sys/socket.h>
 
 #include <reprise/buf.h>
+#include <reprise/ca.h>
 #include <reprise/http.h>
 #include <reprise/proxy.h>
 #include <reprise/recording.h>
 #include <reprise/scrub.h>
+
+/* Addresses an origin resolved to, tried in order; RP_PROXY_MAX_ADDRS at most. */
+#define RP_PROXY_MAX_ADDRS 8
+
+struct rp__addrs {
+    size_t n;
+    struct sockaddr_storage a[RP_PROXY_MAX_ADDRS];
+    socklen_t len[RP_PROXY_MAX_ADDRS];
+};
+
+/*
+ * Where requests go: the upstream of reverse mode, or in forward mode the host of the request
+ * in flight (from its absolute URL or the CONNECT it came through).
+ */
+struct rp__origin {
+    bool tls;
+    char *host; /* without brackets */
+    unsigned port;
+    char *hostport; /* the Host header value: "host[:port]", "[v6][:port]", default port left out */
+    char *url;      /* "http(s)://hostport" */
+    bool resolved;  /* addrs holds the host's addresses */
+    struct rp__addrs addrs;
+    bool record; /* forward mode: the host matches --only (or there is no --only) */
+};
 
 /* A queue of bytes waiting to be written to one socket: data[off, len) is pending. */
 struct rp__qbuf {
@@ -48,10 +75,19 @@ struct rp__dir {
 
 enum up_state {
     UP_NONE,       /* not connected (yet, or again after a failure) */
+    UP_RESOLVING,  /* forward mode: the host name is being looked up */
     UP_CONNECTING, /* non-blocking connect in progress */
     UP_HANDSHAKE,  /* TLS handshake in progress */
     UP_OPEN,
     UP_CLOSED, /* the upstream ended or failed: no more bytes either way */
+};
+
+/* The client's side: plain, or TLS once a CONNECT was answered and is intercepted. */
+enum cl_state {
+    CL_PLAIN,
+    CL_TLS_START, /* "200 Connection Established" is queued: the handshake starts once it is sent */
+    CL_HANDSHAKE,
+    CL_TLS,
 };
 
 struct rp__conn {
@@ -60,7 +96,14 @@ struct rp__conn {
     uint64_t id;
     int cfd;
     int ufd;
-    SSL *ssl;
+    SSL *ssl;  /* to the upstream */
+    SSL *cssl; /* to the client, when intercepting */
+    enum cl_state cl;
+    bool cssl_want_write;
+    struct rp__origin *org; /* the origin requests go to: the proxy's or fwd */
+    struct rp__origin fwd;  /* forward mode: this connection's origin (owned strings) */
+    char *leaf_host;        /* intercepting: the host the client was promised */
+    bool connect_tunnel;    /* a CONNECT not intercepted: 200 and raw bytes once connected */
     enum up_state up;
     size_t addr_idx;     /* which resolved upstream address is being tried */
     int64_t deadline_ms; /* connect/handshake deadline */
@@ -85,13 +128,11 @@ struct rp__conn {
 
 struct rp_proxy {
     struct rp_proxy_opts o; /* strings below are owned copies */
-    char *upstream;         /* "https://host:port" as given, without a trailing slash */
-    char *up_host;          /* "host" (no brackets) */
-    char *up_hostport;      /* the Host header value for the upstream: "host[:port]" */
-    bool up_tls;
-    struct addrinfo *addrs;
-    size_t n_addrs;
-    SSL_CTX *ssl_ctx;
+    struct rp__origin rev;  /* reverse mode: the upstream, resolved at start */
+    SSL_CTX *ssl_ctx;       /* client side of upstream TLS */
+    struct rp_ca *ca;       /* forward mode: mints the certificates shown to the browser */
+    struct rp__dns *dns;    /* forward mode: host names resolved off the loop's thread */
+    char **only_hosts;
     int lfd;
     unsigned port;
     int wake[2]; /* self-pipe: rp_proxy_stop() writes 'g' or 'n' */
@@ -111,6 +152,38 @@ struct rp_proxy {
     char scratch[64 * 1024];
 };
 
+/* ----- origins (proxy.c) ----- */
+
+/* Splits "host:port", "[v6]:port" or "host" into a new host (no brackets) and a new port
+ * string (NULL when none). */
+bool rp__proxy_split_hostport(const char *s, size_t len, char **host, char **port);
+/*
+ * Fills o (its old strings freed) from an authority "host[:port]" and a scheme; false for a
+ * bad host or port. Does not resolve.
+ */
+bool rp__origin_set(struct rp__origin *o, bool tls, const char *auth, size_t len);
+void rp__origin_cleanup(struct rp__origin *o);
+/* True when a and b name the same scheme, host (case-insensitive) and port. */
+bool rp__origin_same(const struct rp__origin *a, const struct rp__origin *b);
+
+/* ----- the resolver of forward mode (dns.c) ----- */
+
+struct rp__dns;
+
+rp_code rp__dns_new(struct rp__dns **out, struct rp_error *err);
+/* The descriptor that becomes readable when a lookup has finished. */
+int rp__dns_fd(const struct rp__dns *d);
+/*
+ * Looks host up for connection id: 1 and *out filled when the answer is at hand (an address
+ * literal, or cached), 0 when a lookup was queued (its answer comes from rp__dns_next()).
+ */
+int rp__dns_lookup(struct rp__dns *d, const char *host, uint64_t id, struct rp__addrs *out);
+/* Takes one finished lookup: false when none is left. *ok false: why says what failed. */
+bool rp__dns_next(struct rp__dns *d, uint64_t *id, bool *ok, struct rp__addrs *out, char *why,
+                  size_t whysz);
+/* Frees d; a lookup still running finishes on its own thread and is then dropped. */
+void rp__dns_free(struct rp__dns *d);
+
 /* ----- queues (loop.c) ----- */
 void rp__qbuf_add(struct rp__qbuf *q, const void *p, size_t n);
 size_t rp__qbuf_pending(const struct rp__qbuf *q);
@@ -119,30 +192,42 @@ size_t rp__qbuf_pending(const struct rp__qbuf *q);
 
 /* Builds p->ssl_ctx: verification per p->o (--insecure, --cacert), ALPN http/1.1. */
 rp_code rp__proxy_tls_init(struct rp_proxy *p, struct rp_error *err);
-/* Starts TLS on c->ufd (connected): SNI and host name checking for p->up_host. */
+/* Starts TLS on c->ufd (connected): SNI and host name checking for c->org->host. */
 void rp__proxy_tls_start(struct rp_proxy *p, struct rp__conn *c);
-/* Drives the handshake: 1 done, 0 in progress, -1 failed (why in msg). */
-int rp__proxy_tls_handshake(struct rp__conn *c, char *msg, size_t msgsz);
-/* Reads/writes the upstream, plain or TLS: >0 bytes, 0 end of stream, -1 would block, -2 error */
-long rp__proxy_up_read(struct rp__conn *c, void *buf, size_t n);
-long rp__proxy_up_write(struct rp__conn *c, const void *buf, size_t n);
+/* Drives a handshake (either side): 1 done, 0 in progress, -1 failed (why in msg). */
+int rp__proxy_tls_handshake(SSL *ssl, bool *want_write, char *msg, size_t msgsz);
+/*
+ * Reads/writes a socket, plain (ssl NULL) or TLS: >0 bytes, 0 end of stream, -1 would block,
+ * -2 error. *want_write says whether TLS waits for the socket to be writable.
+ */
+long rp__proxy_sock_read(int fd, SSL *ssl, bool *want_write, void *buf, size_t n);
+long rp__proxy_sock_write(int fd, SSL *ssl, bool *want_write, const void *buf, size_t n);
 
 /* ----- header blocks (heads.c) ----- */
 
 /*
  * Appends to out the request header block (len bytes at blk, borrowed) with Host set to the
- * upstream's and Origin and Referer moved from the proxy's origin to the upstream's. Sets
- * *out_client_host to a new copy of the Host the client sent (NULL when none).
+ * origin's (added when the client sent none). Reverse mode moves Origin and Referer from the
+ * proxy's origin to the upstream's; forward mode drops the headers meant for the proxy
+ * (Proxy-Connection, Proxy-Authorization, Keep-Alive). A target (not NULL) replaces the
+ * request line's: absolute-form becomes origin-form. Sets *out_client_host to a new copy of
+ * the Host the client sent (NULL when none).
  */
-bool rp__proxy_rewrite_request(const struct rp_proxy *p, const char *blk, size_t len,
-                               struct rp_buf *out, char **out_client_host);
+bool rp__proxy_rewrite_request(const struct rp__origin *o, bool forward, const char *target,
+                               const char *blk, size_t len, struct rp_buf *out,
+                               char **out_client_host);
 /*
  * Appends to out the response header block with Location moved from the upstream's origin to
  * the proxy's (client_host, may be NULL: no change) and Domain dropped from Set-Cookie. False
  * when the block would grow past out's cap.
  */
-bool rp__proxy_rewrite_response(const struct rp_proxy *p, const char *client_host, const char *blk,
-                                size_t len, struct rp_buf *out);
+bool rp__proxy_rewrite_response(const struct rp__origin *o, const char *client_host,
+                                const char *blk, size_t len, struct rp_buf *out);
+/*
+ * Splits a request line "METHOD TARGET VERSION" (the block's first line): new copies of the
+ * method and target; false when it is not three tokens.
+ */
+bool rp__proxy_request_line(const char *blk, size_t len, char **method, char **target);
 /* Where the header block ends in the len bytes at s: one past the blank line, or 0. */
 size_t rp__proxy_head_end(const char *s, size_t len);
 /* True when the block (a request's) has a header name with a value containing token. */

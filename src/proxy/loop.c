@@ -1,16 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The proxy's event loop: one thread, one poll() over the listen socket, a self-pipe for
- * stopping, and both sockets of every connection. Each connection is a small state machine per
- * direction (gather a header block, rewrite it, relay the body as it comes, framed by
- * http-parser); a copy of the bytes goes to the recording's parsers. Buffers are bounded per
- * direction and a side is not read while the other side's queue is full, so a slow client or
- * upstream holds back only its own connection.
+ * stopping, the resolver's pipe (forward mode) and both sockets of every connection. Each
+ * connection is a small state machine per direction (gather a header block, rewrite it, relay
+ * the body as it comes, framed by http-parser); a copy of the bytes goes to the recording's
+ * parsers. Buffers are bounded per direction and a side is not read while the other side's
+ * queue is full, so a slow client or upstream holds back only its own connection. In forward
+ * mode a connection's first header block says where it goes: an absolute URL (plain HTTP), or
+ * CONNECT, answered and then either intercepted (TLS with the client, the CA's certificate) or
+ * tunnelled as raw bytes for hosts outside --only.
  */
 /* accept4() and SOCK_NONBLOCK | SOCK_CLOEXEC (Linux, the BSDs) are not in POSIX 2008. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -151,6 +155,7 @@ static struct rp__conn *conn_new(struct rp_proxy *p, int cfd)
     c->id = ++p->next_conn_id;
     c->cfd = cfd;
     c->ufd = -1;
+    c->org = p->o.forward ? &c->fwd : &p->rev;
     c->active_ms = mono_ms();
     dir_init(&c->req, c, RP_HTTP_REQUEST);
     dir_init(&c->resp, c, RP_HTTP_RESPONSE);
@@ -195,9 +200,14 @@ static void conn_free(struct rp_proxy *p, struct rp__conn *c, const char *why)
     }
     free(c->methods);
     close_upstream(c);
+    if (c->cssl) {
+        SSL_free(c->cssl);
+    }
     if (c->cfd >= 0) {
         close(c->cfd);
     }
+    rp__origin_cleanup(&c->fwd);
+    free(c->leaf_host);
     struct rp__dir *dirs[2] = {&c->req, &c->resp};
     for (size_t i = 0; i < 2; i++) {
         rp_buf_cleanup(&dirs[i]->head);
@@ -266,6 +276,9 @@ static void collect(struct rp_proxy *p, struct rp__conn *c)
 static void feed_rp(struct rp_proxy *p, struct rp__conn *c, struct rp__dir *d, const char *s,
                     size_t n, bool body, int64_t now)
 {
+    if (!c->org->record) {
+        return; /* forward mode, a host outside --only: relayed, not recorded */
+    }
     uint64_t max = p->o.max_body ? p->o.max_body : RP_MAX_BODY_RECORDED;
     size_t fed = n;
     if (body && d->identity_len) {
@@ -328,29 +341,66 @@ static void fail_upstream(struct rp_proxy *p, struct rp__conn *c, const char *wh
     c->closing = true;
 }
 
+static void set_port(struct rp__addrs *a, unsigned port)
+{
+    for (size_t i = 0; i < a->n; i++) {
+        if (a->a[i].ss_family == AF_INET6) {
+            ((struct sockaddr_in6 *)&a->a[i])->sin6_port = htons((uint16_t)port);
+        } else {
+            ((struct sockaddr_in *)&a->a[i])->sin_port = htons((uint16_t)port);
+        }
+    }
+}
+
 static void start_upstream(struct rp_proxy *p, struct rp__conn *c)
 {
-    char why[256] = "";
-    for (; c->addr_idx < p->n_addrs; c->addr_idx++) {
-        const struct addrinfo *ai = p->addrs;
-        for (size_t i = 0; i < c->addr_idx; i++) {
-            ai = ai->ai_next;
+    struct rp__origin *o = c->org;
+    char why[300] = "";
+    if (!o->resolved) {
+        /* Forward mode: the host is looked up first (a literal or a cached name at once). */
+        if (rp__dns_lookup(p->dns, o->host, c->id, &o->addrs) == 0) {
+            c->up = UP_RESOLVING;
+            c->deadline_ms = mono_ms() + RP_PROXY_CONNECT_MS;
+            return;
         }
-        int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        o->resolved = true;
+        c->addr_idx = 0;
+    }
+    set_port(&o->addrs, o->port);
+    for (; c->addr_idx < o->addrs.n; c->addr_idx++) {
+        const struct sockaddr *sa = (const struct sockaddr *)&o->addrs.a[c->addr_idx];
+        int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (fd < 0) {
-            snprintf(why, sizeof(why), "upstream %s: socket: %s", p->upstream, strerror(errno));
+            snprintf(why, sizeof(why), "upstream %s: socket: %s", o->url, strerror(errno));
             continue;
         }
-        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 || errno == EINPROGRESS) {
+        if (connect(fd, sa, o->addrs.len[c->addr_idx]) == 0 || errno == EINPROGRESS) {
             c->ufd = fd;
             c->up = UP_CONNECTING;
             c->deadline_ms = mono_ms() + RP_PROXY_CONNECT_MS;
             return;
         }
-        snprintf(why, sizeof(why), "upstream %s: connect: %s", p->upstream, strerror(errno));
+        snprintf(why, sizeof(why), "upstream %s: connect: %s", o->url, strerror(errno));
         close(fd);
     }
     fail_upstream(p, c, why[0] ? why : "upstream: no address");
+}
+
+/* The upstream is ready for bytes. A tunnelled CONNECT is answered now, and the bytes the
+ * client sent after it (held in its head buffer) go first. */
+static void upstream_open(struct rp__conn *c)
+{
+    static const char established[] = "HTTP/1.1 200 Connection Established\r\n\r\n";
+    c->up = UP_OPEN;
+    if (!c->connect_tunnel) {
+        return;
+    }
+    c->connect_tunnel = false;
+    c->tunnel = true;
+    rp__qbuf_add(&c->to_cl, established, sizeof(established) - 1);
+    rp__qbuf_add(&c->to_up, c->req.head.data, c->req.head.len);
+    rp_buf_reset(&c->req.head);
+    c->req.st = DIR_HEAD;
 }
 
 /* The non-blocking connect finished (or failed): go on with TLS, or with the next address. */
@@ -368,20 +418,20 @@ static void upstream_connected(struct rp_proxy *p, struct rp__conn *c)
         close_upstream(c);
         c->up = UP_NONE;
         c->addr_idx++;
-        if (c->addr_idx < p->n_addrs) {
+        if (c->addr_idx < c->org->addrs.n) {
             start_upstream(p, c);
             return;
         }
-        char why[256];
-        snprintf(why, sizeof(why), "upstream %s: connect: %s", p->upstream, strerror(soerr));
+        char why[300];
+        snprintf(why, sizeof(why), "upstream %s: connect: %s", c->org->url, strerror(soerr));
         fail_upstream(p, c, why);
         return;
     }
-    if (p->up_tls) {
+    if (c->org->tls && !c->connect_tunnel) {
         rp__proxy_tls_start(p, c);
         c->up = UP_HANDSHAKE;
     } else {
-        c->up = UP_OPEN;
+        upstream_open(c);
     }
 }
 
@@ -390,6 +440,131 @@ static void upstream_connected(struct rp_proxy *p, struct rp__conn *c)
 static bool end_message(struct rp_proxy *p, struct rp__conn *c, bool is_req);
 static bool process(struct rp_proxy *p, struct rp__conn *c, bool is_req, const char *s, size_t n);
 
+/* ----- forward mode ------------------------------------------------------------------------ */
+
+enum fwd {
+    FWD_GO,   /* relay the request (to the origin now in c->fwd) */
+    FWD_DONE, /* a CONNECT, answered or being connected: no request to relay */
+    FWD_WAIT, /* another origin: wait until the answers owed on this connection are in */
+    FWD_BAD,  /* refused: an error answer is queued */
+};
+
+static bool host_wanted(const struct rp_proxy *p, const char *host)
+{
+    if (p->o.n_only_hosts == 0) {
+        return true;
+    }
+    for (size_t i = 0; i < p->o.n_only_hosts; i++) {
+        if (fnmatch(p->o.only_hosts[i], host, FNM_CASEFOLD) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static enum fwd refuse(struct rp__conn *c, const char *why)
+{
+    queue_error(c, 400, "Bad Request", why);
+    c->answered = true;
+    c->closing = true;
+    return FWD_BAD;
+}
+
+/*
+ * Reads where a request on a forward-mode connection goes. An absolute URL names the origin
+ * and *target gets its origin-form; CONNECT HOST:PORT is answered at once and intercepted, or
+ * tunnelled once the upstream accepts. A connection may move to another origin between
+ * requests (browsers reuse proxy connections across hosts) once nothing is owed on it.
+ */
+static enum fwd forward_head(struct rp_proxy *p, struct rp__conn *c, const char *blk, size_t len,
+                             char **target)
+{
+    static const char established[] = "HTTP/1.1 200 Connection Established\r\n\r\n";
+    char *method = NULL;
+    char *tgt = NULL;
+    struct rp__origin next;
+    memset(&next, 0, sizeof(next));
+    enum fwd r = FWD_BAD;
+    if (!rp__proxy_request_line(blk, len, &method, &tgt)) {
+        r = refuse(c, "the request line is not METHOD TARGET VERSION");
+        goto out;
+    }
+    bool connect = strcmp(method, "CONNECT") == 0;
+    if (connect) {
+        const char *colon = strrchr(tgt, ':');
+        if (!colon || (tgt[0] == '[' && colon < strchr(tgt, ']')) ||
+            !rp__origin_set(&next, true, tgt, strlen(tgt))) {
+            r = refuse(c, "CONNECT wants HOST:PORT");
+            goto out;
+        }
+    } else {
+        const char *t = tgt;
+        bool tls = false;
+        if (strncmp(t, "http://", 7) == 0) {
+            t += 7;
+        } else if (strncmp(t, "https://", 8) == 0) {
+            t += 8;
+            tls = true;
+        } else {
+            r = refuse(c, "this is a forward proxy: a request names its absolute URL "
+                          "(http://host/path), or CONNECT host:port");
+            goto out;
+        }
+        size_t alen = strcspn(t, "/?#");
+        if (!rp__origin_set(&next, tls, t, alen)) {
+            r = refuse(c, "bad host or port in the request's URL");
+            goto out;
+        }
+        const char *rest = t + alen;
+        struct rp_buf b;
+        rp_buf_init(&b, RP_MAX_URL_BYTES);
+        if (rest[0] != '/') {
+            (void)rp_buf_addc(&b, '/', NULL);
+        }
+        (void)rp_buf_add(&b, rest, strcspn(rest, "#"), NULL);
+        *target = rp_buf_take(&b, NULL);
+    }
+    next.record = host_wanted(p, next.host);
+    if (connect || !rp__origin_same(&c->fwd, &next)) {
+        if (c->n_methods > 0) {
+            free(*target);
+            *target = NULL;
+            r = FWD_WAIT;
+            goto out;
+        }
+        close_upstream(c);
+        if (c->up != UP_CLOSED) {
+            c->up = UP_NONE;
+        }
+        c->addr_idx = 0;
+        rp__origin_cleanup(&c->fwd);
+        c->fwd = next;
+        memset(&next, 0, sizeof(next));
+    }
+    if (!c->fwd.record) {
+        p->stats.skipped_host++;
+    }
+    if (!connect) {
+        r = FWD_GO;
+        goto out;
+    }
+    if (c->fwd.record) {
+        rp__qbuf_add(&c->to_cl, established, sizeof(established) - 1);
+        c->cl = CL_TLS_START;
+        free(c->leaf_host);
+        c->leaf_host = rp_xstrdup(c->fwd.host);
+    } else {
+        c->connect_tunnel = true;
+        start_upstream(p, c);
+    }
+    r = FWD_DONE;
+out:
+    rp__origin_cleanup(&next);
+    free(method);
+    free(tgt);
+    return r;
+}
+
 static bool on_head(struct rp_proxy *p, struct rp__conn *c, bool is_req)
 {
     struct rp__dir *d = is_req ? &c->req : &c->resp;
@@ -397,7 +572,27 @@ static bool on_head(struct rp_proxy *p, struct rp__conn *c, bool is_req)
     size_t len = d->head.len;
     struct rp_buf rw;
     rp_buf_init(&rw, 2 * (size_t)RP_MAX_HEADER_BYTES);
+    char *target = NULL;
     bool ok = false;
+
+    if (is_req && p->o.forward && c->cl == CL_PLAIN) {
+        switch (forward_head(p, c, blk, len, &target)) {
+        case FWD_GO:
+            break;
+        case FWD_DONE:
+            /* Bytes after a CONNECT are held: raw for a tunnel, or too early for TLS. */
+            rp_buf_reset(&d->head);
+            d->st = DIR_WAIT;
+            ok = true;
+            goto out;
+        case FWD_WAIT:
+            d->st = DIR_WAIT; /* the block stays in d->head and is read again later */
+            ok = true;
+            goto out;
+        case FWD_BAD:
+            goto out;
+        }
+    }
 
     d->msg_done = false;
     d->body_fed = d->body_gapped = 0;
@@ -412,7 +607,7 @@ static bool on_head(struct rp_proxy *p, struct rp__conn *c, bool is_req)
                       !rp__proxy_head_has(blk, len, "Content-Encoding", "");
     if (is_req) {
         char *host = NULL;
-        if (!rp__proxy_rewrite_request(p, blk, len, &rw, &host)) {
+        if (!rp__proxy_rewrite_request(c->org, p->o.forward, target, blk, len, &rw, &host)) {
             goto out;
         }
         if (host && strlen(host) <= 255) {
@@ -432,7 +627,10 @@ static bool on_head(struct rp_proxy *p, struct rp__conn *c, bool is_req)
             start_upstream(p, c);
         }
     } else {
-        if (!rp__proxy_rewrite_response(p, c->client_host, blk, len, &rw)) {
+        bool fits = p->o.forward
+                        ? rp_buf_add(&rw, blk, len, NULL) == RP_OK
+                        : rp__proxy_rewrite_response(c->org, c->client_host, blk, len, &rw);
+        if (!fits) {
             goto out;
         }
         c->answered = true;
@@ -446,6 +644,7 @@ static bool on_head(struct rp_proxy *p, struct rp__conn *c, bool is_req)
         ok = end_message(p, c, is_req);
     }
 out:
+    free(target);
     rp_buf_cleanup(&rw);
     return ok;
 }
@@ -589,8 +788,9 @@ static void upstream_eof(struct rp_proxy *p, struct rp__conn *c)
 
 static bool client_readable(const struct rp__conn *c)
 {
-    return !c->client_eof && !c->closing && c->req.st != DIR_WAIT &&
-           rp__qbuf_pending(&c->to_up) < RP_PROXY_RELAY_BYTES && c->up != UP_CLOSED;
+    return (c->cl == CL_PLAIN || c->cl == CL_TLS) && !c->client_eof && !c->closing &&
+           c->req.st != DIR_WAIT && rp__qbuf_pending(&c->to_up) < RP_PROXY_RELAY_BYTES &&
+           c->up != UP_CLOSED;
 }
 
 static bool upstream_readable(const struct rp__conn *c)
@@ -604,9 +804,9 @@ static bool read_client(struct rp_proxy *p, struct rp__conn *c)
     for (int i = 0; i < READS_PER_TURN && client_readable(c); i++) {
         size_t room = RP_PROXY_RELAY_BYTES - rp__qbuf_pending(&c->to_up);
         size_t want = room < sizeof(p->scratch) ? room : sizeof(p->scratch);
-        ssize_t k = read(c->cfd, p->scratch, want);
+        long k = rp__proxy_sock_read(c->cfd, c->cssl, &c->cssl_want_write, p->scratch, want);
         if (k < 0) {
-            return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+            return k == -1;
         }
         c->active_ms = mono_ms();
         if (k == 0) {
@@ -630,7 +830,7 @@ static void read_upstream(struct rp_proxy *p, struct rp__conn *c)
     for (int i = 0; i < READS_PER_TURN && upstream_readable(c); i++) {
         size_t room = RP_PROXY_RELAY_BYTES - rp__qbuf_pending(&c->to_cl);
         size_t want = room < sizeof(p->scratch) ? room : sizeof(p->scratch);
-        long k = rp__proxy_up_read(c, p->scratch, want);
+        long k = rp__proxy_sock_read(c->ufd, c->ssl, &c->ssl_want_write, p->scratch, want);
         if (k == -1) {
             break;
         }
@@ -657,11 +857,14 @@ static void read_upstream(struct rp_proxy *p, struct rp__conn *c)
 /* Returns false when the client is gone. */
 static bool write_client(struct rp__conn *c)
 {
+    if (c->cl == CL_HANDSHAKE) {
+        return true;
+    }
     while (rp__qbuf_pending(&c->to_cl)) {
-        ssize_t k =
-            send(c->cfd, c->to_cl.data + c->to_cl.off, rp__qbuf_pending(&c->to_cl), MSG_NOSIGNAL);
+        long k = rp__proxy_sock_write(c->cfd, c->cssl, &c->cssl_want_write,
+                                      c->to_cl.data + c->to_cl.off, rp__qbuf_pending(&c->to_cl));
         if (k < 0) {
-            return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+            return k == -1;
         }
         c->active_ms = mono_ms();
         qbuf_consume(&c->to_cl, (size_t)k);
@@ -672,7 +875,8 @@ static bool write_client(struct rp__conn *c)
 static void write_upstream(struct rp_proxy *p, struct rp__conn *c)
 {
     while (c->up == UP_OPEN && rp__qbuf_pending(&c->to_up)) {
-        long k = rp__proxy_up_write(c, c->to_up.data + c->to_up.off, rp__qbuf_pending(&c->to_up));
+        long k = rp__proxy_sock_write(c->ufd, c->ssl, &c->ssl_want_write,
+                                      c->to_up.data + c->to_up.off, rp__qbuf_pending(&c->to_up));
         if (k == -1) {
             return;
         }
@@ -700,20 +904,81 @@ static bool conn_idle(const struct rp__conn *c)
            !rp__qbuf_pending(&c->to_up) && !rp_http_parser_busy(c->req.rp);
 }
 
+static void log_msg(const struct rp_proxy *p, enum rp_log_level lvl, const char *msg)
+{
+    if (p->o.log) {
+        p->o.log(p->o.log_ud, lvl, msg);
+    }
+}
+
+/* "200 Connection Established" is out: the TLS handshake with the client begins, with a
+ * certificate for the host the CONNECT named. False when the connection must go. */
+static bool start_client_tls(struct rp_proxy *p, struct rp__conn *c)
+{
+    char msg[RP_ERROR_MSG_MAX + 128];
+    if (c->req.head.len) {
+        snprintf(msg, sizeof(msg), "CONNECT %s: the client sent bytes before the answer",
+                 c->leaf_host);
+        log_msg(p, RP_LOG_WARN, msg);
+        return false;
+    }
+    SSL_CTX *ctx = NULL;
+    struct rp_error err = {0};
+    if (rp_ca_server_ctx(p->ca, c->leaf_host, &ctx, &err)) {
+        snprintf(msg, sizeof(msg), "CONNECT %s: %s", c->leaf_host, err.msg);
+        log_msg(p, RP_LOG_ERROR, msg);
+        return false;
+    }
+    c->cssl = SSL_new(ctx);
+    if (!c->cssl) {
+        return false;
+    }
+    SSL_set_fd(c->cssl, c->cfd);
+    SSL_set_accept_state(c->cssl);
+    c->cl = CL_HANDSHAKE;
+    c->req.st = DIR_HEAD;
+    return true;
+}
+
+/* Drives the handshake with the client; false when it failed (the connection must go). */
+static bool client_handshake(struct rp_proxy *p, struct rp__conn *c)
+{
+    char why[300];
+    int r = rp__proxy_tls_handshake(c->cssl, &c->cssl_want_write, why, sizeof(why));
+    if (r > 0) {
+        c->cl = CL_TLS;
+        return true;
+    }
+    if (r < 0) {
+        /* The usual cause is a browser that does not trust the CA yet: say where it is. */
+        char msg[1024];
+        snprintf(msg, sizeof(msg),
+                 "https://%s: the browser's TLS handshake failed (%s); does it trust %s?",
+                 c->leaf_host, why, rp_ca_cert_path(p->ca));
+        log_msg(p, RP_LOG_WARN, msg);
+        return false;
+    }
+    return true;
+}
+
 /* One turn for one connection. Returns false when it was freed. */
 static bool conn_step(struct rp_proxy *p, struct rp__conn *c, short crev, short urev)
 {
+    if (c->cl == CL_HANDSHAKE && crev && !client_handshake(p, c)) {
+        conn_free(p, c, "the client's TLS handshake failed");
+        return false;
+    }
     if (c->up == UP_CONNECTING && urev) {
         upstream_connected(p, c);
     }
     if (c->up == UP_HANDSHAKE && (urev || c->ssl_want_write)) {
         char why[300];
-        int r = rp__proxy_tls_handshake(c, why, sizeof(why));
+        int r = rp__proxy_tls_handshake(c->ssl, &c->ssl_want_write, why, sizeof(why));
         if (r > 0) {
-            c->up = UP_OPEN;
+            upstream_open(c);
         } else if (r < 0) {
             char msg[400];
-            snprintf(msg, sizeof(msg), "upstream %s: %s", p->upstream, why);
+            snprintf(msg, sizeof(msg), "upstream %s: %s", c->org->url, why);
             if (p->o.log) {
                 p->o.log(p->o.log_ud, RP_LOG_ERROR, msg);
             }
@@ -729,6 +994,12 @@ static bool conn_step(struct rp_proxy *p, struct rp__conn *c, short crev, short 
     if (!write_client(c)) {
         conn_free(p, c, "the client went away before the answer");
         return false;
+    }
+    if (c->cl == CL_TLS_START && !rp__qbuf_pending(&c->to_cl)) {
+        if (!start_client_tls(p, c) || !client_handshake(p, c)) {
+            conn_free(p, c, "the client's TLS handshake failed");
+            return false;
+        }
     }
     /* After reading, the other side's queue may have room again: read what is waiting. */
     if (crev && client_readable(c) && !read_client(p, c)) {
@@ -771,14 +1042,53 @@ static void accept_clients(struct rp_proxy *p)
 
 static short poll_client(const struct rp__conn *c)
 {
+    if (c->cl == CL_HANDSHAKE) {
+        return c->cssl_want_write ? POLLOUT : POLLIN;
+    }
     short ev = 0;
     if (client_readable(c)) {
         ev |= POLLIN;
     }
-    if (rp__qbuf_pending(&c->to_cl)) {
+    if (rp__qbuf_pending(&c->to_cl) || (c->cssl && c->cssl_want_write)) {
         ev |= POLLOUT;
     }
     return ev;
+}
+
+/* TLS may hold decrypted bytes the socket no longer shows: they must not wait for poll(). */
+static bool tls_buffered(const struct rp__conn *c)
+{
+    return (c->ssl && upstream_readable(c) && SSL_pending(c->ssl) > 0) ||
+           (c->cssl && client_readable(c) && SSL_pending(c->cssl) > 0);
+}
+
+/* Hands the resolver's answers to the connections that asked. */
+static void take_lookups(struct rp_proxy *p)
+{
+    uint64_t id;
+    bool ok;
+    struct rp__addrs addrs;
+    char why[200];
+    while (rp__dns_next(p->dns, &id, &ok, &addrs, why, sizeof(why))) {
+        struct rp__conn *c = p->conns;
+        while (c && c->id != id) {
+            c = c->next;
+        }
+        if (!c || c->up != UP_RESOLVING) {
+            continue; /* gone, or failed meanwhile */
+        }
+        c->up = UP_NONE;
+        if (!ok) {
+            char msg[400];
+            snprintf(msg, sizeof(msg), "upstream %s: %s", c->org->url, why);
+            fail_upstream(p, c, msg);
+            continue;
+        }
+        c->org->addrs = addrs;
+        c->org->resolved = true;
+        c->addr_idx = 0;
+        start_upstream(p, c);
+    }
 }
 
 static short poll_upstream(const struct rp__conn *c)
@@ -827,13 +1137,14 @@ rp_code rp_proxy_run(struct rp_proxy *p, struct rp_error *err)
         }
         for (struct rp__conn *c = p->conns, *next; c; c = next) {
             next = c->next;
-            if ((c->up == UP_CONNECTING || c->up == UP_HANDSHAKE) && now >= c->deadline_ms) {
+            if ((c->up == UP_RESOLVING || c->up == UP_CONNECTING || c->up == UP_HANDSHAKE) &&
+                now >= c->deadline_ms) {
                 fail_upstream(p, c, "upstream connect timed out");
             } else if (now - c->active_ms >= (int64_t)RP_PROXY_IDLE_MS) {
                 conn_free(p, c, "the connection was idle too long");
             }
         }
-        size_t want = 2 + 2 * p->n_conns;
+        size_t want = 3 + 2 * p->n_conns;
         if (want > cap) {
             cap = want * 2;
             pfd = rp_xreallocarray(pfd, cap, sizeof(*pfd));
@@ -842,16 +1153,16 @@ rp_code rp_proxy_run(struct rp_proxy *p, struct rp_error *err)
         size_t n = 0;
         pfd[n++] = (struct pollfd){.fd = p->wake[0], .events = POLLIN};
         pfd[n++] = (struct pollfd){.fd = stopping ? -1 : p->lfd, .events = POLLIN};
+        pfd[n++] = (struct pollfd){.fd = p->dns ? rp__dns_fd(p->dns) : -1, .events = POLLIN};
         for (struct rp__conn *c = p->conns; c; c = c->next) {
             who[n] = c;
             pfd[n++] = (struct pollfd){.fd = c->cfd, .events = poll_client(c)};
             who[n] = c;
             pfd[n++] = (struct pollfd){.fd = c->ufd, .events = poll_upstream(c)};
         }
-        /* TLS may hold decrypted bytes the socket no longer shows: do not sleep on them. */
         int timeout = 200;
         for (struct rp__conn *c = p->conns; c; c = c->next) {
-            if (c->ssl && upstream_readable(c) && SSL_pending(c->ssl) > 0) {
+            if (tls_buffered(c)) {
                 timeout = 0;
                 break;
             }
@@ -878,12 +1189,18 @@ rp_code rp_proxy_run(struct rp_proxy *p, struct rp_error *err)
         }
         /* Connections accepted now are polled from the next turn; the ones polled this turn are
          * stepped in order, skipping any freed on the way (a freed one is never revisited). */
-        for (size_t i = 2; i + 1 < n; i += 2) {
+        if (pfd[2].revents) {
+            take_lookups(p);
+        }
+        for (size_t i = 3; i + 1 < n; i += 2) {
             struct rp__conn *c = who[i];
             short crev = pfd[i].revents;
             short urev = pfd[i + 1].revents;
-            if (!crev && !urev && !(c->ssl && upstream_readable(c) && SSL_pending(c->ssl) > 0)) {
+            if (!crev && !urev && !tls_buffered(c)) {
                 continue;
+            }
+            if (c->cssl && !crev && SSL_pending(c->cssl) > 0) {
+                crev = POLLIN;
             }
             (void)conn_step(p, c, crev, urev); /* each connection is in who[] once */
         }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Setting the proxy up and tearing it down: the upstream URL taken apart and resolved once
- * (getaddrinfo, blocking, at start), the listen socket bound, TLS prepared, the recording
- * opened with its header (source "proxy", the upstream as detail, the tenants).
+ * Setting the proxy up and tearing it down: origins taken apart, the reverse mode's upstream
+ * resolved once (getaddrinfo, blocking, at start), forward mode's CA opened and resolver
+ * started, the listen socket bound, TLS prepared, the recording opened with its header (source
+ * "proxy", the upstream or "forward" as detail, the tenants).
  */
 /* accept4() and SOCK_NONBLOCK | SOCK_CLOEXEC (Linux, the BSDs) are not in POSIX 2008. */
 #define _GNU_SOURCE
@@ -18,8 +19,7 @@
 
 #include "internal.h"
 
-/* Splits "host:port", "[v6]:port" or "host" into a new host (no brackets) and a new port. */
-static bool split_hostport(const char *s, size_t len, char **host, char **port)
+bool rp__proxy_split_hostport(const char *s, size_t len, char **host, char **port)
 {
     const char *e = s + len;
     const char *h = s;
@@ -60,16 +60,63 @@ static bool split_hostport(const char *s, size_t len, char **host, char **port)
     return true;
 }
 
-static rp_code parse_upstream(struct rp_proxy *p, const char *url, char **out_port,
-                              struct rp_error *err)
+bool rp__origin_set(struct rp__origin *o, bool tls, const char *auth, size_t len)
+{
+    char *host = NULL;
+    char *port = NULL;
+    if (len == 0 || !rp__proxy_split_hostport(auth, len, &host, &port)) {
+        return false;
+    }
+    unsigned dflt = tls ? 443 : 80;
+    unsigned pn = port ? (unsigned)strtoul(port, NULL, 10) : dflt;
+    free(port);
+    /* A host is a name or an address literal: no spaces, slashes or other URL syntax. */
+    if (pn == 0 || strlen(host) > 253 || strcspn(host, " \t/?#@%\\\"<>") != strlen(host)) {
+        free(host);
+        return false;
+    }
+    rp__origin_cleanup(o);
+    o->tls = tls;
+    o->host = host;
+    o->port = pn;
+    bool v6 = strchr(host, ':') != NULL;
+    struct rp_buf b;
+    rp_buf_init(&b, RP_MAX_URL_BYTES);
+    (void)rp_buf_addf(&b, NULL, v6 ? "[%s]" : "%s", host);
+    if (pn != dflt) {
+        (void)rp_buf_addf(&b, NULL, ":%u", pn);
+    }
+    o->hostport = rp_buf_take(&b, NULL);
+    rp_buf_init(&b, RP_MAX_URL_BYTES);
+    (void)rp_buf_addf(&b, NULL, "%s://%s", tls ? "https" : "http", o->hostport);
+    o->url = rp_buf_take(&b, NULL);
+    return true;
+}
+
+void rp__origin_cleanup(struct rp__origin *o)
+{
+    free(o->host);
+    free(o->hostport);
+    free(o->url);
+    memset(o, 0, sizeof(*o));
+}
+
+bool rp__origin_same(const struct rp__origin *a, const struct rp__origin *b)
+{
+    return a->host && b->host && a->tls == b->tls && a->port == b->port &&
+           strlen(a->host) == strlen(b->host) && rp_strieq(a->host, strlen(a->host), b->host);
+}
+
+static rp_code parse_upstream(struct rp_proxy *p, const char *url, struct rp_error *err)
 {
     const char *rest;
+    bool tls;
     if (strncmp(url, "http://", 7) == 0) {
         rest = url + 7;
-        p->up_tls = false;
+        tls = false;
     } else if (strncmp(url, "https://", 8) == 0) {
         rest = url + 8;
-        p->up_tls = true;
+        tls = true;
     } else {
         return rp_error_set(err, RP_EUSAGE, "--upstream %s: want http://HOST[:PORT] or https://...",
                             url);
@@ -79,39 +126,33 @@ static rp_code parse_upstream(struct rp_proxy *p, const char *url, char **out_po
         return rp_error_set(err, RP_EUSAGE,
                             "--upstream %s: a path is not supported, only an origin", url);
     }
-    char *host = NULL;
-    char *port = NULL;
-    if (len == 0 || !split_hostport(rest, len, &host, &port)) {
+    if (!rp__origin_set(&p->rev, tls, rest, len)) {
         return rp_error_set(err, RP_EUSAGE, "--upstream %s: bad host or port", url);
     }
-    const char *dflt = p->up_tls ? "443" : "80";
-    bool v6 = strchr(host, ':') != NULL;
-    struct rp_buf b;
-    rp_buf_init(&b, RP_MAX_URL_BYTES);
-    (void)rp_buf_addf(&b, NULL, v6 ? "[%s]" : "%s", host);
-    if (port && strcmp(port, dflt) != 0) {
-        (void)rp_buf_addf(&b, NULL, ":%s", port);
-    }
-    p->up_hostport = rp_buf_take(&b, NULL);
-    rp_buf_init(&b, RP_MAX_URL_BYTES);
-    (void)rp_buf_addf(&b, NULL, "%s://%s", p->up_tls ? "https" : "http", p->up_hostport);
-    p->upstream = rp_buf_take(&b, NULL);
-    p->up_host = host;
-    *out_port = port ? port : rp_xstrdup(dflt);
+    p->rev.record = true;
     return RP_OK;
 }
 
-static rp_code resolve_upstream(struct rp_proxy *p, const char *port, struct rp_error *err)
+static rp_code resolve_upstream(struct rp_proxy *p, struct rp_error *err)
 {
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_family = AF_UNSPEC};
-    int g = getaddrinfo(p->up_host, port, &hints, &p->addrs);
+    struct addrinfo *res = NULL;
+    char port[8];
+    snprintf(port, sizeof(port), "%u", p->rev.port);
+    int g = getaddrinfo(p->rev.host, port, &hints, &res);
     if (g != 0) {
-        return rp_error_set(err, RP_EDNS, "upstream %s: cannot resolve %s: %s", p->upstream,
-                            p->up_host, gai_strerror(g));
+        return rp_error_set(err, RP_EDNS, "upstream %s: cannot resolve %s: %s", p->rev.url,
+                            p->rev.host, gai_strerror(g));
     }
-    for (const struct addrinfo *ai = p->addrs; ai; ai = ai->ai_next) {
-        p->n_addrs++;
+    struct rp__addrs *a = &p->rev.addrs;
+    for (const struct addrinfo *ai = res; ai && a->n < RP_PROXY_MAX_ADDRS; ai = ai->ai_next) {
+        if (ai->ai_addrlen <= sizeof(a->a[0])) {
+            memcpy(&a->a[a->n], ai->ai_addr, ai->ai_addrlen);
+            a->len[a->n++] = ai->ai_addrlen;
+        }
     }
+    freeaddrinfo(res);
+    p->rev.resolved = true;
     return RP_OK;
 }
 
@@ -122,7 +163,7 @@ static rp_code bind_listen(struct rp_proxy *p, const char *listen_at, struct rp_
     struct addrinfo *ai = NULL;
     int fd = -1;
     rp_code rc = RP_EUSAGE;
-    if (!split_hostport(listen_at, strlen(listen_at), &host, &port) || !port) {
+    if (!rp__proxy_split_hostport(listen_at, strlen(listen_at), &host, &port) || !port) {
         rp_error_set(err, RP_EUSAGE, "--listen %s: want HOST:PORT", listen_at);
         goto out;
     }
@@ -199,18 +240,39 @@ static void free_list(char **v, size_t n)
     free(v);
 }
 
+static rp_code open_ca(struct rp_proxy *p, const char *dir, struct rp_error *err)
+{
+    char dflt[4096];
+    if (!dir) {
+        rp_code rc = rp_ca_default_dir(dflt, sizeof(dflt), err);
+        if (rc) {
+            return rc;
+        }
+        dir = dflt;
+    }
+    bool created = false;
+    rp_code rc = rp_ca_open(dir, true, &p->ca, &created, err);
+    if (rc == RP_OK && created && p->o.log) {
+        char line[4200];
+        snprintf(line, sizeof(line), "created a CA for HTTPS interception: %s (docs/ca.md)",
+                 rp_ca_cert_path(p->ca));
+        p->o.log(p->o.log_ud, RP_LOG_INFO, line);
+    }
+    return rc;
+}
+
 rp_code rp_proxy_new(const struct rp_proxy_opts *opts, struct rp_proxy **out, struct rp_error *err)
 {
     struct rp_proxy *p = rp_xcalloc(1, sizeof(*p));
     struct rp_rec_meta meta;
     rp_rec_meta_init(&meta);
-    char *port = NULL;
     rp_code rc = RP_EUSAGE;
     p->lfd = -1;
     p->wake[0] = p->wake[1] = -1;
     p->o = *opts;
-    if (!opts->upstream || !opts->output) {
-        rp_error_set(err, RP_EUSAGE, "an upstream and an output file are required");
+    if ((!opts->upstream) == !opts->forward || !opts->output) {
+        rp_error_set(err, RP_EUSAGE,
+                     "an upstream or forward mode (one of them) and an output file are required");
         goto out;
     }
     p->output = rp_xstrdup(opts->output);
@@ -219,26 +281,40 @@ rp_code rp_proxy_new(const struct rp_proxy_opts *opts, struct rp_proxy **out, st
     p->o.tenants = (const char *const *)p->tenants;
     p->only_paths = copy_list(opts->only_paths, opts->n_only_paths);
     p->o.only_paths = (const char *const *)p->only_paths;
+    p->only_hosts = copy_list(opts->only_hosts, opts->n_only_hosts);
+    p->o.only_hosts = (const char *const *)p->only_hosts;
     p->cacert = opts->cacert ? rp_xstrdup(opts->cacert) : NULL;
     p->o.cacert = p->cacert;
     p->name = opts->name ? rp_xstrdup(opts->name) : name_from_path(opts->output);
     p->o.name = p->name;
     p->o.upstream = NULL;
     p->o.listen = NULL;
+    p->o.ca_dir = NULL;
 
-    rc = parse_upstream(p, opts->upstream, &port, err);
-    if (rc) {
-        goto out;
-    }
-    rc = resolve_upstream(p, port, err);
-    if (rc) {
-        goto out;
+    if (opts->forward) {
+        rc = open_ca(p, opts->ca_dir, err);
+        if (rc) {
+            goto out;
+        }
+        rc = rp__dns_new(&p->dns, err);
+        if (rc) {
+            goto out;
+        }
+    } else {
+        rc = parse_upstream(p, opts->upstream, err);
+        if (rc) {
+            goto out;
+        }
+        rc = resolve_upstream(p, err);
+        if (rc) {
+            goto out;
+        }
     }
     rc = bind_listen(p, opts->listen ? opts->listen : RP_PROXY_LISTEN, err);
     if (rc) {
         goto out;
     }
-    if (p->up_tls) {
+    if (opts->forward || p->rev.tls) {
         rc = rp__proxy_tls_init(p, err);
         if (rc) {
             goto out;
@@ -259,7 +335,7 @@ rp_code rp_proxy_new(const struct rp_proxy_opts *opts, struct rp_proxy **out, st
     rp_time_format(rp_now_us() / 1000000 * 1000000, created);
     meta.created = rp_xstrdup(created);
     meta.source_kind = rp_xstrdup("proxy");
-    meta.source_detail = rp_xstrdup(p->upstream);
+    meta.source_detail = rp_xstrdup(opts->forward ? "forward" : p->rev.url);
     for (size_t i = 0; i < opts->n_tenants; i++) {
         rc = rp_rec_meta_add_tenant(&meta, opts->tenants[i], err);
         if (rc) {
@@ -275,7 +351,6 @@ rp_code rp_proxy_new(const struct rp_proxy_opts *opts, struct rp_proxy **out, st
     p = NULL;
     rc = RP_OK;
 out:
-    free(port);
     rp_rec_meta_cleanup(&meta);
     (void)rp_proxy_free(p, NULL);
     return rc;
@@ -296,19 +371,22 @@ rp_code rp_proxy_free(struct rp_proxy *p, struct rp_error *err)
             close(p->wake[i]);
         }
     }
-    if (p->addrs) {
-        freeaddrinfo(p->addrs);
-    }
+    rp__dns_free(p->dns);
+    rp_ca_free(p->ca);
     SSL_CTX_free(p->ssl_ctx);
     rp_scrub_free(p->scrub);
     free_list(p->tenants, p->o.n_tenants);
     free_list(p->only_paths, p->o.n_only_paths);
+    free_list(p->only_hosts, p->o.n_only_hosts);
     free(p->cacert);
     free(p->output);
     free(p->name);
-    free(p->upstream);
-    free(p->up_host);
-    free(p->up_hostport);
+    rp__origin_cleanup(&p->rev);
     free(p);
     return rc;
+}
+
+const char *rp_proxy_ca_path(const struct rp_proxy *p)
+{
+    return p->ca ? rp_ca_cert_path(p->ca) : NULL;
 }

@@ -17,7 +17,7 @@
 #include "internal.h"
 
 /* The absolute URL the upstream served: its origin and the request target. */
-static char *absolute_url(const struct rp_proxy *p, const char *target)
+static char *absolute_url(const struct rp__origin *o, const char *target)
 {
     if (!target || !*target) {
         target = "/";
@@ -27,7 +27,7 @@ static char *absolute_url(const struct rp_proxy *p, const char *target)
     }
     struct rp_buf b;
     rp_buf_init(&b, SIZE_MAX);
-    (void)rp_buf_adds(&b, p->upstream, NULL);
+    (void)rp_buf_adds(&b, o->url, NULL);
     if (target[0] != '/') {
         (void)rp_buf_addc(&b, '/', NULL);
     }
@@ -93,7 +93,7 @@ void rp__proxy_record(struct rp_proxy *p, const struct rp__conn *c, struct rp_ht
     ex.conn_id = c->id;
     ex.req.method = req->method;
     req->method = NULL;
-    ex.req.url = absolute_url(p, req->target);
+    ex.req.url = absolute_url(c->org, req->target);
     ex.req.version = req->version;
     req->version = NULL;
     ex.req.headers = req->headers;

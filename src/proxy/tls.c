@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The upstream transport: plain TCP or TLS through OpenSSL on a non-blocking socket, verified
- * (system CAs or --cacert, the host name or IP checked) unless --insecure, and offering only
- * http/1.1 by ALPN since the relay speaks HTTP/1.x.
+ * The transports: plain TCP or TLS through OpenSSL on non-blocking sockets. Upstream TLS is
+ * verified (system CAs or --cacert, the host name or IP checked) unless --insecure and offers
+ * only http/1.1 by ALPN since the relay speaks HTTP/1.x; the client side of an intercepted
+ * CONNECT uses the CA's contexts (reprise/ca.h) through the same read and write functions.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -53,6 +54,7 @@ out:
 
 void rp__proxy_tls_start(struct rp_proxy *p, struct rp__conn *c)
 {
+    const char *host = c->org->host;
     c->ssl = SSL_new(p->ssl_ctx);
     if (!c->ssl) {
         return; /* the handshake then fails and says so */
@@ -60,55 +62,57 @@ void rp__proxy_tls_start(struct rp_proxy *p, struct rp__conn *c)
     SSL_set_fd(c->ssl, c->ufd);
     SSL_set_connect_state(c->ssl);
     unsigned char addr[16];
-    bool is_ip =
-        inet_pton(AF_INET, p->up_host, addr) == 1 || inet_pton(AF_INET6, p->up_host, addr) == 1;
+    bool is_ip = inet_pton(AF_INET, host, addr) == 1 || inet_pton(AF_INET6, host, addr) == 1;
     if (!is_ip) {
-        SSL_set_tlsext_host_name(c->ssl, p->up_host);
+        SSL_set_tlsext_host_name(c->ssl, host);
     }
     if (!p->o.insecure) {
         X509_VERIFY_PARAM *vp = SSL_get0_param(c->ssl);
         X509_VERIFY_PARAM_set_hostflags(vp, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
         if (is_ip) {
-            X509_VERIFY_PARAM_set1_ip_asc(vp, p->up_host);
+            X509_VERIFY_PARAM_set1_ip_asc(vp, host);
         } else {
-            X509_VERIFY_PARAM_set1_host(vp, p->up_host, 0);
+            X509_VERIFY_PARAM_set1_host(vp, host, 0);
         }
     }
 }
 
-int rp__proxy_tls_handshake(struct rp__conn *c, char *msg, size_t msgsz)
+int rp__proxy_tls_handshake(SSL *ssl, bool *want_write, char *msg, size_t msgsz)
 {
-    if (!c->ssl) {
+    if (!ssl) {
         snprintf(msg, msgsz, "TLS: cannot start a session");
         return -1;
     }
     ERR_clear_error();
-    int r = SSL_do_handshake(c->ssl);
+    int r = SSL_do_handshake(ssl);
     if (r == 1) {
-        c->ssl_want_write = false;
+        *want_write = false;
         return 1;
     }
-    int e = SSL_get_error(c->ssl, r);
+    int e = SSL_get_error(ssl, r);
     if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-        c->ssl_want_write = e == SSL_ERROR_WANT_WRITE;
+        *want_write = e == SSL_ERROR_WANT_WRITE;
         return 0;
     }
-    long vr = SSL_get_verify_result(c->ssl);
+    long vr = SSL_is_server(ssl) ? X509_V_OK : SSL_get_verify_result(ssl);
+    unsigned long ec = ERR_get_error();
     if (vr != X509_V_OK) {
         snprintf(msg, msgsz, "TLS: certificate verify failed: %s",
                  X509_verify_cert_error_string(vr));
-    } else {
+    } else if (ec) {
         char buf[200];
-        ERR_error_string_n(ERR_get_error(), buf, sizeof(buf));
+        ERR_error_string_n(ec, buf, sizeof(buf));
         snprintf(msg, msgsz, "TLS handshake failed: %s", buf);
+    } else {
+        snprintf(msg, msgsz, "TLS handshake failed: the peer closed the connection");
     }
     return -1;
 }
 
-long rp__proxy_up_read(struct rp__conn *c, void *buf, size_t n)
+long rp__proxy_sock_read(int fd, SSL *ssl, bool *want_write, void *buf, size_t n)
 {
-    if (!c->ssl) {
-        ssize_t k = read(c->ufd, buf, n);
+    if (!ssl) {
+        ssize_t k = read(fd, buf, n);
         if (k > 0) {
             return (long)k;
         }
@@ -119,23 +123,23 @@ long rp__proxy_up_read(struct rp__conn *c, void *buf, size_t n)
     }
     int want = n > (size_t)INT32_MAX ? INT32_MAX : (int)n;
     ERR_clear_error();
-    int k = SSL_read(c->ssl, buf, want);
+    int k = SSL_read(ssl, buf, want);
     if (k > 0) {
-        c->ssl_want_write = false;
+        *want_write = false;
         return k;
     }
-    int e = SSL_get_error(c->ssl, k);
+    int e = SSL_get_error(ssl, k);
     if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-        c->ssl_want_write = e == SSL_ERROR_WANT_WRITE;
+        *want_write = e == SSL_ERROR_WANT_WRITE;
         return -1;
     }
     return e == SSL_ERROR_ZERO_RETURN ? 0 : -2;
 }
 
-long rp__proxy_up_write(struct rp__conn *c, const void *buf, size_t n)
+long rp__proxy_sock_write(int fd, SSL *ssl, bool *want_write, const void *buf, size_t n)
 {
-    if (!c->ssl) {
-        ssize_t k = send(c->ufd, buf, n, MSG_NOSIGNAL);
+    if (!ssl) {
+        ssize_t k = send(fd, buf, n, MSG_NOSIGNAL);
         if (k >= 0) {
             return (long)k;
         }
@@ -143,14 +147,14 @@ long rp__proxy_up_write(struct rp__conn *c, const void *buf, size_t n)
     }
     int want = n > (size_t)INT32_MAX ? INT32_MAX : (int)n;
     ERR_clear_error();
-    int k = SSL_write(c->ssl, buf, want);
+    int k = SSL_write(ssl, buf, want);
     if (k > 0) {
-        c->ssl_want_write = false;
+        *want_write = false;
         return k;
     }
-    int e = SSL_get_error(c->ssl, k);
+    int e = SSL_get_error(ssl, k);
     if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-        c->ssl_want_write = e == SSL_ERROR_WANT_WRITE;
+        *want_write = e == SSL_ERROR_WANT_WRITE;
         return -1;
     }
     return -2;

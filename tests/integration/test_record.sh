@@ -12,6 +12,7 @@ src=${REPRISE_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 tmp=$(mktemp -d)
 chmod 0755 "$tmp" # nginx's workers run unprivileged and read the served directory
 source "$src/tools/lib/demo-app.sh"
+source "$src/tools/lib/nginx.sh"
 
 pids=()
 cleanup() {
@@ -123,9 +124,9 @@ check "the live line says no response" grep -q '^reprise: GET /api/x no response
 check "SIGTERM stops with exit 0 (exit $code)" test "$code" -eq 0
 
 # 4. Usage and start-up errors.
-code=0; "$REPRISE" record --forward -o "$tmp/f.jsonl.gz" 2>"$tmp/fwd.err" || code=$?
-check "--forward is refused with exit 2 (exit $code)" test "$code" -eq 2
-check "... saying it is not implemented" grep -q '^reprise: record: --forward is not implemented yet$' "$tmp/fwd.err"
+code=0; "$REPRISE" record --forward --upstream "$DEMO_URL" -o "$tmp/f.jsonl.gz" 2>"$tmp/fwd.err" || code=$?
+check "--forward with --upstream is a usage error (exit $code)" test "$code" -eq 2
+check "... saying why" test "$(head -n1 "$tmp/fwd.err")" = "reprise: record: --forward and --upstream contradict each other"
 code=0; "$REPRISE" record --upstream "$DEMO_URL" 2>/dev/null || code=$?
 check "no -o is a usage error (exit $code)" test "$code" -eq 2
 code=0; "$REPRISE" record --upstream http://no-such-host.invalid -o "$tmp/x.jsonl.gz" 2>/dev/null || code=$?
@@ -146,44 +147,13 @@ check "64 concurrent clients all get 200" test "$(cat "$tmp"/cc.* | grep -c '^20
 px_stop INT
 check "... and all 64 are recorded" test "$(zcat "$tmp/busy.jsonl.gz" | tail -n +2 | grep -c .)" -eq 64
 
-# Starts nginx on a free loopback port with the server block $1 (PORT stands for the port);
-# sets nport (empty on failure). Needs nginx.
-nginx_start() {
-    local block=$1 conf=$tmp/nginx-$RANDOM
-    mkdir -p "$tmp/t" "$conf"
-    chmod 0755 "$conf"
+# nginx as upstream: tools/lib/nginx.sh, tracked here by PID.
+nginx_start_tracked() {
     nport=""
-    for _ in 1 2 3 4 5; do
-        local try=$((20000 + RANDOM % 40000))
-        cat >"$conf/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $conf/nginx.pid;
-error_log $conf/error.log warn;
-events { worker_connections 256; }
-http {
-    access_log off;
-    client_body_temp_path $tmp/t/body; proxy_temp_path $tmp/t/proxy;
-    fastcgi_temp_path $tmp/t/f; uwsgi_temp_path $tmp/t/u; scgi_temp_path $tmp/t/s;
-    types { application/octet-stream bin; }
-    ${block//PORT/$try}
-}
-CONF
-        nginx -p "$conf" -c "$conf/nginx.conf" -e "$conf/error.log" >"$conf/nginx.out" 2>&1 &
-        local npid=$!
-        for _ in $(seq 1 50); do
-            if curl -sk -o /dev/null --max-time 2 "http://127.0.0.1:$try/" ||
-                curl -sk -o /dev/null --max-time 2 "https://127.0.0.1:$try/"; then
-                nport=$try
-                break
-            fi
-            kill -0 "$npid" 2>/dev/null || break
-            sleep 0.1
-        done
-        [ -n "$nport" ] && { pids+=("$npid"); return 0; }
-        kill "$npid" 2>/dev/null || true; wait "$npid" 2>/dev/null || true
-    done
-    cat "$conf/error.log" >&2 || true
+    if nginx_start "$tmp" "$1"; then
+        nport=$NGINX_PORT
+        pids+=("$NGINX_PID")
+    fi
 }
 
 # 6. A 100 MB download through the proxy, from nginx, in bounded memory.
@@ -192,7 +162,7 @@ if command -v nginx >/dev/null && [ -x /usr/bin/time ]; then
     chmod 0755 "$tmp/www"
     head -c 100M /dev/urandom >"$tmp/www/big.bin"
     chmod 0644 "$tmp/www/big.bin"
-    nginx_start "server { listen 127.0.0.1:PORT; root $tmp/www; }"
+    nginx_start_tracked "server { listen 127.0.0.1:PORT; root $tmp/www; }"
     if [ -n "$nport" ]; then
         rec5=$tmp/big.jsonl.gz
         /usr/bin/time -v -o "$tmp/time.txt" "$REPRISE" record --listen 127.0.0.1:0 \
@@ -231,18 +201,8 @@ if command -v nginx >/dev/null; then
     head -c 5M /dev/urandom >"$tmp/www/big5.bin"
     chmod 0755 "$tmp/www"
     chmod 0644 "$tmp/www/big5.bin"
-    umask 077
-    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=reprise test CA" \
-        -keyout "$tmp/ca.key" -out "$tmp/ca.pem" 2>/dev/null
-    openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
-        -keyout "$tmp/server.key" -out "$tmp/server.csr" 2>/dev/null
-    printf 'subjectAltName=IP:127.0.0.1\n' >"$tmp/ext.cnf"
-    openssl x509 -req -in "$tmp/server.csr" -CA "$tmp/ca.pem" -CAkey "$tmp/ca.key" \
-        -CAcreateserial -days 2 -extfile "$tmp/ext.cnf" -out "$tmp/server.pem" 2>/dev/null
-    umask 022
-    chmod 0644 "$tmp/server.pem" "$tmp/ca.pem"
-    chmod 0640 "$tmp/server.key"
-    nginx_start "server { listen 127.0.0.1:PORT ssl; ssl_certificate $tmp/server.pem;
+    tls_make "$tmp"
+    nginx_start_tracked "server { listen 127.0.0.1:PORT ssl; ssl_certificate $tmp/server.pem;
         ssl_certificate_key $tmp/server.key;
         location = /big5.bin { root $tmp/www; }
         location / { proxy_pass $DEMO_URL; proxy_http_version 1.1; proxy_set_header Connection \"\"; } }"

@@ -11,6 +11,7 @@
 #include <criterion/criterion.h>
 #include <curl/curl.h>
 
+#include <reprise/ca.h>
 #include <reprise/filter.h>
 #include <reprise/proxy.h>
 #include <reprise/recording.h>
@@ -65,8 +66,25 @@ static void serve_conn(struct upstream *u, int fd)
             if (len < head + body) {
                 break;
             }
-            char out[1024];
+            char out[4096];
             int n;
+            if (strncmp(buf, "GET /echo", 9) == 0 && (buf[9] == ' ' || buf[9] == '?')) {
+                /* The request head as this upstream saw it, after its port. */
+                char echo[2048];
+                int en = snprintf(echo, sizeof(echo), "port=%u\n%.*s", u->port, (int)head, buf);
+                n = snprintf(out, sizeof(out),
+                             "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+                             "Content-Length: %d\r\n\r\n%s",
+                             en, echo);
+                if (write(fd, out, (size_t)n) != n) {
+                    return;
+                }
+                memmove(buf, buf + head + body, len - head - body);
+                len -= head + body;
+                buf[len] = '\0';
+                end = strstr(buf, "\r\n\r\n");
+                continue;
+            }
             if (strncmp(buf, "GET /ws ", 8) == 0) {
                 /* Switch protocols, then echo raw bytes until the peer closes. */
                 static const char sw[] =
@@ -164,6 +182,7 @@ struct px {
     struct seen seen;
     char *dir;
     char *path;
+    char *ca_dir;
     char base[64];
 };
 
@@ -180,6 +199,11 @@ static void px_start(struct px *x, const char *upstream, struct rp_proxy_opts *o
     signal(SIGPIPE, SIG_IGN);
     x->dir = tmp_dir();
     x->path = path_in(x->dir, "t.jsonl.gz");
+    x->ca_dir = path_in(x->dir, "ca");
+    if (!upstream) {
+        o->forward = true;
+        o->ca_dir = x->ca_dir;
+    }
     o->upstream = upstream;
     o->listen = "127.0.0.1:0";
     o->output = x->path;
@@ -202,6 +226,7 @@ static void px_stop(struct px *x, struct rp_proxy_stats *st)
 static void px_cleanup(struct px *x)
 {
     free(x->path);
+    free(x->ca_dir);
     rm_tree(x->dir);
 }
 
@@ -505,4 +530,257 @@ Test(proxy, websocket_upgrade_is_tunnelled_and_only_the_101_recorded)
     free_all(ex, 1);
     px_cleanup(&x);
     upstream_stop(&u);
+}
+
+/* ----- forward mode ----- */
+
+/* GETs url through the proxy at proxy (tunnel: by CONNECT even for http://), trusting the CA
+ * certificate at cainfo for https; the status and body come back. */
+static long fetch_via(const char *proxy, const char *url, bool tunnel, const char *cainfo,
+                      struct rp_buf *out)
+{
+    CURL *h = curl_easy_init();
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_PROXY, proxy);
+    curl_easy_setopt(h, CURLOPT_HTTPPROXYTUNNEL, tunnel ? 1L : 0L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, 20L);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, out);
+    if (cainfo) {
+        curl_easy_setopt(h, CURLOPT_CAINFO, cainfo);
+    }
+    struct curl_slist *sl = NULL;
+    sl = curl_slist_append(sl, "Proxy-Connection: keep-alive");
+    sl = curl_slist_append(sl, "Proxy-Authorization: Basic dXNlcjpzZWNyZXQ=");
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, sl);
+    long status = 0;
+    if (curl_easy_perform(h) == CURLE_OK) {
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    }
+    curl_slist_free_all(sl);
+    curl_easy_cleanup(h);
+    return status;
+}
+
+Test(proxy, forward_mode_relays_an_absolute_url_in_origin_form_and_records_it)
+{
+    struct upstream u;
+    upstream_start(&u);
+    struct rp_proxy_opts o = {0};
+    struct px x;
+    px_start(&x, NULL, &o);
+    char url[128];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u/echo?q=1", u.port);
+    struct rp_buf body;
+    rp_buf_init(&body, 1 << 20);
+    cr_assert_eq(fetch_via(x.base, url, false, NULL, &body), 200);
+    cr_assert(strncmp(body.data, "port=", 5) == 0, "%s", body.data);
+    const char *head = strchr(body.data, '\n') + 1;
+    cr_assert(strncmp(head, "GET /echo?q=1 HTTP/1.1\r\n", 24) == 0, "%s", head);
+    char host[64];
+    snprintf(host, sizeof(host), "\r\nHost: 127.0.0.1:%u\r\n", u.port);
+    cr_assert_not_null(strstr(head, host), "%s", head);
+    cr_assert_null(strstr(head, "Proxy-"), "%s", head);
+
+    struct rp_proxy_stats st;
+    px_stop(&x, &st);
+    cr_assert_eq(st.recorded, 1);
+    struct rp_exchange ex[4];
+    cr_assert_eq(read_all(x.path, ex, 4), 1);
+    cr_assert_str_eq(ex[0].req.url, url);
+    cr_assert_null(rp_headers_get(&ex[0].req.headers, "Proxy-Authorization", NULL));
+    free_all(ex, 1);
+    rp_buf_cleanup(&body);
+    px_cleanup(&x);
+    upstream_stop(&u);
+}
+
+Test(proxy, forward_mode_relays_hosts_outside_only_without_recording_them)
+{
+    struct upstream u;
+    upstream_start(&u);
+    const char *only[] = {"*.example.test"};
+    struct rp_proxy_opts o = {.only_hosts = only, .n_only_hosts = 1};
+    struct px x;
+    px_start(&x, NULL, &o);
+    char url[128];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u/api/items", u.port);
+    struct rp_buf body;
+    rp_buf_init(&body, 1 << 20);
+    cr_assert_eq(fetch_via(x.base, url, false, NULL, &body), 200);
+    cr_assert_str_eq(body.data, "{\"a\":1}\n");
+    rp_buf_reset(&body);
+    /* CONNECT to a host outside --only: a raw tunnel, here with plain HTTP inside. */
+    cr_assert_eq(fetch_via(x.base, url, true, NULL, &body), 200);
+    cr_assert_str_eq(body.data, "{\"a\":1}\n");
+
+    struct rp_proxy_stats st;
+    px_stop(&x, &st);
+    cr_assert_eq(st.recorded, 0);
+    cr_assert_eq(st.skipped_host, 2);
+    struct rp_exchange ex[4];
+    cr_assert_eq(read_all(x.path, ex, 4), 0);
+    rp_buf_cleanup(&body);
+    px_cleanup(&x);
+    upstream_stop(&u);
+}
+
+Test(proxy, forward_mode_refuses_a_request_without_an_absolute_url)
+{
+    struct rp_proxy_opts o = {0};
+    struct px x;
+    px_start(&x, NULL, &o);
+    char url[128];
+    snprintf(url, sizeof(url), "%s/api/items", x.base);
+    struct rp_buf hdr, body;
+    rp_buf_init(&hdr, 1 << 20);
+    rp_buf_init(&body, 1 << 20);
+    cr_assert_eq(fetch(url, NULL, &hdr, &body), 400);
+    cr_assert_not_null(strstr(body.data, "forward proxy"), "%s", body.data);
+    struct rp_proxy_stats st;
+    px_stop(&x, &st);
+    cr_assert_eq(st.recorded, 0);
+    rp_buf_cleanup(&hdr);
+    rp_buf_cleanup(&body);
+    px_cleanup(&x);
+}
+
+static int connect_port(unsigned port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+                            .sin_port = htons((uint16_t)port)};
+    cr_assert(connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0);
+    return fd;
+}
+
+Test(proxy, forward_mode_moves_one_connection_to_the_next_requests_origin)
+{
+    struct upstream u1, u2;
+    upstream_start(&u1);
+    upstream_start(&u2);
+    struct rp_proxy_opts o = {0};
+    struct px x;
+    px_start(&x, NULL, &o);
+    /* Two requests for two origins sent at once on one connection: the second waits for the
+     * first answer, then goes to its own upstream. */
+    char reqs[512];
+    int n = snprintf(reqs, sizeof(reqs),
+                     "GET http://127.0.0.1:%u/echo HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n\r\n"
+                     "GET http://127.0.0.1:%u/echo HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n"
+                     "Connection: close\r\n\r\n",
+                     u1.port, u1.port, u2.port, u2.port);
+    int fd = connect_port(rp_proxy_port(x.p));
+    cr_assert(write(fd, reqs, (size_t)n) == n);
+    char buf[8192];
+    char want[32];
+    snprintf(want, sizeof(want), "port=%u\n", u2.port);
+    cr_assert(read_until(fd, buf, sizeof(buf), want), "%s", buf);
+    char first[32];
+    snprintf(first, sizeof(first), "port=%u\n", u1.port);
+    cr_assert_not_null(strstr(buf, first), "%s", buf);
+    cr_assert(strstr(buf, first) < strstr(buf, want));
+    close(fd);
+
+    struct rp_proxy_stats st;
+    px_stop(&x, &st);
+    struct rp_exchange ex[4];
+    cr_assert_eq(read_all(x.path, ex, 4), 2);
+    char url[64];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u/echo", u1.port);
+    cr_assert_str_eq(ex[0].req.url, url);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u/echo", u2.port);
+    cr_assert_str_eq(ex[1].req.url, url);
+    free_all(ex, 2);
+    px_cleanup(&x);
+    upstream_stop(&u1);
+    upstream_stop(&u2);
+}
+
+/* A TLS upstream: one connection at a time, one JSON answer each, certificate from its own
+ * CA (made with reprise's CA module, in a directory of the test's). */
+struct tls_upstream {
+    int lfd;
+    unsigned port;
+    pthread_t th;
+    SSL_CTX *ctx;
+};
+
+static void *tls_upstream_main(void *ud)
+{
+    struct tls_upstream *t = ud;
+    for (;;) {
+        int fd = accept(t->lfd, NULL, NULL);
+        if (fd < 0) {
+            return NULL;
+        }
+        SSL *ssl = SSL_new(t->ctx);
+        SSL_set_fd(ssl, fd);
+        char buf[4096];
+        size_t len = 0;
+        if (SSL_accept(ssl) == 1) {
+            int k;
+            while (len + 1 < sizeof(buf) &&
+                   (k = SSL_read(ssl, buf + len, (int)(sizeof(buf) - 1 - len))) > 0) {
+                len += (size_t)k;
+                buf[len] = '\0';
+                if (strstr(buf, "\r\n\r\n")) {
+                    static const char ans[] =
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                        "Content-Length: 12\r\nConnection: close\r\n\r\n{\"tls\":true}";
+                    (void)SSL_write(ssl, ans, sizeof(ans) - 1);
+                    break;
+                }
+            }
+            (void)SSL_shutdown(ssl);
+        }
+        SSL_free(ssl);
+        close(fd);
+    }
+}
+
+Test(proxy, forward_mode_intercepts_connect_with_a_certificate_from_its_ca)
+{
+    char *up_dir = tmp_dir();
+    struct rp_ca *up_ca = NULL;
+    bool created = false;
+    cr_assert_eq(rp_ca_open(up_dir, true, &up_ca, &created, NULL), RP_OK);
+    struct tls_upstream t = {0};
+    cr_assert_eq(rp_ca_server_ctx(up_ca, "127.0.0.1", &t.ctx, NULL), RP_OK);
+    t.lfd = listen_any(&t.port);
+    pthread_create(&t.th, NULL, tls_upstream_main, &t);
+
+    /* The proxy trusts the upstream's CA; the client trusts the proxy's. */
+    struct rp_proxy_opts o = {.cacert = rp_ca_cert_path(up_ca)};
+    struct px x;
+    px_start(&x, NULL, &o);
+    char *proxy_ca = path_in(x.ca_dir, "ca.pem");
+    char url[128];
+    snprintf(url, sizeof(url), "https://127.0.0.1:%u/api/me", t.port);
+    struct rp_buf body;
+    rp_buf_init(&body, 1 << 20);
+    cr_assert_eq(fetch_via(x.base, url, true, proxy_ca, &body), 200);
+    cr_assert_str_eq(body.data, "{\"tls\":true}");
+    rp_buf_reset(&body);
+    /* A client that does not trust the proxy's CA gets no answer. */
+    cr_assert_eq(fetch_via(x.base, url, true, rp_ca_cert_path(up_ca), &body), 0);
+
+    struct rp_proxy_stats st;
+    px_stop(&x, &st);
+    cr_assert_eq(st.recorded, 1);
+    struct rp_exchange ex[4];
+    cr_assert_eq(read_all(x.path, ex, 4), 1);
+    cr_assert_str_eq(ex[0].req.url, url);
+    cr_assert_str_eq((const char *)ex[0].resp.body.data, "{\"tls\":true}");
+    free_all(ex, 1);
+
+    shutdown(t.lfd, SHUT_RDWR);
+    close(t.lfd);
+    pthread_join(t.th, NULL);
+    rp_ca_free(up_ca);
+    rp_buf_cleanup(&body);
+    free(proxy_ca);
+    px_cleanup(&x);
+    rm_tree(up_dir);
 }

@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: MIT */
+/* reprise ca: create the interception CA, or show the one there is, and say how to trust it. */
+#include <getopt.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <reprise/ca.h>
+
+#include "cli.h"
+
+/* Option codes of the long options that have no short form. */
+enum {
+    OPT_CA_DIR = 256,
+};
+
+const struct option cmd_ca_longopts[] = {
+    {"ca-dir", required_argument, NULL, OPT_CA_DIR},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+const char cmd_ca_usage[] =
+    "usage: reprise ca [--ca-dir DIR]\n"
+    "\n"
+    "Create the local CA that 'reprise record --forward' signs its per-host certificates with,\n"
+    "or show the one there is: its certificate's path and SHA-256 fingerprint, and how to make\n"
+    "a browser trust it. Whoever has its key can impersonate any site to that browser: keep it\n"
+    "private and remove the CA when done. See docs/ca.md.\n"
+    "\n"
+    "Options:\n"
+    "      --ca-dir DIR   the CA's directory, made 0700 if missing (default:\n"
+    "                     $XDG_DATA_HOME/reprise, else ~/.local/share/reprise)\n"
+    "  -h, --help         show this help\n";
+
+struct ca_opts {
+    const char *dir; /* NULL: rp_ca_default_dir() */
+    bool help;
+};
+
+#ifdef REPRISE_TESTING
+rp_code parse_ca_args(int argc, char **argv, struct ca_opts *o, struct rp_error *err);
+#endif
+
+RP_TESTABLE rp_code parse_ca_args(int argc, char **argv, struct ca_opts *o, struct rp_error *err)
+{
+    memset(o, 0, sizeof(*o));
+    optind = 0;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, ":h", cmd_ca_longopts, NULL)) != -1) {
+        switch (c) {
+        case OPT_CA_DIR:
+            if (!optarg[0]) {
+                return rp_error_set(err, RP_EUSAGE, "--ca-dir needs a directory");
+            }
+            o->dir = optarg;
+            break;
+        case 'h':
+            o->help = true;
+            return RP_OK;
+        case ':':
+            return rp_error_set(err, RP_EUSAGE, "%s needs a value", argv[optind - 1]);
+        default:
+            return rp_error_set(err, RP_EUSAGE, "unknown option %s", argv[optind - 1]);
+        }
+    }
+    if (optind < argc) {
+        return rp_error_set(err, RP_EUSAGE, "unexpected argument %s", argv[optind]);
+    }
+    return RP_OK;
+}
+
+static void print_how_to_trust(const char *cert, const char *dir)
+{
+    printf("\n"
+           "To trust it, in the browser you record with and only there:\n");
+    printf("  Chromium or Chrome on Linux: (certutil is in libnss3-tools)\n"
+           "    certutil -d sql:$HOME/.pki/nssdb -A -t C,, -n reprise -i %s\n",
+           cert);
+    printf("    or Settings > Privacy and security > Security > Manage certificates >\n"
+           "    Authorities > Import.\n"
+           "  Firefox: Settings > Privacy & Security > Certificates > View Certificates >\n"
+           "    Authorities > Import, and tick \"Trust this CA to identify websites\".\n");
+    printf("  curl: --cacert %s\n"
+           "    (--proxy-cacert is only for a proxy reached over https://, which reprise is not)\n",
+           cert);
+    printf("\n"
+           "Warning: anyone who has %s/%s can impersonate any web site to a\n"
+           "browser that trusts this CA. Keep it private, and remove the CA when you are done:\n"
+           "docs/ca.md says how.\n",
+           dir, RP_CA_KEY_FILE);
+}
+
+static int run_ca(const struct ca_opts *o)
+{
+    struct rp_error err = {0};
+    char dir[PATH_MAX];
+    if (!o->dir && rp_ca_default_dir(dir, sizeof(dir), &err)) {
+        return cli_fail(&err);
+    }
+    struct rp_ca *ca = NULL;
+    bool created = false;
+    if (rp_ca_open(o->dir ? o->dir : dir, true, &ca, &created, &err)) {
+        return cli_fail(&err);
+    }
+    const char *where = o->dir ? o->dir : dir;
+    const char *cert = rp_ca_cert_path(ca);
+    printf("CA certificate: %s\n", cert);
+    printf("%s CA in %s (its key, %s, is readable by you only)\n",
+           created ? "created a new" : "existing", where, RP_CA_KEY_FILE);
+    printf("SHA-256 fingerprint: %s\n", rp_ca_fingerprint(ca));
+    print_how_to_trust(cert, where);
+    rp_ca_free(ca);
+    return RP_EXIT_OK;
+}
+
+int cmd_ca(int argc, char **argv)
+{
+    struct ca_opts o;
+    struct rp_error err = {0};
+    if (parse_ca_args(argc, argv, &o, &err)) {
+        return cli_usage_error("ca", "%s", err.msg);
+    }
+    if (o.help) {
+        fputs(cmd_ca_usage, stdout);
+        return RP_EXIT_OK;
+    }
+    return run_ca(&o);
+}
