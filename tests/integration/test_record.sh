@@ -156,13 +156,14 @@ nginx_start_tracked() {
     fi
 }
 
-# 6. A 100 MB download through the proxy, from nginx, in bounded memory.
+# 6. A 100 MB download and a 100 MB upload through the proxy, nginx upstream, bounded memory.
 if command -v nginx >/dev/null && [ -x /usr/bin/time ]; then
     mkdir -p "$tmp/www"
     chmod 0755 "$tmp/www"
     head -c 100M /dev/urandom >"$tmp/www/big.bin"
     chmod 0644 "$tmp/www/big.bin"
-    nginx_start_tracked "server { listen 127.0.0.1:PORT; root $tmp/www; }"
+    nginx_start_tracked "server { listen 127.0.0.1:PORT; root $tmp/www;
+        location = /upload { client_max_body_size 200m; return 204; } }"
     if [ -n "$nport" ]; then
         rec5=$tmp/big.jsonl.gz
         /usr/bin/time -v -o "$tmp/time.txt" "$REPRISE" record --listen 127.0.0.1:0 \
@@ -177,6 +178,9 @@ if command -v nginx >/dev/null && [ -x /usr/bin/time ]; then
             sleep 0.1
         done
         size=$(curl -sS --max-time 120 -o /dev/null -w '%{size_download}' "$PX_URL/big.bin" || true)
+        up=$(curl -sS --max-time 120 -o /dev/null -w '%{http_code} %{size_upload}' \
+            -H 'Content-Type: application/octet-stream' --data-binary "@$tmp/www/big.bin" \
+            "$PX_URL/upload" || true)
         # GNU time ignores SIGINT while it waits: the signal goes to its child, the proxy.
         child=$(pgrep -P "$PX_PID" || true)
         [ -n "$child" ] && kill -INT "$child"
@@ -185,7 +189,9 @@ if command -v nginx >/dev/null && [ -x /usr/bin/time ]; then
         check "the 100 MB download arrives whole ($size bytes)" test "$size" = 104857600
         rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$tmp/time.txt")
         check "the proxy's peak RSS stays under 64 MB (${rss} kB)" test "${rss:-999999}" -lt 65536
-        check "the body is flagged truncated with its full size" test "$(zcat "$rec5" | tail -n +2 | jq -r '[.response.body_truncated, .response.body_size]|join(" ")')" = "true 104857600"
+        check "the 100 MB upload goes through whole ($up)" test "$up" = "204 104857600"
+        check "the body is flagged truncated with its full size" test "$(zcat "$rec5" | tail -n +2 | jq -r 'select(.request.method=="GET") | [.response.body_truncated, .response.body_size]|join(" ")')" = "true 104857600"
+        check "the upload is recorded truncated with its full size" test "$(zcat "$rec5" | tail -n +2 | jq -r 'select(.request.method=="POST") | [.request.body_truncated, .request.body_size]|join(" ")')" = "true 104857600"
     else
         bad "nginx did not start on a loopback port"
     fi
