@@ -238,10 +238,11 @@ static const char *path_of(const char *url)
     return s ? s : "/";
 }
 
-/* One live line per exchange: "POST /api/login 200 3.2 ms". */
+/* One live line per exchange: "POST /api/login 200 3.2 ms" (forward mode, where hosts vary:
+ * the whole URL). ud points to the forward flag. */
 static void on_exchange(void *ud, const struct rp_exchange *ex, bool recorded)
 {
-    (void)ud;
+    bool forward = *(const bool *)ud;
     char line[1024];
     double ms = (double)ex->duration_us / 1000.0;
     const char *note = "";
@@ -249,13 +250,14 @@ static void on_exchange(void *ud, const struct rp_exchange *ex, bool recorded)
         note = rp_filter_is_static(ex) ? " (static, not recorded)" : " (not recorded)";
     }
     if (ex->has_response) {
-        snprintf(line, sizeof(line), "%s %s %u %.1f ms%s", ex->req.method, path_of(ex->req.url),
-                 ex->resp.status, ms, note);
+        snprintf(line, sizeof(line), "%s %s %u %.1f ms%s", ex->req.method,
+                 forward ? ex->req.url : path_of(ex->req.url), ex->resp.status, ms, note);
     } else {
         cJSON *j = ex->extra ? cJSON_Parse(ex->extra) : NULL;
         const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
         snprintf(line, sizeof(line), "%s %s no response: %s (%.1f ms)%s", ex->req.method,
-                 path_of(ex->req.url), cJSON_IsString(e) ? e->valuestring : "unknown error", ms,
+                 forward ? ex->req.url : path_of(ex->req.url),
+                 cJSON_IsString(e) ? e->valuestring : "unknown error", ms,
                  recorded ? "" : " (not recorded)");
         cJSON_Delete(j);
     }
@@ -287,6 +289,7 @@ static int run_record(const struct record_opts *o)
         .ca_dir = o->ca_dir,
         .log = cli_log,
         .on_exchange = on_exchange,
+        .exchange_ud = (void *)&o->forward,
     };
     rp_code rc = rp_proxy_new(&po, &p, &err);
     if (rc) {

@@ -950,11 +950,13 @@ static bool client_handshake(struct rp_proxy *p, struct rp__conn *c)
         return true;
     }
     if (r < 0) {
-        /* The usual cause is a browser that does not trust the CA yet: say where it is. */
+        /* A browser that refuses the certificate says so with an alert, and the usual cause
+         * is that it does not trust the CA yet: say where it is. */
         char msg[1024];
-        snprintf(msg, sizeof(msg),
-                 "https://%s: the browser's TLS handshake failed (%s); does it trust %s?",
-                 c->leaf_host, why, rp_ca_cert_path(p->ca));
+        bool alert = strstr(why, "alert") != NULL;
+        snprintf(msg, sizeof(msg), "https://%s: %s%s%s%s", c->leaf_host, why,
+                 alert ? "; does the browser trust " : "", alert ? rp_ca_cert_path(p->ca) : "",
+                 alert ? "?" : "");
         log_msg(p, RP_LOG_WARN, msg);
         return false;
     }

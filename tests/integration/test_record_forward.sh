@@ -105,7 +105,7 @@ check "SIGINT stops the proxy with exit 0 (exit $code)" test "$code" -eq 0
 check "the CA certificate is made on first use" test -s "$tmp/pca/ca.pem"
 check "... its key file is 0600" test "$(stat -c %a "$tmp/pca/ca-key.pem")" = 600
 check "the proxy prints where the CA is" grep -q "^intercepting HTTPS with the CA in $tmp/pca/ca.pem$" "$tmp/px1.stdout"
-check "a live line per exchange" test "$(grep -cE '^reprise: (GET|POST) /[^ ]* [0-9]{3} [0-9.]+ ms$' "$tmp/px1.stderr")" -eq 9
+check "a live line per exchange, with the whole URL" test "$(grep -cE "^reprise: (GET|POST) $DEMO_URL/[^ ]* [0-9]{3} [0-9.]+ ms$" "$tmp/px1.stderr")" -eq 9
 check_recording "$rec" "$DEMO_URL" "http"
 code=0
 REPRISE_SECRET_PASSWORD=$password timeout 120 "$REPRISE" replay "$rec" --target "$DEMO_URL" --no-color \
@@ -131,7 +131,7 @@ if nginx_start "$tmp" "server { listen 127.0.0.1:PORT ssl; ssl_certificate $tmp/
     curl -sS --max-time 20 -x "$PX" --cacert "$tmp/ca.pem" -o /dev/null "$tls/healthz" 2>"$tmp/untrusted.err" || untrusted=$?
     px_stop
     check "a client that does not trust the proxy's CA refuses it (curl exit $untrusted)" test "$untrusted" -eq 60
-    check "... and the proxy says which CA to trust" grep -q "does it trust $tmp/pca/ca.pem" "$tmp/px2.stderr"
+    check "... and the proxy says which CA to trust" grep -q "does the browser trust $tmp/pca/ca.pem?" "$tmp/px2.stderr"
     check_recording "$rec" "$tls" "https"
     code=0
     REPRISE_SECRET_PASSWORD=$password timeout 120 "$REPRISE" replay "$rec" --target "$tls" \
