@@ -58,7 +58,8 @@ struct rp_proxy_stats {
     uint64_t skipped_static; /* left out as static assets */
     uint64_t skipped_path;   /* left out by --only-path */
     uint64_t skipped_host;   /* forward: requests and CONNECT tunnels to hosts outside --only */
-    uint64_t errors;         /* exchanges with no response (upstream down, reset) or not written */
+    uint64_t errors; /* exchanges past the filters with no response (upstream down, reset), or
+                        not written */
 };
 
 struct rp_proxy;

@@ -338,10 +338,11 @@ static int run_record(const struct record_opts *o)
                  (unsigned long long)st.skipped_host);
     }
     snprintf(sum, sizeof(sum),
-             "recorded %llu exchanges to %s (%llu skipped as static, %llu outside --only-path%s, "
+             "recorded %llu exchange%s to %s (%llu skipped as static, %llu outside --only-path%s, "
              "%llu errors)",
-             (unsigned long long)st.recorded, o->output, (unsigned long long)st.skipped_static,
-             (unsigned long long)st.skipped_path, hosts, (unsigned long long)st.errors);
+             (unsigned long long)st.recorded, st.recorded == 1 ? "" : "s", o->output,
+             (unsigned long long)st.skipped_static, (unsigned long long)st.skipped_path, hosts,
+             (unsigned long long)st.errors);
     cli_log(NULL, RP_LOG_INFO, sum);
     exitc = RP_EXIT_OK;
 out:

@@ -121,7 +121,6 @@ void rp__proxy_record(struct rp_proxy *p, const struct rp__conn *c, struct rp_ht
         int64_t now = rp_now_us();
         ex.duration_us = now > req->first_us ? (uint64_t)(now - req->first_us) : 0;
         ex.extra = error_json(why ? why : "no response");
-        p->stats.errors++;
     }
 
     bool recorded = false;
@@ -132,6 +131,10 @@ void rp__proxy_record(struct rp_proxy *p, const struct rp__conn *c, struct rp_ht
     if (!path_wanted(p, ex.req.url)) {
         p->stats.skipped_path++;
         goto out;
+    }
+    /* Counted once it passed the filters: a favicon that failed is only a skipped asset. */
+    if (!resp) {
+        p->stats.errors++;
     }
     struct rp_error err = {0};
     if (!p->o.no_redact && rp_scrub_exchange(p->scrub, &ex, &err)) {
