@@ -17,6 +17,7 @@ chmod 0755 "$tmp" # nginx's workers run unprivileged and read the config directo
 source "$src/tools/lib/demo-app.sh"
 source "$src/tools/lib/browser.sh"
 source "$src/tools/lib/nginx.sh"
+source "$src/tools/lib/proxy.sh"
 
 # Nothing started here writes to the real home: not the browser, not certutil, not reprise's
 # default CA directory.
@@ -24,14 +25,8 @@ export HOME=$tmp/home XDG_DATA_HOME=$tmp/home/.local/share XDG_CONFIG_HOME=$tmp/
     XDG_CACHE_HOME=$tmp/home/.cache
 mkdir -p "$HOME"
 
-# Servers still running, stopped at exit. A server stopped earlier is taken off the list, so
-# that its PID, once reused by some other process, is never signalled.
+# Servers started here, stopped at exit.
 pids=()
-forget() {
-    local keep=() p
-    for p in "${pids[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
-    pids=("${keep[@]}")
-}
 cleanup() {
     wd_stop
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
@@ -49,44 +44,6 @@ password=correct-horse-battery-staple
 
 # ---------------------------------------------------------------------------------------------
 # Servers: the proxy, the shop, nginx with TLS in front of the shop.
-
-# Starts the proxy in the background (arguments passed on); sets PX_PID and PX_URL. On
-# failure returns 1 with why in PX_WHY: the proxy's exit status and first stderr line.
-px_start() {
-    local out=$1; shift
-    "$REPRISE" record --listen 127.0.0.1:0 "$@" >"$out.stdout" 2>"$out.stderr" </dev/null &
-    PX_PID=$!
-    pids+=("$PX_PID")
-    PX_URL=""
-    for _ in $(seq 1 100); do
-        PX_URL=$(sed -n 's/^listening on //p' "$out.stdout" 2>/dev/null || true)
-        [ -n "$PX_URL" ] && return 0
-        kill -0 "$PX_PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    local rc=0
-    if kill -0 "$PX_PID" 2>/dev/null; then
-        kill -KILL "$PX_PID" 2>/dev/null || true
-        PX_WHY="no address printed within 10 s"
-    else
-        wait "$PX_PID" 2>/dev/null || rc=$?
-        PX_WHY="exit $rc: $(head -n1 "$out.stderr")"
-    fi
-    wait "$PX_PID" 2>/dev/null || true
-    forget "$PX_PID"
-    return 1
-}
-
-# Stops the proxy with SIGINT and waits (at most 20 s, then SIGKILL); the exit status goes in
-# $code.
-px_stop() {
-    kill -INT "$PX_PID" 2>/dev/null || true
-    for _ in $(seq 1 200); do kill -0 "$PX_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$PX_PID" 2>/dev/null || true
-    code=0
-    wait "$PX_PID" 2>/dev/null || code=$?
-    forget "$PX_PID"
-}
 
 # A fresh shop for each scenario, so the tenant acme is new every time; demo_stop stops the
 # one running, here and at exit.

@@ -13,6 +13,7 @@ tmp=$(mktemp -d)
 chmod 0755 "$tmp" # nginx's workers run unprivileged and read the served directory
 source "$src/tools/lib/demo-app.sh"
 source "$src/tools/lib/nginx.sh"
+source "$src/tools/lib/proxy.sh"
 
 pids=()
 cleanup() {
@@ -26,33 +27,6 @@ pass=0 fail=0
 ok() { pass=$((pass + 1)); echo "ok - $1"; }
 bad() { fail=$((fail + 1)); echo "not ok - $1"; }
 check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
-
-# Starts the proxy in the background (extra arguments passed on); sets PX_PID and PX_URL.
-px_start() {
-    local out=$1; shift
-    "$REPRISE" record --listen 127.0.0.1:0 "$@" >"$out.stdout" 2>"$out.stderr" &
-    PX_PID=$!
-    pids+=("$PX_PID")
-    PX_URL=""
-    for _ in $(seq 1 100); do
-        PX_URL=$(sed -n 's/^listening on //p' "$out.stdout" 2>/dev/null || true)
-        [ -n "$PX_URL" ] && return 0
-        kill -0 "$PX_PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    echo "the proxy did not print its address" >&2
-    cat "$out.stderr" >&2
-    return 1
-}
-
-# Stops the proxy with a signal and waits (at most 20 s); the exit code goes in $code.
-px_stop() {
-    local sig=$1
-    kill "-$sig" "$PX_PID" 2>/dev/null || true
-    for _ in $(seq 1 200); do kill -0 "$PX_PID" 2>/dev/null || break; sleep 0.1; done
-    code=0
-    wait "$PX_PID" 2>/dev/null || code=$?
-}
 
 password=correct-horse-battery-staple
 demo_start "$DEMO_BIN"; pids+=("$DEMO_PID")

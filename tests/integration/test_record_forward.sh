@@ -15,6 +15,7 @@ tmp=$(mktemp -d)
 chmod 0755 "$tmp" # nginx's workers run unprivileged and read the config directory
 source "$src/tools/lib/demo-app.sh"
 source "$src/tools/lib/nginx.sh"
+source "$src/tools/lib/proxy.sh"
 
 pids=()
 cleanup() {
@@ -29,39 +30,13 @@ ok() { pass=$((pass + 1)); echo "ok - $1"; }
 bad() { fail=$((fail + 1)); echo "not ok - $1"; }
 check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
 
-# Starts the forward proxy in the background (extra arguments passed on); sets PX_PID, PX.
-px_start() {
-    local out=$1; shift
-    "$REPRISE" record --forward --listen 127.0.0.1:0 "$@" >"$out.stdout" 2>"$out.stderr" &
-    PX_PID=$!
-    pids+=("$PX_PID")
-    PX=""
-    for _ in $(seq 1 100); do
-        PX=$(sed -n 's/^listening on //p' "$out.stdout" 2>/dev/null || true)
-        [ -n "$PX" ] && return 0
-        kill -0 "$PX_PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    echo "the proxy did not print its address" >&2
-    cat "$out.stderr" >&2
-    return 1
-}
-
-# Stops the proxy with SIGINT and waits (at most 20 s); the exit code goes in $code.
-px_stop() {
-    kill -INT "$PX_PID" 2>/dev/null || true
-    for _ in $(seq 1 200); do kill -0 "$PX_PID" 2>/dev/null || break; sleep 0.1; done
-    code=0
-    wait "$PX_PID" 2>/dev/null || code=$?
-}
-
 password=correct-horse-battery-staple
 
-# The checkout at origin $1 through the proxy $PX, extra curl arguments in CURL_EXTRA; the
+# The checkout at origin $1 through the proxy $PX_URL, extra curl arguments in CURL_EXTRA; the
 # cookie jar is $jar. Sets order_id.
 checkout() {
     local o=$1 login csrf
-    c() { curl -sS --max-time 20 -x "$PX" "${CURL_EXTRA[@]}" -b "$jar" -c "$jar" "$@"; }
+    c() { curl -sS --max-time 20 -x "$PX_URL" "${CURL_EXTRA[@]}" -b "$jar" -c "$jar" "$@"; }
     local body="{\"tenant\":\"acme\",\"email\":\"owner@acme.test\",\"password\":\"$password\"}"
     c -o /dev/null "$o/"
     c -o /dev/null -H 'Content-Type: application/json' -d "$body" "$o/api/signup"
@@ -98,7 +73,7 @@ demo_start "$DEMO_BIN"; pids+=("$DEMO_PID")
 rec=$tmp/http.jsonl.gz
 jar=$tmp/jar1
 CURL_EXTRA=()
-px_start "$tmp/px1" -o "$rec" --tenant acme --ca-dir "$tmp/pca"
+px_start "$tmp/px1" --forward -o "$rec" --tenant acme --ca-dir "$tmp/pca"
 checkout "$DEMO_URL"
 px_stop
 check "SIGINT stops the proxy with exit 0 (exit $code)" test "$code" -eq 0
@@ -125,10 +100,10 @@ if nginx_start "$tmp" "server { listen 127.0.0.1:PORT ssl; ssl_certificate $tmp/
     rec=$tmp/https.jsonl.gz
     jar=$tmp/jar2
     CURL_EXTRA=(--cacert "$tmp/pca/ca.pem")
-    px_start "$tmp/px2" -o "$rec" --tenant acme --ca-dir "$tmp/pca" --cacert "$tmp/ca.pem"
+    px_start "$tmp/px2" --forward -o "$rec" --tenant acme --ca-dir "$tmp/pca" --cacert "$tmp/ca.pem"
     checkout "$tls"
     untrusted=0
-    curl -sS --max-time 20 -x "$PX" --cacert "$tmp/ca.pem" -o /dev/null "$tls/healthz" 2>"$tmp/untrusted.err" || untrusted=$?
+    curl -sS --max-time 20 -x "$PX_URL" --cacert "$tmp/ca.pem" -o /dev/null "$tls/healthz" 2>"$tmp/untrusted.err" || untrusted=$?
     px_stop
     check "a client that does not trust the proxy's CA refuses it (curl exit $untrusted)" test "$untrusted" -eq 60
     check "... and the proxy says which CA to trust" grep -q "does the browser trust $tmp/pca/ca.pem?" "$tmp/px2.stderr"
@@ -140,17 +115,17 @@ if nginx_start "$tmp" "server { listen 127.0.0.1:PORT ssl; ssl_certificate $tmp/
     check "the HTTPS recording replays against the shop over TLS (exit $code)" test "$code" -eq 0
 
     # The upstream's certificate is verified: without --cacert the browser gets 502.
-    px_start "$tmp/px3" -o "$tmp/unverified.jsonl.gz" --ca-dir "$tmp/pca"
-    status=$(curl -sS --max-time 20 -x "$PX" --cacert "$tmp/pca/ca.pem" -o "$tmp/502.body" -w '%{http_code}' "$tls/healthz" || true)
+    px_start "$tmp/px3" --forward -o "$tmp/unverified.jsonl.gz" --ca-dir "$tmp/pca"
+    status=$(curl -sS --max-time 20 -x "$PX_URL" --cacert "$tmp/pca/ca.pem" -o "$tmp/502.body" -w '%{http_code}' "$tls/healthz" || true)
     px_stop
     check "an upstream with an unknown certificate gives 502 ($status)" test "$status" = 502
     check "... saying why" grep -q 'certificate verify failed' "$tmp/502.body"
 
     # 3. --only: other hosts are relayed (HTTP) or tunnelled (CONNECT) untouched, not recorded.
-    px_start "$tmp/px4" -o "$tmp/only.jsonl.gz" --ca-dir "$tmp/pca" --only '*.example.test'
-    s1=$(curl -sS --max-time 20 -x "$PX" -o /dev/null -w '%{http_code}' "$DEMO_URL/healthz" || true)
+    px_start "$tmp/px4" --forward -o "$tmp/only.jsonl.gz" --ca-dir "$tmp/pca" --only '*.example.test'
+    s1=$(curl -sS --max-time 20 -x "$PX_URL" -o /dev/null -w '%{http_code}' "$DEMO_URL/healthz" || true)
     # Tunnelled: the client sees nginx's own certificate, so it trusts the test's CA.
-    s2=$(curl -sS --max-time 20 -x "$PX" --cacert "$tmp/ca.pem" -o /dev/null -w '%{http_code}' "$tls/healthz" || true)
+    s2=$(curl -sS --max-time 20 -x "$PX_URL" --cacert "$tmp/ca.pem" -o /dev/null -w '%{http_code}' "$tls/healthz" || true)
     px_stop
     check "a host outside --only is relayed over HTTP ($s1)" test "$s1" = 200
     check "... and tunnelled for HTTPS, with the server's own certificate ($s2)" test "$s2" = 200
@@ -162,7 +137,7 @@ fi
 
 # 4. Names are looked up; bad requests and dead upstreams are answered, one line each; an
 # upstream that never answers holds back only its own connection.
-px_start "$tmp/px5" -o "$tmp/misc.jsonl.gz" --ca-dir "$tmp/pca"
+px_start "$tmp/px5" --forward -o "$tmp/misc.jsonl.gz" --ca-dir "$tmp/pca"
 port=${DEMO_URL##*:}
 hang_url=""
 if [ -n "${REPRISE_FAULT_SERVER:-}" ]; then
@@ -171,10 +146,10 @@ if [ -n "${REPRISE_FAULT_SERVER:-}" ]; then
     pids+=("$hang_pid")
     for _ in $(seq 1 50); do [ -s "$tmp/hang.url" ] && break; sleep 0.1; done
     hang_url=$(head -n1 "$tmp/hang.url")
-    curl -sS --max-time 8 -x "$PX" -o /dev/null "$hang_url/slow" 2>/dev/null &
+    curl -sS --max-time 8 -x "$PX_URL" -o /dev/null "$hang_url/slow" 2>/dev/null &
     hang_curl=$!
     sleep 0.5
-    s0=$(curl -sS --max-time 5 -x "$PX" -o /dev/null -w '%{http_code}' "$DEMO_URL/healthz" || true)
+    s0=$(curl -sS --max-time 5 -x "$PX_URL" -o /dev/null -w '%{http_code}' "$DEMO_URL/healthz" || true)
     check "while one upstream hangs, another answers through the proxy ($s0)" test "$s0" = 200
     kill "$hang_curl" 2>/dev/null || true
     wait "$hang_curl" 2>/dev/null || true
@@ -183,11 +158,11 @@ if [ -n "${REPRISE_FAULT_SERVER:-}" ]; then
 else
     echo "skipped: the hanging-upstream check needs REPRISE_FAULT_SERVER"
 fi
-s1=$(curl -sS --max-time 20 -x "$PX" -o /dev/null -w '%{http_code}' "http://localhost:$port/healthz" || true)
-s2=$(curl -sS --max-time 20 -o "$tmp/400.body" -w '%{http_code}' "$PX/healthz" || true)
+s1=$(curl -sS --max-time 20 -x "$PX_URL" -o /dev/null -w '%{http_code}' "http://localhost:$port/healthz" || true)
+s2=$(curl -sS --max-time 20 -o "$tmp/400.body" -w '%{http_code}' "$PX_URL/healthz" || true)
 demo_start "$DEMO_BIN"; dead=${DEMO_URL##*:}; demo_stop
-s3=$(curl -sS --max-time 20 -x "$PX" -o "$tmp/dead.body" -w '%{http_code}' "http://127.0.0.1:$dead/x" || true)
-s4=$(curl -sS --max-time 30 -x "$PX" -o "$tmp/dns.body" -w '%{http_code}' "http://no-such-host.invalid/x" || true)
+s3=$(curl -sS --max-time 20 -x "$PX_URL" -o "$tmp/dead.body" -w '%{http_code}' "http://127.0.0.1:$dead/x" || true)
+s4=$(curl -sS --max-time 30 -x "$PX_URL" -o "$tmp/dns.body" -w '%{http_code}' "http://no-such-host.invalid/x" || true)
 px_stop
 check "a host name is resolved (localhost: $s1)" test "$s1" = 200
 check "a request that names no URL gets 400 ($s2)" test "$s2" = 400
