@@ -24,6 +24,7 @@
 #
 # See tools/bench/README.md for what each figure means.
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/../.."
 
 # ----- settings ----------------------------------------------------------------------------
@@ -173,65 +174,7 @@ chmod 0644 "$dir/www/order.json"
 jq -e . "$dir/www/order.json" >/dev/null || die "the generated order is not JSON"
 body_bytes=$(wc -c <"$dir/www/order.json")
 
-write_conf() {
-    cat >"$dir/nginx.conf" <<EOF
-worker_processes 1;
-daemon off;
-pid $dir/nginx.pid;
-error_log $dir/error.log warn;
-events {
-    worker_connections 1024;
-}
-http {
-    access_log off;
-    keepalive_requests 1000000;
-    keepalive_timeout 65;
-    sendfile on;
-    tcp_nodelay on;
-    client_body_temp_path $dir/tmp/body;
-    proxy_temp_path $dir/tmp/proxy;
-    fastcgi_temp_path $dir/tmp/fastcgi;
-    uwsgi_temp_path $dir/tmp/uwsgi;
-    scgi_temp_path $dir/tmp/scgi;
-    server {
-        listen 127.0.0.1:$1;
-        root $dir/www;
-        types { }
-        # application/json: a recorder keeps it (static assets it would leave out).
-        default_type application/json;
-        location / {
-            try_files /order.json =404;
-        }
-    }
-}
-EOF
-}
-
-# Starts nginx on a random high port; tries another when that one turns out to be taken.
-port=""
-for _ in $(seq 1 "$PORT_TRIES"); do
-    try=$((20000 + RANDOM % 40000))
-    write_conf "$try"
-    "${server_pin[@]}" nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" \
-        >"$dir/nginx.out" 2>&1 &
-    nginx_pid=$!
-    for _ in $(seq 1 50); do
-        if curl -fs -o /dev/null "http://127.0.0.1:$try/api/orders/1"; then
-            port=$try
-            break
-        fi
-        kill -0 "$nginx_pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    [ -n "$port" ] && break
-    kill "$nginx_pid" 2>/dev/null || true
-    wait "$nginx_pid" 2>/dev/null || true
-    nginx_pid=""
-done
-if [ -z "$port" ]; then
-    cat "$dir/error.log" "$dir/nginx.out" >&2 2>/dev/null || true
-    die "nginx did not start on a loopback port after $PORT_TRIES tries"
-fi
+bench_nginx_start "$dir" order.json "/api/orders/1"
 upstream="http://127.0.0.1:$port"
 nginx_version=$(nginx -v 2>&1 | sed -n 's|.*nginx/\([0-9.]*\).*|\1|p')
 curl -fs "$upstream/api/orders/1" -o "$dir/live.json"
