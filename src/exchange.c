@@ -48,8 +48,8 @@ void rp_headers_cleanup(struct rp_headers *h)
     rp_headers_init(h);
 }
 
-rp_code rp_headers_add(struct rp_headers *h, const char *name, size_t name_len, const char *value,
-                       size_t value_len, struct rp_error *err)
+/* Room for one more header; RP_ETOOBIG at the cap. */
+static rp_code headers_grow(struct rp_headers *h, struct rp_error *err)
 {
     if (h->n >= RP_MAX_HEADER_COUNT) {
         return rp_error_set(err, RP_ETOOBIG, "more than %u headers", RP_MAX_HEADER_COUNT);
@@ -59,10 +59,37 @@ rp_code rp_headers_add(struct rp_headers *h, const char *name, size_t name_len, 
         h->v = rp_xreallocarray(h->v, cap, sizeof(*h->v));
         h->cap = cap;
     }
+    return RP_OK;
+}
+
+rp_code rp_headers_add(struct rp_headers *h, const char *name, size_t name_len, const char *value,
+                       size_t value_len, struct rp_error *err)
+{
+    rp_code rc = headers_grow(h, err);
+    if (rc) {
+        return rc;
+    }
     struct rp_header *e = &h->v[h->n++];
     e->name = rp_xstrndup(name, name_len);
     e->name_len = name_len;
     e->value = rp_xstrndup(value, value_len);
+    e->value_len = value_len;
+    return RP_OK;
+}
+
+rp_code rp_headers_add_take(struct rp_headers *h, char *name, size_t name_len, char *value,
+                            size_t value_len, struct rp_error *err)
+{
+    rp_code rc = headers_grow(h, err);
+    if (rc) {
+        free(name);
+        free(value);
+        return rc;
+    }
+    struct rp_header *e = &h->v[h->n++];
+    e->name = name;
+    e->name_len = name_len;
+    e->value = value;
     e->value_len = value_len;
     return RP_OK;
 }

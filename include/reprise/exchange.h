@@ -88,6 +88,13 @@ RP_EXTERN rp_code rp_headers_add(struct rp_headers *h, const char *name, size_t 
                                  const char *value, size_t value_len, struct rp_error *err);
 
 /*
+ * Appends name and value without copying them: takes both (from malloc, each NUL-terminated
+ * at its length), and frees them when it fails. RP_ETOOBIG as rp_headers_add.
+ */
+RP_EXTERN rp_code rp_headers_add_take(struct rp_headers *h, char *name, size_t name_len,
+                                      char *value, size_t value_len, struct rp_error *err);
+
+/*
  * Returns the first header named name (ASCII case-insensitive), or NULL. With start, the
  * search begins at index *start and *start is set one past the match, so a loop visits every
  * duplicate. The result is borrowed from h, valid until h changes.
