@@ -3,7 +3,8 @@
  * libFuzzer target for the recording reader: the input is a file's bytes (gzip or not). It is
  * written to a temporary file and read to the end; the reader must return codes, never crash
  * or leak, whatever the bytes. The decompressed-line decoder is fuzzed directly as well, so
- * that JSON the fuzzer invents reaches it without first having to be valid gzip.
+ * that JSON the fuzzer invents reaches it without first having to be valid gzip, and its fast
+ * path is held against its cJSON path.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include <reprise/limits.h>
 #include <reprise/recording.h>
 
+#include "recording/internal.h"
 #include "text_int.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -100,9 +102,55 @@ static void check_round_trip(const struct rp_exchange *ex)
     rp_buf_cleanup(&line);
 }
 
+static bool same_str(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/*
+ * The fast line decoder against the cJSON one: whatever line the fast path takes, the cJSON
+ * path must take too and read into the same exchange, field for field. Abort on any
+ * difference.
+ */
+static void check_fast_decoder(const char *line, size_t len)
+{
+    struct rp_exchange fast;
+    rp_exchange_init(&fast);
+    if (!rp__recording_decode_fast(line, len, &fast)) {
+        if (fast.req.method || fast.req.url || fast.req.headers.n || fast.has_response) {
+            abort(); /* a declined line leaves the exchange empty */
+        }
+        return;
+    }
+    struct rp_exchange ref;
+    rp_exchange_init(&ref);
+    struct rp_error err;
+    if (rp__recording_decode_cjson(line, len, &ref, &err) != RP_OK) {
+        abort();
+    }
+    bool same = fast.seq == ref.seq && fast.start_us == ref.start_us &&
+                fast.duration_us == ref.duration_us && fast.conn_id == ref.conn_id &&
+                fast.incomplete == ref.incomplete && fast.has_response == ref.has_response &&
+                same_str(fast.extra, ref.extra) && same_str(fast.req.method, ref.req.method) &&
+                same_str(fast.req.url, ref.req.url) &&
+                same_str(fast.req.version, ref.req.version) &&
+                same_headers(&fast.req.headers, &ref.req.headers) &&
+                same_body(&fast.req.body, &ref.req.body) && fast.resp.status == ref.resp.status &&
+                same_str(fast.resp.reason, ref.resp.reason) &&
+                same_str(fast.resp.version, ref.resp.version) &&
+                same_headers(&fast.resp.headers, &ref.resp.headers) &&
+                same_body(&fast.resp.body, &ref.resp.body);
+    if (!same) {
+        abort();
+    }
+    rp_exchange_cleanup(&fast);
+    rp_exchange_cleanup(&ref);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     /* The line decoders, on the raw bytes. */
+    check_fast_decoder((const char *)data, size);
     struct rp_exchange ex;
     rp_exchange_init(&ex);
     struct rp_error err;
