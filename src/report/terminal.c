@@ -162,6 +162,7 @@ struct terminal {
     bool color;
     bool live; /* out is a terminal: flush every line, so progress shows as it happens */
     char *target;
+    struct rp_buf line; /* a result line, kept from one to the next */
 };
 
 /* Characters (code points) in s. */
@@ -176,6 +177,56 @@ static size_t char_count(const char *s)
     return chars;
 }
 
+/* Appends n spaces. */
+static rp_code add_spaces(struct rp_buf *b, size_t n, struct rp_error *err)
+{
+    static const char spaces[] = "                                ";
+    rp_code rc = RP_OK;
+    while (!rc && n) {
+        size_t k = n < sizeof(spaces) - 1 ? n : sizeof(spaces) - 1;
+        rc = rp_buf_add(b, spaces, k, err);
+        n -= k;
+    }
+    return rc;
+}
+
+/*
+ * Appends text right-aligned in width columns, as printf's "%*s" would: each result line has
+ * a few such fields, and printf's machinery cost more than the rest of the line.
+ */
+static rp_code add_right(struct rp_buf *b, const char *text, size_t n, size_t width,
+                         struct rp_error *err)
+{
+    rp_code rc = n < width ? add_spaces(b, width - n, err) : RP_OK;
+    return rc ? rc : rp_buf_add(b, text, n, err);
+}
+
+/* The decimal digits of v at the end of buf[24]; returns where they start. */
+static char *u64_digits(uint64_t v, char buf[24])
+{
+    char *p = buf + 24;
+    do {
+        *--p = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return p;
+}
+
+/* Writes microseconds as milliseconds with one decimal, rounded ("12.3" for 12345), into
+ * buf[32]; returns its length. */
+static size_t ms_text(uint64_t us, char buf[32])
+{
+    uint64_t tenths = us / 100 + (us % 100 >= 50 ? 1 : 0);
+    char digits[24];
+    char *d = u64_digits(tenths / 10, digits);
+    size_t n = (size_t)(digits + 24 - d);
+    memcpy(buf, d, n);
+    buf[n++] = '.';
+    buf[n++] = (char)('0' + tenths % 10);
+    buf[n] = '\0';
+    return n;
+}
+
 /*
  * Appends s for a terminal: control characters (C0, DEL and C1, which could start escape
  * sequences from text a server sent) become '?', malformed UTF-8 becomes U+FFFD, more than
@@ -184,6 +235,19 @@ static size_t char_count(const char *s)
 static rp_code add_clean(struct rp_buf *b, const char *s, size_t max, size_t width,
                          struct rp_error *err)
 {
+    /* Printable ASCII, what almost every session name, method and URL is, needs no cleaning:
+     * one append and the padding, every result line. */
+    size_t plain = 0;
+    while (s[plain] >= 0x20 && s[plain] < 0x7F) {
+        plain++;
+    }
+    if (s[plain] == '\0' && plain <= max) {
+        rp_code rc = rp_buf_add(b, s, plain, err);
+        if (!rc && plain < width) {
+            rc = add_spaces(b, width - plain, err);
+        }
+        return rc;
+    }
     size_t total = char_count(s);
     size_t keep = total > max ? (max > 3 ? max - 3 : 0) : total;
     size_t n = strlen(s), i = 0, chars = 0;
@@ -215,8 +279,9 @@ static rp_code add_clean(struct rp_buf *b, const char *s, size_t max, size_t wid
 /* Appends microseconds as milliseconds with one decimal, rounded: 12345 gives "12.3". */
 static rp_code add_ms(struct rp_buf *b, uint64_t us, struct rp_error *err)
 {
-    uint64_t tenths = us / 100 + (us % 100 >= 50 ? 1 : 0);
-    return rp_buf_addf(b, err, "%" PRIu64 ".%" PRIu64, tenths / 10, tenths % 10);
+    char ms[32];
+    size_t n = ms_text(us, ms);
+    return rp_buf_add(b, ms, n, err);
 }
 
 /*
@@ -286,10 +351,14 @@ static rp_code add_outcome(struct terminal *t, struct rp_buf *b, enum rp_outcome
         color = COLOR_YELLOW;
         break;
     }
-    if (t->color) {
-        return rp_buf_addf(b, err, "%s%s%s", color, word, COLOR_RESET);
+    rp_code rc = t->color ? rp_buf_adds(b, color, err) : RP_OK;
+    if (!rc) {
+        rc = rp_buf_adds(b, word, err);
     }
-    return rp_buf_adds(b, word, err);
+    if (!rc && t->color) {
+        rc = rp_buf_adds(b, COLOR_RESET, err);
+    }
+    return rc;
 }
 
 /* Appends the detail lines under a result: one per mismatch, or the error or skip reason. */
@@ -338,55 +407,68 @@ static rp_code terminal_result(void *ctx, const struct rp_check_result *res, str
     const struct rp_exchange *ex = res->live;
     const char *method = ex && ex->req.method ? ex->req.method : "-";
     const char *url = ex && ex->req.url ? rp__report_url_shown(ex->req.url, t->target) : "-";
-    struct rp_buf b;
-    rp_buf_init(&b, RP_MAX_LINE_BYTES);
+    struct rp_buf *b = &t->line;
+    rp_buf_reset(b);
 
-    rp_code rc = rp_buf_adds(&b, "  ", err);
+    rp_code rc = rp_buf_adds(b, "  ", err);
     if (!rc) {
-        rc = add_clean(&b, res->session ? res->session : "-", SIZE_MAX, COL_SESSION, err);
+        rc = add_clean(b, res->session ? res->session : "-", SIZE_MAX, COL_SESSION, err);
+    }
+    char num[24];
+    const char *digits = u64_digits(res->recorded_seq, num);
+    if (!rc) {
+        rc = rp_buf_addc(b, ' ', err);
     }
     if (!rc) {
-        rc = rp_buf_addf(&b, err, " %4" PRIu64 "  ", res->recorded_seq);
+        rc = add_right(b, digits, (size_t)(num + sizeof(num) - digits), 4, err);
     }
     if (!rc) {
-        rc = add_clean(&b, method, SIZE_MAX, COL_METHOD, err);
+        rc = rp_buf_adds(b, "  ", err);
     }
     if (!rc) {
-        rc = rp_buf_addc(&b, ' ', err);
+        rc = add_clean(b, method, SIZE_MAX, COL_METHOD, err);
     }
     if (!rc) {
-        rc = add_clean(&b, url, RP_REPORT_URL_COLUMNS, COL_URL, err);
+        rc = rp_buf_addc(b, ' ', err);
+    }
+    if (!rc) {
+        rc = add_clean(b, url, RP_REPORT_URL_COLUMNS, COL_URL, err);
     }
     if (!rc && ex && ex->has_response) {
-        rc = rp_buf_addf(&b, err, "  %3u  ", ex->resp.status);
+        digits = u64_digits(ex->resp.status, num);
+        rc = rp_buf_adds(b, "  ", err);
+        if (!rc) {
+            rc = add_right(b, digits, (size_t)(num + sizeof(num) - digits), 3, err);
+        }
+        if (!rc) {
+            rc = rp_buf_adds(b, "  ", err);
+        }
     } else if (!rc) {
-        rc = rp_buf_adds(&b, "  ---  ", err);
+        rc = rp_buf_adds(b, "  ---  ", err);
     }
     if (!rc && ex && res->outcome != RP_OUTCOME_SKIPPED) {
         /* Right-align the number in eight columns, as "%8.1f" would, without floating point. */
-        struct rp_buf ms;
-        rp_buf_init(&ms, 32);
-        rc = add_ms(&ms, ex->duration_us, err);
+        char ms[32];
+        size_t n = ms_text(ex->duration_us, ms);
+        rc = add_right(b, ms, n, 8, err);
         if (!rc) {
-            rc = rp_buf_addf(&b, err, "%8s ms  ", ms.data);
+            rc = rp_buf_adds(b, " ms  ", err);
         }
-        rp_buf_cleanup(&ms);
     } else if (!rc) {
-        rc = rp_buf_addf(&b, err, "%8s     ", "-");
+        rc = rp_buf_adds(b, "       -     ", err);
     }
     if (!rc) {
-        rc = add_outcome(t, &b, res->outcome, err);
+        rc = add_outcome(t, b, res->outcome, err);
     }
     if (!rc) {
-        rc = rp_buf_addc(&b, '\n', err);
+        rc = rp_buf_addc(b, '\n', err);
     }
     if (!rc) {
-        rc = add_details(&b, res, err);
+        rc = add_details(b, res, err);
     }
     if (!rc) {
-        rc = emit(t, &b, err);
+        rc = emit(t, b, err);
     }
-    rp_buf_cleanup(&b);
     return rc;
 }
 
@@ -439,6 +521,7 @@ static void terminal_free(void *ctx)
     struct terminal *t = ctx;
     if (t) {
         free(t->target);
+        rp_buf_cleanup(&t->line);
         free(t);
     }
 }
@@ -456,6 +539,7 @@ void rp_sink_terminal(struct rp_sink *sink, FILE *out, bool color)
     t->out = out;
     t->color = color;
     t->live = isatty(fileno(out));
+    rp_buf_init(&t->line, RP_MAX_LINE_BYTES);
     sink->ops = &terminal_ops;
     sink->ctx = t;
 }
