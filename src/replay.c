@@ -646,9 +646,15 @@ static struct curl_slist *header_list(struct session *s, struct rp_error *err)
         have_ct = have_ct || rp_strieq(e->name, e->name_len, "Content-Type");
         have_accept = have_accept || rp_strieq(e->name, e->name_len, "Accept");
         rp_buf_reset(&line);
-        /* libcurl sends "Name;" as a header with an empty value. */
-        rp_code rc = rp_buf_addf(&line, err, "%.*s%s%.*s", (int)e->name_len, e->name,
-                                 e->value_len ? ": " : ";", (int)e->value_len, e->value);
+        /* libcurl sends "Name;" as a header with an empty value. A NUL, which no parser lets
+         * in, would end the line there, as printf's "%.*s" stopped at it. */
+        rp_code rc = rp_buf_add(&line, e->name, strnlen(e->name, e->name_len), err);
+        if (!rc) {
+            rc = e->value_len ? rp_buf_add(&line, ": ", 2, err) : rp_buf_addc(&line, ';', err);
+        }
+        if (!rc) {
+            rc = rp_buf_add(&line, e->value, strnlen(e->value, e->value_len), err);
+        }
         if (rc) {
             curl_slist_free_all(list);
             rp_buf_cleanup(&line);
