@@ -527,7 +527,10 @@ static bool walk_value(struct walk *w, size_t depth, const char *key, size_t key
 
 bool rp__correlate_json_walk(const char *text, size_t n, rp__json_leaf_fn fn, void *ud)
 {
-    struct walk *w = rp_xmalloc(sizeof(*w));
+    /* On the stack (some 5 KB): learning walks every response body, and a block this size from
+     * malloc cost more than a small body's walk. */
+    struct walk walk;
+    struct walk *w = &walk;
     w->s = text;
     w->n = n;
     w->i = 0;
@@ -542,9 +545,7 @@ bool rp__correlate_json_walk(const char *text, size_t n, rp__json_leaf_fn fn, vo
         skip_ws(text, n, &w->i);
         ok = w->i == n;
     }
-    ok = ok || w->stop;
-    free(w);
-    return ok;
+    return ok || w->stop;
 }
 
 /* ----- finding ------------------------------------------------------------------------------ */
