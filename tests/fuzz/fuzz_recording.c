@@ -46,11 +46,21 @@ static bool utf8(const char *s, size_t n)
     return !s || rp__utf8_text((const unsigned char *)s, n);
 }
 
+/* True for a body as the writer writes it: a full size ("body_size") only with
+ * "body_truncated", which the decoder reads apart but the encoder writes together. */
+static bool body_well_formed(const struct rp_body *b)
+{
+    return b->truncated || b->orig_len == 0;
+}
+
 /* True when every string the encoder writes as text is UTF-8, as in any file reprise wrote.
  * (cJSON does not check the UTF-8 of the strings it reads, and the encoder reads bytes that
  * are not UTF-8 as Latin-1 on purpose: such input cannot round-trip byte for byte.) */
 static bool well_formed(const struct rp_exchange *ex)
 {
+    if (!body_well_formed(&ex->req.body) || !body_well_formed(&ex->resp.body)) {
+        return false;
+    }
     const struct rp_headers *hs[2] = {&ex->req.headers, &ex->resp.headers};
     for (size_t k = 0; k < 2; k++) {
         for (size_t i = 0; i < hs[k]->n; i++) {
