@@ -70,7 +70,14 @@ static bool well_formed(const struct rp_exchange *ex)
             }
         }
     }
-    return utf8(ex->req.method, strlen(ex->req.method)) && utf8(ex->req.url, strlen(ex->req.url));
+    const char *texts[] = {ex->req.method, ex->req.url, ex->req.version, ex->resp.reason,
+                           ex->resp.version};
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        if (texts[i] && !utf8(texts[i], strlen(texts[i]))) {
+            return false;
+        }
+    }
+    return true;
 }
 
 /*
