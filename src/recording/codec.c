@@ -795,8 +795,14 @@ static const char *plain_run(const char *p, const char *end)
         /* A byte below 0x20, or equal to either after the xor (zero): the classic test for a
          * zero byte, (v - 1) & ~v & 0x80, per byte. */
         uint64_t hit =
-            ((x - ones * 0x20) & ~x) | ((quote - ones) & ~quote) | ((bslash - ones) & ~bslash);
-        if (hit & highs) {
+            (((x - ones * 0x20) & ~x) | ((quote - ones) & ~quote) | ((bslash - ones) & ~bslash)) &
+            highs;
+        if (hit) {
+            /* The lowest flag is exact (a borrow only runs upwards), and in memory order on a
+             * little-endian machine; elsewhere the loop below finds the byte. */
+            if (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__) {
+                return p + (__builtin_ctzll(hit) >> 3);
+            }
             break;
         }
         p += 8;
@@ -816,13 +822,10 @@ static bool unescape(const char *p, const char *end, char *out, size_t *out_len)
 {
     size_t o = 0;
     while (p < end) {
-        const char *bs = memchr(p, '\\', (size_t)(end - p));
-        size_t run = (size_t)((bs ? bs : end) - p);
-        memcpy(out + o, p, run);
-        o += run;
-        p += run;
-        if (!bs) {
-            break;
+        /* Byte by byte: between escapes in a JSON body the runs are a few bytes long. */
+        if (*p != '\\') {
+            out[o++] = *p++;
+            continue;
         }
         char e = p[1];
         switch (e) {
