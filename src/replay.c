@@ -498,6 +498,7 @@ struct session {
     struct cookie_names cn;        /* without: cookies set by the recorded responses so far */
     struct rp_exchange live;       /* as reported: placeholders kept */
     struct rp_exchange wire;       /* as sent: secrets filled */
+    struct rp_request *wire_req;   /* what goes out: wire's, or live's when it has no secret */
     struct curl_slist *hdrs;
     struct rp_buf body;
     uint64_t body_total;
@@ -633,7 +634,7 @@ static struct curl_slist *header_list(struct session *s, struct rp_error *err)
     struct curl_slist *list = NULL;
     struct rp_buf line;
     rp_buf_init(&line, RP_MAX_HEADER_BYTES);
-    const struct rp_headers *h = &s->wire.req.headers;
+    const struct rp_headers *h = &s->wire_req->headers;
     bool have_ct = false, have_accept = false;
     for (size_t i = 0; i < h->n; i++) {
         const struct rp_header *e = &h->v[i];
@@ -664,7 +665,7 @@ static struct curl_slist *header_list(struct session *s, struct rp_error *err)
     }
     /* Send what was recorded, not what libcurl would add of its own: it adds Expect and a
      * form Content-Type only to requests with a body, and Accept to every request. */
-    if (s->wire.req.body.len || has_body_method(s->wire.req.method)) {
+    if (s->wire_req->body.len || has_body_method(s->wire_req->method)) {
         list = curl_slist_append(list, "Expect:");
         if (!have_ct) {
             list = curl_slist_append(list, "Content-Type:");
@@ -783,6 +784,14 @@ static rp_code session_start(struct session *s, struct rp_error *err)
     return RP_OK;
 }
 
+/* Stops rp_secrets_each at the first placeholder. */
+static int any_secret(void *ud, const char *name)
+{
+    (void)ud;
+    (void)name;
+    return 1;
+}
+
 /*
  * Builds the live request for s->cur. Returns RP_OK with *out_send set when it should be
  * sent; RP_OK with *out_send false when it was reported as skipped; an error for input
@@ -862,10 +871,15 @@ static rp_code build_request(struct session *s, bool *out_send, struct rp_error 
         return RP_OK;
     }
     /* What is reported keeps its {{secret:NAME}} placeholders; only the copy on the wire is
-     * filled, so no secret reaches a report or a results file. */
-    rc = rp_request_copy(&s->wire.req, &lv->req, err);
-    if (!rc) {
-        rc = rp_secrets_fill(&s->wire.req, r->o.secret, r->o.secret_ud, err);
+     * filled, so no secret reaches a report or a results file. A request with no placeholder
+     * (most of them) goes out as it is reported, without a copy. */
+    s->wire_req = &lv->req;
+    if (rp_secrets_each(&lv->req, any_secret, NULL)) {
+        s->wire_req = &s->wire.req;
+        rc = rp_request_copy(&s->wire.req, &lv->req, err);
+        if (!rc) {
+            rc = rp_secrets_fill(&s->wire.req, r->o.secret, r->o.secret_ud, err);
+        }
     }
     if (rc) {
         return rp_error_prefix(err, "%s: exchange %llu", s->rec->path,
@@ -878,7 +892,7 @@ static rp_code build_request(struct session *s, bool *out_send, struct rp_error 
 static void configure_easy(struct session *s)
 {
     CURL *e = s->easy;
-    struct rp_request *rq = &s->wire.req;
+    struct rp_request *rq = s->wire_req;
     curl_easy_setopt(e, CURLOPT_URL, rq->url);
     curl_easy_setopt(e, CURLOPT_HTTPGET, 1L); /* resets method, body and NOBODY */
     bool is_get = strcmp(rq->method, "GET") == 0;
