@@ -310,12 +310,24 @@ static bool skip_value(const char *s, size_t n, size_t *pi, size_t depth)
 static bool canon_number(const char *s, size_t n, char *out, size_t outsz, size_t *out_len)
 {
     bool plain = true;
+    bool exponent = false;
+    bool fraction = false; /* a digit other than 0 after the point */
+    bool point = false;
+    size_t digits = 0;
     for (size_t i = 0; i < n; i++) {
         if (s[i] == '.' || s[i] == 'e' || s[i] == 'E') {
             plain = false;
+            exponent = exponent || s[i] != '.';
+            point = point || s[i] == '.';
+        } else if (s[i] >= '0' && s[i] <= '9') {
+            digits++;
+            fraction = fraction || (point && !exponent && s[i] != '0');
         }
     }
-    if (!plain && n < 64) {
+    /* 12.5 is no integer, and with at most 15 digits no rounding to a double makes it one: it
+     * stays as written without a strtod. */
+    bool surely_fraction = !exponent && fraction && digits <= 15;
+    if (!plain && !surely_fraction && n < 64) {
         char tmp[64];
         memcpy(tmp, s, n);
         tmp[n] = '\0';
@@ -395,9 +407,16 @@ static bool path_add_key(struct walk *w, const char *k, size_t n)
 
 static bool path_add_index(struct walk *w, size_t idx)
 {
+    /* "[N]", written backwards from the end of b: cheaper than snprintf for every element. */
     char b[32];
-    int k = snprintf(b, sizeof(b), "[%zu]", idx);
-    return k > 0 && (size_t)k < sizeof(b) && path_add(w, b, (size_t)k);
+    char *p = b + sizeof(b);
+    *--p = ']';
+    do {
+        *--p = (char)('0' + idx % 10);
+        idx /= 10;
+    } while (idx);
+    *--p = '[';
+    return path_add(w, p, (size_t)(b + sizeof(b) - p));
 }
 
 static bool walk_value(struct walk *w, size_t depth, const char *key, size_t key_len, bool in_array,

@@ -132,7 +132,9 @@ size_t rp__correlate_word_noun(const char *word, size_t n, char *out, size_t out
         }
     }
     for (size_t i = 0; letter && i < sizeof(generic) / sizeof(generic[0]); i++) {
-        if (strcmp(out, generic[i]) == 0) {
+        /* The first letter first: most words are none of these, and this runs for every
+         * segment of every URL learnt from. */
+        if (out[0] == generic[i][0] && strcmp(out, generic[i]) == 0) {
             letter = false;
         }
     }
