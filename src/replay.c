@@ -812,6 +812,25 @@ static rp_code stop_code_for(CURLcode cc)
     }
 }
 
+/*
+ * True when the environment names a proxy that libcurl would use for http or https. libcurl
+ * looks these up again for every transfer (five getenv() calls, each a walk of the whole
+ * environment); without any, a session tells it once that there is no proxy, which is what it
+ * would have found.
+ */
+static bool proxy_in_env(void)
+{
+    static const char *const names[] = {
+        "http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY", NULL,
+    };
+    for (size_t i = 0; names[i]; i++) {
+        if (getenv(names[i])) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* Opens a session: its reader, its tenant rules, its correlation state, its easy handle. */
 static rp_code session_start(struct session *s, struct rp_error *err)
 {
@@ -889,6 +908,11 @@ static rp_code session_start(struct session *s, struct rp_error *err)
         curl_easy_setopt(e, CURLOPT_CAINFO, r->o.cacert);
     }
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (!proxy_in_env()) {
+        /* No proxy, and no no_proxy list to consult: both said, nothing is looked up. */
+        curl_easy_setopt(e, CURLOPT_PROXY, "");
+        curl_easy_setopt(e, CURLOPT_NOPROXY, "");
+    }
     s->state = S_READY;
     logf_(r, RP_LOG_DEBUG, "%s: started (%s)", s->name, s->rec->path);
     return RP_OK;
