@@ -468,10 +468,24 @@ static bool resp_html(void *ud, enum rp_loc_kind kind, const char *name, size_t 
     return rs->count < RP_CORRELATE_MAX_PER_RESPONSE;
 }
 
+static char lower_ascii(char c)
+{
+    return c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
+}
+
 /* True when name is in list; an entry ending in '*' is a prefix. Case-insensitive. */
 static bool in_list(const char *name, size_t n, const char *const *list)
 {
+    /* Every header of every exchange is looked up: the first letter rules most entries out.
+     * No entry is empty or starts with '*'. */
+    if (n == 0) {
+        return false;
+    }
+    char first = lower_ascii(name[0]);
     for (size_t i = 0; list[i]; i++) {
+        if (lower_ascii(list[i][0]) != first) {
+            continue;
+        }
         size_t m = strlen(list[i]);
         if (list[i][m - 1] == '*') {
             if (n >= m - 1) {
