@@ -722,11 +722,16 @@ static bool managed_header(const struct rp_header *h)
         "TE",         "Upgrade",        "Accept-Encoding",
         "Expect",     "Cookie",         NULL,
     };
-    if (h->name_len && h->name[0] == ':') {
+    if (h->name_len == 0) {
+        return false;
+    }
+    if (h->name[0] == ':') {
         return true; /* HTTP/2 pseudo-headers from a HAR */
     }
+    /* The first letter first: this runs for every header of every request. */
+    char first = (char)(h->name[0] | 0x20);
     for (size_t i = 0; names[i]; i++) {
-        if (rp_strieq(h->name, h->name_len, names[i])) {
+        if ((names[i][0] | 0x20) == first && rp_strieq(h->name, h->name_len, names[i])) {
             return true;
         }
     }
