@@ -7,8 +7,21 @@
 #include <reprise/exchange.h>
 #include <reprise/limits.h>
 
+static unsigned char lower(unsigned char c)
+{
+    return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c;
+}
+
 bool rp_strieq(const char *a, size_t alen, const char *b)
 {
+    /* Most comparisons are of header names that differ from the first letter: those end here,
+     * before b is measured. */
+    if (alen == 0 || b[0] == '\0') {
+        return alen == 0 && b[0] == '\0';
+    }
+    if (lower((unsigned char)a[0]) != lower((unsigned char)b[0])) {
+        return false;
+    }
     size_t blen = strlen(b);
     if (alen != blen) {
         return false;
