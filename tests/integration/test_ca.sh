@@ -5,14 +5,11 @@
 # the one-line errors for an unsafe key and a bad flag.
 set -euo pipefail
 : "${REPRISE:?set REPRISE to the reprise binary}"
+src=${REPRISE_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 umask 022
-
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-bad() { fail=$((fail + 1)); echo "not ok - $1"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+source "$src/tools/lib/check.sh"
 
 # The first run makes the CA, parents too.
 dir=$tmp/a/ca

@@ -11,10 +11,7 @@ data=$src/tests/data/har
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-bad() { fail=$((fail + 1)); echo "not ok - $1"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+source "$src/tools/lib/check.sh"
 # Exchanges in a recording: its lines but the header.
 count() { zcat "$1" | tail -n +2 | grep -c . || true; }
 

@@ -18,10 +18,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-bad() { fail=$((fail + 1)); echo "not ok - $1"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+source "$src/tools/lib/check.sh"
 run() { # runs reprise, keeps stdout/stderr in $tmp/out, $tmp/err and the exit code in $code
     code=0
     timeout 120 "$REPRISE" "$@" >"$tmp/out" 2>"$tmp/err" || code=$?
