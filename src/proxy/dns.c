@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <reprise/limits.h>
@@ -48,13 +47,6 @@ struct rp__dns {
     struct cached cache[RP_PROXY_DNS_CACHE];
     size_t n_cache;
 };
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void job_free(struct job *j)
 {
@@ -206,7 +198,7 @@ int rp__dns_lookup(struct rp__dns *d, const char *host, uint64_t id, struct rp__
     if (literal(host, out)) {
         return 1;
     }
-    int64_t now = mono_ms();
+    int64_t now = rp__mono_ms();
     pthread_mutex_lock(&d->lock);
     for (size_t i = 0; i < d->n_cache; i++) {
         if (host_eq(d->cache[i].host, host) && d->cache[i].expires_ms > now) {
@@ -231,7 +223,7 @@ int rp__dns_lookup(struct rp__dns *d, const char *host, uint64_t id, struct rp__
 /* Keeps an answer: replaces the host's old one, an expired one or the oldest. */
 static void cache_put(struct rp__dns *d, const char *host, const struct rp__addrs *addrs)
 {
-    int64_t now = mono_ms();
+    int64_t now = rp__mono_ms();
     size_t slot = d->n_cache;
     for (size_t i = 0; i < d->n_cache; i++) {
         if (host_eq(d->cache[i].host, host) || d->cache[i].expires_ms <= now) {

@@ -184,6 +184,11 @@ bool rp__dns_next(struct rp__dns *d, uint64_t *id, bool *ok, struct rp__addrs *o
 /* Frees d; a lookup still running finishes on its own thread and is then dropped. */
 void rp__dns_free(struct rp__dns *d);
 
+/* ----- the loop (loop.c) ----- */
+
+/* Milliseconds on the monotonic clock: deadlines, idle times, cache ages. */
+int64_t rp__mono_ms(void);
+
 /* ----- queues (loop.c) ----- */
 void rp__qbuf_add(struct rp__qbuf *q, const void *p, size_t n);
 size_t rp__qbuf_pending(const struct rp__qbuf *q);

@@ -29,10 +29,13 @@
 
 #include "internal.h"
 
+/* The answer to a CONNECT the proxy takes: intercepted at once, tunnelled once connected. */
+#define RP__ESTABLISHED "HTTP/1.1 200 Connection Established\r\n\r\n"
+
 /* Reads per socket per turn of the loop, so one fast connection cannot starve the others. */
 #define READS_PER_TURN 4
 
-static int64_t mono_ms(void)
+int64_t rp__mono_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -158,7 +161,7 @@ static struct rp__conn *conn_new(struct rp_proxy *p, int cfd)
     c->cfd = cfd;
     c->ufd = -1;
     c->org = p->o.forward ? &c->fwd : &p->rev;
-    c->active_ms = mono_ms();
+    c->active_ms = rp__mono_ms();
     dir_init(&c->req, c, RP_HTTP_REQUEST);
     dir_init(&c->resp, c, RP_HTTP_RESPONSE);
     rp_http_parser_link(c->req.rp, c->resp.rp);
@@ -374,7 +377,7 @@ static void start_upstream(struct rp_proxy *p, struct rp__conn *c)
         /* Forward mode: the host is looked up first (a literal or a cached name at once). */
         if (rp__dns_lookup(p->dns, o->host, c->id, &o->addrs) == 0) {
             c->up = UP_RESOLVING;
-            c->deadline_ms = mono_ms() + RP_PROXY_CONNECT_MS;
+            c->deadline_ms = rp__mono_ms() + RP_PROXY_CONNECT_MS;
             return;
         }
         o->resolved = true;
@@ -392,7 +395,7 @@ static void start_upstream(struct rp_proxy *p, struct rp__conn *c)
         if (connect(fd, sa, o->addrs.len[c->addr_idx]) == 0 || errno == EINPROGRESS) {
             c->ufd = fd;
             c->up = UP_CONNECTING;
-            c->deadline_ms = mono_ms() + RP_PROXY_CONNECT_MS;
+            c->deadline_ms = rp__mono_ms() + RP_PROXY_CONNECT_MS;
             return;
         }
         snprintf(why, sizeof(why), "upstream %s: connect: %s", o->url, strerror(errno));
@@ -405,14 +408,13 @@ static void start_upstream(struct rp_proxy *p, struct rp__conn *c)
  * client sent after it (held in its head buffer) go first. */
 static void upstream_open(struct rp__conn *c)
 {
-    static const char established[] = "HTTP/1.1 200 Connection Established\r\n\r\n";
     c->up = UP_OPEN;
     if (!c->connect_tunnel) {
         return;
     }
     c->connect_tunnel = false;
     c->tunnel = true;
-    rp__qbuf_add(&c->to_cl, established, sizeof(established) - 1);
+    rp__qbuf_add(&c->to_cl, RP__ESTABLISHED, sizeof(RP__ESTABLISHED) - 1);
     rp__qbuf_add(&c->to_up, c->req.head.data, c->req.head.len);
     rp_buf_reset(&c->req.head);
     c->req.st = DIR_HEAD;
@@ -494,7 +496,6 @@ static enum fwd refuse(struct rp__conn *c, const char *why)
 static enum fwd forward_head(struct rp_proxy *p, struct rp__conn *c, const char *blk, size_t len,
                              char **target)
 {
-    static const char established[] = "HTTP/1.1 200 Connection Established\r\n\r\n";
     char *method = NULL;
     char *tgt = NULL;
     struct rp__origin next;
@@ -564,7 +565,7 @@ static enum fwd forward_head(struct rp_proxy *p, struct rp__conn *c, const char 
         goto out;
     }
     if (c->fwd.record) {
-        rp__qbuf_add(&c->to_cl, established, sizeof(established) - 1);
+        rp__qbuf_add(&c->to_cl, RP__ESTABLISHED, sizeof(RP__ESTABLISHED) - 1);
         c->cl = CL_TLS_START;
         free(c->leaf_host);
         c->leaf_host = rp_xstrdup(c->fwd.host);
@@ -823,7 +824,7 @@ static bool read_client(struct rp_proxy *p, struct rp__conn *c)
         if (k < 0) {
             return k == -1;
         }
-        c->active_ms = mono_ms();
+        c->active_ms = rp__mono_ms();
         if (k == 0) {
             c->client_eof = true;
             break;
@@ -849,7 +850,7 @@ static void read_upstream(struct rp_proxy *p, struct rp__conn *c)
         if (k == -1) {
             break;
         }
-        c->active_ms = mono_ms();
+        c->active_ms = rp__mono_ms();
         if (k == 0) {
             upstream_eof(p, c);
             break;
@@ -881,7 +882,7 @@ static bool write_client(struct rp__conn *c)
         if (k < 0) {
             return k == -1;
         }
-        c->active_ms = mono_ms();
+        c->active_ms = rp__mono_ms();
         qbuf_consume(&c->to_cl, (size_t)k);
     }
     return true;
@@ -899,7 +900,7 @@ static void write_upstream(struct rp_proxy *p, struct rp__conn *c)
             fail_upstream(p, c, "upstream reset the connection");
             return;
         }
-        c->active_ms = mono_ms();
+        c->active_ms = rp__mono_ms();
         qbuf_consume(&c->to_up, (size_t)k);
     }
     /* A client that closed its side after its last request: pass the close on (plain TCP;
@@ -1141,7 +1142,7 @@ rp_code rp_proxy_run(struct rp_proxy *p, struct rp_error *err)
     rp_code rc = RP_ESYS;
 
     for (;;) {
-        int64_t now = mono_ms();
+        int64_t now = rp__mono_ms();
         if (stopping) {
             for (struct rp__conn *c = p->conns, *next; c; c = next) {
                 next = c->next;
