@@ -46,6 +46,28 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) RP_PRINTF(2, 3);
 /* Prints the overview of reprise and its commands to out. */
 void cli_print_main_usage(FILE *out);
 
+/*
+ * getopt_long over a command's arguments, with what every command does alike: a fresh start
+ * (so tests can parse more than once), -h/--help, and the usage errors for a missing value and
+ * an unknown option. Every other option goes to on_opt(opts, code, optarg, err), which returns
+ * RP_EUSAGE with a message for a bad value. On RP_OK, *out_first is the index of the first
+ * operand; after --help, *help is true and the rest is not parsed.
+ */
+typedef rp_code (*cli_opt_fn)(void *opts, int code, const char *arg, struct rp_error *err);
+rp_code cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts,
+                   cli_opt_fn on_opt, void *opts, bool *help, int *out_first, struct rp_error *err);
+
+/* The single operand WHAT at argv[first] into *out (borrowed); RP_EUSAGE for none or more. */
+rp_code cli_one_operand(int argc, char **argv, int first, const char *what, const char **out,
+                        struct rp_error *err);
+
+/*
+ * The end of every command's parse step: for a parse error, the usage error's exit code; for
+ * --help, the command's help printed and 0; otherwise -1, and the command runs.
+ */
+int cli_parsed(const char *cmd, const char *usage, rp_code rc, const struct rp_error *err,
+               bool help);
+
 /* Prints a command's --help text to out. */
 void cli_print_usage(const struct cli_command *c, FILE *out);
 

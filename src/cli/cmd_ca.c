@@ -42,31 +42,28 @@ struct ca_opts {
 rp_code parse_ca_args(int argc, char **argv, struct ca_opts *o, struct rp_error *err);
 #endif
 
+static rp_code ca_opt(void *opts, int c, const char *arg, struct rp_error *err)
+{
+    struct ca_opts *o = opts;
+    if (c == OPT_CA_DIR) {
+        if (!arg[0]) {
+            return rp_error_set(err, RP_EUSAGE, "--ca-dir needs a directory");
+        }
+        o->dir = arg;
+    }
+    return RP_OK;
+}
+
 RP_TESTABLE rp_code parse_ca_args(int argc, char **argv, struct ca_opts *o, struct rp_error *err)
 {
     memset(o, 0, sizeof(*o));
-    optind = 0;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, ":h", cmd_ca_longopts, NULL)) != -1) {
-        switch (c) {
-        case OPT_CA_DIR:
-            if (!optarg[0]) {
-                return rp_error_set(err, RP_EUSAGE, "--ca-dir needs a directory");
-            }
-            o->dir = optarg;
-            break;
-        case 'h':
-            o->help = true;
-            return RP_OK;
-        case ':':
-            return rp_error_set(err, RP_EUSAGE, "%s needs a value", argv[optind - 1]);
-        default:
-            return rp_error_set(err, RP_EUSAGE, "unknown option %s", argv[optind - 1]);
-        }
+    int first;
+    rp_code rc = cli_getopt(argc, argv, "", cmd_ca_longopts, ca_opt, o, &o->help, &first, err);
+    if (rc || o->help) {
+        return rc;
     }
-    if (optind < argc) {
-        return rp_error_set(err, RP_EUSAGE, "unexpected argument %s", argv[optind]);
+    if (first < argc) {
+        return rp_error_set(err, RP_EUSAGE, "unexpected argument %s", argv[first]);
     }
     return RP_OK;
 }
@@ -119,12 +116,7 @@ int cmd_ca(int argc, char **argv)
 {
     struct ca_opts o;
     struct rp_error err = {0};
-    if (parse_ca_args(argc, argv, &o, &err)) {
-        return cli_usage_error("ca", "%s", err.msg);
-    }
-    if (o.help) {
-        fputs(cmd_ca_usage, stdout);
-        return RP_EXIT_OK;
-    }
-    return run_ca(&o);
+    rp_code rc = parse_ca_args(argc, argv, &o, &err);
+    int done = cli_parsed("ca", cmd_ca_usage, rc, &err, o.help);
+    return done >= 0 ? done : run_ca(&o);
 }

@@ -44,37 +44,31 @@ struct export_opts {
 rp_code parse_export_args(int argc, char **argv, struct export_opts *o, struct rp_error *err);
 #endif
 
+static rp_code export_opt(void *opts, int c, const char *arg, struct rp_error *err)
+{
+    struct export_opts *o = opts;
+    (void)err;
+    if (c == OPT_HAR) {
+        o->har = true;
+    } else if (c == 'o') {
+        o->out = arg;
+    }
+    return RP_OK;
+}
+
 RP_TESTABLE rp_code parse_export_args(int argc, char **argv, struct export_opts *o,
                                       struct rp_error *err)
 {
     memset(o, 0, sizeof(*o));
-    optind = 0;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, ":o:h", cmd_export_longopts, NULL)) != -1) {
-        switch (c) {
-        case OPT_HAR:
-            o->har = true;
-            break;
-        case 'o':
-            o->out = optarg;
-            break;
-        case 'h':
-            o->help = true;
-            return RP_OK;
-        case ':':
-            return rp_error_set(err, RP_EUSAGE, "%s needs a value", argv[optind - 1]);
-        default:
-            return rp_error_set(err, RP_EUSAGE, "unknown option %s", argv[optind - 1]);
-        }
+    int first;
+    rp_code rc =
+        cli_getopt(argc, argv, "o:", cmd_export_longopts, export_opt, o, &o->help, &first, err);
+    if (!rc && !o->help) {
+        rc = cli_one_operand(argc, argv, first, "RECORDING", &o->file, err);
     }
-    if (optind >= argc) {
-        return rp_error_set(err, RP_EUSAGE, "missing RECORDING");
+    if (rc || o->help) {
+        return rc;
     }
-    if (optind + 1 < argc) {
-        return rp_error_set(err, RP_EUSAGE, "one RECORDING at a time (got %s)", argv[optind + 1]);
-    }
-    o->file = argv[optind];
     if (!o->har) {
         return rp_error_set(err, RP_EUSAGE, "say which format: --har");
     }
@@ -119,12 +113,7 @@ int cmd_export(int argc, char **argv)
 {
     struct export_opts o;
     struct rp_error err = {0};
-    if (parse_export_args(argc, argv, &o, &err)) {
-        return cli_usage_error("export", "%s", err.msg);
-    }
-    if (o.help) {
-        fputs(cmd_export_usage, stdout);
-        return RP_EXIT_OK;
-    }
-    return run_export(&o);
+    rp_code rc = parse_export_args(argc, argv, &o, &err);
+    int done = cli_parsed("export", cmd_export_usage, rc, &err, o.help);
+    return done >= 0 ? done : run_export(&o);
 }

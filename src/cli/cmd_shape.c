@@ -23,35 +23,27 @@ const char cmd_shape_usage[] =
     "  -o, --output FILE   write the shape file to FILE instead\n"
     "  -h, --help          show this help\n";
 
+static rp_code shape_opt(void *opts, int c, const char *arg, struct rp_error *err)
+{
+    struct shape_opts *o = opts;
+    (void)err;
+    if (c == 'o') {
+        o->out = arg;
+    }
+    return RP_OK;
+}
+
 RP_TESTABLE rp_code parse_shape_args(int argc, char **argv, struct shape_opts *o,
                                      struct rp_error *err)
 {
     memset(o, 0, sizeof(*o));
-    optind = 0;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, ":o:h", cmd_shape_longopts, NULL)) != -1) {
-        switch (c) {
-        case 'o':
-            o->out = optarg;
-            break;
-        case 'h':
-            o->help = true;
-            return RP_OK;
-        case ':':
-            return rp_error_set(err, RP_EUSAGE, "%s needs a value", argv[optind - 1]);
-        default:
-            return rp_error_set(err, RP_EUSAGE, "unknown option %s", argv[optind - 1]);
-        }
+    int first;
+    rp_code rc =
+        cli_getopt(argc, argv, "o:", cmd_shape_longopts, shape_opt, o, &o->help, &first, err);
+    if (rc || o->help) {
+        return rc;
     }
-    if (optind >= argc) {
-        return rp_error_set(err, RP_EUSAGE, "missing RECORDING");
-    }
-    if (optind + 1 < argc) {
-        return rp_error_set(err, RP_EUSAGE, "one RECORDING at a time (got %s)", argv[optind + 1]);
-    }
-    o->file = argv[optind];
-    return RP_OK;
+    return cli_one_operand(argc, argv, first, "RECORDING", &o->file, err);
 }
 
 /* "METHOD /path?query" of a request, for people reading the shape file. */
@@ -117,12 +109,7 @@ int cmd_shape(int argc, char **argv)
 {
     struct shape_opts o;
     struct rp_error err = {0};
-    if (parse_shape_args(argc, argv, &o, &err)) {
-        return cli_usage_error("shape", "%s", err.msg);
-    }
-    if (o.help) {
-        fputs(cmd_shape_usage, stdout);
-        return RP_EXIT_OK;
-    }
-    return run_shape(&o);
+    rp_code rc = parse_shape_args(argc, argv, &o, &err);
+    int done = cli_parsed("shape", cmd_shape_usage, rc, &err, o.help);
+    return done >= 0 ? done : run_shape(&o);
 }

@@ -26,36 +26,30 @@ const char cmd_show_usage[] =
     "                       request: from where, to where, and the recorded value\n"
     "  -h, --help           show this help\n";
 
+static rp_code show_opt(void *opts, int c, const char *arg, struct rp_error *err)
+{
+    struct show_opts *o = opts;
+    (void)arg;
+    (void)err;
+    if (c == 'j') {
+        o->json = true;
+    } else if (c == 'c') {
+        o->correlations = true;
+    }
+    return RP_OK;
+}
+
 RP_TESTABLE rp_code parse_show_args(int argc, char **argv, struct show_opts *opts,
                                     struct rp_error *err)
 {
     memset(opts, 0, sizeof(*opts));
-    optind = 0; /* glibc: start afresh, so tests can parse more than once */
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, ":jch", cmd_show_longopts, NULL)) != -1) {
-        switch (c) {
-        case 'j':
-            opts->json = true;
-            break;
-        case 'c':
-            opts->correlations = true;
-            break;
-        case 'h':
-            opts->help = true;
-            return RP_OK;
-        default:
-            return rp_error_set(err, RP_EUSAGE, "unknown option %s", argv[optind - 1]);
-        }
+    int first;
+    rp_code rc =
+        cli_getopt(argc, argv, "jc", cmd_show_longopts, show_opt, opts, &opts->help, &first, err);
+    if (rc || opts->help) {
+        return rc;
     }
-    if (optind >= argc) {
-        return rp_error_set(err, RP_EUSAGE, "missing FILE");
-    }
-    if (optind + 1 < argc) {
-        return rp_error_set(err, RP_EUSAGE, "one FILE at a time (got %s)", argv[optind + 1]);
-    }
-    opts->file = argv[optind];
-    return RP_OK;
+    return cli_one_operand(argc, argv, first, "FILE", &opts->file, err);
 }
 
 static void print_header(const struct rp_rec_meta *m, bool color)
@@ -199,12 +193,10 @@ int cmd_show(int argc, char **argv)
 {
     struct show_opts opts;
     struct rp_error err = {0};
-    if (parse_show_args(argc, argv, &opts, &err)) {
-        return cli_usage_error("show", "%s", err.msg);
-    }
-    if (opts.help) {
-        fputs(cmd_show_usage, stdout);
-        return RP_EXIT_OK;
+    rp_code rc = parse_show_args(argc, argv, &opts, &err);
+    int done = cli_parsed("show", cmd_show_usage, rc, &err, opts.help);
+    if (done >= 0) {
+        return done;
     }
     if (opts.json && opts.correlations) {
         return cli_usage_error("show", "--json and --correlations do not go together");

@@ -41,6 +41,64 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
     return RP_EXIT_INPUT;
 }
 
+rp_code cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts,
+                   cli_opt_fn on_opt, void *opts, bool *help, int *out_first, struct rp_error *err)
+{
+    char spec[64];
+    int n = snprintf(spec, sizeof(spec), ":%sh", shortopts);
+    if (n < 0 || (size_t)n >= sizeof(spec)) {
+        abort(); /* a command's own table, not input */
+    }
+    *help = false;
+    optind = 0; /* glibc: start afresh */
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, spec, longopts, NULL)) != -1) {
+        if (c == 'h') {
+            *help = true;
+            return RP_OK;
+        }
+        if (c == ':') {
+            return rp_error_set(err, RP_EUSAGE, "%s needs a value", argv[optind - 1]);
+        }
+        if (c == '?') {
+            return rp_error_set(err, RP_EUSAGE, "unknown option %s", argv[optind - 1]);
+        }
+        rp_code rc = on_opt(opts, c, optarg, err);
+        if (rc) {
+            return rc;
+        }
+    }
+    *out_first = optind;
+    return RP_OK;
+}
+
+rp_code cli_one_operand(int argc, char **argv, int first, const char *what, const char **out,
+                        struct rp_error *err)
+{
+    if (first >= argc) {
+        return rp_error_set(err, RP_EUSAGE, "missing %s", what);
+    }
+    if (first + 1 < argc) {
+        return rp_error_set(err, RP_EUSAGE, "one %s at a time (got %s)", what, argv[first + 1]);
+    }
+    *out = argv[first];
+    return RP_OK;
+}
+
+int cli_parsed(const char *cmd, const char *usage, rp_code rc, const struct rp_error *err,
+               bool help)
+{
+    if (rc) {
+        return cli_usage_error(cmd, "%s", err->msg);
+    }
+    if (help) {
+        fputs(usage, stdout);
+        return RP_EXIT_OK;
+    }
+    return -1;
+}
+
 void cli_print_usage(const struct cli_command *c, FILE *out)
 {
     fputs(c->usage, out);
