@@ -12,14 +12,16 @@
 struct secret_check {
     rp_secret_fn lookup;
     void *ud;
-    const char *missing;
+    /* A copy: the name rp_secrets_each passes is borrowed for the call only, and is freed
+     * before it returns. */
+    char missing[RP_MAX_SECRET_NAME + 1];
 };
 
 static int check_secret(void *ud, const char *name)
 {
     struct secret_check *sc = ud;
     if (!sc->lookup(sc->ud, name)) {
-        sc->missing = name;
+        snprintf(sc->missing, sizeof(sc->missing), "%s", name);
         return 1;
     }
     return 0;

@@ -262,6 +262,13 @@ static struct rp_replay_opts base_opts(const char *target, struct events *es)
     return o;
 }
 
+static const char *no_secret(void *ud, const char *name)
+{
+    (void)ud;
+    (void)name;
+    return NULL;
+}
+
 static const char *table_secret(void *ud, const char *name)
 {
     (void)ud;
@@ -574,6 +581,36 @@ Test(replay, secret_is_sent_filled_and_reported_as_placeholder)
     cr_expect_str_eq(up.seen[0].auth, "Bearer s3cret");
     cr_assert_eq(es.n, 1);
     cr_expect_str_eq(es.v[0].auth, "Bearer {{secret:authorization}}");
+
+    upstream_stop(&up);
+    free(path);
+    free(target);
+    rm_tree(dir);
+}
+
+/* Regression: the message named the secret from a buffer rp_secrets_each had already freed
+ * (`secret ""` or `secret "authoriz"`; ASan: heap-use-after-free). */
+Test(replay, missing_secret_is_named_in_the_error_and_nothing_is_sent)
+{
+    struct upstream up;
+    upstream_start(&up);
+    char *target = target_of(&up, "");
+    char *dir = NULL;
+    char *path = recording("secret", &dir);
+    struct events es = {0};
+    struct rp_replay_opts o = base_opts(target, &es);
+    o.secret = no_secret;
+
+    char msg[RP_ERROR_MSG_MAX];
+    cr_assert_eq(replay(&o, (const char *const *)&path, 1, msg, sizeof(msg)), RP_ENOSECRET);
+
+    char want[RP_ERROR_MSG_MAX + 64];
+    snprintf(want, sizeof(want),
+             "%s:2: secret \"authorization\" is not set: export REPRISE_SECRET_AUTHORIZATION",
+             path);
+    cr_expect_str_eq(msg, want);
+    cr_expect_eq(up.n_seen, 0);
+    cr_expect_eq(es.n, 0);
 
     upstream_stop(&up);
     free(path);
