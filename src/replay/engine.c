@@ -114,6 +114,8 @@ static rp_code stop_code_for(CURLcode cc)
     }
 }
 
+/* ----- the run loop: sending, rate slots, the waiting queue, sessions in turn ----------------- */
+
 /* Sends the built request now. */
 static rp_code send_now(struct rp__replay_session *s, struct rp_error *err)
 {
