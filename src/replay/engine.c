@@ -1,0 +1,564 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The replay engine, on libcurl's multi interface. One thread drives every session: each
+ * session has its own easy handle (so its own cookie jar, and its connection kept alive in the
+ * multi's pool), sends one request at a time, and advances when the response is complete.
+ *
+ * A session's life: start (open its own streaming reader, expand its tenant rules), then for
+ * each recorded exchange: build the live request (session.c), wait for a rate token, send,
+ * observe the response for later correlations, report. At most `concurrency` sessions run at
+ * once; the others wait their turn. A transport failure stops the session; its remaining
+ * exchanges are reported as skipped.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "replay/internal.h"
+
+/* ----- configuration and small helpers ----------------------------------------------------- */
+
+static void pairs_add(struct rp__replay_pairs *p, const char *from, const char *to)
+{
+    p->v = rp_xreallocarray(p->v, p->n + 1, sizeof(*p->v));
+    p->v[p->n].from = rp_xstrdup(from);
+    p->v[p->n].to = rp_xstrdup(to);
+    p->n++;
+}
+
+static void pairs_cleanup(struct rp__replay_pairs *p)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        free(p->v[i].from);
+        free(p->v[i].to);
+    }
+    free(p->v);
+    p->v = NULL;
+    p->n = 0;
+}
+
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void rp__replay_log(struct rp_replay *r, enum rp_log_level lvl, const char *fmt, ...)
+{
+    if (!r->o.log) {
+        return;
+    }
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    r->o.log(r->o.log_ud, lvl, msg);
+}
+
+void rp_run_id_make(char *out, size_t n)
+{
+    static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+    unsigned char raw[64];
+    size_t got = 0;
+    FILE *f = fopen("/dev/urandom", "rb");
+    if (f) {
+        got = fread(raw, 1, n < sizeof(raw) ? n : sizeof(raw), f);
+        fclose(f);
+    }
+    /* Without /dev/urandom, time and pid still make a run id that does not repeat soon. */
+    uint64_t x = (uint64_t)mono_us() ^ ((uint64_t)getpid() << 32);
+    for (size_t i = 0; i < n; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        unsigned v = i < got ? raw[i] : (unsigned)(x & 0xff);
+        out[i] = alphabet[v % (sizeof(alphabet) - 1)];
+    }
+    out[n] = '\0';
+}
+
+/* Copies src into dst, cut to fit: for messages, where the end matters less than the start. */
+static void copy_cut(char *dst, size_t dstsz, const char *src)
+{
+    size_t n = strnlen(src, dstsz - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+static rp_code stop_code_for(CURLcode cc)
+{
+    switch (cc) {
+    case CURLE_COULDNT_CONNECT:
+        return RP_ECONNECT;
+    case CURLE_OPERATION_TIMEDOUT:
+        return RP_ETIMEOUT;
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+        return RP_EDNS;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+        return RP_ETLS;
+    default:
+        return RP_ETARGET;
+    }
+}
+
+/* ----- the run loop: sending, rate slots, the waiting queue, sessions in turn ----------------- */
+
+/* Sends the built request now. */
+static rp_code send_now(struct rp__replay_session *s, struct rp_error *err)
+{
+    rp_buf_reset(&s->body);
+    s->body_total = 0;
+    s->body_cut = false;
+    s->errbuf[0] = '\0';
+    rp__replay_configure_easy(s);
+    s->live.start_us = rp_now_us();
+    s->wire.start_us = s->live.start_us;
+    CURLMcode mc = curl_multi_add_handle(s->r->multi, s->easy);
+    if (mc != CURLM_OK) {
+        return rp_error_set(err, RP_EINTERNAL, "libcurl: %s", curl_multi_strerror(mc));
+    }
+    s->state = RP__REPLAY_SENDING;
+    return RP_OK;
+}
+
+static void waiting_push(struct rp_replay *r, struct rp__replay_session *s)
+{
+    if (r->n_waiting == r->waiting_cap) {
+        size_t cap = r->waiting_cap ? r->waiting_cap * 2 : 16;
+        struct rp__replay_session **v = rp_xcalloc(cap, sizeof(*v));
+        for (size_t i = 0; i < r->n_waiting; i++) {
+            v[i] = r->waiting[(r->waiting_head + i) % r->waiting_cap];
+        }
+        free(r->waiting);
+        r->waiting = v;
+        r->waiting_cap = cap;
+        r->waiting_head = 0;
+    }
+    r->waiting[(r->waiting_head + r->n_waiting) % r->waiting_cap] = s;
+    r->n_waiting++;
+}
+
+static struct rp__replay_session *waiting_pop(struct rp_replay *r)
+{
+    if (!r->n_waiting) {
+        return NULL;
+    }
+    struct rp__replay_session *s = r->waiting[r->waiting_head];
+    r->waiting_head = (r->waiting_head + 1) % r->waiting_cap;
+    r->n_waiting--;
+    return s;
+}
+
+/* Takes a rate slot if one is free now. */
+static bool take_slot(struct rp_replay *r)
+{
+    if (r->slot_us == 0) {
+        return true;
+    }
+    int64_t now = mono_us();
+    if (now < r->next_slot_us) {
+        return false;
+    }
+    /* No saving up: after an idle spell the rate resumes, it does not burst. */
+    r->next_slot_us =
+        (r->next_slot_us + r->slot_us > now) ? r->next_slot_us + r->slot_us : now + r->slot_us;
+    return true;
+}
+
+/*
+ * Moves a session forward until it has a request in flight or waiting for a slot, or is done.
+ * Errors are input errors that end the whole run.
+ */
+static rp_code advance(struct rp__replay_session *s, struct rp_error *err)
+{
+    struct rp_replay *r = s->r;
+    while (s->state == RP__REPLAY_READY) {
+        bool got = false;
+        rp_code rc = rp__replay_next_recorded(s, &got, err);
+        if (rc) {
+            return rc;
+        }
+        if (!got) {
+            s->state = RP__REPLAY_DONE;
+            r->active--;
+            rp__replay_log(r, RP_LOG_DEBUG, "%s: done", s->name);
+            return RP_OK;
+        }
+        if (s->stopped) {
+            rp_exchange_cleanup(&s->live);
+            s->live.seq = s->cur->seq;
+            rp_request_copy(&s->live.req, &s->cur->req, NULL);
+            rp__replay_emit(s, RP_REPLAY_SKIPPED, RP_OK, s->stop_reason, 0);
+            continue;
+        }
+        bool send = false;
+        rc = rp__replay_build_request(s, &send, err);
+        if (rc) {
+            return rc;
+        }
+        if (!send) {
+            continue;
+        }
+        if (r->o.dry_run) {
+            rp__replay_emit(s, RP_REPLAY_DRY_RUN, RP_OK, NULL, 0);
+            continue;
+        }
+        curl_slist_free_all(s->hdrs);
+        s->hdrs = rp__replay_header_list(s, err);
+        if (!s->hdrs) {
+            return rp_error_prefix(err, "%s: exchange %llu", s->rec->path,
+                                   (unsigned long long)s->cur->seq);
+        }
+        if (r->n_waiting == 0 && take_slot(r)) {
+            return send_now(s, err);
+        }
+        s->state = RP__REPLAY_WAITING;
+        waiting_push(r, s);
+    }
+    return RP_OK;
+}
+
+/* A transfer finished: record the response (or the failure), report it, move on. */
+static rp_code complete(struct rp__replay_session *s, CURLcode cc, struct rp_error *err)
+{
+    struct rp_replay *r = s->r;
+    curl_multi_remove_handle(r->multi, s->easy);
+    s->state = RP__REPLAY_READY;
+    curl_off_t total_us = 0;
+    curl_easy_getinfo(s->easy, CURLINFO_TOTAL_TIME_T, &total_us);
+    s->live.duration_us = total_us > 0 ? (uint64_t)total_us : 0;
+    if (cc != CURLE_OK) {
+        rp_code code = stop_code_for(cc);
+        char msg[RP_ERROR_MSG_MAX * 2];
+        int k = snprintf(msg, sizeof(msg), "%s %s: %s", s->live.req.method, s->live.req.url,
+                         s->errbuf[0] ? s->errbuf : curl_easy_strerror(cc));
+        if (k < 0) {
+            msg[0] = '\0';
+        }
+        if (!r->first_failure) {
+            r->first_failure = code;
+            copy_cut(r->first_failure_msg, sizeof(r->first_failure_msg), msg);
+        }
+        s->stopped = true;
+        snprintf(s->stop_reason, sizeof(s->stop_reason),
+                 "not sent: the session stopped at exchange %llu (%s)",
+                 (unsigned long long)s->cur->seq, rp_code_str(code));
+        rp__replay_emit(s, RP_REPLAY_ERROR, code, msg, 0);
+        return advance(s, err);
+    }
+    long status = 0;
+    curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &status);
+    struct rp_response *resp = &s->live.resp;
+    s->live.has_response = true;
+    resp->status = (unsigned)status;
+    size_t blen = 0;
+    char *data = rp_buf_take(&s->body, &blen);
+    rp_body_take(&resp->body, (unsigned char *)data, blen);
+    resp->body.truncated = s->body_cut;
+    resp->body.orig_len = s->body_cut ? s->body_total : 0;
+    rp_corr_session_observe(s->cs, s->cur->seq, resp);
+    rp__replay_emit(s, RP_REPLAY_DONE, RP_OK, NULL, s->live.duration_us);
+    return advance(s, err);
+}
+
+/* Starts sessions until `concurrency` are active. */
+static rp_code fill_sessions(struct rp_replay *r, struct rp_error *err)
+{
+    while (r->active < r->o.concurrency && r->next_session < r->n_sessions) {
+        struct rp__replay_session *s = r->sessions[r->next_session++];
+        r->active++;
+        rp_code rc = rp__replay_session_start(s, err);
+        if (!rc) {
+            rc = advance(s, err);
+        }
+        if (rc) {
+            return rc;
+        }
+    }
+    return RP_OK;
+}
+
+static rp_code drain_waiting(struct rp_replay *r, struct rp_error *err)
+{
+    while (r->n_waiting && take_slot(r)) {
+        struct rp__replay_session *s = waiting_pop(r);
+        rp_code rc = send_now(s, err);
+        if (rc) {
+            return rc;
+        }
+    }
+    return RP_OK;
+}
+
+static rp_code loop(struct rp_replay *r, struct rp_error *err)
+{
+    rp_code rc = fill_sessions(r, err);
+    while (!rc && (r->active > 0 || r->next_session < r->n_sessions)) {
+        rc = drain_waiting(r, err);
+        if (rc) {
+            break;
+        }
+        int running = 0;
+        CURLMcode mc = curl_multi_perform(r->multi, &running);
+        if (mc != CURLM_OK) {
+            return rp_error_set(err, RP_EINTERNAL, "libcurl: %s", curl_multi_strerror(mc));
+        }
+        CURLMsg *msg;
+        int left;
+        while (!rc && (msg = curl_multi_info_read(r->multi, &left)) != NULL) {
+            if (msg->msg != CURLMSG_DONE) {
+                continue;
+            }
+            struct rp__replay_session *s = NULL;
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&s);
+            rc = complete(s, msg->data.result, err);
+        }
+        if (!rc) {
+            rc = fill_sessions(r, err);
+        }
+        if (rc || (r->active == 0 && r->next_session >= r->n_sessions)) {
+            break;
+        }
+        /* Sleep until a socket is ready, libcurl's timer, or the next rate slot. */
+        long wait_ms = 1000;
+        if (r->n_waiting) {
+            int64_t d = r->next_slot_us - mono_us();
+            wait_ms = d <= 0 ? 0 : (long)((d + 999) / 1000);
+        }
+        if (running == 0 && r->n_waiting == 0) {
+            continue; /* everything just finished or was built: go round again */
+        }
+        mc = curl_multi_poll(r->multi, NULL, 0, (int)wait_ms, NULL);
+        if (mc != CURLM_OK) {
+            return rp_error_set(err, RP_EINTERNAL, "libcurl: %s", curl_multi_strerror(mc));
+        }
+    }
+    return rc;
+}
+
+/* ----- public API --------------------------------------------------------------------------- */
+
+rp_code rp_replay_new(const struct rp_replay_opts *opts, struct rp_replay **out,
+                      struct rp_error *err)
+{
+    if (!opts->target || !opts->on_result) {
+        return rp_error_set(err, RP_EUSAGE, "a target URL and a result callback are required");
+    }
+    char origin[RP__REPLAY_MAX_ORIGIN_BYTES];
+    const char *rest;
+    size_t rest_len;
+    if (!rp__replay_split_url(opts->target, origin, sizeof(origin), &rest, &rest_len) ||
+        (strncmp(origin, "http://", 7) != 0 && strncmp(origin, "https://", 8) != 0)) {
+        return rp_error_set(err, RP_EUSAGE, "--target %s is not an http:// or https:// URL",
+                            opts->target);
+    }
+    if (opts->rate < 0) {
+        return rp_error_set(err, RP_EUSAGE, "--rate must not be negative");
+    }
+    struct rp_replay *r = rp_xcalloc(1, sizeof(*r));
+    r->o = *opts;
+    if (!r->o.concurrency) {
+        r->o.concurrency = 1;
+    }
+    if (!r->o.sessions) {
+        r->o.sessions = 1;
+    }
+    if (!r->o.timeout_ms) {
+        r->o.timeout_ms = RP__REPLAY_DEFAULT_TIMEOUT_MS;
+    }
+    if (!r->o.connect_timeout_ms) {
+        r->o.connect_timeout_ms = RP__REPLAY_DEFAULT_CONNECT_TIMEOUT_MS;
+    }
+    if (!r->o.secret) {
+        r->o.secret = rp_secret_from_env;
+    }
+    if (opts->run_id) {
+        snprintf(r->run_id, sizeof(r->run_id), "%s", opts->run_id);
+    } else {
+        rp_run_id_make(r->run_id, 8);
+    }
+    /* The target keeps its path prefix; the request's own path follows it. */
+    size_t tlen = strlen(opts->target);
+    size_t keep = (size_t)(strcspn(opts->target, "?#"));
+    keep = keep < tlen ? keep : tlen;
+    while (keep > 0 && opts->target[keep - 1] == '/') {
+        keep--;
+    }
+    r->target = rp_xstrndup(opts->target, keep);
+    if (r->o.rate > 0) {
+        r->slot_us = (int64_t)(1e6 / r->o.rate);
+        if (r->slot_us < 1) {
+            r->slot_us = 1;
+        }
+    }
+    *out = r;
+    return RP_OK;
+}
+
+void rp_replay_free(struct rp_replay *r)
+{
+    if (!r) {
+        return;
+    }
+    for (size_t i = 0; i < r->n_sessions; i++) {
+        rp__replay_session_free(r->sessions[i]);
+    }
+    free(r->sessions);
+    for (size_t i = 0; i < r->n_recs; i++) {
+        struct rp__replay_rec *rec = &r->recs[i];
+        free(rec->path);
+        free(rec->name);
+        rp_rec_meta_cleanup(&rec->meta);
+        rp_correlator_free(rec->corr);
+        free(rec->origin);
+        rp__replay_cache_free(rec);
+    }
+    free(r->recs);
+    if (r->multi) {
+        curl_multi_cleanup(r->multi);
+    }
+    pairs_cleanup(&r->tenants);
+    pairs_cleanup(&r->hosts);
+    pairs_cleanup(&r->binds);
+    free(r->waiting);
+    free(r->target);
+    free(r);
+}
+
+void rp_replay_add_recording(struct rp_replay *r, const char *path)
+{
+    r->recs = rp_xreallocarray(r->recs, r->n_recs + 1, sizeof(*r->recs));
+    struct rp__replay_rec *rec = &r->recs[r->n_recs++];
+    memset(rec, 0, sizeof(*rec));
+    rec->path = rp_xstrdup(path);
+    rp_rec_meta_init(&rec->meta);
+}
+
+rp_code rp_replay_tenant(struct rp_replay *r, const char *from, const char *to,
+                         struct rp_error *err)
+{
+    if (!from[0]) {
+        return rp_error_set(err, RP_EUSAGE, "--tenant needs FROM=TO with a non-empty FROM");
+    }
+    pairs_add(&r->tenants, from, to);
+    return RP_OK;
+}
+
+rp_code rp_replay_map_host(struct rp_replay *r, const char *from, const char *to,
+                           struct rp_error *err)
+{
+    char origin[RP__REPLAY_MAX_ORIGIN_BYTES];
+    const char *rest;
+    size_t rest_len;
+    if (!from[0] || !rp__replay_split_url(to, origin, sizeof(origin), &rest, &rest_len)) {
+        return rp_error_set(err, RP_EUSAGE, "--map-host %s=%s: want HOST[:PORT]=URL", from, to);
+    }
+    /* Like the target, a mapped base keeps its path prefix without a trailing slash. */
+    size_t keep = strcspn(to, "?#");
+    while (keep > 0 && to[keep - 1] == '/') {
+        keep--;
+    }
+    char *base = rp_xstrndup(to, keep);
+    char *lower = rp_xstrdup(from);
+    for (char *p = lower; *p; p++) {
+        if (*p >= 'A' && *p <= 'Z') {
+            *p = (char)(*p + 32);
+        }
+    }
+    pairs_add(&r->hosts, lower, base);
+    free(base);
+    free(lower);
+    return RP_OK;
+}
+
+rp_code rp_replay_bind(struct rp_replay *r, const char *name, const char *jsonpath,
+                       struct rp_error *err)
+{
+    /* Checked now, so a bad path is a usage error before anything is read. */
+    struct rp_correlator *probe = rp_correlator_new();
+    rp_code rc = rp_correlator_bind(probe, name, jsonpath, err);
+    rp_correlator_free(probe);
+    if (rc) {
+        return rc;
+    }
+    pairs_add(&r->binds, name, jsonpath);
+    return RP_OK;
+}
+
+const char *rp_replay_run_id(const struct rp_replay *r)
+{
+    return r->run_id;
+}
+
+rp_code rp_replay_run(struct rp_replay *r, struct rp_error *err)
+{
+    if (r->n_recs == 0) {
+        return rp_error_set(err, RP_EUSAGE, "no recording to replay");
+    }
+    /* Everything that can be wrong with the input is found before the first request. */
+    for (size_t i = 0; i < r->n_recs; i++) {
+        struct rp__replay_rec *rec = &r->recs[i];
+        rec->corr = rp_correlator_new();
+        for (size_t b = 0; b < r->binds.n; b++) {
+            rp_code rc = rp_correlator_bind(rec->corr, r->binds.v[b].from, r->binds.v[b].to, err);
+            if (rc) {
+                return rc;
+            }
+        }
+        rp_code rc =
+            rp__replay_prepass(rec, r->o.log, r->o.log_ud, r->o.dry_run ? NULL : r->o.secret,
+                               r->o.secret_ud, !r->o.stream, err);
+        if (rc) {
+            return rc;
+        }
+        const char *nm = rec->meta.name && rec->meta.name[0] ? rec->meta.name : rec->path;
+        rec->name = rp_xstrdup(nm);
+        if (rec->cache) {
+            rp__replay_log(r, RP_LOG_DEBUG,
+                           "%s: %zu correlations, origin %s, held in memory (%zu KiB)", rec->path,
+                           rp_correlator_count(rec->corr), rec->origin, rec->cache_bytes / 1024);
+        } else {
+            rp__replay_log(r, RP_LOG_DEBUG,
+                           "%s: %zu correlations, origin %s, streamed by each session", rec->path,
+                           rp_correlator_count(rec->corr), rec->origin);
+        }
+    }
+
+    r->multi = curl_multi_init();
+    if (!r->multi) {
+        return rp_error_set(err, RP_EINTERNAL, "cannot create a libcurl multi handle");
+    }
+    curl_multi_setopt(r->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)r->o.concurrency);
+    curl_multi_setopt(r->multi, CURLMOPT_MAXCONNECTS, (long)r->o.concurrency + 4);
+
+    r->n_sessions = r->n_recs * r->o.sessions;
+    r->sessions = rp_xcalloc(r->n_sessions, sizeof(*r->sessions));
+    unsigned no = 0;
+    for (size_t k = 0; k < r->o.sessions; k++) {
+        for (size_t i = 0; i < r->n_recs; i++) {
+            struct rp__replay_session *s = rp__replay_session_new(r, &r->recs[i], ++no);
+            r->sessions[k * r->n_recs + i] = s;
+        }
+    }
+    rp_code rc = loop(r, err);
+    if (rc) {
+        return rc;
+    }
+    if (r->first_failure) {
+        return rp_error_set(err, r->first_failure, "%s", r->first_failure_msg);
+    }
+    return RP_OK;
+}

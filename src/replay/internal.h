@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: MIT */
+/* Declarations shared by the files of the replay module: the engine (engine.c), one session's
+ * state and requests (session.c), the cache of packed exchanges (cache.c) and the pre-pass
+ * that reads each recording once before anything is sent (prepass.c). */
+#ifndef REPRISE_REPLAY_INTERNAL_H
+#define REPRISE_REPLAY_INTERNAL_H
+
+#include <curl/curl.h>
+
+#include <reprise/limits.h>
+#include <reprise/replay.h>
+#include <reprise/rewrite.h>
+
+#define RP__REPLAY_DEFAULT_TIMEOUT_MS         30000u
+#define RP__REPLAY_DEFAULT_CONNECT_TIMEOUT_MS 10000u
+#define RP__REPLAY_MAX_SET_COOKIE_NAMES       256u
+#define RP__REPLAY_MAX_ORIGIN_BYTES           2048u
+
+/* ----- the engine's state (engine.c) ------------------------------------------------------ */
+
+struct rp__replay_pair {
+    char *from;
+    char *to;
+};
+
+struct rp__replay_pairs {
+    struct rp__replay_pair *v;
+    size_t n;
+};
+
+/* Names of the cookies the recorded responses have set so far: the live jar supplies those. */
+struct rp__replay_cookie_names {
+    char **v;
+    size_t n;
+};
+
+/* What the prepass learns of one recording. */
+struct rp__replay_rec {
+    char *path;
+    char *name;
+    struct rp_rec_meta meta;
+    struct rp_correlator *corr;
+    char *origin; /* scheme://authority of its first request, lower-cased */
+    /*
+     * The decoded exchanges, requests already normalised (see rp__replay_normalise()), each
+     * packed in one block (see cache.c), when they fit RP_REPLAY_CACHE_BYTES: its sessions share
+     * them instead of reading the file again. Longer recordings are streamed by each session
+     * and cache is NULL.
+     */
+    struct rp_exchange **cache;
+    size_t n_cache;
+    size_t cache_bytes;
+    bool cache_full;
+};
+
+struct rp__replay_session;
+
+struct rp_replay {
+    struct rp_replay_opts o;
+    char run_id[16];
+    char *target; /* without a trailing '/' */
+    struct rp__replay_pairs tenants;
+    struct rp__replay_pairs hosts;
+    struct rp__replay_pairs binds;
+    struct rp__replay_rec *recs;
+    size_t n_recs;
+
+    CURLM *multi;
+    struct curl_slist *no_headers; /* reused empty list */
+    struct rp__replay_session **sessions;
+    size_t n_sessions;
+    size_t next_session; /* the next one to start */
+    size_t active;
+
+    /* Rate limiting: the earliest time (monotonic us) the next request may go. */
+    int64_t next_slot_us;
+    int64_t slot_us;
+    /* FIFO of sessions holding a request until a slot is free */
+    struct rp__replay_session **waiting;
+    size_t n_waiting, waiting_head, waiting_cap;
+
+    rp_code first_failure;
+    char first_failure_msg[RP_ERROR_MSG_MAX];
+};
+
+/* Logs one line through the run's log callback, when it has one. */
+void rp__replay_log(struct rp_replay *r, enum rp_log_level lvl, const char *fmt, ...)
+    RP_PRINTF(3, 4);
+
+/* ----- one session (session.c) ------------------------------------------------------------ */
+
+enum rp__replay_state {
+    RP__REPLAY_IDLE,    /* not started */
+    RP__REPLAY_READY,   /* between requests */
+    RP__REPLAY_WAITING, /* holding a built request until a rate slot is free */
+    RP__REPLAY_SENDING, /* a request in flight */
+    RP__REPLAY_DONE,
+};
+
+struct rp__replay_session {
+    struct rp_replay *r;
+    struct rp__replay_rec *rec;
+    unsigned no;
+    char name[160];
+    enum rp__replay_state state;
+
+    struct rp_reader *reader;
+    struct rp_rewriter *rw;
+    struct rp_corr_session *cs;
+    char *origin; /* the recording's origin, rewritten for this session's tenant */
+    CURL *easy;
+    char errbuf[CURL_ERROR_SIZE];
+
+    const struct rp_exchange *cur;     /* the recorded exchange being replayed */
+    size_t next_cached;                /* with a cache: the index of the next exchange */
+    struct rp_exchange read;           /* without: the exchange last read from the file */
+    struct rp__replay_cookie_names cn; /* without: cookies set by the recorded responses so far */
+    struct rp_exchange live;           /* as reported: placeholders kept */
+    struct rp_exchange wire;           /* as sent: secrets filled */
+    struct rp_request *wire_req;       /* what goes out: wire's, or live's when it has no secret */
+    struct curl_slist *hdrs;
+    struct rp_buf body;
+    uint64_t body_total;
+    bool body_cut;
+
+    /* After a transport failure, the rest is skipped with this reason. */
+    bool stopped;
+    char stop_reason[RP_ERROR_MSG_MAX];
+};
+
+/*
+ * Splits an absolute URL into its origin (scheme://authority, lower-cased into origin) and
+ * the rest (path and query, fragment dropped) returned as a pointer into url with its length.
+ * Returns false when url is not absolute.
+ */
+bool rp__replay_split_url(const char *url, char *origin, size_t origin_sz, const char **rest,
+                          size_t *rest_len);
+
+void rp__replay_cookie_names_cleanup(struct rp__replay_cookie_names *cn);
+
+/* Remembers the names of the cookies a recorded response sets. */
+void rp__replay_note_set_cookies(struct rp__replay_cookie_names *cn, const struct rp_exchange *ex);
+
+/*
+ * Puts a recorded request in the form every session starts from: cookies the jar will supply
+ * (set by an earlier recorded response) taken out of its Cookie header. The prepass and a
+ * streaming session both do it with the names seen so far, so they agree exchange by exchange.
+ */
+rp_code rp__replay_normalise(const struct rp__replay_cookie_names *cn, struct rp_request *req,
+                             struct rp_error *err);
+
+/* Returns a new session number no of rec, not started; rp__replay_session_free() frees it. */
+struct rp__replay_session *rp__replay_session_new(struct rp_replay *r, struct rp__replay_rec *rec,
+                                                  unsigned no);
+void rp__replay_session_free(struct rp__replay_session *s);
+
+/* Opens a session: its reader, its tenant rules, its correlation state, its easy handle. */
+rp_code rp__replay_session_start(struct rp__replay_session *s, struct rp_error *err);
+
+/* Reports s->cur's outcome through the result callback. */
+void rp__replay_emit(struct rp__replay_session *s, enum rp_replay_status st, rp_code code,
+                     const char *msg, uint64_t latency_us);
+
+/*
+ * Builds the live request for s->cur. Returns RP_OK with *out_send set when it should be
+ * sent; RP_OK with *out_send false when it was reported as skipped; an error for input
+ * problems (a secret gone missing since the prepass, a limit).
+ */
+rp_code rp__replay_build_request(struct rp__replay_session *s, bool *out_send,
+                                 struct rp_error *err);
+
+/* Returns a new libcurl header list for the request on the wire, or NULL (err set). */
+struct curl_slist *rp__replay_header_list(struct rp__replay_session *s, struct rp_error *err);
+
+/* Sets the easy handle's URL, method, body, headers and cookies for the request on the wire. */
+void rp__replay_configure_easy(struct rp__replay_session *s);
+
+/* ----- the cache of packed exchanges and --stream reading (cache.c) ----------------------- */
+
+/* Keeps a packed copy of ex (borrowed) in the recording's cache, or drops the whole cache once
+ * the budget is passed. */
+void rp__replay_cache_keep(struct rp__replay_rec *rec, const struct rp_exchange *ex);
+void rp__replay_cache_free(struct rp__replay_rec *rec);
+
+/* Sets s->cur to the session's next recorded exchange, normalised, from the cache or from the
+ * session's own reader; *out_got false at the end. */
+rp_code rp__replay_next_recorded(struct rp__replay_session *s, bool *out_got, struct rp_error *err);
+
+/* ----- the pre-pass (prepass.c) ----------------------------------------------------------- */
+
+/*
+ * Reads a recording once: learns correlations into rec->corr, notes its origin, keeps its
+ * exchanges in the cache when keep is true and, when secret is not NULL, checks that every
+ * placeholder the replay will fill is set (RP_ENOSECRET naming it otherwise).
+ */
+rp_code rp__replay_prepass(struct rp__replay_rec *rec, rp_log_fn log, void *log_ud,
+                           rp_secret_fn secret, void *secret_ud, bool keep, struct rp_error *err);
+
+#endif /* REPRISE_REPLAY_INTERNAL_H */
