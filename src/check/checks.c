@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The table of checks every verdict goes through, in the order listed. Adding a check is one
+ * file that defines `const struct rp__check_ops rp__check_NAME` and one line in the list below.
+ */
+#include "internal.h"
+
+#define RP_CHECK_LIST(X) \
+    X(shape)
+
+#define DECLARE(name) extern const struct rp__check_ops rp__check_##name;
+#define ENTRY(name)   &rp__check_##name,
+
+RP_CHECK_LIST(DECLARE)
+
+const struct rp__check_ops *const rp__checks[] = {RP_CHECK_LIST(ENTRY) NULL};
