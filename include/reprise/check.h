@@ -52,9 +52,9 @@ struct rp_verdict {
     const struct rp_exchange *live; /* the request as sent and, unless ERROR or SKIPPED,
                                        the live response; seq is the run's own numbering */
     enum rp_outcome outcome;
-    struct rp_mismatches mismatches; /* FAIL: at least one */
-    const char *error;               /* ERROR or SKIPPED: why, one line; else NULL */
-    const struct rp_shape *shape;    /* the shape checked against; NULL if none */
+    struct rp_mismatches mismatches;            /* FAIL: at least one */
+    const char *error;                          /* ERROR or SKIPPED: why, one line; else NULL */
+    const struct rp_shape *shape;               /* the shape checked against; NULL if none */
     struct rp_check_note checks[RP_CHECKS_MAX]; /* per check, in the order they ran */
     size_t n_checks;
     char *own_session;

@@ -39,8 +39,7 @@ static const char *const outcome_names[] = {
 
 const char *rp_outcome_name(enum rp_outcome o)
 {
-    return (unsigned)o < sizeof(outcome_names) / sizeof(outcome_names[0]) ? outcome_names[o]
-                                                                          : NULL;
+    return (unsigned)o < sizeof(outcome_names) / sizeof(outcome_names[0]) ? outcome_names[o] : NULL;
 }
 
 /* ----- verdicts and sinks ------------------------------------------------------------------- */
@@ -84,7 +83,6 @@ static void info_cleanup(struct rp_run_info *info)
     free((char **)info->recordings);
     memset(info, 0, sizeof(*info));
 }
-
 
 void rp_checker_free(struct rp_checker *c)
 {

@@ -142,7 +142,7 @@ static rp_code shape_exchange(void *ctx, const struct rp__check_input *in, struc
     }
     v->shape = shape;
     *out = !shape || rp_shape_match(shape, &in->live->resp, &v->mismatches) ? RP_OUTCOME_PASS
-                                                                             : RP_OUTCOME_FAIL;
+                                                                            : RP_OUTCOME_FAIL;
     return RP_OK;
 }
 

@@ -368,8 +368,7 @@ rp_code rp_results_read_verdict(const struct rp_exchange *ex, struct rp_verdict 
         v.own_error = rp_xstrdup(j->valuestring);
     }
 
-    rc = read_mismatches(cJSON_GetObjectItemCaseSensitive(check, "mismatches"), &v.mismatches,
-                         err);
+    rc = read_mismatches(cJSON_GetObjectItemCaseSensitive(check, "mismatches"), &v.mismatches, err);
     if (!rc) {
         rc = read_notes(cJSON_GetObjectItemCaseSensitive(check, "checks"), &v, err);
     }

@@ -350,8 +350,7 @@ static rp_code add_outcome(struct terminal *t, struct rp_buf *b, enum rp_outcome
 }
 
 /* Appends the detail lines under a result: one per mismatch, or the error or skip reason. */
-static rp_code add_details(struct rp_buf *b, const struct rp_verdict *res,
-                           struct rp_error *err)
+static rp_code add_details(struct rp_buf *b, const struct rp_verdict *res, struct rp_error *err)
 {
     rp_code rc = RP_OK;
     if (res->outcome == RP_OUTCOME_FAIL) {

@@ -75,24 +75,24 @@ static void four_init(struct four *f)
     rp_mismatches_add(&f->mm, "$.total", "missing");
 
     f->res[0] = (struct rp_verdict){.session = "demo-checkout#1",
-                                         .recorded_seq = 3,
-                                         .live = &f->ex[0],
-                                         .outcome = RP_OUTCOME_PASS};
+                                    .recorded_seq = 3,
+                                    .live = &f->ex[0],
+                                    .outcome = RP_OUTCOME_PASS};
     f->res[1] = (struct rp_verdict){.session = "demo-checkout#1",
-                                         .recorded_seq = 4,
-                                         .live = &f->ex[1],
-                                         .outcome = RP_OUTCOME_FAIL,
-                                         .mismatches = f->mm};
+                                    .recorded_seq = 4,
+                                    .live = &f->ex[1],
+                                    .outcome = RP_OUTCOME_FAIL,
+                                    .mismatches = f->mm};
     f->res[2] = (struct rp_verdict){.session = "search#2",
-                                         .recorded_seq = 1,
-                                         .live = &f->ex[2],
-                                         .outcome = RP_OUTCOME_ERROR,
-                                         .error = "connection refused"};
+                                    .recorded_seq = 1,
+                                    .live = &f->ex[2],
+                                    .outcome = RP_OUTCOME_ERROR,
+                                    .error = "connection refused"};
     f->res[3] = (struct rp_verdict){.session = "search#2",
-                                         .recorded_seq = 2,
-                                         .live = &f->ex[3],
-                                         .outcome = RP_OUTCOME_SKIPPED,
-                                         .error = "session stopped after an error"};
+                                    .recorded_seq = 2,
+                                    .live = &f->ex[3],
+                                    .outcome = RP_OUTCOME_SKIPPED,
+                                    .error = "session stopped after an error"};
 }
 
 static void four_cleanup(struct four *f)
@@ -205,10 +205,10 @@ Test(report, terminal_replaces_control_characters_from_the_server)
     rp_mismatches_init(&mm);
     rp_mismatches_add(&mm, "status", "expected 200, got 500 \"\033]0;pwned\007\"");
     struct rp_verdict res = {.session = "s\033#1",
-                                  .recorded_seq = 1,
-                                  .live = &ex,
-                                  .outcome = RP_OUTCOME_FAIL,
-                                  .mismatches = mm};
+                             .recorded_seq = 1,
+                             .live = &ex,
+                             .outcome = RP_OUTCOME_FAIL,
+                             .mismatches = mm};
     struct rp_run_summary sum = {
         .failed = 1, .p50_us = 1000, .p95_us = 1000, .max_us = 1000, .wall_us = 5000};
     char *text = NULL;
@@ -660,10 +660,10 @@ Test(report, results_keep_a_capped_mismatch_list_as_it_was)
     /* The list holds the cap plus one closing entry that counts the rest. */
     cr_assert_eq(mm.n, RP_MAX_MISMATCHES + 1);
     struct rp_verdict res = {.session = "list#1",
-                                  .recorded_seq = 1,
-                                  .live = &ex,
-                                  .outcome = RP_OUTCOME_FAIL,
-                                  .mismatches = mm};
+                             .recorded_seq = 1,
+                             .live = &ex,
+                             .outcome = RP_OUTCOME_FAIL,
+                             .mismatches = mm};
     char *path = path_in(dir, "capped.results.jsonl.gz");
     struct rp_sink sink;
     rp_sink_results(&sink, path);
