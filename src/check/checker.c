@@ -3,7 +3,6 @@
  * The checker: runs the registered checks over each exchange, tallies the outcomes and the
  * latency, and fans each verdict out to its sinks. Also the verdict's own lifetime.
  */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -168,8 +167,8 @@ static rp_code keep(struct rp_checker *c, rp_code rc, struct rp_error *e, struct
 }
 
 /*
- * Runs every check over in into v and sets v->outcome from theirs: FAIL when one failed,
- * else PASS; false (v->outcome untouched) when none applied.
+ * Runs every check over in into v. When at least one applied (*out_applied), sets v->outcome
+ * from theirs: FAIL when one failed, else PASS. A check's error is kept, as a sink's.
  */
 static rp_code run_checks(struct rp_checker *c, const struct rp__check_input *in,
                           struct rp_verdict *v, bool *out_applied, struct rp_error *err)
@@ -178,12 +177,17 @@ static rp_code run_checks(struct rp_checker *c, const struct rp__check_input *in
     v->n_checks = 0;
     for (size_t i = 0; i < c->n_checks; i++) {
         enum rp_outcome o = RP_OUTCOME_SKIPPED;
-        rp_code rc = c->checks[i].ops->exchange(c->checks[i].ctx, in, v, &o, err);
+        struct rp_error e = {0};
+        rp_code rc = c->checks[i].ops->exchange(c->checks[i].ctx, in, v, &o, &e);
         if (rc) {
-            return rc;
+            return keep(c, rc, &e, err);
         }
         struct rp_check_note *n = &v->checks[v->n_checks++];
-        snprintf(n->name, sizeof(n->name), "%s", c->checks[i].ops->name);
+        /* A plain copy, not snprintf: this runs for every exchange of a replay. */
+        size_t len = strlen(c->checks[i].ops->name);
+        len = len < sizeof(n->name) ? len : sizeof(n->name) - 1;
+        memcpy(n->name, c->checks[i].ops->name, len);
+        n->name[len] = '\0';
         n->outcome = o;
         applied = applied || o != RP_OUTCOME_SKIPPED;
         failed = failed || o == RP_OUTCOME_FAIL;

@@ -7,7 +7,8 @@
 
 /* clang-format off */
 #define RP_CHECK_LIST(X) \
-    X(shape)
+    X(shape)             \
+    /* the list ends here: a new check is one "X(name) \" line above */
 /* clang-format on */
 
 #define DECLARE(name) extern const struct rp__check_ops rp__check_##name;
