@@ -461,7 +461,10 @@ Test(report, results_file_holds_live_exchanges_with_their_checks)
          .recorded_seq = 8,
          .live = &ex[1],
          .outcome = RP_OUTCOME_FAIL,
-         .mismatches = mm},
+         .mismatches = mm,
+         .checks = {{.name = "shape", .outcome = RP_OUTCOME_FAIL},
+                    {.name = "latency", .outcome = RP_OUTCOME_SKIPPED}},
+         .n_checks = 2},
         {.session = "search#2",
          .recorded_seq = 1,
          .live = &ex[2],
@@ -506,6 +509,8 @@ Test(report, results_file_holds_live_exchanges_with_their_checks)
     cr_assert_null(p.error);
     cr_assert_null(p.shape);
     cr_assert_eq(p.mm.n, 0);
+    cr_assert_null(strstr(got.extra, "\"checks\""), "no per-check results, no key");
+    cr_assert_eq(p.v.n_checks, 0);
     parsed_cleanup(&p);
 
     cr_assert_eq(rp_reader_next(r, &got, &more, &err), RP_OK, "%s", err.msg);
@@ -522,6 +527,13 @@ Test(report, results_file_holds_live_exchanges_with_their_checks)
     cr_assert_str_eq(p.mm.v[0].message, "expected number, got string \"12.00\"");
     cr_assert_str_eq(p.mm.v[1].path, "$.items");
     cr_assert_str_eq(p.mm.v[1].message, "missing");
+    cr_assert_not_null(strstr(got.extra, "\"checks\":{\"shape\":\"fail\",\"latency\":\"skipped\"}"),
+                       "%s", got.extra);
+    cr_assert_eq(p.v.n_checks, 2);
+    cr_assert_str_eq(p.v.checks[0].name, "shape");
+    cr_assert_eq(p.v.checks[0].outcome, RP_OUTCOME_FAIL);
+    cr_assert_str_eq(p.v.checks[1].name, "latency");
+    cr_assert_eq(p.v.checks[1].outcome, RP_OUTCOME_SKIPPED);
     parsed_cleanup(&p);
 
     cr_assert_eq(rp_reader_next(r, &got, &more, &err), RP_OK, "%s", err.msg);
