@@ -5,6 +5,7 @@
 
 #include <reprise/buf.h>
 #include <reprise/capture.h>
+#include <reprise/check.h>
 #include <reprise/common.h>
 #include <reprise/correlate.h>
 #include <reprise/error.h>

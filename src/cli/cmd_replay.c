@@ -7,7 +7,6 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
 
@@ -223,51 +222,6 @@ RP_TESTABLE rp_code parse_replay_args(int argc, char **argv, struct replay_opts 
 
 /* ----- the run -------------------------------------------------------------------------- */
 
-struct shapes_for {
-    const char *path;
-    struct rp_shapeset *set; /* NULL: infer from the recording */
-};
-
-struct run {
-    const struct replay_opts *o;
-    struct rp_sink sinks[3];
-    size_t n_sinks;
-    bool begun;
-    struct rp_run_info info;
-    struct shapes_for *shapes;
-    size_t n_shapes;
-    struct rp_latency lat;
-    struct rp_run_summary sum;
-    int64_t t0_us;
-    rp_code sink_error;
-    struct rp_error sink_err;
-};
-
-static rp_code begin_sinks(struct run *run)
-{
-    if (run->begun) {
-        return RP_OK;
-    }
-    run->begun = true;
-    for (size_t i = 0; i < run->n_sinks; i++) {
-        rp_code rc = run->sinks[i].ops->begin(run->sinks[i].ctx, &run->info, &run->sink_err);
-        if (rc) {
-            return rc;
-        }
-    }
-    return RP_OK;
-}
-
-static struct rp_shapeset *shapes_of(struct run *run, const char *path)
-{
-    for (size_t i = 0; i < run->n_shapes; i++) {
-        if (strcmp(run->shapes[i].path, path) == 0) {
-            return run->shapes[i].set;
-        }
-    }
-    return NULL;
-}
-
 static void print_dry_run(const struct rp_replay_event *ev)
 {
     const struct rp_request *rq = &ev->live->req;
@@ -282,89 +236,14 @@ static void print_dry_run(const struct rp_replay_event *ev)
     printf("\n");
 }
 
-/*
- * True when the live response is the recorded one to the byte: same status, same media type,
- * same body. Such a response matches the shape inferred from the recording by construction,
- * so inferring and matching can be skipped (a shape file, which people may have tightened,
- * is always checked).
- */
-static bool same_as_recorded(const struct rp_response *rec, const struct rp_response *live)
-{
-    if (rec->status != live->status || rec->body.len != live->body.len || rec->body.truncated ||
-        live->body.truncated) {
-        return false;
-    }
-    char a[128], b[128];
-    bool ha = rp_media_type(&rec->headers, a, sizeof(a));
-    bool hb = rp_media_type(&live->headers, b, sizeof(b));
-    if (ha != hb || (ha && strcmp(a, b) != 0)) {
-        return false;
-    }
-    return rec->body.len == 0 || memcmp(rec->body.data, live->body.data, rec->body.len) == 0;
-}
-
+/* Each exchange goes to the checker; a sink error is kept there and reported at the end. */
 static void on_result(void *ud, const struct rp_replay_event *ev)
 {
-    struct run *run = ud;
     if (ev->status == RP_REPLAY_DRY_RUN) {
         print_dry_run(ev);
         return;
     }
-    if (run->sink_error || begin_sinks(run)) {
-        run->sink_error = run->sink_err.code ? run->sink_err.code : RP_EIO;
-        return;
-    }
-    struct rp_mismatches mm;
-    rp_mismatches_init(&mm);
-    struct rp_shape *inferred = NULL;
-    const struct rp_shape *shape = NULL;
-    struct rp_shapeset *set = shapes_of(run, ev->recording);
-    if (set) {
-        shape = rp_shapeset_get(set, ev->recorded->seq);
-    }
-    /* The results file stores the shape for diff, so it needs one even when nothing changed. */
-    bool unchanged = !shape && !run->o->results && ev->status == RP_REPLAY_DONE &&
-                     ev->recorded->has_response &&
-                     same_as_recorded(&ev->recorded->resp, &ev->live->resp);
-    if (!shape && !unchanged && ev->recorded->has_response) {
-        inferred = rp_shape_infer(&ev->recorded->resp);
-        shape = inferred;
-    }
-    struct rp_check_result res = {
-        .session = ev->session,
-        .recorded_seq = ev->recorded->seq,
-        .live = ev->live,
-        .shape = shape,
-        .mismatches = &mm,
-        .error = ev->message,
-    };
-    switch (ev->status) {
-    case RP_REPLAY_DONE:
-        rp_latency_add(&run->lat, ev->latency_us);
-        if (unchanged || !shape || rp_shape_match(shape, &ev->live->resp, &mm)) {
-            res.outcome = RP_OUTCOME_PASS;
-            run->sum.passed++;
-        } else {
-            res.outcome = RP_OUTCOME_FAIL;
-            run->sum.failed++;
-        }
-        break;
-    case RP_REPLAY_ERROR:
-        res.outcome = RP_OUTCOME_ERROR;
-        run->sum.errors++;
-        break;
-    default:
-        res.outcome = RP_OUTCOME_SKIPPED;
-        run->sum.skipped++;
-        break;
-    }
-    for (size_t i = 0; i < run->n_sinks && !run->sink_error; i++) {
-        if (run->sinks[i].ops->result(run->sinks[i].ctx, &res, &run->sink_err)) {
-            run->sink_error = run->sink_err.code;
-        }
-    }
-    rp_mismatches_cleanup(&mm);
-    rp_shape_free(inferred);
+    rp_checker_exchange(ud, ev, NULL);
 }
 
 static void on_session(void *ud, const char *session, const char *const *from,
@@ -378,45 +257,10 @@ static void on_session(void *ud, const char *session, const char *const *from,
     }
 }
 
-/* Loads NAME.shape.json beside each recording that has one. */
-static rp_code load_shapes(struct run *run, struct rp_error *err)
+/* The engine for o, with its tenant, host and bind rules. */
+static rp_code new_engine(const struct replay_opts *o, struct rp_checker *checker,
+                          struct rp_replay **out, struct rp_error *err)
 {
-    const struct replay_opts *o = run->o;
-    run->shapes = rp_xcalloc(o->n_recordings, sizeof(*run->shapes));
-    for (size_t i = 0; i < o->n_recordings; i++) {
-        run->shapes[i].path = o->recordings[i];
-        run->n_shapes++;
-        char *sp = rp_shape_path_for(o->recordings[i]);
-        if (access(sp, F_OK) == 0) {
-            rp_code rc = rp_shapeset_load(sp, &run->shapes[i].set, err);
-            if (rc) {
-                free(sp);
-                return rc;
-            }
-            char msg[600];
-            snprintf(msg, sizeof(msg), "%s: checking against %s", o->recordings[i], sp);
-            cli_log(NULL, RP_LOG_DEBUG, msg);
-        }
-        free(sp);
-    }
-    return RP_OK;
-}
-
-static int run_replay(const struct replay_opts *o)
-{
-    struct run run;
-    memset(&run, 0, sizeof(run));
-    run.o = o;
-    rp_latency_init(&run.lat);
-    struct rp_error err = {0};
-    struct rp_replay *r = NULL;
-    int exitc = RP_EXIT_INPUT;
-
-    rp_code rc = load_shapes(&run, &err);
-    if (rc) {
-        exitc = cli_fail(&err);
-        goto out;
-    }
     struct rp_replay_opts ro = {
         .target = o->target,
         .concurrency = o->concurrency,
@@ -431,11 +275,12 @@ static int run_replay(const struct replay_opts *o)
         .log = cli_log,
         .on_result = on_result,
         .on_session = on_session,
-        .ud = &run,
+        .ud = checker,
     };
-    rc = rp_replay_new(&ro, &r, &err);
+    struct rp_replay *r = NULL;
+    rp_code rc = rp_replay_new(&ro, &r, err);
     for (size_t i = 0; !rc && i < o->n_tenants; i += 2) {
-        rc = rp_replay_tenant(r, o->tenants[i], o->tenants[i + 1], &err);
+        rc = rp_replay_tenant(r, o->tenants[i], o->tenants[i + 1], err);
         /* Sessions that share a tenant would collide (a second sign-up of one name fails). */
         if (!rc && o->sessions > 1 && !strstr(o->tenants[i + 1], "{session}") &&
             !strstr(o->tenants[i + 1], "{uuid}")) {
@@ -448,74 +293,80 @@ static int run_replay(const struct replay_opts *o)
         }
     }
     for (size_t i = 0; !rc && i < o->n_hosts; i += 2) {
-        rc = rp_replay_map_host(r, o->hosts[i], o->hosts[i + 1], &err);
+        rc = rp_replay_map_host(r, o->hosts[i], o->hosts[i + 1], err);
     }
     for (size_t i = 0; !rc && i < o->n_binds; i += 2) {
-        rc = rp_replay_bind(r, o->binds[i], o->binds[i + 1], &err);
+        rc = rp_replay_bind(r, o->binds[i], o->binds[i + 1], err);
     }
+    for (size_t i = 0; !rc && i < o->n_recordings; i++) {
+        rp_replay_add_recording(r, o->recordings[i]);
+    }
+    if (rc) {
+        rp_replay_free(r);
+        return rc;
+    }
+    *out = r;
+    return RP_OK;
+}
+
+static int run_replay(const struct replay_opts *o)
+{
+    struct rp_error err = {0};
+    struct rp_checker *checker = NULL;
+    struct rp_replay *r = NULL;
+    struct rp_checker_opts co = {
+        .recordings = o->recordings,
+        .n_recordings = o->n_recordings,
+        .log = cli_log,
+    };
+    rp_code rc = rp_checker_new(&co, &checker, &err);
+    if (rc) {
+        return cli_fail(&err);
+    }
+    int exitc;
+    rc = new_engine(o, checker, &r, &err);
     if (rc) {
         exitc = rc == RP_EUSAGE ? cli_usage_error("replay", "%s", err.msg) : cli_fail(&err);
         goto out;
     }
-    for (size_t i = 0; i < o->n_recordings; i++) {
-        rp_replay_add_recording(r, o->recordings[i]);
-    }
-
-    bool color = o->color < 0 ? cli_color(stdout) : o->color == 1;
+    struct rp_sink sink;
     if (!o->dry_run) {
-        rp_sink_terminal(&run.sinks[run.n_sinks++], stdout, color);
+        rp_sink_terminal(&sink, stdout, o->color < 0 ? cli_color(stdout) : o->color == 1);
+        rp_checker_add_sink(checker, &sink);
         if (o->junit) {
-            rp_sink_junit(&run.sinks[run.n_sinks++], o->junit);
+            rp_sink_junit(&sink, o->junit);
+            rp_checker_add_sink(checker, &sink);
         }
         if (o->results) {
-            rp_sink_results(&run.sinks[run.n_sinks++], o->results);
+            rp_sink_results(&sink, o->results);
+            rp_checker_add_sink(checker, &sink);
         }
     }
-    run.info.run_id = rp_replay_run_id(r);
-    run.info.target = o->target;
-    run.info.start_us = rp_now_us();
-    run.info.recordings = o->recordings;
-    run.info.n_recordings = o->n_recordings;
-    run.t0_us = run.info.start_us;
+    struct rp_run_info info = {
+        .run_id = rp_replay_run_id(r),
+        .target = o->target,
+        .start_us = rp_now_us(),
+        .recordings = o->recordings,
+        .n_recordings = o->n_recordings,
+    };
+    rp_checker_begin(checker, &info);
 
+    /* A run that stops before anything is checked (a missing secret) writes no report. */
     rc = rp_replay_run(r, &err);
-    if (rc && !run.begun) {
-        /* Nothing was sent: bad input, a missing secret. No report files are written. */
-        exitc = cli_fail(&err);
-        goto out;
-    }
-    if (run.begun) {
-        run.sum.p50_us = rp_latency_quantile(&run.lat, 0.50);
-        run.sum.p95_us = rp_latency_quantile(&run.lat, 0.95);
-        run.sum.max_us = run.lat.max_us;
-        run.sum.wall_us = (uint64_t)(rp_now_us() - run.t0_us);
-        for (size_t i = 0; i < run.n_sinks; i++) {
-            struct rp_error serr = {0};
-            if (run.sinks[i].ops->end(run.sinks[i].ctx, &run.sum, &serr) && !run.sink_error) {
-                run.sink_error = serr.code;
-                run.sink_err = serr;
-            }
-        }
-    }
+    struct rp_run_summary sum;
+    struct rp_error serr = {0};
+    rp_code src = rp_checker_end(checker, &sum, &serr);
     fflush(stdout);
-    if (run.sink_error) {
-        exitc = cli_fail(&run.sink_err);
+    if (src) {
+        exitc = cli_fail(&serr);
     } else if (rc) {
         exitc = cli_fail(&err);
-    } else if (run.sum.failed) {
-        exitc = RP_EXIT_MISMATCH;
     } else {
-        exitc = RP_EXIT_OK;
+        exitc = sum.failed ? RP_EXIT_MISMATCH : RP_EXIT_OK;
     }
 out:
-    for (size_t i = 0; i < run.n_sinks; i++) {
-        rp_sink_free(&run.sinks[i]);
-    }
-    for (size_t i = 0; i < run.n_shapes; i++) {
-        rp_shapeset_free(run.shapes[i].set);
-    }
-    free(run.shapes);
     rp_replay_free(r);
+    rp_checker_free(checker);
     return exitc;
 }
 

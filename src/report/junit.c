@@ -100,7 +100,7 @@ static rp_code junit_begin(void *ctx, const struct rp_run_info *run, struct rp_e
     return RP_OK;
 }
 
-static rp_code junit_result(void *ctx, const struct rp_check_result *res, struct rp_error *err)
+static rp_code junit_result(void *ctx, const struct rp_verdict *res, struct rp_error *err)
 {
     (void)err;
     struct junit *j = ctx;
@@ -128,11 +128,11 @@ static rp_code junit_result(void *ctx, const struct rp_check_result *res, struct
         c.time_us = ex->duration_us;
     }
 
-    if (res->outcome == RP_OUTCOME_FAIL && res->mismatches) {
-        c.n_mismatches = res->mismatches->n;
+    if (res->outcome == RP_OUTCOME_FAIL) {
+        c.n_mismatches = res->mismatches.n;
         room = true;
-        for (size_t i = 0; i < res->mismatches->n && room; i++) {
-            const struct rp_mismatch *m = &res->mismatches->v[i];
+        for (size_t i = 0; i < res->mismatches.n && room; i++) {
+            const struct rp_mismatch *m = &res->mismatches.v[i];
             room = add_capped(&b, i ? "\n" : "");
             if (room) {
                 room = add_capped(&b, m->path ? m->path : "");

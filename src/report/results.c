@@ -22,14 +22,6 @@ struct results {
     struct rp_writer *w; /* open between begin() and end() */
 };
 
-static const char *const outcome_names[] = {
-    [RP_OUTCOME_PASS] = "pass",
-    [RP_OUTCOME_FAIL] = "fail",
-    [RP_OUTCOME_ERROR] = "error",
-    [RP_OUTCOME_SKIPPED] = "skipped",
-};
-#define N_OUTCOMES (sizeof(outcome_names) / sizeof(outcome_names[0]))
-
 /* ----- JSON helpers ------------------------------------------------------------------------ */
 
 static RP_NORETURN void json_oom(void)
@@ -115,33 +107,39 @@ static rp_code results_begin(void *ctx, const struct rp_run_info *run, struct rp
     return rc;
 }
 
-/* Builds the "check" object for res. */
-static rp_code check_json(const struct rp_check_result *res, cJSON **out, struct rp_error *err)
+/* Builds the "check" object for v. */
+static rp_code check_json(const struct rp_verdict *v, cJSON **out, struct rp_error *err)
 {
-    cJSON *c = new_object();
-    add(c, "session", json_str(res->session));
-    add(c, "recorded_seq", cJSON_CreateNumber((double)res->recorded_seq));
-    const char *outcome = (unsigned)res->outcome < N_OUTCOMES ? outcome_names[res->outcome] : NULL;
+    const char *outcome = rp_outcome_name(v->outcome);
     if (!outcome) {
-        cJSON_Delete(c);
         return rp_error_set(err, RP_EINTERNAL, "result for %s seq %" PRIu64 ": bad outcome %d",
-                            res->session ? res->session : "-", res->recorded_seq,
-                            (int)res->outcome);
+                            v->session ? v->session : "-", v->recorded_seq, (int)v->outcome);
     }
+    cJSON *c = new_object();
+    add(c, "session", json_str(v->session));
+    add(c, "recorded_seq", cJSON_CreateNumber((double)v->recorded_seq));
     add(c, "outcome", cJSON_CreateString(outcome));
-    if (res->error) {
-        add(c, "error", json_str(res->error));
+    if (v->error) {
+        add(c, "error", json_str(v->error));
     }
     cJSON *mm = cJSON_CreateArray();
     add(c, "mismatches", mm);
-    for (size_t i = 0; res->mismatches && i < res->mismatches->n; i++) {
+    for (size_t i = 0; i < v->mismatches.n; i++) {
         cJSON *m = new_object();
         push(mm, m);
-        add(m, "path", json_str(res->mismatches->v[i].path));
-        add(m, "message", json_str(res->mismatches->v[i].message));
+        add(m, "path", json_str(v->mismatches.v[i].path));
+        add(m, "message", json_str(v->mismatches.v[i].message));
     }
-    if (res->shape) {
-        char *text = rp_shape_to_json(res->shape);
+    if (v->n_checks) {
+        cJSON *checks = new_object();
+        add(c, "checks", checks);
+        for (size_t i = 0; i < v->n_checks; i++) {
+            const char *o = rp_outcome_name(v->checks[i].outcome);
+            add(checks, v->checks[i].name, cJSON_CreateString(o ? o : "skipped"));
+        }
+    }
+    if (v->shape) {
+        char *text = rp_shape_to_json(v->shape);
         cJSON *s = cJSON_Parse(text);
         free(text);
         if (!cJSON_IsObject(s)) {
@@ -149,7 +147,7 @@ static rp_code check_json(const struct rp_check_result *res, cJSON **out, struct
             cJSON_Delete(c);
             return rp_error_set(err, RP_EINTERNAL,
                                 "result for %s seq %" PRIu64 ": the shape's JSON is not an object",
-                                res->session ? res->session : "-", res->recorded_seq);
+                                v->session ? v->session : "-", v->recorded_seq);
         }
         add(c, "shape", s);
     }
@@ -157,7 +155,7 @@ static rp_code check_json(const struct rp_check_result *res, cJSON **out, struct
     return RP_OK;
 }
 
-static rp_code results_result(void *ctx, const struct rp_check_result *res, struct rp_error *err)
+static rp_code results_result(void *ctx, const struct rp_verdict *res, struct rp_error *err)
 {
     struct results *r = ctx;
     if (!r->w) {
@@ -224,6 +222,7 @@ static const struct rp_sink_ops results_ops = {
     .result = results_result,
     .end = results_end,
     .free = results_free,
+    .wants_shape = true,
 };
 
 void rp_sink_results(struct rp_sink *sink, const char *path)
@@ -235,6 +234,18 @@ void rp_sink_results(struct rp_sink *sink, const char *path)
 }
 
 /* ----- reading a check back ---------------------------------------------------------------- */
+
+/* The outcome named s ("pass", ...) into *out; false for any other name. */
+static bool parse_outcome(const char *s, enum rp_outcome *out)
+{
+    for (unsigned i = RP_OUTCOME_PASS; i <= RP_OUTCOME_SKIPPED; i++) {
+        if (strcmp(s, rp_outcome_name((enum rp_outcome)i)) == 0) {
+            *out = (enum rp_outcome)i;
+            return true;
+        }
+    }
+    return false;
+}
 
 /* Appends a mismatch whose path and message (both taken) are already final. */
 static void mismatch_push(struct rp_mismatches *m, char *path, char *message)
@@ -283,17 +294,42 @@ static rp_code read_mismatches(const cJSON *arr, struct rp_mismatches *list, str
     return RP_OK;
 }
 
-rp_code rp_results_parse_check(const char *extra, char **out_session, uint64_t *out_recorded_seq,
-                               enum rp_outcome *out_outcome, char **out_error,
-                               struct rp_shape **out_shape, struct rp_mismatches *out_mismatches,
-                               struct rp_error *err)
+/* Reads the optional per-check outcomes ("checks": {"shape": "pass"}) into v. */
+static rp_code read_notes(const cJSON *obj, struct rp_verdict *v, struct rp_error *err)
+{
+    if (!obj || cJSON_IsNull(obj)) {
+        return RP_OK;
+    }
+    if (!cJSON_IsObject(obj)) {
+        return rp_error_set(err, RP_EFORMAT, "\"check.checks\" is not an object");
+    }
+    const cJSON *j;
+    cJSON_ArrayForEach(j, obj)
+    {
+        enum rp_outcome o;
+        if (!cJSON_IsString(j) || !parse_outcome(j->valuestring, &o)) {
+            return rp_error_set(err, RP_EFORMAT, "\"check.checks.%s\" is not an outcome",
+                                j->string);
+        }
+        if (v->n_checks == RP_CHECKS_MAX) {
+            return rp_error_set(err, RP_ETOOBIG, "\"check.checks\" has more than %u entries",
+                                RP_CHECKS_MAX);
+        }
+        struct rp_check_note *n = &v->checks[v->n_checks++];
+        snprintf(n->name, sizeof(n->name), "%s", j->string);
+        n->outcome = o;
+    }
+    return RP_OK;
+}
+
+rp_code rp_results_read_verdict(const struct rp_exchange *ex, struct rp_verdict *out,
+                                struct rp_error *err)
 {
     rp_code rc = RP_EFORMAT;
-    char *session = NULL, *error = NULL, *shape_text = NULL;
-    struct rp_shape *shape = NULL;
-    struct rp_mismatches list;
-    rp_mismatches_init(&list);
-    cJSON *root = extra ? cJSON_Parse(extra) : NULL;
+    char *shape_text = NULL;
+    struct rp_verdict v;
+    rp_verdict_init(&v);
+    cJSON *root = ex->extra ? cJSON_Parse(ex->extra) : NULL;
 
     const cJSON *check = cJSON_GetObjectItemCaseSensitive(root, "check");
     if (!cJSON_IsObject(check)) {
@@ -305,7 +341,7 @@ rp_code rp_results_parse_check(const char *extra, char **out_session, uint64_t *
         rp_error_set(err, RP_EFORMAT, "\"check.session\" is missing or not a string");
         goto out;
     }
-    session = rp_xstrdup(j->valuestring);
+    v.own_session = rp_xstrdup(j->valuestring);
 
     j = cJSON_GetObjectItemCaseSensitive(check, "recorded_seq");
     /* 2^53: the largest integer a JSON number carries exactly. */
@@ -314,16 +350,10 @@ rp_code rp_results_parse_check(const char *extra, char **out_session, uint64_t *
         rp_error_set(err, RP_EFORMAT, "\"check.recorded_seq\" is not a non-negative integer");
         goto out;
     }
-    uint64_t seq = (uint64_t)j->valuedouble;
+    v.recorded_seq = (uint64_t)j->valuedouble;
 
     j = cJSON_GetObjectItemCaseSensitive(check, "outcome");
-    size_t outcome = N_OUTCOMES;
-    for (size_t i = 0; cJSON_IsString(j) && i < N_OUTCOMES; i++) {
-        if (strcmp(j->valuestring, outcome_names[i]) == 0) {
-            outcome = i;
-        }
-    }
-    if (outcome == N_OUTCOMES) {
+    if (!cJSON_IsString(j) || !parse_outcome(j->valuestring, &v.outcome)) {
         rp_error_set(err, RP_EFORMAT,
                      "\"check.outcome\" is not one of \"pass\", \"fail\", \"error\", \"skipped\"");
         goto out;
@@ -335,10 +365,13 @@ rp_code rp_results_parse_check(const char *extra, char **out_session, uint64_t *
             rp_error_set(err, RP_EFORMAT, "\"check.error\" is not a string");
             goto out;
         }
-        error = rp_xstrdup(j->valuestring);
+        v.own_error = rp_xstrdup(j->valuestring);
     }
 
-    rc = read_mismatches(cJSON_GetObjectItemCaseSensitive(check, "mismatches"), &list, err);
+    rc = read_mismatches(cJSON_GetObjectItemCaseSensitive(check, "mismatches"), &v.mismatches, err);
+    if (!rc) {
+        rc = read_notes(cJSON_GetObjectItemCaseSensitive(check, "checks"), &v, err);
+    }
     if (rc) {
         goto out;
     }
@@ -350,7 +383,7 @@ rp_code rp_results_parse_check(const char *extra, char **out_session, uint64_t *
             goto out;
         }
         shape_text = print(j);
-        rc = rp_shape_from_json(shape_text, strlen(shape_text), &shape, err);
+        rc = rp_shape_from_json(shape_text, strlen(shape_text), &v.own_shape, err);
         if (rc) {
             rp_error_prefix(err, "\"check.shape\"");
             goto out;
@@ -358,26 +391,73 @@ rp_code rp_results_parse_check(const char *extra, char **out_session, uint64_t *
     }
 
     /* Success: hand everything over. */
-    for (size_t i = 0; i < list.n; i++) {
-        mismatch_push(out_mismatches, list.v[i].path, list.v[i].message);
-    }
-    free(list.v);
-    rp_mismatches_init(&list);
-    *out_session = session;
-    session = NULL;
-    *out_recorded_seq = seq;
-    *out_outcome = (enum rp_outcome)outcome;
-    *out_error = error;
-    error = NULL;
-    *out_shape = shape;
-    shape = NULL;
+    v.session = v.own_session;
+    v.error = v.own_error;
+    v.shape = v.own_shape;
+    v.live = ex;
+    rp_verdict_cleanup(out);
+    *out = v;
+    rp_verdict_init(&v);
     rc = RP_OK;
 out:
-    rp_shape_free(shape);
     cJSON_free(shape_text);
-    rp_mismatches_cleanup(&list);
-    free(error);
-    free(session);
+    rp_verdict_cleanup(&v);
     cJSON_Delete(root);
+    return rc;
+}
+
+/* ----- re-checking a results file ---------------------------------------------------------- */
+
+rp_code rp_results_check(const char *path, struct rp_checker *c, rp_log_fn log, void *log_ud,
+                         struct rp_error *err)
+{
+    struct rp_reader_opts ropts = {.log = log, .log_ud = log_ud};
+    struct rp_reader *r = NULL;
+    struct rp_exchange ex;
+    rp_exchange_init(&ex);
+    struct rp_verdict v;
+    rp_verdict_init(&v);
+
+    rp_code rc = rp_reader_open(path, &ropts, &r, err);
+    if (rc) {
+        goto out;
+    }
+    const struct rp_rec_meta *m = rp_reader_meta(r);
+    if (!m->source_kind || strcmp(m->source_kind, "replay") != 0) {
+        rc = rp_error_set(err, RP_EFORMAT,
+                          "%s:1: not a results file (source kind %s; write one with 'reprise "
+                          "replay --results')",
+                          path, m->source_kind ? m->source_kind : "unknown");
+        goto out;
+    }
+    const char *const recs[] = {path};
+    struct rp_run_info info = {
+        .run_id = "diff",
+        .target = m->source_detail ? m->source_detail : "(unknown)",
+        .start_us = rp_now_us(),
+        .recordings = recs,
+        .n_recordings = 1,
+    };
+    rp_checker_begin(c, &info);
+    rc = rp_checker_start_sinks(c, err);
+    while (!rc) {
+        bool got = false;
+        rc = rp_reader_next(r, &ex, &got, err);
+        if (rc || !got) {
+            break;
+        }
+        rp_verdict_cleanup(&v);
+        rp_verdict_init(&v);
+        rc = rp_results_read_verdict(&ex, &v, err);
+        if (rc) {
+            rp_error_prefix(err, "%s:%llu", path, (unsigned long long)rp_reader_line(r));
+            break;
+        }
+        rc = rp_checker_stored(c, &v, err);
+    }
+out:
+    rp_verdict_cleanup(&v);
+    rp_exchange_cleanup(&ex);
+    rp_reader_free(r);
     return rc;
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The terminal sink, one line per exchange and a closing summary, and the small pieces every
- * sink shares: rp_sink_free, how a URL is shown, and walking UTF-8 text.
+ * sink shares: how a URL is shown, and walking UTF-8 text.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -16,18 +16,6 @@
 #include "internal.h"
 
 /* ----- shared helpers ---------------------------------------------------------------------- */
-
-void rp_sink_free(struct rp_sink *sink)
-{
-    if (!sink) {
-        return;
-    }
-    if (sink->ops && sink->ops->free) {
-        sink->ops->free(sink->ctx);
-    }
-    sink->ops = NULL;
-    sink->ctx = NULL;
-}
 
 /* Length of the "scheme://authority" prefix of u, or 0 when u has no "://". */
 static size_t origin_len(const char *u)
@@ -362,13 +350,12 @@ static rp_code add_outcome(struct terminal *t, struct rp_buf *b, enum rp_outcome
 }
 
 /* Appends the detail lines under a result: one per mismatch, or the error or skip reason. */
-static rp_code add_details(struct rp_buf *b, const struct rp_check_result *res,
-                           struct rp_error *err)
+static rp_code add_details(struct rp_buf *b, const struct rp_verdict *res, struct rp_error *err)
 {
     rp_code rc = RP_OK;
-    if (res->outcome == RP_OUTCOME_FAIL && res->mismatches) {
-        for (size_t i = 0; i < res->mismatches->n && !rc; i++) {
-            const struct rp_mismatch *m = &res->mismatches->v[i];
+    if (res->outcome == RP_OUTCOME_FAIL) {
+        for (size_t i = 0; i < res->mismatches.n && !rc; i++) {
+            const struct rp_mismatch *m = &res->mismatches.v[i];
             rc = rp_buf_adds(b, "      ", err);
             if (!rc) {
                 rc = add_clean(b, m->path ? m->path : "", SIZE_MAX, 0, err);
@@ -401,7 +388,7 @@ static rp_code add_details(struct rp_buf *b, const struct rp_check_result *res,
  *   demo-checkout#1       3  POST   /api/login                                200      12.3 ms  ok
  * Wider values push the later columns right rather than being cut (except the URL).
  */
-static rp_code terminal_result(void *ctx, const struct rp_check_result *res, struct rp_error *err)
+static rp_code terminal_result(void *ctx, const struct rp_verdict *res, struct rp_error *err)
 {
     struct terminal *t = ctx;
     const struct rp_exchange *ex = res->live;

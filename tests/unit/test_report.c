@@ -58,7 +58,7 @@ static void make_exchange(struct rp_exchange *ex, uint64_t seq, const char *meth
 struct four {
     struct rp_exchange ex[4];
     struct rp_mismatches mm;
-    struct rp_check_result res[4];
+    struct rp_verdict res[4];
 };
 
 static void four_init(struct four *f)
@@ -74,25 +74,25 @@ static void four_init(struct four *f)
     rp_mismatches_add(&f->mm, "$.items[0].price", "expected number, got string \"12.00\"");
     rp_mismatches_add(&f->mm, "$.total", "missing");
 
-    f->res[0] = (struct rp_check_result){.session = "demo-checkout#1",
-                                         .recorded_seq = 3,
-                                         .live = &f->ex[0],
-                                         .outcome = RP_OUTCOME_PASS};
-    f->res[1] = (struct rp_check_result){.session = "demo-checkout#1",
-                                         .recorded_seq = 4,
-                                         .live = &f->ex[1],
-                                         .outcome = RP_OUTCOME_FAIL,
-                                         .mismatches = &f->mm};
-    f->res[2] = (struct rp_check_result){.session = "search#2",
-                                         .recorded_seq = 1,
-                                         .live = &f->ex[2],
-                                         .outcome = RP_OUTCOME_ERROR,
-                                         .error = "connection refused"};
-    f->res[3] = (struct rp_check_result){.session = "search#2",
-                                         .recorded_seq = 2,
-                                         .live = &f->ex[3],
-                                         .outcome = RP_OUTCOME_SKIPPED,
-                                         .error = "session stopped after an error"};
+    f->res[0] = (struct rp_verdict){.session = "demo-checkout#1",
+                                    .recorded_seq = 3,
+                                    .live = &f->ex[0],
+                                    .outcome = RP_OUTCOME_PASS};
+    f->res[1] = (struct rp_verdict){.session = "demo-checkout#1",
+                                    .recorded_seq = 4,
+                                    .live = &f->ex[1],
+                                    .outcome = RP_OUTCOME_FAIL,
+                                    .mismatches = f->mm};
+    f->res[2] = (struct rp_verdict){.session = "search#2",
+                                    .recorded_seq = 1,
+                                    .live = &f->ex[2],
+                                    .outcome = RP_OUTCOME_ERROR,
+                                    .error = "connection refused"};
+    f->res[3] = (struct rp_verdict){.session = "search#2",
+                                    .recorded_seq = 2,
+                                    .live = &f->ex[3],
+                                    .outcome = RP_OUTCOME_SKIPPED,
+                                    .error = "session stopped after an error"};
 }
 
 static void four_cleanup(struct four *f)
@@ -127,7 +127,7 @@ static const struct rp_run_summary four_summary = {
 
 /* Runs begin, every result and end through sink; asserts each call succeeds. */
 static void run_sink(struct rp_sink *sink, const struct rp_run_info *run,
-                     const struct rp_check_result *res, size_t n, const struct rp_run_summary *sum)
+                     const struct rp_verdict *res, size_t n, const struct rp_run_summary *sum)
 {
     struct rp_error err = {0};
     cr_assert_eq(sink->ops->begin(sink->ctx, run, &err), RP_OK, "%s", err.msg);
@@ -204,11 +204,11 @@ Test(report, terminal_replaces_control_characters_from_the_server)
     struct rp_mismatches mm;
     rp_mismatches_init(&mm);
     rp_mismatches_add(&mm, "status", "expected 200, got 500 \"\033]0;pwned\007\"");
-    struct rp_check_result res = {.session = "s\033#1",
-                                  .recorded_seq = 1,
-                                  .live = &ex,
-                                  .outcome = RP_OUTCOME_FAIL,
-                                  .mismatches = &mm};
+    struct rp_verdict res = {.session = "s\033#1",
+                             .recorded_seq = 1,
+                             .live = &ex,
+                             .outcome = RP_OUTCOME_FAIL,
+                             .mismatches = mm};
     struct rp_run_summary sum = {
         .failed = 1, .p50_us = 1000, .p95_us = 1000, .max_us = 1000, .wall_us = 5000};
     char *text = NULL;
@@ -302,7 +302,7 @@ Test(report, junit_writes_a_suite_per_session_in_order_of_first_appearance)
     rp_mismatches_add(&mm, "$.items[0].price", "expected number, got string \"12.00\"");
     rp_mismatches_add(&mm, "$.note", "expected <string> & got \"x\002y\377\"");
     const char *s2 = "search<&\"\001>#2";
-    struct rp_check_result res[5] = {
+    struct rp_verdict res[5] = {
         {.session = "demo-checkout#1",
          .recorded_seq = 1,
          .live = &ex[0],
@@ -311,7 +311,7 @@ Test(report, junit_writes_a_suite_per_session_in_order_of_first_appearance)
          .recorded_seq = 2,
          .live = &ex[1],
          .outcome = RP_OUTCOME_FAIL,
-         .mismatches = &mm},
+         .mismatches = mm},
         {.session = s2,
          .recorded_seq = 1,
          .live = &ex[2],
@@ -379,7 +379,7 @@ Test(report, junit_reports_an_unwritable_path_as_eio_naming_it)
 {
     struct rp_exchange ex;
     make_exchange(&ex, 1, "GET", TARGET "/", 200, NULL, 1000);
-    struct rp_check_result res = {
+    struct rp_verdict res = {
         .session = "s#1", .recorded_seq = 1, .live = &ex, .outcome = RP_OUTCOME_PASS};
     char *path = path_in(dir, "no-such-dir/junit.xml");
     struct rp_sink sink;
@@ -398,33 +398,47 @@ Test(report, junit_reports_an_unwritable_path_as_eio_naming_it)
 
 /* ----- results file ------------------------------------------------------------------------ */
 
+/* A verdict read back, with its parts under the names the tests use. */
 struct parsed_check {
-    char *session;
+    struct rp_verdict v;
+    const char *session;
     uint64_t seq;
     enum rp_outcome outcome;
-    char *error;
-    struct rp_shape *shape;
-    struct rp_mismatches mm;
+    const char *error;
+    const struct rp_shape *shape;
+    struct rp_mismatches mm; /* a view of v.mismatches */
 };
+
+/* Reads the verdict stored in an exchange's extra keys (borrowed). */
+static rp_code read_verdict(const char *extra, struct rp_verdict *v, struct rp_error *err)
+{
+    struct rp_exchange ex;
+    rp_exchange_init(&ex);
+    ex.extra = (char *)extra;
+    rp_code rc = rp_results_read_verdict(&ex, v, err);
+    if (!rc) {
+        cr_assert_eq(v->live, &ex);
+        v->live = NULL;
+    }
+    return rc;
+}
 
 static void parse_check_ok(const char *extra, struct parsed_check *p)
 {
     struct rp_error err = {0};
-    p->session = NULL;
-    p->error = NULL;
-    p->shape = NULL;
-    rp_mismatches_init(&p->mm);
-    cr_assert_eq(rp_results_parse_check(extra, &p->session, &p->seq, &p->outcome, &p->error,
-                                        &p->shape, &p->mm, &err),
-                 RP_OK, "%s", err.msg);
+    rp_verdict_init(&p->v);
+    cr_assert_eq(read_verdict(extra, &p->v, &err), RP_OK, "%s", err.msg);
+    p->session = p->v.session;
+    p->seq = p->v.recorded_seq;
+    p->outcome = p->v.outcome;
+    p->error = p->v.error;
+    p->shape = p->v.shape;
+    p->mm = p->v.mismatches;
 }
 
 static void parsed_cleanup(struct parsed_check *p)
 {
-    free(p->session);
-    free(p->error);
-    rp_shape_free(p->shape);
-    rp_mismatches_cleanup(&p->mm);
+    rp_verdict_cleanup(&p->v);
 }
 
 Test(report, results_file_holds_live_exchanges_with_their_checks)
@@ -438,7 +452,7 @@ Test(report, results_file_holds_live_exchanges_with_their_checks)
     rp_mismatches_init(&mm);
     rp_mismatches_add(&mm, "$.total", "expected number, got string \"12.00\"");
     rp_mismatches_add(&mm, "$.items", "missing");
-    struct rp_check_result res[3] = {
+    struct rp_verdict res[3] = {
         {.session = "demo-checkout#1",
          .recorded_seq = 7,
          .live = &ex[0],
@@ -447,7 +461,10 @@ Test(report, results_file_holds_live_exchanges_with_their_checks)
          .recorded_seq = 8,
          .live = &ex[1],
          .outcome = RP_OUTCOME_FAIL,
-         .mismatches = &mm},
+         .mismatches = mm,
+         .checks = {{.name = "shape", .outcome = RP_OUTCOME_FAIL},
+                    {.name = "latency", .outcome = RP_OUTCOME_SKIPPED}},
+         .n_checks = 2},
         {.session = "search#2",
          .recorded_seq = 1,
          .live = &ex[2],
@@ -492,6 +509,8 @@ Test(report, results_file_holds_live_exchanges_with_their_checks)
     cr_assert_null(p.error);
     cr_assert_null(p.shape);
     cr_assert_eq(p.mm.n, 0);
+    cr_assert_null(strstr(got.extra, "\"checks\""), "no per-check results, no key");
+    cr_assert_eq(p.v.n_checks, 0);
     parsed_cleanup(&p);
 
     cr_assert_eq(rp_reader_next(r, &got, &more, &err), RP_OK, "%s", err.msg);
@@ -508,6 +527,13 @@ Test(report, results_file_holds_live_exchanges_with_their_checks)
     cr_assert_str_eq(p.mm.v[0].message, "expected number, got string \"12.00\"");
     cr_assert_str_eq(p.mm.v[1].path, "$.items");
     cr_assert_str_eq(p.mm.v[1].message, "missing");
+    cr_assert_not_null(strstr(got.extra, "\"checks\":{\"shape\":\"fail\",\"latency\":\"skipped\"}"),
+                       "%s", got.extra);
+    cr_assert_eq(p.v.n_checks, 2);
+    cr_assert_str_eq(p.v.checks[0].name, "shape");
+    cr_assert_eq(p.v.checks[0].outcome, RP_OUTCOME_FAIL);
+    cr_assert_str_eq(p.v.checks[1].name, "latency");
+    cr_assert_eq(p.v.checks[1].outcome, RP_OUTCOME_SKIPPED);
     parsed_cleanup(&p);
 
     cr_assert_eq(rp_reader_next(r, &got, &more, &err), RP_OK, "%s", err.msg);
@@ -563,7 +589,7 @@ Test(report, results_file_keeps_the_shape_so_it_rematches_the_same_way)
     cr_assert(!rp_shape_match(shape, &bad.resp, &bad_mm));
     cr_assert_geq(bad_mm.n, 2, "total and items[0].id both changed type");
 
-    struct rp_check_result res[2] = {
+    struct rp_verdict res[2] = {
         {.session = "cart#1",
          .recorded_seq = 1,
          .live = &good,
@@ -573,7 +599,7 @@ Test(report, results_file_keeps_the_shape_so_it_rematches_the_same_way)
          .recorded_seq = 1,
          .live = &bad,
          .outcome = RP_OUTCOME_FAIL,
-         .mismatches = &bad_mm,
+         .mismatches = bad_mm,
          .shape = shape},
     };
     char *path = path_in(dir, "shape.results.jsonl.gz");
@@ -645,11 +671,11 @@ Test(report, results_keep_a_capped_mismatch_list_as_it_was)
     }
     /* The list holds the cap plus one closing entry that counts the rest. */
     cr_assert_eq(mm.n, RP_MAX_MISMATCHES + 1);
-    struct rp_check_result res = {.session = "list#1",
-                                  .recorded_seq = 1,
-                                  .live = &ex,
-                                  .outcome = RP_OUTCOME_FAIL,
-                                  .mismatches = &mm};
+    struct rp_verdict res = {.session = "list#1",
+                             .recorded_seq = 1,
+                             .live = &ex,
+                             .outcome = RP_OUTCOME_FAIL,
+                             .mismatches = mm};
     char *path = path_in(dir, "capped.results.jsonl.gz");
     struct rp_sink sink;
     rp_sink_results(&sink, path);
@@ -685,7 +711,7 @@ Test(report, results_sink_freed_without_end_keeps_what_was_appended)
 {
     struct rp_exchange ex;
     make_exchange(&ex, 1, "GET", TARGET "/", 200, NULL, 1000);
-    struct rp_check_result res = {
+    struct rp_verdict res = {
         .session = "s#1", .recorded_seq = 1, .live = &ex, .outcome = RP_OUTCOME_PASS};
     char *path = path_in(dir, "cut.results.jsonl.gz");
     struct rp_sink sink;
@@ -722,7 +748,7 @@ Test(report, results_open_failure_is_eio_naming_the_path)
     free(path);
 }
 
-Test(report, parse_check_rejects_a_missing_or_invalid_check_and_leaves_outputs_alone)
+Test(report, read_verdict_rejects_a_missing_or_invalid_check_and_leaves_the_verdict_alone)
 {
     static const char *const bad[] = {
         NULL,
@@ -738,23 +764,22 @@ Test(report, parse_check_rejects_a_missing_or_invalid_check_and_leaves_outputs_a
         "not json",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        char *session = (char *)"untouched";
-        char *error = (char *)"untouched";
-        struct rp_shape *shape = NULL;
-        uint64_t seq = 99;
-        enum rp_outcome outcome = RP_OUTCOME_SKIPPED;
-        struct rp_mismatches mm;
-        rp_mismatches_init(&mm);
+        struct rp_verdict v;
+        rp_verdict_init(&v);
+        v.session = "untouched";
+        v.error = "untouched";
+        v.recorded_seq = 99;
+        v.outcome = RP_OUTCOME_SKIPPED;
         struct rp_error err = {0};
-        cr_assert_eq(
-            rp_results_parse_check(bad[i], &session, &seq, &outcome, &error, &shape, &mm, &err),
-            RP_EFORMAT, "case %zu", i);
+        cr_assert_eq(read_verdict(bad[i], &v, &err), RP_EFORMAT, "case %zu", i);
         cr_assert_neq(err.msg[0], '\0');
-        cr_assert_str_eq(session, "untouched");
-        cr_assert_str_eq(error, "untouched");
-        cr_assert_eq(seq, 99);
-        cr_assert_eq(outcome, RP_OUTCOME_SKIPPED);
-        cr_assert_eq(mm.n, 0);
+        cr_assert_str_eq(v.session, "untouched");
+        cr_assert_str_eq(v.error, "untouched");
+        cr_assert_eq(v.recorded_seq, 99);
+        cr_assert_eq(v.outcome, RP_OUTCOME_SKIPPED);
+        cr_assert_eq(v.mismatches.n, 0);
+        cr_assert_null(v.own_session);
+        rp_verdict_cleanup(&v);
     }
 }
 

@@ -8,7 +8,7 @@
  */
 #include <string.h>
 
-#include <reprise/report.h>
+#include <reprise/check.h>
 
 #define SUB_BITS  6u
 #define SUB_COUNT (1u << SUB_BITS) /* buckets per power of two, and exact buckets below it */
@@ -97,4 +97,16 @@ uint64_t rp_latency_quantile(const struct rp_latency *l, double q)
         }
     }
     return l->max_us;
+}
+
+void rp_latency_merge(struct rp_latency *dst, const struct rp_latency *src)
+{
+    /* Same buckets on both sides, so adding the counts is adding the values. */
+    for (size_t i = 0; i < N_BUCKETS; i++) {
+        dst->counts[i] += src->counts[i];
+    }
+    dst->n += src->n;
+    if (src->max_us > dst->max_us) {
+        dst->max_us = src->max_us;
+    }
 }

@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The check pipeline: a recorded exchange and its live counterpart in, a verdict with its
+ * mismatches out. Every verdict, live (`reprise replay`) or offline from a results file
+ * (`reprise diff`), comes out of one checker, which runs a table of checks chosen once at
+ * setup (the shape check first), tallies outcomes and latency percentiles, and hands each
+ * verdict to any number of sinks (report.h makes the terminal, JUnit and results-file sinks).
+ *
+ * Ownership, for the whole header: pointers passed in are borrowed for the call unless a
+ * comment says "takes"; pointers inside a verdict handed to a sink are valid only during the
+ * sink's call.
+ */
+#ifndef REPRISE_CHECK_H
+#define REPRISE_CHECK_H
+
+#include <reprise/replay.h>
+#include <reprise/shape.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The most checks one verdict records results for. */
+#define RP_CHECKS_MAX 8
+
+enum rp_outcome {
+    RP_OUTCOME_PASS,    /* the response passed every check */
+    RP_OUTCOME_FAIL,    /* a check failed: see mismatches */
+    RP_OUTCOME_ERROR,   /* no response: connection refused, reset, timeout, TLS (see error) */
+    RP_OUTCOME_SKIPPED, /* not sent: another host, or the session stopped earlier; for one
+                           check: it did not apply */
+};
+
+/* The name of an outcome as the results file writes it ("pass", "fail", "error", "skipped"),
+ * or NULL for a value outside the enum. */
+RP_EXTERN const char *rp_outcome_name(enum rp_outcome o);
+
+/* What one check said about one exchange. */
+struct rp_check_note {
+    char name[24]; /* the check's name: "shape" */
+    enum rp_outcome outcome;
+};
+
+/*
+ * One exchange's verdict. The pointer fields are borrowed, except where the own_ fields hold
+ * what they point to (a verdict read back from a results file, a shape inferred for it);
+ * rp_verdict_cleanup() frees those and the mismatches.
+ */
+struct rp_verdict {
+    const char *session;            /* "demo-checkout#1" */
+    uint64_t recorded_seq;          /* its seq in the recording */
+    const struct rp_exchange *live; /* the request as sent and, unless ERROR or SKIPPED,
+                                       the live response; seq is the run's own numbering */
+    enum rp_outcome outcome;
+    struct rp_mismatches mismatches;            /* FAIL: at least one */
+    const char *error;                          /* ERROR or SKIPPED: why, one line; else NULL */
+    const struct rp_shape *shape;               /* the shape checked against; NULL if none */
+    struct rp_check_note checks[RP_CHECKS_MAX]; /* per check, in the order they ran */
+    size_t n_checks;
+    char *own_session;
+    char *own_error;
+    struct rp_shape *own_shape;
+};
+
+RP_EXTERN void rp_verdict_init(struct rp_verdict *v);
+RP_EXTERN void rp_verdict_cleanup(struct rp_verdict *v);
+
+/* What the run was. */
+struct rp_run_info {
+    const char *run_id;
+    const char *target;            /* the base URL replayed against */
+    int64_t start_us;              /* Unix microseconds */
+    const char *const *recordings; /* paths, n_recordings of them */
+    size_t n_recordings;
+};
+
+/* Totals at the end of a run. */
+struct rp_run_summary {
+    uint64_t passed, failed, errors, skipped;
+    uint64_t p50_us, p95_us, max_us; /* latency over exchanges that got a response */
+    uint64_t wall_us;                /* the run's duration; 0 for a run read back offline */
+};
+
+/* ----- sinks -------------------------------------------------------------------------------- */
+
+/*
+ * A report back end. begin() comes before the first verdict, result() once per verdict, end()
+ * once with the totals (only when begin() came), free() always. wants_shape: the sink needs
+ * verdict->shape even for a response identical to the recorded one (the results file stores
+ * it), which turns off the checker's byte-identical shortcut.
+ */
+struct rp_sink_ops {
+    rp_code (*begin)(void *ctx, const struct rp_run_info *run, struct rp_error *err);
+    rp_code (*result)(void *ctx, const struct rp_verdict *v, struct rp_error *err);
+    rp_code (*end)(void *ctx, const struct rp_run_summary *sum, struct rp_error *err);
+    void (*free)(void *ctx);
+    bool wants_shape;
+};
+
+struct rp_sink {
+    const struct rp_sink_ops *ops;
+    void *ctx;
+};
+
+/* Calls the sink's free and clears it. NULL or a cleared sink does nothing. */
+RP_EXTERN void rp_sink_free(struct rp_sink *sink);
+
+/* ----- latency ------------------------------------------------------------------------------ */
+
+/*
+ * A latency accumulator for the summary's percentiles: memory bounded (a log-scale histogram
+ * with 1% resolution), so a run of any length fits.
+ */
+struct rp_latency {
+    uint64_t counts[2048];
+    uint64_t n;
+    uint64_t max_us;
+};
+RP_EXTERN void rp_latency_init(struct rp_latency *l);
+RP_EXTERN void rp_latency_add(struct rp_latency *l, uint64_t us);
+/* Adds everything src holds to dst, as if dst had been fed src's values too (shards). */
+RP_EXTERN void rp_latency_merge(struct rp_latency *dst, const struct rp_latency *src);
+/* The q-quantile (0 < q <= 1) in microseconds, within 1%; 0 when empty. */
+RP_EXTERN uint64_t rp_latency_quantile(const struct rp_latency *l, double q);
+
+/* ----- the checker -------------------------------------------------------------------------- */
+
+struct rp_checker_opts {
+    /* Recordings whose NAME.shape.json, when there is one, holds their shapes (else shapes
+     * are inferred from the recorded responses). Borrowed for rp_checker_new() only. */
+    const char *const *recordings;
+    size_t n_recordings;
+    /* A shape file every exchange is checked against instead (diff --shape); NULL: none. */
+    const char *shape_file;
+    /* Sinks get only FAIL and ERROR verdicts (the tally still counts every one). */
+    bool failures_only;
+    rp_log_fn log; /* one DEBUG line per shape file used; may be NULL */
+    void *log_ud;
+};
+
+struct rp_checker;
+
+/*
+ * Returns a new checker in *out with every registered check set up: the shape files are
+ * loaded here, so a malformed one fails now (RP_EFORMAT naming it), before anything is sent.
+ */
+RP_EXTERN rp_code rp_checker_new(const struct rp_checker_opts *opts, struct rp_checker **out,
+                                 struct rp_error *err);
+RP_EXTERN void rp_checker_free(struct rp_checker *c);
+
+/* Adds a sink: takes it (the checker frees it) and clears *sink. Any number may be added. */
+RP_EXTERN void rp_checker_add_sink(struct rp_checker *c, struct rp_sink *sink);
+
+/*
+ * Starts the run (run copied). The sinks' begin() is called with it at the first verdict, so
+ * a run that stops before anything is checked writes no report.
+ */
+RP_EXTERN void rp_checker_begin(struct rp_checker *c, const struct rp_run_info *run);
+
+/* Calls the sinks' begin() now, if no verdict did yet: a run read back reports even when it
+ * holds no exchange. Returns the first sink error (kept, as rp_checker_exchange()). */
+RP_EXTERN rp_code rp_checker_start_sinks(struct rp_checker *c, struct rp_error *err);
+
+/*
+ * Checks one live exchange from the replay engine: a DONE event through every check, ERROR
+ * and SKIPPED tallied as they are, DRY_RUN ignored. The verdict goes to every sink. The first
+ * sink error is returned, and kept: later calls return it again without checking, and
+ * rp_checker_end() returns it.
+ */
+RP_EXTERN rp_code rp_checker_exchange(struct rp_checker *c, const struct rp_replay_event *ev,
+                                      struct rp_error *err);
+
+/*
+ * Re-checks a verdict read back from a results file (v, changed in place): a PASS or FAIL
+ * with a live response goes through the checks again, against the checker's shape file or
+ * the shape stored in v; when no check applies, the stored outcome and mismatches stay. Then
+ * tallied and handed to the sinks, as rp_checker_exchange().
+ */
+RP_EXTERN rp_code rp_checker_stored(struct rp_checker *c, struct rp_verdict *v,
+                                    struct rp_error *err);
+
+/*
+ * Ends the run: fills *out with the totals and percentiles and calls every sink's end() (when
+ * their begin() came). Returns the kept sink error, else the first end() error, else RP_OK;
+ * *out is filled in every case.
+ */
+RP_EXTERN rp_code rp_checker_end(struct rp_checker *c, struct rp_run_summary *out,
+                                 struct rp_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* REPRISE_CHECK_H */

@@ -1,0 +1,366 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The checker: runs the registered checks over each exchange, tallies the outcomes and the
+ * latency, and fans each verdict out to its sinks. Also the verdict's own lifetime.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+struct check_slot {
+    const struct rp__check_ops *ops;
+    void *ctx;
+};
+
+struct rp_checker {
+    struct check_slot checks[RP_CHECKS_MAX];
+    size_t n_checks;
+    struct rp_sink *sinks;
+    size_t n_sinks, cap_sinks;
+    bool want_shape;    /* some sink needs the shape of every verdict */
+    bool failures_only; /* sinks see FAIL and ERROR only */
+    struct rp_run_info info;
+    bool begun; /* the sinks' begin() was called */
+    bool live;  /* a live run: its wall time is measured */
+    rp_code kept;
+    struct rp_error kept_err;
+    struct rp_latency lat;
+    struct rp_run_summary sum;
+};
+
+static const char *const outcome_names[] = {
+    [RP_OUTCOME_PASS] = "pass",
+    [RP_OUTCOME_FAIL] = "fail",
+    [RP_OUTCOME_ERROR] = "error",
+    [RP_OUTCOME_SKIPPED] = "skipped",
+};
+
+const char *rp_outcome_name(enum rp_outcome o)
+{
+    return (unsigned)o < sizeof(outcome_names) / sizeof(outcome_names[0]) ? outcome_names[o] : NULL;
+}
+
+/* ----- verdicts and sinks ------------------------------------------------------------------- */
+
+void rp_verdict_init(struct rp_verdict *v)
+{
+    memset(v, 0, sizeof(*v));
+    rp_mismatches_init(&v->mismatches);
+}
+
+void rp_verdict_cleanup(struct rp_verdict *v)
+{
+    rp_mismatches_cleanup(&v->mismatches);
+    free(v->own_session);
+    free(v->own_error);
+    rp_shape_free(v->own_shape);
+    memset(v, 0, sizeof(*v));
+}
+
+void rp_sink_free(struct rp_sink *sink)
+{
+    if (!sink) {
+        return;
+    }
+    if (sink->ops && sink->ops->free) {
+        sink->ops->free(sink->ctx);
+    }
+    sink->ops = NULL;
+    sink->ctx = NULL;
+}
+
+/* ----- setup -------------------------------------------------------------------------------- */
+
+static void info_cleanup(struct rp_run_info *info)
+{
+    free((char *)info->run_id);
+    free((char *)info->target);
+    for (size_t i = 0; i < info->n_recordings; i++) {
+        free((char *)info->recordings[i]);
+    }
+    free((char **)info->recordings);
+    memset(info, 0, sizeof(*info));
+}
+
+void rp_checker_free(struct rp_checker *c)
+{
+    if (!c) {
+        return;
+    }
+    for (size_t i = 0; i < c->n_checks; i++) {
+        c->checks[i].ops->free(c->checks[i].ctx);
+    }
+    for (size_t i = 0; i < c->n_sinks; i++) {
+        rp_sink_free(&c->sinks[i]);
+    }
+    free(c->sinks);
+    info_cleanup(&c->info);
+    free(c);
+}
+
+rp_code rp_checker_new(const struct rp_checker_opts *opts, struct rp_checker **out,
+                       struct rp_error *err)
+{
+    rp_code rc = RP_OK;
+    struct rp_checker *c = rp_xcalloc(1, sizeof(*c));
+    c->failures_only = opts->failures_only;
+    rp_latency_init(&c->lat);
+    /* checks.c registers fewer than RP_CHECKS_MAX; a longer table is cut there. */
+    for (size_t i = 0; rp__checks[i] && c->n_checks < RP_CHECKS_MAX; i++) {
+        void *ctx = NULL;
+        rc = rp__checks[i]->begin(opts, &ctx, err);
+        if (rc) {
+            goto out;
+        }
+        c->checks[c->n_checks].ops = rp__checks[i];
+        c->checks[c->n_checks].ctx = ctx;
+        c->n_checks++;
+    }
+    *out = c;
+    c = NULL;
+out:
+    rp_checker_free(c);
+    return rc;
+}
+
+void rp_checker_add_sink(struct rp_checker *c, struct rp_sink *sink)
+{
+    if (c->n_sinks == c->cap_sinks) {
+        c->cap_sinks = c->cap_sinks ? c->cap_sinks * 2 : 4;
+        c->sinks = rp_xreallocarray(c->sinks, c->cap_sinks, sizeof(*c->sinks));
+    }
+    c->want_shape = c->want_shape || sink->ops->wants_shape;
+    c->sinks[c->n_sinks++] = *sink;
+    sink->ops = NULL;
+    sink->ctx = NULL;
+}
+
+void rp_checker_begin(struct rp_checker *c, const struct rp_run_info *run)
+{
+    info_cleanup(&c->info);
+    c->info.run_id = run->run_id ? rp_xstrdup(run->run_id) : NULL;
+    c->info.target = run->target ? rp_xstrdup(run->target) : NULL;
+    c->info.start_us = run->start_us;
+    char **recs = rp_xcalloc(run->n_recordings ? run->n_recordings : 1, sizeof(*recs));
+    for (size_t i = 0; i < run->n_recordings; i++) {
+        recs[i] = rp_xstrdup(run->recordings[i]);
+    }
+    c->info.recordings = (const char *const *)recs;
+    c->info.n_recordings = run->n_recordings;
+}
+
+/* ----- per exchange ------------------------------------------------------------------------- */
+
+/* Keeps the first error (the sinks stop there) and returns it. */
+static rp_code keep(struct rp_checker *c, rp_code rc, struct rp_error *e, struct rp_error *err)
+{
+    if (!c->kept) {
+        c->kept = rc;
+        c->kept_err = *e;
+        c->kept_err.code = rc;
+    }
+    if (err) {
+        *err = c->kept_err;
+    }
+    return c->kept;
+}
+
+/*
+ * Runs every check over in into v. When at least one applied (*out_applied), sets v->outcome
+ * from theirs: FAIL when one failed, else PASS. A check's error is kept, as a sink's.
+ */
+static rp_code run_checks(struct rp_checker *c, const struct rp__check_input *in,
+                          struct rp_verdict *v, bool *out_applied, struct rp_error *err)
+{
+    bool applied = false, failed = false;
+    v->n_checks = 0;
+    for (size_t i = 0; i < c->n_checks; i++) {
+        enum rp_outcome o = RP_OUTCOME_SKIPPED;
+        struct rp_error e = {0};
+        rp_code rc = c->checks[i].ops->exchange(c->checks[i].ctx, in, v, &o, &e);
+        if (rc) {
+            return keep(c, rc, &e, err);
+        }
+        struct rp_check_note *n = &v->checks[v->n_checks++];
+        /* A plain copy, not snprintf: this runs for every exchange of a replay. */
+        size_t len = strlen(c->checks[i].ops->name);
+        len = len < sizeof(n->name) ? len : sizeof(n->name) - 1;
+        memcpy(n->name, c->checks[i].ops->name, len);
+        n->name[len] = '\0';
+        n->outcome = o;
+        applied = applied || o != RP_OUTCOME_SKIPPED;
+        failed = failed || o == RP_OUTCOME_FAIL;
+    }
+    if (applied) {
+        v->outcome = failed ? RP_OUTCOME_FAIL : RP_OUTCOME_PASS;
+    }
+    *out_applied = applied;
+    return RP_OK;
+}
+
+rp_code rp_checker_start_sinks(struct rp_checker *c, struct rp_error *err)
+{
+    if (c->kept) {
+        return keep(c, c->kept, &c->kept_err, err);
+    }
+    if (c->begun) {
+        return RP_OK;
+    }
+    c->begun = true;
+    for (size_t i = 0; i < c->n_sinks; i++) {
+        struct rp_error e = {0};
+        rp_code rc = c->sinks[i].ops->begin(c->sinks[i].ctx, &c->info, &e);
+        if (rc) {
+            return keep(c, rc, &e, err);
+        }
+    }
+    return RP_OK;
+}
+
+/* Counts v, then hands it to every sink, beginning them at the first verdict. */
+static rp_code tally_and_report(struct rp_checker *c, const struct rp_verdict *v,
+                                uint64_t latency_us, struct rp_error *err)
+{
+    switch (v->outcome) {
+    case RP_OUTCOME_PASS:
+        c->sum.passed++;
+        rp_latency_add(&c->lat, latency_us);
+        break;
+    case RP_OUTCOME_FAIL:
+        c->sum.failed++;
+        rp_latency_add(&c->lat, latency_us);
+        break;
+    case RP_OUTCOME_ERROR:
+        c->sum.errors++;
+        break;
+    default:
+        c->sum.skipped++;
+        break;
+    }
+    rp_code rc = rp_checker_start_sinks(c, err);
+    if (rc) {
+        return rc;
+    }
+    if (c->failures_only && v->outcome != RP_OUTCOME_FAIL && v->outcome != RP_OUTCOME_ERROR) {
+        return RP_OK;
+    }
+    struct rp_error e = {0};
+    for (size_t i = 0; i < c->n_sinks; i++) {
+        rc = c->sinks[i].ops->result(c->sinks[i].ctx, v, &e);
+        if (rc) {
+            return keep(c, rc, &e, err);
+        }
+    }
+    return RP_OK;
+}
+
+rp_code rp_checker_exchange(struct rp_checker *c, const struct rp_replay_event *ev,
+                            struct rp_error *err)
+{
+    if (c->kept) {
+        return keep(c, c->kept, &c->kept_err, err);
+    }
+    if (ev->status == RP_REPLAY_DRY_RUN) {
+        return RP_OK;
+    }
+    c->live = true;
+    struct rp_verdict v;
+    rp_verdict_init(&v);
+    v.session = ev->session;
+    v.recorded_seq = ev->recorded->seq;
+    v.live = ev->live;
+    v.error = ev->message;
+    rp_code rc = RP_OK;
+    switch (ev->status) {
+    case RP_REPLAY_DONE: {
+        struct rp__check_input in = {
+            .recording = ev->recording,
+            .recorded = ev->recorded,
+            .live = ev->live,
+            .recorded_seq = ev->recorded->seq,
+            .want_shape = c->want_shape,
+        };
+        bool applied = false;
+        v.outcome = RP_OUTCOME_PASS;
+        rc = run_checks(c, &in, &v, &applied, err);
+        break;
+    }
+    case RP_REPLAY_ERROR:
+        v.outcome = RP_OUTCOME_ERROR;
+        break;
+    default:
+        v.outcome = RP_OUTCOME_SKIPPED;
+        break;
+    }
+    if (!rc) {
+        rc = tally_and_report(c, &v, ev->latency_us, err);
+    }
+    rp_verdict_cleanup(&v);
+    return rc;
+}
+
+rp_code rp_checker_stored(struct rp_checker *c, struct rp_verdict *v, struct rp_error *err)
+{
+    if (c->kept) {
+        return keep(c, c->kept, &c->kept_err, err);
+    }
+    bool sent = v->outcome == RP_OUTCOME_PASS || v->outcome == RP_OUTCOME_FAIL;
+    if (sent && v->live && v->live->has_response) {
+        /* Re-check into a fresh list; keep the stored one if no check applies offline. */
+        struct rp_mismatches stored = v->mismatches;
+        struct rp_check_note notes[RP_CHECKS_MAX];
+        size_t n_notes = v->n_checks;
+        memcpy(notes, v->checks, sizeof(notes));
+        rp_mismatches_init(&v->mismatches);
+        struct rp__check_input in = {
+            .live = v->live,
+            .recorded_seq = v->recorded_seq,
+            .want_shape = c->want_shape,
+        };
+        bool applied = false;
+        rp_code rc = run_checks(c, &in, v, &applied, err);
+        if (rc || !applied) {
+            rp_mismatches_cleanup(&v->mismatches);
+            v->mismatches = stored;
+            memcpy(v->checks, notes, sizeof(notes));
+            v->n_checks = n_notes;
+            if (rc) {
+                return rc;
+            }
+        } else {
+            rp_mismatches_cleanup(&stored);
+        }
+    }
+    return tally_and_report(c, v, v->live ? v->live->duration_us : 0, err);
+}
+
+rp_code rp_checker_end(struct rp_checker *c, struct rp_run_summary *out, struct rp_error *err)
+{
+    c->sum.p50_us = rp_latency_quantile(&c->lat, 0.50);
+    c->sum.p95_us = rp_latency_quantile(&c->lat, 0.95);
+    c->sum.max_us = c->lat.max_us;
+    if (c->live && c->info.start_us) {
+        c->sum.wall_us = (uint64_t)(rp_now_us() - c->info.start_us);
+    }
+    *out = c->sum;
+    rp_code first = RP_OK;
+    struct rp_error first_err = {0};
+    for (size_t i = 0; c->begun && i < c->n_sinks; i++) {
+        struct rp_error e = {0};
+        rp_code rc = c->sinks[i].ops->end(c->sinks[i].ctx, &c->sum, &e);
+        if (rc && !first) {
+            first = rc;
+            first_err = e;
+        }
+    }
+    c->begun = false;
+    if (c->kept) {
+        return keep(c, c->kept, &c->kept_err, err);
+    }
+    if (first && err) {
+        *err = first_err;
+        err->code = first;
+    }
+    return first;
+}
