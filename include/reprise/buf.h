@@ -3,6 +3,11 @@
  * struct rp_buf: the one growable byte buffer, always with a cap. An append that would take the
  * buffer past its cap fails with RP_ETOOBIG and leaves the buffer as it was. The data is kept
  * NUL-terminated (the NUL is not counted in len) so text can be handed to C string functions.
+ *
+ * Ownership, for the whole header: pointers passed in are borrowed for the call unless its
+ * comment says the function takes them; what a function "returns new" the caller frees with
+ * the matching _free(); an out-parameter is written only when the call returns RP_OK, and a
+ * function that fails leaves its arguments as they were unless its comment says otherwise.
  */
 #ifndef REPRISE_BUF_H
 #define REPRISE_BUF_H

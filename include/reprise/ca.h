@@ -5,6 +5,11 @@
  * certificates minted per host on the fly, signed by it and kept in memory. A browser that
  * trusts ca.pem accepts the proxy as any host; docs/ca.md says how to trust it and how to
  * remove it.
+ *
+ * Ownership, for the whole header: pointers passed in are borrowed for the call unless its
+ * comment says the function takes them; what a function "returns new" the caller frees with
+ * the matching _free(); an out-parameter is written only when the call returns RP_OK, and a
+ * function that fails leaves its arguments as they were unless its comment says otherwise.
  */
 #ifndef REPRISE_CA_H
 #define REPRISE_CA_H

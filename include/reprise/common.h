@@ -2,6 +2,11 @@
 /*
  * Things every reprise module shares: symbol visibility, the logging callback, and the
  * allocation wrappers that abort on out-of-memory (the one failure no input can cause).
+ *
+ * Ownership, for the whole header: pointers passed in are borrowed for the call unless its
+ * comment says the function takes them; what a function "returns new" the caller frees with
+ * the matching _free(); an out-parameter is written only when the call returns RP_OK, and a
+ * function that fails leaves its arguments as they were unless its comment says otherwise.
  */
 #ifndef REPRISE_COMMON_H
 #define REPRISE_COMMON_H

@@ -18,6 +18,11 @@
  * Location header) and it comes back as a whole path segment, or as a field whose name is
  * "id" or ends in "_id"/"Id". Longer values correlate wherever they come back whole. A value
  * can also be declared with a bind: NAME=JSONPATH.
+ *
+ * Ownership, for the whole header: pointers passed in are borrowed for the call unless its
+ * comment says the function takes them; what a function "returns new" the caller frees with
+ * the matching _free(); an out-parameter is written only when the call returns RP_OK, and a
+ * function that fails leaves its arguments as they were unless its comment says otherwise.
  */
 #ifndef REPRISE_CORRELATE_H
 #define REPRISE_CORRELATE_H

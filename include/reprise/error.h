@@ -4,6 +4,11 @@
  * struct rp_error whose message names the file, line or exchange at fault. Each code maps to
  * one of the command-line exit classes of DESIGN.md (0 ok, 1 check failed, 2 usage or input,
  * 3 target or infrastructure).
+ *
+ * Ownership, for the whole header: pointers passed in are borrowed for the call unless its
+ * comment says the function takes them; what a function "returns new" the caller frees with
+ * the matching _free(); an out-parameter is written only when the call returns RP_OK, and a
+ * function that fails leaves its arguments as they were unless its comment says otherwise.
  */
 #ifndef REPRISE_ERROR_H
 #define REPRISE_ERROR_H

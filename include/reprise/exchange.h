@@ -6,6 +6,11 @@
  * may hold any byte but NUL is kept out by the parsers that fill them.
  *
  * Everything an exchange points to is owned by it: rp_exchange_cleanup() frees it all.
+ *
+ * Ownership, for the whole header: pointers passed in are borrowed for the call unless its
+ * comment says the function takes them; what a function "returns new" the caller frees with
+ * the matching _free(); an out-parameter is written only when the call returns RP_OK, and a
+ * function that fails leaves its arguments as they were unless its comment says otherwise.
  */
 #ifndef REPRISE_EXCHANGE_H
 #define REPRISE_EXCHANGE_H

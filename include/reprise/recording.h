@@ -12,6 +12,11 @@
  * The reader streams: its memory is bounded by the longest line, not the file. It reads a
  * truncated last gzip member up to its last whole line and warns through its log callback;
  * any other corruption is an error naming FILE:LINE.
+ *
+ * Ownership, for the whole header: pointers passed in are borrowed for the call unless its
+ * comment says the function takes them; what a function "returns new" the caller frees with
+ * the matching _free(); an out-parameter is written only when the call returns RP_OK, and a
+ * function that fails leaves its arguments as they were unless its comment says otherwise.
  */
 #ifndef REPRISE_RECORDING_H
 #define REPRISE_RECORDING_H

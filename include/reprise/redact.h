@@ -3,6 +3,11 @@
  * Secrets: recordings hold {{secret:NAME}} placeholders where secrets were; replay fills them
  * from the environment variable REPRISE_SECRET_<NAME> (NAME upper-cased, and every character
  * outside [A-Z0-9_] turned into '_').
+ *
+ * Ownership, for the whole header: pointers passed in are borrowed for the call unless its
+ * comment says the function takes them; what a function "returns new" the caller frees with
+ * the matching _free(); an out-parameter is written only when the call returns RP_OK, and a
+ * function that fails leaves its arguments as they were unless its comment says otherwise.
  */
 #ifndef REPRISE_REDACT_H
 #define REPRISE_REDACT_H

@@ -13,6 +13,11 @@
  * Before anything is sent, rp_replay_run() reads every recording once: to learn its
  * correlations and to check that every secret it needs is set (RP_ENOSECRET otherwise, naming
  * the variable, with nothing sent).
+ *
+ * Ownership, for the whole header: pointers passed in are borrowed for the call unless its
+ * comment says the function takes them; what a function "returns new" the caller frees with
+ * the matching _free(); an out-parameter is written only when the call returns RP_OK, and a
+ * function that fails leaves its arguments as they were unless its comment says otherwise.
  */
 #ifndef REPRISE_REPLAY_H
 #define REPRISE_REPLAY_H

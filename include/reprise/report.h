@@ -11,6 +11,11 @@
  * (source kind "replay") whose exchanges are the live ones, each with a "check" object that
  * holds the outcome, the mismatches and the shape used, so that `reprise diff` can re-check
  * it offline.
+ *
+ * Ownership, for the whole header: pointers passed in are borrowed for the call unless its
+ * comment says the function takes them; what a function "returns new" the caller frees with
+ * the matching _free(); an out-parameter is written only when the call returns RP_OK, and a
+ * function that fails leaves its arguments as they were unless its comment says otherwise.
  */
 #ifndef REPRISE_REPORT_H
 #define REPRISE_REPORT_H

@@ -9,6 +9,11 @@
  * A whole token is a match whose neighbours are not [A-Za-z0-9_-] (or the start or end of the
  * text): "acme" matches in "acme.shop.test", "/t/acme/", "qa+acme@x.test" and "\"acme\"", not in
  * "acme-corp" or "acmeshop". Matching is case-sensitive.
+ *
+ * Ownership, for the whole header: pointers passed in are borrowed for the call unless its
+ * comment says the function takes them; what a function "returns new" the caller frees with
+ * the matching _free(); an out-parameter is written only when the call returns RP_OK, and a
+ * function that fails leaves its arguments as they were unless its comment says otherwise.
  */
 #ifndef REPRISE_REWRITE_H
 #define REPRISE_REWRITE_H

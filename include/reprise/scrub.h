@@ -17,6 +17,11 @@
  *
  * Response bodies are never scrubbed: what a server assigned (ids, session tokens in a login
  * response) is taken live at replay by correlation, and what a user typed lives in requests.
+ *
+ * Ownership, for the whole header: pointers passed in are borrowed for the call unless its
+ * comment says the function takes them; what a function "returns new" the caller frees with
+ * the matching _free(); an out-parameter is written only when the call returns RP_OK, and a
+ * function that fails leaves its arguments as they were unless its comment says otherwise.
  */
 #ifndef REPRISE_SCRUB_H
 #define REPRISE_SCRUB_H

@@ -11,6 +11,11 @@
  * Default rules: a missing key or a changed type fails, an extra key passes, every array
  * element is checked against the union of the recorded elements, an empty recorded array
  * accepts any element, a changed status fails, a changed media type fails.
+ *
+ * Ownership, for the whole header: pointers passed in are borrowed for the call unless its
+ * comment says the function takes them; what a function "returns new" the caller frees with
+ * the matching _free(); an out-parameter is written only when the call returns RP_OK, and a
+ * function that fails leaves its arguments as they were unless its comment says otherwise.
  */
 #ifndef REPRISE_SHAPE_H
 #define REPRISE_SHAPE_H
