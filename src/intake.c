@@ -17,8 +17,8 @@
 #include <reprise/scrub.h>
 
 struct rp_intake {
-    char *output;  /* the path renamed into place (replace) or written */
-    char *path;    /* the path the writer writes: output, or output.part */
+    char *output; /* the path renamed into place (replace) or written */
+    char *path;   /* the path the writer writes: output, or output.part */
     char **only_paths;
     size_t n_only_paths;
     bool include_static;
@@ -26,10 +26,10 @@ struct rp_intake {
     bool created_from_first;
     bool replace;
     bool closed;
-    struct rp_rec_meta meta;        /* the header, until the writer is opened */
+    struct rp_rec_meta meta; /* the header, until the writer is opened */
     struct rp_writer_opts wopts;
-    struct rp_writer *w;            /* NULL until opened (created_from_first) */
-    struct rp_scrub *scrub;         /* NULL with no_redact */
+    struct rp_writer *w;    /* NULL until opened (created_from_first) */
+    struct rp_scrub *scrub; /* NULL with no_redact */
     /*
      * Record-time variables will live here: the map from a server-issued credential's value
      * to its variable name, kept for the whole recording, so that a value a response gave is
@@ -92,8 +92,8 @@ rp_code rp_intake_new(const struct rp_intake_opts *opts, struct rp_intake **out,
     } else {
         in->path = rp_xstrdup(opts->output);
     }
-    in->only_paths = rp_xcalloc(opts->n_only_paths ? opts->n_only_paths : 1,
-                                sizeof(*in->only_paths));
+    in->only_paths =
+        rp_xcalloc(opts->n_only_paths ? opts->n_only_paths : 1, sizeof(*in->only_paths));
     for (size_t i = 0; i < opts->n_only_paths; i++) {
         in->only_paths[i] = rp_xstrdup(opts->only_paths[i]);
     }

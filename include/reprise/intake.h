@@ -19,16 +19,16 @@ extern "C" {
 #endif
 
 struct rp_intake_opts {
-    const char *output; /* the recording's path (required) */
-    const char *name;   /* the recording's name; NULL: the output's base name less .jsonl.gz */
-    const char *source_kind;   /* the header's source: "proxy", "capture", "har" (required) */
+    const char *output;      /* the recording's path (required) */
+    const char *name;        /* the recording's name; NULL: the output's base name less .jsonl.gz */
+    const char *source_kind; /* the header's source: "proxy", "capture", "har" (required) */
     const char *source_detail; /* the upstream URL, pcap file, interface or HAR file; may be NULL */
     const char *const *tenants; /* tenant identifiers for the header (at most RP_MAX_TENANTS) */
     size_t n_tenants;
-    bool include_static; /* keep what rp_filter_is_static() calls a static asset */
+    bool include_static;           /* keep what rp_filter_is_static() calls a static asset */
     const char *const *only_paths; /* fnmatch globs on the URL path; none: every path */
     size_t n_only_paths;
-    bool no_redact; /* record secrets as they are (local debugging only) */
+    bool no_redact;                    /* record secrets as they are (local debugging only) */
     const char *const *redact_headers; /* request headers scrubbed besides scrub.h's defaults */
     size_t n_redact_headers;
     const char *const *redact_fields; /* field-name substrings scrubbed besides the defaults */

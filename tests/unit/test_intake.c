@@ -59,8 +59,7 @@ static enum rp_intake_fate add(struct rp_intake *in, struct rp_exchange *ex)
 }
 
 /* Reads the recording at path into v (at most n exchanges); returns how many it holds. */
-static size_t read_back(const char *path, struct rp_rec_meta *meta, struct rp_exchange *v,
-                        size_t n)
+static size_t read_back(const char *path, struct rp_rec_meta *meta, struct rp_exchange *v, size_t n)
 {
     struct rp_reader *r = NULL;
     struct rp_error err = {0};
@@ -179,8 +178,8 @@ Test(intake, secrets_and_extra_redact_names_become_placeholders)
                                .n_redact_fields = 1};
     struct rp_intake *in = NULL;
     cr_assert_eq(rp_intake_new(&o, &in, NULL), RP_OK);
-    const char *h[] = {"Authorization", "Bearer abc123", "X-Tenant-Key", "k-999",
-                       "Content-Type", "application/json"};
+    const char *h[] = {"Authorization", "Bearer abc123", "X-Tenant-Key",
+                       "k-999",         "Content-Type",  "application/json"};
     struct rp_exchange ex;
     make(&ex, "POST", "http://a.test/api/pay", h, 3,
          "{\"card_number\":\"4111\",\"password\":\"hunter2\",\"qty\":\"2\"}", "application/json");
@@ -197,8 +196,7 @@ Test(intake, secrets_and_extra_redact_names_become_placeholders)
     cr_assert_str_eq(meta.source_detail, "s.har");
     cr_assert_eq(meta.n_tenants, 1);
     cr_assert_str_eq(meta.tenants[0], "acme");
-    cr_assert_str_eq(hvalue(&v[0].req.headers, "Authorization"),
-                     "Bearer {{secret:authorization}}");
+    cr_assert_str_eq(hvalue(&v[0].req.headers, "Authorization"), "Bearer {{secret:authorization}}");
     cr_assert_str_eq(hvalue(&v[0].req.headers, "X-Tenant-Key"), "{{secret:x_tenant_key}}");
     cr_assert_str_eq(hvalue(&v[0].req.headers, "Content-Type"), "application/json");
     cr_assert_str_eq((const char *)v[0].req.body.data,
