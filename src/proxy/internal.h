@@ -17,8 +17,8 @@
 #include <reprise/ca.h>
 #include <reprise/http.h>
 #include <reprise/proxy.h>
+#include <reprise/intake.h>
 #include <reprise/recording.h>
-#include <reprise/scrub.h>
 
 /* Addresses an origin resolved to, tried in order; RP_PROXY_MAX_ADDRS at most. */
 #define RP_PROXY_MAX_ADDRS 8
@@ -135,19 +135,14 @@ struct rp_proxy {
     char **only_hosts;
     int lfd;
     unsigned port;
-    int wake[2]; /* self-pipe: rp_proxy_stop() writes 'g' or 'n' */
-    struct rp_writer *w;
-    struct rp_scrub *scrub;
-    char **only_paths;
-    char **tenants;
-    char *output;
-    char *name;
+    int wake[2];          /* self-pipe: rp_proxy_stop() writes 'g' or 'n' */
+    struct rp_intake *in; /* the recording pipeline (borrowed from the caller) */
     char *cacert;
     struct rp__conn *conns;
     size_t n_conns;
     uint64_t next_conn_id;
     struct rp_proxy_stats stats;
-    rp_code write_rc; /* the writer's first error */
+    rp_code write_rc; /* the intake's first writer error */
     struct rp_error write_err;
     char scratch[64 * 1024];
 };
@@ -241,8 +236,8 @@ bool rp__proxy_head_has(const char *blk, size_t len, const char *name, const cha
 /* ----- recording (record.c) ----- */
 
 /*
- * Records one request and its response (NULL: none came; why, borrowed, says why). Takes the
- * contents of both messages, which are left to be cleaned up by the caller.
+ * Hands one request and its response (NULL: none came; why, borrowed, says why) to the
+ * intake. Takes the contents of both messages, which are left to be cleaned up by the caller.
  */
 void rp__proxy_record(struct rp_proxy *p, const struct rp__conn *c, struct rp_http_message *req,
                       struct rp_http_message *resp, const char *why);

@@ -284,7 +284,7 @@ static void feed_rp(struct rp_proxy *p, struct rp__conn *c, struct rp__dir *d, c
     if (!c->org->record) {
         return; /* forward mode, a host outside --only: relayed, not recorded */
     }
-    uint64_t max = p->o.max_body ? p->o.max_body : RP_MAX_BODY_RECORDED;
+    uint64_t max = rp_intake_max_body(p->in);
     size_t fed = n;
     if (body && d->identity_len) {
         uint64_t room = d->body_fed >= max ? 0 : max - d->body_fed;
