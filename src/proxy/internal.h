@@ -179,14 +179,68 @@ bool rp__dns_next(struct rp__dns *d, uint64_t *id, bool *ok, struct rp__addrs *o
 /* Frees d; a lookup still running finishes on its own thread and is then dropped. */
 void rp__dns_free(struct rp__dns *d);
 
-/* ----- the loop (loop.c) ----- */
+/* The answer to a CONNECT the proxy takes: intercepted at once, tunnelled once connected. */
+#define RP__ESTABLISHED "HTTP/1.1 200 Connection Established\r\n\r\n"
+
+/* ----- connections (conn.c) ----- */
 
 /* Milliseconds on the monotonic clock: deadlines, idle times, cache ages. */
 int64_t rp__mono_ms(void);
 
-/* ----- queues (loop.c) ----- */
 void rp__qbuf_add(struct rp__qbuf *q, const void *p, size_t n);
 size_t rp__qbuf_pending(const struct rp__qbuf *q);
+/* Drops the first n pending bytes. */
+void rp__qbuf_consume(struct rp__qbuf *q, size_t n);
+
+/* The framing parsers' callbacks: each pauses at the end of a message. */
+extern const http_parser_settings rp__proxy_req_settings;
+extern const http_parser_settings rp__proxy_resp_settings;
+/* True when hp stopped only because a message ended (paused), not on an error. */
+bool rp__proxy_framing_ok(const http_parser *hp);
+
+/* A new connection for the accepted socket cfd, linked into p's list. */
+struct rp__conn *rp__proxy_conn_new(struct rp_proxy *p, int cfd);
+/* Records what is unanswered (why says why), closes both sides and frees c. */
+void rp__proxy_conn_free(struct rp_proxy *p, struct rp__conn *c, const char *why);
+/* Hands every request with its whole response to the recording side (record.c). */
+void rp__proxy_collect(struct rp_proxy *p, struct rp__conn *c);
+/* Gives n bytes at s of direction d to the recording's parser (bodies up to the body cap). */
+void rp__proxy_feed(struct rp_proxy *p, struct rp__conn *c, struct rp__dir *d, const char *s,
+                    size_t n, bool body, int64_t now);
+/* Queues an error answer (status, reason; why in its plain-text body) for the client. */
+void rp__proxy_queue_error(struct rp__conn *c, unsigned status, const char *reason,
+                           const char *why);
+/*
+ * The upstream refused, reset or timed out: every request waiting is recorded unanswered, the
+ * client gets a 502 unless part of a response already went to it, and the connection closes.
+ */
+void rp__proxy_fail_upstream(struct rp_proxy *p, struct rp__conn *c, const char *why);
+void rp__proxy_close_upstream(struct rp__conn *c);
+void rp__proxy_no_delay(int fd);
+/*
+ * Connects to c->org, trying its addresses in turn; in forward mode its host is looked up
+ * first (the connection then waits for the resolver). Fails the upstream when none is left.
+ */
+void rp__proxy_start_upstream(struct rp_proxy *p, struct rp__conn *c);
+/* The upstream is open (TLS done, if any): what waited for it goes now. */
+void rp__proxy_upstream_open(struct rp__conn *c);
+/* The non-blocking connect finished: checks it and starts TLS, or tries the next address. */
+void rp__proxy_upstream_connected(struct rp_proxy *p, struct rp__conn *c);
+
+/* ----- header blocks and bodies (relay.c) ----- */
+
+/*
+ * A message of direction is_req ended on the wire: the next header block may start. After the
+ * final answer to a request that asked to upgrade, the connection becomes a tunnel (101) or
+ * the bytes held meanwhile are processed. False when the connection must close.
+ */
+bool rp__proxy_end_message(struct rp_proxy *p, struct rp__conn *c, bool is_req);
+/*
+ * Takes n bytes that came from one side: header blocks are gathered, rewritten and queued for
+ * the other side, bodies queued as they are. False when the connection must close.
+ */
+bool rp__proxy_process(struct rp_proxy *p, struct rp__conn *c, bool is_req, const char *s,
+                       size_t n);
 
 /* ----- upstream transport (tls.c) ----- */
 
