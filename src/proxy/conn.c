@@ -24,13 +24,6 @@
 
 #include "internal.h"
 
-int64_t rp__mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* ----- byte queues --------------------------------------------------------------------------- */
 
 void rp__qbuf_add(struct rp__qbuf *q, const void *p, size_t n)

@@ -178,14 +178,13 @@ bool rp__dns_next(struct rp__dns *d, uint64_t *id, bool *ok, struct rp__addrs *o
                   size_t whysz);
 /* Frees d; a lookup still running finishes on its own thread and is then dropped. */
 void rp__dns_free(struct rp__dns *d);
+/* Milliseconds on the monotonic clock: deadlines, idle times, cache ages. */
+int64_t rp__mono_ms(void);
 
 /* The answer to a CONNECT the proxy takes: intercepted at once, tunnelled once connected. */
 #define RP__ESTABLISHED "HTTP/1.1 200 Connection Established\r\n\r\n"
 
 /* ----- connections (conn.c) ----- */
-
-/* Milliseconds on the monotonic clock: deadlines, idle times, cache ages. */
-int64_t rp__mono_ms(void);
 
 void rp__qbuf_add(struct rp__qbuf *q, const void *p, size_t n);
 size_t rp__qbuf_pending(const struct rp__qbuf *q);
