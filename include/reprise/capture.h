@@ -20,7 +20,7 @@ struct rp_capture_opts {
     const char *file;       /* read this pcap or pcapng file ... */
     const char *iface;      /* ... or capture live on this interface ("any", "lo", "eth0") */
     const char *filter;     /* a BPF filter ("tcp port 80"), or NULL for every packet */
-    uint64_t max_exchanges; /* stop after writing this many exchanges; 0: no limit */
+    uint64_t max_exchanges; /* stop after recording this many exchanges; 0: no limit */
     uint64_t duration_ms;   /* live: stop after this long; 0: until rp_capture_stop() */
     rp_log_fn log;          /* warnings (gaps, malformed HTTP, evicted flows); may be NULL */
     void *log_ud;
