@@ -90,6 +90,133 @@ void rp_http_message_cleanup(struct rp_http_message *m)
     rp_http_message_init(m);
 }
 
+/* ----- messages into exchanges ------------------------------------------------------------ */
+
+/* A coding name from the wire, safe to put in JSON as is. */
+static void add_token(struct rp_buf *b, const char *s)
+{
+    for (size_t i = 0; s[i] && i < 32; i++) {
+        char c = s[i];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '-' || c == '.' || c == '_';
+        rp_buf_addc(b, ok ? c : '?', NULL);
+    }
+}
+
+/* A message of reprise's own (ASCII), as the inside of a JSON string. */
+static void add_escaped(struct rp_buf *b, const char *s)
+{
+    for (size_t i = 0; s[i] && i < RP_ERROR_MSG_MAX; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\') {
+            rp_buf_addf(b, NULL, "\\%c", c);
+        } else if (c < 0x20 || c >= 0x7f) {
+            rp_buf_addf(b, NULL, "\\u%04x", c);
+        } else {
+            rp_buf_addc(b, (char)c, NULL);
+        }
+    }
+}
+
+/*
+ * The exchange's extra keys: "undecoded" and "decode_error", each naming per message the
+ * content coding left on the body or the one that failed, and "error" when why is given. NULL
+ * when there is nothing to say.
+ */
+static char *build_extra(const struct rp_http_message *req, const struct rp_http_message *resp,
+                         const char *why)
+{
+    static const struct {
+        unsigned flag;
+        const char *key;
+    } kinds[] = {{RP_HTTP_MSG_UNDECODED, "undecoded"}, {RP_HTTP_MSG_DECODE_ERROR, "decode_error"}};
+    const struct rp_http_message *msgs[2] = {req, resp};
+    const char *names[2] = {"request", "response"};
+    struct rp_buf b;
+    rp_buf_init(&b, 4096);
+    bool any = false;
+    if (why) {
+        rp_buf_adds(&b, "{\"error\":\"", NULL);
+        add_escaped(&b, why);
+        rp_buf_addc(&b, '"', NULL);
+        any = true;
+    }
+    for (size_t k = 0; k < 2; k++) {
+        bool open = false;
+        for (size_t i = 0; i < 2; i++) {
+            const struct rp_http_message *m = msgs[i];
+            if (!m || !(m->flags & kinds[k].flag) || !m->coding) {
+                continue;
+            }
+            if (!open) {
+                rp_buf_addf(&b, NULL, "%s\"%s\":{", any ? "," : "{", kinds[k].key);
+                any = open = true;
+            } else {
+                rp_buf_addc(&b, ',', NULL);
+            }
+            rp_buf_addf(&b, NULL, "\"%s\":\"", names[i]);
+            add_token(&b, m->coding);
+            rp_buf_addc(&b, '"', NULL);
+        }
+        if (open) {
+            rp_buf_addc(&b, '}', NULL);
+        }
+    }
+    if (!any) {
+        rp_buf_cleanup(&b);
+        return NULL;
+    }
+    rp_buf_addc(&b, '}', NULL);
+    return rp_buf_take(&b, NULL);
+}
+
+static void move_body(struct rp_body *dst, struct rp_body *src)
+{
+    *dst = *src;
+    memset(src, 0, sizeof(*src));
+}
+
+void rp_http_to_exchange(struct rp_exchange *ex, struct rp_http_message *req,
+                         struct rp_http_message *resp, char *url, int64_t end_us, const char *why)
+{
+    ex->start_us = req->first_us;
+    int64_t end = resp ? resp->last_us : end_us;
+    ex->duration_us = end > ex->start_us ? (uint64_t)(end - ex->start_us) : 0;
+    free(ex->req.url);
+    ex->req.url = url;
+    free(ex->req.method);
+    ex->req.method = req->method;
+    req->method = NULL;
+    free(ex->req.version);
+    ex->req.version = req->version;
+    req->version = NULL;
+    rp_headers_cleanup(&ex->req.headers);
+    ex->req.headers = req->headers;
+    rp_headers_init(&req->headers);
+    rp_body_cleanup(&ex->req.body);
+    move_body(&ex->req.body, &req->body);
+    unsigned flags = req->flags;
+    free(ex->extra);
+    ex->extra = build_extra(req, resp, resp ? NULL : why);
+    ex->has_response = resp != NULL;
+    if (resp) {
+        ex->resp.status = resp->status;
+        free(ex->resp.reason);
+        ex->resp.reason = resp->reason;
+        resp->reason = NULL;
+        free(ex->resp.version);
+        ex->resp.version = resp->version;
+        resp->version = NULL;
+        rp_headers_cleanup(&ex->resp.headers);
+        ex->resp.headers = resp->headers;
+        rp_headers_init(&resp->headers);
+        rp_body_cleanup(&ex->resp.body);
+        move_body(&ex->resp.body, &resp->body);
+        flags |= resp->flags;
+    }
+    ex->incomplete = (flags & (RP_HTTP_MSG_INCOMPLETE | RP_HTTP_MSG_DECODE_ERROR)) != 0;
+}
+
 /* ----- body decoding ---------------------------------------------------------------------- */
 
 static void stages_cleanup(struct rp_http_parser *p)

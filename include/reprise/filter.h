@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The static-asset filter shared by the recording sources (HAR import, the proxy): images,
- * fonts, style sheets, scripts and media are what a browser fetches around a session, not the
- * session itself, and are left out of recordings by default.
+ * The static-asset filter the recording pipeline (reprise/intake.h) applies to every source's
+ * exchanges (the proxy, capture, HAR import): images, fonts, style sheets, scripts and media
+ * are what a browser fetches around a session, not the session itself, and are left out of
+ * recordings by default.
  */
 #ifndef REPRISE_FILTER_H
 #define REPRISE_FILTER_H

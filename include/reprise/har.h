@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * HAR 1.2 import and export (docs/har.md). Import reads a HAR file from Chrome, Firefox, Safari,
- * proxies and HTTP clients, turns its entries into exchanges in file order, leaves out static
- * assets and scrubs secrets (both by default), and writes them through the recording writer.
+ * proxies and HTTP clients, turns its entries into exchanges in file order, and hands them to
+ * the recording pipeline (reprise/intake.h), which leaves out static assets and scrubs secrets.
  * Export reads a recording with the streaming reader and writes a HAR 1.2 file entry by entry,
  * so that a recording opens in any HAR viewer; importing it again gives the same exchanges.
  *
@@ -12,26 +12,23 @@
 #ifndef REPRISE_HAR_H
 #define REPRISE_HAR_H
 
+#include <reprise/intake.h>
 #include <reprise/recording.h>
-#include <reprise/scrub.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 struct rp_har_import_opts {
-    bool include_static;          /* keep what rp_filter_is_static() calls a static asset */
-    const struct rp_scrub *scrub; /* borrowed; NULL records secrets as they are */
-    rp_log_fn log;                /* one DEBUG line per entry left out; may be NULL */
+    rp_log_fn log; /* one DEBUG line per entry left out as not replayable; may be NULL */
     void *log_ud;
 };
 
 /* What an import did with the entries of a HAR file. */
 struct rp_har_stats {
-    uint64_t entries;       /* entries in log.entries */
-    uint64_t exchanges;     /* exchanges produced (written, for rp_har_import) */
-    uint64_t static_assets; /* left out as static assets */
-    uint64_t dropped;       /* left out as not replayable: CONNECT tunnels, non-HTTP URLs */
+    uint64_t entries;   /* entries in log.entries */
+    uint64_t exchanges; /* exchanges produced (recorded, for rp_har_import) */
+    uint64_t dropped;   /* left out as not replayable: CONNECT tunnels, non-HTTP URLs */
 };
 
 /*
@@ -42,8 +39,8 @@ typedef rp_code (*rp_har_exchange_fn)(void *ud, struct rp_exchange *ex, struct r
 
 /*
  * Parses the len bytes at data (borrowed; a UTF-8 byte order mark is skipped) as a HAR file
- * and calls fn for each exchange it yields, numbered from 1, after filtering and scrubbing as
- * opts says (opts may be NULL: every entry is kept and nothing is scrubbed). name (borrowed) is
+ * and calls fn for each exchange it yields, unfiltered and unscrubbed (that is the intake's
+ * work), numbered from 1. opts may be NULL. name (borrowed) is
  * the file name errors start with. *out_stats (may be NULL) is written on success. Errors,
  * each one line naming name: RP_EFORMAT ("invalid JSON at line L, column C", "not HAR: no
  * log.entries", "entry N: ..."), RP_ETOOBIG (an entry past a limits.h cap), or fn's own.
@@ -61,15 +58,13 @@ RP_EXTERN rp_code rp_har_read(const char *path, const struct rp_har_import_opts 
                               struct rp_error *err);
 
 /*
- * Imports the HAR file at har_path into a new recording at out_path, whose header is meta
- * (borrowed; when meta->created is NULL the first exchange's start is used, or now). opts may
- * be NULL: then static assets are kept and nothing is scrubbed. The recording is written to
- * out_path.part and renamed to out_path only on success, so a failed import leaves no file
- * and an existing out_path untouched. *out_stats (may be NULL) is written on success. Errors
- * as rp_har_read, plus the writer's (RP_EIO naming the file).
+ * Imports the HAR file at har_path into in (borrowed; the caller creates it with source kind
+ * "har", typically with created_from_first and replace, and closes it: then a failed import
+ * leaves no file). opts may be NULL. *out_stats (may be NULL) is written on success, exchanges
+ * counting those recorded. Errors as rp_har_read, plus the intake's: the writer's (RP_EIO
+ * naming the file), or scrub's for an exchange that cannot be scrubbed (naming it).
  */
-RP_EXTERN rp_code rp_har_import(const char *har_path, const char *out_path,
-                                const struct rp_rec_meta *meta,
+RP_EXTERN rp_code rp_har_import(const char *har_path, struct rp_intake *in,
                                 const struct rp_har_import_opts *opts,
                                 struct rp_har_stats *out_stats, struct rp_error *err);
 

@@ -52,6 +52,20 @@ RP_EXTERN void rp_http_message_init(struct rp_http_message *m);
 /* Frees everything m owns; m may be initialised again. */
 RP_EXTERN void rp_http_message_cleanup(struct rp_http_message *m);
 
+/*
+ * Moves req and resp (resp NULL: no answer came) into ex (initialised by the caller, whose
+ * conn_id and seq are left alone): start, duration (to resp's last byte, or to end_us without
+ * a response), method, version, headers, bodies and status. url (taken) becomes the request's
+ * absolute URL; working it out from the target is the caller's, who knows the origin. ex is
+ * marked incomplete when either message was flagged incomplete or failed to decode; ex->extra
+ * names per message a coding left undecoded ("undecoded") or that failed ("decode_error"),
+ * and, without a response, why (borrowed; may be NULL) as "error". Both messages are left
+ * emptied, to be cleaned up by the caller.
+ */
+RP_EXTERN void rp_http_to_exchange(struct rp_exchange *ex, struct rp_http_message *req,
+                                   struct rp_http_message *resp, char *url, int64_t end_us,
+                                   const char *why);
+
 struct rp_http_parser;
 
 /* Returns a new parser for one direction; free it with rp_http_parser_free(). */

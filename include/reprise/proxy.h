@@ -4,8 +4,8 @@
  * request is relayed to one upstream (HTTP or HTTPS, verified). Forward mode: the browser uses
  * the proxy as its HTTP proxy; absolute-form requests go to the host they name and CONNECT
  * tunnels are intercepted with certificates from a local CA (reprise/ca.h), so HTTPS is seen
- * too; hosts outside --only are relayed untouched. Every exchange is recorded through the
- * recording writer, filtered (static assets, --only-path) and scrubbed of secrets. Bytes are
+ * too; hosts outside --only are relayed untouched. Every exchange is handed to the recording
+ * pipeline (reprise/intake.h), which filters, scrubs and writes it. Bytes are
  * relayed as they arrive with bounded buffers per connection; one thread runs one poll() loop
  * for every connection (forward mode looks host names up on a second thread). docs/proxy.md
  * describes what is rewritten and recorded.
@@ -14,17 +14,19 @@
 #define REPRISE_PROXY_H
 
 #include <reprise/exchange.h>
+#include <reprise/intake.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 /*
- * Called on the loop's thread once per finished exchange (borrowed for the call): recorded is
- * false when a filter left it out (static asset, --only-path) or it could not be written. An
+ * Called on the loop's thread once per finished exchange (borrowed for the call), after the
+ * recording pipeline: fate says whether it was recorded, filtered out or not written. An
  * exchange the upstream never answered has has_response false and extra {"error":"..."}.
  */
-typedef void (*rp_proxy_exchange_fn)(void *ud, const struct rp_exchange *ex, bool recorded);
+typedef void (*rp_proxy_exchange_fn)(void *ud, const struct rp_exchange *ex,
+                                     enum rp_intake_fate fate);
 
 struct rp_proxy_opts {
     const char *upstream;          /* reverse: "http://host[:port]" or "https://..." (no path) */
@@ -33,18 +35,9 @@ struct rp_proxy_opts {
     size_t n_only_hosts;
     const char *ca_dir; /* forward: the CA's directory; NULL: rp_ca_default_dir() */
     const char *listen; /* "HOST:PORT" (IPv4 or [IPv6] literal); NULL: RP_PROXY_LISTEN */
-    const char *output; /* the recording's path */
-    const char *name;   /* the recording's name; NULL: the output's base name less .jsonl.gz */
-    const char *const *tenants; /* tenant identifiers for the recording's header */
-    size_t n_tenants;
-    const char *const *only_paths; /* fnmatch globs on the URL path; none: every path */
-    size_t n_only_paths;
-    bool include_static; /* record static assets too */
-    bool no_redact;      /* record secrets as sent (local debugging only) */
-    uint64_t max_body;   /* bodies recorded up to this many bytes; 0: RP_MAX_BODY_RECORDED */
-    bool insecure;       /* do not verify the upstream's certificate */
-    const char *cacert;  /* PEM file of CAs to trust instead of the system's; may be NULL */
-    rp_log_fn log;       /* warnings and errors; may be NULL */
+    bool insecure;      /* do not verify the upstream's certificate */
+    const char *cacert; /* PEM file of CAs to trust instead of the system's; may be NULL */
+    rp_log_fn log;      /* warnings and errors; may be NULL */
     void *log_ud;
     rp_proxy_exchange_fn on_exchange; /* may be NULL */
     void *exchange_ud;
@@ -53,28 +46,26 @@ struct rp_proxy_opts {
 /* The listen address when none is given: loopback only. */
 #define RP_PROXY_LISTEN "127.0.0.1:8080"
 
+/* What the proxy itself counts; what was recorded and filtered is the intake's. */
 struct rp_proxy_stats {
-    uint64_t recorded;       /* exchanges written */
-    uint64_t skipped_static; /* left out as static assets */
-    uint64_t skipped_path;   /* left out by --only-path */
-    uint64_t skipped_host;   /* forward: requests and CONNECT tunnels to hosts outside --only */
-    uint64_t errors; /* exchanges past the filters with no response (upstream down, reset), or
-                        not written */
+    uint64_t skipped_host; /* forward: requests and CONNECT tunnels to hosts outside --only */
+    uint64_t unanswered;   /* exchanges past the filters with no response (upstream down, reset) */
 };
 
 struct rp_proxy;
 
 /*
  * Checks opts (borrowed; copied), resolves the upstream host (reverse mode: once, blocking,
- * getaddrinfo) or opens the CA (forward mode: created on first use), binds the listen socket
- * and opens the recording. On success *out is a new proxy the caller runs with rp_proxy_run()
- * and frees with rp_proxy_free(). Errors: RP_EUSAGE for a bad URL, listen address or option;
- * RP_EDNS when the upstream host does not resolve; RP_ESYS when the listen socket cannot be
- * bound; RP_ETLS when the TLS set-up (--cacert) fails; rp_ca_open()'s errors; RP_EIO when the
- * recording cannot be created.
+ * getaddrinfo) or opens the CA (forward mode: created on first use) and binds the listen
+ * socket. Every exchange goes to in (borrowed: it must outlive the proxy; the caller creates
+ * it with source kind "proxy" and closes it after rp_proxy_free()). On success *out is a new
+ * proxy the caller runs with rp_proxy_run() and frees with rp_proxy_free(). Errors: RP_EUSAGE
+ * for a bad URL, listen address or option; RP_EDNS when the upstream host does not resolve;
+ * RP_ESYS when the listen socket cannot be bound; RP_ETLS when the TLS set-up (--cacert)
+ * fails; rp_ca_open()'s errors.
  */
-RP_EXTERN rp_code rp_proxy_new(const struct rp_proxy_opts *opts, struct rp_proxy **out,
-                               struct rp_error *err);
+RP_EXTERN rp_code rp_proxy_new(const struct rp_proxy_opts *opts, struct rp_intake *in,
+                               struct rp_proxy **out, struct rp_error *err);
 
 /* The port the proxy listens on (the real one when the listen port was 0). */
 RP_EXTERN unsigned rp_proxy_port(const struct rp_proxy *p);
@@ -84,7 +75,8 @@ RP_EXTERN unsigned rp_proxy_port(const struct rp_proxy *p);
  * flight finish (at most RP_PROXY_DRAIN_MS) and closes the connections; an immediate stop
  * closes them at once. Requests that never got an answer are recorded with an error. The caller
  * ignores SIGPIPE first (OpenSSL writes to the upstream with write(), not send()). Returns
- * RP_ESYS when poll() fails, or the writer's error when the recording could not be written.
+ * RP_ESYS when poll() fails, or the intake's writer error when the recording could not be
+ * written.
  */
 RP_EXTERN rp_code rp_proxy_run(struct rp_proxy *p, struct rp_error *err);
 
@@ -100,11 +92,8 @@ RP_EXTERN const char *rp_proxy_ca_path(const struct rp_proxy *p);
 /* The counts so far. */
 RP_EXTERN void rp_proxy_stats(const struct rp_proxy *p, struct rp_proxy_stats *out);
 
-/*
- * Closes every connection and the recording (flushing it) and frees p, whatever the outcome;
- * returns the writer's first error. p may be NULL.
- */
-RP_EXTERN rp_code rp_proxy_free(struct rp_proxy *p, struct rp_error *err);
+/* Closes every connection and frees p (the intake stays the caller's). p may be NULL. */
+RP_EXTERN void rp_proxy_free(struct rp_proxy *p);
 
 #ifdef __cplusplus
 }

@@ -13,6 +13,7 @@
 #include <reprise/filter.h>
 #include <reprise/har.h>
 #include <reprise/http.h>
+#include <reprise/intake.h>
 #include <reprise/limits.h>
 #include <reprise/proxy.h>
 #include <reprise/recording.h>

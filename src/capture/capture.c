@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The capture's public face: opens a source, reads packets through decoding, TCP reassembly
- * and pairing, and writes exchanges until the source ends or the capture is stopped. */
-#include <stdarg.h>
+ * and pairing (wired together here), which hands exchanges to the recording pipeline, until
+ * the source ends or the capture is stopped. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,48 +19,6 @@ struct rp_capture {
     uint64_t duration_ms;
     bool live;
 };
-
-void rp__capture_log(struct rp__capture_ctx *cx, enum rp_log_level lvl, const char *fmt, ...)
-{
-    if (!cx->log) {
-        return;
-    }
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap); /* a cut warning is still a warning */
-    va_end(ap);
-    cx->log(cx->log_ud, lvl, msg);
-}
-
-void rp__capture_emit(struct rp__capture_ctx *cx, struct rp_exchange *ex)
-{
-    if (cx->write_rc) {
-        return;
-    }
-    if (cx->max_exchanges && cx->stats.exchanges >= cx->max_exchanges) {
-        return;
-    }
-    struct rp_error e = {0};
-    if (cx->edit && cx->edit(cx->edit_ud, ex, &e)) {
-        cx->stats.dropped++;
-        rp__capture_log(cx, RP_LOG_WARN, "connection %llu: %s %s: not recorded: %s",
-                        (unsigned long long)ex->conn_id, ex->req.method, ex->req.url, e.msg);
-        return;
-    }
-    rp_code rc = rp_writer_append(cx->writer, ex, &cx->write_err);
-    if (rc) {
-        cx->write_rc = rc;
-        cx->stop = 1;
-        return;
-    }
-    cx->stats.exchanges++;
-    cx->stats.incomplete += ex->incomplete ? 1 : 0;
-    cx->stats.unanswered += ex->has_response ? 0 : 1;
-    if (cx->max_exchanges && cx->stats.exchanges >= cx->max_exchanges) {
-        cx->stop = 1;
-    }
-}
 
 rp_code rp_capture_open(const struct rp_capture_opts *opts, struct rp_capture **out,
                         struct rp_error *err)
@@ -84,17 +42,15 @@ rp_code rp_capture_open(const struct rp_capture_opts *opts, struct rp_capture **
     c->cx.log = opts->log;
     c->cx.log_ud = opts->log_ud;
     c->cx.max_exchanges = opts->max_exchanges;
-    c->cx.edit = opts->edit;
-    c->cx.edit_ud = opts->edit_ud;
     *out = c;
     return RP_OK;
 }
 
-rp_code rp_capture_run(struct rp_capture *c, struct rp_writer *w, struct rp_error *err)
+rp_code rp_capture_run(struct rp_capture *c, struct rp_intake *in, struct rp_error *err)
 {
     struct rp__capture_ctx *cx = &c->cx;
-    cx->writer = w;
-    struct rp__tcp *t = rp__tcp_new(cx);
+    cx->in = in;
+    struct rp__tcp *t = rp__tcp_new(cx, &rp__pair_ops);
     int linktype = c->ops->linktype(c->src);
     int64_t started = rp_now_us();
     int64_t last_ts = 0, last_sweep = 0;
@@ -151,6 +107,7 @@ rp_code rp_capture_run(struct rp_capture *c, struct rp_writer *w, struct rp_erro
         }
     }
     rp__tcp_free(t, last_ts);
+    cx->in = NULL;
     if (!rc && cx->write_rc) {
         if (err) {
             *err = cx->write_err;

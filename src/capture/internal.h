@@ -1,14 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /* Declarations shared by the files of the capture module: packet sources, link and IP
- * decoding, TCP reassembly and HTTP pairing. */
+ * decoding, TCP reassembly and HTTP pairing. Reassembly hands bytes on through an ops table
+ * and pairing hands exchanges to the intake, so no file calls back into the one calling it. */
 #ifndef REPRISE_CAPTURE_INTERNAL_H
 #define REPRISE_CAPTURE_INTERNAL_H
 
 #include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
 
 #include <reprise/capture.h>
 #include <reprise/http.h>
+#include <reprise/intake.h>
 #include <reprise/limits.h>
+#include <reprise/recording.h>
 
 /* ----- sources (source.c) ----------------------------------------------------------------- */
 
@@ -103,11 +108,25 @@ struct rp__flow {
     struct rp__conn *conn;
 };
 
-struct rp__capture_ctx; /* the whole capture's state, in capture.c */
+struct rp__capture_ctx; /* the whole capture's state, below */
+
+/*
+ * Where reassembly delivers each direction's bytes, in order, with the holes it gave up on,
+ * the ends of the directions and of the flow. Chosen once, at rp__tcp_new(); ud is the
+ * capture's state. f->conn belongs to the receiver, which frees it in end.
+ */
+struct rp__stream_ops {
+    void (*data)(void *ud, struct rp__flow *f, int d, const unsigned char *data, size_t len,
+                 int64_t ts_us);
+    void (*gap)(void *ud, struct rp__flow *f, int d, uint64_t n, int64_t ts_us);
+    void (*eof)(void *ud, struct rp__flow *f, int d, int64_t ts_us);
+    void (*end)(void *ud, struct rp__flow *f, int64_t ts_us);
+};
 
 struct rp__tcp;
 
-struct rp__tcp *rp__tcp_new(struct rp__capture_ctx *cx);
+/* A new reassembler delivering to ops (borrowed, static) with cx as ud. */
+struct rp__tcp *rp__tcp_new(struct rp__capture_ctx *cx, const struct rp__stream_ops *ops);
 /* Ends every flow (oldest first) and frees t. */
 void rp__tcp_free(struct rp__tcp *t, int64_t now_us);
 void rp__tcp_segment(struct rp__tcp *t, const struct rp__segment *s);
@@ -117,32 +136,39 @@ void rp__tcp_sweep(struct rp__tcp *t, int64_t now_us);
 
 /* ----- pairing (pair.c) ------------------------------------------------------------------- */
 
-void rp__pair_data(struct rp__capture_ctx *cx, struct rp__flow *f, int d, const unsigned char *data,
-                   size_t len, int64_t ts_us);
-void rp__pair_gap(struct rp__capture_ctx *cx, struct rp__flow *f, int d, uint64_t n, int64_t ts_us);
-void rp__pair_eof(struct rp__capture_ctx *cx, struct rp__flow *f, int d, int64_t ts_us);
-/* The flow is over: writes what is pending and frees f->conn. */
-void rp__pair_end(struct rp__capture_ctx *cx, struct rp__flow *f, int64_t ts_us);
+/* HTTP parsing and pairing of a flow's bytes into exchanges, handed to cx->in. */
+extern const struct rp__stream_ops rp__pair_ops;
 
-/* ----- the capture (capture.c) ------------------------------------------------------------ */
+/* ----- the capture's state (owned by capture.c) ------------------------------------------- */
 
 struct rp__capture_ctx {
     struct rp_capture_stats stats;
     rp_log_fn log;
     void *log_ud;
-    struct rp_writer *writer;
+    struct rp_intake *in; /* the recording pipeline (borrowed for rp_capture_run) */
     uint64_t max_exchanges;
     rp_code write_rc; /* the first writer error, sticky */
     struct rp_error write_err;
-    rp_code (*edit)(void *ud, struct rp_exchange *ex, struct rp_error *err);
-    void *edit_ud;
     volatile sig_atomic_t stop;
     uint64_t next_flow_id;
 };
 
-void rp__capture_log(struct rp__capture_ctx *cx, enum rp_log_level lvl, const char *fmt, ...)
-    RP_PRINTF(3, 4);
-/* Edits and writes ex (borrowed, changed) and counts it; stops the capture at max_exchanges. */
-void rp__capture_emit(struct rp__capture_ctx *cx, struct rp_exchange *ex);
+/* One warning or debug line through the capture's log callback, cut at 512 bytes. */
+static inline void rp__capture_log(struct rp__capture_ctx *cx, enum rp_log_level lvl,
+                                   const char *fmt, ...) RP_PRINTF(3, 4);
+
+static inline void rp__capture_log(struct rp__capture_ctx *cx, enum rp_log_level lvl,
+                                   const char *fmt, ...)
+{
+    if (!cx->log) {
+        return;
+    }
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap); /* a cut warning is still a warning */
+    va_end(ap);
+    cx->log(cx->log_ud, lvl, msg);
+}
 
 #endif /* REPRISE_CAPTURE_INTERNAL_H */

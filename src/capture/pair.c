@@ -3,7 +3,8 @@
  * HTTP on top of reassembled TCP: each connection gets a request parser and a response parser
  * (linked, so a response knows when its request was HEAD or CONNECT), and its whole responses
  * are paired with its whole requests in order, which is what HTTP/1.x pipelining and keep-alive
- * guarantee. Each pair becomes an exchange with an absolute URL, written at once.
+ * guarantee. Each pair becomes an exchange with an absolute URL, handed to the recording
+ * pipeline (intake) at once.
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -134,63 +135,40 @@ static char *build_url(const struct rp__flow *f, const struct rp_http_message *r
     return rp_buf_take(&b, NULL);
 }
 
-/* A coding name from the wire, safe to put in JSON as is. */
-static void add_token(struct rp_buf *b, const char *s)
+/* Hands ex (borrowed) to the intake and counts it; stops the capture at max_exchanges or when
+ * the recording cannot be written. */
+static void deliver(struct rp__capture_ctx *cx, struct rp_exchange *ex)
 {
-    for (size_t i = 0; s[i] && i < 32; i++) {
-        char c = s[i];
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  c == '-' || c == '.' || c == '_';
-        rp_buf_addc(b, ok ? c : '?', NULL);
+    if (cx->write_rc || (cx->max_exchanges && cx->stats.exchanges >= cx->max_exchanges)) {
+        return;
     }
-}
-
-/* The exchange's extra keys: "undecoded" and "decode_error", each naming per message the
- * content coding left on the body or the one that failed. NULL when there is nothing to say. */
-static char *build_extra(const struct rp_http_message *req, const struct rp_http_message *resp)
-{
-    static const struct {
-        unsigned flag;
-        const char *key;
-    } kinds[] = {{RP_HTTP_MSG_UNDECODED, "undecoded"}, {RP_HTTP_MSG_DECODE_ERROR, "decode_error"}};
-    const struct rp_http_message *msgs[2] = {req, resp};
-    const char *names[2] = {"request", "response"};
-    struct rp_buf b;
-    rp_buf_init(&b, 4096);
-    bool any_kind = false;
-    for (size_t k = 0; k < 2; k++) {
-        bool open = false;
-        for (size_t i = 0; i < 2; i++) {
-            const struct rp_http_message *m = msgs[i];
-            if (!m || !(m->flags & kinds[k].flag) || !m->coding) {
-                continue;
-            }
-            if (!open) {
-                rp_buf_addf(&b, NULL, "%s\"%s\":{", any_kind ? "," : "{", kinds[k].key);
-                any_kind = open = true;
-            } else {
-                rp_buf_addc(&b, ',', NULL);
-            }
-            rp_buf_addf(&b, NULL, "\"%s\":\"", names[i]);
-            add_token(&b, m->coding);
-            rp_buf_addc(&b, '"', NULL);
-        }
-        if (open) {
-            rp_buf_addc(&b, '}', NULL);
-        }
+    enum rp_intake_fate fate = RP_INTAKE_FAILED;
+    struct rp_error e = {0};
+    rp_code rc = rp_intake_add(cx->in, ex, &fate, &e);
+    switch (fate) {
+    case RP_INTAKE_RECORDED:
+        cx->stats.exchanges++;
+        cx->stats.incomplete += ex->incomplete ? 1 : 0;
+        cx->stats.unanswered += ex->has_response ? 0 : 1;
+        break;
+    case RP_INTAKE_STATIC:
+    case RP_INTAKE_OUTSIDE_PATHS:
+        cx->stats.dropped++;
+        break;
+    case RP_INTAKE_DROPPED:
+        cx->stats.dropped++;
+        rp__capture_log(cx, RP_LOG_WARN, "connection %llu: %s %s: not recorded: %s",
+                        (unsigned long long)ex->conn_id, ex->req.method, ex->req.url, e.msg);
+        break;
+    case RP_INTAKE_FAILED:
+        cx->write_rc = rc ? rc : RP_EINTERNAL;
+        cx->write_err = e;
+        cx->stop = 1;
+        break;
     }
-    if (!any_kind) {
-        rp_buf_cleanup(&b);
-        return NULL;
+    if (cx->max_exchanges && cx->stats.exchanges >= cx->max_exchanges) {
+        cx->stop = 1;
     }
-    rp_buf_addc(&b, '}', NULL);
-    return rp_buf_take(&b, NULL);
-}
-
-static void move_body(struct rp_body *dst, struct rp_body *src)
-{
-    *dst = *src;
-    memset(src, 0, sizeof(*src));
 }
 
 /* Writes one exchange; resp may be NULL (no answer was seen). Both messages are emptied. */
@@ -198,35 +176,12 @@ static void emit(struct rp__capture_ctx *cx, struct rp__flow *f, struct rp_http_
                  struct rp_http_message *resp)
 {
     bool doubtful = f->conn && f->conn->doubtful && resp;
+    unsigned flags = req->flags | (resp ? resp->flags : 0);
     struct rp_exchange ex;
     rp_exchange_init(&ex);
-    ex.start_us = req->first_us;
-    int64_t end = resp ? resp->last_us : req->last_us;
-    ex.duration_us = end > ex.start_us ? (uint64_t)(end - ex.start_us) : 0;
     ex.conn_id = f->id;
-    ex.req.url = build_url(f, req);
-    ex.req.method = req->method;
-    req->method = NULL;
-    ex.req.version = req->version;
-    req->version = NULL;
-    ex.req.headers = req->headers;
-    rp_headers_init(&req->headers);
-    move_body(&ex.req.body, &req->body);
-    unsigned flags = req->flags;
-    ex.extra = build_extra(req, resp);
-    if (resp) {
-        ex.has_response = true;
-        ex.resp.status = resp->status;
-        ex.resp.reason = resp->reason;
-        resp->reason = NULL;
-        ex.resp.version = resp->version;
-        resp->version = NULL;
-        ex.resp.headers = resp->headers;
-        rp_headers_init(&resp->headers);
-        move_body(&ex.resp.body, &resp->body);
-        flags |= resp->flags;
-    }
-    ex.incomplete = doubtful || (flags & (RP_HTTP_MSG_INCOMPLETE | RP_HTTP_MSG_DECODE_ERROR));
+    rp_http_to_exchange(&ex, req, resp, build_url(f, req), req->last_us, NULL);
+    ex.incomplete = ex.incomplete || doubtful;
     if (ex.incomplete) {
         rp__capture_log(cx, RP_LOG_WARN, "connection %llu: %s %s: incomplete (%s)",
                         (unsigned long long)f->id, ex.req.method, ex.req.url,
@@ -234,7 +189,7 @@ static void emit(struct rp__capture_ctx *cx, struct rp__flow *f, struct rp_http_
                         : doubtful                     ? "paired after messages were lost"
                                                        : "body could not be decoded");
     }
-    rp__capture_emit(cx, &ex);
+    deliver(cx, &ex);
     rp_exchange_cleanup(&ex);
 }
 
@@ -336,9 +291,10 @@ static const char *side(const struct rp__flow *f, int d)
     return d == f->client ? "client" : "server";
 }
 
-void rp__pair_data(struct rp__capture_ctx *cx, struct rp__flow *f, int d, const unsigned char *data,
-                   size_t len, int64_t ts_us)
+static void pair_data(void *ud, struct rp__flow *f, int d, const unsigned char *data, size_t len,
+                      int64_t ts_us)
 {
+    struct rp__capture_ctx *cx = ud;
     if (f->conn && f->conn->tunnel) {
         return;
     }
@@ -359,8 +315,9 @@ void rp__pair_data(struct rp__capture_ctx *cx, struct rp__flow *f, int d, const 
     collect(cx, f);
 }
 
-void rp__pair_gap(struct rp__capture_ctx *cx, struct rp__flow *f, int d, uint64_t n, int64_t ts_us)
+static void pair_gap(void *ud, struct rp__flow *f, int d, uint64_t n, int64_t ts_us)
 {
+    struct rp__capture_ctx *cx = ud;
     if (f->conn && f->conn->tunnel) {
         return;
     }
@@ -381,8 +338,9 @@ void rp__pair_gap(struct rp__capture_ctx *cx, struct rp__flow *f, int d, uint64_
     collect(cx, f);
 }
 
-void rp__pair_eof(struct rp__capture_ctx *cx, struct rp__flow *f, int d, int64_t ts_us)
+static void pair_eof(void *ud, struct rp__flow *f, int d, int64_t ts_us)
 {
+    struct rp__capture_ctx *cx = ud;
     if (!f->conn || f->client < 0) {
         return;
     }
@@ -391,8 +349,9 @@ void rp__pair_eof(struct rp__capture_ctx *cx, struct rp__flow *f, int d, int64_t
     collect(cx, f);
 }
 
-void rp__pair_end(struct rp__capture_ctx *cx, struct rp__flow *f, int64_t ts_us)
+static void pair_end(void *ud, struct rp__flow *f, int64_t ts_us)
 {
+    struct rp__capture_ctx *cx = ud;
     struct rp__conn *c = f->conn;
     if (!c) {
         return;
@@ -419,3 +378,10 @@ void rp__pair_end(struct rp__capture_ctx *cx, struct rp__flow *f, int64_t ts_us)
     free(c);
     f->conn = NULL;
 }
+
+const struct rp__stream_ops rp__pair_ops = {
+    .data = pair_data,
+    .gap = pair_gap,
+    .eof = pair_eof,
+    .end = pair_end,
+};

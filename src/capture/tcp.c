@@ -20,6 +20,7 @@
 
 struct rp__tcp {
     struct rp__capture_ctx *cx;
+    const struct rp__stream_ops *ops; /* where the bytes go (pairing) */
     struct rp__flow *buckets[NBUCKETS];
     struct rp__flow *lru_head, *lru_tail; /* least recently used first */
     size_t nflows;
@@ -126,7 +127,7 @@ static void deliver(struct rp__tcp *t, struct rp__flow *f, int d, const unsigned
     struct rp__half *h = &f->h[d];
     h->next += (uint32_t)len;
     if (!f->ended && len) {
-        rp__pair_data(t->cx, f, d, data, len, ts);
+        t->ops->data(t->cx, f, d, data, len, ts);
     }
 }
 
@@ -200,7 +201,7 @@ static void skip_hole(struct rp__tcp *t, struct rp__flow *f, int d, int64_t ts)
     if (seqdiff(h->held->seq, h->next) > 0) {
         t->cx->stats.gaps++;
         if (!f->ended) {
-            rp__pair_gap(t->cx, f, d, n, ts);
+            t->ops->gap(t->cx, f, d, n, ts);
         }
         h->next = h->held->seq;
     }
@@ -213,7 +214,7 @@ static void check_closed(struct rp__tcp *t, struct rp__flow *f, int d, int64_t t
     if (h->fin_seen && !h->closed && h->synced && seqdiff(h->next, h->fin_seq) >= 0) {
         h->closed = true;
         if (!f->ended) {
-            rp__pair_eof(t->cx, f, d, ts);
+            t->ops->eof(t->cx, f, d, ts);
         }
     }
 }
@@ -229,7 +230,7 @@ static void flush_half(struct rp__tcp *t, struct rp__flow *f, int d, int64_t ts)
     if (!h->closed) {
         h->closed = true;
         if (!f->ended) {
-            rp__pair_eof(t->cx, f, d, ts);
+            t->ops->eof(t->cx, f, d, ts);
         }
     }
 }
@@ -245,7 +246,7 @@ static void end_flow(struct rp__tcp *t, struct rp__flow *f, int64_t ts)
     int first = f->client >= 0 ? f->client : 0;
     flush_half(t, f, first, ts);
     flush_half(t, f, 1 - first, ts);
-    rp__pair_end(t->cx, f, ts);
+    t->ops->end(t->cx, f, ts);
     f->ended = true;
     free_held(t, &f->h[0]);
     free_held(t, &f->h[1]);
@@ -423,10 +424,11 @@ void rp__tcp_sweep(struct rp__tcp *t, int64_t now_us)
     }
 }
 
-struct rp__tcp *rp__tcp_new(struct rp__capture_ctx *cx)
+struct rp__tcp *rp__tcp_new(struct rp__capture_ctx *cx, const struct rp__stream_ops *ops)
 {
     struct rp__tcp *t = rp_xcalloc(1, sizeof(*t));
     t->cx = cx;
+    t->ops = ops;
     return t;
 }
 

@@ -80,13 +80,71 @@ void cli_format_bytes(uint64_t n, char *out, size_t outsz);
 /* Appends arg (borrowed from argv) to the list *v of *n strings. */
 void cli_push_arg(const char ***v, size_t *n, const char *arg);
 
+/* ----- the recording options record, capture and import share (recopts.c) ----- */
+
+/* getopt_long codes of the shared options without a short form (past any command's own). */
+enum {
+    CLI_OPT_INCLUDE_STATIC = 0x400,
+    CLI_OPT_NO_REDACT,
+    CLI_OPT_REDACT_HEADER,
+    CLI_OPT_REDACT_FIELD,
+    CLI_OPT_MAX_BODY,
+};
+
+/* The shared entries of a recorder's longopts[] (--max-body apart: not every one takes it). */
+#define CLI_RECOPTS_LONGOPTS                                                                       \
+    {"name", required_argument, NULL, 'n'}, {"tenant", required_argument, NULL, 'T'},              \
+        {"include-static", no_argument, NULL, CLI_OPT_INCLUDE_STATIC},                             \
+        {"no-redact", no_argument, NULL, CLI_OPT_NO_REDACT},                                       \
+        {"redact-header", required_argument, NULL, CLI_OPT_REDACT_HEADER},                         \
+    {                                                                                              \
+        "redact-field", required_argument, NULL, CLI_OPT_REDACT_FIELD                              \
+    }
+#define CLI_RECOPTS_MAX_BODY_LONGOPT                                                               \
+    {                                                                                              \
+        "max-body", required_argument, NULL, CLI_OPT_MAX_BODY                                      \
+    }
+/* Their short forms, for the getopt_long option string. */
+#define CLI_RECOPTS_SHORT "n:T:"
+
+/* The --help lines of the shared options. */
+#define CLI_RECOPTS_USAGE                                                                          \
+    "  -n, --name NAME           the recording's name (default: from the output file's name)\n"    \
+    "  -T, --tenant NAME         a tenant identifier in this session, for the replayer to\n"       \
+    "                            rewrite; repeatable\n"                                            \
+    "      --include-static      keep static assets (images, fonts, CSS, JavaScript, media)\n"     \
+    "      --no-redact           record secrets as they are (local debugging only)\n"              \
+    "      --redact-header NAME  also scrub this request header's value; repeatable\n"             \
+    "      --redact-field NAME   also scrub fields whose name contains NAME; repeatable\n"
+#define CLI_RECOPTS_MAX_BODY_USAGE                                                                 \
+    "      --max-body SIZE       record bodies up to SIZE bytes (512k, 4M; at most 32M),\n"        \
+    "                            longer ones truncated and flagged\n"
+
+/* The shared options as parsed; strings are borrowed from argv, the arrays are owned. */
+struct cli_recopts {
+    const char *name;
+    const char **tenants;
+    size_t n_tenants;
+    bool include_static;
+    bool no_redact;
+    const char **headers;
+    size_t n_headers;
+    const char **fields;
+    size_t n_fields;
+    uint64_t max_body; /* 0: the library's default */
+};
+
 /*
- * The scrubber the recorders (record, capture, import) share: the default lists plus the
- * --redact-header and --redact-field names (borrowed). With --no-redact, warns once and
- * returns NULL. Returns a new scrub the caller frees with rp_scrub_free().
+ * Handles getopt_long's answer c (with optarg arg) when it is one of the shared options:
+ * *out_handled says whether it was. RP_EUSAGE, naming the flag, for a bad value.
  */
-struct rp_scrub *cli_scrub_new(bool no_redact, const char *const *headers, size_t n_headers,
-                               const char *const *fields, size_t n_fields);
+rp_code cli_recopts_parse(int c, const char *arg, struct cli_recopts *ro, bool *out_handled,
+                          struct rp_error *err);
+/* Checks the shared options together, once all are parsed: RP_EUSAGE when they contradict. */
+rp_code cli_recopts_check(const struct cli_recopts *ro, struct rp_error *err);
+/* Fills the intake options from ro (borrowed: must outlive io); warns once for --no-redact. */
+void cli_recopts_fill(const struct cli_recopts *ro, struct rp_intake_opts *io);
+void cli_recopts_cleanup(struct cli_recopts *ro);
 
 /* Units (STYLE rule 20). Each returns false on a malformed or out-of-range value. */
 /* "20", "2k", "1M": a whole count up to max. */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* reprise capture: HTTP exchanges from packets, read from a pcap/pcapng file or captured live
- * on an interface, written as a recording with secrets scrubbed. */
+ * on an interface, recorded through the recording pipeline (static assets left out, secrets
+ * scrubbed). */
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -8,7 +9,7 @@
 #include <string.h>
 
 #include <reprise/capture.h>
-#include <reprise/scrub.h>
+#include <reprise/intake.h>
 
 #include "cli.h"
 
@@ -16,9 +17,6 @@ enum {
     OPT_FILTER = 256,
     OPT_COUNT,
     OPT_DURATION,
-    OPT_NO_REDACT,
-    OPT_REDACT_HEADER,
-    OPT_REDACT_FIELD,
 };
 
 const struct option cmd_capture_longopts[] = {
@@ -28,37 +26,30 @@ const struct option cmd_capture_longopts[] = {
     {"filter", required_argument, NULL, OPT_FILTER},
     {"count", required_argument, NULL, OPT_COUNT},
     {"duration", required_argument, NULL, OPT_DURATION},
-    {"name", required_argument, NULL, 'n'},
-    {"tenant", required_argument, NULL, 'T'},
-    {"no-redact", no_argument, NULL, OPT_NO_REDACT},
-    {"redact-header", required_argument, NULL, OPT_REDACT_HEADER},
-    {"redact-field", required_argument, NULL, OPT_REDACT_FIELD},
+    CLI_RECOPTS_LONGOPTS,
+    CLI_RECOPTS_MAX_BODY_LONGOPT,
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
 
 const char cmd_capture_usage[] =
     "usage: reprise capture (-r FILE | -i IFACE) -o OUT.jsonl.gz [--filter BPF] [--count N]\n"
-    "                       [--duration TIME] [--name NAME] [--tenant NAME]...\n"
+    "                       [--duration TIME] [options]\n"
     "\n"
     "Record the HTTP/1.x exchanges in packets: from a pcap or pcapng file (-r), or live from\n"
     "an interface (-i; needs root or CAP_NET_RAW; Ctrl-C stops and closes the file). TCP is\n"
     "reassembled, bodies are decoded, and exchanges lost in part are kept marked incomplete.\n"
-    "Secrets are scrubbed as 'reprise import' does. See docs/capture.md.\n"
+    "As with 'reprise record' and 'reprise import', static assets are left out and secrets\n"
+    "scrubbed. See docs/capture.md.\n"
     "\n"
     "Options:\n"
-    "  -r, --read FILE          read a pcap or pcapng file\n"
-    "  -i, --interface IFACE    capture live on IFACE ('any' for every interface)\n"
-    "  -o, --output FILE        write the recording to FILE (required)\n"
-    "      --filter BPF         capture only packets matching the BPF filter\n"
-    "      --count N            stop after N exchanges\n"
-    "      --duration TIME      live: stop after TIME (30s, 5m)\n"
-    "  -n, --name NAME          the recording's name (default: FILE without .jsonl.gz)\n"
-    "  -T, --tenant NAME        a tenant identifier the replayer rewrites (repeatable)\n"
-    "      --no-redact          record secrets as they are\n"
-    "      --redact-header NAME also scrub this request header (repeatable)\n"
-    "      --redact-field NAME  also scrub fields whose name contains NAME (repeatable)\n"
-    "  -h, --help               show this help\n";
+    "  -r, --read FILE           read a pcap or pcapng file\n"
+    "  -i, --interface IFACE     capture live on IFACE ('any' for every interface)\n"
+    "  -o, --output FILE         write the recording to FILE (required)\n"
+    "      --filter BPF          capture only packets matching the BPF filter\n"
+    "      --count N             stop after N recorded exchanges\n"
+    "      --duration TIME       live: stop after TIME (30s, 5m)\n" CLI_RECOPTS_USAGE
+        CLI_RECOPTS_MAX_BODY_USAGE "  -h, --help                show this help\n";
 
 struct capture_opts {
     const char *file;
@@ -67,29 +58,13 @@ struct capture_opts {
     const char *filter;
     uint64_t count;
     uint64_t duration_ms;
-    const char *name;
-    const char **tenants; /* borrowed from argv; the array is owned */
-    size_t n_tenants;
-    const char **headers;
-    size_t n_headers;
-    const char **fields;
-    size_t n_fields;
-    bool no_redact;
+    struct cli_recopts rec;
     bool help;
 };
 
 #ifdef REPRISE_TESTING
 rp_code parse_capture_args(int argc, char **argv, struct capture_opts *o, struct rp_error *err);
-void capture_opts_cleanup(struct capture_opts *o);
 #endif
-
-RP_TESTABLE void capture_opts_cleanup(struct capture_opts *o)
-{
-    free(o->tenants);
-    free(o->headers);
-    free(o->fields);
-    memset(o, 0, sizeof(*o));
-}
 
 RP_TESTABLE rp_code parse_capture_args(int argc, char **argv, struct capture_opts *o,
                                        struct rp_error *err)
@@ -98,7 +73,16 @@ RP_TESTABLE rp_code parse_capture_args(int argc, char **argv, struct capture_opt
     optind = 0;
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, ":r:i:o:n:T:h", cmd_capture_longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":r:i:o:h" CLI_RECOPTS_SHORT, cmd_capture_longopts,
+                            NULL)) != -1) {
+        bool shared = false;
+        rp_code rc = cli_recopts_parse(c, optarg, &o->rec, &shared, err);
+        if (rc) {
+            return rc;
+        }
+        if (shared) {
+            continue;
+        }
         switch (c) {
         case 'r':
             o->file = optarg;
@@ -124,30 +108,6 @@ RP_TESTABLE rp_code parse_capture_args(int argc, char **argv, struct capture_opt
                                     optarg);
             }
             break;
-        case 'n':
-            if (!optarg[0]) {
-                return rp_error_set(err, RP_EUSAGE, "--name needs a non-empty NAME");
-            }
-            o->name = optarg;
-            break;
-        case 'T':
-            if (!optarg[0]) {
-                return rp_error_set(err, RP_EUSAGE, "--tenant needs a non-empty NAME");
-            }
-            if (o->n_tenants >= RP_MAX_TENANTS) {
-                return rp_error_set(err, RP_EUSAGE, "more than %u tenants", RP_MAX_TENANTS);
-            }
-            cli_push_arg(&o->tenants, &o->n_tenants, optarg);
-            break;
-        case OPT_NO_REDACT:
-            o->no_redact = true;
-            break;
-        case OPT_REDACT_HEADER:
-            cli_push_arg(&o->headers, &o->n_headers, optarg);
-            break;
-        case OPT_REDACT_FIELD:
-            cli_push_arg(&o->fields, &o->n_fields, optarg);
-            break;
         case 'h':
             o->help = true;
             return RP_OK;
@@ -169,12 +129,7 @@ RP_TESTABLE rp_code parse_capture_args(int argc, char **argv, struct capture_opt
     if (o->duration_ms && !o->iface) {
         return rp_error_set(err, RP_EUSAGE, "--duration is for live capture (-i)");
     }
-    if (o->no_redact && (o->n_headers || o->n_fields)) {
-        return rp_error_set(err, RP_EUSAGE,
-                            "--no-redact cannot go with --redact-header or "
-                            "--redact-field");
-    }
-    return RP_OK;
+    return cli_recopts_check(&o->rec, err);
 }
 
 /* The running capture, for the signal handler. */
@@ -189,49 +144,13 @@ static void on_signal(int sig)
     }
 }
 
-static rp_code scrub_one(void *ud, struct rp_exchange *ex, struct rp_error *err)
-{
-    return rp_scrub_exchange(ud, ex, err);
-}
-
-/* The recording's name: --name, else the output's file name without .jsonl.gz. */
-static char *name_for(const struct capture_opts *o)
-{
-    if (o->name) {
-        return rp_xstrdup(o->name);
-    }
-    const char *base = strrchr(o->out, '/');
-    base = base ? base + 1 : o->out;
-    size_t n = strlen(base);
-    if (n > 9 && strcmp(base + n - 9, ".jsonl.gz") == 0) {
-        n -= 9;
-    }
-    return rp_xstrndup(base, n);
-}
-
 static int run_capture(const struct capture_opts *o)
 {
     struct rp_error err = {0};
-    struct rp_rec_meta meta;
-    rp_rec_meta_init(&meta);
-    struct rp_scrub *scrub = NULL;
     struct rp_capture *cap = NULL;
-    struct rp_writer *w = NULL;
+    struct rp_intake *in = NULL;
     int exitc = RP_EXIT_INPUT;
 
-    meta.name = name_for(o);
-    meta.source_kind = rp_xstrdup("capture");
-    meta.source_detail = rp_xstrdup(o->file ? o->file : o->iface);
-    char created[32];
-    rp_time_format(rp_now_us(), created);
-    meta.created = rp_xstrdup(created);
-    for (size_t i = 0; i < o->n_tenants; i++) {
-        if (rp_rec_meta_add_tenant(&meta, o->tenants[i], &err)) {
-            exitc = cli_fail(&err);
-            goto out;
-        }
-    }
-    scrub = cli_scrub_new(o->no_redact, o->headers, o->n_headers, o->fields, o->n_fields);
     struct rp_capture_opts copts = {
         .file = o->file,
         .iface = o->iface,
@@ -239,18 +158,22 @@ static int run_capture(const struct capture_opts *o)
         .max_exchanges = o->count,
         .duration_ms = o->duration_ms,
         .log = cli_log,
-        .edit = scrub ? scrub_one : NULL,
-        .edit_ud = scrub,
     };
     if (rp_capture_open(&copts, &cap, &err)) {
         exitc = cli_fail(&err);
         goto out;
     }
-    /* A live recorder is durable as the proxy is: each gzip member synced to disk. */
-    /* A capture can hold millions of exchanges: gzip's fastest level keeps compression from
-     * being the bottleneck, for files about a quarter larger than the default level's. */
-    struct rp_writer_opts wopts = {.sync = o->iface != NULL, .level = 1, .log = cli_log};
-    if (rp_writer_open(o->out, &meta, &wopts, &w, &err)) {
+    /* A live recorder is durable as the proxy is: each gzip member synced to disk. A capture
+     * can hold millions of exchanges: gzip's fastest level keeps compression from being the
+     * bottleneck, for files about a quarter larger than the default level's. */
+    struct rp_intake_opts io = {0};
+    cli_recopts_fill(&o->rec, &io);
+    io.output = o->out;
+    io.source_kind = "capture";
+    io.source_detail = o->file ? o->file : o->iface;
+    io.sync = o->iface != NULL;
+    io.gzip_level = 1;
+    if (rp_intake_new(&io, &in, &err)) {
         exitc = cli_fail(&err);
         goto out;
     }
@@ -264,13 +187,12 @@ static int run_capture(const struct capture_opts *o)
     if (o->iface) {
         fprintf(stderr, "reprise: capturing on %s; Ctrl-C to stop\n", o->iface);
     }
-    rp_code rc = rp_capture_run(cap, w, &err);
+    rp_code rc = rp_capture_run(cap, in, &err);
     running = NULL;
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
     struct rp_error cerr = {0};
-    rp_code crc = rp_writer_close(w, &cerr);
-    w = NULL;
+    rp_code crc = rp_intake_close(in, &cerr);
     if (rc) {
         exitc = cli_fail(&err);
         goto out;
@@ -281,17 +203,17 @@ static int run_capture(const struct capture_opts *o)
     }
     struct rp_capture_stats st;
     rp_capture_get_stats(cap, &st);
-    printf("captured %llu exchanges (%llu incomplete, %llu without a response) from %llu "
-           "packets, %llu connections, to %s\n",
+    struct rp_intake_counts ic;
+    rp_intake_counts(in, &ic);
+    printf("captured %llu exchanges (%llu incomplete, %llu without a response, %llu static "
+           "left out) from %llu packets, %llu connections, to %s\n",
            (unsigned long long)st.exchanges, (unsigned long long)st.incomplete,
-           (unsigned long long)st.unanswered, (unsigned long long)st.packets,
-           (unsigned long long)st.flows, o->out);
+           (unsigned long long)st.unanswered, (unsigned long long)ic.filtered_static,
+           (unsigned long long)st.packets, (unsigned long long)st.flows, o->out);
     exitc = RP_EXIT_OK;
 out:
-    rp_writer_close(w, NULL);
+    rp_intake_free(in);
     rp_capture_free(cap);
-    rp_scrub_free(scrub);
-    rp_rec_meta_cleanup(&meta);
     return exitc;
 }
 
@@ -299,16 +221,15 @@ int cmd_capture(int argc, char **argv)
 {
     struct capture_opts o;
     struct rp_error err = {0};
+    int exitc;
     if (parse_capture_args(argc, argv, &o, &err)) {
-        capture_opts_cleanup(&o);
-        return cli_usage_error("capture", "%s", err.msg);
-    }
-    if (o.help) {
+        exitc = cli_usage_error("capture", "%s", err.msg);
+    } else if (o.help) {
         fputs(cmd_capture_usage, stdout);
-        capture_opts_cleanup(&o);
-        return RP_EXIT_OK;
+        exitc = RP_EXIT_OK;
+    } else {
+        exitc = run_capture(&o);
     }
-    int exitc = run_capture(&o);
-    capture_opts_cleanup(&o);
+    cli_recopts_cleanup(&o.rec);
     return exitc;
 }

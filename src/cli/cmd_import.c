@@ -1,30 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /* reprise import: a HAR file from the browser's developer tools, a proxy or a client, as a
- * recording (static assets left out and secrets scrubbed, by default). */
+ * recording, through the recording pipeline (static assets left out and secrets scrubbed, by
+ * default). */
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <reprise/har.h>
+#include <reprise/intake.h>
 
 #include "cli.h"
 
-/* Option codes of the long options that have no short form. */
-enum {
-    OPT_INCLUDE_STATIC = 256,
-    OPT_NO_REDACT,
-    OPT_REDACT_HEADER,
-    OPT_REDACT_FIELD,
-};
-
 const struct option cmd_import_longopts[] = {
     {"output", required_argument, NULL, 'o'},
-    {"name", required_argument, NULL, 'n'},
-    {"tenant", required_argument, NULL, 'T'},
-    {"include-static", no_argument, NULL, OPT_INCLUDE_STATIC},
-    {"no-redact", no_argument, NULL, OPT_NO_REDACT},
-    {"redact-header", required_argument, NULL, OPT_REDACT_HEADER},
-    {"redact-field", required_argument, NULL, OPT_REDACT_FIELD},
+    CLI_RECOPTS_LONGOPTS,
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -40,44 +29,19 @@ const char cmd_import_usage[] =
     "\n"
     "Options:\n"
     "  -o, --output FILE         write the recording to FILE (default: FILE.har's path with\n"
-    "                            .jsonl.gz for .har)\n"
-    "  -n, --name NAME           the recording's name (default: the file name without .har)\n"
-    "  -T, --tenant NAME         a tenant identifier in this session, for the replayer to\n"
-    "                            rewrite; repeatable\n"
-    "      --include-static      keep static assets (images, fonts, CSS, JavaScript, media)\n"
-    "      --no-redact           record secrets as they are (local debugging only)\n"
-    "      --redact-header NAME  also scrub this request header's value; repeatable\n"
-    "      --redact-field NAME   also scrub fields whose name contains NAME; repeatable\n"
+    "                            .jsonl.gz for .har)\n" CLI_RECOPTS_USAGE
     "  -h, --help                show this help\n";
 
 struct import_opts {
     const char *file;
     const char *out;
-    const char *name;
-    const char **tenants; /* borrowed from argv; the array is owned */
-    size_t n_tenants;
-    const char **headers;
-    size_t n_headers;
-    const char **fields;
-    size_t n_fields;
-    bool include_static;
-    bool no_redact;
+    struct cli_recopts rec;
     bool help;
 };
 
 #ifdef REPRISE_TESTING
 rp_code parse_import_args(int argc, char **argv, struct import_opts *o, struct rp_error *err);
-void import_opts_cleanup(struct import_opts *o);
 #endif
-
-RP_TESTABLE void import_opts_cleanup(struct import_opts *o)
-{
-    free(o->tenants);
-    free(o->headers);
-    free(o->fields);
-    o->tenants = o->headers = o->fields = NULL;
-    o->n_tenants = o->n_headers = o->n_fields = 0;
-}
 
 RP_TESTABLE rp_code parse_import_args(int argc, char **argv, struct import_opts *o,
                                       struct rp_error *err)
@@ -86,37 +50,19 @@ RP_TESTABLE rp_code parse_import_args(int argc, char **argv, struct import_opts 
     optind = 0;
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, ":o:n:T:h", cmd_import_longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":o:h" CLI_RECOPTS_SHORT, cmd_import_longopts, NULL)) !=
+           -1) {
+        bool shared = false;
+        rp_code rc = cli_recopts_parse(c, optarg, &o->rec, &shared, err);
+        if (rc) {
+            return rc;
+        }
+        if (shared) {
+            continue;
+        }
         switch (c) {
         case 'o':
             o->out = optarg;
-            break;
-        case 'n':
-            if (!optarg[0]) {
-                return rp_error_set(err, RP_EUSAGE, "--name needs a non-empty NAME");
-            }
-            o->name = optarg;
-            break;
-        case 'T':
-            if (!optarg[0]) {
-                return rp_error_set(err, RP_EUSAGE, "--tenant needs a non-empty NAME");
-            }
-            if (o->n_tenants >= RP_MAX_TENANTS) {
-                return rp_error_set(err, RP_EUSAGE, "more than %u tenants", RP_MAX_TENANTS);
-            }
-            cli_push_arg(&o->tenants, &o->n_tenants, optarg);
-            break;
-        case OPT_INCLUDE_STATIC:
-            o->include_static = true;
-            break;
-        case OPT_NO_REDACT:
-            o->no_redact = true;
-            break;
-        case OPT_REDACT_HEADER:
-            cli_push_arg(&o->headers, &o->n_headers, optarg);
-            break;
-        case OPT_REDACT_FIELD:
-            cli_push_arg(&o->fields, &o->n_fields, optarg);
             break;
         case 'h':
             o->help = true;
@@ -137,12 +83,7 @@ RP_TESTABLE rp_code parse_import_args(int argc, char **argv, struct import_opts 
     if (strcmp(o->file, "-") == 0 && !o->out) {
         return rp_error_set(err, RP_EUSAGE, "reading standard input needs -o FILE");
     }
-    if (o->no_redact && (o->n_headers || o->n_fields)) {
-        return rp_error_set(err, RP_EUSAGE,
-                            "--no-redact cannot go with --redact-header or "
-                            "--redact-field");
-    }
-    return RP_OK;
+    return cli_recopts_check(&o->rec, err);
 }
 
 /* Length of path without a final ".har" (any case). */
@@ -158,10 +99,9 @@ static size_t stem_len(const char *path)
 static int run_import(const struct import_opts *o)
 {
     struct rp_error err = {0};
-    struct rp_rec_meta meta;
-    rp_rec_meta_init(&meta);
-    struct rp_scrub *scrub = NULL;
+    struct rp_intake *in = NULL;
     char *out = NULL;
+    char *name = NULL;
     int exitc = RP_EXIT_INPUT;
 
     if (o->out) {
@@ -172,46 +112,40 @@ static int run_import(const struct import_opts *o)
         out = rp_xmalloc(sz);
         snprintf(out, sz, "%.*s.jsonl.gz", (int)n, o->file);
     }
-    if (o->name) {
-        meta.name = rp_xstrdup(o->name);
-    } else if (strcmp(o->file, "-") == 0) {
-        meta.name = rp_xstrdup("har");
-    } else {
+    if (!o->rec.name) {
         const char *base = strrchr(o->file, '/');
         base = base ? base + 1 : o->file;
-        meta.name = rp_xstrndup(base, stem_len(base));
+        name = strcmp(o->file, "-") == 0 ? rp_xstrdup("har") : rp_xstrndup(base, stem_len(base));
     }
-    meta.source_kind = rp_xstrdup("har");
-    meta.source_detail = rp_xstrdup(o->file);
-    for (size_t i = 0; i < o->n_tenants; i++) {
-        if (rp_rec_meta_add_tenant(&meta, o->tenants[i], &err)) {
-            exitc = cli_fail(&err);
-            goto out;
-        }
-    }
-    scrub = cli_scrub_new(o->no_redact, o->headers, o->n_headers, o->fields, o->n_fields);
-    struct rp_har_import_opts hopts = {
-        .include_static = o->include_static,
-        .scrub = scrub,
-        .log = cli_log,
-    };
+    struct rp_intake_opts io = {0};
+    cli_recopts_fill(&o->rec, &io);
+    io.output = out;
+    io.name = name ? name : o->rec.name;
+    io.source_kind = "har";
+    io.source_detail = o->file;
+    io.created_from_first = true; /* a HAR is a past session: its header says when */
+    io.replace = true;            /* a failed import leaves no file */
+    struct rp_har_import_opts hopts = {.log = cli_log};
     struct rp_har_stats st = {0};
-    if (rp_har_import(o->file, out, &meta, &hopts, &st, &err)) {
+    if (rp_intake_new(&io, &in, &err) || rp_har_import(o->file, in, &hopts, &st, &err) ||
+        rp_intake_close(in, &err)) {
         exitc = cli_fail(&err);
         goto out;
     }
-    printf("imported %llu of %llu entries from %s to %s", (unsigned long long)st.exchanges,
+    struct rp_intake_counts ic;
+    rp_intake_counts(in, &ic);
+    printf("imported %llu of %llu entries from %s to %s", (unsigned long long)ic.recorded,
            (unsigned long long)st.entries, o->file, out);
-    if (st.static_assets || st.dropped) {
+    if (ic.filtered_static || st.dropped) {
         printf(" (%llu static assets left out, %llu not replayable)",
-               (unsigned long long)st.static_assets, (unsigned long long)st.dropped);
+               (unsigned long long)ic.filtered_static, (unsigned long long)st.dropped);
     }
     printf("\n");
     exitc = RP_EXIT_OK;
 out:
-    rp_scrub_free(scrub);
+    rp_intake_free(in);
+    free(name);
     free(out);
-    rp_rec_meta_cleanup(&meta);
     return exitc;
 }
 
@@ -228,6 +162,6 @@ int cmd_import(int argc, char **argv)
     } else {
         exitc = run_import(&o);
     }
-    import_opts_cleanup(&o);
+    cli_recopts_cleanup(&o.rec);
     return exitc;
 }

@@ -8,7 +8,7 @@
 
 #include <cjson/cJSON.h>
 
-#include <reprise/filter.h>
+#include <reprise/intake.h>
 #include <reprise/proxy.h>
 
 #include "cli.h"
@@ -17,14 +17,9 @@ struct record_opts {
     const char *upstream;
     const char *listen;
     const char *output;
-    const char *name;
-    const char **tenants; /* pointers into argv; the array is owned (record_opts_cleanup) */
-    size_t n_tenants;
-    const char **only_paths;
+    struct cli_recopts rec;
+    const char **only_paths; /* pointers into argv; the array is owned (record_opts_cleanup) */
     size_t n_only_paths;
-    bool include_static;
-    bool no_redact;
-    uint64_t max_body;
     bool insecure;
     const char *cacert;
     bool forward;
@@ -43,12 +38,9 @@ const struct option cmd_record_longopts[] = {
     {"upstream", required_argument, NULL, 'u'},
     {"listen", required_argument, NULL, 'l'},
     {"output", required_argument, NULL, 'o'},
-    {"tenant", required_argument, NULL, 't'},
-    {"name", required_argument, NULL, 'n'},
-    {"include-static", no_argument, NULL, 'S'},
+    CLI_RECOPTS_LONGOPTS,
+    CLI_RECOPTS_MAX_BODY_LONGOPT,
     {"only-path", required_argument, NULL, 'P'},
-    {"no-redact", no_argument, NULL, 'R'},
-    {"max-body", required_argument, NULL, 'B'},
     {"insecure", no_argument, NULL, 'k'},
     {"cacert", required_argument, NULL, 'C'},
     {"forward", no_argument, NULL, 'F'},
@@ -70,73 +62,49 @@ const char cmd_record_usage[] =
     "SIGTERM finishes the exchanges in flight and closes the file. See docs/proxy.md.\n"
     "\n"
     "Options:\n"
-    "      --upstream URL       the application: http://HOST[:PORT] or https://HOST[:PORT]\n"
-    "      --listen HOST:PORT   where the browser connects (default 127.0.0.1:8080; port 0\n"
-    "                           picks a free one); the address is printed on stdout\n"
-    "  -o, --output FILE        the recording to write (NAME.jsonl.gz)\n"
-    "      --tenant NAME        a tenant identifier in this session, for the replayer to\n"
-    "                           rewrite (repeatable)\n"
-    "      --name NAME          the session's name (default: FILE less .jsonl.gz)\n"
-    "      --include-static     record images, fonts, style sheets and scripts too\n"
-    "      --only-path GLOB     record only URL paths matching GLOB (repeatable)\n"
-    "      --no-redact          keep passwords, tokens and cookies (local debugging only)\n"
-    "      --max-body SIZE      record bodies up to SIZE bytes (512k, 4M; at most 32M),\n"
-    "                           longer ones truncated and flagged\n"
-    "      --insecure           do not verify the upstream's TLS certificate\n"
-    "      --cacert FILE        trust the CAs in FILE (PEM) for the upstream\n"
-    "      --forward            forward-proxy mode instead of --upstream\n"
-    "      --only HOSTGLOB      forward: record only hosts matching HOSTGLOB (*.example.com;\n"
-    "                           repeatable); others are relayed or tunnelled untouched\n"
-    "      --ca-dir DIR         forward: the interception CA's directory (default\n"
-    "                           $XDG_DATA_HOME/reprise or ~/.local/share/reprise)\n"
-    "  -h, --help               show this help\n";
+    "      --upstream URL        the application: http://HOST[:PORT] or https://HOST[:PORT]\n"
+    "      --listen HOST:PORT    where the browser connects (default 127.0.0.1:8080; port 0\n"
+    "                            picks a free one); the address is printed on stdout\n"
+    "  -o, --output FILE         the recording to write (NAME.jsonl.gz)\n" CLI_RECOPTS_USAGE
+        CLI_RECOPTS_MAX_BODY_USAGE
+    "      --only-path GLOB      record only URL paths matching GLOB (repeatable)\n"
+    "      --insecure            do not verify the upstream's TLS certificate\n"
+    "      --cacert FILE         trust the CAs in FILE (PEM) for the upstream\n"
+    "      --forward             forward-proxy mode instead of --upstream\n"
+    "      --only HOSTGLOB       forward: record only hosts matching HOSTGLOB (*.example.com;\n"
+    "                            repeatable); others are relayed or tunnelled untouched\n"
+    "      --ca-dir DIR          forward: the interception CA's directory (default\n"
+    "                            $XDG_DATA_HOME/reprise or ~/.local/share/reprise)\n"
+    "  -h, --help                show this help\n";
 
 RP_TESTABLE void record_opts_cleanup(struct record_opts *o)
 {
-    free(o->tenants);
+    cli_recopts_cleanup(&o->rec);
     free(o->only_paths);
     free(o->only_hosts);
-    o->tenants = NULL;
     o->only_paths = NULL;
     o->only_hosts = NULL;
-}
-
-/* "1048576", "512k", "4M", "4MiB": bytes, in units of 1024, up to RP_MAX_BODY_RECORDED. */
-static bool parse_size(const char *s, uint64_t *out)
-{
-    char *end = NULL;
-    if (!s || *s < '0' || *s > '9') {
-        return false;
-    }
-    unsigned long long v = strtoull(s, &end, 10);
-    uint64_t mul = 1;
-    if (strcmp(end, "") == 0 || strcmp(end, "B") == 0) {
-        mul = 1;
-    } else if (strcmp(end, "k") == 0 || strcmp(end, "K") == 0 || strcmp(end, "KiB") == 0) {
-        mul = 1024;
-    } else if (strcmp(end, "M") == 0 || strcmp(end, "MiB") == 0) {
-        mul = 1024 * 1024;
-    } else {
-        return false;
-    }
-    if (v == 0 || v > RP_MAX_BODY_RECORDED / mul) {
-        return false;
-    }
-    *out = (uint64_t)v * mul;
-    return true;
 }
 
 RP_TESTABLE rp_code parse_record_args(int argc, char **argv, struct record_opts *o,
                                       struct rp_error *err)
 {
     memset(o, 0, sizeof(*o));
-    o->tenants = rp_xcalloc((size_t)argc + 1, sizeof(*o->tenants));
     o->only_paths = rp_xcalloc((size_t)argc + 1, sizeof(*o->only_paths));
     o->only_hosts = rp_xcalloc((size_t)argc + 1, sizeof(*o->only_hosts));
     optind = 0;
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, ":o:h", cmd_record_longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":o:h" CLI_RECOPTS_SHORT, cmd_record_longopts, NULL)) !=
+           -1) {
+        bool shared = false;
+        rp_code rc = cli_recopts_parse(c, optarg, &o->rec, &shared, err);
+        if (rc) {
+            return rc;
+        }
+        if (shared) {
+            continue;
+        }
         switch (c) {
         case 'u':
             o->upstream = optarg;
@@ -147,27 +115,8 @@ RP_TESTABLE rp_code parse_record_args(int argc, char **argv, struct record_opts 
         case 'o':
             o->output = optarg;
             break;
-        case 't':
-            o->tenants[o->n_tenants++] = optarg;
-            break;
-        case 'n':
-            o->name = optarg;
-            break;
-        case 'S':
-            o->include_static = true;
-            break;
         case 'P':
             o->only_paths[o->n_only_paths++] = optarg;
-            break;
-        case 'R':
-            o->no_redact = true;
-            break;
-        case 'B':
-            if (!parse_size(optarg, &o->max_body)) {
-                return rp_error_set(err, RP_EUSAGE,
-                                    "--max-body wants a size from 1 to 32M (512k, 4M), got '%s'",
-                                    optarg);
-            }
             break;
         case 'k':
             o->insecure = true;
@@ -212,7 +161,7 @@ RP_TESTABLE rp_code parse_record_args(int argc, char **argv, struct record_opts 
     if (o->insecure && o->cacert) {
         return rp_error_set(err, RP_EUSAGE, "--insecure and --cacert contradict each other");
     }
-    return RP_OK;
+    return cli_recopts_check(&o->rec, err);
 }
 
 /* ----- running ----------------------------------------------------------------------------- */
@@ -240,14 +189,15 @@ static const char *path_of(const char *url)
 
 /* One live line per exchange: "POST /api/login 200 3.2 ms" (forward mode, where hosts vary:
  * the whole URL). ud points to the forward flag. */
-static void on_exchange(void *ud, const struct rp_exchange *ex, bool recorded)
+static void on_exchange(void *ud, const struct rp_exchange *ex, enum rp_intake_fate fate)
 {
+    bool recorded = fate == RP_INTAKE_RECORDED;
     bool forward = *(const bool *)ud;
     char line[1024];
     double ms = (double)ex->duration_us / 1000.0;
     const char *note = "";
     if (!recorded && ex->has_response) {
-        note = rp_filter_is_static(ex) ? " (static, not recorded)" : " (not recorded)";
+        note = fate == RP_INTAKE_STATIC ? " (static, not recorded)" : " (not recorded)";
     }
     if (ex->has_response) {
         snprintf(line, sizeof(line), "%s %s %u %.1f ms%s", ex->req.method,
@@ -264,23 +214,30 @@ static void on_exchange(void *ud, const struct rp_exchange *ex, bool recorded)
     cli_log(NULL, RP_LOG_INFO, line);
 }
 
+/* The upstream as the recording's header names it: without a trailing slash. */
+static char *upstream_detail(const char *u)
+{
+    size_t n = strlen(u);
+    return rp_xstrndup(u, n > 0 && u[n - 1] == '/' ? n - 1 : n);
+}
+
 static int run_record(const struct record_opts *o)
 {
     struct rp_error err = {0};
     struct rp_proxy *p = NULL;
+    struct rp_intake *in = NULL;
+    char *detail = o->forward ? rp_xstrdup("forward") : upstream_detail(o->upstream);
     int exitc = RP_EXIT_INPUT;
+    struct rp_intake_opts io = {0};
+    cli_recopts_fill(&o->rec, &io);
+    io.output = o->output;
+    io.source_kind = "proxy";
+    io.source_detail = detail;
+    io.only_paths = o->only_paths;
+    io.n_only_paths = o->n_only_paths;
     struct rp_proxy_opts po = {
         .upstream = o->upstream,
         .listen = o->listen,
-        .output = o->output,
-        .name = o->name,
-        .tenants = o->tenants,
-        .n_tenants = o->n_tenants,
-        .only_paths = o->only_paths,
-        .n_only_paths = o->n_only_paths,
-        .include_static = o->include_static,
-        .no_redact = o->no_redact,
-        .max_body = o->max_body,
         .insecure = o->insecure,
         .cacert = o->cacert,
         .forward = o->forward,
@@ -291,9 +248,13 @@ static int run_record(const struct record_opts *o)
         .on_exchange = on_exchange,
         .exchange_ud = (void *)&o->forward,
     };
-    rp_code rc = rp_proxy_new(&po, &p, &err);
+    rp_code rc = rp_intake_new(&io, &in, &err);
+    if (!rc) {
+        rc = rp_proxy_new(&po, in, &p, &err);
+    }
     if (rc) {
-        return rc == RP_EUSAGE ? cli_usage_error("record", "%s", err.msg) : cli_fail(&err);
+        exitc = rc == RP_EUSAGE ? cli_usage_error("record", "%s", err.msg) : cli_fail(&err);
+        goto out;
     }
     /* Writes to a client that went away must come back as EPIPE, not kill the recorder. */
     signal(SIGPIPE, SIG_IGN);
@@ -313,16 +274,15 @@ static int run_record(const struct record_opts *o)
         printf("intercepting HTTPS with the CA in %s\n", rp_proxy_ca_path(p));
     }
     fflush(stdout);
-    if (o->no_redact) {
-        cli_log(NULL, RP_LOG_WARN, "--no-redact: secrets are recorded as sent");
-    }
 
     rc = rp_proxy_run(p, &err);
     struct rp_proxy_stats st;
     rp_proxy_stats(p, &st);
     g_proxy = NULL;
+    rp_proxy_free(p);
+    p = NULL;
     struct rp_error cerr = {0};
-    rp_code crc = rp_proxy_free(p, &cerr);
+    rp_code crc = rp_intake_close(in, &cerr);
     if (rc) {
         exitc = cli_fail(&err);
         goto out;
@@ -331,6 +291,8 @@ static int run_record(const struct record_opts *o)
         exitc = cli_fail(&cerr);
         goto out;
     }
+    struct rp_intake_counts ic;
+    rp_intake_counts(in, &ic);
     char sum[512];
     char hosts[64] = "";
     if (o->forward) {
@@ -340,14 +302,17 @@ static int run_record(const struct record_opts *o)
     snprintf(sum, sizeof(sum),
              "recorded %llu exchange%s to %s (%llu skipped as static, %llu outside --only-path%s, "
              "%llu errors)",
-             (unsigned long long)st.recorded, st.recorded == 1 ? "" : "s", o->output,
-             (unsigned long long)st.skipped_static, (unsigned long long)st.skipped_path, hosts,
-             (unsigned long long)st.errors);
+             (unsigned long long)ic.recorded, ic.recorded == 1 ? "" : "s", o->output,
+             (unsigned long long)ic.filtered_static, (unsigned long long)ic.filtered_path, hosts,
+             (unsigned long long)(ic.errors + st.unanswered));
     cli_log(NULL, RP_LOG_INFO, sum);
     exitc = RP_EXIT_OK;
 out:
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
+    rp_proxy_free(p);
+    rp_intake_free(in);
+    free(detail);
     return exitc;
 }
 

@@ -128,20 +128,3 @@ void cli_push_arg(const char ***v, size_t *n, const char *arg)
     *v = rp_xreallocarray(*v, *n + 1, sizeof(**v));
     (*v)[(*n)++] = arg;
 }
-
-struct rp_scrub *cli_scrub_new(bool no_redact, const char *const *headers, size_t n_headers,
-                               const char *const *fields, size_t n_fields)
-{
-    if (no_redact) {
-        cli_log(NULL, RP_LOG_WARN, "--no-redact: secrets are recorded as they are");
-        return NULL;
-    }
-    struct rp_scrub *scrub = rp_scrub_new();
-    for (size_t i = 0; i < n_headers; i++) {
-        rp_scrub_add_header(scrub, headers[i]);
-    }
-    for (size_t i = 0; i < n_fields; i++) {
-        rp_scrub_add_field(scrub, fields[i]);
-    }
-    return scrub;
-}

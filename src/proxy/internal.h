@@ -17,8 +17,8 @@
 #include <reprise/ca.h>
 #include <reprise/http.h>
 #include <reprise/proxy.h>
+#include <reprise/intake.h>
 #include <reprise/recording.h>
-#include <reprise/scrub.h>
 
 /* Addresses an origin resolved to, tried in order; RP_PROXY_MAX_ADDRS at most. */
 #define RP_PROXY_MAX_ADDRS 8
@@ -135,19 +135,14 @@ struct rp_proxy {
     char **only_hosts;
     int lfd;
     unsigned port;
-    int wake[2]; /* self-pipe: rp_proxy_stop() writes 'g' or 'n' */
-    struct rp_writer *w;
-    struct rp_scrub *scrub;
-    char **only_paths;
-    char **tenants;
-    char *output;
-    char *name;
+    int wake[2];          /* self-pipe: rp_proxy_stop() writes 'g' or 'n' */
+    struct rp_intake *in; /* the recording pipeline (borrowed from the caller) */
     char *cacert;
     struct rp__conn *conns;
     size_t n_conns;
     uint64_t next_conn_id;
     struct rp_proxy_stats stats;
-    rp_code write_rc; /* the writer's first error */
+    rp_code write_rc; /* the intake's first writer error */
     struct rp_error write_err;
     char scratch[64 * 1024];
 };
@@ -183,15 +178,68 @@ bool rp__dns_next(struct rp__dns *d, uint64_t *id, bool *ok, struct rp__addrs *o
                   size_t whysz);
 /* Frees d; a lookup still running finishes on its own thread and is then dropped. */
 void rp__dns_free(struct rp__dns *d);
-
-/* ----- the loop (loop.c) ----- */
-
 /* Milliseconds on the monotonic clock: deadlines, idle times, cache ages. */
 int64_t rp__mono_ms(void);
 
-/* ----- queues (loop.c) ----- */
+/* The answer to a CONNECT the proxy takes: intercepted at once, tunnelled once connected. */
+#define RP__ESTABLISHED "HTTP/1.1 200 Connection Established\r\n\r\n"
+
+/* ----- connections (conn.c) ----- */
+
 void rp__qbuf_add(struct rp__qbuf *q, const void *p, size_t n);
 size_t rp__qbuf_pending(const struct rp__qbuf *q);
+/* Drops the first n pending bytes. */
+void rp__qbuf_consume(struct rp__qbuf *q, size_t n);
+
+/* The framing parsers' callbacks: each pauses at the end of a message. */
+extern const http_parser_settings rp__proxy_req_settings;
+extern const http_parser_settings rp__proxy_resp_settings;
+/* True when hp stopped only because a message ended (paused), not on an error. */
+bool rp__proxy_framing_ok(const http_parser *hp);
+
+/* A new connection for the accepted socket cfd, linked into p's list. */
+struct rp__conn *rp__proxy_conn_new(struct rp_proxy *p, int cfd);
+/* Records what is unanswered (why says why), closes both sides and frees c. */
+void rp__proxy_conn_free(struct rp_proxy *p, struct rp__conn *c, const char *why);
+/* Hands every request with its whole response to the recording side (record.c). */
+void rp__proxy_collect(struct rp_proxy *p, struct rp__conn *c);
+/* Gives n bytes at s of direction d to the recording's parser (bodies up to the body cap). */
+void rp__proxy_feed(struct rp_proxy *p, struct rp__conn *c, struct rp__dir *d, const char *s,
+                    size_t n, bool body, int64_t now);
+/* Queues an error answer (status, reason; why in its plain-text body) for the client. */
+void rp__proxy_queue_error(struct rp__conn *c, unsigned status, const char *reason,
+                           const char *why);
+/*
+ * The upstream refused, reset or timed out: every request waiting is recorded unanswered, the
+ * client gets a 502 unless part of a response already went to it, and the connection closes.
+ */
+void rp__proxy_fail_upstream(struct rp_proxy *p, struct rp__conn *c, const char *why);
+void rp__proxy_close_upstream(struct rp__conn *c);
+void rp__proxy_no_delay(int fd);
+/*
+ * Connects to c->org, trying its addresses in turn; in forward mode its host is looked up
+ * first (the connection then waits for the resolver). Fails the upstream when none is left.
+ */
+void rp__proxy_start_upstream(struct rp_proxy *p, struct rp__conn *c);
+/* The upstream is open (TLS done, if any): what waited for it goes now. */
+void rp__proxy_upstream_open(struct rp__conn *c);
+/* The non-blocking connect finished: checks it and starts TLS, or tries the next address. */
+void rp__proxy_upstream_connected(struct rp_proxy *p, struct rp__conn *c);
+
+/* ----- header blocks and bodies (relay.c) ----- */
+
+/*
+ * A message of direction is_req ended on the wire: the next header block may start. After the
+ * final answer to a request that asked to upgrade, the connection becomes a tunnel (101) or
+ * the bytes held meanwhile are processed. False when the connection must close.
+ */
+bool rp__proxy_end_message(struct rp_proxy *p, struct rp__conn *c, bool is_req);
+/*
+ * Takes n bytes that came from one side: header blocks are gathered, rewritten and queued for
+ * the other side, bodies queued as they are. False when the connection must close.
+ */
+bool rp__proxy_process(struct rp_proxy *p, struct rp__conn *c, bool is_req, const char *s,
+                       size_t n);
 
 /* ----- upstream transport (tls.c) ----- */
 
@@ -241,8 +289,8 @@ bool rp__proxy_head_has(const char *blk, size_t len, const char *name, const cha
 /* ----- recording (record.c) ----- */
 
 /*
- * Records one request and its response (NULL: none came; why, borrowed, says why). Takes the
- * contents of both messages, which are left to be cleaned up by the caller.
+ * Hands one request and its response (NULL: none came; why, borrowed, says why) to the
+ * intake. Takes the contents of both messages, which are left to be cleaned up by the caller.
  */
 void rp__proxy_record(struct rp_proxy *p, const struct rp__conn *c, struct rp_http_message *req,
                       struct rp_http_message *resp, const char *why);

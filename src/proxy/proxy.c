@@ -2,8 +2,7 @@
 /*
  * Setting the proxy up and tearing it down: origins taken apart, the reverse mode's upstream
  * resolved once (getaddrinfo, blocking, at start), forward mode's CA opened and resolver
- * started, the listen socket bound, TLS prepared, the recording opened with its header (source
- * "proxy", the upstream or "forward" as detail, the tenants).
+ * started, the listen socket bound, TLS prepared. The recording is the caller's intake.
  */
 /* accept4() and SOCK_NONBLOCK | SOCK_CLOEXEC (Linux, the BSDs) are not in POSIX 2008. */
 #define _GNU_SOURCE
@@ -203,23 +202,6 @@ out:
     return rc;
 }
 
-/* The recording's name: the output's base name without .jsonl.gz. */
-static char *name_from_path(const char *path)
-{
-    const char *b = strrchr(path, '/');
-    b = b ? b + 1 : path;
-    size_t n = strlen(b);
-    static const char *const exts[] = {".jsonl.gz", ".gz", ".jsonl"};
-    for (size_t i = 0; i < sizeof(exts) / sizeof(exts[0]); i++) {
-        size_t e = strlen(exts[i]);
-        if (n > e && strcmp(b + n - e, exts[i]) == 0) {
-            n -= e;
-            break;
-        }
-    }
-    return rp_xstrndup(b, n);
-}
-
 static char **copy_list(const char *const *v, size_t n)
 {
     char **out = rp_xcalloc(n ? n : 1, sizeof(*out));
@@ -261,32 +243,24 @@ static rp_code open_ca(struct rp_proxy *p, const char *dir, struct rp_error *err
     return rc;
 }
 
-rp_code rp_proxy_new(const struct rp_proxy_opts *opts, struct rp_proxy **out, struct rp_error *err)
+rp_code rp_proxy_new(const struct rp_proxy_opts *opts, struct rp_intake *in, struct rp_proxy **out,
+                     struct rp_error *err)
 {
     struct rp_proxy *p = rp_xcalloc(1, sizeof(*p));
-    struct rp_rec_meta meta;
-    rp_rec_meta_init(&meta);
     rp_code rc = RP_EUSAGE;
     p->lfd = -1;
     p->wake[0] = p->wake[1] = -1;
     p->o = *opts;
-    if ((!opts->upstream) == !opts->forward || !opts->output) {
+    p->in = in;
+    if ((!opts->upstream) == !opts->forward || !in) {
         rp_error_set(err, RP_EUSAGE,
-                     "an upstream or forward mode (one of them) and an output file are required");
+                     "an upstream or forward mode (one of them) and a recording are required");
         goto out;
     }
-    p->output = rp_xstrdup(opts->output);
-    p->o.output = p->output;
-    p->tenants = copy_list(opts->tenants, opts->n_tenants);
-    p->o.tenants = (const char *const *)p->tenants;
-    p->only_paths = copy_list(opts->only_paths, opts->n_only_paths);
-    p->o.only_paths = (const char *const *)p->only_paths;
     p->only_hosts = copy_list(opts->only_hosts, opts->n_only_hosts);
     p->o.only_hosts = (const char *const *)p->only_hosts;
     p->cacert = opts->cacert ? rp_xstrdup(opts->cacert) : NULL;
     p->o.cacert = p->cacert;
-    p->name = opts->name ? rp_xstrdup(opts->name) : name_from_path(opts->output);
-    p->o.name = p->name;
     p->o.upstream = NULL;
     p->o.listen = NULL;
     p->o.ca_dir = NULL;
@@ -328,41 +302,20 @@ rp_code rp_proxy_new(const struct rp_proxy_opts *opts, struct rp_proxy **out, st
         fcntl(p->wake[i], F_SETFL, O_NONBLOCK);
         fcntl(p->wake[i], F_SETFD, FD_CLOEXEC);
     }
-    p->scrub = rp_scrub_new();
-
-    meta.name = rp_xstrdup(p->name);
-    char created[32];
-    rp_time_format(rp_now_us() / 1000000 * 1000000, created);
-    meta.created = rp_xstrdup(created);
-    meta.source_kind = rp_xstrdup("proxy");
-    meta.source_detail = rp_xstrdup(opts->forward ? "forward" : p->rev.url);
-    for (size_t i = 0; i < opts->n_tenants; i++) {
-        rc = rp_rec_meta_add_tenant(&meta, opts->tenants[i], err);
-        if (rc) {
-            goto out;
-        }
-    }
-    struct rp_writer_opts wo = {.log = opts->log, .log_ud = opts->log_ud};
-    rc = rp_writer_open(p->output, &meta, &wo, &p->w, err);
-    if (rc) {
-        goto out;
-    }
     *out = p;
     p = NULL;
     rc = RP_OK;
 out:
-    rp_rec_meta_cleanup(&meta);
-    (void)rp_proxy_free(p, NULL);
+    rp_proxy_free(p);
     return rc;
 }
 
-rp_code rp_proxy_free(struct rp_proxy *p, struct rp_error *err)
+void rp_proxy_free(struct rp_proxy *p)
 {
     if (!p) {
-        return RP_OK;
+        return;
     }
     /* rp_proxy_run() frees every connection before it returns: none is left here. */
-    rp_code rc = rp_writer_close(p->w, err);
     if (p->lfd >= 0) {
         close(p->lfd);
     }
@@ -374,16 +327,10 @@ rp_code rp_proxy_free(struct rp_proxy *p, struct rp_error *err)
     rp__dns_free(p->dns);
     rp_ca_free(p->ca);
     SSL_CTX_free(p->ssl_ctx);
-    rp_scrub_free(p->scrub);
-    free_list(p->tenants, p->o.n_tenants);
-    free_list(p->only_paths, p->o.n_only_paths);
     free_list(p->only_hosts, p->o.n_only_hosts);
     free(p->cacert);
-    free(p->output);
-    free(p->name);
     rp__origin_cleanup(&p->rev);
     free(p);
-    return rc;
 }
 
 const char *rp_proxy_ca_path(const struct rp_proxy *p)

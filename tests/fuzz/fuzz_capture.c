@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <reprise/capture.h>
+#include <reprise/intake.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -37,16 +38,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct rp_capture *c = NULL;
     struct rp_error err;
     if (rp_capture_open(&opts, &c, &err) == RP_OK) {
-        struct rp_rec_meta meta;
-        rp_rec_meta_init(&meta);
-        meta.name = rp_xstrdup("fuzz");
-        meta.source_kind = rp_xstrdup("capture");
-        struct rp_writer *w = NULL;
-        if (rp_writer_open(out, &meta, NULL, &w, &err) == RP_OK) {
-            rp_capture_run(c, w, &err);
-            rp_writer_close(w, &err);
+        struct rp_intake_opts io = {.output = out, .name = "fuzz", .source_kind = "capture"};
+        struct rp_intake *rec = NULL;
+        if (rp_intake_new(&io, &rec, &err) == RP_OK) {
+            rp_capture_run(c, rec, &err);
+            rp_intake_close(rec, &err);
+            rp_intake_free(rec);
         }
-        rp_rec_meta_cleanup(&meta);
         rp_capture_free(c);
     }
     unlink(in);

@@ -32,18 +32,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     }
 
-    struct rp_rec_meta meta;
-    rp_rec_meta_init(&meta);
-    meta.name = rp_xstrdup("fuzz");
-    meta.source_kind = rp_xstrdup("har");
-    struct rp_scrub *scrub = rp_scrub_new();
-    struct rp_har_import_opts opts = {.scrub = scrub};
+    struct rp_intake_opts io = {.output = rec,
+                                .name = "fuzz",
+                                .source_kind = "har",
+                                .created_from_first = true,
+                                .replace = true};
+    struct rp_intake *in = NULL;
     struct rp_error err;
-    if (rp_har_import(har, rec, &meta, &opts, NULL, &err) == RP_OK) {
-        rp_har_export(rec, back, NULL, NULL, &err);
+    if (rp_intake_new(&io, &in, &err) == RP_OK) {
+        if (rp_har_import(har, in, NULL, NULL, &err) == RP_OK &&
+            rp_intake_close(in, &err) == RP_OK) {
+            rp_har_export(rec, back, NULL, NULL, &err);
+        }
+        rp_intake_free(in);
     }
-    rp_scrub_free(scrub);
-    rp_rec_meta_cleanup(&meta);
     unlink(back);
     unlink(rec);
     unlink(har);

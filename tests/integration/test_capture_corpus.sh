@@ -40,7 +40,7 @@ while IFS=$'\t' read -r file req rsp; do
         echo "not ok - $file is listed in EXPECTED.tsv but absent"; fail=$((fail + 1)); continue
     fi
     code=0
-    "$REPRISE" capture --no-redact -r "$f" -o "$tmp/out.jsonl.gz" >"$tmp/stdout" 2>"$tmp/stderr" || code=$?
+    "$REPRISE" capture --no-redact --include-static -r "$f" -o "$tmp/out.jsonl.gz" >"$tmp/stdout" 2>"$tmp/stderr" || code=$?
     if [ "$code" -ne 0 ]; then
         echo "not ok - $file: exit $code: $(head -n1 "$tmp/stderr")"; fail=$((fail + 1)); continue
     fi

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include <reprise/capture.h>
+#include <reprise/recording.h>
 
 #include "helpers.h"
 
@@ -161,8 +162,9 @@ struct result {
     struct rp_capture_stats st;
 };
 
-/* Captures path into a recording and reads its exchanges back. */
-static void run(const char *path, struct result *r)
+/* Captures path through an intake configured by io (output and source filled in here) into a
+ * recording and reads its exchanges back. */
+static void run_with(const char *path, struct rp_intake_opts io, struct result *r)
 {
     memset(r, 0, sizeof(*r));
     char *out = path_in(dir, "out.jsonl.gz");
@@ -170,17 +172,16 @@ static void run(const char *path, struct result *r)
     struct rp_capture *c = NULL;
     struct rp_error err = {0};
     cr_assert_eq(rp_capture_open(&opts, &c, &err), RP_OK, "%s", err.msg);
-    struct rp_rec_meta meta;
-    rp_rec_meta_init(&meta);
-    meta.name = rp_xstrdup("t");
-    meta.source_kind = rp_xstrdup("capture");
-    struct rp_writer *w = NULL;
-    cr_assert_eq(rp_writer_open(out, &meta, NULL, &w, &err), RP_OK, "%s", err.msg);
-    cr_assert_eq(rp_capture_run(c, w, &err), RP_OK, "%s", err.msg);
-    cr_assert_eq(rp_writer_close(w, &err), RP_OK);
+    io.output = out;
+    io.name = "t";
+    io.source_kind = "capture";
+    struct rp_intake *in = NULL;
+    cr_assert_eq(rp_intake_new(&io, &in, &err), RP_OK, "%s", err.msg);
+    cr_assert_eq(rp_capture_run(c, in, &err), RP_OK, "%s", err.msg);
+    cr_assert_eq(rp_intake_close(in, &err), RP_OK);
+    rp_intake_free(in);
     rp_capture_get_stats(c, &r->st);
     rp_capture_free(c);
-    rp_rec_meta_cleanup(&meta);
     struct rp_reader *rd = NULL;
     cr_assert_eq(rp_reader_open(out, NULL, &rd, &err), RP_OK, "%s", err.msg);
     for (;;) {
@@ -196,6 +197,12 @@ static void run(const char *path, struct result *r)
     }
     rp_reader_free(rd);
     free(out);
+}
+
+/* Captures path with nothing left out and nothing scrubbed: what was on the wire. */
+static void run(const char *path, struct result *r)
+{
+    run_with(path, (struct rp_intake_opts){.include_static = true, .no_redact = true}, r);
 }
 
 static void result_cleanup(struct result *r)
@@ -392,5 +399,41 @@ Test(capture, a_file_that_is_not_a_capture_is_a_format_error)
     cr_assert_eq(rp_capture_open(&opts, &c, &err), RP_EFORMAT);
     cr_assert(strstr(err.msg, "junk.pcap"), "%s", err.msg);
     cr_assert_null(c);
+    free(p);
+}
+
+Test(capture, goes_through_the_intake_static_assets_left_out_and_secrets_scrubbed)
+{
+    char *p = path_in(dir, "in.pcap");
+    struct pcap_out o;
+    open_out(&o, p, L_ETH, false);
+    const char *req = "GET /logo.png HTTP/1.1\r\nHost: shop.test\r\n\r\n"
+                      "POST /api/pay HTTP/1.1\r\nHost: shop.test\r\nX-Api-Key: k-123\r\n"
+                      "Content-Type: application/json\r\nContent-Length: 18\r\n\r\n"
+                      "{\"card\":\"4111-1\"}";
+    const char *rsp = "HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Length: 3\r\n\r\nPNG"
+                      "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                      "Content-Length: 2\r\n\r\n{}";
+    seg(&o, CLI, 1000, F_SYN, NULL);
+    seg(&o, SRV, 5000, F_SYN | F_ACK, NULL);
+    seg(&o, CLI, 1001, F_ACK, req);
+    seg(&o, SRV, 5001, F_ACK, rsp);
+    seg(&o, CLI, 1001 + (uint32_t)strlen(req), F_FIN | F_ACK, NULL);
+    seg(&o, SRV, 5001 + (uint32_t)strlen(rsp), F_FIN | F_ACK, NULL);
+    close_out(&o);
+    const char *fields[] = {"card"};
+    struct result r;
+    run_with(p, (struct rp_intake_opts){.redact_fields = fields, .n_redact_fields = 1}, &r);
+    cr_assert_eq(r.n, 1);
+    cr_assert_eq(r.st.exchanges, 1);
+    cr_assert_eq(r.st.dropped, 1, "the PNG");
+    cr_assert_str_eq(r.ex[0].req.url, "http://shop.test/api/pay");
+    const struct rp_header *h = rp_headers_get(&r.ex[0].req.headers, "X-Api-Key", NULL);
+    cr_assert_not_null(h);
+    cr_assert_str_eq(h->value, "{{secret:x_api_key}}");
+    const char *body = "{\"card\":\"{{secret:card}}\"}";
+    cr_assert_eq(r.ex[0].req.body.len, strlen(body));
+    cr_assert_eq(memcmp(r.ex[0].req.body.data, body, strlen(body)), 0);
+    result_cleanup(&r);
     free(p);
 }

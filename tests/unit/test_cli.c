@@ -2,6 +2,7 @@
 /* Unit tests for the command line: argument parsing errors, and that every option is
  * documented in its --help and in docs/cli.md. */
 #include <criterion/criterion.h>
+#include <criterion/redirect.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -174,4 +175,52 @@ Test(cli, shape_and_diff_take_one_file)
     cr_assert_str_eq(d.shape, "e.shape.json");
     char *two[] = {"diff", "a", "b", NULL};
     cr_assert_eq(parse_diff_args(3, two, &d, &err), RP_EUSAGE);
+}
+
+Test(cli, the_shared_recording_options_fill_the_intake_options)
+{
+    struct cli_recopts ro = {0};
+    struct rp_error err = {0};
+    bool handled = false;
+    cr_assert_eq(cli_recopts_parse('T', "acme", &ro, &handled, &err), RP_OK);
+    cr_assert(handled);
+    cr_assert_eq(cli_recopts_parse('n', "checkout", &ro, &handled, &err), RP_OK);
+    cr_assert_eq(cli_recopts_parse(CLI_OPT_REDACT_HEADER, "X-Api-Key", &ro, &handled, &err), RP_OK);
+    cr_assert_eq(cli_recopts_parse(CLI_OPT_REDACT_FIELD, "card", &ro, &handled, &err), RP_OK);
+    cr_assert_eq(cli_recopts_parse(CLI_OPT_INCLUDE_STATIC, NULL, &ro, &handled, &err), RP_OK);
+    cr_assert_eq(cli_recopts_parse(CLI_OPT_MAX_BODY, "4M", &ro, &handled, &err), RP_OK);
+    cr_assert_eq(cli_recopts_parse('o', "x", &ro, &handled, &err), RP_OK);
+    cr_assert_not(handled, "-o is the command's own");
+    cr_assert_eq(cli_recopts_parse(CLI_OPT_MAX_BODY, "33M", &ro, &handled, &err), RP_EUSAGE);
+    cr_assert_str_eq(err.msg, "--max-body wants a size from 1 to 32M (512k, 4M), got '33M'");
+    cr_assert_eq(cli_recopts_parse('n', "", &ro, &handled, &err), RP_EUSAGE);
+    cr_assert_eq(cli_recopts_check(&ro, &err), RP_OK);
+    struct rp_intake_opts io = {0};
+    cli_recopts_fill(&ro, &io);
+    cr_assert_str_eq(io.name, "checkout");
+    cr_assert_eq(io.n_tenants, 1);
+    cr_assert_str_eq(io.tenants[0], "acme");
+    cr_assert_eq(io.n_redact_headers, 1);
+    cr_assert_str_eq(io.redact_headers[0], "X-Api-Key");
+    cr_assert_eq(io.n_redact_fields, 1);
+    cr_assert_str_eq(io.redact_fields[0], "card");
+    cr_assert(io.include_static);
+    cr_assert_not(io.no_redact);
+    cr_assert_eq(io.max_body, 4u * 1024 * 1024);
+    cr_assert_eq(cli_recopts_parse(CLI_OPT_NO_REDACT, NULL, &ro, &handled, &err), RP_OK);
+    cr_assert_eq(cli_recopts_check(&ro, &err), RP_EUSAGE);
+    cr_assert_str_eq(err.msg, "--no-redact cannot go with --redact-header or --redact-field");
+    cli_recopts_cleanup(&ro);
+}
+
+Test(cli, record_takes_the_shared_redact_options, .init = cr_redirect_stderr)
+{
+    /* The contradiction is found only once both flags were taken as record's own. */
+    char *argv[] = {
+        "record",          "--upstream", "http://127.0.0.1:1", "-o",   "x.jsonl.gz", "--no-redact",
+        "--redact-header", "X-Api-Key",  "--redact-field",     "card", NULL};
+    cr_assert_eq(cmd_record(10, argv), 2);
+    fflush(stderr);
+    cr_assert_stderr_eq_str("reprise: record: --no-redact cannot go with --redact-header or "
+                            "--redact-field\ntry 'reprise record --help'\n");
 }

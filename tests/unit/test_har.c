@@ -58,6 +58,51 @@ static void read_fixture(const char *name, const struct rp_har_import_opts *opts
     cr_assert_eq(rc, RP_OK, "%s: %s", name, err.msg);
 }
 
+/* Imports the HAR at har through a new intake configured by io (output and source kind
+ * filled in here) into out; returns the intake's counts. */
+static rp_code import_via(const char *har, const char *out, struct rp_intake_opts io,
+                          struct rp_intake_counts *counts, struct rp_har_stats *st,
+                          struct rp_error *err)
+{
+    io.output = out;
+    io.source_kind = "har";
+    io.created_from_first = true;
+    io.replace = true;
+    struct rp_intake *in = NULL;
+    rp_code rc = rp_intake_new(&io, &in, err);
+    if (!rc) {
+        rc = rp_har_import(har, in, NULL, st, err);
+    }
+    if (!rc) {
+        rc = rp_intake_close(in, err);
+    }
+    if (in && counts) {
+        rp_intake_counts(in, counts);
+    }
+    rp_intake_free(in);
+    return rc;
+}
+
+/* Reads every exchange of the recording at path into g. */
+static void read_recording(const char *path, struct got *g)
+{
+    struct rp_reader *r = NULL;
+    struct rp_error err = {0};
+    cr_assert_eq(rp_reader_open(path, NULL, &r, &err), RP_OK, "%s", err.msg);
+    for (;;) {
+        cr_assert_lt(g->n, MAX_GOT);
+        rp_exchange_init(&g->v[g->n]);
+        bool got = false;
+        cr_assert_eq(rp_reader_next(r, &g->v[g->n], &got, &err), RP_OK, "%s", err.msg);
+        if (!got) {
+            rp_exchange_cleanup(&g->v[g->n]);
+            break;
+        }
+        g->n++;
+    }
+    rp_reader_free(r);
+}
+
 static void expect_header(const struct rp_headers *h, size_t i, const char *name, const char *value)
 {
     cr_assert_lt(i, h->n, "no header %zu (want %s)", i, name);
@@ -94,7 +139,6 @@ Test(har, chrome_entries_become_exchanges_in_file_order)
     cr_assert_eq(st.entries, 10);
     cr_assert_eq(st.exchanges, 8);
     cr_assert_eq(st.dropped, 2);
-    cr_assert_eq(st.static_assets, 0);
     cr_assert_eq(g.n, 8);
     const char *urls[] = {
         "https://shop.example.test/",
@@ -296,28 +340,46 @@ Test(har, redirect_url_becomes_location_when_the_headers_lack_it)
     got_free(&g);
 }
 
-Test(har, static_assets_are_left_out_unless_included)
+Test(har, static_assets_are_left_out_by_the_intake_unless_included)
 {
+    char *dir = tmp_dir();
+    char *out = path_in(dir, "s.jsonl.gz");
     struct got g = {0};
+    struct rp_intake_counts c;
     struct rp_har_stats st;
-    struct rp_har_import_opts opts = {.include_static = false};
-    read_fixture("chrome-session.har", &opts, &g, &st);
+    struct rp_error err = {0};
+    cr_assert_eq(
+        import_via(HAR_DATA "chrome-session.har", out, (struct rp_intake_opts){0}, &c, &st, &err),
+        RP_OK, "%s", err.msg);
     cr_assert_eq(st.exchanges, 6);
-    cr_assert_eq(st.static_assets, 2);
+    cr_assert_eq(c.recorded, 6);
+    cr_assert_eq(c.filtered_static, 2);
     cr_assert_eq(st.dropped, 2);
+    read_recording(out, &g);
     cr_assert_eq(g.n, 6);
     cr_assert_str_eq(g.v[2].req.url, "https://ads.example.test/pixel");
     cr_assert_eq(g.v[2].seq, 3, "seq numbers have no gaps");
     cr_assert_eq(g.v[5].seq, 6);
     got_free(&g);
+    cr_assert_eq(import_via(HAR_DATA "chrome-session.har", out,
+                            (struct rp_intake_opts){.include_static = true}, &c, &st, &err),
+                 RP_OK, "%s", err.msg);
+    cr_assert_eq(c.recorded, 8);
+    cr_assert_eq(c.filtered_static, 0);
+    free(out);
+    rm_tree(dir);
 }
 
-Test(har, scrubbing_replaces_secrets_as_entries_are_read)
+Test(har, scrubbing_replaces_secrets_as_entries_are_imported)
 {
+    char *dir = tmp_dir();
+    char *out = path_in(dir, "c.jsonl.gz");
     struct got g = {0};
-    struct rp_scrub *s = rp_scrub_new();
-    struct rp_har_import_opts opts = {.include_static = true, .scrub = s};
-    read_fixture("firefox-cookies.har", &opts, &g, NULL);
+    struct rp_error err = {0};
+    cr_assert_eq(import_via(HAR_DATA "firefox-cookies.har", out,
+                            (struct rp_intake_opts){.include_static = true}, NULL, NULL, &err),
+                 RP_OK, "%s", err.msg);
+    read_recording(out, &g);
     expect_header(&g.v[0].req.headers, 1, "Cookie",
                   "sid={{secret:cookie_sid}}; lang={{secret:cookie_lang}}");
     expect_header(&g.v[0].resp.headers, 1, "Set-Cookie", "a={{secret:cookie_a}}; Path=/");
@@ -327,7 +389,8 @@ Test(har, scrubbing_replaces_secrets_as_entries_are_read)
     cr_assert_str_eq(g.v[2].req.url,
                      "http://app.example.test/api/items?api_key={{secret:api_key}}&page=2");
     got_free(&g);
-    rp_scrub_free(s);
+    free(out);
+    rm_tree(dir);
 }
 
 /* ----- import: the file ------------------------------------------------------------------- */
@@ -456,17 +519,16 @@ Test(har, import_writes_a_recording_with_its_header_and_scrubbed_exchanges)
 {
     char *dir = tmp_dir();
     char *out = path_in(dir, "session.jsonl.gz");
-    struct rp_rec_meta meta;
-    rp_rec_meta_init(&meta);
-    meta.name = rp_xstrdup("session");
-    meta.source_kind = rp_xstrdup("har");
-    meta.source_detail = rp_xstrdup(HAR_DATA "chrome-session.har");
-    cr_assert_eq(rp_rec_meta_add_tenant(&meta, "acme", NULL), RP_OK);
-    struct rp_scrub *s = rp_scrub_new();
-    struct rp_har_import_opts opts = {.scrub = s};
+    const char *tenants[] = {"acme"};
+    struct rp_intake_opts io = {
+        .name = "session",
+        .source_detail = HAR_DATA "chrome-session.har",
+        .tenants = tenants,
+        .n_tenants = 1,
+    };
     struct rp_har_stats st;
     struct rp_error err = {0};
-    rp_code rc = rp_har_import(HAR_DATA "chrome-session.har", out, &meta, &opts, &st, &err);
+    rp_code rc = import_via(HAR_DATA "chrome-session.har", out, io, NULL, &st, &err);
     cr_assert_eq(rc, RP_OK, "%s", err.msg);
     cr_assert_eq(st.exchanges, 6);
 
@@ -512,8 +574,6 @@ Test(har, import_writes_a_recording_with_its_header_and_scrubbed_exchanges)
     cr_assert_eq(access(part, F_OK), -1, "the .part file is gone");
     free(part);
 
-    rp_scrub_free(s);
-    rp_rec_meta_cleanup(&meta);
     free(out);
     rm_tree(dir);
 }
@@ -523,10 +583,9 @@ Test(har, a_failed_import_leaves_no_file_and_an_existing_one_untouched)
     char *dir = tmp_dir();
     char *out = path_in(dir, "keep.jsonl.gz");
     write_file(out, "precious", 8);
-    struct rp_rec_meta meta;
-    rp_rec_meta_init(&meta);
     struct rp_error err = {0};
-    rp_code rc = rp_har_import(HAR_DATA "bad-json.har", out, &meta, NULL, NULL, &err);
+    rp_code rc =
+        import_via(HAR_DATA "bad-json.har", out, (struct rp_intake_opts){0}, NULL, NULL, &err);
     cr_assert_eq(rc, RP_EFORMAT);
     size_t len = 0;
     FILE *f = fopen(out, "rb");
@@ -544,7 +603,7 @@ Test(har, a_failed_import_leaves_no_file_and_an_existing_one_untouched)
                        "\"http://a/\"}},{\"request\":{}}]}}";
     write_file(har, json, strlen(json));
     char *out2 = path_in(dir, "late.jsonl.gz");
-    rc = rp_har_import(har, out2, &meta, NULL, NULL, &err);
+    rc = import_via(har, out2, (struct rp_intake_opts){0}, NULL, NULL, &err);
     cr_assert_eq(rc, RP_EFORMAT);
     cr_assert(strstr(err.msg, "entry 2: request.method is missing") != NULL, "%s", err.msg);
     cr_assert_eq(access(out2, F_OK), -1);
@@ -554,7 +613,6 @@ Test(har, a_failed_import_leaves_no_file_and_an_existing_one_untouched)
     free(out2);
     free(har);
     free(part);
-    rp_rec_meta_cleanup(&meta);
     free(out);
     rm_tree(dir);
 }
@@ -913,27 +971,28 @@ Test(har, every_corpus_file_imports_with_the_expected_count)
     if (access(dir, R_OK) != 0) {
         cr_skip_test("skipped: corpus absent at %s", dir);
     }
-    struct rp_scrub *s = rp_scrub_new();
+    char *tmp = tmp_dir();
+    char *out = path_in(tmp, "c.jsonl.gz");
     for (size_t i = 0; i < sizeof(corpus) / sizeof(corpus[0]); i++) {
         char path[1200];
         snprintf(path, sizeof(path), "%s/%s", dir, corpus[i].file);
-        struct rp_har_import_opts all = {.include_static = true};
         struct rp_har_stats st = {0};
         struct rp_error err = {0};
         uint64_t n = 0;
-        rp_code rc = rp_har_read(path, &all, count_only, &n, &st, &err);
+        rp_code rc = rp_har_read(path, NULL, count_only, &n, &st, &err);
         cr_assert_eq(rc, RP_OK, "%s: %s", corpus[i].file, err.msg);
         cr_assert_eq(st.entries, corpus[i].entries, "%s", corpus[i].file);
         cr_assert_eq(st.dropped, corpus[i].dropped, "%s", corpus[i].file);
         cr_assert_eq(n, corpus[i].entries - corpus[i].dropped, "%s", corpus[i].file);
         /* The defaults (filtered and scrubbed) import too. */
-        struct rp_har_import_opts defaults = {.scrub = s};
-        n = 0;
-        rc = rp_har_read(path, &defaults, count_only, &n, &st, &err);
+        struct rp_intake_counts c;
+        rc = import_via(path, out, (struct rp_intake_opts){0}, &c, &st, &err);
         cr_assert_eq(rc, RP_OK, "%s: %s", corpus[i].file, err.msg);
-        cr_assert_eq(n + st.static_assets + st.dropped, corpus[i].entries, "%s", corpus[i].file);
+        cr_assert_eq(c.recorded + c.filtered_static + st.dropped, corpus[i].entries, "%s",
+                     corpus[i].file);
     }
-    rp_scrub_free(s);
+    free(out);
+    rm_tree(tmp);
 }
 
 Test(har, the_invalid_corpus_files_fail_with_one_clear_message)

@@ -166,12 +166,13 @@ struct seen {
     size_t n;
 };
 
-static void on_exchange(void *ud, const struct rp_exchange *ex, bool recorded)
+static void on_exchange(void *ud, const struct rp_exchange *ex, enum rp_intake_fate fate)
 {
     struct seen *s = ud;
     if (s->n < 16) {
         snprintf(s->lines[s->n++], 256, "%s %s %u %s", ex->req.method, ex->req.url,
-                 ex->has_response ? ex->resp.status : 0, recorded ? "rec" : "skip");
+                 ex->has_response ? ex->resp.status : 0,
+                 fate == RP_INTAKE_RECORDED ? "rec" : "skip");
     }
 }
 
@@ -179,6 +180,7 @@ struct px {
     struct rp_proxy *p;
     pthread_t th;
     rp_code rc;
+    struct rp_intake *in;
     struct seen seen;
     char *dir;
     char *path;
@@ -193,7 +195,14 @@ static void *proxy_main(void *ud)
     return NULL;
 }
 
-static void px_start(struct px *x, const char *upstream, struct rp_proxy_opts *o)
+/* What a test looks at after a run: the intake's counts and the proxy's own. */
+struct px_stats {
+    uint64_t recorded, skipped_static, skipped_path, errors, skipped_host;
+};
+
+/* Starts a proxy recording through an intake configured by io (may be NULL: the defaults). */
+static void px_start_io(struct px *x, const char *upstream, struct rp_proxy_opts *o,
+                        const struct rp_intake_opts *io)
 {
     memset(x, 0, sizeof(*x));
     signal(SIGPIPE, SIG_IGN);
@@ -206,21 +215,39 @@ static void px_start(struct px *x, const char *upstream, struct rp_proxy_opts *o
     }
     o->upstream = upstream;
     o->listen = "127.0.0.1:0";
-    o->output = x->path;
     o->on_exchange = on_exchange;
     o->exchange_ud = &x->seen;
+    struct rp_intake_opts iopts = io ? *io : (struct rp_intake_opts){0};
+    iopts.output = x->path;
+    iopts.source_kind = "proxy";
     struct rp_error err = {0};
-    cr_assert_eq(rp_proxy_new(o, &x->p, &err), RP_OK, "%s", err.msg);
+    cr_assert_eq(rp_intake_new(&iopts, &x->in, &err), RP_OK, "%s", err.msg);
+    cr_assert_eq(rp_proxy_new(o, x->in, &x->p, &err), RP_OK, "%s", err.msg);
     snprintf(x->base, sizeof(x->base), "http://127.0.0.1:%u", rp_proxy_port(x->p));
     pthread_create(&x->th, NULL, proxy_main, x);
 }
 
-static void px_stop(struct px *x, struct rp_proxy_stats *st)
+static void px_start(struct px *x, const char *upstream, struct rp_proxy_opts *o)
+{
+    px_start_io(x, upstream, o, NULL);
+}
+
+static void px_stop(struct px *x, struct px_stats *st)
 {
     rp_proxy_stop(x->p, false);
     pthread_join(x->th, NULL);
-    rp_proxy_stats(x->p, st);
-    cr_assert_eq(rp_proxy_free(x->p, NULL), RP_OK);
+    struct rp_proxy_stats ps;
+    rp_proxy_stats(x->p, &ps);
+    rp_proxy_free(x->p);
+    cr_assert_eq(rp_intake_close(x->in, NULL), RP_OK);
+    struct rp_intake_counts c;
+    rp_intake_counts(x->in, &c);
+    rp_intake_free(x->in);
+    *st = (struct px_stats){.recorded = c.recorded,
+                            .skipped_static = c.filtered_static,
+                            .skipped_path = c.filtered_path,
+                            .errors = c.errors + ps.unanswered,
+                            .skipped_host = ps.skipped_host};
 }
 
 static void px_cleanup(struct px *x)
@@ -308,7 +335,7 @@ Test(proxy, records_the_upstreams_url_and_relays_the_answer)
     cr_assert_eq(fetch(url, NULL, &hdr, &body), 200);
     cr_assert_str_eq(body.data, "{\"a\":1}\n");
 
-    struct rp_proxy_stats st;
+    struct px_stats st;
     px_stop(&x, &st);
     cr_assert_eq(st.recorded, 1);
     struct rp_exchange ex[4];
@@ -350,7 +377,7 @@ Test(proxy, rewrites_location_and_cookie_domain_for_the_client_only)
     cr_assert_not_null(strstr(hdr.data, "Set-Cookie: sid=s3cr3tvalue; Path=/; HttpOnly\r\n"), "%s",
                        hdr.data);
 
-    struct rp_proxy_stats st;
+    struct px_stats st;
     px_stop(&x, &st);
     struct rp_exchange ex[4];
     cr_assert_eq(read_all(x.path, ex, 4), 1);
@@ -383,7 +410,7 @@ Test(proxy, chunked_answer_is_relayed_as_is_and_recorded_decoded)
     cr_assert_eq(fetch(url, NULL, &hdr, &body), 200);
     cr_assert_str_eq(body.data, "hello world");
     cr_assert_not_null(strstr(hdr.data, "Transfer-Encoding: chunked"));
-    struct rp_proxy_stats st;
+    struct px_stats st;
     px_stop(&x, &st);
     struct rp_exchange ex[4];
     cr_assert_eq(read_all(x.path, ex, 4), 1);
@@ -402,9 +429,10 @@ Test(proxy, static_assets_and_other_paths_are_left_out_and_secrets_scrubbed)
     char up[64];
     snprintf(up, sizeof(up), "http://127.0.0.1:%u", u.port);
     const char *only[] = {"/api/*"};
-    struct rp_proxy_opts o = {.only_paths = only, .n_only_paths = 1};
+    struct rp_proxy_opts o = {0};
+    struct rp_intake_opts io = {.only_paths = only, .n_only_paths = 1};
     struct px x;
-    px_start(&x, up, &o);
+    px_start_io(&x, up, &o, &io);
     const char *paths[] = {"/app.css", "/other", "/api/login"};
     for (size_t i = 0; i < 3; i++) {
         char url[128];
@@ -417,7 +445,7 @@ Test(proxy, static_assets_and_other_paths_are_left_out_and_secrets_scrubbed)
         rp_buf_cleanup(&hdr);
         rp_buf_cleanup(&body);
     }
-    struct rp_proxy_stats st;
+    struct px_stats st;
     px_stop(&x, &st);
     cr_assert_eq(st.recorded, 1);
     cr_assert_eq(st.skipped_static, 1);
@@ -448,7 +476,7 @@ Test(proxy, refused_upstream_gives_502_and_an_unanswered_exchange)
     rp_buf_init(&hdr, 1 << 20);
     rp_buf_init(&body, 1 << 20);
     cr_assert_eq(fetch(url, NULL, &hdr, &body), 502);
-    struct rp_proxy_stats st;
+    struct px_stats st;
     px_stop(&x, &st);
     cr_assert_eq(st.errors, 1);
     struct rp_exchange ex[4];
@@ -465,14 +493,21 @@ Test(proxy, refused_upstream_gives_502_and_an_unanswered_exchange)
 
 Test(proxy, bad_upstream_url_is_a_usage_error)
 {
-    struct rp_proxy_opts o = {
-        .upstream = "ftp://x", .output = "/nonexistent/x.jsonl.gz", .listen = "127.0.0.1:0"};
+    struct rp_proxy_opts o = {.upstream = "ftp://x", .listen = "127.0.0.1:0"};
     struct rp_proxy *p = NULL;
     struct rp_error err = {0};
-    cr_assert_eq(rp_proxy_new(&o, &p, &err), RP_EUSAGE);
+    char *dir = tmp_dir();
+    char *out = path_in(dir, "x.jsonl.gz");
+    struct rp_intake_opts io = {.output = out, .source_kind = "proxy"};
+    struct rp_intake *in = NULL;
+    cr_assert_eq(rp_intake_new(&io, &in, &err), RP_OK, "%s", err.msg);
+    cr_assert_eq(rp_proxy_new(&o, in, &p, &err), RP_EUSAGE);
     cr_assert_null(p);
     o.upstream = "http://127.0.0.1:1/some/path";
-    cr_assert_eq(rp_proxy_new(&o, &p, &err), RP_EUSAGE);
+    cr_assert_eq(rp_proxy_new(&o, in, &p, &err), RP_EUSAGE);
+    rp_intake_free(in);
+    free(out);
+    rm_tree(dir);
     cr_assert_str_eq(err.msg, "--upstream http://127.0.0.1:1/some/path: a path is not supported, "
                               "only an origin");
 }
@@ -522,7 +557,7 @@ Test(proxy, websocket_upgrade_is_tunnelled_and_only_the_101_recorded)
     cr_assert(read_until(fd, buf, sizeof(buf), "GET / HTTP/1.1\r\n\r\n"));
     close(fd);
 
-    struct rp_proxy_stats st;
+    struct px_stats st;
     px_stop(&x, &st);
     struct rp_exchange ex[4];
     cr_assert_eq(read_all(x.path, ex, 4), 1);
@@ -582,7 +617,7 @@ Test(proxy, forward_mode_relays_an_absolute_url_in_origin_form_and_records_it)
     cr_assert_not_null(strstr(head, host), "%s", head);
     cr_assert_null(strstr(head, "Proxy-"), "%s", head);
 
-    struct rp_proxy_stats st;
+    struct px_stats st;
     px_stop(&x, &st);
     cr_assert_eq(st.recorded, 1);
     struct rp_exchange ex[4];
@@ -614,7 +649,7 @@ Test(proxy, forward_mode_relays_hosts_outside_only_without_recording_them)
     cr_assert_eq(fetch_via(x.base, url, true, NULL, &body), 200);
     cr_assert_str_eq(body.data, "{\"a\":1}\n");
 
-    struct rp_proxy_stats st;
+    struct px_stats st;
     px_stop(&x, &st);
     cr_assert_eq(st.recorded, 0);
     cr_assert_eq(st.skipped_host, 2);
@@ -637,7 +672,7 @@ Test(proxy, forward_mode_refuses_a_request_without_an_absolute_url)
     rp_buf_init(&body, 1 << 20);
     cr_assert_eq(fetch(url, NULL, &hdr, &body), 400);
     cr_assert_not_null(strstr(body.data, "forward proxy"), "%s", body.data);
-    struct rp_proxy_stats st;
+    struct px_stats st;
     px_stop(&x, &st);
     cr_assert_eq(st.recorded, 0);
     rp_buf_cleanup(&hdr);
@@ -683,7 +718,7 @@ Test(proxy, forward_mode_moves_one_connection_to_the_next_requests_origin)
     cr_assert(strstr(buf, first) < strstr(buf, want));
     close(fd);
 
-    struct rp_proxy_stats st;
+    struct px_stats st;
     px_stop(&x, &st);
     struct rp_exchange ex[4];
     cr_assert_eq(read_all(x.path, ex, 4), 2);
@@ -766,7 +801,7 @@ Test(proxy, forward_mode_intercepts_connect_with_a_certificate_from_its_ca)
     /* A client that does not trust the proxy's CA gets no answer. */
     cr_assert_eq(fetch_via(x.base, url, true, rp_ca_cert_path(up_ca), &body), 0);
 
-    struct rp_proxy_stats st;
+    struct px_stats st;
     px_stop(&x, &st);
     cr_assert_eq(st.recorded, 1);
     struct rp_exchange ex[4];
