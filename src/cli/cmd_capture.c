@@ -66,59 +66,56 @@ struct capture_opts {
 rp_code parse_capture_args(int argc, char **argv, struct capture_opts *o, struct rp_error *err);
 #endif
 
+static rp_code capture_opt(void *opts, int c, const char *arg, struct rp_error *err)
+{
+    struct capture_opts *o = opts;
+    bool shared = false;
+    rp_code rc = cli_recopts_parse(c, arg, &o->rec, &shared, err);
+    if (rc) {
+        return rc;
+    }
+    if (shared) {
+        return RP_OK;
+    }
+    switch (c) {
+    case 'r':
+        o->file = arg;
+        break;
+    case 'i':
+        o->iface = arg;
+        break;
+    case 'o':
+        o->out = arg;
+        break;
+    case OPT_FILTER:
+        o->filter = arg;
+        break;
+    case OPT_COUNT:
+        if (!cli_parse_count(arg, UINT64_MAX, &o->count) || o->count == 0) {
+            return rp_error_set(err, RP_EUSAGE, "--count needs a positive number, not '%s'", arg);
+        }
+        break;
+    case OPT_DURATION:
+        if (!cli_parse_duration_ms(arg, &o->duration_ms) || o->duration_ms == 0) {
+            return rp_error_set(err, RP_EUSAGE, "--duration needs a time like 30s, not '%s'", arg);
+        }
+        break;
+    }
+    return RP_OK;
+}
+
 RP_TESTABLE rp_code parse_capture_args(int argc, char **argv, struct capture_opts *o,
                                        struct rp_error *err)
 {
     memset(o, 0, sizeof(*o));
-    optind = 0;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, ":r:i:o:h" CLI_RECOPTS_SHORT, cmd_capture_longopts,
-                            NULL)) != -1) {
-        bool shared = false;
-        rp_code rc = cli_recopts_parse(c, optarg, &o->rec, &shared, err);
-        if (rc) {
-            return rc;
-        }
-        if (shared) {
-            continue;
-        }
-        switch (c) {
-        case 'r':
-            o->file = optarg;
-            break;
-        case 'i':
-            o->iface = optarg;
-            break;
-        case 'o':
-            o->out = optarg;
-            break;
-        case OPT_FILTER:
-            o->filter = optarg;
-            break;
-        case OPT_COUNT:
-            if (!cli_parse_count(optarg, UINT64_MAX, &o->count) || o->count == 0) {
-                return rp_error_set(err, RP_EUSAGE, "--count needs a positive number, not '%s'",
-                                    optarg);
-            }
-            break;
-        case OPT_DURATION:
-            if (!cli_parse_duration_ms(optarg, &o->duration_ms) || o->duration_ms == 0) {
-                return rp_error_set(err, RP_EUSAGE, "--duration needs a time like 30s, not '%s'",
-                                    optarg);
-            }
-            break;
-        case 'h':
-            o->help = true;
-            return RP_OK;
-        case ':':
-            return rp_error_set(err, RP_EUSAGE, "%s needs a value", argv[optind - 1]);
-        default:
-            return rp_error_set(err, RP_EUSAGE, "unknown option %s", argv[optind - 1]);
-        }
+    int first;
+    rp_code prc = cli_getopt(argc, argv, "r:i:o:" CLI_RECOPTS_SHORT, cmd_capture_longopts,
+                             capture_opt, o, &o->help, &first, err);
+    if (prc || o->help) {
+        return prc;
     }
-    if (optind < argc) {
-        return rp_error_set(err, RP_EUSAGE, "unexpected argument %s", argv[optind]);
+    if (first < argc) {
+        return rp_error_set(err, RP_EUSAGE, "unexpected argument %s", argv[first]);
     }
     if (!o->file == !o->iface) {
         return rp_error_set(err, RP_EUSAGE, "give one of -r FILE or -i IFACE");
@@ -221,13 +218,9 @@ int cmd_capture(int argc, char **argv)
 {
     struct capture_opts o;
     struct rp_error err = {0};
-    int exitc;
-    if (parse_capture_args(argc, argv, &o, &err)) {
-        exitc = cli_usage_error("capture", "%s", err.msg);
-    } else if (o.help) {
-        fputs(cmd_capture_usage, stdout);
-        exitc = RP_EXIT_OK;
-    } else {
+    rp_code rc = parse_capture_args(argc, argv, &o, &err);
+    int exitc = cli_parsed("capture", cmd_capture_usage, rc, &err, o.help);
+    if (exitc < 0) {
         exitc = run_capture(&o);
     }
     cli_recopts_cleanup(&o.rec);

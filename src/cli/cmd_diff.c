@@ -30,43 +30,36 @@ const char cmd_diff_usage[] =
     "      --color, --no-color   force colour on or off (default: on a terminal)\n"
     "  -h, --help            show this help\n";
 
+static rp_code diff_opt(void *opts, int c, const char *arg, struct rp_error *err)
+{
+    struct diff_opts *o = opts;
+    (void)err;
+    switch (c) {
+    case 's':
+        o->shape = arg;
+        break;
+    case 'L':
+        o->color = 1;
+        break;
+    case 'l':
+        o->color = 0;
+        break;
+    }
+    return RP_OK;
+}
+
 RP_TESTABLE rp_code parse_diff_args(int argc, char **argv, struct diff_opts *o,
                                     struct rp_error *err)
 {
     memset(o, 0, sizeof(*o));
     o->color = -1;
-    optind = 0;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, ":s:h", cmd_diff_longopts, NULL)) != -1) {
-        switch (c) {
-        case 's':
-            o->shape = optarg;
-            break;
-        case 'L':
-            o->color = 1;
-            break;
-        case 'l':
-            o->color = 0;
-            break;
-        case 'h':
-            o->help = true;
-            return RP_OK;
-        case ':':
-            return rp_error_set(err, RP_EUSAGE, "%s needs a value", argv[optind - 1]);
-        default:
-            return rp_error_set(err, RP_EUSAGE, "unknown option %s", argv[optind - 1]);
-        }
+    int first;
+    rp_code prc =
+        cli_getopt(argc, argv, "s:", cmd_diff_longopts, diff_opt, o, &o->help, &first, err);
+    if (prc || o->help) {
+        return prc;
     }
-    if (optind >= argc) {
-        return rp_error_set(err, RP_EUSAGE, "missing RESULTS");
-    }
-    if (optind + 1 < argc) {
-        return rp_error_set(err, RP_EUSAGE, "one RESULTS file at a time (got %s)",
-                            argv[optind + 1]);
-    }
-    o->results = argv[optind];
-    return RP_OK;
+    return cli_one_operand(argc, argv, first, "RESULTS", &o->results, err);
 }
 
 static int run_diff(const struct diff_opts *o)
@@ -103,12 +96,7 @@ int cmd_diff(int argc, char **argv)
 {
     struct diff_opts o;
     struct rp_error err = {0};
-    if (parse_diff_args(argc, argv, &o, &err)) {
-        return cli_usage_error("diff", "%s", err.msg);
-    }
-    if (o.help) {
-        fputs(cmd_diff_usage, stdout);
-        return RP_EXIT_OK;
-    }
-    return run_diff(&o);
+    rp_code rc = parse_diff_args(argc, argv, &o, &err);
+    int done = cli_parsed("diff", cmd_diff_usage, rc, &err, o.help);
+    return done >= 0 ? done : run_diff(&o);
 }

@@ -43,43 +43,38 @@ struct import_opts {
 rp_code parse_import_args(int argc, char **argv, struct import_opts *o, struct rp_error *err);
 #endif
 
+static rp_code import_opt(void *opts, int c, const char *arg, struct rp_error *err)
+{
+    struct import_opts *o = opts;
+    bool shared = false;
+    rp_code rc = cli_recopts_parse(c, arg, &o->rec, &shared, err);
+    if (rc) {
+        return rc;
+    }
+    if (shared) {
+        return RP_OK;
+    }
+    switch (c) {
+    case 'o':
+        o->out = arg;
+        break;
+    }
+    return RP_OK;
+}
+
 RP_TESTABLE rp_code parse_import_args(int argc, char **argv, struct import_opts *o,
                                       struct rp_error *err)
 {
     memset(o, 0, sizeof(*o));
-    optind = 0;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, ":o:h" CLI_RECOPTS_SHORT, cmd_import_longopts, NULL)) !=
-           -1) {
-        bool shared = false;
-        rp_code rc = cli_recopts_parse(c, optarg, &o->rec, &shared, err);
-        if (rc) {
-            return rc;
-        }
-        if (shared) {
-            continue;
-        }
-        switch (c) {
-        case 'o':
-            o->out = optarg;
-            break;
-        case 'h':
-            o->help = true;
-            return RP_OK;
-        case ':':
-            return rp_error_set(err, RP_EUSAGE, "%s needs a value", argv[optind - 1]);
-        default:
-            return rp_error_set(err, RP_EUSAGE, "unknown option %s", argv[optind - 1]);
-        }
+    int first;
+    rp_code prc = cli_getopt(argc, argv, "o:" CLI_RECOPTS_SHORT, cmd_import_longopts, import_opt, o,
+                             &o->help, &first, err);
+    if (!prc && !o->help) {
+        prc = cli_one_operand(argc, argv, first, "FILE.har", &o->file, err);
     }
-    if (optind >= argc) {
-        return rp_error_set(err, RP_EUSAGE, "missing FILE.har");
+    if (prc || o->help) {
+        return prc;
     }
-    if (optind + 1 < argc) {
-        return rp_error_set(err, RP_EUSAGE, "one FILE.har at a time (got %s)", argv[optind + 1]);
-    }
-    o->file = argv[optind];
     if (strcmp(o->file, "-") == 0 && !o->out) {
         return rp_error_set(err, RP_EUSAGE, "reading standard input needs -o FILE");
     }
@@ -153,13 +148,9 @@ int cmd_import(int argc, char **argv)
 {
     struct import_opts o;
     struct rp_error err = {0};
-    int exitc;
-    if (parse_import_args(argc, argv, &o, &err)) {
-        exitc = cli_usage_error("import", "%s", err.msg);
-    } else if (o.help) {
-        fputs(cmd_import_usage, stdout);
-        exitc = RP_EXIT_OK;
-    } else {
+    rp_code rc = parse_import_args(argc, argv, &o, &err);
+    int exitc = cli_parsed("import", cmd_import_usage, rc, &err, o.help);
+    if (exitc < 0) {
         exitc = run_import(&o);
     }
     cli_recopts_cleanup(&o.rec);

@@ -86,64 +86,63 @@ RP_TESTABLE void record_opts_cleanup(struct record_opts *o)
     o->only_hosts = NULL;
 }
 
+static rp_code record_opt(void *opts, int c, const char *arg, struct rp_error *err)
+{
+    struct record_opts *o = opts;
+    bool shared = false;
+    rp_code rc = cli_recopts_parse(c, arg, &o->rec, &shared, err);
+    if (rc) {
+        return rc;
+    }
+    if (shared) {
+        return RP_OK;
+    }
+    switch (c) {
+    case 'u':
+        o->upstream = arg;
+        break;
+    case 'l':
+        o->listen = arg;
+        break;
+    case 'o':
+        o->output = arg;
+        break;
+    case 'P':
+        o->only_paths[o->n_only_paths++] = arg;
+        break;
+    case 'k':
+        o->insecure = true;
+        break;
+    case 'C':
+        o->cacert = arg;
+        break;
+    case 'F':
+        o->forward = true;
+        break;
+    case 'H':
+        o->only_hosts[o->n_only_hosts++] = arg;
+        break;
+    case 'A':
+        o->ca_dir = arg;
+        break;
+    }
+    return RP_OK;
+}
+
 RP_TESTABLE rp_code parse_record_args(int argc, char **argv, struct record_opts *o,
                                       struct rp_error *err)
 {
     memset(o, 0, sizeof(*o));
     o->only_paths = rp_xcalloc((size_t)argc + 1, sizeof(*o->only_paths));
     o->only_hosts = rp_xcalloc((size_t)argc + 1, sizeof(*o->only_hosts));
-    optind = 0;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, ":o:h" CLI_RECOPTS_SHORT, cmd_record_longopts, NULL)) !=
-           -1) {
-        bool shared = false;
-        rp_code rc = cli_recopts_parse(c, optarg, &o->rec, &shared, err);
-        if (rc) {
-            return rc;
-        }
-        if (shared) {
-            continue;
-        }
-        switch (c) {
-        case 'u':
-            o->upstream = optarg;
-            break;
-        case 'l':
-            o->listen = optarg;
-            break;
-        case 'o':
-            o->output = optarg;
-            break;
-        case 'P':
-            o->only_paths[o->n_only_paths++] = optarg;
-            break;
-        case 'k':
-            o->insecure = true;
-            break;
-        case 'C':
-            o->cacert = optarg;
-            break;
-        case 'F':
-            o->forward = true;
-            break;
-        case 'H':
-            o->only_hosts[o->n_only_hosts++] = optarg;
-            break;
-        case 'A':
-            o->ca_dir = optarg;
-            break;
-        case 'h':
-            o->help = true;
-            return RP_OK;
-        case ':':
-            return rp_error_set(err, RP_EUSAGE, "%s needs a value", argv[optind - 1]);
-        default:
-            return rp_error_set(err, RP_EUSAGE, "unknown option %s", argv[optind - 1]);
-        }
+    int first;
+    rp_code prc = cli_getopt(argc, argv, "o:" CLI_RECOPTS_SHORT, cmd_record_longopts, record_opt, o,
+                             &o->help, &first, err);
+    if (prc || o->help) {
+        return prc;
     }
-    if (optind < argc) {
-        return rp_error_set(err, RP_EUSAGE, "unexpected argument %s", argv[optind]);
+    if (first < argc) {
+        return rp_error_set(err, RP_EUSAGE, "unexpected argument %s", argv[first]);
     }
     if (o->forward && o->upstream) {
         return rp_error_set(err, RP_EUSAGE, "--forward and --upstream contradict each other");
@@ -320,18 +319,11 @@ int cmd_record(int argc, char **argv)
 {
     struct record_opts o;
     struct rp_error err = {0};
-    int exitc;
-    if (parse_record_args(argc, argv, &o, &err)) {
-        exitc = cli_usage_error("record", "%s", err.msg);
-        goto out;
+    rp_code rc = parse_record_args(argc, argv, &o, &err);
+    int exitc = cli_parsed("record", cmd_record_usage, rc, &err, o.help);
+    if (exitc < 0) {
+        exitc = run_record(&o);
     }
-    if (o.help) {
-        fputs(cmd_record_usage, stdout);
-        exitc = RP_EXIT_OK;
-        goto out;
-    }
-    exitc = run_record(&o);
-out:
     record_opts_cleanup(&o);
     return exitc;
 }

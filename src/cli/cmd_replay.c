@@ -103,6 +103,94 @@ void replay_opts_cleanup(struct replay_opts *o)
     memset(o, 0, sizeof(*o));
 }
 
+static rp_code replay_opt(void *opts, int c, const char *arg, struct rp_error *err)
+{
+    struct replay_opts *o = opts;
+    uint64_t n;
+    switch (c) {
+    case 't':
+        o->target = arg;
+        break;
+    case 'T':
+        if (!add_pair(&o->tenants, &o->n_tenants, arg)) {
+            return rp_error_set(err, RP_EUSAGE, "--tenant wants FROM=TO, got '%s'", arg);
+        }
+        break;
+    case 'm':
+        if (!add_pair(&o->hosts, &o->n_hosts, arg)) {
+            return rp_error_set(err, RP_EUSAGE, "--map-host wants HOST=URL, got '%s'", arg);
+        }
+        break;
+    case 'b':
+        if (!add_pair(&o->binds, &o->n_binds, arg)) {
+            return rp_error_set(err, RP_EUSAGE, "--bind wants NAME=JSONPATH, got '%s'", arg);
+        }
+        break;
+    case 'c':
+        if (!cli_parse_count(arg, 10000, &n) || n == 0) {
+            return rp_error_set(err, RP_EUSAGE, "--concurrency wants 1 to 10000, got '%s'", arg);
+        }
+        o->concurrency = (unsigned)n;
+        break;
+    case 'n':
+        if (!cli_parse_count(arg, 1000000, &n) || n == 0) {
+            return rp_error_set(err, RP_EUSAGE, "--sessions wants 1 to 1M, got '%s'", arg);
+        }
+        o->sessions = (unsigned)n;
+        break;
+    case 'r':
+        if (!cli_parse_rate(arg, &o->rate) || o->rate <= 0) {
+            return rp_error_set(err, RP_EUSAGE,
+                                "--rate wants a positive rate (50, 2k), "
+                                "got '%s'",
+                                arg);
+        }
+        break;
+    case 'w':
+        if (!cli_parse_duration_ms(arg, &o->timeout_ms) || o->timeout_ms == 0) {
+            return rp_error_set(err, RP_EUSAGE,
+                                "--timeout wants a duration (30s, 500ms), "
+                                "got '%s'",
+                                arg);
+        }
+        break;
+    case 'k':
+        o->insecure = true;
+        break;
+    case 'C':
+        o->cacert = arg;
+        break;
+    case 'H':
+        if (!arg[0] || strpbrk(arg, ": \t\r\n")) {
+            return rp_error_set(err, RP_EUSAGE, "--run-header wants a header name, got '%s'", arg);
+        }
+        o->run_header = arg;
+        break;
+    case 'N':
+        o->run_header = NULL;
+        break;
+    case 'o':
+        o->results = arg;
+        break;
+    case 'j':
+        o->junit = arg;
+        break;
+    case 'd':
+        o->dry_run = true;
+        break;
+    case 'S':
+        o->stream = true;
+        break;
+    case 'L':
+        o->color = 1;
+        break;
+    case 'l':
+        o->color = 0;
+        break;
+    }
+    return RP_OK;
+}
+
 RP_TESTABLE rp_code parse_replay_args(int argc, char **argv, struct replay_opts *o,
                                       struct rp_error *err)
 {
@@ -112,111 +200,20 @@ RP_TESTABLE rp_code parse_replay_args(int argc, char **argv, struct replay_opts 
     o->timeout_ms = 30000;
     o->run_header = DEFAULT_RUN_HEADER;
     o->color = -1;
-    optind = 0;
-    opterr = 0;
-    int c;
-    uint64_t n;
-    while ((c = getopt_long(argc, argv, ":t:T:c:n:r:w:kC:m:b:H:No:j:dh", cmd_replay_longopts,
-                            NULL)) != -1) {
-        switch (c) {
-        case 't':
-            o->target = optarg;
-            break;
-        case 'T':
-            if (!add_pair(&o->tenants, &o->n_tenants, optarg)) {
-                return rp_error_set(err, RP_EUSAGE, "--tenant wants FROM=TO, got '%s'", optarg);
-            }
-            break;
-        case 'm':
-            if (!add_pair(&o->hosts, &o->n_hosts, optarg)) {
-                return rp_error_set(err, RP_EUSAGE, "--map-host wants HOST=URL, got '%s'", optarg);
-            }
-            break;
-        case 'b':
-            if (!add_pair(&o->binds, &o->n_binds, optarg)) {
-                return rp_error_set(err, RP_EUSAGE, "--bind wants NAME=JSONPATH, got '%s'", optarg);
-            }
-            break;
-        case 'c':
-            if (!cli_parse_count(optarg, 10000, &n) || n == 0) {
-                return rp_error_set(err, RP_EUSAGE, "--concurrency wants 1 to 10000, got '%s'",
-                                    optarg);
-            }
-            o->concurrency = (unsigned)n;
-            break;
-        case 'n':
-            if (!cli_parse_count(optarg, 1000000, &n) || n == 0) {
-                return rp_error_set(err, RP_EUSAGE, "--sessions wants 1 to 1M, got '%s'", optarg);
-            }
-            o->sessions = (unsigned)n;
-            break;
-        case 'r':
-            if (!cli_parse_rate(optarg, &o->rate) || o->rate <= 0) {
-                return rp_error_set(err, RP_EUSAGE,
-                                    "--rate wants a positive rate (50, 2k), "
-                                    "got '%s'",
-                                    optarg);
-            }
-            break;
-        case 'w':
-            if (!cli_parse_duration_ms(optarg, &o->timeout_ms) || o->timeout_ms == 0) {
-                return rp_error_set(err, RP_EUSAGE,
-                                    "--timeout wants a duration (30s, 500ms), "
-                                    "got '%s'",
-                                    optarg);
-            }
-            break;
-        case 'k':
-            o->insecure = true;
-            break;
-        case 'C':
-            o->cacert = optarg;
-            break;
-        case 'H':
-            if (!optarg[0] || strpbrk(optarg, ": \t\r\n")) {
-                return rp_error_set(err, RP_EUSAGE, "--run-header wants a header name, got '%s'",
-                                    optarg);
-            }
-            o->run_header = optarg;
-            break;
-        case 'N':
-            o->run_header = NULL;
-            break;
-        case 'o':
-            o->results = optarg;
-            break;
-        case 'j':
-            o->junit = optarg;
-            break;
-        case 'd':
-            o->dry_run = true;
-            break;
-        case 'S':
-            o->stream = true;
-            break;
-        case 'L':
-            o->color = 1;
-            break;
-        case 'l':
-            o->color = 0;
-            break;
-        case 'h':
-            o->help = true;
-            return RP_OK;
-        case ':':
-            return rp_error_set(err, RP_EUSAGE, "%s needs a value", argv[optind - 1]);
-        default:
-            return rp_error_set(err, RP_EUSAGE, "unknown option %s", argv[optind - 1]);
-        }
+    int first;
+    rp_code prc = cli_getopt(argc, argv, "t:T:c:n:r:w:kC:m:b:H:No:j:d", cmd_replay_longopts,
+                             replay_opt, o, &o->help, &first, err);
+    if (prc || o->help) {
+        return prc;
     }
-    if (optind >= argc) {
+    if (first >= argc) {
         return rp_error_set(err, RP_EUSAGE, "missing RECORDING");
     }
     if (!o->target) {
         return rp_error_set(err, RP_EUSAGE, "missing --target URL");
     }
-    o->recordings = (const char *const *)argv + optind;
-    o->n_recordings = (size_t)(argc - optind);
+    o->recordings = (const char *const *)argv + first;
+    o->n_recordings = (size_t)(argc - first);
     return RP_OK;
 }
 
@@ -374,13 +371,9 @@ int cmd_replay(int argc, char **argv)
 {
     struct replay_opts o;
     struct rp_error err = {0};
-    int exitc;
-    if (parse_replay_args(argc, argv, &o, &err)) {
-        exitc = cli_usage_error("replay", "%s", err.msg);
-    } else if (o.help) {
-        fputs(cmd_replay_usage, stdout);
-        exitc = RP_EXIT_OK;
-    } else {
+    rp_code rc = parse_replay_args(argc, argv, &o, &err);
+    int exitc = cli_parsed("replay", cmd_replay_usage, rc, &err, o.help);
+    if (exitc < 0) {
         exitc = run_replay(&o);
     }
     replay_opts_cleanup(&o);
