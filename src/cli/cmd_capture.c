@@ -71,11 +71,8 @@ static rp_code capture_opt(void *opts, int c, const char *arg, struct rp_error *
     struct capture_opts *o = opts;
     bool shared = false;
     rp_code rc = cli_recopts_parse(c, arg, &o->rec, &shared, err);
-    if (rc) {
+    if (rc || shared) {
         return rc;
-    }
-    if (shared) {
-        return RP_OK;
     }
     switch (c) {
     case 'r':

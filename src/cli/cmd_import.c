@@ -48,11 +48,8 @@ static rp_code import_opt(void *opts, int c, const char *arg, struct rp_error *e
     struct import_opts *o = opts;
     bool shared = false;
     rp_code rc = cli_recopts_parse(c, arg, &o->rec, &shared, err);
-    if (rc) {
+    if (rc || shared) {
         return rc;
-    }
-    if (shared) {
-        return RP_OK;
     }
     switch (c) {
     case 'o':

@@ -91,11 +91,8 @@ static rp_code record_opt(void *opts, int c, const char *arg, struct rp_error *e
     struct record_opts *o = opts;
     bool shared = false;
     rp_code rc = cli_recopts_parse(c, arg, &o->rec, &shared, err);
-    if (rc) {
+    if (rc || shared) {
         return rc;
-    }
-    if (shared) {
-        return RP_OK;
     }
     switch (c) {
     case 'u':
