@@ -572,16 +572,16 @@ static const char *const req_skip[] = {
 static void index_url_segments(struct resp *rs, const struct rp_header *h)
 {
     struct rp__url u;
-    rp__correlate_url_split(h->value, h->value_len, &u);
+    rp__url_split(h->value, h->value_len, &u);
     const char *path = h->value + u.path_off;
     size_t pos = 0;
     size_t off = 0;
     size_t len = 0;
     char prev[NOUN_BUF] = "";
     char seg[RP__CORR_VALUE_BUF];
-    for (size_t idx = 0; rp__correlate_next_segment(path, u.path_len, &pos, &off, &len); idx++) {
+    for (size_t idx = 0; rp__url_next_segment(path, u.path_len, &pos, &off, &len); idx++) {
         size_t sl = 0;
-        if (!rp__correlate_pct_decode(path + off, len, false, seg, sizeof(seg), &sl)) {
+        if (!rp__pct_decode(path + off, len, false, seg, sizeof(seg), &sl)) {
             prev[0] = '\0';
             continue;
         }
@@ -614,7 +614,7 @@ static void index_headers(struct resp *rs, const struct rp_headers *hs)
         if (rp_strieq(h->name, h->name_len, "Set-Cookie")) {
             size_t pos = 0;
             struct rp__pair p;
-            if (!rp__correlate_next_cookie(h->value, h->value_len, &pos, &p) || p.name_len == 0 ||
+            if (!rp__cookie_next(h->value, h->value_len, &pos, &p) || p.name_len == 0 ||
                 p.name_len > RP_CORRELATE_MAX_KEY) {
                 continue;
             }
@@ -970,14 +970,14 @@ static void params(struct req *rq, const char *s, size_t n, enum rp_loc_kind kin
 {
     size_t pos = 0;
     struct rp__pair p;
-    while (rp__correlate_next_param(s, n, &pos, &p)) {
+    while (rp__url_next_param(s, n, &pos, &p)) {
         char name[RP_CORRELATE_MAX_KEY + 1];
         char value[RP__CORR_VALUE_BUF];
         char noun[NOUN_BUF];
         size_t nl = 0;
         size_t vl = 0;
-        if (!rp__correlate_pct_decode(s + p.name_off, p.name_len, true, name, sizeof(name), &nl) ||
-            !rp__correlate_pct_decode(s + p.value_off, p.value_len, true, value, sizeof(value),
+        if (!rp__pct_decode(s + p.name_off, p.name_len, true, name, sizeof(name), &nl) ||
+            !rp__pct_decode(s + p.value_off, p.value_len, true, value, sizeof(value),
                                       &vl)) {
             continue;
         }
@@ -1001,16 +1001,16 @@ static void scan_url(struct req *rq, const char *url)
 {
     size_t n = strlen(url);
     struct rp__url u;
-    rp__correlate_url_split(url, n, &u);
+    rp__url_split(url, n, &u);
     const char *path = url + u.path_off;
     size_t pos = 0;
     size_t off = 0;
     size_t len = 0;
     char prev[NOUN_BUF] = "";
     char seg[RP__CORR_VALUE_BUF];
-    for (size_t idx = 0; rp__correlate_next_segment(path, u.path_len, &pos, &off, &len); idx++) {
+    for (size_t idx = 0; rp__url_next_segment(path, u.path_len, &pos, &off, &len); idx++) {
         size_t sl = 0;
-        if (!rp__correlate_pct_decode(path + off, len, false, seg, sizeof(seg), &sl)) {
+        if (!rp__pct_decode(path + off, len, false, seg, sizeof(seg), &sl)) {
             prev[0] = '\0';
             continue;
         }
@@ -1047,7 +1047,7 @@ static void scan_headers(struct req *rq, const struct rp_headers *hs)
         if (rp_strieq(h->name, h->name_len, "Cookie")) {
             size_t pos = 0;
             struct rp__pair p;
-            while (rp__correlate_next_cookie(h->value, h->value_len, &pos, &p)) {
+            while (rp__cookie_next(h->value, h->value_len, &pos, &p)) {
                 char name[RP_CORRELATE_MAX_KEY + 1];
                 if (p.name_len == 0 || p.name_len > RP_CORRELATE_MAX_KEY) {
                     continue;
@@ -1118,7 +1118,7 @@ static void url_noun(const char *url, char *out)
         return;
     }
     struct rp__url u;
-    rp__correlate_url_split(url, strlen(url), &u);
+    rp__url_split(url, strlen(url), &u);
     size_t pos = 0;
     size_t off = 0;
     size_t len = 0;
@@ -1126,7 +1126,7 @@ static void url_noun(const char *url, char *out)
     char prev[NOUN_BUF] = "";
     char before_id[NOUN_BUF] = "";
     char tmp[NOUN_BUF];
-    while (rp__correlate_next_segment(url + u.path_off, u.path_len, &pos, &off, &len)) {
+    while (rp__url_next_segment(url + u.path_off, u.path_len, &pos, &off, &len)) {
         const char *seg = url + u.path_off + off;
         if (rp__correlate_has_digit(seg, len)) {
             memcpy(before_id, prev, strlen(prev) + 1);
