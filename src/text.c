@@ -141,6 +141,30 @@ size_t rp__utf8_encode(uint32_t cp, char out[4])
     return 4;
 }
 
+char *rp__utf8_from_latin1(const char *s, size_t n, size_t *out_len)
+{
+    if (rp__utf8_text((const unsigned char *)s, n)) {
+        *out_len = n;
+        return rp_xstrndup(s, n);
+    }
+    char *u = rp_xmalloc(n * 2 + 1);
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == 0) {
+            u[o++] = '?';
+        } else if (c < 0x80) {
+            u[o++] = (char)c;
+        } else {
+            u[o++] = (char)(0xC0 | (c >> 6));
+            u[o++] = (char)(0x80 | (c & 0x3F));
+        }
+    }
+    u[o] = '\0';
+    *out_len = o;
+    return u;
+}
+
 rp_code rp__base64_encode(const unsigned char *p, size_t n, struct rp_buf *out,
                           struct rp_error *err)
 {

@@ -88,6 +88,13 @@ bool rp__utf8_text(const unsigned char *p, size_t n);
  */
 size_t rp__utf8_encode(uint32_t cp, char out[4]);
 
+/*
+ * Returns n bytes of s as new UTF-8 text, NUL-terminated, *out_len bytes (free() it): a copy
+ * when they are UTF-8 already, else read as Latin-1 (HTTP's obs-text), with a NUL, which a C
+ * string cannot carry, as '?'.
+ */
+char *rp__utf8_from_latin1(const char *s, size_t n, size_t *out_len);
+
 /* Appends the base64 (RFC 4648, padded) of n bytes at p to out. */
 rp_code rp__base64_encode(const unsigned char *p, size_t n, struct rp_buf *out,
                           struct rp_error *err);

@@ -11,6 +11,7 @@
 #include <reprise/correlate.h>
 #include <reprise/limits.h>
 
+#include "../jscan_int.h"
 #include "../url_int.h"
 
 /* A buffer that holds any one value a correlation carries, plus its NUL. */
@@ -69,15 +70,6 @@ rp_code rp__correlate_replace(const char *hay, size_t n, const char *from, size_
 
 /* ----- JSON (json.c) ------------------------------------------------------------------------ */
 
-enum rp__json_type {
-    RP__JSON_STRING,
-    RP__JSON_NUMBER,
-    RP__JSON_TRUE,
-    RP__JSON_FALSE,
-    RP__JSON_NULL,
-    RP__JSON_OBJECT,
-    RP__JSON_ARRAY,
-};
 
 /* One scalar of a JSON document, as rp__correlate_json_walk reports it. Every pointer is
  * borrowed for the call. */

@@ -13,6 +13,7 @@
 #include <reprise/limits.h>
 #include <reprise/recording.h>
 
+#include "../jscan_int.h"
 #include "../text_int.h"
 #include "internal.h"
 
@@ -21,27 +22,8 @@
 /* Returns a new cJSON string for n bytes of s, transcoding from Latin-1 when not UTF-8. */
 static cJSON *json_text(const char *s, size_t n)
 {
-    if (rp__utf8_text((const unsigned char *)s, n)) {
-        char *tmp = rp_xstrndup(s, n);
-        cJSON *j = cJSON_CreateString(tmp);
-        free(tmp);
-        return j;
-    }
-    char *u = rp_xmalloc(n * 2 + 1);
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == 0) {
-            /* NUL cannot live in a C string; the parsers never produce it. */
-            u[o++] = '?';
-        } else if (c < 0x80) {
-            u[o++] = (char)c;
-        } else {
-            u[o++] = (char)(0xC0 | (c >> 6));
-            u[o++] = (char)(0x80 | (c & 0x3F));
-        }
-    }
-    u[o] = '\0';
+    size_t len;
+    char *u = rp__utf8_from_latin1(s, n, &len);
     cJSON *j = cJSON_CreateString(u);
     free(u);
     return j;
@@ -122,56 +104,6 @@ static rp_code put_u64(struct rp_buf *b, uint64_t v, struct rp_error *err)
     return put(b, tmp + i, sizeof(tmp) - i, err);
 }
 
-/* Appends n bytes of UTF-8 text as a JSON string's contents (no quotes). */
-static rp_code put_escaped(struct rp_buf *b, const char *s, size_t n, struct rp_error *err)
-{
-    static const char hex[] = "0123456789abcdef";
-    size_t run = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\') {
-            continue;
-        }
-        rp_code rc = put(b, s + run, i - run, err);
-        if (rc) {
-            return rc;
-        }
-        char esc[6] = {'\\', (char)c, 0, 0, 0, 0};
-        size_t len = 2;
-        switch (c) {
-        case '"':
-        case '\\':
-            break;
-        case '\b':
-            esc[1] = 'b';
-            break;
-        case '\f':
-            esc[1] = 'f';
-            break;
-        case '\n':
-            esc[1] = 'n';
-            break;
-        case '\r':
-            esc[1] = 'r';
-            break;
-        case '\t':
-            esc[1] = 't';
-            break;
-        default:
-            memcpy(esc + 1, "u00", 3);
-            esc[4] = hex[c >> 4];
-            esc[5] = hex[c & 15];
-            len = 6;
-        }
-        rc = put(b, esc, len, err);
-        if (rc) {
-            return rc;
-        }
-        run = i + 1;
-    }
-    return put(b, s + run, n - run, err);
-}
-
 /* Appends n bytes as a JSON string. Bytes that are not UTF-8 are read as Latin-1, as HTTP's
  * obs-text was meant; NUL, which a C string cannot carry back, becomes '?'. */
 static rp_code put_text(struct rp_buf *b, const char *s, size_t n, struct rp_error *err)
@@ -181,22 +113,11 @@ static rp_code put_text(struct rp_buf *b, const char *s, size_t n, struct rp_err
         return rc;
     }
     if (rp__utf8_text((const unsigned char *)s, n)) {
-        rc = put_escaped(b, s, n, err);
+        rc = rp__json_escape(b, s, n, err);
     } else {
-        char *u = rp_xmalloc(n * 2 + 1);
-        size_t o = 0;
-        for (size_t i = 0; i < n; i++) {
-            unsigned char c = (unsigned char)s[i];
-            if (c == 0) {
-                u[o++] = '?';
-            } else if (c < 0x80) {
-                u[o++] = (char)c;
-            } else {
-                u[o++] = (char)(0xC0 | (c >> 6));
-                u[o++] = (char)(0x80 | (c & 0x3F));
-            }
-        }
-        rc = put_escaped(b, u, o, err);
+        size_t len;
+        char *u = rp__utf8_from_latin1(s, n, &len);
+        rc = rp__json_escape(b, u, len, err);
         free(u);
     }
     return rc ? rc : PUT_LIT(b, "\"", err);
@@ -245,7 +166,7 @@ static rp_code put_body(struct rp_buf *b, const struct rp_body *body, struct rp_
                 rc = PUT_LIT(b, "\"", err);
             }
             if (!rc) {
-                rc = put_escaped(b, (const char *)body->data, body->len, err);
+                rc = rp__json_escape(b, (const char *)body->data, body->len, err);
             }
             if (!rc) {
                 rc = PUT_LIT(b, "\"", err);
@@ -735,9 +656,7 @@ struct scan {
 
 static void scan_ws(struct scan *s)
 {
-    while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r')) {
-        s->p++;
-    }
+    s->p += rp__jscan_ws(s->p, (size_t)(s->end - s->p), 0);
 }
 
 /* Skips whitespace, then c. */
@@ -749,137 +668,6 @@ static bool scan_eat(struct scan *s, char c)
         return true;
     }
     return false;
-}
-
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
-/* The four hex digits at p as a number, or -1. */
-static long hex4(const char *p)
-{
-    long v = 0;
-    for (int i = 0; i < 4; i++) {
-        int d = hex_digit(p[i]);
-        if (d < 0) {
-            return -1;
-        }
-        v = v * 16 + d;
-    }
-    return v;
-}
-
-/*
- * The first byte at or after p that ends a plain run of string bytes: a quote, a backslash or a
- * control byte; end when there is none. Eight bytes at a time: string bytes are most of a line.
- */
-static const char *plain_run(const char *p, const char *end)
-{
-    const uint64_t ones = 0x0101010101010101ull;
-    const uint64_t highs = 0x8080808080808080ull;
-    while (end - p >= 8) {
-        uint64_t x;
-        memcpy(&x, p, 8);
-        uint64_t quote = x ^ (ones * '"');
-        uint64_t bslash = x ^ (ones * '\\');
-        /* A byte below 0x20, or equal to either after the xor (zero): the classic test for a
-         * zero byte, (v - 1) & ~v & 0x80, per byte. */
-        uint64_t hit =
-            (((x - ones * 0x20) & ~x) | ((quote - ones) & ~quote) | ((bslash - ones) & ~bslash)) &
-            highs;
-        if (hit) {
-            /* The lowest flag is exact (a borrow only runs upwards), and in memory order on a
-             * little-endian machine; elsewhere the loop below finds the byte. */
-            if (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__) {
-                return p + (__builtin_ctzll(hit) >> 3);
-            }
-            break;
-        }
-        p += 8;
-    }
-    while (p < end && (unsigned char)*p >= 0x20 && *p != '"' && *p != '\\') {
-        p++;
-    }
-    return p;
-}
-
-/*
- * Decodes the escapes of the raw string [p, end) (its quotes gone) into out, which has room for
- * end - p bytes: no escape grows. Declines what cJSON would reject, and \u0000 (or a \u with a
- * bad digit, which cJSON reads as NUL): a C string cannot hold it.
- */
-static bool unescape(const char *p, const char *end, char *out, size_t *out_len)
-{
-    size_t o = 0;
-    while (p < end) {
-        /* Byte by byte: between escapes in a JSON body the runs are a few bytes long. */
-        if (*p != '\\') {
-            out[o++] = *p++;
-            continue;
-        }
-        char e = p[1];
-        switch (e) {
-        case '"':
-        case '\\':
-        case '/':
-            out[o++] = e;
-            break;
-        case 'b':
-            out[o++] = '\b';
-            break;
-        case 'f':
-            out[o++] = '\f';
-            break;
-        case 'n':
-            out[o++] = '\n';
-            break;
-        case 'r':
-            out[o++] = '\r';
-            break;
-        case 't':
-            out[o++] = '\t';
-            break;
-        case 'u': {
-            if (end - p < 6) {
-                return false;
-            }
-            long cp = hex4(p + 2);
-            if (cp <= 0 || (cp >= 0xDC00 && cp <= 0xDFFF)) {
-                return false;
-            }
-            if (cp >= 0xD800 && cp <= 0xDBFF) {
-                if (end - p < 12 || p[6] != '\\' || p[7] != 'u') {
-                    return false;
-                }
-                long lo = hex4(p + 8);
-                if (lo < 0xDC00 || lo > 0xDFFF) {
-                    return false;
-                }
-                cp = 0x10000 + (((cp & 0x3FF) << 10) | (lo & 0x3FF));
-                p += 6;
-            }
-            o += rp__utf8_encode((uint32_t)cp, out + o);
-            p += 6;
-            continue;
-        }
-        default:
-            return false;
-        }
-        p += 2;
-    }
-    out[o] = '\0';
-    *out_len = o;
-    return true;
 }
 
 /*
@@ -896,7 +684,7 @@ static bool scan_string(struct scan *s, size_t max, char **out, size_t *out_len)
     const char *q = start;
     bool escaped = false;
     for (;;) {
-        q = plain_run(q, s->end);
+        q = rp__jscan_plain_run(q, s->end);
         if (q >= s->end || (unsigned char)*q < 0x20) {
             return false;
         }
@@ -920,7 +708,7 @@ static bool scan_string(struct scan *s, size_t max, char **out, size_t *out_len)
         str = rp_xstrndup(start, n);
     } else {
         str = rp_xmalloc(raw + 1);
-        if (!unescape(start, q, str, &n) || n > max) {
+        if (!rp__jscan_unescape(start, raw, str, &n) || n > max) {
             free(str);
             return false;
         }
