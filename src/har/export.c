@@ -16,29 +16,10 @@
 #include <reprise/har.h>
 #include <reprise/limits.h>
 
+#include "../common_int.h"
 #include "../text_int.h"
 
 /* ----- JSON building ---------------------------------------------------------------------- */
-
-static RP_NORETURN void oom(void)
-{
-    fprintf(stderr, "reprise: out of memory building JSON\n");
-    abort();
-}
-
-static void add(cJSON *obj, const char *key, cJSON *item)
-{
-    if (!item || !cJSON_AddItemToObject(obj, key, item)) {
-        oom();
-    }
-}
-
-static void push(cJSON *arr, cJSON *item)
-{
-    if (!item || !cJSON_AddItemToArray(arr, item)) {
-        oom();
-    }
-}
 
 /* A JSON string for n bytes of s; bytes that are not UTF-8 are read as Latin-1. */
 static cJSON *text(const char *s, size_t n)
@@ -198,9 +179,9 @@ static cJSON *request_cookies(const struct rp_headers *h)
                 trim(v, &na, &nb);
                 trim(v, &va, &vb);
                 cJSON *o = cJSON_CreateObject();
-                add(o, "name", text(v + na, nb - na));
-                add(o, "value", text(v + va, vb - va));
-                push(arr, o);
+                cJSON_AddItemToObject(o, "name", text(v + na, nb - na));
+                cJSON_AddItemToObject(o, "value", text(v + va, vb - va));
+                cJSON_AddItemToArray(arr, o);
             }
             i = end + 1;
         }
@@ -229,8 +210,8 @@ static cJSON *response_cookies(const struct rp_headers *h)
         trim(v, &na, &nb);
         trim(v, &va, &vb);
         cJSON *o = cJSON_CreateObject();
-        add(o, "name", text(v + na, nb - na));
-        add(o, "value", text(v + va, vb - va));
+        cJSON_AddItemToObject(o, "name", text(v + na, nb - na));
+        cJSON_AddItemToObject(o, "value", text(v + va, vb - va));
         size_t i = end + 1;
         while (i < n) {
             size_t e = i;
@@ -249,21 +230,21 @@ static cJSON *response_cookies(const struct rp_headers *h)
             size_t kl = kb - ka;
             char iso[32];
             if (rp_strieq(k, kl, "path")) {
-                add(o, "path", text(v + xa, xb - xa));
+                cJSON_AddItemToObject(o, "path", text(v + xa, xb - xa));
             } else if (rp_strieq(k, kl, "domain")) {
-                add(o, "domain", text(v + xa, xb - xa));
+                cJSON_AddItemToObject(o, "domain", text(v + xa, xb - xa));
             } else if (rp_strieq(k, kl, "expires") && expires_iso(v + xa, xb - xa, iso)) {
-                add(o, "expires", cJSON_CreateString(iso));
+                cJSON_AddItemToObject(o, "expires", cJSON_CreateString(iso));
             } else if (rp_strieq(k, kl, "httponly")) {
-                add(o, "httpOnly", cJSON_CreateTrue());
+                cJSON_AddItemToObject(o, "httpOnly", cJSON_CreateTrue());
             } else if (rp_strieq(k, kl, "secure")) {
-                add(o, "secure", cJSON_CreateTrue());
+                cJSON_AddItemToObject(o, "secure", cJSON_CreateTrue());
             } else if (rp_strieq(k, kl, "samesite")) {
-                add(o, "sameSite", text(v + xa, xb - xa));
+                cJSON_AddItemToObject(o, "sameSite", text(v + xa, xb - xa));
             }
             i = e + 1;
         }
-        push(arr, o);
+        cJSON_AddItemToArray(arr, o);
     }
     return arr;
 }
@@ -322,9 +303,9 @@ static cJSON *query_string(const char *url)
             const char *eq = memchr(q + i, '=', end - i);
             size_t nb = eq ? (size_t)(eq - q) : end;
             cJSON *o = cJSON_CreateObject();
-            add(o, "name", decoded(q + i, nb - i));
-            add(o, "value", eq ? decoded(eq + 1, end - nb - 1) : cJSON_CreateString(""));
-            push(arr, o);
+            cJSON_AddItemToObject(o, "name", decoded(q + i, nb - i));
+            cJSON_AddItemToObject(o, "value", eq ? decoded(eq + 1, end - nb - 1) : cJSON_CreateString(""));
+            cJSON_AddItemToArray(arr, o);
         }
         i = end + 1;
     }
@@ -338,9 +319,9 @@ static cJSON *headers_json(const struct rp_headers *h)
     cJSON *arr = cJSON_CreateArray();
     for (size_t i = 0; i < h->n; i++) {
         cJSON *o = cJSON_CreateObject();
-        add(o, "name", text(h->v[i].name, h->v[i].name_len));
-        add(o, "value", text(h->v[i].value, h->v[i].value_len));
-        push(arr, o);
+        cJSON_AddItemToObject(o, "name", text(h->v[i].name, h->v[i].name_len));
+        cJSON_AddItemToObject(o, "value", text(h->v[i].value, h->v[i].value_len));
+        cJSON_AddItemToArray(arr, o);
     }
     return arr;
 }
@@ -362,7 +343,7 @@ static rp_code body_fields(cJSON *o, const struct rp_body *b, const char *size_k
 {
     if (b->len > 0) {
         if (rp__utf8_text(b->data, b->len)) {
-            add(o, "text", cJSON_CreateString((const char *)b->data));
+            cJSON_AddItemToObject(o, "text", cJSON_CreateString((const char *)b->data));
         } else {
             struct rp_buf enc;
             rp_buf_init(&enc, SIZE_MAX / 2);
@@ -371,15 +352,15 @@ static rp_code body_fields(cJSON *o, const struct rp_body *b, const char *size_k
                 rp_buf_cleanup(&enc);
                 return rc;
             }
-            add(o, "text", cJSON_CreateString(enc.data ? enc.data : ""));
-            add(o, "encoding", cJSON_CreateString("base64"));
+            cJSON_AddItemToObject(o, "text", cJSON_CreateString(enc.data ? enc.data : ""));
+            cJSON_AddItemToObject(o, "encoding", cJSON_CreateString("base64"));
             rp_buf_cleanup(&enc);
         }
     }
     if (b->truncated) {
-        add(o, "_truncated", cJSON_CreateTrue());
+        cJSON_AddItemToObject(o, "_truncated", cJSON_CreateTrue());
         if (size_key) {
-            add(o, size_key, num((double)b->orig_len));
+            cJSON_AddItemToObject(o, size_key, num((double)b->orig_len));
         }
     }
     return RP_OK;
@@ -388,25 +369,25 @@ static rp_code body_fields(cJSON *o, const struct rp_body *b, const char *size_k
 static rp_code request_json(const struct rp_request *rq, cJSON **out, struct rp_error *err)
 {
     cJSON *o = cJSON_CreateObject();
-    add(o, "method", str(rq->method));
-    add(o, "url", str(rq->url));
-    add(o, "httpVersion", str(rq->version));
-    add(o, "cookies", request_cookies(&rq->headers));
-    add(o, "headers", headers_json(&rq->headers));
-    add(o, "queryString", query_string(rq->url));
+    cJSON_AddItemToObject(o, "method", str(rq->method));
+    cJSON_AddItemToObject(o, "url", str(rq->url));
+    cJSON_AddItemToObject(o, "httpVersion", str(rq->version));
+    cJSON_AddItemToObject(o, "cookies", request_cookies(&rq->headers));
+    cJSON_AddItemToObject(o, "headers", headers_json(&rq->headers));
+    cJSON_AddItemToObject(o, "queryString", query_string(rq->url));
     const struct rp_body *b = &rq->body;
     if (b->len > 0 || b->truncated) {
         cJSON *pd = cJSON_CreateObject();
-        add(o, "postData", pd);
-        add(pd, "mimeType", str(header_value(&rq->headers, "Content-Type")));
+        cJSON_AddItemToObject(o, "postData", pd);
+        cJSON_AddItemToObject(pd, "mimeType", str(header_value(&rq->headers, "Content-Type")));
         rp_code rc = body_fields(pd, b, "_size", err);
         if (rc) {
             cJSON_Delete(o);
             return rc;
         }
     }
-    add(o, "headersSize", num(-1));
-    add(o, "bodySize", num((double)(b->truncated ? b->orig_len : b->len)));
+    cJSON_AddItemToObject(o, "headersSize", num(-1));
+    cJSON_AddItemToObject(o, "bodySize", num((double)(b->truncated ? b->orig_len : b->len)));
     *out = o;
     return RP_OK;
 }
@@ -417,42 +398,42 @@ static rp_code response_json(const struct rp_exchange *ex, cJSON **out, struct r
     cJSON *content = cJSON_CreateObject();
     if (!ex->has_response) {
         /* As Chrome writes a request that never got an answer. */
-        add(o, "status", num(0));
-        add(o, "statusText", str(""));
-        add(o, "httpVersion", str(""));
-        add(o, "cookies", cJSON_CreateArray());
-        add(o, "headers", cJSON_CreateArray());
-        add(o, "content", content);
-        add(content, "size", num(0));
-        add(content, "mimeType", str("x-unknown"));
-        add(o, "redirectURL", str(""));
-        add(o, "headersSize", num(-1));
-        add(o, "bodySize", num(-1));
-        add(o, "_error", str("no response recorded"));
+        cJSON_AddItemToObject(o, "status", num(0));
+        cJSON_AddItemToObject(o, "statusText", str(""));
+        cJSON_AddItemToObject(o, "httpVersion", str(""));
+        cJSON_AddItemToObject(o, "cookies", cJSON_CreateArray());
+        cJSON_AddItemToObject(o, "headers", cJSON_CreateArray());
+        cJSON_AddItemToObject(o, "content", content);
+        cJSON_AddItemToObject(content, "size", num(0));
+        cJSON_AddItemToObject(content, "mimeType", str("x-unknown"));
+        cJSON_AddItemToObject(o, "redirectURL", str(""));
+        cJSON_AddItemToObject(o, "headersSize", num(-1));
+        cJSON_AddItemToObject(o, "bodySize", num(-1));
+        cJSON_AddItemToObject(o, "_error", str("no response recorded"));
         *out = o;
         return RP_OK;
     }
     const struct rp_response *rs = &ex->resp;
     const struct rp_body *b = &rs->body;
-    add(o, "status", num(rs->status));
-    add(o, "statusText", str(rs->reason));
-    add(o, "httpVersion", str(rs->version));
-    add(o, "cookies", response_cookies(&rs->headers));
-    add(o, "headers", headers_json(&rs->headers));
-    add(o, "content", content);
-    add(content, "size", num((double)(b->truncated ? b->orig_len : b->len)));
+    cJSON_AddItemToObject(o, "status", num(rs->status));
+    cJSON_AddItemToObject(o, "statusText", str(rs->reason));
+    cJSON_AddItemToObject(o, "httpVersion", str(rs->version));
+    cJSON_AddItemToObject(o, "cookies", response_cookies(&rs->headers));
+    cJSON_AddItemToObject(o, "headers", headers_json(&rs->headers));
+    cJSON_AddItemToObject(o, "content", content);
+    cJSON_AddItemToObject(content, "size", num((double)(b->truncated ? b->orig_len : b->len)));
     const char *ct = header_value(&rs->headers, "Content-Type");
-    add(content, "mimeType", str(ct ? ct : "x-unknown"));
+    cJSON_AddItemToObject(content, "mimeType", str(ct ? ct : "x-unknown"));
     rp_code rc = body_fields(content, b, NULL, err);
     if (rc) {
         cJSON_Delete(o);
         return rc;
     }
-    add(o, "redirectURL", str(header_value(&rs->headers, "Location")));
-    add(o, "headersSize", num(-1));
+    cJSON_AddItemToObject(o, "redirectURL", str(header_value(&rs->headers, "Location")));
+    cJSON_AddItemToObject(o, "headersSize", num(-1));
     /* The size on the wire: the stored body is decoded, so with a content coding it is unknown. */
     bool coded = header_value(&rs->headers, "Content-Encoding") != NULL;
-    add(o, "bodySize", num(coded || b->truncated ? -1 : (double)b->len));
+    cJSON_AddItemToObject(o, "bodySize", num(coded || b->truncated ? -1 : (double)b->len));
     *out = o;
     return RP_OK;
 }
@@ -464,46 +445,43 @@ rp_code rp_har_encode_entry(const struct rp_exchange *ex, const char *pageref, s
     cJSON *req = NULL;
     cJSON *resp = NULL;
     if (pageref) {
-        add(e, "pageref", str(pageref));
+        cJSON_AddItemToObject(e, "pageref", str(pageref));
     }
     char when[32];
     format_ms(ex->start_us, when);
     double ms = (double)ex->duration_us / 1000.0;
-    add(e, "startedDateTime", cJSON_CreateString(when));
-    add(e, "time", num(ms));
+    cJSON_AddItemToObject(e, "startedDateTime", cJSON_CreateString(when));
+    cJSON_AddItemToObject(e, "time", num(ms));
     rp_code rc = request_json(&ex->req, &req, err);
     if (!rc) {
-        add(e, "request", req);
+        cJSON_AddItemToObject(e, "request", req);
         rc = response_json(ex, &resp, err);
     }
     if (rc) {
         cJSON_Delete(e);
         return rc;
     }
-    add(e, "response", resp);
-    add(e, "cache", cJSON_CreateObject());
+    cJSON_AddItemToObject(e, "response", resp);
+    cJSON_AddItemToObject(e, "cache", cJSON_CreateObject());
     cJSON *t = cJSON_CreateObject();
-    add(e, "timings", t);
-    add(t, "blocked", num(-1));
-    add(t, "dns", num(-1));
-    add(t, "connect", num(-1));
-    add(t, "send", num(0));
-    add(t, "wait", num(ms));
-    add(t, "receive", num(0));
-    add(t, "ssl", num(-1));
+    cJSON_AddItemToObject(e, "timings", t);
+    cJSON_AddItemToObject(t, "blocked", num(-1));
+    cJSON_AddItemToObject(t, "dns", num(-1));
+    cJSON_AddItemToObject(t, "connect", num(-1));
+    cJSON_AddItemToObject(t, "send", num(0));
+    cJSON_AddItemToObject(t, "wait", num(ms));
+    cJSON_AddItemToObject(t, "receive", num(0));
+    cJSON_AddItemToObject(t, "ssl", num(-1));
     if (ex->conn_id) {
         char id[24];
         snprintf(id, sizeof(id), "%llu", (unsigned long long)ex->conn_id);
-        add(e, "connection", cJSON_CreateString(id));
+        cJSON_AddItemToObject(e, "connection", cJSON_CreateString(id));
     }
     if (ex->incomplete) {
-        add(e, "_incomplete", cJSON_CreateTrue());
+        cJSON_AddItemToObject(e, "_incomplete", cJSON_CreateTrue());
     }
-    char *s = cJSON_PrintUnformatted(e);
+    char *s = rp__json_print(e, false);
     cJSON_Delete(e);
-    if (!s) {
-        oom();
-    }
     rc = rp_buf_adds(out, s, err);
     cJSON_free(s);
     return rc;
@@ -523,11 +501,8 @@ static rp_code put(FILE *f, const char *path, const char *s, size_t n, struct rp
 static rp_code put_json_string(struct rp_buf *out, const char *s, struct rp_error *err)
 {
     cJSON *j = str(s);
-    char *p = cJSON_PrintUnformatted(j);
+    char *p = rp__json_print(j, false);
     cJSON_Delete(j);
-    if (!p) {
-        oom();
-    }
     rp_code rc = rp_buf_adds(out, p, err);
     cJSON_free(p);
     return rc;

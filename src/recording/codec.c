@@ -13,6 +13,7 @@
 #include <reprise/limits.h>
 #include <reprise/recording.h>
 
+#include "../common_int.h"
 #include "../jscan_int.h"
 #include "../text_int.h"
 #include "internal.h"
@@ -27,14 +28,6 @@ static cJSON *json_text(const char *s, size_t n)
     cJSON *j = cJSON_CreateString(u);
     free(u);
     return j;
-}
-
-static void add(cJSON *obj, const char *key, cJSON *item)
-{
-    if (!item || !cJSON_AddItemToObject(obj, key, item)) {
-        fprintf(stderr, "reprise: out of memory building JSON\n");
-        abort();
-    }
 }
 
 /* Adds every key of the JSON object text extra to obj; keys obj already has are skipped. */
@@ -56,7 +49,7 @@ static rp_code merge_extra(cJSON *obj, const char *extra, struct rp_error *err)
         }
         char *key = item->string;
         item->string = NULL;
-        add(obj, key, item);
+        cJSON_AddItemToObject(obj, key, item);
         free(key);
     }
     cJSON_Delete(x);
@@ -65,11 +58,7 @@ static rp_code merge_extra(cJSON *obj, const char *extra, struct rp_error *err)
 
 static rp_code print_into(cJSON *obj, struct rp_buf *out, struct rp_error *err)
 {
-    char *s = cJSON_PrintUnformatted(obj);
-    if (!s) {
-        fprintf(stderr, "reprise: out of memory printing JSON\n");
-        abort();
-    }
+    char *s = rp__json_print(obj, false);
     rp_code rc = rp_buf_adds(out, s, err);
     cJSON_free(s);
     return rc;
@@ -222,11 +211,7 @@ static rp_code put_extra(struct rp_buf *b, const char *extra, struct rp_error *e
         if (known) {
             continue;
         }
-        char *v = cJSON_PrintUnformatted(item);
-        if (!v) {
-            fprintf(stderr, "reprise: out of memory printing JSON\n");
-            abort();
-        }
+        char *v = rp__json_print(item, false);
         rc = PUT_LIT(b, ",", err);
         if (!rc) {
             rc = put_text(b, item->string, strlen(item->string), err);
@@ -357,17 +342,17 @@ rp_code rp_recording_encode_meta(const struct rp_rec_meta *m, struct rp_buf *out
                                  struct rp_error *err)
 {
     cJSON *o = cJSON_CreateObject();
-    add(o, "reprise", cJSON_CreateNumber(RP_RECORDING_VERSION));
-    add(o, "name", cJSON_CreateString(m->name ? m->name : ""));
-    add(o, "created", cJSON_CreateString(m->created ? m->created : ""));
+    cJSON_AddItemToObject(o, "reprise", cJSON_CreateNumber(RP_RECORDING_VERSION));
+    cJSON_AddItemToObject(o, "name", cJSON_CreateString(m->name ? m->name : ""));
+    cJSON_AddItemToObject(o, "created", cJSON_CreateString(m->created ? m->created : ""));
     cJSON *src = cJSON_CreateObject();
-    add(o, "source", src);
-    add(src, "kind", cJSON_CreateString(m->source_kind ? m->source_kind : "unknown"));
+    cJSON_AddItemToObject(o, "source", src);
+    cJSON_AddItemToObject(src, "kind", cJSON_CreateString(m->source_kind ? m->source_kind : "unknown"));
     if (m->source_detail) {
-        add(src, "detail", json_text(m->source_detail, strlen(m->source_detail)));
+        cJSON_AddItemToObject(src, "detail", json_text(m->source_detail, strlen(m->source_detail)));
     }
     cJSON *t = cJSON_CreateArray();
-    add(o, "tenants", t);
+    cJSON_AddItemToObject(o, "tenants", t);
     for (size_t i = 0; i < m->n_tenants; i++) {
         cJSON_AddItemToArray(t, json_text(m->tenants[i], strlen(m->tenants[i])));
     }
@@ -534,7 +519,7 @@ static char *extra_keys(const cJSON *o, const char *const known[])
         if (!x) {
             x = cJSON_CreateObject();
         }
-        add(x, item->string, cJSON_Duplicate(item, true));
+        cJSON_AddItemToObject(x, item->string, cJSON_Duplicate(item, true));
     }
     if (!x) {
         return NULL;

@@ -18,31 +18,6 @@ static const char *const type_names[RP__T_COUNT] = {
 static const char *const format_names[] = {NULL, "uuid", "date-time", "email", "uri"};
 #define FORMAT_COUNT (sizeof(format_names) / sizeof(format_names[0]))
 
-void *rp__json_check(void *p)
-{
-    if (!p) {
-        fprintf(stderr, "reprise: out of memory building JSON\n");
-        abort();
-    }
-    return p;
-}
-
-static void add(cJSON *o, const char *key, cJSON *item)
-{
-    rp__json_check(item);
-    if (!cJSON_AddItemToObject(o, key, item)) {
-        rp__json_check(NULL);
-    }
-}
-
-static void push(cJSON *arr, cJSON *item)
-{
-    rp__json_check(item);
-    if (!cJSON_AddItemToArray(arr, item)) {
-        rp__json_check(NULL);
-    }
-}
-
 /* ----- lifetime ---------------------------------------------------------------------------- */
 
 struct rp__schema *rp__schema_new(void)
@@ -625,9 +600,9 @@ rp_code rp__schema_compile(const cJSON *j, struct rp_buf *where, size_t depth,
         if (k == KW_COUNT) {
             /* Not checked by reprise ("description", "minimum"...): kept to write back. */
             if (!s->extra) {
-                s->extra = rp__json_check(cJSON_CreateObject());
+                s->extra = cJSON_CreateObject();
             }
-            add(s->extra, item->string, cJSON_Duplicate(item, true));
+            cJSON_AddItemToObject(s->extra, item->string, cJSON_Duplicate(item, true));
             continue;
         }
         if (kw[k]) {
@@ -675,7 +650,7 @@ rp_code rp__schema_compile(const cJSON *j, struct rp_buf *where, size_t depth,
                               wtext(where));
             goto out;
         }
-        s->enum_values = rp__json_check(cJSON_Duplicate(kw[KW_ENUM], true));
+        s->enum_values = cJSON_Duplicate(kw[KW_ENUM], true);
     }
     if (kw[KW_FORMAT]) {
         rc = compile_format(kw[KW_FORMAT], where, s, err);
@@ -717,30 +692,30 @@ static int order_cmp(const void *a, const void *b)
 
 cJSON *rp__schema_to_json(const struct rp__schema *s)
 {
-    cJSON *o = rp__json_check(cJSON_CreateObject());
+    cJSON *o = cJSON_CreateObject();
     unsigned n = 0;
     for (unsigned i = 0; i < RP__T_COUNT; i++) {
         n += (s->types >> i) & 1u;
     }
     if (n == 1) {
-        add(o, "type", cJSON_CreateString(rp__type_name(s->types)));
+        cJSON_AddItemToObject(o, "type", cJSON_CreateString(rp__type_name(s->types)));
     } else if (n > 1) {
-        cJSON *arr = rp__json_check(cJSON_CreateArray());
-        add(o, "type", arr);
+        cJSON *arr = cJSON_CreateArray();
+        cJSON_AddItemToObject(o, "type", arr);
         for (unsigned i = 0; i < RP__T_COUNT; i++) {
             if (s->types & (1u << i)) {
-                push(arr, cJSON_CreateString(type_names[i]));
+                cJSON_AddItemToArray(arr, cJSON_CreateString(type_names[i]));
             }
         }
     }
     if (s->format) {
-        add(o, "format", cJSON_CreateString(rp__format_name(s->format)));
+        cJSON_AddItemToObject(o, "format", cJSON_CreateString(rp__format_name(s->format)));
     }
     if (s->pattern) {
-        add(o, "pattern", cJSON_CreateString(s->pattern));
+        cJSON_AddItemToObject(o, "pattern", cJSON_CreateString(s->pattern));
     }
     if (s->enum_values) {
-        add(o, "enum", cJSON_Duplicate(s->enum_values, true));
+        cJSON_AddItemToObject(o, "enum", cJSON_Duplicate(s->enum_values, true));
     }
     const struct rp__prop **by_order = rp_xcalloc(s->n_props, sizeof(*by_order));
     for (size_t i = 0; i < s->n_props; i++) {
@@ -748,10 +723,10 @@ cJSON *rp__schema_to_json(const struct rp__schema *s)
     }
     qsort(by_order, s->n_props, sizeof(*by_order), order_cmp);
     if (s->n_props) {
-        cJSON *props = rp__json_check(cJSON_CreateObject());
-        add(o, "properties", props);
+        cJSON *props = cJSON_CreateObject();
+        cJSON_AddItemToObject(o, "properties", props);
         for (size_t i = 0; i < s->n_props; i++) {
-            add(props, by_order[i]->key, rp__schema_to_json(by_order[i]->s));
+            cJSON_AddItemToObject(props, by_order[i]->key, rp__schema_to_json(by_order[i]->s));
         }
     }
     cJSON *req = NULL;
@@ -766,27 +741,27 @@ cJSON *rp__schema_to_json(const struct rp__schema *s)
             continue;
         }
         if (!req) {
-            req = rp__json_check(cJSON_CreateArray());
-            add(o, "required", req);
+            req = cJSON_CreateArray();
+            cJSON_AddItemToObject(o, "required", req);
         }
-        push(req, cJSON_CreateString(name));
+        cJSON_AddItemToArray(req, cJSON_CreateString(name));
     }
     free(by_order);
     if (s->closed || s->open_written) {
-        add(o, "additionalProperties", cJSON_CreateBool(!s->closed));
+        cJSON_AddItemToObject(o, "additionalProperties", cJSON_CreateBool(!s->closed));
     }
     if (s->items) {
-        add(o, "items", rp__schema_to_json(s->items));
+        cJSON_AddItemToObject(o, "items", rp__schema_to_json(s->items));
     }
     if (s->keys_given_up) {
-        add(o, "description",
+        cJSON_AddItemToObject(o, "description",
             cJSON_CreateString("the recorded objects had too many distinct keys between them: "
                                "their keys are not checked"));
     }
     const cJSON *x;
     cJSON_ArrayForEach(x, s->extra)
     {
-        add(o, x->string, cJSON_Duplicate(x, true));
+        cJSON_AddItemToObject(o, x->string, cJSON_Duplicate(x, true));
     }
     return o;
 }
