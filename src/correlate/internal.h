@@ -19,6 +19,10 @@
 
 /* ----- text (text.c) ------------------------------------------------------------------------ */
 
+/* Lower-cases the letters and digits of n bytes at p into out (outsz bytes, NUL-terminated),
+ * leaving out every other byte; returns the length written. */
+size_t rp__correlate_normalise(const char *p, size_t n, char *out, size_t outsz);
+
 /* FNV-1a of n bytes. */
 uint64_t rp__correlate_hash(const char *p, size_t n);
 

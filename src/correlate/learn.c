@@ -241,15 +241,7 @@ static uint64_t name_hash(const char *name, size_t n)
         return 0;
     }
     char buf[NOUN_BUF];
-    size_t o = 0;
-    for (size_t i = 0; i < n && o + 1 < sizeof(buf); i++) {
-        unsigned char ch = (unsigned char)name[i];
-        if (ch >= 'A' && ch <= 'Z') {
-            buf[o++] = (char)(ch + 32);
-        } else if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9')) {
-            buf[o++] = (char)ch;
-        }
-    }
+    size_t o = rp__correlate_normalise(name, n, buf, sizeof(buf));
     return o ? rp__correlate_hash(buf, o) | 1 : 0;
 }
 
@@ -468,11 +460,6 @@ static bool resp_html(void *ud, enum rp_loc_kind kind, const char *name, size_t 
     return rs->count < RP_CORRELATE_MAX_PER_RESPONSE;
 }
 
-static char lower_ascii(char c)
-{
-    return c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
-}
-
 /* True when name is in list; an entry ending in '*' is a prefix. Case-insensitive. */
 static bool in_list(const char *name, size_t n, const char *const *list)
 {
@@ -481,9 +468,9 @@ static bool in_list(const char *name, size_t n, const char *const *list)
     if (n == 0) {
         return false;
     }
-    char first = lower_ascii(name[0]);
+    char first = rp__ascii_lower(name[0]);
     for (size_t i = 0; list[i]; i++) {
-        if (lower_ascii(list[i][0]) != first) {
+        if (rp__ascii_lower(list[i][0]) != first) {
             continue;
         }
         size_t m = strlen(list[i]);

@@ -72,8 +72,7 @@ bool rp__correlate_name_is_id(const char *name, size_t n)
     return rp_strieq(name, n, "id") || ends_ci(name, n, "-id") || ends_ci(name, n, "_id");
 }
 
-/* Lower-cases the letters and digits of n bytes at p into out; returns the length written. */
-static size_t normalise(const char *p, size_t n, char *out, size_t outsz)
+size_t rp__correlate_normalise(const char *p, size_t n, char *out, size_t outsz)
 {
     size_t o = 0;
     if (outsz == 0) {
@@ -112,7 +111,7 @@ size_t rp__correlate_key_noun(const char *key, size_t n, char *out, size_t outsz
         }
         return 0;
     }
-    return normalise(key + start, base - start, out, outsz);
+    return rp__correlate_normalise(key + start, base - start, out, outsz);
 }
 
 size_t rp__correlate_word_noun(const char *word, size_t n, char *out, size_t outsz)
@@ -124,7 +123,7 @@ size_t rp__correlate_word_noun(const char *word, size_t n, char *out, size_t out
         "content", "node",   "nodes",   "edge",    "edges",    "list",  "row",
         "rows",    "hits",   "meta",    "api",
     };
-    size_t len = normalise(word, n, out, outsz);
+    size_t len = rp__correlate_normalise(word, n, out, outsz);
     bool letter = false;
     for (size_t i = 0; i < len; i++) {
         if (out[i] >= 'a' && out[i] <= 'z') {

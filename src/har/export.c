@@ -18,32 +18,16 @@
 
 #include "../common_int.h"
 #include "../text_int.h"
+#include "../time_int.h"
+#include "../url_int.h"
 
 /* ----- JSON building ---------------------------------------------------------------------- */
 
 /* A JSON string for n bytes of s; bytes that are not UTF-8 are read as Latin-1. */
 static cJSON *text(const char *s, size_t n)
 {
-    if (rp__utf8_text((const unsigned char *)s, n)) {
-        char *tmp = rp_xstrndup(s, n);
-        cJSON *j = cJSON_CreateString(tmp);
-        free(tmp);
-        return j;
-    }
-    char *u = rp_xmalloc(n * 2 + 1);
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == 0) {
-            u[o++] = '?'; /* a C string cannot hold it; the parsers never produce it */
-        } else if (c < 0x80) {
-            u[o++] = (char)c;
-        } else {
-            u[o++] = (char)(0xC0 | (c >> 6));
-            u[o++] = (char)(0x80 | (c & 0x3F));
-        }
-    }
-    u[o] = '\0';
+    size_t len;
+    char *u = rp__utf8_from_latin1(s, n, &len);
     cJSON *j = cJSON_CreateString(u);
     free(u);
     return j;
@@ -64,99 +48,15 @@ static cJSON *num(double d)
 /* ISO-8601 UTC with milliseconds, as browsers write startedDateTime. */
 static void format_ms(int64_t us, char out[32])
 {
-    int64_t secs = us / 1000000;
-    int64_t frac = us % 1000000;
-    if (frac < 0) {
-        frac += 1000000;
-        secs -= 1;
-    }
-    time_t t = (time_t)secs;
-    struct tm tm;
-    size_t n = gmtime_r(&t, &tm) ? strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm) : 0;
-    if (n == 0 || n > 24) {
-        snprintf(out, 32, "%s", "1970-01-01T00:00:00.000Z");
-        return;
-    }
-    snprintf(out + n, 32 - n, ".%03dZ", (int)(frac / 1000));
-}
-
-static const char *const months[] = {"jan", "feb", "mar", "apr", "may", "jun",
-                                     "jul", "aug", "sep", "oct", "nov", "dec"};
-
-static bool digits_at(const char *s, size_t n, unsigned *out)
-{
-    unsigned v = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9') {
-            return false;
-        }
-        v = v * 10 + (unsigned)(s[i] - '0');
-    }
-    *out = v;
-    return true;
-}
-
-/*
- * A cookie's Expires ("Wed, 21 Oct 2015 07:28:00 GMT", or "21-Oct-2015", or a two-digit year)
- * as HAR's ISO-8601 form. False when it is none of those.
- */
-static bool expires_iso(const char *s, size_t n, char out[32])
-{
-    const char *comma = memchr(s, ',', n);
-    size_t i = comma ? (size_t)(comma - s) + 1 : 0;
-    while (i < n && s[i] == ' ') {
-        i++;
-    }
-    unsigned d, y, h, mi, se;
-    if (n - i < 18 || !digits_at(s + i, 2, &d) || (s[i + 2] != ' ' && s[i + 2] != '-')) {
-        return false;
-    }
-    i += 3;
-    unsigned mo = 0;
-    for (unsigned m = 0; m < 12; m++) {
-        if (rp_strieq(s + i, 3, months[m])) {
-            mo = m + 1;
-        }
-    }
-    if (mo == 0 || (s[i + 3] != ' ' && s[i + 3] != '-')) {
-        return false;
-    }
-    i += 4;
-    size_t yl = i + 4 < n && s[i + 4] == ' ' ? 4 : 2;
-    if (!digits_at(s + i, yl, &y)) {
-        return false;
-    }
-    if (yl == 2) {
-        y += y < 70 ? 2000 : 1900;
-    }
-    i += yl + 1;
-    if (n - i < 8 || !digits_at(s + i, 2, &h) || s[i + 2] != ':' || !digits_at(s + i + 3, 2, &mi) ||
-        s[i + 5] != ':' || !digits_at(s + i + 6, 2, &se)) {
-        return false;
-    }
-    if (d < 1 || d > 31 || h > 23 || mi > 59 || se > 60) {
-        return false;
-    }
-    int k = snprintf(out, 32, "%04u-%02u-%02uT%02u:%02u:%02u.000Z", y, mo, d, h, mi, se);
-    return k > 0 && k < 32;
+    rp__iso8601_format(us, true, out);
 }
 
 /* ----- cookies, query strings ------------------------------------------------------------- */
 
-static bool is_ws(char c)
+/* True when the cookie pair p has an '=' (its value starts after its name). */
+static bool has_value(const struct rp__pair *p)
 {
-    return c == ' ' || c == '\t';
-}
-
-/* Trims spaces around [*a, *b). */
-static void trim(const char *s, size_t *a, size_t *b)
-{
-    while (*a < *b && is_ws(s[*a])) {
-        (*a)++;
-    }
-    while (*b > *a && is_ws(s[*b - 1])) {
-        (*b)--;
-    }
+    return p->value_off > p->name_off + p->name_len;
 }
 
 /* The name=value pairs of every Cookie header. */
@@ -167,23 +67,15 @@ static cJSON *request_cookies(const struct rp_headers *h)
     const struct rp_header *c;
     while ((c = rp_headers_get(h, "Cookie", &at)) != NULL) {
         const char *v = c->value;
-        size_t i = 0;
-        while (i < c->value_len) {
-            size_t end = i;
-            while (end < c->value_len && v[end] != ';') {
-                end++;
-            }
-            const char *eq = memchr(v + i, '=', end - i);
-            if (eq) {
-                size_t na = i, nb = (size_t)(eq - v), va = nb + 1, vb = end;
-                trim(v, &na, &nb);
-                trim(v, &va, &vb);
+        size_t pos = 0;
+        struct rp__pair p;
+        while (rp__cookie_next(v, c->value_len, &pos, &p)) {
+            if (has_value(&p)) {
                 cJSON *o = cJSON_CreateObject();
-                cJSON_AddItemToObject(o, "name", text(v + na, nb - na));
-                cJSON_AddItemToObject(o, "value", text(v + va, vb - va));
+                cJSON_AddItemToObject(o, "name", text(v + p.name_off, p.name_len));
+                cJSON_AddItemToObject(o, "value", text(v + p.value_off, p.value_len));
                 cJSON_AddItemToArray(arr, o);
             }
-            i = end + 1;
         }
     }
     return arr;
@@ -197,70 +89,38 @@ static cJSON *response_cookies(const struct rp_headers *h)
     const struct rp_header *c;
     while ((c = rp_headers_get(h, "Set-Cookie", &at)) != NULL) {
         const char *v = c->value;
-        size_t n = c->value_len;
-        size_t end = 0;
-        while (end < n && v[end] != ';') {
-            end++;
-        }
-        const char *eq = memchr(v, '=', end);
-        if (!eq) {
+        size_t pos = 0;
+        struct rp__pair p;
+        if (!rp__cookie_next(v, c->value_len, &pos, &p) || !has_value(&p)) {
             continue;
         }
-        size_t na = 0, nb = (size_t)(eq - v), va = nb + 1, vb = end;
-        trim(v, &na, &nb);
-        trim(v, &va, &vb);
         cJSON *o = cJSON_CreateObject();
-        cJSON_AddItemToObject(o, "name", text(v + na, nb - na));
-        cJSON_AddItemToObject(o, "value", text(v + va, vb - va));
-        size_t i = end + 1;
-        while (i < n) {
-            size_t e = i;
-            while (e < n && v[e] != ';') {
-                e++;
-            }
-            size_t ka = i, kb = e;
-            const char *aeq = memchr(v + i, '=', e - i);
-            if (aeq) {
-                kb = (size_t)(aeq - v);
-            }
-            trim(v, &ka, &kb);
-            size_t xa = aeq ? (size_t)(aeq - v) + 1 : e, xb = e;
-            trim(v, &xa, &xb);
-            const char *k = v + ka;
-            size_t kl = kb - ka;
-            char iso[32];
+        cJSON_AddItemToObject(o, "name", text(v + p.name_off, p.name_len));
+        cJSON_AddItemToObject(o, "value", text(v + p.value_off, p.value_len));
+        while (rp__cookie_next(v, c->value_len, &pos, &p)) {
+            const char *k = v + p.name_off;
+            size_t kl = p.name_len;
+            const char *x = v + p.value_off;
+            int64_t expires;
             if (rp_strieq(k, kl, "path")) {
-                cJSON_AddItemToObject(o, "path", text(v + xa, xb - xa));
+                cJSON_AddItemToObject(o, "path", text(x, p.value_len));
             } else if (rp_strieq(k, kl, "domain")) {
-                cJSON_AddItemToObject(o, "domain", text(v + xa, xb - xa));
-            } else if (rp_strieq(k, kl, "expires") && expires_iso(v + xa, xb - xa, iso)) {
+                cJSON_AddItemToObject(o, "domain", text(x, p.value_len));
+            } else if (rp_strieq(k, kl, "expires") && rp__http_date_parse(x, p.value_len, &expires)) {
+                char iso[32];
+                format_ms(expires, iso);
                 cJSON_AddItemToObject(o, "expires", cJSON_CreateString(iso));
             } else if (rp_strieq(k, kl, "httponly")) {
                 cJSON_AddItemToObject(o, "httpOnly", cJSON_CreateTrue());
             } else if (rp_strieq(k, kl, "secure")) {
                 cJSON_AddItemToObject(o, "secure", cJSON_CreateTrue());
             } else if (rp_strieq(k, kl, "samesite")) {
-                cJSON_AddItemToObject(o, "sameSite", text(v + xa, xb - xa));
+                cJSON_AddItemToObject(o, "sameSite", text(x, p.value_len));
             }
-            i = e + 1;
         }
         cJSON_AddItemToArray(arr, o);
     }
     return arr;
-}
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
 }
 
 /* A JSON string of the n bytes at s percent-decoded ('+' as space), or raw when that is not
@@ -269,17 +129,8 @@ static cJSON *decoded(const char *s, size_t n)
 {
     char *d = rp_xmalloc(n + 1);
     size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '+') {
-            d[o++] = ' ';
-        } else if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-            d[o++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
-            i += 2;
-        } else {
-            d[o++] = s[i];
-        }
-    }
-    cJSON *j = rp__utf8_text((const unsigned char *)d, o) ? text(d, o) : text(s, n);
+    bool ok = rp__pct_decode(s, n, true, d, n + 1, &o) && rp__utf8_text((unsigned char *)d, o);
+    cJSON *j = ok ? text(d, o) : text(s, n);
     free(d);
     return j;
 }
@@ -287,27 +138,19 @@ static cJSON *decoded(const char *s, size_t n)
 static cJSON *query_string(const char *url)
 {
     cJSON *arr = cJSON_CreateArray();
-    const char *q = url ? strchr(url, '?') : NULL;
-    if (!q) {
+    if (!url) {
         return arr;
     }
-    q++;
-    size_t n = strcspn(q, "#");
-    size_t i = 0;
-    while (i < n) {
-        size_t end = i;
-        while (end < n && q[end] != '&') {
-            end++;
-        }
-        if (end > i) {
-            const char *eq = memchr(q + i, '=', end - i);
-            size_t nb = eq ? (size_t)(eq - q) : end;
-            cJSON *o = cJSON_CreateObject();
-            cJSON_AddItemToObject(o, "name", decoded(q + i, nb - i));
-            cJSON_AddItemToObject(o, "value", eq ? decoded(eq + 1, end - nb - 1) : cJSON_CreateString(""));
-            cJSON_AddItemToArray(arr, o);
-        }
-        i = end + 1;
+    struct rp__url u;
+    rp__url_split(url, strlen(url), &u);
+    const char *q = url + u.query_off;
+    size_t pos = 0;
+    struct rp__pair p;
+    while (rp__url_next_param(q, u.query_len, &pos, &p)) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddItemToObject(o, "name", decoded(q + p.name_off, p.name_len));
+        cJSON_AddItemToObject(o, "value", decoded(q + p.value_off, p.value_len));
+        cJSON_AddItemToArray(arr, o);
     }
     return arr;
 }

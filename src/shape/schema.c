@@ -9,6 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../text_int.h"
+#include "../time_int.h"
 #include "internal.h"
 
 static const char *const type_names[RP__T_COUNT] = {
@@ -121,28 +123,9 @@ static bool is_digit(char c)
     return c >= '0' && c <= '9';
 }
 
-static bool is_hex(char c)
-{
-    return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
 static bool is_alpha(char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-/* Reads exactly n digits at s; stops at the first non-digit, so never reads past a NUL. */
-static bool digits(const char *s, size_t n, unsigned *out)
-{
-    unsigned v = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (!is_digit(s[i])) {
-            return false;
-        }
-        v = v * 10 + (unsigned)(s[i] - '0');
-    }
-    *out = v;
-    return true;
 }
 
 static bool uuid_ok(const char *s)
@@ -150,51 +133,18 @@ static bool uuid_ok(const char *s)
     for (size_t i = 0; i < 36; i++) {
         char c = s[i];
         bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-        if (dash ? c != '-' : !is_hex(c)) {
+        if (dash ? c != '-' : rp__hex_value((unsigned char)c) < 0) {
             return false;
         }
     }
     return s[36] == '\0';
 }
 
-static unsigned days_in(unsigned y, unsigned m)
-{
-    static const unsigned days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    return m == 2 && leap ? 29 : days[m - 1];
-}
-
 /* RFC 3339 date-time: 2026-11-23T20:01:02Z, with an optional fraction and a Z or offset. */
 static bool date_time_ok(const char *s)
 {
-    unsigned y, mo, d, h, mi, se;
-    if (!digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) || s[7] != '-' ||
-        !digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't') || !digits(s + 11, 2, &h) ||
-        s[13] != ':' || !digits(s + 14, 2, &mi) || s[16] != ':' || !digits(s + 17, 2, &se)) {
-        return false;
-    }
-    if (mo < 1 || mo > 12 || d < 1 || d > days_in(y, mo) || h > 23 || mi > 59 || se > 60) {
-        return false;
-    }
-    const char *p = s + 19;
-    if (*p == '.') {
-        p++;
-        if (!is_digit(*p)) {
-            return false;
-        }
-        while (is_digit(*p)) {
-            p++;
-        }
-    }
-    if (*p == 'Z' || *p == 'z') {
-        return p[1] == '\0';
-    }
-    unsigned oh, om;
-    if ((*p != '+' && *p != '-') || !digits(p + 1, 2, &oh) || p[3] != ':' ||
-        !digits(p + 4, 2, &om) || p[6] != '\0') {
-        return false;
-    }
-    return oh <= 23 && om <= 59;
+    int64_t us;
+    return rp__iso8601_parse(s, strlen(s), RP__ISO_RFC3339, &us);
 }
 
 static bool no_space(const char *s)
