@@ -23,6 +23,29 @@
  * leaving out every other byte; returns the length written. */
 size_t rp__correlate_normalise(const char *p, size_t n, char *out, size_t outsz);
 
+/*
+ * Steps through the segments of a URL's path, percent-decoded, each with the noun the segment
+ * before it names ("/orders/4": "4" comes with "order"). Segments that do not decode (too long,
+ * a NUL) are passed over and clear the noun. Fill with rp__correlate_segments_init.
+ */
+struct rp__segments {
+    const char *path;
+    size_t path_len;
+    size_t pos;
+    size_t next_idx;
+    bool started;
+    size_t idx;                          /* the segment's index in the path */
+    char seg[RP__CORR_VALUE_BUF];        /* the segment, decoded */
+    size_t seg_len;
+    char noun[RP_CORRELATE_MAX_KEY + 1]; /* the noun before it, "" for none */
+};
+
+/* Starts a walk over the path of the URL in n bytes at url. */
+void rp__correlate_segments_init(struct rp__segments *w, const char *url, size_t n);
+
+/* Moves to the next segment; false at the end. */
+bool rp__correlate_segments_next(struct rp__segments *w);
+
 /* FNV-1a of n bytes. */
 uint64_t rp__correlate_hash(const char *p, size_t n);
 

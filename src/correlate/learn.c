@@ -498,35 +498,20 @@ const char *const rp__correlate_req_skip[] = {
 
 static void index_url_segments(struct resp *rs, const struct rp_header *h)
 {
-    struct rp__url u;
-    rp__url_split(h->value, h->value_len, &u);
-    const char *path = h->value + u.path_off;
-    size_t pos = 0;
-    size_t off = 0;
-    size_t len = 0;
-    char prev[NOUN_BUF] = "";
-    char seg[RP__CORR_VALUE_BUF];
-    for (size_t idx = 0; rp__url_next_segment(path, u.path_len, &pos, &off, &len); idx++) {
-        size_t sl = 0;
-        if (!rp__pct_decode(path + off, len, false, seg, sizeof(seg), &sl)) {
-            prev[0] = '\0';
-            continue;
-        }
+    struct rp__segments w;
+    rp__correlate_segments_init(&w, h->value, h->value_len);
+    while (rp__correlate_segments_next(&w)) {
         /* A segment is an id when it holds a digit: "orders" and "t" are route names. */
-        bool digit = rp__correlate_has_digit(seg, sl);
         struct cand_info in = {
             .kind = RP_LOC_HEADER_SEGMENT,
             .key = h->name,
-            .index = idx,
+            .index = w.idx,
             .name = h->name,
             .name_len = h->name_len,
-            .strong = digit,
-            .noun = prev,
+            .strong = rp__correlate_has_digit(w.seg, w.seg_len),
+            .noun = w.noun,
         };
-        add_cand(rs, &in, seg, sl);
-        if (digit || rp__correlate_word_noun(seg, sl, prev, sizeof(prev)) == 0) {
-            prev[0] = '\0';
-        }
+        add_cand(rs, &in, w.seg, w.seg_len);
     }
 }
 

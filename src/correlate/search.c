@@ -325,37 +325,24 @@ static void params(struct req *rq, const char *s, size_t n, enum rp_loc_kind kin
 static void scan_url(struct req *rq, const char *url)
 {
     size_t n = strlen(url);
-    struct rp__url u;
-    rp__url_split(url, n, &u);
-    const char *path = url + u.path_off;
-    size_t pos = 0;
-    size_t off = 0;
-    size_t len = 0;
-    char prev[NOUN_BUF] = "";
-    char seg[RP__CORR_VALUE_BUF];
-    for (size_t idx = 0; rp__url_next_segment(path, u.path_len, &pos, &off, &len); idx++) {
-        size_t sl = 0;
-        if (!rp__pct_decode(path + off, len, false, seg, sizeof(seg), &sl)) {
-            prev[0] = '\0';
-            continue;
-        }
+    struct rp__segments w;
+    rp__correlate_segments_init(&w, url, n);
+    while (rp__correlate_segments_next(&w)) {
         struct target t = {
             .kind = RP_LOC_PATH_SEGMENT,
-            .index = idx,
-            .value = seg,
-            .value_len = sl,
+            .index = w.idx,
+            .value = w.seg,
+            .value_len = w.seg_len,
             .idlike = true,
             .tokens = true,
-            .noun = prev,
+            .noun = w.noun,
         };
         if (!consider(rq, &t)) {
             return;
         }
-        if (rp__correlate_has_digit(seg, sl) ||
-            rp__correlate_word_noun(seg, sl, prev, sizeof(prev)) == 0) {
-            prev[0] = '\0';
-        }
     }
+    struct rp__url u;
+    rp__url_split(url, n, &u);
     if (u.has_query) {
         params(rq, url + u.query_off, u.query_len, RP_LOC_QUERY);
     }

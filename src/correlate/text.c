@@ -245,3 +245,39 @@ rp_code rp__correlate_replace(const char *hay, size_t n, const char *from, size_
     }
     return rc;
 }
+
+/* ----- path segments ------------------------------------------------------------------------ */
+
+void rp__correlate_segments_init(struct rp__segments *w, const char *url, size_t n)
+{
+    struct rp__url u;
+    rp__url_split(url, n, &u);
+    w->path = url + u.path_off;
+    w->path_len = u.path_len;
+    w->pos = 0;
+    w->next_idx = 0;
+    w->started = false;
+    w->seg_len = 0;
+    w->seg[0] = '\0';
+    w->noun[0] = '\0';
+}
+
+bool rp__correlate_segments_next(struct rp__segments *w)
+{
+    /* The segment just seen names the noun of the next one, unless it is an id itself. */
+    if (w->started && (rp__correlate_has_digit(w->seg, w->seg_len) ||
+                       rp__correlate_word_noun(w->seg, w->seg_len, w->noun, sizeof(w->noun)) == 0)) {
+        w->noun[0] = '\0';
+    }
+    size_t off = 0;
+    size_t len = 0;
+    while (rp__url_next_segment(w->path, w->path_len, &w->pos, &off, &len)) {
+        w->idx = w->next_idx++;
+        if (rp__pct_decode(w->path + off, len, false, w->seg, sizeof(w->seg), &w->seg_len)) {
+            w->started = true;
+            return true;
+        }
+        w->noun[0] = '\0';
+    }
+    return false;
+}
