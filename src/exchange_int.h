@@ -28,8 +28,8 @@ enum rp__part { RP__PART_URL, RP__PART_HEADER, RP__PART_BODY };
  * leaves it NULL when the part stays as it is. An error's message should name the part.
  */
 typedef rp_code (*rp__part_fn)(void *ud, enum rp__part part, const struct rp_header *h,
-                              const char *s, size_t n, size_t max, char **out, size_t *out_len,
-                              struct rp_error *err);
+                               const char *s, size_t n, size_t max, char **out, size_t *out_len,
+                               struct rp_error *err);
 
 /*
  * Runs fn over the request's URL (within RP_MAX_URL_REWRITTEN), each header value (all of them

@@ -57,8 +57,8 @@ static void put(struct sink *k, const char *p, size_t m)
     k->len += m;
 }
 
-bool rp__jscan_string(const char *s, size_t n, size_t *pi, char *out, size_t outsz,
-                      size_t *out_len, bool *fits)
+bool rp__jscan_string(const char *s, size_t n, size_t *pi, char *out, size_t outsz, size_t *out_len,
+                      bool *fits)
 {
     struct sink k = {out, outsz, 0, out != NULL && outsz > 0};
     size_t i = *pi + 1;
@@ -162,7 +162,8 @@ bool rp__jscan_literal(const char *s, size_t n, size_t *pi, enum rp__json_type *
         const char *text;
         size_t len;
         enum rp__json_type type;
-    } lits[] = {{"true", 4, RP__JSON_TRUE}, {"false", 5, RP__JSON_FALSE}, {"null", 4, RP__JSON_NULL}};
+    } lits[] = {
+        {"true", 4, RP__JSON_TRUE}, {"false", 5, RP__JSON_FALSE}, {"null", 4, RP__JSON_NULL}};
     for (size_t k = 0; k < sizeof(lits) / sizeof(lits[0]); k++) {
         if (*pi <= n && n - *pi >= lits[k].len && memcmp(s + *pi, lits[k].text, lits[k].len) == 0) {
             *pi += lits[k].len;

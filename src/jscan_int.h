@@ -124,8 +124,8 @@ bool rp__jscan_unescape(const char *p, size_t n, char *out, size_t *out_len);
  * A lone surrogate decodes as U+FFFD. False on a syntax error: a control byte, a bad escape, no
  * closing quote.
  */
-bool rp__jscan_string(const char *s, size_t n, size_t *pi, char *out, size_t outsz,
-                      size_t *out_len, bool *fits);
+bool rp__jscan_string(const char *s, size_t n, size_t *pi, char *out, size_t outsz, size_t *out_len,
+                      bool *fits);
 
 /*
  * Leniently, the index of the closing quote of the string whose contents start at s[i] (after

@@ -557,9 +557,8 @@ struct rewrite_ctx {
 };
 
 /* Rewrites one part of a request (an rp__part_fn). */
-static rp_code rewrite_part(void *ud, enum rp__part part, const struct rp_header *h,
-                            const char *s, size_t n, size_t max, char **out, size_t *out_len,
-                            struct rp_error *err)
+static rp_code rewrite_part(void *ud, enum rp__part part, const struct rp_header *h, const char *s,
+                            size_t n, size_t max, char **out, size_t *out_len, struct rp_error *err)
 {
     struct rewrite_ctx *c = ud;
     enum place place = PLACE_URL;

@@ -29,10 +29,10 @@ enum rp__iso_flags {
 /* The recording format: what rp_time_format writes, and a space for the 'T'. */
 #define RP__ISO_RECORDING (RP__ISO_SPACE)
 /* JSON Schema's "date-time" format (RFC 3339). */
-#define RP__ISO_RFC3339 (RP__ISO_LOWER | RP__ISO_OFFSET | RP__ISO_MONTH_DAYS)
+#define RP__ISO_RFC3339   (RP__ISO_LOWER | RP__ISO_OFFSET | RP__ISO_MONTH_DAYS)
 /* What HAR writers put in startedDateTime. */
 #define RP__ISO_HAR                                                                                \
-    (RP__ISO_SPACE | RP__ISO_LOWER | RP__ISO_OPT_SECONDS | RP__ISO_COMMA | RP__ISO_OFFSET |       \
+    (RP__ISO_SPACE | RP__ISO_LOWER | RP__ISO_OPT_SECONDS | RP__ISO_COMMA | RP__ISO_OFFSET |        \
      RP__ISO_LOOSE_OFFSET | RP__ISO_NO_ZONE)
 
 /*

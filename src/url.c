@@ -176,8 +176,7 @@ bool rp__cookie_next(const char *s, size_t n, size_t *pos, struct rp__pair *out)
     return false;
 }
 
-bool rp__pct_decode(const char *s, size_t n, bool plus, char *out, size_t outsz,
-                    size_t *out_len)
+bool rp__pct_decode(const char *s, size_t n, bool plus, char *out, size_t outsz, size_t *out_len)
 {
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {

@@ -68,13 +68,12 @@ bool rp__cookie_next(const char *s, size_t n, size_t *pos, struct rp__pair *out)
  * plus. A '%' not followed by two hex digits stays as it is. False when the result does not
  * fit or holds a NUL.
  */
-bool rp__pct_decode(const char *s, size_t n, bool plus, char *out, size_t outsz,
-                    size_t *out_len);
+bool rp__pct_decode(const char *s, size_t n, bool plus, char *out, size_t outsz, size_t *out_len);
 
 enum rp__pct_mode {
-    RP__PCT_PATH,  /* a path segment: keeps pchar ("!$&'()*+,;=:@" and unreserved) */
-    RP__PCT_QUERY, /* a query value: keeps unreserved and "!$'()*,;:@/?" */
-    RP__PCT_FORM,  /* a form value: keeps unreserved, a space becomes '+' */
+    RP__PCT_PATH,       /* a path segment: keeps pchar ("!$&'()*+,;=:@" and unreserved) */
+    RP__PCT_QUERY,      /* a query value: keeps unreserved and "!$'()*,;:@/?" */
+    RP__PCT_FORM,       /* a form value: keeps unreserved, a space becomes '+' */
     RP__PCT_UNRESERVED, /* keeps only RFC 3986's unreserved characters */
 };
 

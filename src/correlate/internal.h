@@ -34,8 +34,8 @@ struct rp__segments {
     size_t pos;
     size_t next_idx;
     bool started;
-    size_t idx;                          /* the segment's index in the path */
-    char seg[RP__CORR_VALUE_BUF];        /* the segment, decoded */
+    size_t idx;                   /* the segment's index in the path */
+    char seg[RP__CORR_VALUE_BUF]; /* the segment, decoded */
     size_t seg_len;
     char noun[RP_CORRELATE_MAX_KEY + 1]; /* the noun before it, "" for none */
 };
@@ -94,9 +94,7 @@ rp_code rp__correlate_replace(const char *hay, size_t n, const char *from, size_
                               const char *to, size_t to_len, bool tokens, struct rp_buf *out,
                               size_t *out_count, struct rp_error *err);
 
-
 /* ----- JSON (json.c) ------------------------------------------------------------------------ */
-
 
 /* One scalar of a JSON document, as rp__correlate_json_walk reports it. Every pointer is
  * borrowed for the call. */

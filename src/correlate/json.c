@@ -339,8 +339,8 @@ bool rp__correlate_json_find(const char *text, size_t n, const char *path,
             } else {
                 size_t q = p + 1;
                 bool fits = false;
-                if (!rp__jscan_string(path, plen, &q, want, sizeof(want), &want_len, &fits) || !fits ||
-                    q >= plen || path[q] != ']') {
+                if (!rp__jscan_string(path, plen, &q, want, sizeof(want), &want_len, &fits) ||
+                    !fits || q >= plen || path[q] != ']') {
                     return false;
                 }
                 p = q + 1;

@@ -375,8 +375,8 @@ static bool resp_leaf(void *ud, const struct rp__json_leaf *leaf)
         .noun = noun,
     };
     if (in.strong) {
-        in.noun_explicit =
-            rp__correlate_id_noun(leaf->key, leaf->key_len, leaf->ctx, leaf->ctx_len, rs->url_noun, noun);
+        in.noun_explicit = rp__correlate_id_noun(leaf->key, leaf->key_len, leaf->ctx, leaf->ctx_len,
+                                                 rs->url_noun, noun);
     }
     add_cand(rs, &in, leaf->value, leaf->value_len);
     return rs->count < RP_CORRELATE_MAX_PER_RESPONSE;
@@ -619,4 +619,3 @@ rp_code rp_correlator_learn(struct rp_correlator *c, const struct rp_exchange *e
     c->n_echo = 0;
     return RP_OK;
 }
-

@@ -70,7 +70,6 @@ struct rp_correlator {
     size_t n_echo;
 };
 
-
 /* True when candidate s holds the value of n bytes at v, whose hash is hash. */
 bool rp__correlate_same_value(const struct cand *s, uint64_t hash, const char *v, size_t n);
 

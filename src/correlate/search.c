@@ -267,7 +267,8 @@ static void field_target(struct req *rq, struct target *t, char *noun, bool in_a
     noun[0] = '\0';
     t->noun = noun;
     if (t->idlike) {
-        t->noun_explicit = rp__correlate_id_noun(t->name, t->name_len, ctx, ctx_len, rq->url_noun, noun);
+        t->noun_explicit =
+            rp__correlate_id_noun(t->name, t->name_len, ctx, ctx_len, rq->url_noun, noun);
     }
 }
 
@@ -302,8 +303,7 @@ static void params(struct req *rq, const char *s, size_t n, enum rp_loc_kind kin
         size_t nl = 0;
         size_t vl = 0;
         if (!rp__pct_decode(s + p.name_off, p.name_len, true, name, sizeof(name), &nl) ||
-            !rp__pct_decode(s + p.value_off, p.value_len, true, value, sizeof(value),
-                                      &vl)) {
+            !rp__pct_decode(s + p.value_off, p.value_len, true, value, sizeof(value), &vl)) {
             continue;
         }
         struct target t = {
@@ -352,7 +352,8 @@ static void scan_headers(struct req *rq, const struct rp_headers *hs)
 {
     for (size_t i = 0; i < hs->n; i++) {
         const struct rp_header *h = &hs->v[i];
-        if (memchr(h->value, '\0', h->value_len) || rp__correlate_in_list(h->name, h->name_len, rp__correlate_req_skip)) {
+        if (memchr(h->value, '\0', h->value_len) ||
+            rp__correlate_in_list(h->name, h->name_len, rp__correlate_req_skip)) {
             continue;
         }
         char noun[1] = "";
@@ -466,4 +467,3 @@ void rp__correlate_search_request(struct rp_correlator *c, const struct rp_excha
     qsort(c->echo, c->n_echo, sizeof(*c->echo), cmp_echo);
     memcpy(url_noun_out, rq.url_noun, sizeof(rq.url_noun));
 }
-

@@ -153,11 +153,10 @@ static bool url_segment(const char *url, size_t n, size_t idx, char *out, size_t
     size_t pos = 0;
     size_t off = 0;
     size_t len = 0;
-    for (size_t k = 0; rp__url_next_segment(url + u.path_off, u.path_len, &pos, &off, &len);
-         k++) {
+    for (size_t k = 0; rp__url_next_segment(url + u.path_off, u.path_len, &pos, &off, &len); k++) {
         if (k == idx) {
-            return rp__pct_decode(url + u.path_off + off, len, false, out,
-                                            RP__CORR_VALUE_BUF, out_len);
+            return rp__pct_decode(url + u.path_off + off, len, false, out, RP__CORR_VALUE_BUF,
+                                  out_len);
         }
     }
     return false;
@@ -194,8 +193,8 @@ static bool extract(const struct rp_response *r, const struct rp_location *loc, 
         while ((h = rp_headers_get(&r->headers, "Set-Cookie", &at)) != NULL) {
             size_t pos = 0;
             struct rp__pair p;
-            if (rp__cookie_next(h->value, h->value_len, &pos, &p) &&
-                p.name_len == strlen(key) && memcmp(h->value + p.name_off, key, p.name_len) == 0 &&
+            if (rp__cookie_next(h->value, h->value_len, &pos, &p) && p.name_len == strlen(key) &&
+                memcmp(h->value + p.name_off, key, p.name_len) == 0 &&
                 copy_out(h->value + p.value_off, p.value_len, out, out_len)) {
                 found = true;
             }
@@ -330,8 +329,7 @@ static rp_code put_path(struct rp_request *req, const struct rp_correlation *r, 
     size_t len = 0;
     bool found = false;
     for (size_t k = 0;
-         !found && rp__url_next_segment(req->url + u.path_off, u.path_len, &pos, &off, &len);
-         k++) {
+         !found && rp__url_next_segment(req->url + u.path_off, u.path_len, &pos, &off, &len); k++) {
         found = k == r->to.index;
     }
     if (!found) {

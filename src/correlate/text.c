@@ -265,8 +265,9 @@ void rp__correlate_segments_init(struct rp__segments *w, const char *url, size_t
 bool rp__correlate_segments_next(struct rp__segments *w)
 {
     /* The segment just seen names the noun of the next one, unless it is an id itself. */
-    if (w->started && (rp__correlate_has_digit(w->seg, w->seg_len) ||
-                       rp__correlate_word_noun(w->seg, w->seg_len, w->noun, sizeof(w->noun)) == 0)) {
+    if (w->started &&
+        (rp__correlate_has_digit(w->seg, w->seg_len) ||
+         rp__correlate_word_noun(w->seg, w->seg_len, w->noun, sizeof(w->noun)) == 0)) {
         w->noun[0] = '\0';
     }
     size_t off = 0;

@@ -106,7 +106,8 @@ static cJSON *response_cookies(const struct rp_headers *h)
                 cJSON_AddItemToObject(o, "path", text(x, p.value_len));
             } else if (rp_strieq(k, kl, "domain")) {
                 cJSON_AddItemToObject(o, "domain", text(x, p.value_len));
-            } else if (rp_strieq(k, kl, "expires") && rp__http_date_parse(x, p.value_len, &expires)) {
+            } else if (rp_strieq(k, kl, "expires") &&
+                       rp__http_date_parse(x, p.value_len, &expires)) {
                 char iso[32];
                 format_ms(expires, iso);
                 cJSON_AddItemToObject(o, "expires", cJSON_CreateString(iso));

@@ -395,4 +395,3 @@ out:
     }
     return rc;
 }
-

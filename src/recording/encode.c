@@ -344,7 +344,8 @@ rp_code rp_recording_encode_meta(const struct rp_rec_meta *m, struct rp_buf *out
     cJSON_AddItemToObject(o, "created", cJSON_CreateString(m->created ? m->created : ""));
     cJSON *src = cJSON_CreateObject();
     cJSON_AddItemToObject(o, "source", src);
-    cJSON_AddItemToObject(src, "kind", cJSON_CreateString(m->source_kind ? m->source_kind : "unknown"));
+    cJSON_AddItemToObject(src, "kind",
+                          cJSON_CreateString(m->source_kind ? m->source_kind : "unknown"));
     if (m->source_detail) {
         cJSON_AddItemToObject(src, "detail", json_text(m->source_detail, strlen(m->source_detail)));
     }
@@ -360,4 +361,3 @@ rp_code rp_recording_encode_meta(const struct rp_rec_meta *m, struct rp_buf *out
     cJSON_Delete(o);
     return rc;
 }
-

@@ -428,4 +428,3 @@ bool rp__recording_decode_fast(const char *line, size_t len, struct rp_exchange 
     }
     return true;
 }
-

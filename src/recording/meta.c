@@ -55,4 +55,3 @@ rp_code rp_rec_meta_copy(struct rp_rec_meta *dst, const struct rp_rec_meta *src,
     }
     return RP_OK;
 }
-

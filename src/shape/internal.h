@@ -115,7 +115,6 @@ void rp__path_key(struct rp_buf *b, const char *key);
  */
 void rp__quote(struct rp_buf *b, const char *s, size_t max_chars);
 
-
 /* ----- infer.c ----------------------------------------------------------------------------- */
 
 /* Returns a new schema for the recorded value v at nesting depth (0 for the body). */

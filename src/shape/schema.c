@@ -704,7 +704,8 @@ cJSON *rp__schema_to_json(const struct rp__schema *s)
         cJSON_AddItemToObject(o, "items", rp__schema_to_json(s->items));
     }
     if (s->keys_given_up) {
-        cJSON_AddItemToObject(o, "description",
+        cJSON_AddItemToObject(
+            o, "description",
             cJSON_CreateString("the recorded objects had too many distinct keys between them: "
                                "their keys are not checked"));
     }

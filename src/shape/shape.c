@@ -100,7 +100,8 @@ cJSON *rp__shape_to_cjson(const struct rp_shape *s)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddItemToObject(o, "status", cJSON_CreateNumber(s->status));
-    cJSON_AddItemToObject(o, "media_type", s->media_type ? cJSON_CreateString(s->media_type) : cJSON_CreateNull());
+    cJSON_AddItemToObject(o, "media_type",
+                          s->media_type ? cJSON_CreateString(s->media_type) : cJSON_CreateNull());
     if (s->body) {
         cJSON_AddItemToObject(o, "body", rp__schema_to_json(s->body));
     }

@@ -271,8 +271,9 @@ Test(jscan, value_skips_whole_documents_and_rejects_broken_ones)
     size_t i = 0;
     cr_assert(rp__jscan_value(doc, strlen(doc), &i, 0));
     cr_assert_eq(i, 40);
-    const char *bad[] = {"{\"a\" 1}", "[1, 2", "[1,]", "{\"a\":}", "{1: 2}", "[1 2]", "\"abc", "",
-                         "{\"a\": [1, \"x\\q\"]}"};
+    const char *bad[] = {"{\"a\" 1}", "[1, 2",  "[1,]",
+                         "{\"a\":}",  "{1: 2}", "[1 2]",
+                         "\"abc",     "",       "{\"a\": [1, \"x\\q\"]}"};
     for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
         i = 0;
         cr_assert_not(rp__jscan_value(bad[k], strlen(bad[k]), &i, 0), "%s", bad[k]);
@@ -324,20 +325,19 @@ Test(time, iso8601_reads_the_recording_form)
     bool ok = false;
     cr_assert_eq(parse("2026-11-23T20:01:02Z", RP__ISO_RECORDING, &ok), 1795464062000000);
     cr_assert(ok);
-    cr_assert_eq(parse("2026-11-23 20:01:02.123456789Z", RP__ISO_RECORDING, &ok),
-                 1795464062123456);
+    cr_assert_eq(parse("2026-11-23 20:01:02.123456789Z", RP__ISO_RECORDING, &ok), 1795464062123456);
     cr_assert(ok);
     cr_assert_eq(parse("2026-11-23T20:01:02.5+00:00", RP__ISO_RECORDING, &ok), 1795464062500000);
     cr_assert(ok);
     cr_assert_eq(parse("1969-12-31T23:59:59Z", RP__ISO_RECORDING, &ok), -1000000);
     cr_assert(ok);
-    const char *bad[] = {"2026-11-23T20:01:02",      "2026-11-23T20:01:02+01:00",
-                         "2026-11-23t20:01:02Z",     "2026-11-23T20:01Z",
-                         "2026-13-01T00:00:00Z",     "2026-11-32T00:00:00Z",
-                         "2026-11-23T24:00:00Z",     "2026-11-23T20:60:00Z",
-                         "2026-11-23T20:01:61Z",     "2026-11-23T20:01:02.Z",
+    const char *bad[] = {"2026-11-23T20:01:02",       "2026-11-23T20:01:02+01:00",
+                         "2026-11-23t20:01:02Z",      "2026-11-23T20:01Z",
+                         "2026-13-01T00:00:00Z",      "2026-11-32T00:00:00Z",
+                         "2026-11-23T24:00:00Z",      "2026-11-23T20:60:00Z",
+                         "2026-11-23T20:01:61Z",      "2026-11-23T20:01:02.Z",
                          "2026-11-23T20:01:02Z junk", "2026-11-23T20:01:02-00:00",
-                         "26-11-23T20:01:02Z",       ""};
+                         "26-11-23T20:01:02Z",        ""};
     for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
         parse(bad[k], RP__ISO_RECORDING, &ok);
         cr_assert_not(ok, "%s", bad[k]);
@@ -508,7 +508,8 @@ Test(url, next_segment_and_next_param_step_through_paths_and_queries)
     cr_assert(rp__url_next_param(q, strlen(q), &pos, &p));
     assert_part(q, p.name_off, p.name_len, "b");
     cr_assert_eq(p.value_len, 0);
-    cr_assert_eq(p.value_off, p.name_off + p.name_len, "no '=': the value starts at the name's end");
+    cr_assert_eq(p.value_off, p.name_off + p.name_len,
+                 "no '=': the value starts at the name's end");
     cr_assert(rp__url_next_param(q, strlen(q), &pos, &p));
     cr_assert_eq(p.name_len, 0);
     assert_part(q, p.value_off, p.value_len, "2");
