@@ -13,6 +13,7 @@
 #include <reprise/common.h>
 
 #include "common_int.h"
+#include "text_int.h"
 
 #ifndef REPRISE_VERSION
 #define REPRISE_VERSION "0.0.0"
@@ -97,6 +98,15 @@ char *rp__json_print(const cJSON *item, bool formatted)
         oom(SIZE_MAX);
     }
     return s;
+}
+
+cJSON *rp__json_text(const char *s, size_t n)
+{
+    size_t len;
+    char *u = rp__utf8_from_latin1(s, n, &len);
+    cJSON *j = cJSON_CreateString(u);
+    free(u);
+    return j;
 }
 
 const char *rp_version(void)

@@ -8,6 +8,7 @@
 #define REPRISE_COMMON_INT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include <cjson/cJSON.h>
 
@@ -18,5 +19,9 @@
  * which aborts as out of memory too.
  */
 char *rp__json_print(const cJSON *item, bool formatted);
+
+/* Returns a new cJSON string of the n bytes at s (borrows), read as Latin-1 where they are not
+ * UTF-8 (HTTP's obs-text), with a NUL as '?'. */
+cJSON *rp__json_text(const char *s, size_t n);
 
 #endif /* REPRISE_COMMON_INT_H */

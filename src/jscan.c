@@ -231,6 +231,19 @@ bool rp__jscan_value(const char *s, size_t n, size_t *pi, size_t depth)
     }
 }
 
+bool rp__jscan_next_member(const char *s, size_t n, size_t *pi, size_t depth)
+{
+    if (!rp__jscan_value(s, n, pi, depth)) {
+        return false;
+    }
+    *pi = rp__jscan_ws(s, n, *pi);
+    if (*pi >= n || s[*pi] != ',') {
+        return false;
+    }
+    (*pi)++;
+    return true;
+}
+
 rp_code rp__json_escape(struct rp_buf *b, const char *s, size_t n, struct rp_error *err)
 {
     static const char short_esc[0x20] = {

@@ -145,6 +145,10 @@ bool rp__jscan_literal(const char *s, size_t n, size_t *pi, enum rp__json_type *
  */
 bool rp__jscan_value(const char *s, size_t n, size_t *pi, size_t depth);
 
+/* Skips the value at s[*pi] and the ',' after it, moving *pi to the next member of the
+ * container. False when the value is malformed or no ',' follows (the container ends). */
+bool rp__jscan_next_member(const char *s, size_t n, size_t *pi, size_t depth);
+
 /*
  * Appends n bytes of text as the inside of a JSON string (no quotes): the quote, the backslash
  * and the control bytes escaped (\b \f \n \r \t, others as \u00XX); every other byte as it is.

@@ -366,14 +366,9 @@ bool rp__correlate_json_find(const char *text, size_t n, const char *path,
                 if (fits && klen == want_len && memcmp(kbuf, want, klen) == 0) {
                     break;
                 }
-                if (!rp__jscan_value(text, n, &i, depth + 1)) {
+                if (!rp__jscan_next_member(text, n, &i, depth + 1)) {
                     return false;
                 }
-                i = rp__jscan_ws(text, n, i);
-                if (i >= n || text[i] != ',') {
-                    return false;
-                }
-                i++;
             }
         } else if (path[p] == '[') {
             size_t want = 0;
@@ -397,14 +392,9 @@ bool rp__correlate_json_find(const char *text, size_t n, const char *path,
             }
             i++;
             for (size_t k = 0; k < want; k++) {
-                if (!rp__jscan_value(text, n, &i, depth + 1)) {
+                if (!rp__jscan_next_member(text, n, &i, depth + 1)) {
                     return false;
                 }
-                i = rp__jscan_ws(text, n, i);
-                if (i >= n || text[i] != ',') {
-                    return false;
-                }
-                i++;
             }
             i = rp__jscan_ws(text, n, i);
             if (i < n && text[i] == ']') {

@@ -23,19 +23,10 @@
 
 /* ----- JSON building ---------------------------------------------------------------------- */
 
-/* A JSON string for n bytes of s; bytes that are not UTF-8 are read as Latin-1. */
-static cJSON *text(const char *s, size_t n)
-{
-    size_t len;
-    char *u = rp__utf8_from_latin1(s, n, &len);
-    cJSON *j = cJSON_CreateString(u);
-    free(u);
-    return j;
-}
-
+/* A JSON string for s (NULL as ""); bytes that are not UTF-8 are read as Latin-1. */
 static cJSON *str(const char *s)
 {
-    return text(s ? s : "", s ? strlen(s) : 0);
+    return rp__json_text(s ? s : "", s ? strlen(s) : 0);
 }
 
 static cJSON *num(double d)
@@ -72,8 +63,8 @@ static cJSON *request_cookies(const struct rp_headers *h)
         while (rp__cookie_next(v, c->value_len, &pos, &p)) {
             if (has_value(&p)) {
                 cJSON *o = cJSON_CreateObject();
-                cJSON_AddItemToObject(o, "name", text(v + p.name_off, p.name_len));
-                cJSON_AddItemToObject(o, "value", text(v + p.value_off, p.value_len));
+                cJSON_AddItemToObject(o, "name", rp__json_text(v + p.name_off, p.name_len));
+                cJSON_AddItemToObject(o, "value", rp__json_text(v + p.value_off, p.value_len));
                 cJSON_AddItemToArray(arr, o);
             }
         }
@@ -95,17 +86,17 @@ static cJSON *response_cookies(const struct rp_headers *h)
             continue;
         }
         cJSON *o = cJSON_CreateObject();
-        cJSON_AddItemToObject(o, "name", text(v + p.name_off, p.name_len));
-        cJSON_AddItemToObject(o, "value", text(v + p.value_off, p.value_len));
+        cJSON_AddItemToObject(o, "name", rp__json_text(v + p.name_off, p.name_len));
+        cJSON_AddItemToObject(o, "value", rp__json_text(v + p.value_off, p.value_len));
         while (rp__cookie_next(v, c->value_len, &pos, &p)) {
             const char *k = v + p.name_off;
             size_t kl = p.name_len;
             const char *x = v + p.value_off;
             int64_t expires;
             if (rp_strieq(k, kl, "path")) {
-                cJSON_AddItemToObject(o, "path", text(x, p.value_len));
+                cJSON_AddItemToObject(o, "path", rp__json_text(x, p.value_len));
             } else if (rp_strieq(k, kl, "domain")) {
-                cJSON_AddItemToObject(o, "domain", text(x, p.value_len));
+                cJSON_AddItemToObject(o, "domain", rp__json_text(x, p.value_len));
             } else if (rp_strieq(k, kl, "expires") &&
                        rp__http_date_parse(x, p.value_len, &expires)) {
                 char iso[32];
@@ -116,7 +107,7 @@ static cJSON *response_cookies(const struct rp_headers *h)
             } else if (rp_strieq(k, kl, "secure")) {
                 cJSON_AddItemToObject(o, "secure", cJSON_CreateTrue());
             } else if (rp_strieq(k, kl, "samesite")) {
-                cJSON_AddItemToObject(o, "sameSite", text(x, p.value_len));
+                cJSON_AddItemToObject(o, "sameSite", rp__json_text(x, p.value_len));
             }
         }
         cJSON_AddItemToArray(arr, o);
@@ -131,7 +122,7 @@ static cJSON *decoded(const char *s, size_t n)
     char *d = rp_xmalloc(n + 1);
     size_t o = 0;
     bool ok = rp__pct_decode(s, n, true, d, n + 1, &o) && rp__utf8_text((unsigned char *)d, o);
-    cJSON *j = ok ? text(d, o) : text(s, n);
+    cJSON *j = ok ? rp__json_text(d, o) : rp__json_text(s, n);
     free(d);
     return j;
 }
@@ -163,8 +154,8 @@ static cJSON *headers_json(const struct rp_headers *h)
     cJSON *arr = cJSON_CreateArray();
     for (size_t i = 0; i < h->n; i++) {
         cJSON *o = cJSON_CreateObject();
-        cJSON_AddItemToObject(o, "name", text(h->v[i].name, h->v[i].name_len));
-        cJSON_AddItemToObject(o, "value", text(h->v[i].value, h->v[i].value_len));
+        cJSON_AddItemToObject(o, "name", rp__json_text(h->v[i].name, h->v[i].name_len));
+        cJSON_AddItemToObject(o, "value", rp__json_text(h->v[i].value, h->v[i].value_len));
         cJSON_AddItemToArray(arr, o);
     }
     return arr;

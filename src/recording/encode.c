@@ -21,16 +21,6 @@
 
 /* ----- small JSON helpers ----------------------------------------------------------------- */
 
-/* Returns a new cJSON string for n bytes of s, transcoding from Latin-1 when not UTF-8. */
-static cJSON *json_text(const char *s, size_t n)
-{
-    size_t len;
-    char *u = rp__utf8_from_latin1(s, n, &len);
-    cJSON *j = cJSON_CreateString(u);
-    free(u);
-    return j;
-}
-
 /* Adds every key of the JSON object text extra to obj; keys obj already has are skipped. */
 static rp_code merge_extra(cJSON *obj, const char *extra, struct rp_error *err)
 {
@@ -347,12 +337,13 @@ rp_code rp_recording_encode_meta(const struct rp_rec_meta *m, struct rp_buf *out
     cJSON_AddItemToObject(src, "kind",
                           cJSON_CreateString(m->source_kind ? m->source_kind : "unknown"));
     if (m->source_detail) {
-        cJSON_AddItemToObject(src, "detail", json_text(m->source_detail, strlen(m->source_detail)));
+        cJSON_AddItemToObject(src, "detail",
+                              rp__json_text(m->source_detail, strlen(m->source_detail)));
     }
     cJSON *t = cJSON_CreateArray();
     cJSON_AddItemToObject(o, "tenants", t);
     for (size_t i = 0; i < m->n_tenants; i++) {
-        cJSON_AddItemToArray(t, json_text(m->tenants[i], strlen(m->tenants[i])));
+        cJSON_AddItemToArray(t, rp__json_text(m->tenants[i], strlen(m->tenants[i])));
     }
     rp_code rc = merge_extra(o, m->extra, err);
     if (!rc) {
