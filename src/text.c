@@ -11,20 +11,10 @@
 
 #include "text_int.h"
 
-/* ----- ASCII and hex ---------------------------------------------------------------------- */
+/* ----- hex ---------------------------------------------------------------------- */
 
 const char rp__hex_upper[17] = "0123456789ABCDEF";
 const char rp__hex_lower[17] = "0123456789abcdef";
-
-bool rp__ascii_ieq(const char *a, const char *b, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (rp__ascii_lower(a[i]) != rp__ascii_lower(b[i])) {
-            return false;
-        }
-    }
-    return true;
-}
 
 /* ----- JSON's \uXXXX escapes -------------------------------------------------------------- */
 

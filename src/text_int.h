@@ -18,7 +18,15 @@ static inline char rp__ascii_lower(char c)
 }
 
 /* True when the n bytes at a and at b are equal but for ASCII case. */
-bool rp__ascii_ieq(const char *a, const char *b, size_t n);
+static inline bool rp__ascii_ieq(const char *a, const char *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (rp__ascii_lower(a[i]) != rp__ascii_lower(b[i])) {
+            return false;
+        }
+    }
+    return true;
+}
 
 /* ----- hex digits ------------------------------------------------------------------------- */
 
