@@ -321,6 +321,22 @@ out:
     return rc;
 }
 
+rp_code rp__part_finish(struct rp_buf *b, bool changed, const char *s, size_t n, size_t done,
+                        char **out, size_t *out_len, struct rp_error *err)
+{
+    rp_code rc = RP_OK;
+    if (!changed) {
+        *out = NULL;
+    } else {
+        rc = rp_buf_add(b, s + done, n - done, err);
+        if (!rc) {
+            *out = rp_buf_take(b, out_len);
+        }
+    }
+    rp_buf_cleanup(b);
+    return rc;
+}
+
 enum rp__body_form rp__body_form(const struct rp_headers *h)
 {
     char mt[256];

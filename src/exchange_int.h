@@ -7,6 +7,7 @@
 #ifndef REPRISE_EXCHANGE_INT_H
 #define REPRISE_EXCHANGE_INT_H
 
+#include <reprise/buf.h>
 #include <reprise/exchange.h>
 
 /* Where a request body's text stands, from its Content-Type. */
@@ -39,5 +40,13 @@ typedef rp_code (*rp__part_fn)(void *ud, enum rp__part part, const struct rp_hea
  */
 rp_code rp__request_transform(struct rp_request *req, rp__part_fn fn, void *ud,
                               struct rp_error *err);
+
+/*
+ * Finishes a part an rp__part_fn rewrote into b, where s[0, done) has been dealt with: with
+ * changed, appends the rest s[done, n) and hands b over as *out (*out_len bytes); without,
+ * sets *out to NULL (the part stays as it is). Cleans b up either way. RP_ETOOBIG past b's cap.
+ */
+rp_code rp__part_finish(struct rp_buf *b, bool changed, const char *s, size_t n, size_t done,
+                        char **out, size_t *out_len, struct rp_error *err);
 
 #endif /* REPRISE_EXCHANGE_INT_H */

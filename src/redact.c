@@ -283,15 +283,7 @@ static rp_code fill(const char *s, size_t n, enum place place, rp_secret_fn look
         }
         done = ph.start + ph.len;
     }
-    if (!any) {
-        *out = NULL;
-        goto out;
-    }
-    rc = rp_buf_add(&b, s + done, n - done, err);
-    if (rc) {
-        goto out;
-    }
-    *out = rp_buf_take(&b, out_len);
+    return rp__part_finish(&b, any, s, n, done, out, out_len, err);
 out:
     rp_buf_cleanup(&b);
     return rc;

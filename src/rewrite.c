@@ -509,16 +509,11 @@ static rp_code rewrite(const struct rp_rewriter *rw, const char *s, size_t n, en
         done = i;
         found++;
     }
-    if (found == 0) {
-        *out = NULL;
-        goto out;
+    rc = rp__part_finish(&b, found > 0, s, n, done, out, out_len, err);
+    if (!rc) {
+        *hits += found;
     }
-    rc = rp_buf_add(&b, s + done, n - done, err);
-    if (rc) {
-        goto out;
-    }
-    *out = rp_buf_take(&b, out_len);
-    *hits += found;
+    return rc;
 out:
     rp_buf_cleanup(&b);
     return rc;

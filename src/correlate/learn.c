@@ -400,6 +400,17 @@ static bool resp_html(void *ud, enum rp_loc_kind kind, const char *name, size_t 
     return rs->count < RP_CORRELATE_MAX_PER_RESPONSE;
 }
 
+bool rp__correlate_cookie_name(const char *v, const struct rp__pair *p,
+                               char name[RP_CORRELATE_MAX_KEY + 1])
+{
+    if (p->name_len == 0 || p->name_len > RP_CORRELATE_MAX_KEY) {
+        return false;
+    }
+    memcpy(name, v + p->name_off, p->name_len);
+    name[p->name_len] = '\0';
+    return true;
+}
+
 /* True when name is in list; an entry ending in '*' is a prefix. Case-insensitive. */
 bool rp__correlate_in_list(const char *name, size_t n, const char *const *list)
 {
@@ -526,13 +537,11 @@ static void index_headers(struct resp *rs, const struct rp_headers *hs)
         if (rp_strieq(h->name, h->name_len, "Set-Cookie")) {
             size_t pos = 0;
             struct rp__pair p;
-            if (!rp__cookie_next(h->value, h->value_len, &pos, &p) || p.name_len == 0 ||
-                p.name_len > RP_CORRELATE_MAX_KEY) {
+            char name[RP_CORRELATE_MAX_KEY + 1];
+            if (!rp__cookie_next(h->value, h->value_len, &pos, &p) ||
+                !rp__correlate_cookie_name(h->value, &p, name)) {
                 continue;
             }
-            char name[RP_CORRELATE_MAX_KEY + 1];
-            memcpy(name, h->value + p.name_off, p.name_len);
-            name[p.name_len] = '\0';
             struct cand_info in = {
                 .kind = RP_LOC_COOKIE,
                 .key = name,

@@ -85,6 +85,11 @@ uint64_t rp__correlate_stem(const char *noun);
 bool rp__correlate_id_noun(const char *key, size_t klen, const char *ctx, size_t ctx_len,
                            const char *url_noun, char *out);
 
+/* Copies the name of cookie pair p of the header value v into name, NUL-terminated; false
+ * when it is empty or longer than RP_CORRELATE_MAX_KEY. */
+bool rp__correlate_cookie_name(const char *v, const struct rp__pair *p,
+                               char name[RP_CORRELATE_MAX_KEY + 1]);
+
 /* True when name is in list; an entry ending in '*' is a prefix. Case-insensitive. */
 bool rp__correlate_in_list(const char *name, size_t n, const char *const *list);
 

@@ -362,11 +362,9 @@ static void scan_headers(struct req *rq, const struct rp_headers *hs)
             struct rp__pair p;
             while (rp__cookie_next(h->value, h->value_len, &pos, &p)) {
                 char name[RP_CORRELATE_MAX_KEY + 1];
-                if (p.name_len == 0 || p.name_len > RP_CORRELATE_MAX_KEY) {
+                if (!rp__correlate_cookie_name(h->value, &p, name)) {
                     continue;
                 }
-                memcpy(name, h->value + p.name_off, p.name_len);
-                name[p.name_len] = '\0';
                 struct target t = {
                     .kind = RP_LOC_COOKIE,
                     .key = name,
