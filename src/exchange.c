@@ -7,10 +7,8 @@
 #include <reprise/exchange.h>
 #include <reprise/limits.h>
 
-static unsigned char lower(unsigned char c)
-{
-    return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c;
-}
+#include "exchange_int.h"
+#include "text_int.h"
 
 bool rp_strieq(const char *a, size_t alen, const char *b)
 {
@@ -19,27 +17,10 @@ bool rp_strieq(const char *a, size_t alen, const char *b)
     if (alen == 0 || b[0] == '\0') {
         return alen == 0 && b[0] == '\0';
     }
-    if (lower((unsigned char)a[0]) != lower((unsigned char)b[0])) {
+    if (rp__ascii_lower(a[0]) != rp__ascii_lower(b[0])) {
         return false;
     }
-    size_t blen = strlen(b);
-    if (alen != blen) {
-        return false;
-    }
-    for (size_t i = 0; i < alen; i++) {
-        unsigned char x = (unsigned char)a[i];
-        unsigned char y = (unsigned char)b[i];
-        if (x >= 'A' && x <= 'Z') {
-            x = (unsigned char)(x + 32);
-        }
-        if (y >= 'A' && y <= 'Z') {
-            y = (unsigned char)(y + 32);
-        }
-        if (x != y) {
-            return false;
-        }
-    }
-    return true;
+    return strlen(b) == alen && rp__ascii_ieq(a, b, alen);
 }
 
 /* ----- headers ---------------------------------------------------------------------------- */
@@ -282,6 +263,95 @@ void rp_request_apply_edits(struct rp_request *req, struct rp_request_edits *e)
     }
 }
 
+rp_code rp__request_transform(struct rp_request *req, rp__part_fn fn, void *ud,
+                              struct rp_error *err)
+{
+    rp_code rc = RP_OK;
+    struct rp_headers *h = &req->headers;
+    struct rp_request_edits e = {0};
+    if (req->url) {
+        size_t len = 0;
+        rc = fn(ud, RP__PART_URL, NULL, req->url, strlen(req->url), RP_MAX_URL_REWRITTEN, &e.url,
+                &len, err);
+        if (rc) {
+            goto out;
+        }
+    }
+    size_t total = 0;
+    for (size_t i = 0; i < h->n; i++) {
+        total += h->v[i].value_len;
+    }
+    for (size_t i = 0; i < h->n; i++) {
+        const struct rp_header *hd = &h->v[i];
+        size_t others = total - hd->value_len;
+        size_t max = others < RP_MAX_HEADER_REWRITTEN ? RP_MAX_HEADER_REWRITTEN - others : 0;
+        char *v = NULL;
+        size_t vlen = 0;
+        rc = fn(ud, RP__PART_HEADER, hd, hd->value, hd->value_len, max, &v, &vlen, err);
+        if (rc) {
+            goto out;
+        }
+        if (v) {
+            if (!e.vals) {
+                e.vals = rp_xcalloc(h->n, sizeof(*e.vals));
+                e.val_lens = rp_xcalloc(h->n, sizeof(*e.val_lens));
+            }
+            e.vals[i] = v;
+            e.val_lens[i] = vlen;
+            total = others + vlen;
+        }
+    }
+    const struct rp_body *b = &req->body;
+    if (b->len > 0 && rp__utf8_text(b->data, b->len)) {
+        rc = fn(ud, RP__PART_BODY, NULL, (const char *)b->data, b->len, RP_MAX_BODY_REWRITTEN,
+                &e.body, &e.body_len, err);
+        if (rc) {
+            goto out;
+        }
+    }
+    rp_request_apply_edits(req, &e);
+out:
+    free(e.body);
+    for (size_t i = 0; e.vals && i < h->n; i++) {
+        free(e.vals[i]);
+    }
+    free(e.vals);
+    free(e.val_lens);
+    free(e.url);
+    return rc;
+}
+
+rp_code rp__part_finish(struct rp_buf *b, bool changed, const char *s, size_t n, size_t done,
+                        char **out, size_t *out_len, struct rp_error *err)
+{
+    rp_code rc = RP_OK;
+    if (!changed) {
+        *out = NULL;
+    } else {
+        rc = rp_buf_add(b, s + done, n - done, err);
+        if (!rc) {
+            *out = rp_buf_take(b, out_len);
+        }
+    }
+    rp_buf_cleanup(b);
+    return rc;
+}
+
+enum rp__body_form rp__body_form(const struct rp_headers *h)
+{
+    char mt[256];
+    if (!rp_media_type(h, mt, sizeof(mt))) {
+        return RP__BODY_TEXT;
+    }
+    if (rp_media_is_json(mt)) {
+        return RP__BODY_JSON;
+    }
+    if (strcmp(mt, "application/x-www-form-urlencoded") == 0) {
+        return RP__BODY_FORM;
+    }
+    return RP__BODY_TEXT;
+}
+
 void rp_exchange_init(struct rp_exchange *ex)
 {
     memset(ex, 0, sizeof(*ex));
@@ -347,7 +417,7 @@ bool rp_media_type(const struct rp_headers *h, char *out, size_t outsz)
     }
     for (size_t k = i; k < j; k++) {
         char c = v[k];
-        out[k - i] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+        out[k - i] = rp__ascii_lower(c);
     }
     out[j - i] = '\0';
     return true;

@@ -11,7 +11,10 @@
 #include <reprise/limits.h>
 #include <reprise/redact.h>
 
+#include "exchange_int.h"
+#include "jscan_int.h"
 #include "text_int.h"
+#include "url_int.h"
 
 #define ENV_PREFIX  "REPRISE_SECRET_"
 #define PH_OPEN     "{{secret:"
@@ -201,82 +204,39 @@ int rp_secrets_each(const struct rp_request *req, rp_secret_visit_fn fn, void *u
 /* How a value is written where its placeholder stands. */
 enum place { PLACE_RAW, PLACE_HEADER, PLACE_URL, PLACE_FORM, PLACE_JSON };
 
-static const char hex_upper[] = "0123456789ABCDEF";
-
-/* Appends value percent-encoded (RFC 3986 unreserved kept), with ' ' as '+' when form. */
-static rp_code add_pct(struct rp_buf *b, const char *value, bool form, struct rp_error *err)
+/*
+ * Whether s[at] stands inside a JSON string. *from is where the scan resumes: outside any
+ * string, at or before at; calls come with at increasing. A placeholder holds no quote or
+ * backslash, so the scan of the text around it stays valid.
+ */
+static bool json_in_string(const char *s, size_t n, size_t *from, size_t at)
 {
-    rp_code rc = RP_OK;
-    for (const char *p = value; *p && !rc; p++) {
-        unsigned char c = (unsigned char)*p;
-        bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '-' || c == '.' || c == '_' || c == '~';
-        if (keep) {
-            rc = rp_buf_addc(b, (char)c, err);
-        } else if (c == ' ' && form) {
-            rc = rp_buf_addc(b, '+', err);
-        } else {
-            char esc[3] = {'%', hex_upper[c >> 4], hex_upper[c & 0xF]};
-            rc = rp_buf_add(b, esc, sizeof(esc), err);
+    while (*from < at) {
+        if (s[*from] != '"') {
+            (*from)++;
+            continue;
         }
+        size_t close = rp__jscan_string_end(s, n, *from + 1);
+        if (close >= at) {
+            return true;
+        }
+        *from = close + 1;
     }
-    return rc;
+    return false;
 }
 
-/* Appends value as the inside of a JSON string: quote, backslash and controls escaped. */
+/* Appends a C string as the inside of a JSON string. */
 static rp_code add_json(struct rp_buf *b, const char *value, struct rp_error *err)
 {
-    rp_code rc = RP_OK;
-    const char *p = value;
-    while (*p && !rc) {
-        size_t run = 0;
-        while (p[run] && p[run] != '"' && p[run] != '\\' && (unsigned char)p[run] >= 0x20) {
-            run++;
-        }
-        rc = rp_buf_add(b, p, run, err);
-        p += run;
-        if (rc || !*p) {
-            break;
-        }
-        unsigned char c = (unsigned char)*p++;
-        const char *esc = c == '"'    ? "\\\""
-                          : c == '\\' ? "\\\\"
-                          : c == '\n' ? "\\n"
-                          : c == '\r' ? "\\r"
-                          : c == '\t' ? "\\t"
-                          : c == '\b' ? "\\b"
-                          : c == '\f' ? "\\f"
-                                      : NULL;
-        if (esc) {
-            rc = rp_buf_adds(b, esc, err);
-        } else {
-            rc = rp_buf_addf(b, err, "\\u%04x", c);
-        }
-    }
-    return rc;
+    return rp__json_escape(b, value, strlen(value), err);
 }
 
-/* Keeps track of whether a JSON text's scan stands inside a string. */
-struct json_scan {
-    bool in_string;
-    bool escaped;
+/* What fill_part needs: the secrets and the request's headers. */
+struct fill_ctx {
+    rp_secret_fn lookup;
+    void *ud;
+    const struct rp_headers *headers;
 };
-
-static void json_advance(struct json_scan *js, const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!js->in_string) {
-            js->in_string = c == '"';
-        } else if (js->escaped) {
-            js->escaped = false;
-        } else if (c == '\\') {
-            js->escaped = true;
-        } else if (c == '"') {
-            js->in_string = false;
-        }
-    }
-}
 
 /*
  * Fills the placeholders in the n bytes at s. On success *out is NULL when there were none,
@@ -289,7 +249,7 @@ static rp_code fill(const char *s, size_t n, enum place place, rp_secret_fn look
     rp_code rc = RP_OK;
     struct rp_buf b;
     rp_buf_init(&b, max);
-    struct json_scan js = {false, false};
+    size_t json_from = 0;
     struct placeholder ph;
     size_t done = 0;
     bool any = false;
@@ -308,13 +268,11 @@ static rp_code fill(const char *s, size_t n, enum place place, rp_secret_fn look
             goto out;
         }
         if (place == PLACE_URL || place == PLACE_FORM) {
-            rc = add_pct(&b, value, place == PLACE_FORM, err);
+            rc = rp__pct_encode(value, strlen(value),
+                                place == PLACE_FORM ? RP__PCT_FORM : RP__PCT_UNRESERVED, &b, err);
         } else if (place == PLACE_JSON) {
-            /* A placeholder holds no quote or backslash, so the scan state stays valid
-             * across it. */
-            json_advance(&js, s + done, ph.start - done);
-            js.escaped = false;
-            rc = js.in_string ? add_json(&b, value, err) : rp_buf_adds(&b, value, err);
+            rc = json_in_string(s, n, &json_from, ph.start) ? add_json(&b, value, err)
+                                                            : rp_buf_adds(&b, value, err);
         } else if (place == PLACE_HEADER && strpbrk(value, "\r\n")) {
             rc = rp_error_set(err, RP_EUSAGE, "secret \"%s\" contains a line break", ph.name);
         } else {
@@ -325,113 +283,39 @@ static rp_code fill(const char *s, size_t n, enum place place, rp_secret_fn look
         }
         done = ph.start + ph.len;
     }
-    if (!any) {
-        *out = NULL;
-        goto out;
-    }
-    rc = rp_buf_add(&b, s + done, n - done, err);
-    if (rc) {
-        goto out;
-    }
-    *out = rp_buf_take(&b, out_len);
+    return rp__part_finish(&b, any, s, n, done, out, out_len, err);
 out:
     rp_buf_cleanup(&b);
     return rc;
 }
 
-static enum place body_place(const struct rp_headers *h)
+/* Fills the placeholders of one part of a request (an rp__part_fn). */
+static rp_code fill_part(void *ud, enum rp__part part, const struct rp_header *h, const char *s,
+                         size_t n, size_t max, char **out, size_t *out_len, struct rp_error *err)
 {
-    char mt[256];
-    if (!rp_media_type(h, mt, sizeof(mt))) {
-        return PLACE_RAW;
+    const struct fill_ctx *c = ud;
+    enum place place = PLACE_HEADER;
+    if (part == RP__PART_URL) {
+        place = PLACE_URL;
+    } else if (part == RP__PART_BODY) {
+        enum rp__body_form f = rp__body_form(c->headers);
+        place = f == RP__BODY_JSON ? PLACE_JSON : f == RP__BODY_FORM ? PLACE_FORM : PLACE_RAW;
     }
-    if (rp_media_is_json(mt)) {
-        return PLACE_JSON;
+    rp_code rc = fill(s, n, place, c->lookup, c->ud, max, out, out_len, err);
+    if (rc == RP_ETOOBIG) {
+        if (part == RP__PART_URL) {
+            rp_error_prefix(err, "filling secrets in the URL");
+        } else if (part == RP__PART_HEADER) {
+            rp_error_prefix(err, "filling secrets in header %s", h->name);
+        } else {
+            rp_error_prefix(err, "filling secrets in the body");
+        }
     }
-    if (strcmp(mt, "application/x-www-form-urlencoded") == 0) {
-        return PLACE_FORM;
-    }
-    return PLACE_RAW;
+    return rc;
 }
 
 rp_code rp_secrets_fill(struct rp_request *req, rp_secret_fn lookup, void *ud, struct rp_error *err)
 {
-    rp_code rc = RP_EINTERNAL;
-    char *url = NULL;
-    char **vals = NULL;
-    size_t *val_lens = NULL;
-    char *body = NULL;
-    size_t body_len = 0;
-    struct rp_headers *h = &req->headers;
-
-    /* Everything is filled aside first and put in place only when every secret was found, so a
-     * failure leaves the request as it was. */
-    if (req->url) {
-        rc = fill(req->url, strlen(req->url), PLACE_URL, lookup, ud, RP_MAX_URL_REWRITTEN, &url,
-                  NULL, err);
-        if (rc) {
-            if (rc == RP_ETOOBIG) {
-                rp_error_prefix(err, "filling secrets in the URL");
-            }
-            goto out;
-        }
-    }
-    size_t total = 0;
-    for (size_t i = 0; i < h->n; i++) {
-        total += h->v[i].value_len;
-    }
-    for (size_t i = 0; i < h->n; i++) {
-        const struct rp_header *e = &h->v[i];
-        size_t others = total - e->value_len;
-        size_t max = others < RP_MAX_HEADER_REWRITTEN ? RP_MAX_HEADER_REWRITTEN - others : 0;
-        char *v = NULL;
-        size_t vlen = 0;
-        rc = fill(e->value, e->value_len, PLACE_HEADER, lookup, ud, max, &v, &vlen, err);
-        if (rc) {
-            if (rc == RP_ETOOBIG) {
-                rp_error_prefix(err, "filling secrets in header %s", e->name);
-            }
-            goto out;
-        }
-        if (v) {
-            if (!vals) {
-                vals = rp_xcalloc(h->n, sizeof(*vals));
-                val_lens = rp_xcalloc(h->n, sizeof(*val_lens));
-            }
-            vals[i] = v;
-            val_lens[i] = vlen;
-            total = others + vlen;
-        }
-    }
-    if (body_is_text(&req->body)) {
-        rc = fill((const char *)req->body.data, req->body.len, body_place(h), lookup, ud,
-                  RP_MAX_BODY_REWRITTEN, &body, &body_len, err);
-        if (rc) {
-            if (rc == RP_ETOOBIG) {
-                rp_error_prefix(err, "filling secrets in the body");
-            }
-            goto out;
-        }
-    }
-
-    struct rp_request_edits edits = {
-        .url = url,
-        .vals = vals,
-        .val_lens = val_lens,
-        .body = body,
-        .body_len = body_len,
-    };
-    rp_request_apply_edits(req, &edits);
-    url = NULL;
-    body = NULL;
-    rc = RP_OK;
-out:
-    free(body);
-    for (size_t i = 0; vals && i < h->n; i++) {
-        free(vals[i]);
-    }
-    free(vals);
-    free(val_lens);
-    free(url);
-    return rc;
+    struct fill_ctx c = {lookup, ud, &req->headers};
+    return rp__request_transform(req, fill_part, &c, err);
 }

@@ -16,6 +16,7 @@
 #include <reprise/limits.h>
 #include <reprise/rewrite.h>
 
+#include "exchange_int.h"
 #include "text_int.h"
 
 /*
@@ -75,34 +76,6 @@ static bool is_token(unsigned c)
            c == '-';
 }
 
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
-/* The code unit of the four hex digits at p, or -1. */
-static long hex4(const char *p)
-{
-    long v = 0;
-    for (size_t k = 0; k < 4; k++) {
-        int h = hexval((unsigned char)p[k]);
-        if (h < 0) {
-            return -1;
-        }
-        v = v * 16 + h;
-    }
-    return v;
-}
-
 static bool is_unreserved(unsigned char c)
 {
     return is_token(c) || c == '.' || c == '~';
@@ -110,18 +83,9 @@ static bool is_unreserved(unsigned char c)
 
 /* ----- encoding --------------------------------------------------------------------------- */
 
-static const char hex_upper[] = "0123456789ABCDEF";
-static const char hex_lower[] = "0123456789abcdef";
-
 static size_t put_u(char *out, size_t o, unsigned v)
 {
-    out[o++] = '\\';
-    out[o++] = 'u';
-    out[o++] = hex_lower[(v >> 12) & 0xF];
-    out[o++] = hex_lower[(v >> 8) & 0xF];
-    out[o++] = hex_lower[(v >> 4) & 0xF];
-    out[o++] = hex_lower[v & 0xF];
-    return o;
+    return o + rp__json_u_write(v, out + o);
 }
 
 /* Writes a JSON-escaped ASCII byte at out[o]; returns the new length. */
@@ -163,8 +127,8 @@ static size_t encode(enum form f, const char *s, size_t n, char *out)
                 out[o++] = '+';
             } else {
                 out[o++] = '%';
-                out[o++] = hex_upper[c >> 4];
-                out[o++] = hex_upper[c & 0xF];
+                out[o++] = rp__hex_upper[c >> 4];
+                out[o++] = rp__hex_upper[c & 0xF];
             }
             i++;
         } else if (c < 0x80 || f == F_JSON) {
@@ -177,13 +141,7 @@ static size_t encode(enum form f, const char *s, size_t n, char *out)
             for (size_t k = 1; k < len; k++) {
                 cp = (cp << 6) | ((unsigned char)s[i + k] & 0x3Fu);
             }
-            if (cp >= 0x10000) {
-                cp -= 0x10000;
-                o = put_u(out, o, 0xD800 + (cp >> 10));
-                o = put_u(out, o, 0xDC00 + (cp & 0x3FF));
-            } else {
-                o = put_u(out, o, cp);
-            }
+            o = put_u(out, o, cp); /* a surrogate pair past U+FFFF */
             i += len;
         }
     }
@@ -416,11 +374,12 @@ static bool boundary_before(const char *s, size_t i)
         return true;
     }
     unsigned char c = (unsigned char)s[i - 1];
-    if (i >= 3 && s[i - 3] == '%' && hexval((unsigned char)s[i - 2]) >= 0 && hexval(c) >= 0) {
-        return !is_token((unsigned)(hexval((unsigned char)s[i - 2]) * 16 + hexval(c)));
+    int byte = i >= 3 && s[i - 3] == '%' ? rp__hex_byte(s + i - 2) : -1;
+    if (byte >= 0) {
+        return !is_token((unsigned)byte);
     }
     if (i >= 6 && s[i - 5] == 'u' && s[i - 6] == '\\' && escaping_backslash(s, i - 6)) {
-        long cu = hex4(s + i - 4);
+        long cu = rp__hex4(s + i - 4);
         if (cu >= 0) {
             return !is_token((unsigned)cu);
         }
@@ -440,14 +399,13 @@ static bool boundary_after(const char *s, size_t n, size_t e)
     }
     unsigned char c = (unsigned char)s[e];
     if (c == '%' && n - e >= 3) {
-        int hi = hexval((unsigned char)s[e + 1]);
-        int lo = hexval((unsigned char)s[e + 2]);
-        if (hi >= 0 && lo >= 0) {
-            return !is_token((unsigned)(hi * 16 + lo));
+        int byte = rp__hex_byte(s + e + 1);
+        if (byte >= 0) {
+            return !is_token((unsigned)byte);
         }
     }
     if (c == '\\' && n - e >= 6 && s[e + 1] == 'u') {
-        long cu = hex4(s + e + 2);
+        long cu = rp__hex4(s + e + 2);
         if (cu >= 0) {
             return !is_token((unsigned)cu);
         }
@@ -551,16 +509,11 @@ static rp_code rewrite(const struct rp_rewriter *rw, const char *s, size_t n, en
         done = i;
         found++;
     }
-    if (found == 0) {
-        *out = NULL;
-        goto out;
+    rc = rp__part_finish(&b, found > 0, s, n, done, out, out_len, err);
+    if (!rc) {
+        *hits += found;
     }
-    rc = rp_buf_add(&b, s + done, n - done, err);
-    if (rc) {
-        goto out;
-    }
-    *out = rp_buf_take(&b, out_len);
-    *hits += found;
+    return rc;
 out:
     rp_buf_cleanup(&b);
     return rc;
@@ -582,22 +535,6 @@ char *rp_rewrite_text(const struct rp_rewriter *rw, const char *s, size_t n, siz
     return out;
 }
 
-/* Where a body's text stands, from the request's Content-Type. */
-static enum place body_place(const struct rp_headers *h)
-{
-    char mt[256];
-    if (!rp_media_type(h, mt, sizeof(mt))) {
-        return PLACE_TEXT;
-    }
-    if (rp_media_is_json(mt)) {
-        return PLACE_JSON;
-    }
-    if (strcmp(mt, "application/x-www-form-urlencoded") == 0) {
-        return PLACE_FORM;
-    }
-    return PLACE_TEXT;
-}
-
 /* Headers whose values are URLs. */
 static enum place header_place(const struct rp_header *h)
 {
@@ -607,86 +544,46 @@ static enum place header_place(const struct rp_header *h)
     return PLACE_TEXT;
 }
 
+/* What rewrite_part needs: the rewriter, the request's headers and the count so far. */
+struct rewrite_ctx {
+    const struct rp_rewriter *rw;
+    const struct rp_headers *headers;
+    size_t hits;
+};
+
+/* Rewrites one part of a request (an rp__part_fn). */
+static rp_code rewrite_part(void *ud, enum rp__part part, const struct rp_header *h, const char *s,
+                            size_t n, size_t max, char **out, size_t *out_len, struct rp_error *err)
+{
+    struct rewrite_ctx *c = ud;
+    enum place place = PLACE_URL;
+    if (part == RP__PART_HEADER) {
+        place = header_place(h);
+    } else if (part == RP__PART_BODY) {
+        enum rp__body_form f = rp__body_form(c->headers);
+        place = f == RP__BODY_JSON ? PLACE_JSON : f == RP__BODY_FORM ? PLACE_FORM : PLACE_TEXT;
+    }
+    rp_code rc = rewrite(c->rw, s, n, place, max, out, out_len, &c->hits, err);
+    if (rc) {
+        if (part == RP__PART_URL) {
+            rp_error_prefix(err, "rewriting the URL");
+        } else if (part == RP__PART_HEADER) {
+            rp_error_prefix(err, "rewriting header %s", h->name);
+        } else {
+            rp_error_prefix(err, "rewriting the body");
+        }
+    }
+    return rc;
+}
+
 rp_code rp_rewrite_request(const struct rp_rewriter *rw, struct rp_request *req, size_t *out_count,
                            struct rp_error *err)
 {
-    rp_code rc = RP_EINTERNAL;
-    size_t hits = 0;
-    char *url = NULL;
-    size_t url_len = 0;
-    char **vals = NULL;
-    size_t *val_lens = NULL;
-    char *body = NULL;
-    size_t body_len = 0;
-    struct rp_headers *h = &req->headers;
-
-    /* Everything is rewritten aside first and put in place only when all of it fitted, so a
-     * failure leaves the request as it was. */
-    if (req->url) {
-        rc = rewrite(rw, req->url, strlen(req->url), PLACE_URL, RP_MAX_URL_REWRITTEN, &url,
-                     &url_len, &hits, err);
-        if (rc) {
-            rp_error_prefix(err, "rewriting the URL");
-            goto out;
-        }
+    struct rewrite_ctx c = {rw, &req->headers, 0};
+    rp_code rc = rp__request_transform(req, rewrite_part, &c, err);
+    if (!rc && out_count) {
+        *out_count = c.hits;
     }
-    size_t total = 0;
-    for (size_t i = 0; i < h->n; i++) {
-        total += h->v[i].value_len;
-    }
-    for (size_t i = 0; i < h->n; i++) {
-        const struct rp_header *e = &h->v[i];
-        size_t others = total - e->value_len;
-        size_t max = others < RP_MAX_HEADER_REWRITTEN ? RP_MAX_HEADER_REWRITTEN - others : 0;
-        char *v = NULL;
-        size_t vlen = 0;
-        rc = rewrite(rw, e->value, e->value_len, header_place(e), max, &v, &vlen, &hits, err);
-        if (rc) {
-            rp_error_prefix(err, "rewriting header %s", e->name);
-            goto out;
-        }
-        if (v) {
-            if (!vals) {
-                vals = rp_xcalloc(h->n, sizeof(*vals));
-                val_lens = rp_xcalloc(h->n, sizeof(*val_lens));
-            }
-            vals[i] = v;
-            val_lens[i] = vlen;
-            total = others + vlen;
-        }
-    }
-    const struct rp_body *b = &req->body;
-    if (b->len > 0 && rp__utf8_text(b->data, b->len)) {
-        rc = rewrite(rw, (const char *)b->data, b->len, body_place(h), RP_MAX_BODY_REWRITTEN, &body,
-                     &body_len, &hits, err);
-        if (rc) {
-            rp_error_prefix(err, "rewriting the body");
-            goto out;
-        }
-    }
-
-    struct rp_request_edits edits = {
-        .url = url,
-        .vals = vals,
-        .val_lens = val_lens,
-        .body = body,
-        .body_len = body_len,
-    };
-    rp_request_apply_edits(req, &edits);
-    url = NULL;
-    body = NULL;
-    if (out_count) {
-        *out_count = hits;
-    }
-    rc = RP_OK;
-out:
-    free(body);
-    for (size_t i = 0; vals && i < h->n; i++) {
-        free(vals[i]);
-    }
-    free(vals);
-    free(val_lens);
-    free(url);
     return rc;
 }
 
@@ -747,8 +644,8 @@ static rp_code add_uuid(struct rp_buf *b, struct rp_error *err)
         if (i == 4 || i == 6 || i == 8 || i == 10) {
             s[o++] = '-';
         }
-        s[o++] = hex_lower[r[i] >> 4];
-        s[o++] = hex_lower[r[i] & 0xF];
+        s[o++] = rp__hex_lower[r[i] >> 4];
+        s[o++] = rp__hex_lower[r[i] & 0xF];
     }
     return rp_buf_add(b, s, o, err);
 }

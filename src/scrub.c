@@ -15,6 +15,10 @@
 #include <reprise/redact.h>
 #include <reprise/scrub.h>
 
+#include "jscan_int.h"
+#include "text_int.h"
+#include "url_int.h"
+
 #define PH_OPEN  "{{secret:"
 #define PH_CLOSE "}}"
 
@@ -40,17 +44,12 @@ static const char *const token_exclusions[] = {"csrf", "xsrf", "authenticity_tok
 
 /* ----- names ------------------------------------------------------------------------------ */
 
-static char lower(char c)
-{
-    return c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
-}
-
 /* Lower-cases the len bytes at name into out (KEY_MAX + 1 bytes), '-' as '_'; returns length. */
 static size_t match_form(const char *name, size_t len, char out[KEY_MAX + 1])
 {
     size_t n = len < KEY_MAX ? len : KEY_MAX;
     for (size_t i = 0; i < n; i++) {
-        char c = lower(name[i]);
+        char c = rp__ascii_lower(name[i]);
         out[i] = c == '-' ? '_' : c;
     }
     out[n] = '\0';
@@ -65,7 +64,7 @@ void rp_scrub_name(const char *name, size_t len, char *out, size_t outsz)
     size_t max = outsz - 1 < RP_MAX_SECRET_NAME ? outsz - 1 : RP_MAX_SECRET_NAME;
     size_t n = len < max ? len : max;
     for (size_t i = 0; i < n; i++) {
-        char c = lower(name[i]);
+        char c = rp__ascii_lower(name[i]);
         out[i] = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ? c : '_';
     }
     out[n] = '\0';
@@ -144,7 +143,7 @@ void rp_scrub_add_header(struct rp_scrub *s, const char *name)
 {
     char *low = rp_xstrdup(name);
     for (char *p = low; *p; p++) {
-        *p = lower(*p);
+        *p = rp__ascii_lower(*p);
     }
     /* The built-in headers have rules of their own (cookies, the auth scheme). */
     if (strcmp(low, "cookie") != 0 && strcmp(low, "set-cookie") != 0 &&
@@ -240,30 +239,19 @@ static bool is_ws(char c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    c = lower(c);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-/* Percent-decodes (and '+' as space) the len bytes at s into out (KEY_MAX + 1); returns length. */
+/*
+ * Percent-decodes (and '+' as space) the len bytes at s into out (KEY_MAX + 1): a name longer
+ * than that is read from its first KEY_MAX bytes. Returns the length; 0 for a name holding a
+ * NUL.
+ */
 static size_t form_decode(const char *s, size_t len, char out[KEY_MAX + 1])
 {
     size_t o = 0;
-    for (size_t i = 0; i < len && o < KEY_MAX; i++) {
-        if (s[i] == '+') {
-            out[o++] = ' ';
-        } else if (s[i] == '%' && i + 2 < len && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-            out[o++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
-            i += 2;
-        } else {
-            out[o++] = s[i];
-        }
+    if (!rp__pct_decode(s, len, true, out, KEY_MAX + 1, &o) &&
+        !rp__pct_decode(s, len < KEY_MAX ? len : KEY_MAX, true, out, KEY_MAX + 1, &o)) {
+        out[0] = '\0';
+        o = 0;
     }
-    out[o] = '\0';
     return o;
 }
 
@@ -271,60 +259,30 @@ static size_t form_decode(const char *s, size_t len, char out[KEY_MAX + 1])
 static void scan_form(const struct rp_scrub *s, const char *p, size_t n, size_t base,
                       struct edits *ed)
 {
-    size_t i = 0;
-    while (i < n) {
-        size_t end = i;
-        while (end < n && p[end] != '&') {
-            end++;
+    size_t pos = 0;
+    struct rp__pair pr;
+    while (rp__url_next_param(p, n, &pos, &pr)) {
+        if (pr.value_off == pr.name_off + pr.name_len) {
+            continue; /* no '=' */
         }
-        size_t eq = i;
-        while (eq < end && p[eq] != '=') {
-            eq++;
+        char key[KEY_MAX + 1];
+        size_t klen = form_decode(p + pr.name_off, pr.name_len, key);
+        if (rp_scrub_field_is_secret(s, key, klen)) {
+            edit_add(ed, base + pr.value_off, pr.value_len, "", key, klen);
         }
-        if (eq < end) {
-            char key[KEY_MAX + 1];
-            size_t klen = form_decode(p + i, eq - i, key);
-            if (rp_scrub_field_is_secret(s, key, klen)) {
-                edit_add(ed, base + eq + 1, end - eq - 1, "", key, klen);
-            }
-        }
-        i = end + 1;
     }
 }
 
-/* Index of the closing quote of the JSON string whose contents start at p[i], or n. */
-static size_t json_string_end(const char *p, size_t n, size_t i)
+/* Decodes the JSON key whose literal starts at p[i] (its quote) into key; 0 when it is longer
+ * than KEY_MAX, holds a NUL or is not a well-formed string (a cut body). */
+static size_t json_key(const char *p, size_t n, size_t i, char key[KEY_MAX + 1])
 {
-    while (i < n && p[i] != '"') {
-        i += p[i] == '\\' ? 2 : 1;
+    size_t klen = 0;
+    if (!rp__jscan_string(p, n, &i, key, KEY_MAX + 1, &klen, NULL)) {
+        key[0] = '\0';
+        return 0;
     }
-    return i < n ? i : n;
-}
-
-/* Decodes a JSON key's escapes, enough to match it: non-ASCII escapes become '_'. */
-static size_t json_key_decode(const char *p, size_t len, char out[KEY_MAX + 1])
-{
-    size_t o = 0;
-    for (size_t i = 0; i < len && o < KEY_MAX; i++) {
-        char c = p[i];
-        if (c == '\\' && i + 1 < len) {
-            char e = p[++i];
-            if (e == 'u' && i + 4 < len) {
-                int v = 0;
-                for (size_t k = 1; k <= 4; k++) {
-                    int h = hexval(p[i + k]);
-                    v = h < 0 || v < 0 ? -1 : v * 16 + h;
-                }
-                c = v > 0 && v < 0x80 ? (char)v : '_';
-                i += 4;
-            } else {
-                c = e == 'n' ? '\n' : e == 't' ? '\t' : e == 'r' ? '\r' : e;
-            }
-        }
-        out[o++] = c;
-    }
-    out[o] = '\0';
-    return o;
+    return klen;
 }
 
 /*
@@ -373,9 +331,9 @@ static void scan_json(const struct rp_scrub *s, const char *p, size_t n, struct 
             i++;
         } else if (c == '"') {
             size_t start = i + 1;
-            size_t end = json_string_end(p, n, start);
+            size_t end = rp__jscan_string_end(p, n, start);
             if (state == WANT_KEY) {
-                klen = json_key_decode(p + start, end - start, key);
+                klen = json_key(p, n, i, key);
                 key_secret = rp_scrub_field_is_secret(s, key, klen);
                 state = WANT_COLON;
             } else {
@@ -520,39 +478,15 @@ static void scan_multipart(const struct rp_scrub *s, const struct rp_header *ct,
  */
 static void scan_cookies(const char *v, size_t n, bool first_only, struct edits *ed)
 {
-    size_t i = 0;
-    while (i < n) {
-        size_t end = i;
-        while (end < n && v[end] != ';') {
-            end++;
-        }
-        size_t a = i;
-        while (a < end && is_ws(v[a])) {
-            a++;
-        }
-        size_t eq = a;
-        while (eq < end && v[eq] != '=') {
-            eq++;
-        }
-        if (eq < end) {
-            size_t ne = eq;
-            while (ne > a && is_ws(v[ne - 1])) {
-                ne--;
-            }
-            size_t vs = eq + 1;
-            size_t ve = end;
-            while (vs < ve && is_ws(v[vs])) {
-                vs++;
-            }
-            while (ve > vs && is_ws(v[ve - 1])) {
-                ve--;
-            }
-            edit_add(ed, vs, ve - vs, "cookie_", v + a, ne - a);
+    size_t pos = 0;
+    struct rp__pair pr;
+    while (rp__cookie_next(v, n, &pos, &pr)) {
+        if (pr.value_off > pr.name_off + pr.name_len) { /* there is an '=' */
+            edit_add(ed, pr.value_off, pr.value_len, "cookie_", v + pr.name_off, pr.name_len);
         }
         if (first_only) {
             break;
         }
-        i = end + 1;
     }
 }
 
@@ -639,18 +573,18 @@ static rp_code scrub_url(const struct rp_scrub *s, struct rp_request *req, struc
     if (!req->url) {
         return RP_OK;
     }
-    const char *q = strchr(req->url, '?');
-    if (!q) {
+    size_t n = strlen(req->url);
+    struct rp__url u;
+    rp__url_split(req->url, n, &u);
+    if (!u.has_query) {
         return RP_OK;
     }
-    size_t qs = (size_t)(q + 1 - req->url);
-    size_t qlen = strcspn(q + 1, "#");
     struct edits ed = {0};
-    scan_form(s, req->url + qs, qlen, qs, &ed);
+    scan_form(s, req->url + u.query_off, u.query_len, u.query_off, &ed);
     char *url = NULL;
     rp_code rc = RP_OK;
     if (ed.n) {
-        rc = edits_apply(&ed, req->url, strlen(req->url), RP_MAX_URL_BYTES, &url, NULL, err);
+        rc = edits_apply(&ed, req->url, n, RP_MAX_URL_BYTES, &url, NULL, err);
         if (rc) {
             rp_error_set(err, rc, "scrubbing the URL: it would exceed %u bytes", RP_MAX_URL_BYTES);
         } else if (url) {

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * UTF-8 validation (which decides whether a body is stored as text or base64) and base64 on
- * top of OpenSSL's EVP block coder.
+ * The library's small text toolkit: ASCII case, hex digits, JSON's \uXXXX escapes, UTF-8
+ * validation (which decides whether a body is stored as text or base64) and base64 on top of
+ * OpenSSL's EVP block coder.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,57 @@
 #include <openssl/evp.h>
 
 #include "text_int.h"
+
+/* ----- hex ---------------------------------------------------------------------- */
+
+const char rp__hex_upper[17] = "0123456789ABCDEF";
+const char rp__hex_lower[17] = "0123456789abcdef";
+
+/* ----- JSON's \uXXXX escapes -------------------------------------------------------------- */
+
+size_t rp__json_u_read(const char *p, size_t n, uint32_t *out_cp)
+{
+    if (n < 6 || p[0] != '\\' || p[1] != 'u') {
+        return 0;
+    }
+    long hi = rp__hex4(p + 2);
+    if (hi < 0) {
+        return 0;
+    }
+    if (hi >= 0xD800 && hi <= 0xDBFF && n >= 12 && p[6] == '\\' && p[7] == 'u') {
+        long lo = rp__hex4(p + 8);
+        if (lo >= 0xDC00 && lo <= 0xDFFF) {
+            *out_cp = 0x10000 + (((uint32_t)hi - 0xD800) << 10) + ((uint32_t)lo - 0xDC00);
+            return 12;
+        }
+    }
+    *out_cp = (uint32_t)hi;
+    return 6;
+}
+
+static void put_u4(char *out, uint32_t v)
+{
+    out[0] = '\\';
+    out[1] = 'u';
+    out[2] = rp__hex_lower[(v >> 12) & 0xF];
+    out[3] = rp__hex_lower[(v >> 8) & 0xF];
+    out[4] = rp__hex_lower[(v >> 4) & 0xF];
+    out[5] = rp__hex_lower[v & 0xF];
+}
+
+size_t rp__json_u_write(uint32_t cp, char out[12])
+{
+    if (cp < 0x10000) {
+        put_u4(out, cp);
+        return 6;
+    }
+    cp -= 0x10000;
+    put_u4(out, 0xD800 + ((cp >> 10) & 0x3FF));
+    put_u4(out + 6, 0xDC00 + (cp & 0x3FF));
+    return 12;
+}
+
+/* ----- UTF-8 ------------------------------------------------------------------------------ */
 
 bool rp__utf8_text(const unsigned char *p, size_t n)
 {
@@ -77,6 +129,30 @@ size_t rp__utf8_encode(uint32_t cp, char out[4])
     out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
     out[3] = (char)(0x80 | (cp & 0x3F));
     return 4;
+}
+
+char *rp__utf8_from_latin1(const char *s, size_t n, size_t *out_len)
+{
+    if (rp__utf8_text((const unsigned char *)s, n)) {
+        *out_len = n;
+        return rp_xstrndup(s, n);
+    }
+    char *u = rp_xmalloc(n * 2 + 1);
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == 0) {
+            u[o++] = '?';
+        } else if (c < 0x80) {
+            u[o++] = (char)c;
+        } else {
+            u[o++] = (char)(0xC0 | (c >> 6));
+            u[o++] = (char)(0x80 | (c & 0x3F));
+        }
+    }
+    u[o] = '\0';
+    *out_len = o;
+    return u;
 }
 
 rp_code rp__base64_encode(const unsigned char *p, size_t n, struct rp_buf *out,

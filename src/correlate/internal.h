@@ -11,10 +11,40 @@
 #include <reprise/correlate.h>
 #include <reprise/limits.h>
 
+#include "../jscan_int.h"
+#include "../url_int.h"
+
 /* A buffer that holds any one value a correlation carries, plus its NUL. */
 #define RP__CORR_VALUE_BUF (RP_CORRELATE_MAX_VALUE + 1u)
 
 /* ----- text (text.c) ------------------------------------------------------------------------ */
+
+/* Lower-cases the letters and digits of n bytes at p into out (outsz bytes, NUL-terminated),
+ * leaving out every other byte; returns the length written. */
+size_t rp__correlate_normalise(const char *p, size_t n, char *out, size_t outsz);
+
+/*
+ * Steps through the segments of a URL's path, percent-decoded, each with the noun the segment
+ * before it names ("/orders/4": "4" comes with "order"). Segments that do not decode (too long,
+ * a NUL) are passed over and clear the noun. Fill with rp__correlate_segments_init.
+ */
+struct rp__segments {
+    const char *path;
+    size_t path_len;
+    size_t pos;
+    size_t next_idx;
+    bool started;
+    size_t idx;                   /* the segment's index in the path */
+    char seg[RP__CORR_VALUE_BUF]; /* the segment, decoded */
+    size_t seg_len;
+    char noun[RP_CORRELATE_MAX_KEY + 1]; /* the noun before it, "" for none */
+};
+
+/* Starts a walk over the path of the URL in n bytes at url. */
+void rp__correlate_segments_init(struct rp__segments *w, const char *url, size_t n);
+
+/* Moves to the next segment; false at the end. */
+bool rp__correlate_segments_next(struct rp__segments *w);
 
 /* FNV-1a of n bytes. */
 uint64_t rp__correlate_hash(const char *p, size_t n);
@@ -64,71 +94,7 @@ rp_code rp__correlate_replace(const char *hay, size_t n, const char *from, size_
                               const char *to, size_t to_len, bool tokens, struct rp_buf *out,
                               size_t *out_count, struct rp_error *err);
 
-/* ----- URLs, query strings, cookies (text.c) ------------------------------------------------ */
-
-/* Where a URL's parts are: the path runs [path_off, path_off + path_len), the query (without
- * its '?') [query_off, query_off + query_len) when has_query. */
-struct rp__url {
-    size_t path_off;
-    size_t path_len;
-    size_t query_off;
-    size_t query_len;
-    bool has_query;
-};
-
-/* Splits an absolute URL ("https://h:1/p?q#f"), a network-path one ("//h/p") or a path
- * ("/p?q"). */
-void rp__correlate_url_split(const char *url, size_t n, struct rp__url *out);
-
-/*
- * Steps through the segments of a path ("/t/acme/x": "t", "acme", "x"; a trailing '/' gives a
- * last empty segment). *pos starts at 0; each call that returns true sets [*off, *off + *len)
- * to the next segment, relative to path.
- */
-bool rp__correlate_next_segment(const char *path, size_t n, size_t *pos, size_t *off, size_t *len);
-
-/* One "name=value" item of a query string, a form body or a Cookie header, as offsets. */
-struct rp__pair {
-    size_t name_off;
-    size_t name_len;
-    size_t value_off;
-    size_t value_len;
-};
-
-/* Steps through '&'-separated pairs of a query string or a form body. */
-bool rp__correlate_next_param(const char *s, size_t n, size_t *pos, struct rp__pair *out);
-
-/* Steps through the ';'-separated pairs of a Cookie header (spaces around them trimmed). */
-bool rp__correlate_next_cookie(const char *s, size_t n, size_t *pos, struct rp__pair *out);
-
-/*
- * Percent-decodes n bytes at s into out (outsz bytes, NUL-terminated), '+' as a space when
- * plus. False when the result does not fit or holds a NUL.
- */
-bool rp__correlate_pct_decode(const char *s, size_t n, bool plus, char *out, size_t outsz,
-                              size_t *out_len);
-
-enum rp__pct_mode {
-    RP__PCT_PATH,  /* a path segment: keeps pchar ("!$&'()*+,;=:@" and unreserved) */
-    RP__PCT_QUERY, /* a query value: keeps unreserved and "!$'()*,;:@/?" */
-    RP__PCT_FORM,  /* a form value: keeps unreserved, a space becomes '+' */
-};
-
-/* Appends the percent-encoding of n bytes at s to out. */
-rp_code rp__correlate_pct_encode(const char *s, size_t n, enum rp__pct_mode mode,
-                                 struct rp_buf *out, struct rp_error *err);
-
 /* ----- JSON (json.c) ------------------------------------------------------------------------ */
-
-enum rp__json_type {
-    RP__JSON_STRING,
-    RP__JSON_NUMBER,
-    RP__JSON_TRUE,
-    RP__JSON_FALSE,
-    RP__JSON_NULL,
-    RP__JSON_OBJECT,
-    RP__JSON_ARRAY,
-};
 
 /* One scalar of a JSON document, as rp__correlate_json_walk reports it. Every pointer is
  * borrowed for the call. */

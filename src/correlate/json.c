@@ -9,300 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../text_int.h"
+#include "../jscan_int.h"
 #include "internal.h"
-
-/* ----- lexical pieces ----------------------------------------------------------------------- */
-
-static void skip_ws(const char *s, size_t n, size_t *pi)
-{
-    size_t i = *pi;
-    while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')) {
-        i++;
-    }
-    *pi = i;
-}
-
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
-/* Reads the four hex digits at s[i..i+4) as a code unit, or returns -1. */
-static long hex4(const char *s, size_t n, size_t i)
-{
-    if (i > n || n - i < 4) {
-        return -1;
-    }
-    long v = 0;
-    for (size_t k = 0; k < 4; k++) {
-        int h = hexval((unsigned char)s[i + k]);
-        if (h < 0) {
-            return -1;
-        }
-        v = v * 16 + h;
-    }
-    return v;
-}
-
-/* Decoded string output: bytes go to out while they fit; fits turns false when they do not or
- * when a NUL is decoded. */
-struct sink {
-    char *out;
-    size_t outsz;
-    size_t len;
-    bool fits;
-};
-
-static void put(struct sink *k, const char *p, size_t m)
-{
-    if (!k->out) {
-        return;
-    }
-    if (!k->fits || k->len + m >= k->outsz) {
-        k->fits = false;
-        return;
-    }
-    memcpy(k->out + k->len, p, m);
-    k->len += m;
-}
-
-static void put_cp(struct sink *k, unsigned long cp)
-{
-    char u[4];
-    size_t m;
-    if (cp == 0) {
-        k->fits = false;
-        return;
-    }
-    m = rp__utf8_encode(cp, u);
-    put(k, u, m);
-}
-
-/*
- * Parses the string literal at s[*pi] (a '"'), decoding it into out (outsz bytes, NUL-ended)
- * when out is not NULL. *fits tells whether the decoded text fitted and held no NUL. Returns
- * false on a syntax error.
- */
-static bool lex_string(const char *s, size_t n, size_t *pi, char *out, size_t outsz,
-                       size_t *out_len, bool *fits)
-{
-    struct sink k = {out, outsz, 0, out != NULL && outsz > 0};
-    size_t i = *pi + 1;
-    for (;;) {
-        if (i >= n) {
-            return false;
-        }
-        unsigned char c = (unsigned char)s[i];
-        if (c == '"') {
-            i++;
-            break;
-        }
-        if (c < 0x20) {
-            return false;
-        }
-        if (c != '\\') {
-            size_t run = i;
-            while (run < n && s[run] != '"' && s[run] != '\\' && (unsigned char)s[run] >= 0x20) {
-                run++;
-            }
-            put(&k, s + i, run - i);
-            i = run;
-            continue;
-        }
-        if (++i >= n) {
-            return false;
-        }
-        char e = s[i++];
-        char one;
-        switch (e) {
-        case '"':
-        case '\\':
-        case '/':
-            one = e;
-            break;
-        case 'b':
-            one = '\b';
-            break;
-        case 'f':
-            one = '\f';
-            break;
-        case 'n':
-            one = '\n';
-            break;
-        case 'r':
-            one = '\r';
-            break;
-        case 't':
-            one = '\t';
-            break;
-        case 'u': {
-            long u = hex4(s, n, i);
-            if (u < 0) {
-                return false;
-            }
-            i += 4;
-            unsigned long cp = (unsigned long)u;
-            if (cp >= 0xD800 && cp <= 0xDBFF && n - i >= 6 && s[i] == '\\' && s[i + 1] == 'u') {
-                long lo = hex4(s, n, i + 2);
-                if (lo >= 0xDC00 && lo <= 0xDFFF) {
-                    cp = 0x10000 + ((cp - 0xD800) << 10) + ((unsigned long)lo - 0xDC00);
-                    i += 6;
-                }
-            }
-            if (cp >= 0xD800 && cp <= 0xDFFF) {
-                cp = 0xFFFD; /* a lone surrogate */
-            }
-            put_cp(&k, cp);
-            continue;
-        }
-        default:
-            return false;
-        }
-        put(&k, &one, 1);
-    }
-    if (out && outsz > 0) {
-        out[k.fits ? k.len : 0] = '\0';
-    }
-    if (out_len) {
-        *out_len = k.fits ? k.len : 0;
-    }
-    if (fits) {
-        *fits = k.fits;
-    }
-    *pi = i;
-    return true;
-}
 
 static bool is_digit(char c)
 {
     return c >= '0' && c <= '9';
-}
-
-static bool lex_number(const char *s, size_t n, size_t *pi)
-{
-    size_t i = *pi;
-    if (i < n && s[i] == '-') {
-        i++;
-    }
-    if (i >= n || !is_digit(s[i])) {
-        return false;
-    }
-    if (s[i] == '0') {
-        i++;
-    } else {
-        while (i < n && is_digit(s[i])) {
-            i++;
-        }
-    }
-    if (i < n && s[i] == '.') {
-        i++;
-        if (i >= n || !is_digit(s[i])) {
-            return false;
-        }
-        while (i < n && is_digit(s[i])) {
-            i++;
-        }
-    }
-    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
-        i++;
-        if (i < n && (s[i] == '+' || s[i] == '-')) {
-            i++;
-        }
-        if (i >= n || !is_digit(s[i])) {
-            return false;
-        }
-        while (i < n && is_digit(s[i])) {
-            i++;
-        }
-    }
-    *pi = i;
-    return true;
-}
-
-static bool lex_literal(const char *s, size_t n, size_t *pi, enum rp__json_type *type)
-{
-    static const struct {
-        const char *text;
-        enum rp__json_type type;
-    } lits[] = {{"true", RP__JSON_TRUE}, {"false", RP__JSON_FALSE}, {"null", RP__JSON_NULL}};
-    for (size_t k = 0; k < sizeof(lits) / sizeof(lits[0]); k++) {
-        size_t m = strlen(lits[k].text);
-        if (n - *pi >= m && memcmp(s + *pi, lits[k].text, m) == 0) {
-            *pi += m;
-            *type = lits[k].type;
-            return true;
-        }
-    }
-    return false;
-}
-
-/* Skips one value at s[*pi] (after white space), checking its syntax. */
-static bool skip_value(const char *s, size_t n, size_t *pi, size_t depth)
-{
-    skip_ws(s, n, pi);
-    if (*pi >= n) {
-        return false;
-    }
-    char c = s[*pi];
-    if (c == '"') {
-        return lex_string(s, n, pi, NULL, 0, NULL, NULL);
-    }
-    if (c == '-' || is_digit(c)) {
-        return lex_number(s, n, pi);
-    }
-    if (c != '{' && c != '[') {
-        enum rp__json_type t;
-        return lex_literal(s, n, pi, &t);
-    }
-    if (depth >= RP_MAX_JSON_DEPTH) {
-        return false;
-    }
-    char close = c == '{' ? '}' : ']';
-    (*pi)++;
-    skip_ws(s, n, pi);
-    if (*pi < n && s[*pi] == close) {
-        (*pi)++;
-        return true;
-    }
-    for (;;) {
-        if (c == '{') {
-            skip_ws(s, n, pi);
-            if (*pi >= n || s[*pi] != '"' || !lex_string(s, n, pi, NULL, 0, NULL, NULL)) {
-                return false;
-            }
-            skip_ws(s, n, pi);
-            if (*pi >= n || s[*pi] != ':') {
-                return false;
-            }
-            (*pi)++;
-        }
-        if (!skip_value(s, n, pi, depth + 1)) {
-            return false;
-        }
-        skip_ws(s, n, pi);
-        if (*pi >= n) {
-            return false;
-        }
-        if (s[*pi] == ',') {
-            (*pi)++;
-            continue;
-        }
-        if (s[*pi] == close) {
-            (*pi)++;
-            return true;
-        }
-        return false;
-    }
 }
 
 /* Writes the canonical text of the number in n bytes at s: integers as written, other forms
@@ -439,7 +151,7 @@ static bool walk_container(struct walk *w, size_t depth, const char *key, size_t
         child_ctx_len = key_len;
     }
     w->i++;
-    skip_ws(w->s, w->n, &w->i);
+    w->i = rp__jscan_ws(w->s, w->n, w->i);
     if (w->i < w->n && w->s[w->i] == close) {
         w->i++;
         return true;
@@ -451,12 +163,12 @@ static bool walk_container(struct walk *w, size_t depth, const char *key, size_t
             char kbuf[RP_CORRELATE_MAX_KEY + 1];
             size_t klen = 0;
             bool fits = false;
-            skip_ws(w->s, w->n, &w->i);
+            w->i = rp__jscan_ws(w->s, w->n, w->i);
             if (w->i >= w->n || w->s[w->i] != '"' ||
-                !lex_string(w->s, w->n, &w->i, kbuf, sizeof(kbuf), &klen, &fits)) {
+                !rp__jscan_string(w->s, w->n, &w->i, kbuf, sizeof(kbuf), &klen, &fits)) {
                 return false;
             }
-            skip_ws(w->s, w->n, &w->i);
+            w->i = rp__jscan_ws(w->s, w->n, w->i);
             if (w->i >= w->n || w->s[w->i] != ':') {
                 return false;
             }
@@ -473,7 +185,7 @@ static bool walk_container(struct walk *w, size_t depth, const char *key, size_t
         if (!ok) {
             return false;
         }
-        skip_ws(w->s, w->n, &w->i);
+        w->i = rp__jscan_ws(w->s, w->n, w->i);
         if (w->i >= w->n) {
             return false;
         }
@@ -493,9 +205,9 @@ static bool walk_value(struct walk *w, size_t depth, const char *key, size_t key
                        const char *ctx, size_t ctx_len, bool report)
 {
     if (!report) {
-        return skip_value(w->s, w->n, &w->i, depth);
+        return rp__jscan_value(w->s, w->n, &w->i, depth);
     }
-    skip_ws(w->s, w->n, &w->i);
+    w->i = rp__jscan_ws(w->s, w->n, w->i);
     if (w->i >= w->n) {
         return false;
     }
@@ -516,17 +228,17 @@ static bool walk_value(struct walk *w, size_t depth, const char *key, size_t key
     bool fits = false;
     size_t len = 0;
     if (c == '"') {
-        if (!lex_string(w->s, w->n, &w->i, w->val, sizeof(w->val), &len, &fits)) {
+        if (!rp__jscan_string(w->s, w->n, &w->i, w->val, sizeof(w->val), &len, &fits)) {
             return false;
         }
         leaf.type = RP__JSON_STRING;
     } else if (c == '-' || is_digit(c)) {
-        if (!lex_number(w->s, w->n, &w->i)) {
+        if (!rp__jscan_number(w->s, w->n, &w->i)) {
             return false;
         }
         leaf.type = RP__JSON_NUMBER;
         fits = canon_number(w->s + leaf.start, w->i - leaf.start, w->val, sizeof(w->val), &len);
-    } else if (lex_literal(w->s, w->n, &w->i, &leaf.type)) {
+    } else if (rp__jscan_literal(w->s, w->n, &w->i, &leaf.type)) {
         len = w->i - leaf.start;
         memcpy(w->val, w->s + leaf.start, len);
         w->val[len] = '\0';
@@ -561,7 +273,7 @@ bool rp__correlate_json_walk(const char *text, size_t n, rp__json_leaf_fn fn, vo
     w->path_len = 1;
     bool ok = walk_value(w, 0, NULL, 0, false, NULL, 0, true);
     if (ok) {
-        skip_ws(text, n, &w->i);
+        w->i = rp__jscan_ws(text, n, w->i);
         ok = w->i == n;
     }
     return ok || w->stop;
@@ -579,7 +291,7 @@ bool rp__correlate_json_find(const char *text, size_t n, const char *path,
     size_t p = 1;
     size_t i = 0;
     for (size_t depth = 0;; depth++) {
-        skip_ws(text, n, &i);
+        i = rp__jscan_ws(text, n, i);
         if (i >= n || depth > RP_MAX_JSON_DEPTH) {
             return false;
         }
@@ -597,11 +309,11 @@ bool rp__correlate_json_find(const char *text, size_t n, const char *path,
                 type = RP__JSON_NUMBER;
             } else {
                 size_t j = i;
-                if (!lex_literal(text, n, &j, &type)) {
+                if (!rp__jscan_literal(text, n, &j, &type)) {
                     return false;
                 }
             }
-            if (!skip_value(text, n, &i, depth)) {
+            if (!rp__jscan_value(text, n, &i, depth)) {
                 return false;
             }
             *out_type = type;
@@ -627,8 +339,8 @@ bool rp__correlate_json_find(const char *text, size_t n, const char *path,
             } else {
                 size_t q = p + 1;
                 bool fits = false;
-                if (!lex_string(path, plen, &q, want, sizeof(want), &want_len, &fits) || !fits ||
-                    q >= plen || path[q] != ']') {
+                if (!rp__jscan_string(path, plen, &q, want, sizeof(want), &want_len, &fits) ||
+                    !fits || q >= plen || path[q] != ']') {
                     return false;
                 }
                 p = q + 1;
@@ -641,12 +353,12 @@ bool rp__correlate_json_find(const char *text, size_t n, const char *path,
                 char kbuf[RP_CORRELATE_MAX_KEY + 1];
                 size_t klen = 0;
                 bool fits = false;
-                skip_ws(text, n, &i);
+                i = rp__jscan_ws(text, n, i);
                 if (i >= n || text[i] != '"' ||
-                    !lex_string(text, n, &i, kbuf, sizeof(kbuf), &klen, &fits)) {
+                    !rp__jscan_string(text, n, &i, kbuf, sizeof(kbuf), &klen, &fits)) {
                     return false;
                 }
-                skip_ws(text, n, &i);
+                i = rp__jscan_ws(text, n, i);
                 if (i >= n || text[i] != ':') {
                     return false;
                 }
@@ -654,14 +366,9 @@ bool rp__correlate_json_find(const char *text, size_t n, const char *path,
                 if (fits && klen == want_len && memcmp(kbuf, want, klen) == 0) {
                     break;
                 }
-                if (!skip_value(text, n, &i, depth + 1)) {
+                if (!rp__jscan_next_member(text, n, &i, depth + 1)) {
                     return false;
                 }
-                skip_ws(text, n, &i);
-                if (i >= n || text[i] != ',') {
-                    return false;
-                }
-                i++;
             }
         } else if (path[p] == '[') {
             size_t want = 0;
@@ -685,16 +392,11 @@ bool rp__correlate_json_find(const char *text, size_t n, const char *path,
             }
             i++;
             for (size_t k = 0; k < want; k++) {
-                if (!skip_value(text, n, &i, depth + 1)) {
+                if (!rp__jscan_next_member(text, n, &i, depth + 1)) {
                     return false;
                 }
-                skip_ws(text, n, &i);
-                if (i >= n || text[i] != ',') {
-                    return false;
-                }
-                i++;
             }
-            skip_ws(text, n, &i);
+            i = rp__jscan_ws(text, n, i);
             if (i < n && text[i] == ']') {
                 return false;
             }
@@ -711,7 +413,7 @@ bool rp__correlate_json_scalar(const char *text, size_t start, size_t end, enum 
         size_t i = start;
         bool fits = false;
         size_t len = 0;
-        if (!lex_string(text, end, &i, out, outsz, &len, &fits) || !fits) {
+        if (!rp__jscan_string(text, end, &i, out, outsz, &len, &fits) || !fits) {
             return false;
         }
         *out_len = len;
@@ -766,46 +468,14 @@ bool rp__correlate_json_path_valid(const char *path)
 bool rp__correlate_json_is_number(const char *s, size_t n)
 {
     size_t i = 0;
-    return lex_number(s, n, &i) && i == n;
+    return rp__jscan_number(s, n, &i) && i == n;
 }
 
 rp_code rp__correlate_json_quote(const char *s, size_t n, struct rp_buf *out, struct rp_error *err)
 {
-    static const char hex[] = "0123456789abcdef";
     rp_code rc = rp_buf_addc(out, '"', err);
-    size_t done = 0;
-    for (size_t i = 0; !rc && i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c != '"' && c != '\\' && c >= 0x20) {
-            continue;
-        }
-        char e[6] = {'\\', (char)c, 0, 0, 0, 0};
-        size_t m = 2;
-        if (c == '\n') {
-            e[1] = 'n';
-        } else if (c == '\r') {
-            e[1] = 'r';
-        } else if (c == '\t') {
-            e[1] = 't';
-        } else if (c < 0x20) {
-            e[1] = 'u';
-            e[2] = '0';
-            e[3] = '0';
-            e[4] = hex[c >> 4];
-            e[5] = hex[c & 15];
-            m = 6;
-        }
-        rc = rp_buf_add(out, s + done, i - done, err);
-        if (!rc) {
-            rc = rp_buf_add(out, e, m, err);
-        }
-        done = i + 1;
-    }
     if (!rc) {
-        rc = rp_buf_add(out, s + done, n - done, err);
+        rc = rp__json_escape(out, s, n, err);
     }
-    if (!rc) {
-        rc = rp_buf_addc(out, '"', err);
-    }
-    return rc;
+    return rc ? rc : rp_buf_addc(out, '"', err);
 }

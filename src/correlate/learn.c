@@ -10,67 +10,7 @@
 #include <string.h>
 
 #include "internal.h"
-
-#define NONE          UINT32_MAX
-#define NOUN_BUF      (RP_CORRELATE_MAX_KEY + 1u)
-#define INITIAL_SLOTS 256u
-
-/* A value a response gave, and where. */
-struct cand {
-    char *value;
-    size_t value_len;
-    char *key;  /* the location's key, or NULL */
-    char *noun; /* normalised noun an id belongs to, or NULL */
-    uint64_t hash;
-    uint64_t name_hash; /* normalised field name (tie-break), 0 for none */
-    uint64_t seq;
-    uint64_t ordinal; /* indexing order, for ties inside one response */
-    size_t index;
-    size_t bytes;  /* counted against RP_CORRELATE_INDEX_BYTES */
-    uint32_t next; /* next slot in the bucket, newest first */
-    enum rp_loc_kind kind;
-    bool alive;
-    bool strong;
-    bool bound;
-    bool noun_explicit; /* the noun comes from a key, not guessed from a URL */
-};
-
-struct bind {
-    char *name;
-    char *path;
-};
-
-/* A value a request sent: its hash, and for a short id the stem of its noun (0 for none). */
-struct echo {
-    uint64_t hash;
-    uint64_t stem;
-};
-
-struct rp_correlator {
-    struct bind *binds;
-    size_t n_binds;
-
-    /* The candidates: a ring of slots (oldest at head) chained into hash buckets. */
-    struct cand *slots;
-    size_t cap;
-    size_t head;
-    size_t used;
-    uint32_t *buckets;
-    size_t nbuckets;
-    size_t bytes;
-    uint64_t ordinal;
-
-    bool any;
-    uint64_t last_seq;
-
-    struct rp_correlation *corr;
-    size_t n_corr;
-    size_t cap_corr;
-
-    /* The current request's values: its response does not source them again. */
-    struct echo *echo;
-    size_t n_echo;
-};
+#include "learn.h"
 
 /* ----- lifetime and binds ------------------------------------------------------------------- */
 
@@ -224,7 +164,7 @@ static uint32_t take_slot(struct rp_correlator *c, size_t need)
     return (uint32_t)idx;
 }
 
-static bool same_value(const struct cand *s, uint64_t hash, const char *v, size_t n)
+bool rp__correlate_same_value(const struct cand *s, uint64_t hash, const char *v, size_t n)
 {
     return s->hash == hash && s->value_len == n && memcmp(s->value, v, n) == 0;
 }
@@ -235,21 +175,13 @@ static bool same_noun(const char *a, const char *b)
 }
 
 /* Hash of a field name normalised for comparison ("csrf-token" == "CSRF_TOKEN"). */
-static uint64_t name_hash(const char *name, size_t n)
+uint64_t rp__correlate_name_hash(const char *name, size_t n)
 {
     if (!name || n == 0) {
         return 0;
     }
     char buf[NOUN_BUF];
-    size_t o = 0;
-    for (size_t i = 0; i < n && o + 1 < sizeof(buf); i++) {
-        unsigned char ch = (unsigned char)name[i];
-        if (ch >= 'A' && ch <= 'Z') {
-            buf[o++] = (char)(ch + 32);
-        } else if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9')) {
-            buf[o++] = (char)ch;
-        }
-    }
+    size_t o = rp__correlate_normalise(name, n, buf, sizeof(buf));
     return o ? rp__correlate_hash(buf, o) | 1 : 0;
 }
 
@@ -276,7 +208,7 @@ struct cand_info {
 };
 
 /* A hash of a noun with a plural ending taken off ("orders", "order": equal), 0 for none. */
-static uint64_t stem(const char *noun)
+uint64_t rp__correlate_stem(const char *noun)
 {
     size_t n = noun ? strlen(noun) : 0;
     if (n == 0) {
@@ -335,10 +267,10 @@ static void add_cand(struct resp *rs, const struct cand_info *in, const char *v,
     uint64_t hash = rp__correlate_hash(v, n);
     const char *noun = in->noun[0] ? in->noun : NULL;
     /* A value the request itself sent is the client's, not the server's. */
-    if (echoed(c, hash, lng, stem(noun))) {
+    if (echoed(c, hash, lng, rp__correlate_stem(noun))) {
         return;
     }
-    uint64_t nh = name_hash(in->name, in->name_len);
+    uint64_t nh = rp__correlate_name_hash(in->name, in->name_len);
     if (c->cap == 0) {
         grow(c);
     }
@@ -351,7 +283,7 @@ static void add_cand(struct resp *rs, const struct cand_info *in, const char *v,
     while (*link != NONE) {
         uint32_t idx = *link;
         struct cand *s = &c->slots[idx];
-        if (!same_value(s, hash, v, n)) {
+        if (!rp__correlate_same_value(s, hash, v, n)) {
             link = &s->next;
             continue;
         }
@@ -408,8 +340,8 @@ static void add_cand(struct resp *rs, const struct cand_info *in, const char *v,
 
 /* The noun of an id found under key (or, for a bare "id", under ctx): from the key when it
  * names one, else from the enclosing key, else the exchange's resource (a guess). */
-static bool id_noun(const char *key, size_t klen, const char *ctx, size_t ctx_len,
-                    const char *url_noun, char *out)
+bool rp__correlate_id_noun(const char *key, size_t klen, const char *ctx, size_t ctx_len,
+                           const char *url_noun, char *out)
 {
     if (key && rp__correlate_key_noun(key, klen, out, NOUN_BUF) > 0) {
         return true;
@@ -443,8 +375,8 @@ static bool resp_leaf(void *ud, const struct rp__json_leaf *leaf)
         .noun = noun,
     };
     if (in.strong) {
-        in.noun_explicit =
-            id_noun(leaf->key, leaf->key_len, leaf->ctx, leaf->ctx_len, rs->url_noun, noun);
+        in.noun_explicit = rp__correlate_id_noun(leaf->key, leaf->key_len, leaf->ctx, leaf->ctx_len,
+                                                 rs->url_noun, noun);
     }
     add_cand(rs, &in, leaf->value, leaf->value_len);
     return rs->count < RP_CORRELATE_MAX_PER_RESPONSE;
@@ -468,22 +400,28 @@ static bool resp_html(void *ud, enum rp_loc_kind kind, const char *name, size_t 
     return rs->count < RP_CORRELATE_MAX_PER_RESPONSE;
 }
 
-static char lower_ascii(char c)
+bool rp__correlate_cookie_name(const char *v, const struct rp__pair *p,
+                               char name[RP_CORRELATE_MAX_KEY + 1])
 {
-    return c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
+    if (p->name_len == 0 || p->name_len > RP_CORRELATE_MAX_KEY) {
+        return false;
+    }
+    memcpy(name, v + p->name_off, p->name_len);
+    name[p->name_len] = '\0';
+    return true;
 }
 
 /* True when name is in list; an entry ending in '*' is a prefix. Case-insensitive. */
-static bool in_list(const char *name, size_t n, const char *const *list)
+bool rp__correlate_in_list(const char *name, size_t n, const char *const *list)
 {
     /* Every header of every exchange is looked up: the first letter rules most entries out.
      * No entry is empty or starts with '*'. */
     if (n == 0) {
         return false;
     }
-    char first = lower_ascii(name[0]);
+    char first = rp__ascii_lower(name[0]);
     for (size_t i = 0; list[i]; i++) {
-        if (lower_ascii(list[i][0]) != first) {
+        if (rp__ascii_lower(list[i][0]) != first) {
             continue;
         }
         size_t m = strlen(list[i]);
@@ -542,7 +480,7 @@ static const char *const resp_skip[] = {
 };
 
 /* Request headers that are replay's business, volatile, or never hold a server's value. */
-static const char *const req_skip[] = {
+const char *const rp__correlate_req_skip[] = {
     "Host",
     "Content-Length",
     "User-Agent",
@@ -571,35 +509,20 @@ static const char *const req_skip[] = {
 
 static void index_url_segments(struct resp *rs, const struct rp_header *h)
 {
-    struct rp__url u;
-    rp__correlate_url_split(h->value, h->value_len, &u);
-    const char *path = h->value + u.path_off;
-    size_t pos = 0;
-    size_t off = 0;
-    size_t len = 0;
-    char prev[NOUN_BUF] = "";
-    char seg[RP__CORR_VALUE_BUF];
-    for (size_t idx = 0; rp__correlate_next_segment(path, u.path_len, &pos, &off, &len); idx++) {
-        size_t sl = 0;
-        if (!rp__correlate_pct_decode(path + off, len, false, seg, sizeof(seg), &sl)) {
-            prev[0] = '\0';
-            continue;
-        }
+    struct rp__segments w;
+    rp__correlate_segments_init(&w, h->value, h->value_len);
+    while (rp__correlate_segments_next(&w)) {
         /* A segment is an id when it holds a digit: "orders" and "t" are route names. */
-        bool digit = rp__correlate_has_digit(seg, sl);
         struct cand_info in = {
             .kind = RP_LOC_HEADER_SEGMENT,
             .key = h->name,
-            .index = idx,
+            .index = w.idx,
             .name = h->name,
             .name_len = h->name_len,
-            .strong = digit,
-            .noun = prev,
+            .strong = rp__correlate_has_digit(w.seg, w.seg_len),
+            .noun = w.noun,
         };
-        add_cand(rs, &in, seg, sl);
-        if (digit || rp__correlate_word_noun(seg, sl, prev, sizeof(prev)) == 0) {
-            prev[0] = '\0';
-        }
+        add_cand(rs, &in, w.seg, w.seg_len);
     }
 }
 
@@ -614,13 +537,11 @@ static void index_headers(struct resp *rs, const struct rp_headers *hs)
         if (rp_strieq(h->name, h->name_len, "Set-Cookie")) {
             size_t pos = 0;
             struct rp__pair p;
-            if (!rp__correlate_next_cookie(h->value, h->value_len, &pos, &p) || p.name_len == 0 ||
-                p.name_len > RP_CORRELATE_MAX_KEY) {
+            char name[RP_CORRELATE_MAX_KEY + 1];
+            if (!rp__cookie_next(h->value, h->value_len, &pos, &p) ||
+                !rp__correlate_cookie_name(h->value, &p, name)) {
                 continue;
             }
-            char name[RP_CORRELATE_MAX_KEY + 1];
-            memcpy(name, h->value + p.name_off, p.name_len);
-            name[p.name_len] = '\0';
             struct cand_info in = {
                 .kind = RP_LOC_COOKIE,
                 .key = name,
@@ -633,7 +554,7 @@ static void index_headers(struct resp *rs, const struct rp_headers *hs)
             add_cand(rs, &in, h->value + p.value_off, p.value_len);
             continue;
         }
-        if (in_list(h->name, h->name_len, resp_skip)) {
+        if (rp__correlate_in_list(h->name, h->name_len, resp_skip)) {
             continue;
         }
         struct cand_info in = {
@@ -654,7 +575,7 @@ static void index_headers(struct resp *rs, const struct rp_headers *hs)
 }
 
 /* True when the body's first non-blank byte opens a JSON object or array. */
-static bool looks_json(const struct rp_body *b)
+bool rp__correlate_looks_json(const struct rp_body *b)
 {
     for (size_t i = 0; i < b->len; i++) {
         unsigned char ch = b->data[i];
@@ -679,465 +600,11 @@ static void index_response(struct rp_correlator *c, const struct rp_exchange *ex
             size_t n = b->len < RP_CORRELATE_MAX_SCAN ? b->len : RP_CORRELATE_MAX_SCAN;
             rp__correlate_html_scan((const char *)b->data, n, resp_html, &rs);
         } else if (b->len <= RP_CORRELATE_MAX_SCAN &&
-                   ((typed && rp_media_is_json(media)) || looks_json(b))) {
+                   ((typed && rp_media_is_json(media)) || rp__correlate_looks_json(b))) {
             rp__correlate_json_walk((const char *)b->data, b->len, resp_leaf, &rs);
         }
     }
     index_headers(&rs, &ex->resp.headers);
-}
-
-/* ----- searching a request ------------------------------------------------------------------ */
-
-struct req {
-    struct rp_correlator *c;
-    uint64_t seq;
-    size_t first;   /* this request's first correlation */
-    size_t targets; /* values offered so far */
-    char url_noun[NOUN_BUF];
-};
-
-/* One value of the request and where it stands. */
-struct target {
-    enum rp_loc_kind kind;
-    const char *key;
-    size_t index;
-    const char *name;
-    size_t name_len;
-    const char *value;
-    size_t value_len;
-    bool idlike; /* a whole path segment, or a field named like an id */
-    bool tokens; /* a source may stand as a whole token inside the value */
-    const char *noun;
-    bool noun_explicit;
-};
-
-/* Notes a value the request sent: any long one, and short ones in id-like places. */
-static void echo_add(struct rp_correlator *c, const struct target *t)
-{
-    bool lng = rp__correlate_is_long(t->value, t->value_len);
-    if (c->n_echo <= RP_CORRELATE_MAX_TARGETS && (lng || t->idlike)) {
-        c->echo[c->n_echo].hash = rp__correlate_hash(t->value, t->value_len);
-        c->echo[c->n_echo].stem = lng ? 0 : stem(t->noun);
-        c->n_echo++;
-    }
-}
-
-static int cmp_echo(const void *a, const void *b)
-{
-    const struct echo *x = a;
-    const struct echo *y = b;
-    if (x->hash != y->hash) {
-        return x->hash < y->hash ? -1 : 1;
-    }
-    return x->stem < y->stem ? -1 : x->stem > y->stem;
-}
-
-static bool same_location(const struct rp_location *l, const struct target *t)
-{
-    if (l->kind != t->kind || l->index != t->index) {
-        return false;
-    }
-    if (!l->key || !t->key) {
-        return !l->key && !t->key;
-    }
-    if (t->kind == RP_LOC_HEADER) {
-        return rp_strieq(l->key, strlen(l->key), t->key);
-    }
-    return strcmp(l->key, t->key) == 0;
-}
-
-/* True for a noun that surely names a kind of thing: from a key, or a plural from a URL. */
-static bool firm(const char *noun, bool explicit)
-{
-    size_t n = strlen(noun);
-    return explicit || (n > 3 && noun[n - 1] == 's' && noun[n - 2] != 's' && noun[n - 2] != 'u');
-}
-
-/*
- * How well candidate s fits target t when the whole value matches: -1 not at all; otherwise a
- * rank (higher is better). A short value needs a strong source and an id-like target, and
- * their nouns must not clearly differ ("product_id" is not an order's "id").
- */
-static int admit(const struct cand *s, const struct target *t)
-{
-    if (s->bound || rp__correlate_is_long(t->value, t->value_len)) {
-        return 1;
-    }
-    if ((t->value_len == 1 && t->value[0] == '0') || !s->strong || !t->idlike) {
-        return -1;
-    }
-    if (!s->noun || !t->noun[0]) {
-        return 1;
-    }
-    if (rp__correlate_noun_match(s->noun, t->noun)) {
-        return s->noun_explicit && t->noun_explicit ? 3 : 2;
-    }
-    /* Differing nouns exclude only when both are firm: named by a key, or a collection's name
-     * in a URL ("orders"). A guess such as "me" or "login" may still be a user's id. */
-    return firm(s->noun, s->noun_explicit) && firm(t->noun, t->noun_explicit) ? -1 : 0;
-}
-
-/* Where the source's name or kind suits the target (a hidden input for a form field). */
-static int affinity(const struct cand *s, const struct target *t, uint64_t tname)
-{
-    int a = 0;
-    if (tname && s->name_hash == tname) {
-        a += 2;
-    }
-    if ((t->kind == RP_LOC_FORM && s->kind == RP_LOC_HTML_INPUT) ||
-        (t->kind == RP_LOC_HEADER && s->kind == RP_LOC_HTML_META) || t->kind == s->kind) {
-        a += 1;
-    }
-    return a;
-}
-
-struct pick {
-    const struct cand *s;
-    int rank;
-    int aff;
-    const char *value;
-    size_t value_len;
-};
-
-/* Rank first, then the latest source, then the longest (token) match, then the best-suited
- * name and kind, then the first indexed. */
-static bool better(const struct pick *a, const struct pick *b)
-{
-    if (!b->s) {
-        return true;
-    }
-    if (a->rank != b->rank) {
-        return a->rank > b->rank;
-    }
-    if (a->s->seq != b->s->seq) {
-        return a->s->seq > b->s->seq;
-    }
-    if (a->value_len != b->value_len) {
-        return a->value_len > b->value_len;
-    }
-    if (a->aff != b->aff) {
-        return a->aff > b->aff;
-    }
-    return a->s->ordinal < b->s->ordinal;
-}
-
-/* Finds candidates for the n bytes at v (hash h) and keeps the best in *best. */
-static void probe(struct rp_correlator *c, const struct target *t, uint64_t tname, const char *v,
-                  size_t n, uint64_t h, bool whole, struct pick *best)
-{
-    for (uint32_t idx = c->buckets[h & (c->nbuckets - 1)]; idx != NONE; idx = c->slots[idx].next) {
-        const struct cand *s = &c->slots[idx];
-        if (!same_value(s, h, v, n)) {
-            continue;
-        }
-        /* A cookie sent back under the name it was set with is the cookie jar's business:
-         * correlating it would spend the cap on every request of a session. */
-        if (s->kind == RP_LOC_COOKIE && t->kind == RP_LOC_COOKIE && strcmp(s->key, t->key) == 0) {
-            continue;
-        }
-        struct pick p = {s, whole ? admit(s, t) : 1, affinity(s, t, tname), v, n};
-        if (p.rank >= 0 && better(&p, best)) {
-            *best = p;
-        }
-    }
-}
-
-/* Looks for long sources standing as whole tokens inside the target ("Bearer <token>"). */
-static void token_search(struct rp_correlator *c, const struct target *t, uint64_t tname,
-                         struct pick *best)
-{
-    const char *v = t->value;
-    size_t n = t->value_len;
-    size_t starts = 0;
-    for (size_t i = 0; i + RP_CORRELATE_MIN_UNIQUE <= n; i++) {
-        if (i > 0 && !rp__correlate_is_boundary((unsigned char)v[i - 1])) {
-            continue;
-        }
-        /* Bounded work on long headers: the first starts are where tokens begin. */
-        if (++starts > RP_CORRELATE_TOKEN_STARTS) {
-            return;
-        }
-        uint64_t h = 14695981039346656037ull;
-        for (size_t j = i; j < n && j - i < RP_CORRELATE_MAX_VALUE; j++) {
-            h ^= (unsigned char)v[j];
-            h *= 1099511628211ull;
-            size_t len = j - i + 1;
-            size_t end = j + 1;
-            if (len < RP_CORRELATE_MIN_UNIQUE || (i == 0 && end == n)) {
-                continue;
-            }
-            if (end < n && !rp__correlate_is_boundary((unsigned char)v[end])) {
-                continue;
-            }
-            if (rp__correlate_is_long(v + i, len)) {
-                probe(c, t, tname, v + i, len, h, false, best);
-            }
-        }
-    }
-}
-
-static void add_correlation(struct req *rq, const struct target *t, const struct pick *p)
-{
-    struct rp_correlator *c = rq->c;
-    if (c->n_corr == c->cap_corr) {
-        size_t cap = c->cap_corr ? c->cap_corr * 2 : 16;
-        if (cap > RP_MAX_CORRELATIONS) {
-            cap = RP_MAX_CORRELATIONS;
-        }
-        c->corr = rp_xreallocarray(c->corr, cap, sizeof(*c->corr));
-        c->cap_corr = cap;
-    }
-    struct rp_correlation *r = &c->corr[c->n_corr++];
-    r->from_seq = p->s->seq;
-    r->from.kind = p->s->kind;
-    r->from.key = rp_xstrdup(p->s->key);
-    r->from.index = p->s->index;
-    r->to_seq = rq->seq;
-    r->to.kind = t->kind;
-    r->to.key = rp_xstrdup(t->key);
-    r->to.index = t->index;
-    r->value = rp_xstrndup(p->value, p->value_len);
-    r->bound = p->s->bound;
-    r->strong = !p->s->bound && p->s->strong && t->idlike;
-}
-
-/* Offers one request value; returns false once no more are taken. */
-static bool consider(struct req *rq, const struct target *t)
-{
-    struct rp_correlator *c = rq->c;
-    if (c->n_corr >= RP_MAX_CORRELATIONS || rq->targets >= RP_CORRELATE_MAX_TARGETS) {
-        return false;
-    }
-    rq->targets++;
-    if (t->value_len > RP_CORRELATE_MAX_VALUE || rp__correlate_never(t->value, t->value_len)) {
-        return true;
-    }
-    echo_add(c, t);
-    if (c->cap == 0) {
-        return true;
-    }
-    for (size_t k = rq->first; k < c->n_corr; k++) {
-        if (same_location(&c->corr[k].to, t)) {
-            return true;
-        }
-    }
-    uint64_t tname = name_hash(t->name, t->name_len);
-    struct pick best = {NULL, 0, 0, NULL, 0};
-    probe(c, t, tname, t->value, t->value_len, rp__correlate_hash(t->value, t->value_len), true,
-          &best);
-    if (!best.s && t->tokens && t->value_len > RP_CORRELATE_MIN_UNIQUE) {
-        token_search(c, t, tname, &best);
-    }
-    if (best.s) {
-        add_correlation(rq, t, &best);
-    }
-    return true;
-}
-
-/* A field's target: id-like by its key, with the noun its key (or the URL) names. */
-static void field_target(struct req *rq, struct target *t, char *noun, bool in_array,
-                         const char *ctx, size_t ctx_len)
-{
-    t->idlike = rp__correlate_key_is_id(t->name, t->name_len, in_array);
-    noun[0] = '\0';
-    t->noun = noun;
-    if (t->idlike) {
-        t->noun_explicit = id_noun(t->name, t->name_len, ctx, ctx_len, rq->url_noun, noun);
-    }
-}
-
-static bool req_leaf(void *ud, const struct rp__json_leaf *leaf)
-{
-    struct req *rq = ud;
-    if (!leaf->value || (leaf->type != RP__JSON_STRING && leaf->type != RP__JSON_NUMBER)) {
-        return true;
-    }
-    char noun[NOUN_BUF];
-    struct target t = {
-        .kind = RP_LOC_BODY_JSON,
-        .key = leaf->path,
-        .name = leaf->key ? leaf->key : "",
-        .name_len = leaf->key_len,
-        .value = leaf->value,
-        .value_len = leaf->value_len,
-    };
-    field_target(rq, &t, noun, leaf->in_array, leaf->ctx, leaf->ctx_len);
-    return consider(rq, &t);
-}
-
-/* Offers each name=value of a query string or form body. */
-static void params(struct req *rq, const char *s, size_t n, enum rp_loc_kind kind)
-{
-    size_t pos = 0;
-    struct rp__pair p;
-    while (rp__correlate_next_param(s, n, &pos, &p)) {
-        char name[RP_CORRELATE_MAX_KEY + 1];
-        char value[RP__CORR_VALUE_BUF];
-        char noun[NOUN_BUF];
-        size_t nl = 0;
-        size_t vl = 0;
-        if (!rp__correlate_pct_decode(s + p.name_off, p.name_len, true, name, sizeof(name), &nl) ||
-            !rp__correlate_pct_decode(s + p.value_off, p.value_len, true, value, sizeof(value),
-                                      &vl)) {
-            continue;
-        }
-        struct target t = {
-            .kind = kind,
-            .key = name,
-            .name = name,
-            .name_len = nl,
-            .value = value,
-            .value_len = vl,
-            .tokens = kind == RP_LOC_QUERY,
-        };
-        field_target(rq, &t, noun, false, NULL, 0);
-        if (!consider(rq, &t)) {
-            return;
-        }
-    }
-}
-
-static void scan_url(struct req *rq, const char *url)
-{
-    size_t n = strlen(url);
-    struct rp__url u;
-    rp__correlate_url_split(url, n, &u);
-    const char *path = url + u.path_off;
-    size_t pos = 0;
-    size_t off = 0;
-    size_t len = 0;
-    char prev[NOUN_BUF] = "";
-    char seg[RP__CORR_VALUE_BUF];
-    for (size_t idx = 0; rp__correlate_next_segment(path, u.path_len, &pos, &off, &len); idx++) {
-        size_t sl = 0;
-        if (!rp__correlate_pct_decode(path + off, len, false, seg, sizeof(seg), &sl)) {
-            prev[0] = '\0';
-            continue;
-        }
-        struct target t = {
-            .kind = RP_LOC_PATH_SEGMENT,
-            .index = idx,
-            .value = seg,
-            .value_len = sl,
-            .idlike = true,
-            .tokens = true,
-            .noun = prev,
-        };
-        if (!consider(rq, &t)) {
-            return;
-        }
-        if (rp__correlate_has_digit(seg, sl) ||
-            rp__correlate_word_noun(seg, sl, prev, sizeof(prev)) == 0) {
-            prev[0] = '\0';
-        }
-    }
-    if (u.has_query) {
-        params(rq, url + u.query_off, u.query_len, RP_LOC_QUERY);
-    }
-}
-
-static void scan_headers(struct req *rq, const struct rp_headers *hs)
-{
-    for (size_t i = 0; i < hs->n; i++) {
-        const struct rp_header *h = &hs->v[i];
-        if (memchr(h->value, '\0', h->value_len) || in_list(h->name, h->name_len, req_skip)) {
-            continue;
-        }
-        char noun[1] = "";
-        if (rp_strieq(h->name, h->name_len, "Cookie")) {
-            size_t pos = 0;
-            struct rp__pair p;
-            while (rp__correlate_next_cookie(h->value, h->value_len, &pos, &p)) {
-                char name[RP_CORRELATE_MAX_KEY + 1];
-                if (p.name_len == 0 || p.name_len > RP_CORRELATE_MAX_KEY) {
-                    continue;
-                }
-                memcpy(name, h->value + p.name_off, p.name_len);
-                name[p.name_len] = '\0';
-                struct target t = {
-                    .kind = RP_LOC_COOKIE,
-                    .key = name,
-                    .name = name,
-                    .name_len = p.name_len,
-                    .value = h->value + p.value_off,
-                    .value_len = p.value_len,
-                    .noun = noun,
-                };
-                if (!consider(rq, &t)) {
-                    return;
-                }
-            }
-            continue;
-        }
-        if (rp_strieq(h->name, h->name_len, "Authorization") && h->value_len > 7 &&
-            rp_strieq(h->value, 7, "Bearer ")) {
-            struct target bearer = {
-                .value = h->value + 7, .value_len = h->value_len - 7, .noun = noun};
-            echo_add(rq->c, &bearer);
-        }
-        struct target t = {
-            .kind = RP_LOC_HEADER,
-            .key = h->name,
-            .name = h->name,
-            .name_len = h->name_len,
-            .value = h->value,
-            .value_len = h->value_len,
-            .tokens = true,
-            .noun = noun,
-        };
-        if (!consider(rq, &t)) {
-            return;
-        }
-    }
-}
-
-static void scan_body(struct req *rq, const struct rp_request *req)
-{
-    const struct rp_body *b = &req->body;
-    if (b->len == 0 || b->len > RP_CORRELATE_MAX_SCAN) {
-        return;
-    }
-    char media[128] = "";
-    bool typed = rp_media_type(&req->headers, media, sizeof(media));
-    if (typed && strcmp(media, "application/x-www-form-urlencoded") == 0) {
-        params(rq, (const char *)b->data, b->len, RP_LOC_FORM);
-    } else if ((typed && rp_media_is_json(media)) || looks_json(b)) {
-        rp__correlate_json_walk((const char *)b->data, b->len, req_leaf, rq);
-    }
-}
-
-/*
- * The resource a URL names, as a noun (a guess): its last word segment when that names a
- * collection ("/orders/4/items"), else the word before its last id ("/orders/4/pay"), else its
- * last word ("/api/me").
- */
-static void url_noun(const char *url, char *out)
-{
-    out[0] = '\0';
-    if (!url) {
-        return;
-    }
-    struct rp__url u;
-    rp__correlate_url_split(url, strlen(url), &u);
-    size_t pos = 0;
-    size_t off = 0;
-    size_t len = 0;
-    char word[NOUN_BUF] = "";
-    char prev[NOUN_BUF] = "";
-    char before_id[NOUN_BUF] = "";
-    char tmp[NOUN_BUF];
-    while (rp__correlate_next_segment(url + u.path_off, u.path_len, &pos, &off, &len)) {
-        const char *seg = url + u.path_off + off;
-        if (rp__correlate_has_digit(seg, len)) {
-            memcpy(before_id, prev, strlen(prev) + 1);
-            prev[0] = '\0';
-        } else if (rp__correlate_word_noun(seg, len, tmp, sizeof(tmp)) > 0) {
-            memcpy(word, tmp, strlen(tmp) + 1);
-            memcpy(prev, tmp, strlen(tmp) + 1);
-        }
-    }
-    const char *pick = firm(word, false) || !before_id[0] ? word : before_id;
-    memcpy(out, pick, strlen(pick) + 1);
 }
 
 rp_code rp_correlator_learn(struct rp_correlator *c, const struct rp_exchange *ex,
@@ -1153,17 +620,10 @@ rp_code rp_correlator_learn(struct rp_correlator *c, const struct rp_exchange *e
         /* Nothing more can be learnt: the index would only be kept for nothing. */
         return RP_OK;
     }
-    struct req rq = {.c = c, .seq = ex->seq, .first = c->n_corr};
-    url_noun(ex->req.url, rq.url_noun);
-    c->n_echo = 0;
-    if (ex->req.url) {
-        scan_url(&rq, ex->req.url);
-    }
-    scan_headers(&rq, &ex->req.headers);
-    scan_body(&rq, &ex->req);
-    qsort(c->echo, c->n_echo, sizeof(*c->echo), cmp_echo);
+    char url_noun[NOUN_BUF];
+    rp__correlate_search_request(c, ex, url_noun);
     if (ex->has_response) {
-        index_response(c, ex, rq.url_noun);
+        index_response(c, ex, url_noun);
     }
     c->n_echo = 0;
     return RP_OK;

@@ -149,15 +149,14 @@ static bool copy_out(const char *v, size_t n, char *out, size_t *out_len)
 static bool url_segment(const char *url, size_t n, size_t idx, char *out, size_t *out_len)
 {
     struct rp__url u;
-    rp__correlate_url_split(url, n, &u);
+    rp__url_split(url, n, &u);
     size_t pos = 0;
     size_t off = 0;
     size_t len = 0;
-    for (size_t k = 0; rp__correlate_next_segment(url + u.path_off, u.path_len, &pos, &off, &len);
-         k++) {
+    for (size_t k = 0; rp__url_next_segment(url + u.path_off, u.path_len, &pos, &off, &len); k++) {
         if (k == idx) {
-            return rp__correlate_pct_decode(url + u.path_off + off, len, false, out,
-                                            RP__CORR_VALUE_BUF, out_len);
+            return rp__pct_decode(url + u.path_off + off, len, false, out, RP__CORR_VALUE_BUF,
+                                  out_len);
         }
     }
     return false;
@@ -194,8 +193,8 @@ static bool extract(const struct rp_response *r, const struct rp_location *loc, 
         while ((h = rp_headers_get(&r->headers, "Set-Cookie", &at)) != NULL) {
             size_t pos = 0;
             struct rp__pair p;
-            if (rp__correlate_next_cookie(h->value, h->value_len, &pos, &p) &&
-                p.name_len == strlen(key) && memcmp(h->value + p.name_off, key, p.name_len) == 0 &&
+            if (rp__cookie_next(h->value, h->value_len, &pos, &p) && p.name_len == strlen(key) &&
+                memcmp(h->value + p.name_off, key, p.name_len) == 0 &&
                 copy_out(h->value + p.value_off, p.value_len, out, out_len)) {
                 found = true;
             }
@@ -266,7 +265,7 @@ static rp_code replace_encoded(const char *raw, size_t n, const char *from, cons
     rp_buf_init(&enc, RP_MAX_URL_REWRITTEN);
     rp_buf_init(&tmp, RP_MAX_URL_REWRITTEN);
     if (!memchr(raw, '%', n) && !(plus && memchr(raw, '+', n))) {
-        rc = rp__correlate_pct_encode(to, strlen(to), mode, &enc, err);
+        rc = rp__pct_encode(to, strlen(to), mode, &enc, err);
         if (!rc) {
             rc = rp__correlate_replace(raw, n, from, strlen(from), enc.data ? enc.data : "",
                                        enc.len, tokens, out, &count, err);
@@ -274,7 +273,7 @@ static rp_code replace_encoded(const char *raw, size_t n, const char *from, cons
         goto out;
     }
     dec = rp_xmalloc(n + 1);
-    if (!rp__correlate_pct_decode(raw, n, plus, dec, n + 1, &dl)) {
+    if (!rp__pct_decode(raw, n, plus, dec, n + 1, &dl)) {
         rc = rp_buf_add(out, raw, n, err);
         goto out;
     }
@@ -286,7 +285,7 @@ static rp_code replace_encoded(const char *raw, size_t n, const char *from, cons
     if (count == 0) {
         rc = rp_buf_add(out, raw, n, err);
     } else {
-        rc = rp__correlate_pct_encode(tmp.data ? tmp.data : "", tmp.len, mode, out, err);
+        rc = rp__pct_encode(tmp.data ? tmp.data : "", tmp.len, mode, out, err);
     }
 out:
     if (!rc) {
@@ -324,14 +323,13 @@ static rp_code put_path(struct rp_request *req, const struct rp_correlation *r, 
 {
     size_t n = strlen(req->url);
     struct rp__url u;
-    rp__correlate_url_split(req->url, n, &u);
+    rp__url_split(req->url, n, &u);
     size_t pos = 0;
     size_t off = 0;
     size_t len = 0;
     bool found = false;
     for (size_t k = 0;
-         !found && rp__correlate_next_segment(req->url + u.path_off, u.path_len, &pos, &off, &len);
-         k++) {
+         !found && rp__url_next_segment(req->url + u.path_off, u.path_len, &pos, &off, &len); k++) {
         found = k == r->to.index;
     }
     if (!found) {
@@ -367,9 +365,9 @@ static rp_code put_params(const char *s, size_t n, const struct rp_correlation *
     bool any = false;
     struct rp__pair p;
     char name[RP_CORRELATE_MAX_KEY + 1];
-    while (rp__correlate_next_param(s, n, &pos, &p)) {
+    while (rp__url_next_param(s, n, &pos, &p)) {
         size_t nl = 0;
-        if (!rp__correlate_pct_decode(s + p.name_off, p.name_len, true, name, sizeof(name), &nl) ||
+        if (!rp__pct_decode(s + p.name_off, p.name_len, true, name, sizeof(name), &nl) ||
             strcmp(name, r->to.key ? r->to.key : "") != 0) {
             continue;
         }
@@ -408,7 +406,7 @@ static rp_code put_query(struct rp_request *req, const struct rp_correlation *r,
 {
     size_t n = strlen(req->url);
     struct rp__url u;
-    rp__correlate_url_split(req->url, n, &u);
+    rp__url_split(req->url, n, &u);
     if (!u.has_query) {
         return RP_OK;
     }
@@ -480,7 +478,7 @@ static rp_code put_cookie(struct rp_request *req, const struct rp_correlation *r
         }
         size_t pos = 0;
         struct rp__pair p;
-        while (rp__correlate_next_cookie(h->value, h->value_len, &pos, &p)) {
+        while (rp__cookie_next(h->value, h->value_len, &pos, &p)) {
             if (p.name_len != strlen(key) || memcmp(h->value + p.name_off, key, p.name_len) != 0 ||
                 p.value_len != vlen || memcmp(h->value + p.value_off, r->value, vlen) != 0) {
                 continue;

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Text helpers of the correlate module: what makes a value unique or a key id-like, the nouns
- * ids belong to, whole-token search and replace, and the pieces of URLs, query strings, form
- * bodies and Cookie headers, with percent-coding.
+ * ids belong to, and whole-token search and replace. (URLs, query strings and cookies are
+ * taken apart by the library's toolkit, src/url.c.)
  */
 #include <string.h>
 
@@ -72,8 +72,7 @@ bool rp__correlate_name_is_id(const char *name, size_t n)
     return rp_strieq(name, n, "id") || ends_ci(name, n, "-id") || ends_ci(name, n, "_id");
 }
 
-/* Lower-cases the letters and digits of n bytes at p into out; returns the length written. */
-static size_t normalise(const char *p, size_t n, char *out, size_t outsz)
+size_t rp__correlate_normalise(const char *p, size_t n, char *out, size_t outsz)
 {
     size_t o = 0;
     if (outsz == 0) {
@@ -112,7 +111,7 @@ size_t rp__correlate_key_noun(const char *key, size_t n, char *out, size_t outsz
         }
         return 0;
     }
-    return normalise(key + start, base - start, out, outsz);
+    return rp__correlate_normalise(key + start, base - start, out, outsz);
 }
 
 size_t rp__correlate_word_noun(const char *word, size_t n, char *out, size_t outsz)
@@ -124,7 +123,7 @@ size_t rp__correlate_word_noun(const char *word, size_t n, char *out, size_t out
         "content", "node",   "nodes",   "edge",    "edges",    "list",  "row",
         "rows",    "hits",   "meta",    "api",
     };
-    size_t len = normalise(word, n, out, outsz);
+    size_t len = rp__correlate_normalise(word, n, out, outsz);
     bool letter = false;
     for (size_t i = 0; i < len; i++) {
         if (out[i] >= 'a' && out[i] <= 'z') {
@@ -247,203 +246,39 @@ rp_code rp__correlate_replace(const char *hay, size_t n, const char *from, size_
     return rc;
 }
 
-/* ----- URLs --------------------------------------------------------------------------------- */
+/* ----- path segments ------------------------------------------------------------------------ */
 
-static bool is_alpha(unsigned char c)
+void rp__correlate_segments_init(struct rp__segments *w, const char *url, size_t n)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    struct rp__url u;
+    rp__url_split(url, n, &u);
+    w->path = url + u.path_off;
+    w->path_len = u.path_len;
+    w->pos = 0;
+    w->next_idx = 0;
+    w->started = false;
+    w->seg_len = 0;
+    w->seg[0] = '\0';
+    w->noun[0] = '\0';
 }
 
-void rp__correlate_url_split(const char *url, size_t n, struct rp__url *out)
+bool rp__correlate_segments_next(struct rp__segments *w)
 {
-    size_t i = 0;
-    size_t auth = SIZE_MAX;
-    if (n > 0 && is_alpha((unsigned char)url[0])) {
-        size_t k = 1;
-        while (k < n && (is_alpha((unsigned char)url[k]) || (url[k] >= '0' && url[k] <= '9') ||
-                         url[k] == '+' || url[k] == '.' || url[k] == '-')) {
-            k++;
+    /* The segment just seen names the noun of the next one, unless it is an id itself. */
+    if (w->started &&
+        (rp__correlate_has_digit(w->seg, w->seg_len) ||
+         rp__correlate_word_noun(w->seg, w->seg_len, w->noun, sizeof(w->noun)) == 0)) {
+        w->noun[0] = '\0';
+    }
+    size_t off = 0;
+    size_t len = 0;
+    while (rp__url_next_segment(w->path, w->path_len, &w->pos, &off, &len)) {
+        w->idx = w->next_idx++;
+        if (rp__pct_decode(w->path + off, len, false, w->seg, sizeof(w->seg), &w->seg_len)) {
+            w->started = true;
+            return true;
         }
-        if (n - k >= 3 && memcmp(url + k, "://", 3) == 0) {
-            auth = k + 3;
-        }
-    } else if (n >= 2 && url[0] == '/' && url[1] == '/') {
-        auth = 2;
-    }
-    if (auth != SIZE_MAX) {
-        i = auth;
-        while (i < n && url[i] != '/' && url[i] != '?' && url[i] != '#') {
-            i++;
-        }
-    }
-    out->path_off = i;
-    while (i < n && url[i] != '?' && url[i] != '#') {
-        i++;
-    }
-    out->path_len = i - out->path_off;
-    out->has_query = i < n && url[i] == '?';
-    if (out->has_query) {
-        i++;
-    }
-    out->query_off = i;
-    while (out->has_query && i < n && url[i] != '#') {
-        i++;
-    }
-    out->query_len = i - out->query_off;
-}
-
-bool rp__correlate_next_segment(const char *path, size_t n, size_t *pos, size_t *off, size_t *len)
-{
-    size_t i = *pos;
-    if (i > n || n == 0) {
-        return false;
-    }
-    if (i == 0 && path[0] == '/') {
-        i = 1;
-    }
-    size_t j = i;
-    while (j < n && path[j] != '/') {
-        j++;
-    }
-    *off = i;
-    *len = j - i;
-    *pos = j + 1;
-    return true;
-}
-
-bool rp__correlate_next_param(const char *s, size_t n, size_t *pos, struct rp__pair *out)
-{
-    while (*pos < n) {
-        size_t start = *pos;
-        size_t end = start;
-        while (end < n && s[end] != '&') {
-            end++;
-        }
-        *pos = end + 1;
-        if (end == start) {
-            continue;
-        }
-        size_t eqs = start;
-        while (eqs < end && s[eqs] != '=') {
-            eqs++;
-        }
-        out->name_off = start;
-        out->name_len = eqs - start;
-        out->value_off = eqs < end ? eqs + 1 : end;
-        out->value_len = end - out->value_off;
-        return true;
+        w->noun[0] = '\0';
     }
     return false;
-}
-
-static bool is_space(char c)
-{
-    return c == ' ' || c == '\t';
-}
-
-bool rp__correlate_next_cookie(const char *s, size_t n, size_t *pos, struct rp__pair *out)
-{
-    while (*pos < n) {
-        size_t start = *pos;
-        size_t end = start;
-        while (end < n && s[end] != ';') {
-            end++;
-        }
-        *pos = end + 1;
-        while (start < end && is_space(s[start])) {
-            start++;
-        }
-        size_t stop = end;
-        while (stop > start && is_space(s[stop - 1])) {
-            stop--;
-        }
-        if (stop == start) {
-            continue;
-        }
-        size_t eqs = start;
-        while (eqs < stop && s[eqs] != '=') {
-            eqs++;
-        }
-        size_t name_end = eqs;
-        while (name_end > start && is_space(s[name_end - 1])) {
-            name_end--;
-        }
-        size_t v = eqs < stop ? eqs + 1 : stop;
-        while (v < stop && is_space(s[v])) {
-            v++;
-        }
-        out->name_off = start;
-        out->name_len = name_end - start;
-        out->value_off = v;
-        out->value_len = stop - v;
-        return true;
-    }
-    return false;
-}
-
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
-bool rp__correlate_pct_decode(const char *s, size_t n, bool plus, char *out, size_t outsz,
-                              size_t *out_len)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '%' && n - i > 2 && hexval((unsigned char)s[i + 1]) >= 0 &&
-            hexval((unsigned char)s[i + 2]) >= 0) {
-            c = (unsigned char)(hexval((unsigned char)s[i + 1]) * 16 +
-                                hexval((unsigned char)s[i + 2]));
-            i += 2;
-        } else if (c == '+' && plus) {
-            c = ' ';
-        }
-        if (c == 0 || o + 1 >= outsz) {
-            return false;
-        }
-        out[o++] = (char)c;
-    }
-    if (outsz == 0) {
-        return false;
-    }
-    out[o] = '\0';
-    *out_len = o;
-    return true;
-}
-
-rp_code rp__correlate_pct_encode(const char *s, size_t n, enum rp__pct_mode mode,
-                                 struct rp_buf *out, struct rp_error *err)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    const char *keep = mode == RP__PCT_PATH    ? "-._~!$&'()*+,;=:@"
-                       : mode == RP__PCT_QUERY ? "-._~!$'()*,;:@/?"
-                                               : "-._~";
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-        rp_code rc;
-        if (alnum || (c != 0 && strchr(keep, c))) {
-            rc = rp_buf_addc(out, (char)c, err);
-        } else if (c == ' ' && mode == RP__PCT_FORM) {
-            rc = rp_buf_addc(out, '+', err);
-        } else {
-            char e[3] = {'%', hex[c >> 4], hex[c & 15]};
-            rc = rp_buf_add(out, e, 3, err);
-        }
-        if (rc) {
-            return rc;
-        }
-    }
-    return RP_OK;
 }

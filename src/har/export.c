@@ -16,61 +16,17 @@
 #include <reprise/har.h>
 #include <reprise/limits.h>
 
+#include "../common_int.h"
 #include "../text_int.h"
+#include "../time_int.h"
+#include "../url_int.h"
 
 /* ----- JSON building ---------------------------------------------------------------------- */
 
-static RP_NORETURN void oom(void)
-{
-    fprintf(stderr, "reprise: out of memory building JSON\n");
-    abort();
-}
-
-static void add(cJSON *obj, const char *key, cJSON *item)
-{
-    if (!item || !cJSON_AddItemToObject(obj, key, item)) {
-        oom();
-    }
-}
-
-static void push(cJSON *arr, cJSON *item)
-{
-    if (!item || !cJSON_AddItemToArray(arr, item)) {
-        oom();
-    }
-}
-
-/* A JSON string for n bytes of s; bytes that are not UTF-8 are read as Latin-1. */
-static cJSON *text(const char *s, size_t n)
-{
-    if (rp__utf8_text((const unsigned char *)s, n)) {
-        char *tmp = rp_xstrndup(s, n);
-        cJSON *j = cJSON_CreateString(tmp);
-        free(tmp);
-        return j;
-    }
-    char *u = rp_xmalloc(n * 2 + 1);
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == 0) {
-            u[o++] = '?'; /* a C string cannot hold it; the parsers never produce it */
-        } else if (c < 0x80) {
-            u[o++] = (char)c;
-        } else {
-            u[o++] = (char)(0xC0 | (c >> 6));
-            u[o++] = (char)(0x80 | (c & 0x3F));
-        }
-    }
-    u[o] = '\0';
-    cJSON *j = cJSON_CreateString(u);
-    free(u);
-    return j;
-}
-
+/* A JSON string for s (NULL as ""); bytes that are not UTF-8 are read as Latin-1. */
 static cJSON *str(const char *s)
 {
-    return text(s ? s : "", s ? strlen(s) : 0);
+    return rp__json_text(s ? s : "", s ? strlen(s) : 0);
 }
 
 static cJSON *num(double d)
@@ -83,99 +39,15 @@ static cJSON *num(double d)
 /* ISO-8601 UTC with milliseconds, as browsers write startedDateTime. */
 static void format_ms(int64_t us, char out[32])
 {
-    int64_t secs = us / 1000000;
-    int64_t frac = us % 1000000;
-    if (frac < 0) {
-        frac += 1000000;
-        secs -= 1;
-    }
-    time_t t = (time_t)secs;
-    struct tm tm;
-    size_t n = gmtime_r(&t, &tm) ? strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm) : 0;
-    if (n == 0 || n > 24) {
-        snprintf(out, 32, "%s", "1970-01-01T00:00:00.000Z");
-        return;
-    }
-    snprintf(out + n, 32 - n, ".%03dZ", (int)(frac / 1000));
-}
-
-static const char *const months[] = {"jan", "feb", "mar", "apr", "may", "jun",
-                                     "jul", "aug", "sep", "oct", "nov", "dec"};
-
-static bool digits_at(const char *s, size_t n, unsigned *out)
-{
-    unsigned v = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9') {
-            return false;
-        }
-        v = v * 10 + (unsigned)(s[i] - '0');
-    }
-    *out = v;
-    return true;
-}
-
-/*
- * A cookie's Expires ("Wed, 21 Oct 2015 07:28:00 GMT", or "21-Oct-2015", or a two-digit year)
- * as HAR's ISO-8601 form. False when it is none of those.
- */
-static bool expires_iso(const char *s, size_t n, char out[32])
-{
-    const char *comma = memchr(s, ',', n);
-    size_t i = comma ? (size_t)(comma - s) + 1 : 0;
-    while (i < n && s[i] == ' ') {
-        i++;
-    }
-    unsigned d, y, h, mi, se;
-    if (n - i < 18 || !digits_at(s + i, 2, &d) || (s[i + 2] != ' ' && s[i + 2] != '-')) {
-        return false;
-    }
-    i += 3;
-    unsigned mo = 0;
-    for (unsigned m = 0; m < 12; m++) {
-        if (rp_strieq(s + i, 3, months[m])) {
-            mo = m + 1;
-        }
-    }
-    if (mo == 0 || (s[i + 3] != ' ' && s[i + 3] != '-')) {
-        return false;
-    }
-    i += 4;
-    size_t yl = i + 4 < n && s[i + 4] == ' ' ? 4 : 2;
-    if (!digits_at(s + i, yl, &y)) {
-        return false;
-    }
-    if (yl == 2) {
-        y += y < 70 ? 2000 : 1900;
-    }
-    i += yl + 1;
-    if (n - i < 8 || !digits_at(s + i, 2, &h) || s[i + 2] != ':' || !digits_at(s + i + 3, 2, &mi) ||
-        s[i + 5] != ':' || !digits_at(s + i + 6, 2, &se)) {
-        return false;
-    }
-    if (d < 1 || d > 31 || h > 23 || mi > 59 || se > 60) {
-        return false;
-    }
-    int k = snprintf(out, 32, "%04u-%02u-%02uT%02u:%02u:%02u.000Z", y, mo, d, h, mi, se);
-    return k > 0 && k < 32;
+    rp__iso8601_format(us, true, out);
 }
 
 /* ----- cookies, query strings ------------------------------------------------------------- */
 
-static bool is_ws(char c)
+/* True when the cookie pair p has an '=' (its value starts after its name). */
+static bool has_value(const struct rp__pair *p)
 {
-    return c == ' ' || c == '\t';
-}
-
-/* Trims spaces around [*a, *b). */
-static void trim(const char *s, size_t *a, size_t *b)
-{
-    while (*a < *b && is_ws(s[*a])) {
-        (*a)++;
-    }
-    while (*b > *a && is_ws(s[*b - 1])) {
-        (*b)--;
-    }
+    return p->value_off > p->name_off + p->name_len;
 }
 
 /* The name=value pairs of every Cookie header. */
@@ -186,23 +58,15 @@ static cJSON *request_cookies(const struct rp_headers *h)
     const struct rp_header *c;
     while ((c = rp_headers_get(h, "Cookie", &at)) != NULL) {
         const char *v = c->value;
-        size_t i = 0;
-        while (i < c->value_len) {
-            size_t end = i;
-            while (end < c->value_len && v[end] != ';') {
-                end++;
-            }
-            const char *eq = memchr(v + i, '=', end - i);
-            if (eq) {
-                size_t na = i, nb = (size_t)(eq - v), va = nb + 1, vb = end;
-                trim(v, &na, &nb);
-                trim(v, &va, &vb);
+        size_t pos = 0;
+        struct rp__pair p;
+        while (rp__cookie_next(v, c->value_len, &pos, &p)) {
+            if (has_value(&p)) {
                 cJSON *o = cJSON_CreateObject();
-                add(o, "name", text(v + na, nb - na));
-                add(o, "value", text(v + va, vb - va));
-                push(arr, o);
+                cJSON_AddItemToObject(o, "name", rp__json_text(v + p.name_off, p.name_len));
+                cJSON_AddItemToObject(o, "value", rp__json_text(v + p.value_off, p.value_len));
+                cJSON_AddItemToArray(arr, o);
             }
-            i = end + 1;
         }
     }
     return arr;
@@ -216,70 +80,39 @@ static cJSON *response_cookies(const struct rp_headers *h)
     const struct rp_header *c;
     while ((c = rp_headers_get(h, "Set-Cookie", &at)) != NULL) {
         const char *v = c->value;
-        size_t n = c->value_len;
-        size_t end = 0;
-        while (end < n && v[end] != ';') {
-            end++;
-        }
-        const char *eq = memchr(v, '=', end);
-        if (!eq) {
+        size_t pos = 0;
+        struct rp__pair p;
+        if (!rp__cookie_next(v, c->value_len, &pos, &p) || !has_value(&p)) {
             continue;
         }
-        size_t na = 0, nb = (size_t)(eq - v), va = nb + 1, vb = end;
-        trim(v, &na, &nb);
-        trim(v, &va, &vb);
         cJSON *o = cJSON_CreateObject();
-        add(o, "name", text(v + na, nb - na));
-        add(o, "value", text(v + va, vb - va));
-        size_t i = end + 1;
-        while (i < n) {
-            size_t e = i;
-            while (e < n && v[e] != ';') {
-                e++;
-            }
-            size_t ka = i, kb = e;
-            const char *aeq = memchr(v + i, '=', e - i);
-            if (aeq) {
-                kb = (size_t)(aeq - v);
-            }
-            trim(v, &ka, &kb);
-            size_t xa = aeq ? (size_t)(aeq - v) + 1 : e, xb = e;
-            trim(v, &xa, &xb);
-            const char *k = v + ka;
-            size_t kl = kb - ka;
-            char iso[32];
+        cJSON_AddItemToObject(o, "name", rp__json_text(v + p.name_off, p.name_len));
+        cJSON_AddItemToObject(o, "value", rp__json_text(v + p.value_off, p.value_len));
+        while (rp__cookie_next(v, c->value_len, &pos, &p)) {
+            const char *k = v + p.name_off;
+            size_t kl = p.name_len;
+            const char *x = v + p.value_off;
+            int64_t expires;
             if (rp_strieq(k, kl, "path")) {
-                add(o, "path", text(v + xa, xb - xa));
+                cJSON_AddItemToObject(o, "path", rp__json_text(x, p.value_len));
             } else if (rp_strieq(k, kl, "domain")) {
-                add(o, "domain", text(v + xa, xb - xa));
-            } else if (rp_strieq(k, kl, "expires") && expires_iso(v + xa, xb - xa, iso)) {
-                add(o, "expires", cJSON_CreateString(iso));
+                cJSON_AddItemToObject(o, "domain", rp__json_text(x, p.value_len));
+            } else if (rp_strieq(k, kl, "expires") &&
+                       rp__http_date_parse(x, p.value_len, &expires)) {
+                char iso[32];
+                format_ms(expires, iso);
+                cJSON_AddItemToObject(o, "expires", cJSON_CreateString(iso));
             } else if (rp_strieq(k, kl, "httponly")) {
-                add(o, "httpOnly", cJSON_CreateTrue());
+                cJSON_AddItemToObject(o, "httpOnly", cJSON_CreateTrue());
             } else if (rp_strieq(k, kl, "secure")) {
-                add(o, "secure", cJSON_CreateTrue());
+                cJSON_AddItemToObject(o, "secure", cJSON_CreateTrue());
             } else if (rp_strieq(k, kl, "samesite")) {
-                add(o, "sameSite", text(v + xa, xb - xa));
+                cJSON_AddItemToObject(o, "sameSite", rp__json_text(x, p.value_len));
             }
-            i = e + 1;
         }
-        push(arr, o);
+        cJSON_AddItemToArray(arr, o);
     }
     return arr;
-}
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
 }
 
 /* A JSON string of the n bytes at s percent-decoded ('+' as space), or raw when that is not
@@ -288,17 +121,8 @@ static cJSON *decoded(const char *s, size_t n)
 {
     char *d = rp_xmalloc(n + 1);
     size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '+') {
-            d[o++] = ' ';
-        } else if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-            d[o++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
-            i += 2;
-        } else {
-            d[o++] = s[i];
-        }
-    }
-    cJSON *j = rp__utf8_text((const unsigned char *)d, o) ? text(d, o) : text(s, n);
+    bool ok = rp__pct_decode(s, n, true, d, n + 1, &o) && rp__utf8_text((unsigned char *)d, o);
+    cJSON *j = ok ? rp__json_text(d, o) : rp__json_text(s, n);
     free(d);
     return j;
 }
@@ -306,27 +130,19 @@ static cJSON *decoded(const char *s, size_t n)
 static cJSON *query_string(const char *url)
 {
     cJSON *arr = cJSON_CreateArray();
-    const char *q = url ? strchr(url, '?') : NULL;
-    if (!q) {
+    if (!url) {
         return arr;
     }
-    q++;
-    size_t n = strcspn(q, "#");
-    size_t i = 0;
-    while (i < n) {
-        size_t end = i;
-        while (end < n && q[end] != '&') {
-            end++;
-        }
-        if (end > i) {
-            const char *eq = memchr(q + i, '=', end - i);
-            size_t nb = eq ? (size_t)(eq - q) : end;
-            cJSON *o = cJSON_CreateObject();
-            add(o, "name", decoded(q + i, nb - i));
-            add(o, "value", eq ? decoded(eq + 1, end - nb - 1) : cJSON_CreateString(""));
-            push(arr, o);
-        }
-        i = end + 1;
+    struct rp__url u;
+    rp__url_split(url, strlen(url), &u);
+    const char *q = url + u.query_off;
+    size_t pos = 0;
+    struct rp__pair p;
+    while (rp__url_next_param(q, u.query_len, &pos, &p)) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddItemToObject(o, "name", decoded(q + p.name_off, p.name_len));
+        cJSON_AddItemToObject(o, "value", decoded(q + p.value_off, p.value_len));
+        cJSON_AddItemToArray(arr, o);
     }
     return arr;
 }
@@ -338,9 +154,9 @@ static cJSON *headers_json(const struct rp_headers *h)
     cJSON *arr = cJSON_CreateArray();
     for (size_t i = 0; i < h->n; i++) {
         cJSON *o = cJSON_CreateObject();
-        add(o, "name", text(h->v[i].name, h->v[i].name_len));
-        add(o, "value", text(h->v[i].value, h->v[i].value_len));
-        push(arr, o);
+        cJSON_AddItemToObject(o, "name", rp__json_text(h->v[i].name, h->v[i].name_len));
+        cJSON_AddItemToObject(o, "value", rp__json_text(h->v[i].value, h->v[i].value_len));
+        cJSON_AddItemToArray(arr, o);
     }
     return arr;
 }
@@ -362,7 +178,7 @@ static rp_code body_fields(cJSON *o, const struct rp_body *b, const char *size_k
 {
     if (b->len > 0) {
         if (rp__utf8_text(b->data, b->len)) {
-            add(o, "text", cJSON_CreateString((const char *)b->data));
+            cJSON_AddItemToObject(o, "text", cJSON_CreateString((const char *)b->data));
         } else {
             struct rp_buf enc;
             rp_buf_init(&enc, SIZE_MAX / 2);
@@ -371,15 +187,15 @@ static rp_code body_fields(cJSON *o, const struct rp_body *b, const char *size_k
                 rp_buf_cleanup(&enc);
                 return rc;
             }
-            add(o, "text", cJSON_CreateString(enc.data ? enc.data : ""));
-            add(o, "encoding", cJSON_CreateString("base64"));
+            cJSON_AddItemToObject(o, "text", cJSON_CreateString(enc.data ? enc.data : ""));
+            cJSON_AddItemToObject(o, "encoding", cJSON_CreateString("base64"));
             rp_buf_cleanup(&enc);
         }
     }
     if (b->truncated) {
-        add(o, "_truncated", cJSON_CreateTrue());
+        cJSON_AddItemToObject(o, "_truncated", cJSON_CreateTrue());
         if (size_key) {
-            add(o, size_key, num((double)b->orig_len));
+            cJSON_AddItemToObject(o, size_key, num((double)b->orig_len));
         }
     }
     return RP_OK;
@@ -388,25 +204,25 @@ static rp_code body_fields(cJSON *o, const struct rp_body *b, const char *size_k
 static rp_code request_json(const struct rp_request *rq, cJSON **out, struct rp_error *err)
 {
     cJSON *o = cJSON_CreateObject();
-    add(o, "method", str(rq->method));
-    add(o, "url", str(rq->url));
-    add(o, "httpVersion", str(rq->version));
-    add(o, "cookies", request_cookies(&rq->headers));
-    add(o, "headers", headers_json(&rq->headers));
-    add(o, "queryString", query_string(rq->url));
+    cJSON_AddItemToObject(o, "method", str(rq->method));
+    cJSON_AddItemToObject(o, "url", str(rq->url));
+    cJSON_AddItemToObject(o, "httpVersion", str(rq->version));
+    cJSON_AddItemToObject(o, "cookies", request_cookies(&rq->headers));
+    cJSON_AddItemToObject(o, "headers", headers_json(&rq->headers));
+    cJSON_AddItemToObject(o, "queryString", query_string(rq->url));
     const struct rp_body *b = &rq->body;
     if (b->len > 0 || b->truncated) {
         cJSON *pd = cJSON_CreateObject();
-        add(o, "postData", pd);
-        add(pd, "mimeType", str(header_value(&rq->headers, "Content-Type")));
+        cJSON_AddItemToObject(o, "postData", pd);
+        cJSON_AddItemToObject(pd, "mimeType", str(header_value(&rq->headers, "Content-Type")));
         rp_code rc = body_fields(pd, b, "_size", err);
         if (rc) {
             cJSON_Delete(o);
             return rc;
         }
     }
-    add(o, "headersSize", num(-1));
-    add(o, "bodySize", num((double)(b->truncated ? b->orig_len : b->len)));
+    cJSON_AddItemToObject(o, "headersSize", num(-1));
+    cJSON_AddItemToObject(o, "bodySize", num((double)(b->truncated ? b->orig_len : b->len)));
     *out = o;
     return RP_OK;
 }
@@ -417,42 +233,42 @@ static rp_code response_json(const struct rp_exchange *ex, cJSON **out, struct r
     cJSON *content = cJSON_CreateObject();
     if (!ex->has_response) {
         /* As Chrome writes a request that never got an answer. */
-        add(o, "status", num(0));
-        add(o, "statusText", str(""));
-        add(o, "httpVersion", str(""));
-        add(o, "cookies", cJSON_CreateArray());
-        add(o, "headers", cJSON_CreateArray());
-        add(o, "content", content);
-        add(content, "size", num(0));
-        add(content, "mimeType", str("x-unknown"));
-        add(o, "redirectURL", str(""));
-        add(o, "headersSize", num(-1));
-        add(o, "bodySize", num(-1));
-        add(o, "_error", str("no response recorded"));
+        cJSON_AddItemToObject(o, "status", num(0));
+        cJSON_AddItemToObject(o, "statusText", str(""));
+        cJSON_AddItemToObject(o, "httpVersion", str(""));
+        cJSON_AddItemToObject(o, "cookies", cJSON_CreateArray());
+        cJSON_AddItemToObject(o, "headers", cJSON_CreateArray());
+        cJSON_AddItemToObject(o, "content", content);
+        cJSON_AddItemToObject(content, "size", num(0));
+        cJSON_AddItemToObject(content, "mimeType", str("x-unknown"));
+        cJSON_AddItemToObject(o, "redirectURL", str(""));
+        cJSON_AddItemToObject(o, "headersSize", num(-1));
+        cJSON_AddItemToObject(o, "bodySize", num(-1));
+        cJSON_AddItemToObject(o, "_error", str("no response recorded"));
         *out = o;
         return RP_OK;
     }
     const struct rp_response *rs = &ex->resp;
     const struct rp_body *b = &rs->body;
-    add(o, "status", num(rs->status));
-    add(o, "statusText", str(rs->reason));
-    add(o, "httpVersion", str(rs->version));
-    add(o, "cookies", response_cookies(&rs->headers));
-    add(o, "headers", headers_json(&rs->headers));
-    add(o, "content", content);
-    add(content, "size", num((double)(b->truncated ? b->orig_len : b->len)));
+    cJSON_AddItemToObject(o, "status", num(rs->status));
+    cJSON_AddItemToObject(o, "statusText", str(rs->reason));
+    cJSON_AddItemToObject(o, "httpVersion", str(rs->version));
+    cJSON_AddItemToObject(o, "cookies", response_cookies(&rs->headers));
+    cJSON_AddItemToObject(o, "headers", headers_json(&rs->headers));
+    cJSON_AddItemToObject(o, "content", content);
+    cJSON_AddItemToObject(content, "size", num((double)(b->truncated ? b->orig_len : b->len)));
     const char *ct = header_value(&rs->headers, "Content-Type");
-    add(content, "mimeType", str(ct ? ct : "x-unknown"));
+    cJSON_AddItemToObject(content, "mimeType", str(ct ? ct : "x-unknown"));
     rp_code rc = body_fields(content, b, NULL, err);
     if (rc) {
         cJSON_Delete(o);
         return rc;
     }
-    add(o, "redirectURL", str(header_value(&rs->headers, "Location")));
-    add(o, "headersSize", num(-1));
+    cJSON_AddItemToObject(o, "redirectURL", str(header_value(&rs->headers, "Location")));
+    cJSON_AddItemToObject(o, "headersSize", num(-1));
     /* The size on the wire: the stored body is decoded, so with a content coding it is unknown. */
     bool coded = header_value(&rs->headers, "Content-Encoding") != NULL;
-    add(o, "bodySize", num(coded || b->truncated ? -1 : (double)b->len));
+    cJSON_AddItemToObject(o, "bodySize", num(coded || b->truncated ? -1 : (double)b->len));
     *out = o;
     return RP_OK;
 }
@@ -464,46 +280,43 @@ rp_code rp_har_encode_entry(const struct rp_exchange *ex, const char *pageref, s
     cJSON *req = NULL;
     cJSON *resp = NULL;
     if (pageref) {
-        add(e, "pageref", str(pageref));
+        cJSON_AddItemToObject(e, "pageref", str(pageref));
     }
     char when[32];
     format_ms(ex->start_us, when);
     double ms = (double)ex->duration_us / 1000.0;
-    add(e, "startedDateTime", cJSON_CreateString(when));
-    add(e, "time", num(ms));
+    cJSON_AddItemToObject(e, "startedDateTime", cJSON_CreateString(when));
+    cJSON_AddItemToObject(e, "time", num(ms));
     rp_code rc = request_json(&ex->req, &req, err);
     if (!rc) {
-        add(e, "request", req);
+        cJSON_AddItemToObject(e, "request", req);
         rc = response_json(ex, &resp, err);
     }
     if (rc) {
         cJSON_Delete(e);
         return rc;
     }
-    add(e, "response", resp);
-    add(e, "cache", cJSON_CreateObject());
+    cJSON_AddItemToObject(e, "response", resp);
+    cJSON_AddItemToObject(e, "cache", cJSON_CreateObject());
     cJSON *t = cJSON_CreateObject();
-    add(e, "timings", t);
-    add(t, "blocked", num(-1));
-    add(t, "dns", num(-1));
-    add(t, "connect", num(-1));
-    add(t, "send", num(0));
-    add(t, "wait", num(ms));
-    add(t, "receive", num(0));
-    add(t, "ssl", num(-1));
+    cJSON_AddItemToObject(e, "timings", t);
+    cJSON_AddItemToObject(t, "blocked", num(-1));
+    cJSON_AddItemToObject(t, "dns", num(-1));
+    cJSON_AddItemToObject(t, "connect", num(-1));
+    cJSON_AddItemToObject(t, "send", num(0));
+    cJSON_AddItemToObject(t, "wait", num(ms));
+    cJSON_AddItemToObject(t, "receive", num(0));
+    cJSON_AddItemToObject(t, "ssl", num(-1));
     if (ex->conn_id) {
         char id[24];
         snprintf(id, sizeof(id), "%llu", (unsigned long long)ex->conn_id);
-        add(e, "connection", cJSON_CreateString(id));
+        cJSON_AddItemToObject(e, "connection", cJSON_CreateString(id));
     }
     if (ex->incomplete) {
-        add(e, "_incomplete", cJSON_CreateTrue());
+        cJSON_AddItemToObject(e, "_incomplete", cJSON_CreateTrue());
     }
-    char *s = cJSON_PrintUnformatted(e);
+    char *s = rp__json_print(e, false);
     cJSON_Delete(e);
-    if (!s) {
-        oom();
-    }
     rc = rp_buf_adds(out, s, err);
     cJSON_free(s);
     return rc;
@@ -523,11 +336,8 @@ static rp_code put(FILE *f, const char *path, const char *s, size_t n, struct rp
 static rp_code put_json_string(struct rp_buf *out, const char *s, struct rp_error *err)
 {
     cJSON *j = str(s);
-    char *p = cJSON_PrintUnformatted(j);
+    char *p = rp__json_print(j, false);
     cJSON_Delete(j);
-    if (!p) {
-        oom();
-    }
     rp_code rc = rp_buf_adds(out, p, err);
     cJSON_free(p);
     return rc;

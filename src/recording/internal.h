@@ -1,12 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Private declarations of the recording module: the two halves of the exchange line decoder,
- * apart, so that tests and the fuzz target can hold the fast one against the reference.
+ * Private declarations of the recording module: the two halves of the exchange line decoder
+ * (fastdecode.c and decode.c), apart, so that tests and the fuzz target can hold the fast one
+ * against the reference, and the keys of an exchange line they share with the encoder.
  */
 #ifndef REPRISE_RECORDING_INTERNAL_H
 #define REPRISE_RECORDING_INTERNAL_H
 
 #include <reprise/recording.h>
+
+/* The keys of an exchange line the format owns, NULL-terminated, in the order "seq", "start",
+ * "duration_us", "conn", "incomplete", "request", "response". */
+extern const char *const rp__recording_exchange_keys[];
 
 /*
  * The fast path: decodes a line as the writer writes it straight into ex (initialised and

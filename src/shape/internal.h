@@ -15,6 +15,8 @@
 #include <reprise/limits.h>
 #include <reprise/shape.h>
 
+#include "../common_int.h"
+
 /* JSON types as bits of rp__schema.types, in the order messages and files list them. */
 enum {
     RP__T_OBJECT = 1u << 0,
@@ -112,9 +114,6 @@ void rp__path_key(struct rp_buf *b, const char *key);
  * sequences count as one) with "..." inside the quotes.
  */
 void rp__quote(struct rp_buf *b, const char *s, size_t max_chars);
-
-/* Aborts on out-of-memory from cJSON, the one failure input cannot cause. */
-void *rp__json_check(void *p);
 
 /* ----- infer.c ----------------------------------------------------------------------------- */
 

@@ -197,7 +197,7 @@ static void describe(struct rp_buf *b, const cJSON *v, bool with_type)
             /* cJSON would print an overflowed 1e999 as null. */
             (void)rp_buf_adds(b, d > 0 ? "1e999" : "-1e999", NULL);
         } else {
-            char *num = rp__json_check(cJSON_PrintUnformatted(v));
+            char *num = rp__json_print(v, false);
             (void)rp_buf_adds(b, num, NULL);
             cJSON_free(num);
         }

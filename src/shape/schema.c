@@ -9,6 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../text_int.h"
+#include "../time_int.h"
 #include "internal.h"
 
 static const char *const type_names[RP__T_COUNT] = {
@@ -17,31 +19,6 @@ static const char *const type_names[RP__T_COUNT] = {
 
 static const char *const format_names[] = {NULL, "uuid", "date-time", "email", "uri"};
 #define FORMAT_COUNT (sizeof(format_names) / sizeof(format_names[0]))
-
-void *rp__json_check(void *p)
-{
-    if (!p) {
-        fprintf(stderr, "reprise: out of memory building JSON\n");
-        abort();
-    }
-    return p;
-}
-
-static void add(cJSON *o, const char *key, cJSON *item)
-{
-    rp__json_check(item);
-    if (!cJSON_AddItemToObject(o, key, item)) {
-        rp__json_check(NULL);
-    }
-}
-
-static void push(cJSON *arr, cJSON *item)
-{
-    rp__json_check(item);
-    if (!cJSON_AddItemToArray(arr, item)) {
-        rp__json_check(NULL);
-    }
-}
 
 /* ----- lifetime ---------------------------------------------------------------------------- */
 
@@ -146,28 +123,9 @@ static bool is_digit(char c)
     return c >= '0' && c <= '9';
 }
 
-static bool is_hex(char c)
-{
-    return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
 static bool is_alpha(char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-/* Reads exactly n digits at s; stops at the first non-digit, so never reads past a NUL. */
-static bool digits(const char *s, size_t n, unsigned *out)
-{
-    unsigned v = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (!is_digit(s[i])) {
-            return false;
-        }
-        v = v * 10 + (unsigned)(s[i] - '0');
-    }
-    *out = v;
-    return true;
 }
 
 static bool uuid_ok(const char *s)
@@ -175,51 +133,18 @@ static bool uuid_ok(const char *s)
     for (size_t i = 0; i < 36; i++) {
         char c = s[i];
         bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-        if (dash ? c != '-' : !is_hex(c)) {
+        if (dash ? c != '-' : rp__hex_value((unsigned char)c) < 0) {
             return false;
         }
     }
     return s[36] == '\0';
 }
 
-static unsigned days_in(unsigned y, unsigned m)
-{
-    static const unsigned days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    return m == 2 && leap ? 29 : days[m - 1];
-}
-
 /* RFC 3339 date-time: 2026-11-23T20:01:02Z, with an optional fraction and a Z or offset. */
 static bool date_time_ok(const char *s)
 {
-    unsigned y, mo, d, h, mi, se;
-    if (!digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) || s[7] != '-' ||
-        !digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't') || !digits(s + 11, 2, &h) ||
-        s[13] != ':' || !digits(s + 14, 2, &mi) || s[16] != ':' || !digits(s + 17, 2, &se)) {
-        return false;
-    }
-    if (mo < 1 || mo > 12 || d < 1 || d > days_in(y, mo) || h > 23 || mi > 59 || se > 60) {
-        return false;
-    }
-    const char *p = s + 19;
-    if (*p == '.') {
-        p++;
-        if (!is_digit(*p)) {
-            return false;
-        }
-        while (is_digit(*p)) {
-            p++;
-        }
-    }
-    if (*p == 'Z' || *p == 'z') {
-        return p[1] == '\0';
-    }
-    unsigned oh, om;
-    if ((*p != '+' && *p != '-') || !digits(p + 1, 2, &oh) || p[3] != ':' ||
-        !digits(p + 4, 2, &om) || p[6] != '\0') {
-        return false;
-    }
-    return oh <= 23 && om <= 59;
+    int64_t us;
+    return rp__iso8601_parse(s, strlen(s), RP__ISO_RFC3339, &us);
 }
 
 static bool no_space(const char *s)
@@ -625,9 +550,9 @@ rp_code rp__schema_compile(const cJSON *j, struct rp_buf *where, size_t depth,
         if (k == KW_COUNT) {
             /* Not checked by reprise ("description", "minimum"...): kept to write back. */
             if (!s->extra) {
-                s->extra = rp__json_check(cJSON_CreateObject());
+                s->extra = cJSON_CreateObject();
             }
-            add(s->extra, item->string, cJSON_Duplicate(item, true));
+            cJSON_AddItemToObject(s->extra, item->string, cJSON_Duplicate(item, true));
             continue;
         }
         if (kw[k]) {
@@ -675,7 +600,7 @@ rp_code rp__schema_compile(const cJSON *j, struct rp_buf *where, size_t depth,
                               wtext(where));
             goto out;
         }
-        s->enum_values = rp__json_check(cJSON_Duplicate(kw[KW_ENUM], true));
+        s->enum_values = cJSON_Duplicate(kw[KW_ENUM], true);
     }
     if (kw[KW_FORMAT]) {
         rc = compile_format(kw[KW_FORMAT], where, s, err);
@@ -717,30 +642,30 @@ static int order_cmp(const void *a, const void *b)
 
 cJSON *rp__schema_to_json(const struct rp__schema *s)
 {
-    cJSON *o = rp__json_check(cJSON_CreateObject());
+    cJSON *o = cJSON_CreateObject();
     unsigned n = 0;
     for (unsigned i = 0; i < RP__T_COUNT; i++) {
         n += (s->types >> i) & 1u;
     }
     if (n == 1) {
-        add(o, "type", cJSON_CreateString(rp__type_name(s->types)));
+        cJSON_AddItemToObject(o, "type", cJSON_CreateString(rp__type_name(s->types)));
     } else if (n > 1) {
-        cJSON *arr = rp__json_check(cJSON_CreateArray());
-        add(o, "type", arr);
+        cJSON *arr = cJSON_CreateArray();
+        cJSON_AddItemToObject(o, "type", arr);
         for (unsigned i = 0; i < RP__T_COUNT; i++) {
             if (s->types & (1u << i)) {
-                push(arr, cJSON_CreateString(type_names[i]));
+                cJSON_AddItemToArray(arr, cJSON_CreateString(type_names[i]));
             }
         }
     }
     if (s->format) {
-        add(o, "format", cJSON_CreateString(rp__format_name(s->format)));
+        cJSON_AddItemToObject(o, "format", cJSON_CreateString(rp__format_name(s->format)));
     }
     if (s->pattern) {
-        add(o, "pattern", cJSON_CreateString(s->pattern));
+        cJSON_AddItemToObject(o, "pattern", cJSON_CreateString(s->pattern));
     }
     if (s->enum_values) {
-        add(o, "enum", cJSON_Duplicate(s->enum_values, true));
+        cJSON_AddItemToObject(o, "enum", cJSON_Duplicate(s->enum_values, true));
     }
     const struct rp__prop **by_order = rp_xcalloc(s->n_props, sizeof(*by_order));
     for (size_t i = 0; i < s->n_props; i++) {
@@ -748,10 +673,10 @@ cJSON *rp__schema_to_json(const struct rp__schema *s)
     }
     qsort(by_order, s->n_props, sizeof(*by_order), order_cmp);
     if (s->n_props) {
-        cJSON *props = rp__json_check(cJSON_CreateObject());
-        add(o, "properties", props);
+        cJSON *props = cJSON_CreateObject();
+        cJSON_AddItemToObject(o, "properties", props);
         for (size_t i = 0; i < s->n_props; i++) {
-            add(props, by_order[i]->key, rp__schema_to_json(by_order[i]->s));
+            cJSON_AddItemToObject(props, by_order[i]->key, rp__schema_to_json(by_order[i]->s));
         }
     }
     cJSON *req = NULL;
@@ -766,27 +691,28 @@ cJSON *rp__schema_to_json(const struct rp__schema *s)
             continue;
         }
         if (!req) {
-            req = rp__json_check(cJSON_CreateArray());
-            add(o, "required", req);
+            req = cJSON_CreateArray();
+            cJSON_AddItemToObject(o, "required", req);
         }
-        push(req, cJSON_CreateString(name));
+        cJSON_AddItemToArray(req, cJSON_CreateString(name));
     }
     free(by_order);
     if (s->closed || s->open_written) {
-        add(o, "additionalProperties", cJSON_CreateBool(!s->closed));
+        cJSON_AddItemToObject(o, "additionalProperties", cJSON_CreateBool(!s->closed));
     }
     if (s->items) {
-        add(o, "items", rp__schema_to_json(s->items));
+        cJSON_AddItemToObject(o, "items", rp__schema_to_json(s->items));
     }
     if (s->keys_given_up) {
-        add(o, "description",
+        cJSON_AddItemToObject(
+            o, "description",
             cJSON_CreateString("the recorded objects had too many distinct keys between them: "
                                "their keys are not checked"));
     }
     const cJSON *x;
     cJSON_ArrayForEach(x, s->extra)
     {
-        add(o, x->string, cJSON_Duplicate(x, true));
+        cJSON_AddItemToObject(o, x->string, cJSON_Duplicate(x, true));
     }
     return o;
 }

@@ -318,20 +318,12 @@ static bool put_indented(FILE *f, const char *s)
  * tabs more on every line of an exchange), so that saving 200,000 shapes never holds them all
  * as one JSON tree.
  */
-static void add(cJSON *o, const char *key, cJSON *item)
-{
-    rp__json_check(item);
-    if (!cJSON_AddItemToObject(o, key, item)) {
-        rp__json_check(NULL);
-    }
-}
-
 static bool write_set(FILE *f, const struct rp_shapeset *set, const struct entry **sorted)
 {
     bool ok = fprintf(f, "{\n\t\"reprise_shape\":\t%d,\n", RP_SHAPE_FILE_VERSION) > 0;
     if (ok && set->name) {
-        cJSON *name = rp__json_check(cJSON_CreateString(set->name));
-        char *text = rp__json_check(cJSON_PrintUnformatted(name));
+        cJSON *name = cJSON_CreateString(set->name);
+        char *text = rp__json_print(name, false);
         ok = fprintf(f, "\t\"recording\":\t%s,\n", text) > 0;
         cJSON_free(text);
         cJSON_Delete(name);
@@ -339,10 +331,10 @@ static bool write_set(FILE *f, const struct rp_shapeset *set, const struct entry
     ok = ok && fputs("\t\"exchanges\":\t[", f) != EOF;
     for (size_t i = 0; ok && i < set->n; i++) {
         const struct entry *e = sorted[i];
-        cJSON *o = rp__json_check(cJSON_CreateObject());
-        add(o, "seq", cJSON_CreateNumber((double)e->seq));
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddItemToObject(o, "seq", cJSON_CreateNumber((double)e->seq));
         if (e->label) {
-            add(o, "request", cJSON_CreateString(e->label));
+            cJSON_AddItemToObject(o, "request", cJSON_CreateString(e->label));
         }
         /* Move status, media_type and body across, after seq and request. */
         cJSON *sc = rp__shape_to_cjson(e->shape);
@@ -350,11 +342,11 @@ static bool write_set(FILE *f, const struct rp_shapeset *set, const struct entry
             cJSON *item = cJSON_DetachItemViaPointer(sc, sc->child);
             char *key = item->string;
             item->string = NULL;
-            add(o, key, item);
+            cJSON_AddItemToObject(o, key, item);
             cJSON_free(key);
         }
         cJSON_Delete(sc);
-        char *text = rp__json_check(cJSON_Print(o));
+        char *text = rp__json_print(o, true);
         cJSON_Delete(o);
         ok = (i == 0 || fputs(", ", f) != EOF) && put_indented(f, text);
         cJSON_free(text);

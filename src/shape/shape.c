@@ -96,21 +96,14 @@ const char *rp_shape_media_type(const struct rp_shape *s)
 
 /* ----- JSON form --------------------------------------------------------------------------- */
 
-static void add(cJSON *o, const char *key, cJSON *item)
-{
-    rp__json_check(item);
-    if (!cJSON_AddItemToObject(o, key, item)) {
-        rp__json_check(NULL);
-    }
-}
-
 cJSON *rp__shape_to_cjson(const struct rp_shape *s)
 {
-    cJSON *o = rp__json_check(cJSON_CreateObject());
-    add(o, "status", cJSON_CreateNumber(s->status));
-    add(o, "media_type", s->media_type ? cJSON_CreateString(s->media_type) : cJSON_CreateNull());
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddItemToObject(o, "status", cJSON_CreateNumber(s->status));
+    cJSON_AddItemToObject(o, "media_type",
+                          s->media_type ? cJSON_CreateString(s->media_type) : cJSON_CreateNull());
     if (s->body) {
-        add(o, "body", rp__schema_to_json(s->body));
+        cJSON_AddItemToObject(o, "body", rp__schema_to_json(s->body));
     }
     return o;
 }
@@ -118,7 +111,7 @@ cJSON *rp__shape_to_cjson(const struct rp_shape *s)
 char *rp_shape_to_json(const struct rp_shape *s)
 {
     cJSON *o = rp__shape_to_cjson(s);
-    char *text = rp__json_check(cJSON_PrintUnformatted(o));
+    char *text = rp__json_print(o, false);
     cJSON_Delete(o);
     /* The caller frees with free(); cJSON's allocator need not be malloc. */
     char *copy = rp_xstrdup(text);
