@@ -257,7 +257,7 @@ void rp_request_apply_edits(struct rp_request *req, struct rp_request_edits *e)
             char num[32];
             int k = snprintf(num, sizeof(num), "%zu", e->body_len);
             if (k > 0 && (size_t)k < sizeof(num)) {
-                rp_headers_set(h, "Content-Length", num, (size_t)k, NULL);
+                rp_ignore(rp_headers_set(h, "Content-Length", num, (size_t)k, NULL));
             }
         }
     }

@@ -99,7 +99,7 @@ static void add_token(struct rp_buf *b, const char *s)
         char c = s[i];
         bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                   c == '-' || c == '.' || c == '_';
-        rp_buf_addc(b, ok ? c : '?', NULL);
+        rp_ignore(rp_buf_addc(b, ok ? c : '?', NULL));
     }
 }
 
@@ -109,11 +109,11 @@ static void add_escaped(struct rp_buf *b, const char *s)
     for (size_t i = 0; s[i] && i < RP_ERROR_MSG_MAX; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c == '"' || c == '\\') {
-            rp_buf_addf(b, NULL, "\\%c", c);
+            rp_ignore(rp_buf_addf(b, NULL, "\\%c", c));
         } else if (c < 0x20 || c >= 0x7f) {
-            rp_buf_addf(b, NULL, "\\u%04x", c);
+            rp_ignore(rp_buf_addf(b, NULL, "\\u%04x", c));
         } else {
-            rp_buf_addc(b, (char)c, NULL);
+            rp_ignore(rp_buf_addc(b, (char)c, NULL));
         }
     }
 }
@@ -136,9 +136,9 @@ static char *build_extra(const struct rp_http_message *req, const struct rp_http
     rp_buf_init(&b, 4096);
     bool any = false;
     if (why) {
-        rp_buf_adds(&b, "{\"error\":\"", NULL);
+        rp_ignore(rp_buf_adds(&b, "{\"error\":\"", NULL));
         add_escaped(&b, why);
-        rp_buf_addc(&b, '"', NULL);
+        rp_ignore(rp_buf_addc(&b, '"', NULL));
         any = true;
     }
     for (size_t k = 0; k < 2; k++) {
@@ -149,24 +149,24 @@ static char *build_extra(const struct rp_http_message *req, const struct rp_http
                 continue;
             }
             if (!open) {
-                rp_buf_addf(&b, NULL, "%s\"%s\":{", any ? "," : "{", kinds[k].key);
+                rp_ignore(rp_buf_addf(&b, NULL, "%s\"%s\":{", any ? "," : "{", kinds[k].key));
                 any = open = true;
             } else {
-                rp_buf_addc(&b, ',', NULL);
+                rp_ignore(rp_buf_addc(&b, ',', NULL));
             }
-            rp_buf_addf(&b, NULL, "\"%s\":\"", names[i]);
+            rp_ignore(rp_buf_addf(&b, NULL, "\"%s\":\"", names[i]));
             add_token(&b, m->coding);
-            rp_buf_addc(&b, '"', NULL);
+            rp_ignore(rp_buf_addc(&b, '"', NULL));
         }
         if (open) {
-            rp_buf_addc(&b, '}', NULL);
+            rp_ignore(rp_buf_addc(&b, '}', NULL));
         }
     }
     if (!any) {
         rp_buf_cleanup(&b);
         return NULL;
     }
-    rp_buf_addc(&b, '}', NULL);
+    rp_ignore(rp_buf_addc(&b, '}', NULL));
     return rp_buf_take(&b, NULL);
 }
 
@@ -250,7 +250,7 @@ static void body_append(struct rp_http_parser *p, const void *data, size_t len)
         p->cur.body.truncated = true;
     }
     if (n) {
-        rp_buf_add(&p->body, data, n, NULL); /* fits: n is at most the room left */
+        rp_ignore(rp_buf_add(&p->body, data, n, NULL)); /* fits: n is at most the room left */
     }
 }
 
@@ -472,7 +472,7 @@ static int on_url(http_parser *hp, const char *at, size_t len)
     if (p->url.len + len > RP_MAX_URL_BYTES) {
         return stop(p, RP_ETOOBIG, "request target longer than RP_MAX_URL_BYTES");
     }
-    rp_buf_add(&p->url, at, len, NULL);
+    rp_ignore(rp_buf_add(&p->url, at, len, NULL));
     return 0;
 }
 
@@ -482,7 +482,7 @@ static int on_status(http_parser *hp, const char *at, size_t len)
     if (p->reason.len + len > RP_MAX_REASON_BYTES) {
         return stop(p, RP_ETOOBIG, "reason phrase longer than RP_MAX_REASON_BYTES");
     }
-    rp_buf_add(&p->reason, at, len, NULL);
+    rp_ignore(rp_buf_add(&p->reason, at, len, NULL));
     return 0;
 }
 
@@ -520,7 +520,7 @@ static int on_header_field(http_parser *hp, const char *at, size_t len)
     if (count_header_bytes(p, len)) {
         return -1;
     }
-    rp_buf_add(&p->field, at, len, NULL);
+    rp_ignore(rp_buf_add(&p->field, at, len, NULL));
     return 0;
 }
 
@@ -531,7 +531,7 @@ static int on_header_value(http_parser *hp, const char *at, size_t len)
     if (count_header_bytes(p, len)) {
         return -1;
     }
-    rp_buf_add(&p->value, at, len, NULL);
+    rp_ignore(rp_buf_add(&p->value, at, len, NULL));
     return 0;
 }
 

@@ -249,7 +249,7 @@ rp_code rp_intake_close(struct rp_intake *in, struct rp_error *err)
         if (err) {
             *err = in->write_err;
         }
-        rp_writer_close(in->w, NULL);
+        rp_ignore(rp_writer_close(in->w, NULL));
         in->w = NULL;
         return rc;
     }
@@ -279,7 +279,7 @@ void rp_intake_free(struct rp_intake *in)
         return;
     }
     if (in->w) {
-        rp_writer_close(in->w, NULL);
+        rp_ignore(rp_writer_close(in->w, NULL));
     }
     /* A replaced recording that was not closed well is a .part file nobody wants. */
     if (in->replace && (!in->closed || in->write_rc)) {

@@ -35,16 +35,17 @@ RP_EXTERN void rp_buf_cleanup(struct rp_buf *b);
 RP_EXTERN void rp_buf_reset(struct rp_buf *b);
 
 /* Appends n bytes from p (borrowed). RP_ETOOBIG past the cap. */
-RP_EXTERN rp_code rp_buf_add(struct rp_buf *b, const void *p, size_t n, struct rp_error *err);
+RP_EXTERN RP_NODISCARD rp_code rp_buf_add(struct rp_buf *b, const void *p, size_t n,
+                                          struct rp_error *err);
 /* Appends a NUL-terminated string. */
-RP_EXTERN rp_code rp_buf_adds(struct rp_buf *b, const char *s, struct rp_error *err);
+RP_EXTERN RP_NODISCARD rp_code rp_buf_adds(struct rp_buf *b, const char *s, struct rp_error *err);
 /* Appends one byte. */
-RP_EXTERN rp_code rp_buf_addc(struct rp_buf *b, char c, struct rp_error *err);
+RP_EXTERN RP_NODISCARD rp_code rp_buf_addc(struct rp_buf *b, char c, struct rp_error *err);
 /* Appends printf-formatted text. */
-RP_EXTERN rp_code rp_buf_addf(struct rp_buf *b, struct rp_error *err, const char *fmt, ...)
-    RP_PRINTF(3, 4);
-RP_EXTERN rp_code rp_buf_vaddf(struct rp_buf *b, struct rp_error *err, const char *fmt, va_list ap)
-    RP_PRINTF(3, 0);
+RP_EXTERN RP_NODISCARD rp_code rp_buf_addf(struct rp_buf *b, struct rp_error *err, const char *fmt,
+                                           ...) RP_PRINTF(3, 4);
+RP_EXTERN RP_NODISCARD rp_code rp_buf_vaddf(struct rp_buf *b, struct rp_error *err, const char *fmt,
+                                            va_list ap) RP_PRINTF(3, 0);
 
 /*
  * Returns b's data, NUL-terminated, as a new string the caller frees with free() (an empty

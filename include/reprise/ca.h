@@ -34,7 +34,7 @@ struct rp_ca;
  * absolute, else $HOME/.local/share/reprise. RP_EUSAGE when neither variable gives a
  * directory; RP_ETOOBIG when the path does not fit in size bytes.
  */
-RP_EXTERN rp_code rp_ca_default_dir(char *buf, size_t size, struct rp_error *err);
+RP_EXTERN RP_NODISCARD rp_code rp_ca_default_dir(char *buf, size_t size, struct rp_error *err);
 
 /*
  * Loads the CA from dir. When it has no CA and create is set, makes dir (0700, parents too)
@@ -47,8 +47,8 @@ RP_EXTERN rp_code rp_ca_default_dir(char *buf, size_t size, struct rp_error *err
  * certificate is not a CA; RP_EIO when a file cannot be read or written. One CA may be used by
  * one thread at a time.
  */
-RP_EXTERN rp_code rp_ca_open(const char *dir, bool create, struct rp_ca **out, bool *created,
-                             struct rp_error *err);
+RP_EXTERN RP_NODISCARD rp_code rp_ca_open(const char *dir, bool create, struct rp_ca **out,
+                                          bool *created, struct rp_error *err);
 
 /* The path of the CA certificate (PEM), for the user to trust. Valid until rp_ca_free(). */
 RP_EXTERN const char *rp_ca_cert_path(const struct rp_ca *ca);
@@ -68,8 +68,8 @@ RP_EXTERN const char *rp_ca_fingerprint(const struct rp_ca *ca);
  * caller's SSL_new() takes its own reference, so dropping it from the cache is safe. RP_EUSAGE
  * for an empty or over-long host; RP_ETLS when OpenSSL fails.
  */
-RP_EXTERN rp_code rp_ca_server_ctx(struct rp_ca *ca, const char *host, SSL_CTX **out,
-                                   struct rp_error *err);
+RP_EXTERN RP_NODISCARD rp_code rp_ca_server_ctx(struct rp_ca *ca, const char *host, SSL_CTX **out,
+                                                struct rp_error *err);
 
 /* Frees the CA and every cached context. ca may be NULL. */
 RP_EXTERN void rp_ca_free(struct rp_ca *ca);

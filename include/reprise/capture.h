@@ -53,8 +53,8 @@ struct rp_capture;
  * RP_EFORMAT (not pcap/pcapng, a bad filter), RP_ESYS (the interface cannot be opened, for
  * instance without root or CAP_NET_RAW).
  */
-RP_EXTERN rp_code rp_capture_open(const struct rp_capture_opts *opts, struct rp_capture **out,
-                                  struct rp_error *err);
+RP_EXTERN RP_NODISCARD rp_code rp_capture_open(const struct rp_capture_opts *opts,
+                                               struct rp_capture **out, struct rp_error *err);
 
 /*
  * Reads packets until the file ends, rp_capture_stop() is called, the duration passes or
@@ -64,7 +64,8 @@ RP_EXTERN rp_code rp_capture_open(const struct rp_capture_opts *opts, struct rp_
  * (RP_CAPTURE_MAX_FLOWS, RP_CAPTURE_MAX_OOO_BYTES, RP_CAPTURE_MAX_OOO_TOTAL,
  * RP_CAPTURE_IDLE_US). Returns the intake's writer error, or RP_EFORMAT for a corrupt file.
  */
-RP_EXTERN rp_code rp_capture_run(struct rp_capture *c, struct rp_intake *in, struct rp_error *err);
+RP_EXTERN RP_NODISCARD rp_code rp_capture_run(struct rp_capture *c, struct rp_intake *in,
+                                              struct rp_error *err);
 
 /* Asks a running capture to stop soon. Safe to call from a signal handler. */
 RP_EXTERN void rp_capture_stop(struct rp_capture *c);

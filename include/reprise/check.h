@@ -144,8 +144,8 @@ struct rp_checker;
  * Returns a new checker in *out with every registered check set up: the shape files are
  * loaded here, so a malformed one fails now (RP_EFORMAT naming it), before anything is sent.
  */
-RP_EXTERN rp_code rp_checker_new(const struct rp_checker_opts *opts, struct rp_checker **out,
-                                 struct rp_error *err);
+RP_EXTERN RP_NODISCARD rp_code rp_checker_new(const struct rp_checker_opts *opts,
+                                              struct rp_checker **out, struct rp_error *err);
 RP_EXTERN void rp_checker_free(struct rp_checker *c);
 
 /* Adds a sink: takes it (the checker frees it) and clears *sink. Any number may be added. */
@@ -159,7 +159,7 @@ RP_EXTERN void rp_checker_begin(struct rp_checker *c, const struct rp_run_info *
 
 /* Calls the sinks' begin() now, if no verdict did yet: a run read back reports even when it
  * holds no exchange. Returns the first sink error (kept, as rp_checker_exchange()). */
-RP_EXTERN rp_code rp_checker_start_sinks(struct rp_checker *c, struct rp_error *err);
+RP_EXTERN RP_NODISCARD rp_code rp_checker_start_sinks(struct rp_checker *c, struct rp_error *err);
 
 /*
  * Checks one live exchange from the replay engine: a DONE event through every check, ERROR
@@ -167,8 +167,9 @@ RP_EXTERN rp_code rp_checker_start_sinks(struct rp_checker *c, struct rp_error *
  * sink error is returned, and kept: later calls return it again without checking, and
  * rp_checker_end() returns it.
  */
-RP_EXTERN rp_code rp_checker_exchange(struct rp_checker *c, const struct rp_replay_event *ev,
-                                      struct rp_error *err);
+RP_EXTERN RP_NODISCARD rp_code rp_checker_exchange(struct rp_checker *c,
+                                                   const struct rp_replay_event *ev,
+                                                   struct rp_error *err);
 
 /*
  * Re-checks a verdict read back from a results file (v, changed in place): a PASS or FAIL
@@ -176,16 +177,16 @@ RP_EXTERN rp_code rp_checker_exchange(struct rp_checker *c, const struct rp_repl
  * the shape stored in v; when no check applies, the stored outcome and mismatches stay. Then
  * tallied and handed to the sinks, as rp_checker_exchange().
  */
-RP_EXTERN rp_code rp_checker_stored(struct rp_checker *c, struct rp_verdict *v,
-                                    struct rp_error *err);
+RP_EXTERN RP_NODISCARD rp_code rp_checker_stored(struct rp_checker *c, struct rp_verdict *v,
+                                                 struct rp_error *err);
 
 /*
  * Ends the run: fills *out with the totals and percentiles and calls every sink's end() (when
  * their begin() came). Returns the kept sink error, else the first end() error, else RP_OK;
  * *out is filled in every case.
  */
-RP_EXTERN rp_code rp_checker_end(struct rp_checker *c, struct rp_run_summary *out,
-                                 struct rp_error *err);
+RP_EXTERN RP_NODISCARD rp_code rp_checker_end(struct rp_checker *c, struct rp_run_summary *out,
+                                              struct rp_error *err);
 
 #ifdef __cplusplus
 }

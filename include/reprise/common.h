@@ -19,10 +19,15 @@
 #define RP_EXTERN            __attribute__((visibility("default")))
 #define RP_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
 #define RP_NORETURN          __attribute__((noreturn))
+/* On every function that returns an rp_code: a result left unread is a warning (an error with
+ * REPRISE_WERROR). rp_error_set and rp_error_prefix, which only hand back the code they set,
+ * go without it. */
+#define RP_NODISCARD         __attribute__((warn_unused_result))
 #else
 #define RP_EXTERN
 #define RP_PRINTF(fmt, args)
 #define RP_NORETURN
+#define RP_NODISCARD
 #endif
 
 #ifdef __cplusplus

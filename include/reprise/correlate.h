@@ -77,8 +77,8 @@ RP_EXTERN void rp_correlator_free(struct rp_correlator *c);
  * correlated wherever it comes back whole, however short. name labels it in listings.
  * RP_EUSAGE for a path that is not of the form $(.key|[N])*.
  */
-RP_EXTERN rp_code rp_correlator_bind(struct rp_correlator *c, const char *name,
-                                     const char *jsonpath, struct rp_error *err);
+RP_EXTERN RP_NODISCARD rp_code rp_correlator_bind(struct rp_correlator *c, const char *name,
+                                                  const char *jsonpath, struct rp_error *err);
 
 /*
  * Feeds the next exchange of the recording (borrowed), in order. Its request is searched for
@@ -86,8 +86,9 @@ RP_EXTERN rp_code rp_correlator_bind(struct rp_correlator *c, const char *name,
  * Memory is bounded: at most RP_MAX_CORRELATIONS pairs and a bounded index of candidate
  * values (RP_ETOOBIG past them is not an error: the oldest candidates are dropped).
  */
-RP_EXTERN rp_code rp_correlator_learn(struct rp_correlator *c, const struct rp_exchange *ex,
-                                      struct rp_error *err);
+RP_EXTERN RP_NODISCARD rp_code rp_correlator_learn(struct rp_correlator *c,
+                                                   const struct rp_exchange *ex,
+                                                   struct rp_error *err);
 
 /* The correlations found, in order of to_seq; borrowed from c. */
 RP_EXTERN size_t rp_correlator_count(const struct rp_correlator *c);
@@ -112,9 +113,9 @@ RP_EXTERN void rp_corr_session_observe(struct rp_corr_session *s, uint64_t seq,
  * at each correlation's target. *out_missing (when not NULL) counts the correlations whose
  * live value was never seen. Fails only on limits.
  */
-RP_EXTERN rp_code rp_corr_session_apply(struct rp_corr_session *s, uint64_t seq,
-                                        struct rp_request *req, size_t *out_missing,
-                                        struct rp_error *err);
+RP_EXTERN RP_NODISCARD rp_code rp_corr_session_apply(struct rp_corr_session *s, uint64_t seq,
+                                                     struct rp_request *req, size_t *out_missing,
+                                                     struct rp_error *err);
 
 #ifdef __cplusplus
 }

@@ -91,6 +91,14 @@ RP_EXTERN void rp_error_clear(struct rp_error *err);
  */
 RP_EXTERN rp_code rp_error_prefix(struct rp_error *err, const char *fmt, ...) RP_PRINTF(2, 3);
 
+/* Drops a result on purpose where RP_NODISCARD would warn: a cap that cannot be reached (the
+ * room was checked before), a text that may be cut short (a message, a label), or a close on a
+ * path that already failed. Each call says which, in a comment beside it or atop its file. */
+static inline void rp_ignore(rp_code rc)
+{
+    (void)rc;
+}
+
 #ifdef __cplusplus
 }
 #endif

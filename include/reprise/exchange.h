@@ -89,15 +89,17 @@ RP_EXTERN void rp_headers_cleanup(struct rp_headers *h);
  * Appends a copy of name and value (both borrowed). RP_ETOOBIG when the list already holds
  * RP_MAX_HEADER_COUNT headers.
  */
-RP_EXTERN rp_code rp_headers_add(struct rp_headers *h, const char *name, size_t name_len,
-                                 const char *value, size_t value_len, struct rp_error *err);
+RP_EXTERN RP_NODISCARD rp_code rp_headers_add(struct rp_headers *h, const char *name,
+                                              size_t name_len, const char *value, size_t value_len,
+                                              struct rp_error *err);
 
 /*
  * Appends name and value without copying them: takes both (from malloc, each NUL-terminated
  * at its length), and frees them when it fails. RP_ETOOBIG as rp_headers_add.
  */
-RP_EXTERN rp_code rp_headers_add_take(struct rp_headers *h, char *name, size_t name_len,
-                                      char *value, size_t value_len, struct rp_error *err);
+RP_EXTERN RP_NODISCARD rp_code rp_headers_add_take(struct rp_headers *h, char *name,
+                                                   size_t name_len, char *value, size_t value_len,
+                                                   struct rp_error *err);
 
 /*
  * Returns the first header named name (ASCII case-insensitive), or NULL. With start, the
@@ -114,12 +116,13 @@ RP_EXTERN size_t rp_headers_remove(struct rp_headers *h, const char *name);
  * Replaces the value of the first header named name, removing later duplicates, or appends
  * it when there is none.
  */
-RP_EXTERN rp_code rp_headers_set(struct rp_headers *h, const char *name, const char *value,
-                                 size_t value_len, struct rp_error *err);
+RP_EXTERN RP_NODISCARD rp_code rp_headers_set(struct rp_headers *h, const char *name,
+                                              const char *value, size_t value_len,
+                                              struct rp_error *err);
 
 /* Makes dst (initialised, empty or not) a deep copy of src. */
-RP_EXTERN rp_code rp_headers_copy(struct rp_headers *dst, const struct rp_headers *src,
-                                  struct rp_error *err);
+RP_EXTERN RP_NODISCARD rp_code rp_headers_copy(struct rp_headers *dst, const struct rp_headers *src,
+                                               struct rp_error *err);
 
 /* ----- bodies and exchanges --------------------------------------------------------------- */
 
@@ -132,8 +135,8 @@ RP_EXTERN void rp_body_cleanup(struct rp_body *b);
 /* Frees everything req owns and leaves it empty (all NULL, no headers, no body). */
 RP_EXTERN void rp_request_cleanup(struct rp_request *req);
 /* Makes dst (initialised or cleaned) a deep copy of src. */
-RP_EXTERN rp_code rp_request_copy(struct rp_request *dst, const struct rp_request *src,
-                                  struct rp_error *err);
+RP_EXTERN RP_NODISCARD rp_code rp_request_copy(struct rp_request *dst, const struct rp_request *src,
+                                               struct rp_error *err);
 /* Frees everything resp owns and leaves it empty. */
 RP_EXTERN void rp_response_cleanup(struct rp_response *resp);
 
@@ -160,8 +163,9 @@ RP_EXTERN void rp_exchange_init(struct rp_exchange *ex);
 /* Frees everything ex owns; ex may be initialised again. */
 RP_EXTERN void rp_exchange_cleanup(struct rp_exchange *ex);
 /* Makes dst (initialised) a deep copy of src. */
-RP_EXTERN rp_code rp_exchange_copy(struct rp_exchange *dst, const struct rp_exchange *src,
-                                   struct rp_error *err);
+RP_EXTERN RP_NODISCARD rp_code rp_exchange_copy(struct rp_exchange *dst,
+                                                const struct rp_exchange *src,
+                                                struct rp_error *err);
 
 /*
  * The media type of a Content-Type value, lower-cased, without parameters:

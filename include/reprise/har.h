@@ -45,17 +45,19 @@ typedef rp_code (*rp_har_exchange_fn)(void *ud, struct rp_exchange *ex, struct r
  * each one line naming name: RP_EFORMAT ("invalid JSON at line L, column C", "not HAR: no
  * log.entries", "entry N: ..."), RP_ETOOBIG (an entry past a limits.h cap), or fn's own.
  */
-RP_EXTERN rp_code rp_har_read_mem(const char *data, size_t len, const char *name,
-                                  const struct rp_har_import_opts *opts, rp_har_exchange_fn fn,
-                                  void *ud, struct rp_har_stats *out_stats, struct rp_error *err);
+RP_EXTERN RP_NODISCARD rp_code rp_har_read_mem(const char *data, size_t len, const char *name,
+                                               const struct rp_har_import_opts *opts,
+                                               rp_har_exchange_fn fn, void *ud,
+                                               struct rp_har_stats *out_stats,
+                                               struct rp_error *err);
 
 /*
  * As rp_har_read_mem, for the file at path ("-" reads standard input). RP_EIO when it cannot
  * be read, RP_ETOOBIG when it is larger than RP_MAX_HAR_BYTES.
  */
-RP_EXTERN rp_code rp_har_read(const char *path, const struct rp_har_import_opts *opts,
-                              rp_har_exchange_fn fn, void *ud, struct rp_har_stats *out_stats,
-                              struct rp_error *err);
+RP_EXTERN RP_NODISCARD rp_code rp_har_read(const char *path, const struct rp_har_import_opts *opts,
+                                           rp_har_exchange_fn fn, void *ud,
+                                           struct rp_har_stats *out_stats, struct rp_error *err);
 
 /*
  * Imports the HAR file at har_path into in (borrowed; the caller creates it with source kind
@@ -64,17 +66,18 @@ RP_EXTERN rp_code rp_har_read(const char *path, const struct rp_har_import_opts 
  * counting those recorded. Errors as rp_har_read, plus the intake's: the writer's (RP_EIO
  * naming the file), or scrub's for an exchange that cannot be scrubbed (naming it).
  */
-RP_EXTERN rp_code rp_har_import(const char *har_path, struct rp_intake *in,
-                                const struct rp_har_import_opts *opts,
-                                struct rp_har_stats *out_stats, struct rp_error *err);
+RP_EXTERN RP_NODISCARD rp_code rp_har_import(const char *har_path, struct rp_intake *in,
+                                             const struct rp_har_import_opts *opts,
+                                             struct rp_har_stats *out_stats, struct rp_error *err);
 
 /*
  * Appends the HAR 1.2 entry (a JSON object, no newline) for ex (borrowed) to out. pageref
  * (borrowed) may be NULL. Bodies that are not UTF-8 text go out in base64 with
  * "encoding": "base64", in postData as well as in content.
  */
-RP_EXTERN rp_code rp_har_encode_entry(const struct rp_exchange *ex, const char *pageref,
-                                      struct rp_buf *out, struct rp_error *err);
+RP_EXTERN RP_NODISCARD rp_code rp_har_encode_entry(const struct rp_exchange *ex,
+                                                   const char *pageref, struct rp_buf *out,
+                                                   struct rp_error *err);
 
 struct rp_har_export_opts {
     rp_log_fn log; /* the reader's truncation warning; may be NULL */
@@ -87,9 +90,9 @@ struct rp_har_export_opts {
  * and renamed on success. opts may be NULL. *out_count (may be NULL) gets the number of
  * entries written, on success. Errors: the reader's (naming FILE:LINE), RP_EIO for the output.
  */
-RP_EXTERN rp_code rp_har_export(const char *rec_path, const char *har_path,
-                                const struct rp_har_export_opts *opts, uint64_t *out_count,
-                                struct rp_error *err);
+RP_EXTERN RP_NODISCARD rp_code rp_har_export(const char *rec_path, const char *har_path,
+                                             const struct rp_har_export_opts *opts,
+                                             uint64_t *out_count, struct rp_error *err);
 
 #ifdef __cplusplus
 }

@@ -93,8 +93,9 @@ RP_EXTERN void rp_http_parser_expect(struct rp_http_parser *resp, const char *me
  * RP_MAX_HEADER_BYTES, RP_MAX_URL_BYTES, RP_MAX_REASON_BYTES; the message being read is
  * dropped and p refuses further bytes until rp_http_parser_hunt(). out_used may be NULL.
  */
-RP_EXTERN rp_code rp_http_parser_feed(struct rp_http_parser *p, const void *data, size_t len,
-                                      int64_t now_us, size_t *out_used, struct rp_error *err);
+RP_EXTERN RP_NODISCARD rp_code rp_http_parser_feed(struct rp_http_parser *p, const void *data,
+                                                   size_t len, int64_t now_us, size_t *out_used,
+                                                   struct rp_error *err);
 
 /*
  * The byte stream ended (the peer closed, or the capture ended). A body delimited by the close

@@ -78,8 +78,8 @@ struct rp_intake;
  * RP_EUSAGE (no output or source kind, too many tenants), RP_EIO naming the file when it
  * cannot be created.
  */
-RP_EXTERN rp_code rp_intake_new(const struct rp_intake_opts *opts, struct rp_intake **out,
-                                struct rp_error *err);
+RP_EXTERN RP_NODISCARD rp_code rp_intake_new(const struct rp_intake_opts *opts,
+                                             struct rp_intake **out, struct rp_error *err);
 
 /*
  * Runs ex (borrowed; changed in place: scrubbed, bodies cut to max_body) through the pipeline
@@ -89,8 +89,8 @@ RP_EXTERN rp_code rp_intake_new(const struct rp_intake_opts *opts, struct rp_int
  * was dropped, the intake going on; the writer's error (sticky: every later call returns it
  * too). Not thread-safe: one thread adds.
  */
-RP_EXTERN rp_code rp_intake_add(struct rp_intake *in, struct rp_exchange *ex,
-                                enum rp_intake_fate *out_fate, struct rp_error *err);
+RP_EXTERN RP_NODISCARD rp_code rp_intake_add(struct rp_intake *in, struct rp_exchange *ex,
+                                             enum rp_intake_fate *out_fate, struct rp_error *err);
 
 /* The body cap exchanges are cut to, for sources that stop reading a body past it. */
 RP_EXTERN uint64_t rp_intake_max_body(const struct rp_intake *in);
@@ -105,7 +105,7 @@ RP_EXTERN void rp_intake_counts(const struct rp_intake *in, struct rp_intake_cou
  * After it, rp_intake_add() fails with RP_EINTERNAL; only rp_intake_counts() and
  * rp_intake_free() remain.
  */
-RP_EXTERN rp_code rp_intake_close(struct rp_intake *in, struct rp_error *err);
+RP_EXTERN RP_NODISCARD rp_code rp_intake_close(struct rp_intake *in, struct rp_error *err);
 
 /*
  * Frees in. A recording not closed is closed now, errors ignored; with replace its .part file

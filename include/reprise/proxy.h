@@ -64,8 +64,8 @@ struct rp_proxy;
  * RP_ESYS when the listen socket cannot be bound; RP_ETLS when the TLS set-up (--cacert)
  * fails; rp_ca_open()'s errors.
  */
-RP_EXTERN rp_code rp_proxy_new(const struct rp_proxy_opts *opts, struct rp_intake *in,
-                               struct rp_proxy **out, struct rp_error *err);
+RP_EXTERN RP_NODISCARD rp_code rp_proxy_new(const struct rp_proxy_opts *opts, struct rp_intake *in,
+                                            struct rp_proxy **out, struct rp_error *err);
 
 /* The port the proxy listens on (the real one when the listen port was 0). */
 RP_EXTERN unsigned rp_proxy_port(const struct rp_proxy *p);
@@ -78,7 +78,7 @@ RP_EXTERN unsigned rp_proxy_port(const struct rp_proxy *p);
  * RP_ESYS when poll() fails, or the intake's writer error when the recording could not be
  * written.
  */
-RP_EXTERN rp_code rp_proxy_run(struct rp_proxy *p, struct rp_error *err);
+RP_EXTERN RP_NODISCARD rp_code rp_proxy_run(struct rp_proxy *p, struct rp_error *err);
 
 /*
  * Asks the loop to stop: gracefully, or at once when now is set. Async-signal-safe (it writes

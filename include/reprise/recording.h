@@ -44,30 +44,34 @@ struct rp_rec_meta {
 RP_EXTERN void rp_rec_meta_init(struct rp_rec_meta *m);
 RP_EXTERN void rp_rec_meta_cleanup(struct rp_rec_meta *m);
 /* Adds a copy of tenant (borrowed). RP_ETOOBIG past RP_MAX_TENANTS. */
-RP_EXTERN rp_code rp_rec_meta_add_tenant(struct rp_rec_meta *m, const char *tenant,
-                                         struct rp_error *err);
-RP_EXTERN rp_code rp_rec_meta_copy(struct rp_rec_meta *dst, const struct rp_rec_meta *src,
-                                   struct rp_error *err);
+RP_EXTERN RP_NODISCARD rp_code rp_rec_meta_add_tenant(struct rp_rec_meta *m, const char *tenant,
+                                                      struct rp_error *err);
+RP_EXTERN RP_NODISCARD rp_code rp_rec_meta_copy(struct rp_rec_meta *dst,
+                                                const struct rp_rec_meta *src,
+                                                struct rp_error *err);
 
 /* ----- encoding one line ------------------------------------------------------------------- */
 
 /* Appends the JSON line (no newline) for ex to out. */
-RP_EXTERN rp_code rp_recording_encode_exchange(const struct rp_exchange *ex, struct rp_buf *out,
-                                               struct rp_error *err);
+RP_EXTERN RP_NODISCARD rp_code rp_recording_encode_exchange(const struct rp_exchange *ex,
+                                                            struct rp_buf *out,
+                                                            struct rp_error *err);
 /* Appends the JSON header line (no newline) for m to out. */
-RP_EXTERN rp_code rp_recording_encode_meta(const struct rp_rec_meta *m, struct rp_buf *out,
-                                           struct rp_error *err);
+RP_EXTERN RP_NODISCARD rp_code rp_recording_encode_meta(const struct rp_rec_meta *m,
+                                                        struct rp_buf *out, struct rp_error *err);
 
 /*
  * Parses one exchange line (len bytes at line, borrowed, need not be NUL-terminated) into ex,
  * which the caller has initialised; ex is cleaned first. On error ex is left clean and the
  * message says what is wrong, without a location (the caller adds FILE:LINE).
  */
-RP_EXTERN rp_code rp_recording_decode_exchange(const char *line, size_t len, struct rp_exchange *ex,
-                                               struct rp_error *err);
+RP_EXTERN RP_NODISCARD rp_code rp_recording_decode_exchange(const char *line, size_t len,
+                                                            struct rp_exchange *ex,
+                                                            struct rp_error *err);
 /* Parses a header line into m (initialised). Errors as rp_recording_decode_exchange. */
-RP_EXTERN rp_code rp_recording_decode_meta(const char *line, size_t len, struct rp_rec_meta *m,
-                                           struct rp_error *err);
+RP_EXTERN RP_NODISCARD rp_code rp_recording_decode_meta(const char *line, size_t len,
+                                                        struct rp_rec_meta *m,
+                                                        struct rp_error *err);
 
 /* ----- writer ------------------------------------------------------------------------------ */
 
@@ -86,20 +90,20 @@ struct rp_writer_opts {
  * complete gzip member. opts may be NULL for defaults. On success *out is a new writer the
  * caller closes with rp_writer_close(). RP_EIO names path when it cannot be created.
  */
-RP_EXTERN rp_code rp_writer_open(const char *path, const struct rp_rec_meta *meta,
-                                 const struct rp_writer_opts *opts, struct rp_writer **out,
-                                 struct rp_error *err);
+RP_EXTERN RP_NODISCARD rp_code rp_writer_open(const char *path, const struct rp_rec_meta *meta,
+                                              const struct rp_writer_opts *opts,
+                                              struct rp_writer **out, struct rp_error *err);
 
 /*
  * Appends ex (borrowed). If ex->seq is 0 the writer numbers it (1, 2, ...) in the file. A
  * write error is sticky: every later call returns it. Safe to call from one thread while the
  * writer's own flush thread runs.
  */
-RP_EXTERN rp_code rp_writer_append(struct rp_writer *w, const struct rp_exchange *ex,
-                                   struct rp_error *err);
+RP_EXTERN RP_NODISCARD rp_code rp_writer_append(struct rp_writer *w, const struct rp_exchange *ex,
+                                                struct rp_error *err);
 
 /* Finishes the current gzip member and writes it out now. */
-RP_EXTERN rp_code rp_writer_flush(struct rp_writer *w, struct rp_error *err);
+RP_EXTERN RP_NODISCARD rp_code rp_writer_flush(struct rp_writer *w, struct rp_error *err);
 
 /* Exchanges appended so far. */
 RP_EXTERN uint64_t rp_writer_count(const struct rp_writer *w);
@@ -108,7 +112,7 @@ RP_EXTERN uint64_t rp_writer_count(const struct rp_writer *w);
  * Flushes, closes the file and frees w, whatever the outcome; returns the first error met.
  * w may be NULL.
  */
-RP_EXTERN rp_code rp_writer_close(struct rp_writer *w, struct rp_error *err);
+RP_EXTERN RP_NODISCARD rp_code rp_writer_close(struct rp_writer *w, struct rp_error *err);
 
 /* ----- reader ------------------------------------------------------------------------------ */
 
@@ -125,8 +129,8 @@ struct rp_reader_opts {
  * "-" reads standard input. On success *out is a new reader the caller frees with
  * rp_reader_free(). Errors name path (and line 1): RP_EIO, RP_EFORMAT, RP_EVERSION.
  */
-RP_EXTERN rp_code rp_reader_open(const char *path, const struct rp_reader_opts *opts,
-                                 struct rp_reader **out, struct rp_error *err);
+RP_EXTERN RP_NODISCARD rp_code rp_reader_open(const char *path, const struct rp_reader_opts *opts,
+                                              struct rp_reader **out, struct rp_error *err);
 
 /* The header, borrowed from r for its lifetime. */
 RP_EXTERN const struct rp_rec_meta *rp_reader_meta(const struct rp_reader *r);
@@ -136,8 +140,8 @@ RP_EXTERN const struct rp_rec_meta *rp_reader_meta(const struct rp_reader *r);
  * Sets *out_got to true when an exchange was read, false at the end of the file. Errors name
  * FILE:LINE. A truncated last member ends the file with a warning, not an error.
  */
-RP_EXTERN rp_code rp_reader_next(struct rp_reader *r, struct rp_exchange *ex, bool *out_got,
-                                 struct rp_error *err);
+RP_EXTERN RP_NODISCARD rp_code rp_reader_next(struct rp_reader *r, struct rp_exchange *ex,
+                                              bool *out_got, struct rp_error *err);
 
 /* The raw text of the line rp_reader_next() last read, borrowed until the next call. */
 RP_EXTERN const char *rp_reader_line_text(const struct rp_reader *r, size_t *out_len);

@@ -44,8 +44,8 @@ RP_EXTERN int rp_secrets_each(const struct rp_request *req, rp_secret_visit_fn f
  * Replaces every placeholder in a request with its value from lookup. RP_ENOSECRET, naming the
  * environment variable, when one is not set; the request is then left unchanged.
  */
-RP_EXTERN rp_code rp_secrets_fill(struct rp_request *req, rp_secret_fn lookup, void *ud,
-                                  struct rp_error *err);
+RP_EXTERN RP_NODISCARD rp_code rp_secrets_fill(struct rp_request *req, rp_secret_fn lookup,
+                                               void *ud, struct rp_error *err);
 
 #ifdef __cplusplus
 }

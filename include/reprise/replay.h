@@ -82,8 +82,8 @@ struct rp_replay_opts {
 struct rp_replay;
 
 /* Returns a new engine for opts (copied; the strings it points to must outlive the engine). */
-RP_EXTERN rp_code rp_replay_new(const struct rp_replay_opts *opts, struct rp_replay **out,
-                                struct rp_error *err);
+RP_EXTERN RP_NODISCARD rp_code rp_replay_new(const struct rp_replay_opts *opts,
+                                             struct rp_replay **out, struct rp_error *err);
 RP_EXTERN void rp_replay_free(struct rp_replay *r);
 
 /* Adds a recording (path borrowed and copied). Opened at rp_replay_run(). */
@@ -94,17 +94,17 @@ RP_EXTERN void rp_replay_add_recording(struct rp_replay *r, const char *path);
  * {date}, {env:NAME}, {tenant}). Without any rule, every tenant named in a recording's header
  * becomes "{tenant}-{run}-{session}".
  */
-RP_EXTERN rp_code rp_replay_tenant(struct rp_replay *r, const char *from, const char *to,
-                                   struct rp_error *err);
+RP_EXTERN RP_NODISCARD rp_code rp_replay_tenant(struct rp_replay *r, const char *from,
+                                                const char *to, struct rp_error *err);
 
 /* Requests to host from ("host" or "host:port") go to the base URL to instead of being
  * skipped. */
-RP_EXTERN rp_code rp_replay_map_host(struct rp_replay *r, const char *from, const char *to,
-                                     struct rp_error *err);
+RP_EXTERN RP_NODISCARD rp_code rp_replay_map_host(struct rp_replay *r, const char *from,
+                                                  const char *to, struct rp_error *err);
 
 /* A declared correlation (see rp_correlator_bind). */
-RP_EXTERN rp_code rp_replay_bind(struct rp_replay *r, const char *name, const char *jsonpath,
-                                 struct rp_error *err);
+RP_EXTERN RP_NODISCARD rp_code rp_replay_bind(struct rp_replay *r, const char *name,
+                                              const char *jsonpath, struct rp_error *err);
 
 /*
  * Runs the replay to the end. Returns RP_OK when every exchange got a response (whatever its
@@ -112,7 +112,7 @@ RP_EXTERN rp_code rp_replay_bind(struct rp_replay *r, const char *name, const ch
  * ETIMEOUT, EDNS, ETLS, ETARGET) when a session stopped on one, or an input error (EFORMAT,
  * ENOSECRET, EUSAGE ...) found before anything was sent.
  */
-RP_EXTERN rp_code rp_replay_run(struct rp_replay *r, struct rp_error *err);
+RP_EXTERN RP_NODISCARD rp_code rp_replay_run(struct rp_replay *r, struct rp_error *err);
 
 /* The run's id (the value of the run header and of {run}), borrowed. */
 RP_EXTERN const char *rp_replay_run_id(const struct rp_replay *r);
@@ -124,8 +124,8 @@ RP_EXTERN void rp_run_id_make(char *out, size_t n);
  * Learns the correlations of the recording at path (streaming) into c. Errors name FILE:LINE.
  * The engine calls this for each recording; `reprise show --correlations` too.
  */
-RP_EXTERN rp_code rp_replay_learn(const char *path, struct rp_correlator *c, rp_log_fn log,
-                                  void *log_ud, struct rp_error *err);
+RP_EXTERN RP_NODISCARD rp_code rp_replay_learn(const char *path, struct rp_correlator *c,
+                                               rp_log_fn log, void *log_ud, struct rp_error *err);
 
 #ifdef __cplusplus
 }

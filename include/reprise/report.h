@@ -46,8 +46,8 @@ RP_EXTERN void rp_sink_results(struct rp_sink *sink, const char *path);
  * rp_verdict_init; on success it owns its session, error, stored shape and mismatches, and
  * v->live is ex). RP_EFORMAT when the exchange has no valid check; v is then left as it was.
  */
-RP_EXTERN rp_code rp_results_read_verdict(const struct rp_exchange *ex, struct rp_verdict *v,
-                                          struct rp_error *err);
+RP_EXTERN RP_NODISCARD rp_code rp_results_read_verdict(const struct rp_exchange *ex,
+                                                       struct rp_verdict *v, struct rp_error *err);
 
 /*
  * Reads the results file at path (RP_EFORMAT naming it when its source kind is not
@@ -55,8 +55,8 @@ RP_EXTERN rp_code rp_results_read_verdict(const struct rp_exchange *ex, struct r
  * each exchange's verdict to rp_checker_stored(). The caller ends the run with
  * rp_checker_end() on success. Errors name path and line.
  */
-RP_EXTERN rp_code rp_results_check(const char *path, struct rp_checker *c, rp_log_fn log,
-                                   void *log_ud, struct rp_error *err);
+RP_EXTERN RP_NODISCARD rp_code rp_results_check(const char *path, struct rp_checker *c,
+                                                rp_log_fn log, void *log_ud, struct rp_error *err);
 
 #ifdef __cplusplus
 }

@@ -38,8 +38,9 @@ struct rp_template_ctx {
  * is new memory. Errors: RP_EUSAGE for an unknown or unclosed {name} ("unknown template field
  * {x}"), RP_ENOSECRET for {env:NAME} with NAME unset ("environment variable NAME is not set").
  */
-RP_EXTERN rp_code rp_template_expand(const char *tmpl, const struct rp_template_ctx *ctx,
-                                     char **out, struct rp_error *err);
+RP_EXTERN RP_NODISCARD rp_code rp_template_expand(const char *tmpl,
+                                                  const struct rp_template_ctx *ctx, char **out,
+                                                  struct rp_error *err);
 
 /* A set of FROM -> TO tenant rules. */
 struct rp_rewriter;
@@ -51,8 +52,8 @@ RP_EXTERN void rp_rewriter_free(struct rp_rewriter *rw);
  * Adds a rule (both strings borrowed, to already expanded). RP_EUSAGE when from is empty or
  * holds only token characters' complement (nothing could match it as a token).
  */
-RP_EXTERN rp_code rp_rewriter_add(struct rp_rewriter *rw, const char *from, const char *to,
-                                  struct rp_error *err);
+RP_EXTERN RP_NODISCARD rp_code rp_rewriter_add(struct rp_rewriter *rw, const char *from,
+                                               const char *to, struct rp_error *err);
 
 /* Number of rules. */
 RP_EXTERN size_t rp_rewriter_count(const struct rp_rewriter *rw);
@@ -69,8 +70,9 @@ RP_EXTERN char *rp_rewrite_text(const struct rp_rewriter *rw, const char *s, siz
  * its body when it is text. Returns how many replacements were made in *out_count when not
  * NULL. Fails only on limits (RP_ETOOBIG).
  */
-RP_EXTERN rp_code rp_rewrite_request(const struct rp_rewriter *rw, struct rp_request *req,
-                                     size_t *out_count, struct rp_error *err);
+RP_EXTERN RP_NODISCARD rp_code rp_rewrite_request(const struct rp_rewriter *rw,
+                                                  struct rp_request *req, size_t *out_count,
+                                                  struct rp_error *err);
 
 #ifdef __cplusplus
 }

@@ -70,8 +70,8 @@ RP_EXTERN void rp_scrub_name(const char *name, size_t len, char *out, size_t out
  * placeholders would take the URL past RP_MAX_URL_BYTES, the headers past RP_MAX_HEADER_BYTES or
  * the body past RP_MAX_BODY_RECORDED; ex may then be partly scrubbed and must not be written.
  */
-RP_EXTERN rp_code rp_scrub_exchange(const struct rp_scrub *s, struct rp_exchange *ex,
-                                    struct rp_error *err);
+RP_EXTERN RP_NODISCARD rp_code rp_scrub_exchange(const struct rp_scrub *s, struct rp_exchange *ex,
+                                                 struct rp_error *err);
 
 #ifdef __cplusplus
 }

@@ -85,8 +85,8 @@ RP_EXTERN char *rp_shape_to_json(const struct rp_shape *s);
  * Parses what rp_shape_to_json writes (len bytes at text, borrowed). On success *out is a new
  * shape. Errors (RP_EFORMAT) say which key is wrong, without a location.
  */
-RP_EXTERN rp_code rp_shape_from_json(const char *text, size_t len, struct rp_shape **out,
-                                     struct rp_error *err);
+RP_EXTERN RP_NODISCARD rp_code rp_shape_from_json(const char *text, size_t len,
+                                                  struct rp_shape **out, struct rp_error *err);
 
 /* ----- shape files ------------------------------------------------------------------------- */
 
@@ -114,12 +114,12 @@ RP_EXTERN size_t rp_shapeset_count(const struct rp_shapeset *set);
  * the exchange: "orders.shape.json: exchange 7: \"body.type\" is not a JSON type" (RP_EFORMAT,
  * RP_EIO, RP_ENOTFOUND, RP_EVERSION).
  */
-RP_EXTERN rp_code rp_shapeset_load(const char *path, struct rp_shapeset **out,
-                                   struct rp_error *err);
+RP_EXTERN RP_NODISCARD rp_code rp_shapeset_load(const char *path, struct rp_shapeset **out,
+                                                struct rp_error *err);
 
 /* Writes set to path as indented JSON, one exchange after another in seq order. */
-RP_EXTERN rp_code rp_shapeset_save(const struct rp_shapeset *set, const char *path,
-                                   struct rp_error *err);
+RP_EXTERN RP_NODISCARD rp_code rp_shapeset_save(const struct rp_shapeset *set, const char *path,
+                                                struct rp_error *err);
 
 /* "recordings/x.jsonl.gz" gives "recordings/x.shape.json". Returns new memory. */
 RP_EXTERN char *rp_shape_path_for(const char *recording_path);

@@ -82,12 +82,12 @@ static void format_addr(const struct rp__half *h, int family, struct rp_buf *out
         snprintf(text, sizeof(text), "unknown");
     }
     if (family == 6) {
-        rp_buf_addf(out, NULL, "[%s]", text);
+        rp_ignore(rp_buf_addf(out, NULL, "[%s]", text));
     } else {
-        rp_buf_adds(out, text, NULL);
+        rp_ignore(rp_buf_adds(out, text, NULL));
     }
     if (h->port != 80) {
-        rp_buf_addf(out, NULL, ":%u", (unsigned)h->port);
+        rp_ignore(rp_buf_addf(out, NULL, ":%u", (unsigned)h->port));
     }
 }
 
@@ -104,12 +104,12 @@ static char *build_url(const struct rp__flow *f, const struct rp_http_message *r
     rp_buf_init(&b, RP_MAX_URL_BYTES + 1024);
     const char *target = req->target ? req->target : "/";
     if (starts_with_ci(target, "http://") || starts_with_ci(target, "https://")) {
-        rp_buf_adds(&b, target, NULL);
+        rp_ignore(rp_buf_adds(&b, target, NULL));
         return rp_buf_take(&b, NULL);
     }
-    rp_buf_adds(&b, "http://", NULL);
+    rp_ignore(rp_buf_adds(&b, "http://", NULL));
     if (req->method && strcmp(req->method, "CONNECT") == 0) {
-        rp_buf_adds(&b, target, NULL);
+        rp_ignore(rp_buf_adds(&b, target, NULL));
         return rp_buf_take(&b, NULL);
     }
     const struct rp_header *host = rp_headers_get(&req->headers, "Host", NULL);
@@ -123,15 +123,15 @@ static char *build_url(const struct rp__flow *f, const struct rp_http_message *r
         hl--;
     }
     if (hl && !memchr(hv, '/', hl) && !memchr(hv, ' ', hl)) {
-        rp_buf_add(&b, hv, hl, NULL);
+        rp_ignore(rp_buf_add(&b, hv, hl, NULL));
     } else {
         int server = f->client >= 0 ? 1 - f->client : 1;
         format_addr(&f->h[server], f->family, &b);
     }
     if (target[0] != '/') {
-        rp_buf_addc(&b, '/', NULL);
+        rp_ignore(rp_buf_addc(&b, '/', NULL));
     }
-    rp_buf_adds(&b, target, NULL);
+    rp_ignore(rp_buf_adds(&b, target, NULL));
     return rp_buf_take(&b, NULL);
 }
 

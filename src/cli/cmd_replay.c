@@ -240,7 +240,7 @@ static void on_result(void *ud, const struct rp_replay_event *ev)
         print_dry_run(ev);
         return;
     }
-    rp_checker_exchange(ud, ev, NULL);
+    rp_ignore(rp_checker_exchange(ud, ev, NULL));
 }
 
 static void on_session(void *ud, const char *session, const char *const *from,

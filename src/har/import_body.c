@@ -86,8 +86,8 @@ char *rp__har_mask_nuls(const char *text, size_t n, size_t *out_n)
         i += run;
         if (run % 2 == 1 && n - at >= esc && memcmp(text + at, NUL_ESCAPE, esc) == 0) {
             /* The buffer's cap is far above what a HAR can hold: the adds cannot fail. */
-            rp_buf_add(&b, text + done, at - done, NULL);
-            rp_buf_add(&b, NUL_MASK, mask, NULL);
+            rp_ignore(rp_buf_add(&b, text + done, at - done, NULL));
+            rp_ignore(rp_buf_add(&b, NUL_MASK, mask, NULL));
             done = at + esc;
             i = done;
         }
@@ -96,7 +96,7 @@ char *rp__har_mask_nuls(const char *text, size_t n, size_t *out_n)
         rp_buf_cleanup(&b);
         return NULL;
     }
-    rp_buf_add(&b, text + done, n - done, NULL);
+    rp_ignore(rp_buf_add(&b, text + done, n - done, NULL));
     return rp_buf_take(&b, out_n);
 }
 

@@ -275,7 +275,7 @@ void rp__proxy_feed(struct rp_proxy *p, struct rp__conn *c, struct rp__dir *d, c
     if (fed) {
         /* A message the recorder cannot parse (past its caps) is left out of the recording;
          * the relay does not depend on it. */
-        (void)rp_http_parser_feed(d->rp, s, fed, now, NULL, NULL);
+        rp_ignore(rp_http_parser_feed(d->rp, s, fed, now, NULL, NULL));
     }
     if (body) {
         d->body_fed += fed;

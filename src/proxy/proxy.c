@@ -81,13 +81,13 @@ bool rp__origin_set(struct rp__origin *o, bool tls, const char *auth, size_t len
     bool v6 = strchr(host, ':') != NULL;
     struct rp_buf b;
     rp_buf_init(&b, RP_MAX_URL_BYTES);
-    (void)rp_buf_addf(&b, NULL, v6 ? "[%s]" : "%s", host);
+    rp_ignore(rp_buf_addf(&b, NULL, v6 ? "[%s]" : "%s", host));
     if (pn != dflt) {
-        (void)rp_buf_addf(&b, NULL, ":%u", pn);
+        rp_ignore(rp_buf_addf(&b, NULL, ":%u", pn));
     }
     o->hostport = rp_buf_take(&b, NULL);
     rp_buf_init(&b, RP_MAX_URL_BYTES);
-    (void)rp_buf_addf(&b, NULL, "%s://%s", tls ? "https" : "http", o->hostport);
+    rp_ignore(rp_buf_addf(&b, NULL, "%s://%s", tls ? "https" : "http", o->hostport));
     o->url = rp_buf_take(&b, NULL);
     return true;
 }

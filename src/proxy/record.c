@@ -23,11 +23,11 @@ static char *absolute_url(const struct rp__origin *o, const char *target)
     }
     struct rp_buf b;
     rp_buf_init(&b, SIZE_MAX);
-    (void)rp_buf_adds(&b, o->url, NULL);
+    rp_ignore(rp_buf_adds(&b, o->url, NULL));
     if (target[0] != '/') {
-        (void)rp_buf_addc(&b, '/', NULL);
+        rp_ignore(rp_buf_addc(&b, '/', NULL));
     }
-    (void)rp_buf_adds(&b, target, NULL);
+    rp_ignore(rp_buf_adds(&b, target, NULL));
     return rp_buf_take(&b, NULL);
 }
 

@@ -105,9 +105,9 @@ static enum fwd forward_head(struct rp_proxy *p, struct rp__conn *c, const char 
         struct rp_buf b;
         rp_buf_init(&b, RP_MAX_URL_BYTES);
         if (rest[0] != '/') {
-            (void)rp_buf_addc(&b, '/', NULL);
+            rp_ignore(rp_buf_addc(&b, '/', NULL));
         }
-        (void)rp_buf_add(&b, rest, strcspn(rest, "#"), NULL);
+        rp_ignore(rp_buf_add(&b, rest, strcspn(rest, "#"), NULL));
         *target = rp_buf_take(&b, NULL);
     }
     next.record = host_wanted(p, next.host);

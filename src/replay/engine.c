@@ -200,7 +200,7 @@ static rp_code advance(struct rp__replay_session *s, struct rp_error *err)
         if (s->stopped) {
             rp_exchange_cleanup(&s->live);
             s->live.seq = s->cur->seq;
-            rp_request_copy(&s->live.req, &s->cur->req, NULL);
+            rp_ignore(rp_request_copy(&s->live.req, &s->cur->req, NULL));
             rp__replay_emit(s, RP_REPLAY_SKIPPED, RP_OK, s->stop_reason, 0);
             continue;
         }

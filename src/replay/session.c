@@ -124,9 +124,9 @@ static char *take_cookies(const struct rp__replay_cookie_names *cn, struct rp_he
             size_t nlen = eq ? (size_t)(eq - p) : seg;
             if (seg && !has_name(cn, p, nlen)) {
                 if (out.len) {
-                    rp_buf_add(&out, "; ", 2, NULL);
+                    rp_ignore(rp_buf_add(&out, "; ", 2, NULL));
                 }
-                rp_buf_add(&out, p, (size_t)(stop - p), NULL);
+                rp_ignore(rp_buf_add(&out, p, (size_t)(stop - p), NULL));
             }
             p = semi ? semi + 1 : end;
         }
@@ -225,7 +225,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
     if (!s->body_cut) {
         size_t room = s->body.max - s->body.len;
         size_t take = len < room ? len : room;
-        rp_buf_add(&s->body, p, take, NULL);
+        rp_ignore(rp_buf_add(&s->body, p, take, NULL));
         if (take < len) {
             s->body_cut = true;
         }
@@ -265,7 +265,8 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
             v++;
         }
         /* Past the header cap the rest are dropped, not fatal: the check sees what fits. */
-        rp_headers_add(&resp->headers, p, (size_t)(colon - p), v, (size_t)(p + len - v), NULL);
+        rp_ignore(
+            rp_headers_add(&resp->headers, p, (size_t)(colon - p), v, (size_t)(p + len - v), NULL));
     }
     return size * n;
 }
@@ -536,7 +537,8 @@ rp_code rp__replay_build_request(struct rp__replay_session *s, bool *out_send, s
     free(lv->req.url);
     lv->req.url = rp_buf_take(&url, NULL);
     if (r->o.run_header) {
-        rp_headers_set(&lv->req.headers, r->o.run_header, r->run_id, strlen(r->run_id), NULL);
+        rp_ignore(
+            rp_headers_set(&lv->req.headers, r->o.run_header, r->run_id, strlen(r->run_id), NULL));
     }
     if (r->o.dry_run) {
         *out_send = true;

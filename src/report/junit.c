@@ -55,15 +55,15 @@ static bool add_capped(struct rp_buf *b, const char *s)
     size_t n = strlen(s);
     size_t room = b->len < RP_REPORT_TEXT_MAX ? RP_REPORT_TEXT_MAX - b->len : 0;
     if (n <= room) {
-        rp_buf_add(b, s, n, NULL);
+        rp_ignore(rp_buf_add(b, s, n, NULL));
         return true;
     }
     size_t cut = room;
     while (cut > 0 && ((unsigned char)s[cut] & 0xC0) == 0x80) {
         cut--;
     }
-    rp_buf_add(b, s, cut, NULL);
-    rp_buf_add(b, "...", 3, NULL);
+    rp_ignore(rp_buf_add(b, s, cut, NULL));
+    rp_ignore(rp_buf_add(b, "...", 3, NULL));
     return false;
 }
 

@@ -212,7 +212,7 @@ static void results_free(void *ctx)
         return;
     }
     /* Without end() (a run cut short), still close the file: what was appended is kept. */
-    rp_writer_close(r->w, NULL);
+    rp_ignore(rp_writer_close(r->w, NULL));
     free(r->path);
     free(r);
 }

@@ -126,7 +126,7 @@ char *rp__report_utf8_clean(const char *s)
         if (cp == 0xFFFD && k == 1) {
             rp__report_utf8_put(&b, cp, NULL);
         } else {
-            rp_buf_add(&b, p + i, k, NULL);
+            rp_ignore(rp_buf_add(&b, p + i, k, NULL));
         }
         i += k;
     }

@@ -130,12 +130,12 @@ static void report(struct match_ctx *c, const char *text)
 {
     struct rp_buf b;
     rp_buf_init(&b, SIZE_MAX / 2);
-    (void)rp_buf_addc(&b, '$', NULL);
+    rp_ignore(rp_buf_addc(&b, '$', NULL));
     for (size_t i = 0; i < c->depth; i++) {
         if (c->steps[i].key) {
             rp__path_key(&b, c->steps[i].key);
         } else {
-            (void)rp_buf_addf(&b, NULL, "[%zu]", c->steps[i].index);
+            rp_ignore(rp_buf_addf(&b, NULL, "[%zu]", c->steps[i].index));
         }
     }
     rp_mismatches_add(c->out, b.data, "%s", text);
@@ -188,28 +188,28 @@ static bool type_ok(unsigned types, const cJSON *v)
 static void describe(struct rp_buf *b, const cJSON *v, bool with_type)
 {
     if (cJSON_IsString(v)) {
-        (void)rp_buf_adds(b, with_type ? "string " : "", NULL);
+        rp_ignore(rp_buf_adds(b, with_type ? "string " : "", NULL));
         rp__quote(b, v->valuestring, RP_SHAPE_SHOW_CHARS);
     } else if (cJSON_IsNumber(v)) {
-        (void)rp_buf_adds(b, with_type ? "number " : "", NULL);
+        rp_ignore(rp_buf_adds(b, with_type ? "number " : "", NULL));
         double d = v->valuedouble;
         if (d - d != 0) {
             /* cJSON would print an overflowed 1e999 as null. */
-            (void)rp_buf_adds(b, d > 0 ? "1e999" : "-1e999", NULL);
+            rp_ignore(rp_buf_adds(b, d > 0 ? "1e999" : "-1e999", NULL));
         } else {
             char *num = rp__json_print(v, false);
-            (void)rp_buf_adds(b, num, NULL);
+            rp_ignore(rp_buf_adds(b, num, NULL));
             cJSON_free(num);
         }
     } else if (cJSON_IsBool(v)) {
-        (void)rp_buf_adds(b, with_type ? "boolean " : "", NULL);
-        (void)rp_buf_adds(b, cJSON_IsTrue(v) ? "true" : "false", NULL);
+        rp_ignore(rp_buf_adds(b, with_type ? "boolean " : "", NULL));
+        rp_ignore(rp_buf_adds(b, cJSON_IsTrue(v) ? "true" : "false", NULL));
     } else if (cJSON_IsNull(v)) {
-        (void)rp_buf_adds(b, "null", NULL);
+        rp_ignore(rp_buf_adds(b, "null", NULL));
     } else if (cJSON_IsArray(v)) {
-        (void)rp_buf_adds(b, "array", NULL);
+        rp_ignore(rp_buf_adds(b, "array", NULL));
     } else {
-        (void)rp_buf_adds(b, "object", NULL);
+        rp_ignore(rp_buf_adds(b, "object", NULL));
     }
 }
 
@@ -268,9 +268,9 @@ static void report_type(struct match_ctx *c, unsigned types, const cJSON *v)
 {
     struct rp_buf b;
     rp_buf_init(&b, SIZE_MAX / 2);
-    (void)rp_buf_adds(&b, "expected ", NULL);
+    rp_ignore(rp_buf_adds(&b, "expected ", NULL));
     rp__types_text(types, &b);
-    (void)rp_buf_adds(&b, ", got ", NULL);
+    rp_ignore(rp_buf_adds(&b, ", got ", NULL));
     describe(&b, v, true);
     report(c, b.data);
     rp_buf_cleanup(&b);
@@ -280,21 +280,21 @@ static void report_enum(struct match_ctx *c, const cJSON *values, const cJSON *v
 {
     struct rp_buf b;
     rp_buf_init(&b, SIZE_MAX / 2);
-    (void)rp_buf_adds(&b, "expected one of ", NULL);
+    rp_ignore(rp_buf_adds(&b, "expected one of ", NULL));
     const cJSON *e;
     cJSON_ArrayForEach(e, values)
     {
         if (b.len > RP_MAX_MISMATCH_TEXT / 2) {
             /* Leave room for what came back: the list is the part that can go. */
-            (void)rp_buf_adds(&b, ", ...", NULL);
+            rp_ignore(rp_buf_adds(&b, ", ...", NULL));
             break;
         }
         if (e != values->child) {
-            (void)rp_buf_adds(&b, ", ", NULL);
+            rp_ignore(rp_buf_adds(&b, ", ", NULL));
         }
         describe(&b, e, false);
     }
-    (void)rp_buf_adds(&b, ", got ", NULL);
+    rp_ignore(rp_buf_adds(&b, ", got ", NULL));
     describe(&b, v, false);
     report(c, b.data);
     rp_buf_cleanup(&b);
@@ -306,12 +306,12 @@ static void report_string(struct match_ctx *c, const struct rp__schema *s, const
     struct rp_buf b;
     rp_buf_init(&b, SIZE_MAX / 2);
     if (format) {
-        (void)rp_buf_addf(&b, NULL, "expected %s format, got ", rp__format_name(s->format));
+        rp_ignore(rp_buf_addf(&b, NULL, "expected %s format, got ", rp__format_name(s->format)));
     } else {
         /* A long pattern is cut so that what came back still shows. */
-        (void)rp_buf_addf(&b, NULL, "does not match pattern %.*s%s, got ",
-                          (int)RP_SHAPE_PATH_KEY_CHARS, s->pattern,
-                          strlen(s->pattern) > RP_SHAPE_PATH_KEY_CHARS ? "..." : "");
+        rp_ignore(rp_buf_addf(&b, NULL, "does not match pattern %.*s%s, got ",
+                              (int)RP_SHAPE_PATH_KEY_CHARS, s->pattern,
+                              strlen(s->pattern) > RP_SHAPE_PATH_KEY_CHARS ? "..." : ""));
     }
     describe(&b, v, false);
     report(c, b.data);
@@ -324,11 +324,11 @@ static void report_missing(struct match_ctx *c, const char *key, const struct rp
     if (room(c)) {
         struct rp_buf b;
         rp_buf_init(&b, SIZE_MAX / 2);
-        (void)rp_buf_adds(&b, "missing", NULL);
+        rp_ignore(rp_buf_adds(&b, "missing", NULL));
         if (s && s->types) {
-            (void)rp_buf_adds(&b, " (expected ", NULL);
+            rp_ignore(rp_buf_adds(&b, " (expected ", NULL));
             rp__types_text(s->types, &b);
-            (void)rp_buf_addc(&b, ')', NULL);
+            rp_ignore(rp_buf_addc(&b, ')', NULL));
         }
         report(c, b.data);
         rp_buf_cleanup(&b);
@@ -461,7 +461,7 @@ bool rp_shape_match(const struct rp_shape *s, const struct rp_response *resp,
                 /* A Content-Type too long or empty to hold a media type: show what it was. */
                 rp__quote(&b, ct->value, RP_SHAPE_SHOW_CHARS);
             } else {
-                (void)rp_buf_adds(&b, "none", NULL);
+                rp_ignore(rp_buf_adds(&b, "none", NULL));
             }
             rp_mismatches_add(out, "media type", "expected %s, got %s", s->media_type, b.data);
             rp_buf_cleanup(&b);

@@ -106,9 +106,9 @@ void rp__types_text(unsigned types, struct rp_buf *b)
             continue;
         }
         if (k > 0) {
-            (void)rp_buf_adds(b, k == n - 1 ? " or " : ", ", NULL);
+            rp_ignore(rp_buf_adds(b, k == n - 1 ? " or " : ", ", NULL));
         }
-        (void)rp_buf_adds(b, type_names[i], NULL);
+        rp_ignore(rp_buf_adds(b, type_names[i], NULL));
         k++;
     }
 }
@@ -234,25 +234,25 @@ static bool identifier(const char *k)
 void rp__path_key(struct rp_buf *b, const char *key)
 {
     if (identifier(key)) {
-        (void)rp_buf_addc(b, '.', NULL);
-        (void)rp_buf_adds(b, key, NULL);
+        rp_ignore(rp_buf_addc(b, '.', NULL));
+        rp_ignore(rp_buf_adds(b, key, NULL));
         return;
     }
-    (void)rp_buf_addc(b, '[', NULL);
+    rp_ignore(rp_buf_addc(b, '[', NULL));
     rp__quote(b, key, RP_SHAPE_PATH_KEY_CHARS);
-    (void)rp_buf_addc(b, ']', NULL);
+    rp_ignore(rp_buf_addc(b, ']', NULL));
 }
 
 void rp__quote(struct rp_buf *b, const char *s, size_t max_chars)
 {
-    (void)rp_buf_addc(b, '"', NULL);
+    rp_ignore(rp_buf_addc(b, '"', NULL));
     size_t chars = 0;
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         unsigned char c = *p;
         /* A character starts at any byte that is not a UTF-8 continuation byte. */
         if ((c & 0xC0) != 0x80) {
             if (chars == max_chars) {
-                (void)rp_buf_adds(b, "...", NULL);
+                rp_ignore(rp_buf_adds(b, "...", NULL));
                 break;
             }
             chars++;
@@ -284,14 +284,14 @@ void rp__quote(struct rp_buf *b, const char *s, size_t max_chars)
             break;
         }
         if (esc) {
-            (void)rp_buf_adds(b, esc, NULL);
+            rp_ignore(rp_buf_adds(b, esc, NULL));
         } else if (c < 0x20) {
-            (void)rp_buf_addf(b, NULL, "\\u%04x", (unsigned)c);
+            rp_ignore(rp_buf_addf(b, NULL, "\\u%04x", (unsigned)c));
         } else {
-            (void)rp_buf_addc(b, (char)c, NULL);
+            rp_ignore(rp_buf_addc(b, (char)c, NULL));
         }
     }
-    (void)rp_buf_addc(b, '"', NULL);
+    rp_ignore(rp_buf_addc(b, '"', NULL));
 }
 
 /* ----- compiling from JSON ----------------------------------------------------------------- */
@@ -384,7 +384,7 @@ static rp_code compile_properties(const cJSON *p, struct rp_buf *where, size_t d
     size_t old = where->len;
     cJSON_ArrayForEach(m, p)
     {
-        (void)rp_buf_adds(where, ".properties", NULL);
+        rp_ignore(rp_buf_adds(where, ".properties", NULL));
         rp__path_key(where, m->string);
         struct rp__schema *child = NULL;
         rp_code rc = rp__schema_compile(m, where, depth + 1, &child, err);
@@ -402,7 +402,7 @@ static rp_code compile_properties(const cJSON *p, struct rp_buf *where, size_t d
     qsort(s->props, s->n_props, sizeof(*s->props), rp__prop_cmp);
     for (size_t i = 1; i < s->n_props; i++) {
         if (strcmp(s->props[i - 1].key, s->props[i].key) == 0) {
-            (void)rp_buf_adds(where, ".properties", NULL);
+            rp_ignore(rp_buf_adds(where, ".properties", NULL));
             rp__path_key(where, s->props[i].key);
             rp_code rc = rp_error_set(err, RP_EFORMAT, "\"%s\" appears twice", wtext(where));
             cut(where, old);
@@ -582,7 +582,7 @@ rp_code rp__schema_compile(const cJSON *j, struct rp_buf *where, size_t depth,
     }
     if (kw[KW_ITEMS]) {
         size_t old = where->len;
-        (void)rp_buf_adds(where, ".items", NULL);
+        rp_ignore(rp_buf_adds(where, ".items", NULL));
         rc = rp__schema_compile(kw[KW_ITEMS], where, depth + 1, &s->items, err);
         cut(where, old);
         if (rc) {

@@ -158,7 +158,7 @@ rp_code rp__shape_from_cjson(const cJSON *o, struct rp_shape **out, struct rp_er
 
     const cJSON *body = cJSON_GetObjectItemCaseSensitive(o, "body");
     if (body && !cJSON_IsNull(body)) {
-        (void)rp_buf_adds(&where, "body", NULL);
+        rp_ignore(rp_buf_adds(&where, "body", NULL));
         rc = rp__schema_compile(body, &where, 0, &s->body, err);
         if (rc) {
             goto out;

@@ -260,7 +260,7 @@ static void px_cleanup(struct px *x)
 static size_t sink(char *p, size_t size, size_t n, void *ud)
 {
     struct rp_buf *b = ud;
-    (void)rp_buf_add(b, p, size * n, NULL);
+    cr_assert_eq(rp_buf_add(b, p, size * n, NULL), RP_OK);
     return size * n;
 }
 

@@ -157,14 +157,16 @@ static void make_exchange(struct rp_exchange *ex, uint64_t seq)
     ex->req.method = strdup("PUT");
     ex->req.url = strdup("http://127.0.0.1:8080/t/acme/api/orders/4?x=%20y");
     ex->req.version = strdup("HTTP/1.1");
-    rp_headers_add(&ex->req.headers, "X-Dup", 5, "one", 3, NULL);
-    rp_headers_add(&ex->req.headers, "X-Dup", 5, "two", 3, NULL);
-    rp_headers_add(&ex->req.headers, "X-Empty", 7, "", 0, NULL);
+    cr_assert_eq(rp_headers_add(&ex->req.headers, "X-Dup", 5, "one", 3, NULL), RP_OK);
+    cr_assert_eq(rp_headers_add(&ex->req.headers, "X-Dup", 5, "two", 3, NULL), RP_OK);
+    cr_assert_eq(rp_headers_add(&ex->req.headers, "X-Empty", 7, "", 0, NULL), RP_OK);
     rp_body_set(&ex->req.body, "caf\xc3\xa9 \"quoted\"\n\ttab", 19);
     ex->has_response = true;
     ex->resp.status = 201;
     ex->resp.reason = strdup("Created");
-    rp_headers_add(&ex->resp.headers, "Content-Type", 12, "application/octet-stream", 24, NULL);
+    cr_assert_eq(
+        rp_headers_add(&ex->resp.headers, "Content-Type", 12, "application/octet-stream", 24, NULL),
+        RP_OK);
     static const unsigned char bin[] = {0, 1, 2, 0xfe, 0xff, 0xc3, 0x28, '\n', 0};
     rp_body_set(&ex->resp.body, bin, sizeof(bin));
 }
@@ -178,8 +180,8 @@ Test(recording, round_trip_keeps_binary_empty_duplicate_and_unicode_values)
     meta.created = strdup("2026-11-23T20:00:00Z");
     meta.source_kind = strdup("har");
     meta.source_detail = strdup("session.har");
-    rp_rec_meta_add_tenant(&meta, "acme", NULL);
-    rp_rec_meta_add_tenant(&meta, "\xc3\xa9t\xc3\xa9", NULL);
+    cr_assert_eq(rp_rec_meta_add_tenant(&meta, "acme", NULL), RP_OK);
+    cr_assert_eq(rp_rec_meta_add_tenant(&meta, "\xc3\xa9t\xc3\xa9", NULL), RP_OK);
 
     struct rp_error err = {0};
     struct rp_writer *w = NULL;
@@ -661,7 +663,7 @@ Test(recording, every_control_character_and_latin1_header_round_trips)
     n += 4;
     rp_body_set(&ex.req.body, body, n);
     /* A header value that is not UTF-8 is read as Latin-1: 0xE9 is "é". */
-    rp_headers_add(&ex.req.headers, "X-Name", 6, "caf\xe9", 4, NULL);
+    cr_assert_eq(rp_headers_add(&ex.req.headers, "X-Name", 6, "caf\xe9", 4, NULL), RP_OK);
     cr_assert_eq(rp_writer_append(w, &ex, &err), RP_OK, "%s", err.msg);
     cr_assert_eq(rp_writer_close(w, &err), RP_OK, "%s", err.msg);
     rp_exchange_cleanup(&ex);

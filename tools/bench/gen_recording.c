@@ -171,7 +171,7 @@ static rp_code generate(uint64_t count, const char *origin, const char *path, st
     w = NULL;
 out:
     /* On an earlier failure the close is only cleanup; the first error stands. */
-    rp_writer_close(w, NULL);
+    rp_ignore(rp_writer_close(w, NULL));
     rp_exchange_cleanup(&ex);
     rp_rec_meta_cleanup(&meta);
     free(base);

@@ -62,7 +62,8 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
         while (v < p + len && (*v == ' ' || *v == '\t')) {
             v++;
         }
-        rp_headers_add(&c->ex.resp.headers, p, (size_t)(colon - p), v, (size_t)(p + len - v), NULL);
+        rp_ignore(rp_headers_add(&c->ex.resp.headers, p, (size_t)(colon - p), v,
+                                 (size_t)(p + len - v), NULL));
     }
     return size * n;
 }
@@ -73,7 +74,7 @@ static int on_debug(CURL *h, curl_infotype type, char *data, size_t size, void *
     (void)h;
     struct call *c = ud;
     if (type == CURLINFO_HEADER_OUT) {
-        rp_buf_add(&c->reqhdr, data, size, NULL);
+        rp_ignore(rp_buf_add(&c->reqhdr, data, size, NULL));
     }
     return 0;
 }
@@ -89,20 +90,20 @@ static char *redact_cookie(const char *v, bool set_cookie)
         size_t seg = end ? (size_t)(end - p) : strlen(p);
         const char *eq = memchr(p, '=', seg);
         if (eq) {
-            rp_buf_add(&out, p, (size_t)(eq - p), NULL);
-            rp_buf_addf(&out, NULL, "={{secret:cookie_%.*s}}", (int)(eq - p), p);
+            rp_ignore(rp_buf_add(&out, p, (size_t)(eq - p), NULL));
+            rp_ignore(rp_buf_addf(&out, NULL, "={{secret:cookie_%.*s}}", (int)(eq - p), p));
         } else {
-            rp_buf_add(&out, p, seg, NULL);
+            rp_ignore(rp_buf_add(&out, p, seg, NULL));
         }
         if (!end) {
             break;
         }
         if (set_cookie) {
             /* Only the first pair of a Set-Cookie is the cookie; the rest are attributes. */
-            rp_buf_adds(&out, end, NULL);
+            rp_ignore(rp_buf_adds(&out, end, NULL));
             break;
         }
-        rp_buf_adds(&out, "; ", NULL);
+        rp_ignore(rp_buf_adds(&out, "; ", NULL));
         p = end + 1;
         while (*p == ' ') {
             p++;
@@ -137,8 +138,8 @@ static void parse_request_headers(struct call *c)
                 free(val);
                 val = r;
             }
-            rp_headers_add(&c->ex.req.headers, line, (size_t)(colon - line), val, strlen(val),
-                           NULL);
+            rp_ignore(rp_headers_add(&c->ex.req.headers, line, (size_t)(colon - line), val,
+                                     strlen(val), NULL));
             free(val);
         }
         line = next;
@@ -289,7 +290,7 @@ int main(int argc, char **argv)
     meta.created = rp_xstrdup(created);
     meta.source_kind = rp_xstrdup("script");
     meta.source_detail = rp_xstrdup("tools/record-demo.sh");
-    rp_rec_meta_add_tenant(&meta, tenant, NULL);
+    rp_ignore(rp_rec_meta_add_tenant(&meta, tenant, NULL));
     struct rp_writer *w = NULL;
     struct rp_error err = {0};
     if (rp_writer_open(path, &meta, NULL, &w, &err)) {
