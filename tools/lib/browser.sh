@@ -119,17 +119,19 @@ wd_call() {
             return 1
         }
     fi
-    if ! jq -e 'has("value")' >/dev/null 2>&1 <<<"$out"; then
-        echo "webdriver: $method $path: not a WebDriver answer: ${out:0:200}" >&2
-        return 1
-    fi
-    if jq -e '.value | type == "object" and has("error")' >/dev/null <<<"$out"; then
-        local msg
-        msg=$(jq -r '.value | .error + ": " + (.message | split("\n")[0])' <<<"$out")
-        echo "webdriver: $method $path: $msg" >&2
-        return 1
-    fi
-    jq -c .value <<<"$out"
+    # One jq per call (wd_wait polls through here, on machines that may be loaded): V and the
+    # value as one line of JSON, E and the error, or N for an answer that is not WebDriver's.
+    local res
+    res=$(jq -r 'if type == "object" and has("value") then
+            if (.value | type == "object" and has("error")) then
+                "E" + .value.error + ": " + (.value.message // "" | split("\n")[0])
+            else "V" + (.value | tojson) end
+        else "N" end' <<<"$out" 2>/dev/null) || res=N
+    case $res in
+        V*) printf '%s\n' "${res#V}" ;;
+        E*) echo "webdriver: $method $path: ${res#E}" >&2; return 1 ;;
+        *) echo "webdriver: $method $path: not a WebDriver answer: ${out:0:200}" >&2; return 1 ;;
+    esac
 }
 
 wd_session() {
