@@ -98,6 +98,7 @@ check "stderr names the failure in one line" grep -q "^reprise: .*127.0.0.1.*$po
 # 6. A missing secret: exit 2 naming the variable, nothing sent. The target is the fault
 # server in count mode: asked once reprise has exited, it says how many connections it accepted,
 # ours included, so 1 means reprise never connected.
+rm -f "$tmp/url"
 "$REPRISE_FAULT_SERVER" count --max-seconds 600 >"$tmp/url" & pids+=("$!")
 count_pid=$!
 has_url() { [ -s "$tmp/url" ] || ! kill -0 "$count_pid"; }

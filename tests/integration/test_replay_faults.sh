@@ -25,6 +25,9 @@ n_exchanges=$(zcat "$rec" | tail -n +2 | grep -c .)
 
 has_url() { [ -s "$tmp/url" ] || ! kill -0 "$pid" 2>/dev/null; }
 start() { # mode -> sets pid and url
+    # The previous server's URL goes first: the new server's redirection truncates the file
+    # only once its process runs, and the wait below must not read the old one meanwhile.
+    rm -f "$tmp/url"
     "$REPRISE_FAULT_SERVER" "$1" --max-seconds 120 >"$tmp/url" &
     pid=$!
     wait_for 60 has_url || true
