@@ -7,8 +7,12 @@
  *   garbage  answers bytes that are not HTTP, then closes
  *   reset    closes with a TCP reset (SO_LINGER 0)
  *   truncate sends a status line and headers promising 100 bytes, sends 10, closes
+ *   count    answers 200 with the number of connections accepted so far, this one included:
+ *            a test asks it once the client under test has exited, and "1" proves that client
+ *            never connected (connections are accepted in the order they were made)
  * It serves one connection at a time and exits after --max-seconds (default 60), so a test
- * that forgets it cannot leave it behind.
+ * that forgets it cannot leave it behind. After the URL, stdout gets "request N" once the N-th
+ * connection's request head is read (or the peer gave up on it): a test waits for that line.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -23,7 +27,8 @@
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: reprise-fault-server hang|garbage|reset|truncate [--max-seconds N]\n");
+    fprintf(stderr, "usage: reprise-fault-server hang|garbage|reset|truncate|count "
+                    "[--max-seconds N]\n");
     return 2;
 }
 
@@ -79,7 +84,7 @@ int main(int argc, char **argv)
         return usage();
     }
     if (strcmp(mode, "hang") && strcmp(mode, "garbage") && strcmp(mode, "reset") &&
-        strcmp(mode, "truncate")) {
+        strcmp(mode, "truncate") && strcmp(mode, "count")) {
         return usage();
     }
     signal(SIGPIPE, SIG_IGN);
@@ -99,6 +104,7 @@ int main(int argc, char **argv)
     time_t until = time(NULL) + max_seconds;
     int held[64];
     size_t n_held = 0;
+    unsigned long accepted = 0;
     while (time(NULL) < until) {
         struct pollfd p = {.fd = ls, .events = POLLIN};
         if (poll(&p, 1, 200) <= 0) {
@@ -108,7 +114,10 @@ int main(int argc, char **argv)
         if (fd < 0) {
             continue;
         }
+        accepted++;
         read_head(fd);
+        printf("request %lu\n", accepted);
+        fflush(stdout);
         if (strcmp(mode, "hang") == 0) {
             /* Keep it open and silent; past 64 the oldest goes. */
             if (n_held == 64) {
@@ -121,6 +130,15 @@ int main(int argc, char **argv)
         }
         if (strcmp(mode, "garbage") == 0) {
             send_all(fd, "this is not HTTP at all\r\n\r\n");
+        } else if (strcmp(mode, "count") == 0) {
+            char body[32];
+            char msg[160];
+            int blen = snprintf(body, sizeof(body), "%lu\n", accepted);
+            snprintf(msg, sizeof(msg),
+                     "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n"
+                     "Connection: close\r\n\r\n%s",
+                     blen, body);
+            send_all(fd, msg);
         } else if (strcmp(mode, "reset") == 0) {
             struct linger lg = {.l_onoff = 1, .l_linger = 0};
             setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));

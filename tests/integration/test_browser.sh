@@ -8,10 +8,25 @@
 # no --ignore-certificate-errors), and forward mode with an --only that matches nothing. Each
 # recording holds the checkout with the right URLs and no secret, and replays against the shop.
 # Everything on 127.0.0.1; the browser is kept off the network; servers stopped by PID.
+#
+#   test_browser.sh DEMO [SCENARIO]   one scenario, or all five in turn when none is named
+#
+# ctest runs each scenario as a test of its own, in parallel with the others: each has its own
+# temporary directory (home, profiles, CAs, recordings), its own chromedriver, shop, proxy and
+# nginx, all on free loopback ports.
+# ctest-parts: reverse-http reverse-https forward-http forward-https forward-only
 set -euo pipefail
 : "${REPRISE:?set REPRISE to the reprise binary}"
 DEMO_BIN=${1:-${REPRISE_DEMO:?set REPRISE_DEMO}}
+part=${2:-all}
+case $part in
+    all | reverse-http | reverse-https | forward-http | forward-https | forward-only) ;;
+    *) echo "$0: no scenario '$part'" >&2; exit 2 ;;
+esac
+want() { [ "$part" = all ] || [ "$part" = "$1" ]; }
 src=${REPRISE_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+source "$src/tools/lib/check.sh"
+need "${WD_CHROMIUM:-/usr/bin/chromium}" chromedriver certutil nginx openssl curl jq
 tmp=$(mktemp -d)
 chmod 0755 "$tmp" # nginx's workers run unprivileged and read the config directory
 source "$src/tools/lib/demo-app.sh"
@@ -35,8 +50,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-source "$src/tools/lib/check.sh"
-
 password=correct-horse-battery-staple
 
 # ---------------------------------------------------------------------------------------------
@@ -53,9 +66,12 @@ shop_start() {
     fi
 }
 
-# A CA and a server certificate for 127.0.0.1, made here, for nginx (tools/lib/nginx.sh).
-tls_make "$tmp"
-cp "$tmp/ca.pem" "$tmp/testca.pem"
+# A CA and a server certificate for 127.0.0.1, made here, for nginx (tools/lib/nginx.sh), when
+# a scenario puts nginx in front of the shop.
+if want reverse-https || want forward-https || want forward-only; then
+    tls_make "$tmp"
+    cp "$tmp/ca.pem" "$tmp/testca.pem"
+fi
 
 # Starts nginx with TLS on a free loopback port in front of the shop at $1; sets TLS_URL
 # (empty on failure). nginx gzips the pages and JSON for the browser, which asks for it, so
@@ -78,7 +94,7 @@ tls_front() {
 # first start, after which certutil -N would ask for its password: so it is made here, first.
 nssdb=sql:$HOME/.pki/nssdb
 mkdir -p "$HOME/.pki/nssdb"
-timeout 10 certutil -d "$nssdb" -N --empty-password </dev/null >/dev/null 2>&1 ||
+timeout 60 certutil -d "$nssdb" -N --empty-password </dev/null >/dev/null 2>&1 ||
     bad "certutil makes the browser's NSS database"
 
 if ! wd_start "$tmp/chromedriver.log" "$HOME"; then
@@ -152,7 +168,7 @@ checkout_steps() {
     # The sign-up filled in the log-in form's tenant and email; only the password is typed.
     st "the log-in form filled in" wd_wait "document.getElementById('login-tenant')
         .value === 'acme' && document.getElementById('login-email').value ===
-        'owner@acme.test'" 2 || return 1
+        'owner@acme.test'" 30 || return 1
     st "type the password" wd_type '#login-password' "$password" || return 1
     st "submit the log-in form" wd_click '#login-submit' || return 1
     st "the dashboard ready with the products and no order" wd_wait "
@@ -276,7 +292,7 @@ check_recording() {
         bad "$label: no session cookie value in the file (the browser had none)"
     fi
     local rc=0
-    REPRISE_SECRET_PASSWORD=$password timeout 60 "$REPRISE" replay "$rec" "$@" --no-color \
+    REPRISE_SECRET_PASSWORD=$password timeout 120 "$REPRISE" replay "$rec" "$@" --no-color \
         >"$rec.replay.out" 2>"$rec.replay.err" || rc=$?
     if [ "$rc" -eq 0 ]; then
         ok "$label: the recording replays against the shop"
@@ -313,121 +329,131 @@ check_after() {
 
 # ---------------------------------------------------------------------------------------------
 # 1. Reverse mode, HTTP upstream.
-L="reverse http"
-shop_start
-rec=$tmp/reverse-http.jsonl.gz
-if px_start "$tmp/px1" --upstream "$DEMO_URL" -o "$rec" --tenant acme; then
-    browser_checkout "$L" "$PX_URL"
-    wd_quit
-    px_stop
-    check_after "$L" "$tmp/px1" "$rec" "$DEMO_URL" --target "$DEMO_URL"
-else
-    bad "$L: the proxy starts ($PX_WHY)"
+if want reverse-http; then
+    L="reverse http"
+    shop_start
+    rec=$tmp/reverse-http.jsonl.gz
+    if px_start "$tmp/px1" --upstream "$DEMO_URL" -o "$rec" --tenant acme; then
+        browser_checkout "$L" "$PX_URL"
+        wd_quit
+        px_stop
+        check_after "$L" "$tmp/px1" "$rec" "$DEMO_URL" --target "$DEMO_URL"
+    else
+        bad "$L: the proxy starts ($PX_WHY)"
+    fi
 fi
 
 # 2. Reverse mode, HTTPS upstream: nginx with the test CA's certificate, trusted with --cacert.
-L="reverse https"
-shop_start
-tls_front "$DEMO_URL"
-rec=$tmp/reverse-https.jsonl.gz
-if [ -z "$TLS_URL" ]; then
-    bad "$L: nginx starts with TLS on a loopback port"
-elif px_start "$tmp/px2" --upstream "$TLS_URL" --cacert "$tmp/testca.pem" -o "$rec" \
-    --tenant acme; then
-    browser_checkout "$L" "$PX_URL"
-    wd_quit
-    px_stop
-    check_after "$L" "$tmp/px2" "$rec" "$TLS_URL" --target "$TLS_URL" --cacert "$tmp/testca.pem"
-else
-    bad "$L: the proxy starts ($PX_WHY)"
+if want reverse-https; then
+    L="reverse https"
+    shop_start
+    tls_front "$DEMO_URL"
+    rec=$tmp/reverse-https.jsonl.gz
+    if [ -z "$TLS_URL" ]; then
+        bad "$L: nginx starts with TLS on a loopback port"
+    elif px_start "$tmp/px2" --upstream "$TLS_URL" --cacert "$tmp/testca.pem" -o "$rec" \
+        --tenant acme; then
+        browser_checkout "$L" "$PX_URL"
+        wd_quit
+        px_stop
+        check_after "$L" "$tmp/px2" "$rec" "$TLS_URL" --target "$TLS_URL" --cacert "$tmp/testca.pem"
+    else
+        bad "$L: the proxy starts ($PX_WHY)"
+    fi
 fi
 
 # 3. Forward mode, plain HTTP: the browser opens the shop's own URL through the proxy. The
 # proxy has a CA directory of its own here, so that 4 sees reprise ca create one.
-L="forward http"
-shop_start
-rec=$tmp/forward-http.jsonl.gz
-if px_start "$tmp/px3" --forward --ca-dir "$tmp/ca3" -o "$rec" --tenant acme; then
-    browser_checkout "$L" "$DEMO_URL" "$PX_URL"
-    wd_quit
-    px_stop
-    check_after "$L" "$tmp/px3" "$rec" "$DEMO_URL" --target "$DEMO_URL"
-else
-    bad "$L: the proxy starts ($PX_WHY)"
+if want forward-http; then
+    L="forward http"
+    shop_start
+    rec=$tmp/forward-http.jsonl.gz
+    if px_start "$tmp/px3" --forward --ca-dir "$tmp/ca3" -o "$rec" --tenant acme; then
+        browser_checkout "$L" "$DEMO_URL" "$PX_URL"
+        wd_quit
+        px_stop
+        check_after "$L" "$tmp/px3" "$rec" "$DEMO_URL" --target "$DEMO_URL"
+    else
+        bad "$L: the proxy starts ($PX_WHY)"
+    fi
 fi
 
 # 4. Forward mode, HTTPS: CONNECT intercepted with reprise's CA, which the browser trusts
 # through its NSS database (Chromium 156 headless reads $HOME/.pki/nssdb), so no
 # --ignore-certificate-errors; the proxy verifies nginx with --cacert.
-L="forward https"
-shop_start
-tls_front "$DEMO_URL"
-rec=$tmp/forward-https.jsonl.gz
-code=0
-"$REPRISE" ca --ca-dir "$tmp/ca" >"$tmp/ca.out" 2>"$tmp/ca.err" || code=$?
-if [ "$code" -ne 0 ]; then
-    bad "$L: reprise ca --ca-dir creates the CA (exit $code: $(head -n1 "$tmp/ca.err"))"
-elif [ -z "$TLS_URL" ]; then
-    bad "$L: nginx starts with TLS on a loopback port"
-else
-    check "$L: reprise ca prints the certificate's path first" \
-        test "$(head -n1 "$tmp/ca.out")" = "CA certificate: $tmp/ca/ca.pem"
-    check "$L: the CA's key is readable by its owner only" \
-        test "$(stat -c %a "$tmp/ca/ca-key.pem" 2>/dev/null)" = 600
-    if timeout 10 certutil -d "$nssdb" -A -t C,, -n reprise -i "$tmp/ca/ca.pem" </dev/null; then
-        ok "$L: the browser's NSS database trusts reprise's CA"
+if want forward-https; then
+    L="forward https"
+    shop_start
+    tls_front "$DEMO_URL"
+    rec=$tmp/forward-https.jsonl.gz
+    code=0
+    "$REPRISE" ca --ca-dir "$tmp/ca" >"$tmp/ca.out" 2>"$tmp/ca.err" || code=$?
+    if [ "$code" -ne 0 ]; then
+        bad "$L: reprise ca --ca-dir creates the CA (exit $code: $(head -n1 "$tmp/ca.err"))"
+    elif [ -z "$TLS_URL" ]; then
+        bad "$L: nginx starts with TLS on a loopback port"
     else
-        bad "$L: the browser's NSS database trusts reprise's CA"
-    fi
-    if px_start "$tmp/px4" --forward --ca-dir "$tmp/ca" --cacert "$tmp/testca.pem" -o "$rec" \
-        --tenant acme; then
-        browser_checkout "$L" "$TLS_URL" "$PX_URL"
-        wd_quit
-        # Apart from the browser: the interception certificate is valid for the host.
-        status=$(curl -sS --max-time 20 --proxy "$PX_URL" --cacert "$tmp/ca/ca.pem" \
-            -o /dev/null -w '%{http_code}' "$TLS_URL/healthz" 2>"$tmp/curl4.err" || true)
-        check "$L: curl through the proxy verifies the interception certificate ($status$(
-            tail -n1 "$tmp/curl4.err"))" test "$status" = 200
-        px_stop
-        check_after "$L" "$tmp/px4" "$rec" "$TLS_URL" --target "$TLS_URL" \
-            --cacert "$tmp/testca.pem"
-    else
-        bad "$L: the proxy starts ($PX_WHY)"
+        check "$L: reprise ca prints the certificate's path first" \
+            test "$(head -n1 "$tmp/ca.out")" = "CA certificate: $tmp/ca/ca.pem"
+        check "$L: the CA's key is readable by its owner only" \
+            test "$(stat -c %a "$tmp/ca/ca-key.pem" 2>/dev/null)" = 600
+        if timeout 60 certutil -d "$nssdb" -A -t C,, -n reprise -i "$tmp/ca/ca.pem" </dev/null; then
+            ok "$L: the browser's NSS database trusts reprise's CA"
+        else
+            bad "$L: the browser's NSS database trusts reprise's CA"
+        fi
+        if px_start "$tmp/px4" --forward --ca-dir "$tmp/ca" --cacert "$tmp/testca.pem" -o "$rec" \
+            --tenant acme; then
+            browser_checkout "$L" "$TLS_URL" "$PX_URL"
+            wd_quit
+            # Apart from the browser: the interception certificate is valid for the host.
+            status=$(curl -sS --max-time 60 --proxy "$PX_URL" --cacert "$tmp/ca/ca.pem" \
+                -o /dev/null -w '%{http_code}' "$TLS_URL/healthz" 2>"$tmp/curl4.err" || true)
+            check "$L: curl through the proxy verifies the interception certificate ($status$(
+                tail -n1 "$tmp/curl4.err"))" test "$status" = 200
+            px_stop
+            check_after "$L" "$tmp/px4" "$rec" "$TLS_URL" --target "$TLS_URL" \
+                --cacert "$tmp/testca.pem"
+        else
+            bad "$L: the proxy starts ($PX_WHY)"
+        fi
     fi
 fi
 
 # 5. Forward mode, --only matching no host: the HTTPS checkout goes through the CONNECT tunnel
 # untouched (the browser now trusts the test CA, as it would trust a real site), a plain HTTP
 # page is relayed, and nothing is recorded.
-L="forward --only"
-shop_start
-tls_front "$DEMO_URL"
-rec=$tmp/forward-only.jsonl.gz
-if [ -z "$TLS_URL" ]; then
-    bad "$L: nginx starts with TLS on a loopback port"
-elif px_start "$tmp/px5" --forward --only '*.example.invalid' --ca-dir "$tmp/ca" \
-    --cacert "$tmp/testca.pem" -o "$rec" --tenant acme; then
-    timeout 10 certutil -d "$nssdb" -A -t C,, -n reprise-test -i "$tmp/testca.pem" </dev/null ||
-        bad "$L: the browser's NSS database trusts the test CA"
-    browser_checkout "$L" "$TLS_URL" "$PX_URL"
-    loaded=false
-    if [ -n "$WD_SID" ] && wd_get "$DEMO_URL/" &&
-        wd_wait "document.getElementById('signup-form') !== null" 5; then
-        loaded=true
-    fi
-    check "$L: the browser loads $DEMO_URL/ relayed" "$loaded"
-    wd_quit
-    px_stop
-    check_stopped "$L" "$tmp/px5"
-    if "$REPRISE" show --json "$rec" >"$rec.lines" 2>"$rec.show.err"; then
-        check "$L: the recording has no exchange" \
-            test "$(tail -n +2 "$rec.lines" | grep -c . || true)" -eq 0
+if want forward-only; then
+    L="forward --only"
+    shop_start
+    tls_front "$DEMO_URL"
+    rec=$tmp/forward-only.jsonl.gz
+    if [ -z "$TLS_URL" ]; then
+        bad "$L: nginx starts with TLS on a loopback port"
+    elif px_start "$tmp/px5" --forward --only '*.example.invalid' --ca-dir "$tmp/ca" \
+        --cacert "$tmp/testca.pem" -o "$rec" --tenant acme; then
+        timeout 60 certutil -d "$nssdb" -A -t C,, -n reprise-test -i "$tmp/testca.pem" </dev/null ||
+            bad "$L: the browser's NSS database trusts the test CA"
+        browser_checkout "$L" "$TLS_URL" "$PX_URL"
+        loaded=false
+        if [ -n "$WD_SID" ] && wd_get "$DEMO_URL/" &&
+            wd_wait "document.getElementById('signup-form') !== null" 30; then
+            loaded=true
+        fi
+        check "$L: the browser loads $DEMO_URL/ relayed" "$loaded"
+        wd_quit
+        px_stop
+        check_stopped "$L" "$tmp/px5"
+        if "$REPRISE" show --json "$rec" >"$rec.lines" 2>"$rec.show.err"; then
+            check "$L: the recording has no exchange" \
+                test "$(tail -n +2 "$rec.lines" | grep -c . || true)" -eq 0
+        else
+            bad "$L: the recording reads ($(tail -n1 "$rec.show.err"))"
+        fi
+        check "$L: the summary says 0 recorded" grep -q 'recorded 0 exchanges' "$tmp/px5.stderr"
     else
-        bad "$L: the recording reads ($(tail -n1 "$rec.show.err"))"
+        bad "$L: the proxy starts ($PX_WHY)"
     fi
-    check "$L: the summary says 0 recorded" grep -q 'recorded 0 exchanges' "$tmp/px5.stderr"
-else
-    bad "$L: the proxy starts ($PX_WHY)"
 fi
 
 echo "$pass passed, $fail failed"

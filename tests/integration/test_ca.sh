@@ -10,6 +10,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 umask 022
 source "$src/tools/lib/check.sh"
+need openssl
 
 # The first run makes the CA, parents too.
 dir=$tmp/a/ca

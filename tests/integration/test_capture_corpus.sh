@@ -8,11 +8,9 @@ set -euo pipefail
 : "${REPRISE:?set REPRISE to the reprise binary}"
 src=${REPRISE_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 corpus=${REPRISE_CORPUS:-$src/../shared/corpus}
-if [ ! -f "$corpus/pcap/EXPECTED.tsv" ]; then
-    echo "skip - no pcap corpus at $corpus/pcap (set REPRISE_CORPUS)"
-    exit 0
-fi
-command -v jq >/dev/null || { echo "skip - jq is not installed"; exit 0; }
+source "$src/tools/lib/check.sh"
+[ -f "$corpus/pcap/EXPECTED.tsv" ] || skip "no pcap corpus at $corpus/pcap (set REPRISE_CORPUS)"
+need jq
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -31,7 +29,6 @@ known zeek_http_zero-length-bodies-with-drops.pcap 3 \
 known zeek_http_1000-requests-one-dropped-response.pcap 0 \
     "a whole response is missing mid-connection: pairing the 999 after it by order alone cannot be trusted (it is off by one), so they are kept marked incomplete"
 
-pass=0 fail=0
 printf '%-72s %5s %5s %8s %10s  %s\n' file req rsp tshark reprise/inc note
 while IFS=$'\t' read -r file req rsp; do
     case $file in '#'*|'') continue ;; esac

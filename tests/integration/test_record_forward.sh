@@ -26,6 +26,8 @@ cleanup() {
 trap cleanup EXIT
 
 source "$src/tools/lib/check.sh"
+need curl jq nginx openssl
+: "${REPRISE_FAULT_SERVER:?set REPRISE_FAULT_SERVER to reprise-fault-server}"
 
 password=correct-horse-battery-staple
 
@@ -33,7 +35,7 @@ password=correct-horse-battery-staple
 # cookie jar is $jar. Sets order_id.
 checkout() {
     local o=$1 login csrf
-    c() { curl -sS --max-time 20 -x "$PX_URL" "${CURL_EXTRA[@]}" -b "$jar" -c "$jar" "$@"; }
+    c() { curl -sS --max-time 60 -x "$PX_URL" "${CURL_EXTRA[@]}" -b "$jar" -c "$jar" "$@"; }
     local body="{\"tenant\":\"acme\",\"email\":\"owner@acme.test\",\"password\":\"$password\"}"
     c -o /dev/null "$o/"
     c -o /dev/null -H 'Content-Type: application/json' -d "$body" "$o/api/signup"
@@ -100,7 +102,7 @@ if nginx_start "$tmp" "server { listen 127.0.0.1:PORT ssl; ssl_certificate $tmp/
     px_start "$tmp/px2" --forward -o "$rec" --tenant acme --ca-dir "$tmp/pca" --cacert "$tmp/ca.pem"
     checkout "$tls"
     untrusted=0
-    curl -sS --max-time 20 -x "$PX_URL" --cacert "$tmp/ca.pem" -o /dev/null "$tls/healthz" 2>"$tmp/untrusted.err" || untrusted=$?
+    curl -sS --max-time 60 -x "$PX_URL" --cacert "$tmp/ca.pem" -o /dev/null "$tls/healthz" 2>"$tmp/untrusted.err" || untrusted=$?
     px_stop
     check "a client that does not trust the proxy's CA refuses it (curl exit $untrusted)" test "$untrusted" -eq 60
     check "... and the proxy says which CA to trust" grep -q "does the browser trust $tmp/pca/ca.pem?" "$tmp/px2.stderr"
@@ -113,16 +115,16 @@ if nginx_start "$tmp" "server { listen 127.0.0.1:PORT ssl; ssl_certificate $tmp/
 
     # The upstream's certificate is verified: without --cacert the browser gets 502.
     px_start "$tmp/px3" --forward -o "$tmp/unverified.jsonl.gz" --ca-dir "$tmp/pca"
-    status=$(curl -sS --max-time 20 -x "$PX_URL" --cacert "$tmp/pca/ca.pem" -o "$tmp/502.body" -w '%{http_code}' "$tls/healthz" || true)
+    status=$(curl -sS --max-time 60 -x "$PX_URL" --cacert "$tmp/pca/ca.pem" -o "$tmp/502.body" -w '%{http_code}' "$tls/healthz" || true)
     px_stop
     check "an upstream with an unknown certificate gives 502 ($status)" test "$status" = 502
     check "... saying why" grep -q 'certificate verify failed' "$tmp/502.body"
 
     # 3. --only: other hosts are relayed (HTTP) or tunnelled (CONNECT) untouched, not recorded.
     px_start "$tmp/px4" --forward -o "$tmp/only.jsonl.gz" --ca-dir "$tmp/pca" --only '*.example.test'
-    s1=$(curl -sS --max-time 20 -x "$PX_URL" -o /dev/null -w '%{http_code}' "$DEMO_URL/healthz" || true)
+    s1=$(curl -sS --max-time 60 -x "$PX_URL" -o /dev/null -w '%{http_code}' "$DEMO_URL/healthz" || true)
     # Tunnelled: the client sees nginx's own certificate, so it trusts the test's CA.
-    s2=$(curl -sS --max-time 20 -x "$PX_URL" --cacert "$tmp/ca.pem" -o /dev/null -w '%{http_code}' "$tls/healthz" || true)
+    s2=$(curl -sS --max-time 60 -x "$PX_URL" --cacert "$tmp/ca.pem" -o /dev/null -w '%{http_code}' "$tls/healthz" || true)
     px_stop
     check "a host outside --only is relayed over HTTP ($s1)" test "$s1" = 200
     check "... and tunnelled for HTTPS, with the server's own certificate ($s2)" test "$s2" = 200
@@ -136,29 +138,30 @@ fi
 # upstream that never answers holds back only its own connection.
 px_start "$tmp/px5" --forward -o "$tmp/misc.jsonl.gz" --ca-dir "$tmp/pca"
 port=${DEMO_URL##*:}
-hang_url=""
-if [ -n "${REPRISE_FAULT_SERVER:-}" ]; then
-    "$REPRISE_FAULT_SERVER" hang --max-seconds 30 >"$tmp/hang.url" &
-    hang_pid=$!
-    pids+=("$hang_pid")
-    for _ in $(seq 1 50); do [ -s "$tmp/hang.url" ] && break; sleep 0.1; done
-    hang_url=$(head -n1 "$tmp/hang.url")
-    curl -sS --max-time 8 -x "$PX_URL" -o /dev/null "$hang_url/slow" 2>/dev/null &
-    hang_curl=$!
-    sleep 0.5
-    s0=$(curl -sS --max-time 5 -x "$PX_URL" -o /dev/null -w '%{http_code}' "$DEMO_URL/healthz" || true)
-    check "while one upstream hangs, another answers through the proxy ($s0)" test "$s0" = 200
-    kill "$hang_curl" 2>/dev/null || true
-    wait "$hang_curl" 2>/dev/null || true
-    kill "$hang_pid" 2>/dev/null || true
-    wait "$hang_pid" 2>/dev/null || true
-else
-    echo "skipped: the hanging-upstream check needs REPRISE_FAULT_SERVER"
-fi
-s1=$(curl -sS --max-time 20 -x "$PX_URL" -o /dev/null -w '%{http_code}' "http://localhost:$port/healthz" || true)
-s2=$(curl -sS --max-time 20 -o "$tmp/400.body" -w '%{http_code}' "$PX_URL/healthz" || true)
+"$REPRISE_FAULT_SERVER" hang --max-seconds 300 >"$tmp/hang.url" &
+hang_pid=$!
+pids+=("$hang_pid")
+hang_up() { [ -s "$tmp/hang.url" ] || ! kill -0 "$hang_pid" 2>/dev/null; }
+wait_for 60 hang_up || true
+hang_url=$(head -n1 "$tmp/hang.url")
+curl -sS --max-time 120 -x "$PX_URL" -o /dev/null "$hang_url/slow" 2>/dev/null &
+hang_curl=$!
+# The hanging server has the request once it says so: the proxy is now waiting on it.
+hanging() { grep -q '^request 1$' "$tmp/hang.url" || ! kill -0 "$hang_curl" 2>/dev/null; }
+wait_for 60 hanging || true
+check "the request to the hanging upstream reaches it through the proxy" \
+    grep -q '^request 1$' "$tmp/hang.url"
+s0=$(curl -sS --max-time 30 -x "$PX_URL" -o /dev/null -w '%{http_code}' "$DEMO_URL/healthz" || true)
+check "while one upstream hangs, another answers through the proxy ($s0)" test "$s0" = 200
+check "... and the hanging one still waits" kill -0 "$hang_curl"
+kill "$hang_curl" 2>/dev/null || true
+wait "$hang_curl" 2>/dev/null || true
+kill "$hang_pid" 2>/dev/null || true
+wait "$hang_pid" 2>/dev/null || true
+s1=$(curl -sS --max-time 60 -x "$PX_URL" -o /dev/null -w '%{http_code}' "http://localhost:$port/healthz" || true)
+s2=$(curl -sS --max-time 60 -o "$tmp/400.body" -w '%{http_code}' "$PX_URL/healthz" || true)
 demo_start "$DEMO_BIN"; dead=${DEMO_URL##*:}; demo_stop
-s3=$(curl -sS --max-time 20 -x "$PX_URL" -o "$tmp/dead.body" -w '%{http_code}' "http://127.0.0.1:$dead/x" || true)
+s3=$(curl -sS --max-time 60 -x "$PX_URL" -o "$tmp/dead.body" -w '%{http_code}' "http://127.0.0.1:$dead/x" || true)
 s4=$(curl -sS --max-time 30 -x "$PX_URL" -o "$tmp/dns.body" -w '%{http_code}' "http://no-such-host.invalid/x" || true)
 px_stop
 check "a host name is resolved (localhost: $s1)" test "$s1" = 200

@@ -19,6 +19,8 @@ cleanup() {
 trap cleanup EXIT
 
 source "$src/tools/lib/check.sh"
+need curl jq xmllint
+: "${REPRISE_FAULT_SERVER:?set REPRISE_FAULT_SERVER to reprise-fault-server}"
 run() { # runs reprise, keeps stdout/stderr in $tmp/out, $tmp/err and the exit code in $code
     code=0
     timeout 120 "$REPRISE" "$@" >"$tmp/out" 2>"$tmp/err" || code=$?
@@ -93,18 +95,24 @@ check "the failed exchange is reported as ERROR" test "$(grep -c ' ERROR$' "$tmp
 check "the rest are reported as SKIPPED" test "$(grep -c ' SKIPPED$' "$tmp/out")" -eq $((n_exchanges - 1))
 check "stderr names the failure in one line" grep -q "^reprise: .*127.0.0.1.*$port" "$tmp/err"
 
-# 6. A missing secret: exit 2 naming the variable, nothing sent.
-demo_log=$tmp/demo.log
-"$DEMO_BIN" --listen 127.0.0.1:0 >"$tmp/url" 2>"$demo_log" & pids+=("$!")
-for _ in $(seq 1 100); do [ -s "$tmp/url" ] && break; sleep 0.1; done
+# 6. A missing secret: exit 2 naming the variable, nothing sent. The target is the fault
+# server in count mode: asked once reprise has exited, it says how many connections it accepted,
+# ours included, so 1 means reprise never connected.
+rm -f "$tmp/url"
+"$REPRISE_FAULT_SERVER" count --max-seconds 600 >"$tmp/url" & pids+=("$!")
+count_pid=$!
+has_url() { [ -s "$tmp/url" ] || ! kill -0 "$count_pid"; }
+wait_for 60 has_url || true
 watched=$(head -n1 "$tmp/url")
+check "the counting server started ($watched)" test -n "$watched"
+connections() { curl -sS --max-time 60 "$watched/count" || echo "no answer"; }
 code=0
 env -u REPRISE_SECRET_PASSWORD "$REPRISE" replay "$rec" --target "$watched" >"$tmp/out" 2>"$tmp/err" || code=$?
 check "a missing secret exits 2 (exit $code)" test "$code" -eq 2
 check "the error names the variable" grep -q 'REPRISE_SECRET_PASSWORD' "$tmp/err"
 check "the error is one line" test "$(wc -l <"$tmp/err")" -eq 1
-sleep 0.2
-check "nothing was sent" test "$(grep -c . "$demo_log" || true)" -eq 0
+n=$(connections)
+check "nothing was sent (connections: $n, the count's own included)" test "$n" = 1
 
 # 7. --dry-run prints requests and sends nothing.
 run replay "$rec" --target "$watched" --dry-run
@@ -112,8 +120,8 @@ check "dry run exits 0" test "$code" -eq 0
 check "dry run prints every request" test "$(grep -cE '^(GET|POST) http://' "$tmp/out")" -eq "$n_exchanges"
 check "dry run keeps placeholders" grep -q '{{secret:password}}' "$tmp/out"
 check "dry run shows the run header" grep -q '^X-Reprise-Run: ' "$tmp/out"
-sleep 0.2
-check "dry run sent nothing" test "$(grep -c . "$demo_log" || true)" -eq 0
+n=$(connections)
+check "dry run sent nothing (connections: $n, the two counts' own included)" test "$n" = 2
 
 # 8. Another host is skipped and reported, unless --map-host sends it somewhere.
 cat >"$tmp/two-hosts.jsonl" <<'JSONL'

@@ -25,11 +25,7 @@ trap cleanup EXIT
 source "$src/tools/lib/check.sh"
 run() { code=0; timeout 120 "$REPRISE" "$@" >"$tmp/out" 2>"$tmp/err" || code=$?; }
 
-if ! command -v nginx >/dev/null; then
-    echo "skipped: nginx is not installed (tools/install-deps.sh installs it)"
-    echo "0 passed, 0 failed"
-    exit 0
-fi
+need nginx openssl curl jq
 
 # A CA and a server certificate for 127.0.0.1, made here (tools/lib/nginx.sh); keys are 0600.
 tls_make "$tmp"

@@ -9,6 +9,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 source "$src/tools/lib/check.sh"
+need jq
 
 gzip -c "$src/tests/data/recording/basic.jsonl" >"$tmp/basic.jsonl.gz"
 

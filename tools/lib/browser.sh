@@ -12,7 +12,7 @@
 #   wd_click CSS            clicks the first element matching CSS
 #   wd_js SCRIPT            runs SCRIPT (a function body) and prints its value as JSON
 #   wd_wait EXPR [SECS]     polls the JavaScript expression EXPR until it is true, at most SECS
-#                           (default 20) seconds
+#                           (default 60) seconds
 #   wd_cookie NAME          prints the value of the current page's cookie NAME (HttpOnly too)
 #
 # Each function returns non-zero on a WebDriver error or a timeout, with one line on stderr
@@ -26,7 +26,7 @@ WD_SID=""
 
 wd_start() {
     local log=$1 home=${2:-}
-    local port=""
+    local port="" deadline=$((SECONDS + 60))
     if [ -n "$home" ]; then
         mkdir -p "$home"
         # The browsers inherit this environment: nothing they write lands in the real home.
@@ -37,15 +37,15 @@ wd_start() {
         chromedriver --port=0 --allowed-ips=127.0.0.1 --log-level=INFO >"$log" 2>&1 </dev/null &
     fi
     WD_PID=$!
-    for _ in $(seq 1 100); do
+    while [ "$SECONDS" -lt "$deadline" ]; do
         port=$(sed -n 's/^ChromeDriver was started successfully on port \([0-9]*\)\..*/\1/p' \
             "$log" 2>/dev/null || true)
         [ -n "$port" ] && break
         kill -0 "$WD_PID" 2>/dev/null || break
-        sleep 0.1
+        sleep 0.05
     done
     if [ -z "$port" ]; then
-        echo "chromedriver did not start within 10 s:" >&2
+        echo "chromedriver did not start within 60 s:" >&2
         tail -n 5 "$log" >&2 || true
         wd_stop
         return 1
@@ -108,28 +108,30 @@ wd_call() {
     local method=$1 path=$2 body=${3:-}
     local out
     if [ -n "$body" ]; then
-        out=$(curl -sS --max-time 30 -X "$method" -H 'Content-Type: application/json' \
+        out=$(curl -sS --max-time 120 -X "$method" -H 'Content-Type: application/json' \
             --data-binary "$body" "$WD_URL$path" 2>&1) || {
             echo "webdriver: $method $path: $out" >&2
             return 1
         }
     else
-        out=$(curl -sS --max-time 30 -X "$method" "$WD_URL$path" 2>&1) || {
+        out=$(curl -sS --max-time 120 -X "$method" "$WD_URL$path" 2>&1) || {
             echo "webdriver: $method $path: $out" >&2
             return 1
         }
     fi
-    if ! jq -e 'has("value")' >/dev/null 2>&1 <<<"$out"; then
-        echo "webdriver: $method $path: not a WebDriver answer: ${out:0:200}" >&2
-        return 1
-    fi
-    if jq -e '.value | type == "object" and has("error")' >/dev/null <<<"$out"; then
-        local msg
-        msg=$(jq -r '.value | .error + ": " + (.message | split("\n")[0])' <<<"$out")
-        echo "webdriver: $method $path: $msg" >&2
-        return 1
-    fi
-    jq -c .value <<<"$out"
+    # One jq per call (wd_wait polls through here, on machines that may be loaded): V and the
+    # value as one line of JSON, E and the error, or N for an answer that is not WebDriver's.
+    local res
+    res=$(jq -r 'if type == "object" and has("value") then
+            if (.value | type == "object" and has("error")) then
+                "E" + .value.error + ": " + (.value.message // "" | split("\n")[0])
+            else "V" + (.value | tojson) end
+        else "N" end' <<<"$out" 2>/dev/null) || res=N
+    case $res in
+        V*) printf '%s\n' "${res#V}" ;;
+        E*) echo "webdriver: $method $path: ${res#E}" >&2; return 1 ;;
+        *) echo "webdriver: $method $path: not a WebDriver answer: ${out:0:200}" >&2; return 1 ;;
+    esac
 }
 
 wd_session() {
@@ -138,7 +140,7 @@ wd_session() {
     args=$(printf '%s\n' "$@" | jq -R . | jq -cs .)
     caps=$(jq -n --arg bin "$WD_CHROMIUM" --argjson args "$args" '{capabilities: {alwaysMatch: {
         browserName: "chrome", pageLoadStrategy: "normal",
-        timeouts: {pageLoad: 20000, script: 20000, implicit: 0},
+        timeouts: {pageLoad: 60000, script: 60000, implicit: 0},
         "goog:chromeOptions": {binary: $bin, args: $args}}}}')
     value=$(wd_call POST /session "$caps") || return 1
     WD_SID=$(jq -r .sessionId <<<"$value")
@@ -180,7 +182,7 @@ wd_js() {
 }
 
 wd_wait() {
-    local expr=$1 secs=${2:-20}
+    local expr=$1 secs=${2:-60}
     local deadline=$((SECONDS + secs)) v
     while :; do
         # A script run while the page navigates fails; that is "not yet", not an error. The

@@ -11,18 +11,20 @@ demo_start() {
     "$bin" --listen 127.0.0.1:0 --quiet "$@" >"$out" &
     DEMO_PID=$!
     DEMO_URL=""
-    local i
-    for i in $(seq 1 100); do
+    # Generous: a loaded machine and a sanitizer build start slowly.
+    local deadline=$((SECONDS + 60))
+    while :; do
         DEMO_URL=$(head -n1 "$out" 2>/dev/null || true)
         [ -n "$DEMO_URL" ] && break
         if ! kill -0 "$DEMO_PID" 2>/dev/null; then
             echo "demo app exited before listening" >&2; rm -f "$out"; return 1
         fi
-        sleep 0.1
+        [ "$SECONDS" -lt "$deadline" ] || break
+        sleep 0.05
     done
     rm -f "$out"
     if [ -z "$DEMO_URL" ]; then
-        echo "demo app did not print its URL within 10 s" >&2
+        echo "demo app did not print its URL within 60 s" >&2
         kill "$DEMO_PID" 2>/dev/null || true
         return 1
     fi

@@ -6,6 +6,9 @@
 #   nginx_start DIR BLOCK starts nginx with the http{} server block BLOCK, in which PORT stands
 #                         for the port; sets NGINX_PID and NGINX_PORT (empty on failure). The
 #                         caller stops NGINX_PID. DIR must be readable by nginx's workers.
+#                         nginx is ready once it wrote its pid file, which it does after it
+#                         bound and listened on the port; the port is random (tests run in
+#                         parallel), and taken ones are retried on another.
 
 tls_make() {
     local d=$1
@@ -30,8 +33,8 @@ nginx_start() {
     chmod 0755 "$conf"
     NGINX_PORT=""
     NGINX_PID=""
-    local attempt try npid i
-    for attempt in 1 2 3 4 5; do
+    local attempt try npid deadline
+    for attempt in 1 2 3 4 5 6 7 8; do
         try=$((20000 + RANDOM % 40000))
         cat >"$conf/nginx.conf" <<CONF
 worker_processes 1;
@@ -47,17 +50,19 @@ http {
     ${block//PORT/$try}
 }
 CONF
+        rm -f "$conf/nginx.pid"
         nginx -p "$conf" -c "$conf/nginx.conf" -e "$conf/error.log" >"$conf/nginx.out" 2>&1 &
         npid=$!
-        for i in $(seq 1 50); do
-            if curl -sk -o /dev/null --max-time 2 "http://127.0.0.1:$try/" ||
-                curl -sk -o /dev/null --max-time 2 "https://127.0.0.1:$try/"; then
+        # A port someone else holds would answer curl too: only nginx's own pid file says that
+        # this nginx has the port.
+        deadline=$((SECONDS + 60))
+        while kill -0 "$npid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do
+            if [ "$(cat "$conf/nginx.pid" 2>/dev/null)" = "$npid" ]; then
                 NGINX_PORT=$try
                 NGINX_PID=$npid
                 return 0
             fi
-            kill -0 "$npid" 2>/dev/null || break
-            sleep 0.1
+            sleep 0.05
         done
         kill "$npid" 2>/dev/null || true
         wait "$npid" 2>/dev/null || true
