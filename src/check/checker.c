@@ -89,7 +89,9 @@ void rp_checker_free(struct rp_checker *c)
         return;
     }
     for (size_t i = 0; i < c->n_checks; i++) {
-        c->checks[i].ops->free(c->checks[i].ctx);
+        if (c->checks[i].ops->free) {
+            c->checks[i].ops->free(c->checks[i].ctx);
+        }
     }
     for (size_t i = 0; i < c->n_sinks; i++) {
         rp_sink_free(&c->sinks[i]);
@@ -109,7 +111,7 @@ rp_code rp_checker_new(const struct rp_checker_opts *opts, struct rp_checker **o
     /* checks.c registers fewer than RP_CHECKS_MAX; a longer table is cut there. */
     for (size_t i = 0; rp__checks[i] && c->n_checks < RP_CHECKS_MAX; i++) {
         void *ctx = NULL;
-        rc = rp__checks[i]->begin(opts, &ctx, err);
+        rc = rp__checks[i]->begin ? rp__checks[i]->begin(opts, &ctx, err) : RP_OK;
         if (rc) {
             goto out;
         }

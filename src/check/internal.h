@@ -21,7 +21,8 @@ struct rp__check_input {
  * A check. begin() sets up its context from the checker's options (load files, compile
  * rules); exchange() looks at one exchange, appends its mismatches to v->mismatches, may set
  * v->shape (and v->own_shape), and stores its own outcome in *out: PASS, FAIL (it added at
- * least one mismatch) or SKIPPED (it does not apply). An error code stops the run.
+ * least one mismatch) or SKIPPED (it does not apply). An error code stops the run. A check
+ * with no state leaves begin and free NULL.
  */
 struct rp__check_ops {
     const char *name;
