@@ -58,6 +58,29 @@ RP_EXTERN RP_NODISCARD rp_code rp_results_read_verdict(const struct rp_exchange 
 RP_EXTERN RP_NODISCARD rp_code rp_results_check(const char *path, struct rp_checker *c,
                                                 rp_log_fn log, void *log_ud, struct rp_error *err);
 
+/* ----- listings of a recording (reprise show) -------------------------------------------- */
+
+enum rp_listing_kind {
+    RP_LISTING_TABLE,        /* the header, one row per exchange, a summary line */
+    RP_LISTING_JSON,         /* the decompressed JSON lines, header first, each checked */
+    RP_LISTING_CORRELATIONS, /* what replay carries from a response into a later request */
+};
+
+struct rp_listing_opts {
+    enum rp_listing_kind kind;
+    bool color;    /* ANSI colours in the table */
+    rp_log_fn log; /* the reader's warnings (a truncated file); NULL: silent */
+    void *log_ud;
+};
+
+/*
+ * Prints the recording at path (or "-" for standard input) to out as o->kind says. The reader's
+ * errors come back naming FILE:LINE; what was printed before stays printed.
+ */
+RP_EXTERN RP_NODISCARD rp_code rp_listing_print(const char *path, FILE *out,
+                                                const struct rp_listing_opts *o,
+                                                struct rp_error *err);
+
 #ifdef __cplusplus
 }
 #endif

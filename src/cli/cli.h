@@ -74,9 +74,6 @@ void cli_print_usage(const struct cli_command *c, FILE *out);
 /* True when out is a terminal and NO_COLOR is not set. */
 bool cli_color(FILE *out);
 
-/* Formats a byte count as "812 B", "3.4 KiB", "12.0 MiB" into out (at least 16 bytes). */
-void cli_format_bytes(uint64_t n, char *out, size_t outsz);
-
 /* Appends arg (borrowed from argv) to the list *v of *n strings. */
 void cli_push_arg(const char ***v, size_t *n, const char *arg);
 

@@ -110,19 +110,6 @@ bool cli_color(FILE *out)
     return isatty(fileno(out)) && !(nc && nc[0]);
 }
 
-void cli_format_bytes(uint64_t n, char *out, size_t outsz)
-{
-    if (n < 1024) {
-        snprintf(out, outsz, "%llu B", (unsigned long long)n);
-    } else if (n < 1024 * 1024) {
-        snprintf(out, outsz, "%.1f KiB", (double)n / 1024);
-    } else if (n < 1024ull * 1024 * 1024) {
-        snprintf(out, outsz, "%.1f MiB", (double)n / (1024 * 1024));
-    } else {
-        snprintf(out, outsz, "%.1f GiB", (double)n / (1024.0 * 1024 * 1024));
-    }
-}
-
 void cli_push_arg(const char ***v, size_t *n, const char *arg)
 {
     *v = rp_xreallocarray(*v, *n + 1, sizeof(**v));

@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Listings of a recording for people (`reprise show`): its header and one row per exchange
+ * with a summary, its decompressed JSON lines, or the correlations replay will carry.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <reprise/replay.h>
+#include <reprise/report.h>
+
+/* A byte count as "812 B", "3.4 KiB", "12.0 MiB". */
+static void format_bytes(uint64_t n, char *out, size_t outsz)
+{
+    if (n < 1024) {
+        snprintf(out, outsz, "%llu B", (unsigned long long)n);
+    } else if (n < 1024 * 1024) {
+        snprintf(out, outsz, "%.1f KiB", (double)n / 1024);
+    } else if (n < 1024ull * 1024 * 1024) {
+        snprintf(out, outsz, "%.1f MiB", (double)n / (1024 * 1024));
+    } else {
+        snprintf(out, outsz, "%.1f GiB", (double)n / (1024.0 * 1024 * 1024));
+    }
+}
+
+static void print_header(FILE *out, const struct rp_rec_meta *m, bool color)
+{
+    const char *b = color ? "\033[1m" : "";
+    const char *r = color ? "\033[0m" : "";
+    fprintf(out, "%s%s%s", b, m->name && m->name[0] ? m->name : "(unnamed)", r);
+    fprintf(out, "  source: %s", m->source_kind ? m->source_kind : "unknown");
+    if (m->source_detail) {
+        fprintf(out, " %s", m->source_detail);
+    }
+    if (m->created) {
+        fprintf(out, "  created: %s", m->created);
+    }
+    if (m->n_tenants) {
+        fprintf(out, "  tenants:");
+        for (size_t i = 0; i < m->n_tenants; i++) {
+            fprintf(out, "%s%s", i ? "," : " ", m->tenants[i]);
+        }
+    }
+    fprintf(out, "\n");
+}
+
+static rp_code list_correlations(const char *path, FILE *out, const struct rp_listing_opts *o,
+                                 struct rp_error *err)
+{
+    struct rp_correlator *c = rp_correlator_new();
+    rp_code rc = rp_replay_learn(path, c, o->log, o->log_ud, err);
+    if (rc) {
+        goto out;
+    }
+    size_t n = rp_correlator_count(c);
+    fprintf(out, "%4s %4s  %-34s %-30s %s\n", "FROM", "TO", "FROM WHERE", "TO WHERE", "VALUE");
+    for (size_t i = 0; i < n; i++) {
+        const struct rp_correlation *k = rp_correlator_get(c, i);
+        char from[128], to[128];
+        rp_location_format(&k->from, from, sizeof(from));
+        rp_location_format(&k->to, to, sizeof(to));
+        /* Long values (tokens) are cut: the listing is for people, not a copy of the file. */
+        size_t vlen = strlen(k->value);
+        fprintf(out, "%4llu %4llu  %-34s %-30s %.*s%s%s\n", (unsigned long long)k->from_seq,
+                (unsigned long long)k->to_seq, from, to, vlen > 24 ? 24 : (int)vlen, k->value,
+                vlen > 24 ? "..." : "",
+                k->bound    ? "  (bound)"
+                : k->strong ? "  (id)"
+                            : "");
+    }
+    fprintf(out, "%zu correlations\n", n);
+out:
+    rp_correlator_free(c);
+    return rc;
+}
+
+static rp_code list_exchanges(const char *path, FILE *out, const struct rp_listing_opts *o,
+                              struct rp_error *err)
+{
+    struct rp_reader *r = NULL;
+    struct rp_reader_opts ropts = {.log = o->log, .log_ud = o->log_ud};
+    struct rp_exchange ex;
+    rp_exchange_init(&ex);
+    bool json = o->kind == RP_LISTING_JSON;
+    bool color = o->color;
+
+    rp_code rc = rp_reader_open(path, &ropts, &r, err);
+    if (rc) {
+        goto out;
+    }
+    if (json) {
+        size_t n;
+        const char *t = rp_reader_meta_text(r, &n);
+        fwrite(t, 1, n, out);
+        fputc('\n', out);
+    } else {
+        print_header(out, rp_reader_meta(r), color);
+        fprintf(out, "%5s  %-7s %-60s %6s %10s %9s\n", "SEQ", "METHOD", "URL", "STATUS", "BODY",
+                "MS");
+    }
+
+    uint64_t count = 0, answered = 0, bytes = 0, total_us = 0, failed = 0;
+    for (;;) {
+        bool got = false;
+        rc = rp_reader_next(r, &ex, &got, err);
+        if (rc) {
+            /* What was printed stays printed; the error says where reading stopped. */
+            fflush(out);
+            goto out;
+        }
+        if (!got) {
+            break;
+        }
+        count++;
+        if (json) {
+            size_t n;
+            const char *t = rp_reader_line_text(r, &n);
+            fwrite(t, 1, n, out);
+            fputc('\n', out);
+            continue;
+        }
+        char size[24] = "-";
+        char status[8] = "-";
+        if (ex.has_response) {
+            answered++;
+            bytes += ex.resp.body.truncated ? ex.resp.body.orig_len : ex.resp.body.len;
+            format_bytes(ex.resp.body.truncated ? ex.resp.body.orig_len : ex.resp.body.len, size,
+                         sizeof(size));
+            snprintf(status, sizeof(status), "%u", ex.resp.status);
+            if (ex.resp.status >= 400) {
+                failed++;
+            }
+        }
+        total_us += ex.duration_us;
+        const char *sc = "";
+        if (color && ex.has_response) {
+            sc = ex.resp.status >= 400   ? "\033[31m"
+                 : ex.resp.status >= 300 ? "\033[33m"
+                                         : "\033[32m";
+        }
+        fprintf(out, "%5llu  %-7s %-60s %s%6s%s %10s %9.1f%s\n", (unsigned long long)ex.seq,
+                ex.req.method, ex.req.url, sc, status, color ? "\033[0m" : "", size,
+                (double)ex.duration_us / 1000.0,
+                ex.incomplete ? "  incomplete" : (ex.resp.body.truncated ? "  truncated" : ""));
+    }
+    if (!json) {
+        char total[24];
+        format_bytes(bytes, total, sizeof(total));
+        fprintf(out,
+                "%llu exchanges, %llu with a response (%llu status >= 400), %s of response "
+                "bodies, %.1f ms in all%s\n",
+                (unsigned long long)count, (unsigned long long)answered, (unsigned long long)failed,
+                total, (double)total_us / 1000.0,
+                rp_reader_truncated(r) ? " (file truncated)" : "");
+    }
+out:
+    rp_exchange_cleanup(&ex);
+    rp_reader_free(r);
+    return rc;
+}
+
+rp_code rp_listing_print(const char *path, FILE *out, const struct rp_listing_opts *o,
+                         struct rp_error *err)
+{
+    if (o->kind == RP_LISTING_CORRELATIONS) {
+        return list_correlations(path, out, o, err);
+    }
+    return list_exchanges(path, out, o, err);
+}
