@@ -121,6 +121,15 @@ RP_EXTERN RP_NODISCARD rp_code rp_shapeset_load(const char *path, struct rp_shap
 RP_EXTERN RP_NODISCARD rp_code rp_shapeset_save(const struct rp_shapeset *set, const char *path,
                                                 struct rp_error *err);
 
+/*
+ * Reads the recording at recording_path as a stream and returns in *out a new shape set with
+ * the inferred shape of every exchange that had a response, labelled "METHOD /path?query".
+ * The reader's warnings go to log (may be NULL); its errors name FILE:LINE.
+ */
+RP_EXTERN RP_NODISCARD rp_code rp_shapeset_infer(const char *recording_path, rp_log_fn log,
+                                                 void *log_ud, struct rp_shapeset **out,
+                                                 struct rp_error *err);
+
 /* "recordings/x.jsonl.gz" gives "recordings/x.shape.json". Returns new memory. */
 RP_EXTERN char *rp_shape_path_for(const char *recording_path);
 

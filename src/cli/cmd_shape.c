@@ -46,62 +46,20 @@ RP_TESTABLE rp_code parse_shape_args(int argc, char **argv, struct shape_opts *o
     return cli_one_operand(argc, argv, first, "RECORDING", &o->file, err);
 }
 
-/* "METHOD /path?query" of a request, for people reading the shape file. */
-static void label_of(const struct rp_request *rq, char *out, size_t outsz)
-{
-    const char *p = strstr(rq->url, "://");
-    p = p ? strchr(p + 3, '/') : NULL;
-    snprintf(out, outsz, "%s %s", rq->method, p ? p : "/");
-}
-
 static int run_shape(const struct shape_opts *o)
 {
     struct rp_error err = {0};
-    struct rp_reader_opts ropts = {.log = cli_log};
-    struct rp_reader *r = NULL;
     struct rp_shapeset *set = NULL;
-    char *path = NULL;
-    struct rp_exchange ex;
-    rp_exchange_init(&ex);
-    int exitc = RP_EXIT_INPUT;
-
-    rp_code rc = rp_reader_open(o->file, &ropts, &r, &err);
-    if (rc) {
+    char *path = o->out ? rp_xstrdup(o->out) : rp_shape_path_for(o->file);
+    int exitc = RP_EXIT_OK;
+    if (rp_shapeset_infer(o->file, cli_log, NULL, &set, &err) ||
+        rp_shapeset_save(set, path, &err)) {
         exitc = cli_fail(&err);
-        goto out;
+    } else {
+        printf("wrote %zu shapes to %s\n", rp_shapeset_count(set), path);
     }
-    const struct rp_rec_meta *m = rp_reader_meta(r);
-    set = rp_shapeset_new(m->name ? m->name : "");
-    for (;;) {
-        bool got = false;
-        rc = rp_reader_next(r, &ex, &got, &err);
-        if (rc) {
-            exitc = cli_fail(&err);
-            goto out;
-        }
-        if (!got) {
-            break;
-        }
-        if (!ex.has_response) {
-            continue; /* nothing to expect of an exchange that never had an answer */
-        }
-        char label[512];
-        label_of(&ex.req, label, sizeof(label));
-        rp_shapeset_put(set, ex.seq, label, rp_shape_infer(&ex.resp));
-    }
-    path = o->out ? rp_xstrdup(o->out) : rp_shape_path_for(o->file);
-    rc = rp_shapeset_save(set, path, &err);
-    if (rc) {
-        exitc = cli_fail(&err);
-        goto out;
-    }
-    printf("wrote %zu shapes to %s\n", rp_shapeset_count(set), path);
-    exitc = RP_EXIT_OK;
-out:
     free(path);
     rp_shapeset_free(set);
-    rp_exchange_cleanup(&ex);
-    rp_reader_free(r);
     return exitc;
 }
 
