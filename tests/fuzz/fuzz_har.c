@@ -7,6 +7,7 @@
  * return a code, never crash or leak, whatever the bytes. Seeds: tests/data/har and the shared
  * corpus's har/ directory.
  */
+/* Results are dropped with rp_ignore(): on hostile input every failure is an expected outcome. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,7 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rp_intake_new(&io, &in, &err) == RP_OK) {
         if (rp_har_import(har, in, NULL, NULL, &err) == RP_OK &&
             rp_intake_close(in, &err) == RP_OK) {
-            rp_har_export(rec, back, NULL, NULL, &err);
+            rp_ignore(rp_har_export(rec, back, NULL, NULL, &err));
         }
         rp_intake_free(in);
     }
