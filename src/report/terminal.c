@@ -31,24 +31,14 @@ static size_t origin_len(const char *u)
     return i;
 }
 
-static char ascii_lower(char c)
-{
-    return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
-}
-
 const char *rp__report_url_shown(const char *url, const char *target)
 {
     if (!target) {
         return url;
     }
     size_t n = origin_len(url);
-    if (n == 0 || n != origin_len(target)) {
+    if (n == 0 || n != origin_len(target) || !rp__ascii_ieq(url, target, n)) {
         return url;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (ascii_lower(url[i]) != ascii_lower(target[i])) {
-            return url;
-        }
     }
     return url[n] ? url + n : "/";
 }
