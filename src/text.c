@@ -62,6 +62,44 @@ size_t rp__json_u_write(uint32_t cp, char out[12])
 
 /* ----- UTF-8 ------------------------------------------------------------------------------ */
 
+size_t rp__utf8_next(const unsigned char *p, size_t n, uint32_t *out_cp)
+{
+    unsigned char c = p[0];
+    if (c < 0x80) {
+        *out_cp = c;
+        return 1;
+    }
+    size_t len;
+    uint32_t cp;
+    uint32_t min;
+    if (c >= 0xC2 && c <= 0xDF) {
+        len = 2, cp = c & 0x1Fu, min = 0x80;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3, cp = c & 0x0Fu, min = 0x800;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4, cp = c & 0x07u, min = 0x10000;
+    } else {
+        goto bad;
+    }
+    if (n < len) {
+        goto bad;
+    }
+    for (size_t k = 1; k < len; k++) {
+        if ((p[k] & 0xC0) != 0x80) {
+            goto bad;
+        }
+        cp = (cp << 6) | (p[k] & 0x3Fu);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+        goto bad;
+    }
+    *out_cp = cp;
+    return len;
+bad:
+    *out_cp = 0xFFFD;
+    return 1;
+}
+
 bool rp__utf8_text(const unsigned char *p, size_t n)
 {
     size_t i = 0;
@@ -74,32 +112,13 @@ bool rp__utf8_text(const unsigned char *p, size_t n)
             i++;
             continue;
         }
-        size_t need;
+        /* Past ASCII, one byte read as U+FFFD is ill-formed: a real U+FFFD takes three. */
         uint32_t cp;
-        uint32_t min;
-        if (c >= 0xC2 && c <= 0xDF) {
-            need = 1, cp = c & 0x1F, min = 0x80;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            need = 2, cp = c & 0x0F, min = 0x800;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            need = 3, cp = c & 0x07, min = 0x10000;
-        } else {
+        size_t k = rp__utf8_next(p + i, n - i, &cp);
+        if (k == 1) {
             return false;
         }
-        if (n - i <= need) {
-            return false;
-        }
-        for (size_t k = 1; k <= need; k++) {
-            unsigned char cc = p[i + k];
-            if ((cc & 0xC0) != 0x80) {
-                return false;
-            }
-            cp = (cp << 6) | (cc & 0x3F);
-        }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-            return false;
-        }
-        i += need + 1;
+        i += k;
     }
     return true;
 }

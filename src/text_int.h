@@ -87,6 +87,12 @@ size_t rp__json_u_write(uint32_t cp, char out[12]);
 
 /* ----- UTF-8 and base64 ------------------------------------------------------------------- */
 
+/*
+ * Decodes the code point at p (n > 0 bytes) into *out_cp and returns its length in bytes; an
+ * ill-formed sequence (overlong, surrogate, cut short, past U+10FFFF) gives U+FFFD and 1.
+ */
+size_t rp__utf8_next(const unsigned char *p, size_t n, uint32_t *out_cp);
+
 /* True when the n bytes at p are well-formed UTF-8 (no overlongs, no surrogates) with no NUL. */
 bool rp__utf8_text(const unsigned char *p, size_t n);
 

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 /*
  * What rp__iso8601_parse takes besides the core "YYYY-MM-DDThh:mm:ss[.fraction](Z|+00:00)":
@@ -60,5 +61,22 @@ bool rp__http_date_parse(const char *s, size_t n, int64_t *out_us);
 
 /* Days since 1970-01-01 of a proleptic Gregorian date. */
 int64_t rp__days_from_civil(int64_t y, unsigned m, unsigned d);
+
+/*
+ * Microseconds on the monotonic clock: the library's one clock for durations, deadlines and
+ * rates (never a date). Inline, as the replay's rate limiter reads it for every request.
+ */
+static inline int64_t rp__mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* The same clock in milliseconds, for the proxy's idle and connect deadlines. */
+static inline int64_t rp__mono_ms(void)
+{
+    return rp__mono_us() / 1000;
+}
 
 #endif /* REPRISE_TIME_INT_H */

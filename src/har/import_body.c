@@ -3,6 +3,7 @@
  * HAR import's bodies: postData and content text (base64 or not, NUL escapes kept), and
  * postData params rebuilt into urlencoded or multipart bodies.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include <reprise/limits.h>
@@ -156,9 +157,8 @@ rp_code rp__har_text_body(const cJSON *o, const char *size_key, const char *wher
     return RP_OK;
 }
 
-static const char hex_upper[] = "0123456789ABCDEF";
-
-/* Appends s form-encoded: unreserved bytes kept, ' ' as '+', the rest %XX. */
+/* Appends s form-encoded: unreserved bytes and '*' kept (as browsers do; RP__PCT_FORM encodes
+ * it), ' ' as '+', the rest %XX. */
 static rp_code add_form_encoded(struct rp_buf *b, const char *s, struct rp_error *err)
 {
     rp_code rc = RP_OK;
@@ -170,7 +170,7 @@ static rp_code add_form_encoded(struct rp_buf *b, const char *s, struct rp_error
         } else if (c == ' ') {
             rc = rp_buf_addc(b, '+', err);
         } else {
-            char esc[3] = {'%', hex_upper[c >> 4], hex_upper[c & 0xF]};
+            char esc[3] = {'%', rp__hex_upper[c >> 4], rp__hex_upper[c & 0xF]};
             rc = rp_buf_add(b, esc, sizeof(esc), err);
         }
     }
@@ -186,7 +186,7 @@ static void media_of(const char *ct, char *out, size_t outsz)
     }
     size_t i = 0;
     for (; i < n && i + 1 < outsz; i++) {
-        out[i] = lower(ct[i]);
+        out[i] = rp__ascii_lower(ct[i]);
     }
     out[i] = '\0';
 }
@@ -235,19 +235,12 @@ static rp_code params_body(const cJSON *params, const char *ct, struct rp_body *
             const char *name = str_member(p, "name");
             const cJSON *v = member(p, "value");
             if (name) {
-                cJSON *copy = v ? cJSON_Duplicate(v, true) : cJSON_CreateString("");
-                if (!copy || !cJSON_AddItemToObject(obj, name, copy)) {
-                    fprintf(stderr, "reprise: out of memory building JSON\n");
-                    abort();
-                }
+                cJSON_AddItemToObject(obj, name,
+                                      v ? cJSON_Duplicate(v, true) : cJSON_CreateString(""));
             }
         }
-        char *s = cJSON_PrintUnformatted(obj);
+        char *s = rp__json_print(obj, false);
         cJSON_Delete(obj);
-        if (!s) {
-            fprintf(stderr, "reprise: out of memory printing JSON\n");
-            abort();
-        }
         rc = rp_buf_adds(&out, s, err);
         cJSON_free(s);
     } else if (strcmp(mt, "multipart/form-data") == 0) {

@@ -3,108 +3,13 @@
  * HAR import's entries: one HAR entry (request, response, times, headers, cookies) into one
  * exchange, or the reason it is left out. docs/har.md says what maps to what.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include <reprise/limits.h>
 
+#include "../time_int.h"
 #include "internal.h"
-
-/* ----- times ------------------------------------------------------------------------------ */
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
-/* Reads exactly n digits at *p, advancing it. */
-static bool read_digits(const char **p, size_t n, unsigned *out)
-{
-    unsigned v = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = (*p)[i];
-        if (c < '0' || c > '9') {
-            return false;
-        }
-        v = v * 10 + (unsigned)(c - '0');
-    }
-    *p += n;
-    *out = v;
-    return true;
-}
-
-/*
- * Parses an ISO-8601 date and time as HAR writers spell it: "2023-03-29T16:58:59.303-07:00",
- * "2011-07-08T06:40:46.9724178+01:00", "...Z", an offset without a colon, or no zone at all
- * (taken as UTC). Any number of fraction digits; microseconds are kept.
- */
-static bool parse_iso8601(const char *s, int64_t *out_us)
-{
-    const char *p = s;
-    unsigned y, mo, d, h, mi, se = 0;
-    if (!read_digits(&p, 4, &y) || *p++ != '-' || !read_digits(&p, 2, &mo) || *p++ != '-' ||
-        !read_digits(&p, 2, &d) || (*p != 'T' && *p != 't' && *p != ' ')) {
-        return false;
-    }
-    p++;
-    if (!read_digits(&p, 2, &h) || *p++ != ':' || !read_digits(&p, 2, &mi)) {
-        return false;
-    }
-    if (*p == ':') {
-        p++;
-        if (!read_digits(&p, 2, &se)) {
-            return false;
-        }
-    }
-    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60) {
-        return false;
-    }
-    int64_t frac = 0;
-    if (*p == '.' || *p == ',') {
-        p++;
-        int64_t scale = 100000;
-        size_t nd = 0;
-        for (; *p >= '0' && *p <= '9'; p++, nd++) {
-            frac += (*p - '0') * scale;
-            scale /= 10;
-        }
-        if (nd == 0) {
-            return false;
-        }
-    }
-    int64_t offset_s = 0;
-    if (*p == 'Z' || *p == 'z') {
-        p++;
-    } else if (*p == '+' || *p == '-') {
-        int sign = *p++ == '-' ? -1 : 1;
-        unsigned oh, om = 0;
-        if (!read_digits(&p, 2, &oh)) {
-            return false;
-        }
-        if (*p == ':') {
-            p++;
-        }
-        if (*p >= '0' && *p <= '9' && !read_digits(&p, 2, &om)) {
-            return false;
-        }
-        if (oh > 23 || om > 59) {
-            return false;
-        }
-        offset_s = sign * (int64_t)(oh * 3600 + om * 60);
-    }
-    if (*p != '\0') {
-        return false;
-    }
-    int64_t days = days_from_civil(y, mo, d);
-    int64_t secs = days * 86400 + h * 3600 + mi * 60 + se - offset_s;
-    *out_us = secs * 1000000 + frac;
-    return true;
-}
 
 /* ----- versions --------------------------------------------------------------------------- */
 
@@ -340,7 +245,8 @@ rp_code rp__har_entry_to_exchange(const cJSON *e, struct rp_exchange *ex, enum r
 
     const cJSON *started = member(e, "startedDateTime");
     if (cJSON_IsString(started) && started->valuestring[0]) {
-        if (!parse_iso8601(started->valuestring, &ex->start_us)) {
+        if (!rp__iso8601_parse(started->valuestring, strlen(started->valuestring), RP__ISO_HAR,
+                               &ex->start_us)) {
             return rp_error_set(err, RP_EFORMAT,
                                 "startedDateTime \"%.40s\" is not an ISO-8601 time",
                                 started->valuestring);

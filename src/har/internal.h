@@ -6,12 +6,12 @@
 #ifndef REPRISE_HAR_INTERNAL_H
 #define REPRISE_HAR_INTERNAL_H
 
-#include <stdio.h>
-#include <stdlib.h>
-
 #include <cjson/cJSON.h>
 
 #include <reprise/har.h>
+
+#include "../common_int.h"
+#include "../text_int.h"
 
 /* ----- small helpers ---------------------------------------------------------------------- */
 
@@ -27,15 +27,10 @@ static inline const char *str_member(const cJSON *o, const char *key)
     return cJSON_IsString(j) ? j->valuestring : NULL;
 }
 
-static inline char lower(char c)
-{
-    return c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
-}
-
 static inline bool starts_with_ci(const char *s, const char *prefix)
 {
     for (; *prefix; s++, prefix++) {
-        if (lower(*s) != *prefix) {
+        if (rp__ascii_lower(*s) != *prefix) {
             return false;
         }
     }
@@ -49,11 +44,7 @@ static inline char *scalar_text(const cJSON *j)
         return rp_xstrdup(j->valuestring);
     }
     if (cJSON_IsNumber(j) || cJSON_IsBool(j) || cJSON_IsObject(j) || cJSON_IsArray(j)) {
-        char *s = cJSON_PrintUnformatted(j);
-        if (!s) {
-            fprintf(stderr, "reprise: out of memory printing JSON\n");
-            abort();
-        }
+        char *s = rp__json_print(j, false);
         char *copy = rp_xstrdup(s);
         cJSON_free(s);
         return copy;

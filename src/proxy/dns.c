@@ -23,13 +23,6 @@
 
 /* The one clock of the proxy: the resolver's cache ages here, the loop's deadlines and idle
  * times. It lives with the resolver so that this file calls no other file of the proxy. */
-int64_t rp__mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 struct job {
     struct job *next;
     uint64_t id;

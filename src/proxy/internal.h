@@ -17,6 +17,8 @@
 #include <reprise/ca.h>
 #include <reprise/http.h>
 #include <reprise/proxy.h>
+
+#include "../time_int.h"
 #include <reprise/intake.h>
 #include <reprise/recording.h>
 
@@ -178,8 +180,6 @@ bool rp__dns_next(struct rp__dns *d, uint64_t *id, bool *ok, struct rp__addrs *o
                   size_t whysz);
 /* Frees d; a lookup still running finishes on its own thread and is then dropped. */
 void rp__dns_free(struct rp__dns *d);
-/* Milliseconds on the monotonic clock: deadlines, idle times, cache ages. */
-int64_t rp__mono_ms(void);
 
 /* The answer to a CONNECT the proxy takes: intercepted at once, tunnelled once connected. */
 #define RP__ESTABLISHED "HTTP/1.1 200 Connection Established\r\n\r\n"

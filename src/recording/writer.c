@@ -24,6 +24,8 @@
 #include <reprise/limits.h>
 #include <reprise/recording.h>
 
+#include "../time_int.h"
+
 /* Lines queued for compression at most; an appender past it waits. */
 #define RP_WRITER_QUEUE_BYTES (8u * 1024u * 1024u)
 
@@ -57,13 +59,6 @@ struct rp_writer {
     struct rp_buf line;
     uint64_t next_seq;
 };
-
-static int64_t mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static rp_code write_all(struct rp_writer *w, const char *p, size_t n, struct rp_error *err)
 {
@@ -134,7 +129,7 @@ static void *flusher(void *arg)
     struct rp_writer *w = arg;
     pthread_mutex_lock(&w->lock);
     for (;;) {
-        int64_t now = mono_us();
+        int64_t now = rp__mono_us();
         if (due(w, now)) {
             /* Take the queue and compress it with the lock released, so appenders go on. */
             struct rp_buf taken = w->queue;
@@ -306,7 +301,7 @@ rp_code rp_writer_append(struct rp_writer *w, const struct rp_exchange *ex, stru
     rc = failure(w, err);
     if (!rc) {
         if (w->queue.len == 0) {
-            w->queued_since_us = mono_us();
+            w->queued_since_us = rp__mono_us();
         }
         rc = rp_buf_add(&w->queue, w->line.data, w->line.len, err);
     }

@@ -14,10 +14,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "replay/internal.h"
+#include "text_int.h"
+#include "time_int.h"
 
 /* ----- configuration and small helpers ----------------------------------------------------- */
 
@@ -38,13 +39,6 @@ static void pairs_cleanup(struct rp__replay_pairs *p)
     free(p->v);
     p->v = NULL;
     p->n = 0;
-}
-
-static int64_t mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 void rp__replay_log(struct rp_replay *r, enum rp_log_level lvl, const char *fmt, ...)
@@ -71,7 +65,7 @@ void rp_run_id_make(char *out, size_t n)
         fclose(f);
     }
     /* Without /dev/urandom, time and pid still make a run id that does not repeat soon. */
-    uint64_t x = (uint64_t)mono_us() ^ ((uint64_t)getpid() << 32);
+    uint64_t x = (uint64_t)rp__mono_us() ^ ((uint64_t)getpid() << 32);
     for (size_t i = 0; i < n; i++) {
         x ^= x << 13;
         x ^= x >> 7;
@@ -168,7 +162,7 @@ static bool take_slot(struct rp_replay *r)
     if (r->slot_us == 0) {
         return true;
     }
-    int64_t now = mono_us();
+    int64_t now = rp__mono_us();
     if (now < r->next_slot_us) {
         return false;
     }
@@ -335,7 +329,7 @@ static rp_code loop(struct rp_replay *r, struct rp_error *err)
         /* Sleep until a socket is ready, libcurl's timer, or the next rate slot. */
         long wait_ms = 1000;
         if (r->n_waiting) {
-            int64_t d = r->next_slot_us - mono_us();
+            int64_t d = r->next_slot_us - rp__mono_us();
             wait_ms = d <= 0 ? 0 : (long)((d + 999) / 1000);
         }
         if (running == 0 && r->n_waiting == 0) {
@@ -474,9 +468,7 @@ rp_code rp_replay_map_host(struct rp_replay *r, const char *from, const char *to
     char *base = rp_xstrndup(to, keep);
     char *lower = rp_xstrdup(from);
     for (char *p = lower; *p; p++) {
-        if (*p >= 'A' && *p <= 'Z') {
-            *p = (char)(*p + 32);
-        }
+        *p = rp__ascii_lower(*p);
     }
     pairs_add(&r->hosts, lower, base);
     free(base);

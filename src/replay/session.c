@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "replay/internal.h"
+#include "text_int.h"
+#include "url_int.h"
 
 /* ----- URLs -------------------------------------------------------------------------------- */
 
@@ -21,34 +23,28 @@
 bool rp__replay_split_url(const char *url, char *origin, size_t origin_sz, const char **rest,
                           size_t *rest_len)
 {
-    const char *sep = strstr(url, "://");
-    if (!sep || sep == url) {
-        return false;
-    }
-    const char *auth = sep + 3;
-    size_t alen = strcspn(auth, "/?#");
-    if (alen == 0) {
-        return false;
-    }
-    size_t olen = (size_t)(auth + alen - url);
-    if (olen >= origin_sz) {
+    struct rp__url u;
+    rp__url_split(url, strlen(url), &u);
+    /* The origin ends where the path starts; an absolute URL has a scheme and an authority. */
+    size_t olen = u.path_off;
+    if (u.scheme_len == 0 || olen == u.scheme_len + 3 || olen >= origin_sz) {
         return false;
     }
     for (size_t i = 0; i < olen; i++) {
-        char c = url[i];
-        origin[i] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+        origin[i] = rp__ascii_lower(url[i]);
     }
     origin[olen] = '\0';
-    const char *p = auth + alen;
-    *rest = p;
-    *rest_len = strcspn(p, "#");
+    *rest = url + olen;
+    *rest_len = u.path_len + (u.has_query ? 1 + u.query_len : 0);
     return true;
 }
 
+/* The authority of an origin from rp__replay_split_url ("host:port" of "https://host:port"). */
 static const char *authority_of(const char *origin)
 {
-    const char *sep = strstr(origin, "://");
-    return sep ? sep + 3 : origin;
+    struct rp__url u;
+    rp__url_split(origin, strlen(origin), &u);
+    return u.has_authority ? origin + u.scheme_len + 3 : origin;
 }
 
 /* ----- cookies ------------------------------------------------------------------------------ */
@@ -82,16 +78,15 @@ void rp__replay_note_set_cookies(struct rp__replay_cookie_names *cn, const struc
     size_t at = 0;
     const struct rp_header *h;
     while ((h = rp_headers_get(&ex->resp.headers, "Set-Cookie", &at)) != NULL) {
-        const char *v = h->value;
-        size_t len = h->value_len;
-        while (len && (*v == ' ' || *v == '\t')) {
-            v++, len--;
-        }
-        const char *eq = memchr(v, '=', len);
-        if (!eq || eq == v || cn->n >= RP__REPLAY_MAX_SET_COOKIE_NAMES) {
+        /* The cookie's name is its first pair's; a first pair with no '=' sets nothing. */
+        size_t pos = 0;
+        struct rp__pair pr;
+        if (!rp__cookie_next(h->value, h->value_len, &pos, &pr) || pr.name_len == 0 ||
+            pr.value_off == pr.name_off + pr.name_len || cn->n >= RP__REPLAY_MAX_SET_COOKIE_NAMES) {
             continue;
         }
-        size_t nlen = (size_t)(eq - v);
+        const char *v = h->value + pr.name_off;
+        size_t nlen = pr.name_len;
         if (!has_name(cn, v, nlen)) {
             cn->v = rp_xreallocarray(cn->v, cn->n + 1, sizeof(*cn->v));
             cn->v[cn->n++] = rp_xstrndup(v, nlen);
@@ -111,24 +106,17 @@ static char *take_cookies(const struct rp__replay_cookie_names *cn, struct rp_he
     size_t at = 0;
     const struct rp_header *c;
     while ((c = rp_headers_get(h, "Cookie", &at)) != NULL) {
-        const char *p = c->value;
-        const char *end = p + c->value_len;
-        while (p < end) {
-            const char *semi = memchr(p, ';', (size_t)(end - p));
-            const char *stop = semi ? semi : end;
-            while (p < stop && (*p == ' ' || *p == '\t')) {
-                p++;
-            }
-            size_t seg = (size_t)(stop - p); /* p <= stop after the trim */
-            const char *eq = seg ? memchr(p, '=', seg) : NULL;
-            size_t nlen = eq ? (size_t)(eq - p) : seg;
-            if (seg && !has_name(cn, p, nlen)) {
+        size_t pos = 0;
+        struct rp__pair pr;
+        while (rp__cookie_next(c->value, c->value_len, &pos, &pr)) {
+            if (!has_name(cn, c->value + pr.name_off, pr.name_len)) {
                 if (out.len) {
                     rp_ignore(rp_buf_add(&out, "; ", 2, NULL));
                 }
-                rp_ignore(rp_buf_add(&out, p, (size_t)(stop - p), NULL));
+                /* The pair as it came, from its name to the end of its value. */
+                rp_ignore(rp_buf_add(&out, c->value + pr.name_off,
+                                     pr.value_off + pr.value_len - pr.name_off, NULL));
             }
-            p = semi ? semi + 1 : end;
         }
     }
     rp_headers_remove(h, "Cookie");
@@ -502,8 +490,9 @@ rp_code rp__replay_build_request(struct rp__replay_session *s, bool *out_send, s
     if (strcmp(origin, s->origin) == 0) {
         base = r->target;
     } else {
+        const char *auth = authority_of(origin);
         for (size_t i = 0; i < r->hosts.n && !base; i++) {
-            if (strcmp(r->hosts.v[i].from, authority_of(origin)) == 0) {
+            if (strcmp(r->hosts.v[i].from, auth) == 0) {
                 base = r->hosts.v[i].to;
             }
         }

@@ -13,13 +13,6 @@
  */
 const char *rp__report_url_shown(const char *url, const char *target);
 
-/*
- * Decodes the character at the start of the n > 0 bytes at p: stores its code point in
- * *out_cp and returns the bytes it used (1 to 4). A malformed or overlong sequence, a
- * surrogate or a value past U+10FFFF gives U+FFFD for one byte, so the walk always advances.
- */
-size_t rp__report_utf8_next(const unsigned char *p, size_t n, uint32_t *out_cp);
-
 /* Appends the UTF-8 encoding of code point cp (at most U+10FFFF) to out. */
 rp_code rp__report_utf8_put(struct rp_buf *out, uint32_t cp, struct rp_error *err);
 

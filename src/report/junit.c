@@ -15,6 +15,7 @@
 #include <reprise/limits.h>
 #include <reprise/report.h>
 
+#include "../text_int.h"
 #include "internal.h"
 
 struct jcase {
@@ -178,7 +179,7 @@ static void put_xml(FILE *f, const char *s, bool attr)
     size_t n = strlen(s), i = 0;
     while (i < n) {
         uint32_t cp;
-        size_t k = rp__report_utf8_next((const unsigned char *)s + i, n - i, &cp);
+        size_t k = rp__utf8_next((const unsigned char *)s + i, n - i, &cp);
         switch (cp) {
         case '&':
             fputs("&amp;", f);

@@ -15,6 +15,7 @@
 #include <reprise/limits.h>
 #include <reprise/report.h>
 
+#include "../common_int.h"
 #include "internal.h"
 
 struct results {
@@ -24,26 +25,6 @@ struct results {
 
 /* ----- JSON helpers ------------------------------------------------------------------------ */
 
-static RP_NORETURN void json_oom(void)
-{
-    fprintf(stderr, "reprise: out of memory building JSON\n");
-    abort();
-}
-
-static void add(cJSON *obj, const char *key, cJSON *item)
-{
-    if (!item || !cJSON_AddItemToObject(obj, key, item)) {
-        json_oom();
-    }
-}
-
-static void push(cJSON *arr, cJSON *item)
-{
-    if (!item || !cJSON_AddItemToArray(arr, item)) {
-        json_oom();
-    }
-}
-
 /* A JSON string for s, with malformed UTF-8 replaced so the line stays valid JSON. */
 static cJSON *json_str(const char *s)
 {
@@ -51,24 +32,6 @@ static cJSON *json_str(const char *s)
     cJSON *j = cJSON_CreateString(clean);
     free(clean);
     return j;
-}
-
-static cJSON *new_object(void)
-{
-    cJSON *o = cJSON_CreateObject();
-    if (!o) {
-        json_oom();
-    }
-    return o;
-}
-
-static char *print(const cJSON *o)
-{
-    char *s = cJSON_PrintUnformatted(o);
-    if (!s) {
-        json_oom();
-    }
-    return s;
 }
 
 /* ----- the sink ---------------------------------------------------------------------------- */
@@ -88,16 +51,16 @@ static rp_code results_begin(void *ctx, const struct rp_run_info *run, struct rp
     meta.source_kind = rp_xstrdup("replay");
     meta.source_detail = rp_xstrdup(run->target);
 
-    cJSON *x = new_object();
-    add(x, "run", json_str(run->run_id));
+    cJSON *x = cJSON_CreateObject();
+    cJSON_AddItemToObject(x, "run", json_str(run->run_id));
     cJSON *recs = cJSON_CreateArray();
-    add(x, "recordings", recs);
+    cJSON_AddItemToObject(x, "recordings", recs);
     for (size_t i = 0; i < run->n_recordings; i++) {
-        push(recs, json_str(run->recordings[i]));
+        cJSON_AddItemToArray(recs, json_str(run->recordings[i]));
     }
     rp_time_format(run->start_us, when);
-    add(x, "started", cJSON_CreateString(when));
-    char *text = print(x);
+    cJSON_AddItemToObject(x, "started", cJSON_CreateString(when));
+    char *text = rp__json_print(x, false);
     meta.extra = rp_xstrdup(text);
     cJSON_free(text);
     cJSON_Delete(x);
@@ -115,27 +78,27 @@ static rp_code check_json(const struct rp_verdict *v, cJSON **out, struct rp_err
         return rp_error_set(err, RP_EINTERNAL, "result for %s seq %" PRIu64 ": bad outcome %d",
                             v->session ? v->session : "-", v->recorded_seq, (int)v->outcome);
     }
-    cJSON *c = new_object();
-    add(c, "session", json_str(v->session));
-    add(c, "recorded_seq", cJSON_CreateNumber((double)v->recorded_seq));
-    add(c, "outcome", cJSON_CreateString(outcome));
+    cJSON *c = cJSON_CreateObject();
+    cJSON_AddItemToObject(c, "session", json_str(v->session));
+    cJSON_AddItemToObject(c, "recorded_seq", cJSON_CreateNumber((double)v->recorded_seq));
+    cJSON_AddItemToObject(c, "outcome", cJSON_CreateString(outcome));
     if (v->error) {
-        add(c, "error", json_str(v->error));
+        cJSON_AddItemToObject(c, "error", json_str(v->error));
     }
     cJSON *mm = cJSON_CreateArray();
-    add(c, "mismatches", mm);
+    cJSON_AddItemToObject(c, "mismatches", mm);
     for (size_t i = 0; i < v->mismatches.n; i++) {
-        cJSON *m = new_object();
-        push(mm, m);
-        add(m, "path", json_str(v->mismatches.v[i].path));
-        add(m, "message", json_str(v->mismatches.v[i].message));
+        cJSON *m = cJSON_CreateObject();
+        cJSON_AddItemToArray(mm, m);
+        cJSON_AddItemToObject(m, "path", json_str(v->mismatches.v[i].path));
+        cJSON_AddItemToObject(m, "message", json_str(v->mismatches.v[i].message));
     }
     if (v->n_checks) {
-        cJSON *checks = new_object();
-        add(c, "checks", checks);
+        cJSON *checks = cJSON_CreateObject();
+        cJSON_AddItemToObject(c, "checks", checks);
         for (size_t i = 0; i < v->n_checks; i++) {
             const char *o = rp_outcome_name(v->checks[i].outcome);
-            add(checks, v->checks[i].name, cJSON_CreateString(o ? o : "skipped"));
+            cJSON_AddItemToObject(checks, v->checks[i].name, cJSON_CreateString(o ? o : "skipped"));
         }
     }
     if (v->shape) {
@@ -149,7 +112,7 @@ static rp_code check_json(const struct rp_verdict *v, cJSON **out, struct rp_err
                                 "result for %s seq %" PRIu64 ": the shape's JSON is not an object",
                                 v->session ? v->session : "-", v->recorded_seq);
         }
-        add(c, "shape", s);
+        cJSON_AddItemToObject(c, "shape", s);
     }
     *out = c;
     return RP_OK;
@@ -169,7 +132,7 @@ static rp_code results_result(void *ctx, const struct rp_verdict *res, struct rp
     char *text = NULL;
     cJSON *check = NULL;
     /* Keep the exchange's own extra keys; a "check" from an earlier run is replaced. */
-    cJSON *root = res->live->extra ? cJSON_Parse(res->live->extra) : new_object();
+    cJSON *root = res->live->extra ? cJSON_Parse(res->live->extra) : cJSON_CreateObject();
     if (!cJSON_IsObject(root)) {
         rc = rp_error_set(err, RP_EINTERNAL,
                           "%s: exchange %" PRIu64 ": extra keys are not a JSON object", r->path,
@@ -181,9 +144,9 @@ static rp_code results_result(void *ctx, const struct rp_verdict *res, struct rp
     if (rc) {
         goto out;
     }
-    add(root, "check", check);
+    cJSON_AddItemToObject(root, "check", check);
     check = NULL;
-    text = print(root);
+    text = rp__json_print(root, false);
 
     /* A shallow copy: only extra differs, and it is ours; the rest stays borrowed. */
     struct rp_exchange ex = *res->live;
@@ -382,7 +345,7 @@ rp_code rp_results_read_verdict(const struct rp_exchange *ex, struct rp_verdict 
             rc = rp_error_set(err, RP_EFORMAT, "\"check.shape\" is not an object");
             goto out;
         }
-        shape_text = print(j);
+        shape_text = rp__json_print(j, false);
         rc = rp_shape_from_json(shape_text, strlen(shape_text), &v.own_shape, err);
         if (rc) {
             rp_error_prefix(err, "\"check.shape\"");

@@ -13,27 +13,17 @@
 #include <reprise/report.h>
 
 #include "../text_int.h"
+#include "../url_int.h"
 #include "internal.h"
 
 /* ----- shared helpers ---------------------------------------------------------------------- */
 
-/* Length of the "scheme://authority" prefix of u, or 0 when u has no "://". */
+/* Length of the "scheme://authority" prefix of u, or 0 when u has no scheme. */
 static size_t origin_len(const char *u)
 {
-    const char *p = strstr(u, "://");
-    if (!p) {
-        return 0;
-    }
-    size_t i = (size_t)(p - u) + 3;
-    while (u[i] && u[i] != '/' && u[i] != '?' && u[i] != '#') {
-        i++;
-    }
-    return i;
-}
-
-static char ascii_lower(char c)
-{
-    return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+    struct rp__url p;
+    rp__url_split(u, strlen(u), &p);
+    return p.scheme_len ? p.path_off : 0;
 }
 
 const char *rp__report_url_shown(const char *url, const char *target)
@@ -42,59 +32,10 @@ const char *rp__report_url_shown(const char *url, const char *target)
         return url;
     }
     size_t n = origin_len(url);
-    if (n == 0 || n != origin_len(target)) {
+    if (n == 0 || n != origin_len(target) || !rp__ascii_ieq(url, target, n)) {
         return url;
     }
-    for (size_t i = 0; i < n; i++) {
-        if (ascii_lower(url[i]) != ascii_lower(target[i])) {
-            return url;
-        }
-    }
     return url[n] ? url + n : "/";
-}
-
-size_t rp__report_utf8_next(const unsigned char *p, size_t n, uint32_t *out_cp)
-{
-    unsigned char c = p[0];
-    if (c < 0x80) {
-        *out_cp = c;
-        return 1;
-    }
-    size_t len;
-    uint32_t cp, min;
-    if (c >= 0xC2 && c <= 0xDF) {
-        len = 2;
-        cp = c & 0x1Fu;
-        min = 0x80;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        cp = c & 0x0Fu;
-        min = 0x800;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        cp = c & 0x07u;
-        min = 0x10000;
-    } else {
-        *out_cp = 0xFFFD;
-        return 1;
-    }
-    if (n < len) {
-        *out_cp = 0xFFFD;
-        return 1;
-    }
-    for (size_t i = 1; i < len; i++) {
-        if ((p[i] & 0xC0) != 0x80) {
-            *out_cp = 0xFFFD;
-            return 1;
-        }
-        cp = (cp << 6) | (p[i] & 0x3Fu);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-        *out_cp = 0xFFFD;
-        return 1;
-    }
-    *out_cp = cp;
-    return len;
 }
 
 rp_code rp__report_utf8_put(struct rp_buf *out, uint32_t cp, struct rp_error *err)
@@ -121,7 +62,7 @@ char *rp__report_utf8_clean(const char *s)
     size_t i = 0;
     while (i < n) {
         uint32_t cp;
-        size_t k = rp__report_utf8_next(p + i, n - i, &cp);
+        size_t k = rp__utf8_next(p + i, n - i, &cp);
         /* The cap above fits the worst case, so these appends cannot fail. */
         if (cp == 0xFFFD && k == 1) {
             rp__report_utf8_put(&b, cp, NULL);
@@ -159,7 +100,7 @@ static size_t char_count(const char *s)
     size_t n = strlen(s), i = 0, chars = 0;
     while (i < n) {
         uint32_t cp;
-        i += rp__report_utf8_next((const unsigned char *)s + i, n - i, &cp);
+        i += rp__utf8_next((const unsigned char *)s + i, n - i, &cp);
         chars++;
     }
     return chars;
@@ -242,7 +183,7 @@ static rp_code add_clean(struct rp_buf *b, const char *s, size_t max, size_t wid
     rp_code rc = RP_OK;
     while (i < n && chars < keep && !rc) {
         uint32_t cp;
-        size_t k = rp__report_utf8_next((const unsigned char *)s + i, n - i, &cp);
+        size_t k = rp__utf8_next((const unsigned char *)s + i, n - i, &cp);
         if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F)) {
             rc = rp_buf_addc(b, '?', err);
         } else if (cp == 0xFFFD && k == 1) {

@@ -20,6 +20,7 @@
 #include <reprise/replay.h>
 
 #include "helpers.h"
+#include "replay/internal.h"
 
 #define MAX_SEEN   64
 #define MAX_EVENTS 64
@@ -321,6 +322,50 @@ Test(replay, tenant_is_rewritten_in_path_query_and_body_and_run_header_is_sent)
     free(path);
     free(target);
     rm_tree(dir);
+}
+
+Test(replay, split_url_lower_cases_the_origin_and_keeps_path_and_query)
+{
+    char origin[64];
+    const char *rest = NULL;
+    size_t rest_len = 0;
+    const char *url = "HTTPS://Shop.Example:8443/A/b?q=1#frag";
+    cr_assert(rp__replay_split_url(url, origin, sizeof(origin), &rest, &rest_len));
+    cr_expect_str_eq(origin, "https://shop.example:8443");
+    cr_expect_eq(rest_len, 8); /* the fragment is dropped */
+    cr_expect_eq(memcmp(rest, "/A/b?q=1", 8), 0);
+    cr_assert(rp__replay_split_url("http://h", origin, sizeof(origin), &rest, &rest_len));
+    cr_expect_str_eq(origin, "http://h");
+    cr_expect_eq(rest_len, 0);
+    cr_expect_not(rp__replay_split_url("/only/a/path", origin, sizeof(origin), &rest, &rest_len));
+    cr_expect_not(rp__replay_split_url("http:///p", origin, sizeof(origin), &rest, &rest_len));
+    cr_expect_not(rp__replay_split_url("/x?u=http://h", origin, sizeof(origin), &rest, &rest_len));
+}
+
+Test(replay, normalise_drops_the_cookies_a_recorded_response_set)
+{
+    struct rp_exchange ex;
+    rp_exchange_init(&ex);
+    ex.has_response = true;
+    cr_assert_eq(rp_headers_add(&ex.resp.headers, "Set-Cookie", 10, " sid=rec1; Path=/", 17, NULL),
+                 RP_OK);
+    cr_assert_eq(rp_headers_add(&ex.resp.headers, "Set-Cookie", 10, "noequals; Path=/", 16, NULL),
+                 RP_OK);
+    struct rp__replay_cookie_names cn = {0};
+    rp__replay_note_set_cookies(&cn, &ex);
+    cr_assert_eq(cn.n, 1);
+    cr_expect_str_eq(cn.v[0], "sid");
+
+    const char *cookie = "theme=dark; sid =rec1;; lang=en ";
+    cr_assert_eq(rp_headers_add(&ex.req.headers, "Cookie", 6, cookie, strlen(cookie), NULL), RP_OK);
+    cr_assert_eq(rp__replay_normalise(&cn, &ex.req, NULL), RP_OK);
+    const struct rp_header *h = rp_headers_get(&ex.req.headers, "Cookie", NULL);
+    cr_assert_not_null(h);
+    cr_expect_eq(h->value_len, 19);
+    cr_expect_eq(memcmp(h->value, "theme=dark; lang=en", 19), 0);
+
+    rp__replay_cookie_names_cleanup(&cn);
+    rp_exchange_cleanup(&ex);
 }
 
 Test(replay, live_set_cookie_replaces_recorded_cookie_and_others_are_kept)

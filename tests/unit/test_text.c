@@ -125,6 +125,31 @@ Test(text, json_u_write_writes_lower_hex_and_pairs_past_the_bmp)
     cr_assert_eq(memcmp(out, "\\udbff\\udfff", 12), 0);
 }
 
+Test(text, utf8_next_decodes_one_code_point_or_gives_fffd_for_one_byte)
+{
+    uint32_t cp = 0;
+    cr_assert_eq(rp__utf8_next((const unsigned char *)"A", 1, &cp), 1);
+    cr_assert_eq(cp, 0x41);
+    cr_assert_eq(rp__utf8_next((const unsigned char *)"\xC3\xA9x", 3, &cp), 2);
+    cr_assert_eq(cp, 0xE9);
+    cr_assert_eq(rp__utf8_next((const unsigned char *)"\xE2\x82\xAC", 3, &cp), 3);
+    cr_assert_eq(cp, 0x20AC);
+    cr_assert_eq(rp__utf8_next((const unsigned char *)"\xF0\x9F\x98\x80", 4, &cp), 4);
+    cr_assert_eq(cp, 0x1F600);
+    cr_assert_eq(rp__utf8_next((const unsigned char *)"\xEF\xBF\xBD", 3, &cp), 3);
+    cr_assert_eq(cp, 0xFFFD);
+    /* Overlong, surrogate, cut short, a lone continuation byte, past U+10FFFF. */
+    const char *bad[] = {"\xC0\xAF", "\xED\xA0\x80", "\xE2\x82", "\x80", "\xF4\x90\x80\x80"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        cp = 0;
+        cr_assert_eq(rp__utf8_next((const unsigned char *)bad[i], strlen(bad[i]), &cp), 1);
+        cr_assert_eq(cp, 0xFFFD);
+    }
+    cr_assert(rp__utf8_text((const unsigned char *)"caf\xC3\xA9 \xEF\xBF\xBD", 9));
+    cr_assert_not(rp__utf8_text((const unsigned char *)"caf\xC3", 4));
+    cr_assert_not(rp__utf8_text((const unsigned char *)"a\0b", 3));
+}
+
 Test(text, utf8_from_latin1_copies_utf8_and_transcodes_the_rest)
 {
     size_t n = 0;
