@@ -4,6 +4,7 @@
  * library version. Out of memory is the one failure no input can reach, so it ends the process
  * instead of threading an ENOMEM path through every function (as redis and jq do).
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,4 +113,14 @@ cJSON *rp__json_text(const char *s, size_t n)
 const char *rp_version(void)
 {
     return REPRISE_VERSION;
+}
+
+void rp__vlog(rp_log_fn log, void *ud, enum rp_log_level lvl, const char *fmt, va_list ap)
+{
+    if (!log) {
+        return;
+    }
+    char msg[1024];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    log(ud, lvl, msg);
 }

@@ -7,6 +7,7 @@
 #ifndef REPRISE_COMMON_INT_H
 #define REPRISE_COMMON_INT_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -23,5 +24,12 @@ char *rp__json_print(const cJSON *item, bool formatted);
 /* Returns a new cJSON string of the n bytes at s (borrows), read as Latin-1 where they are not
  * UTF-8 (HTTP's obs-text), with a NUL as '?'. */
 cJSON *rp__json_text(const char *s, size_t n);
+
+/*
+ * Formats one log line and hands it to log (nothing when log is NULL): the body of every
+ * module's logging helper. A line past 1 KiB is cut; a cut warning is still a warning.
+ */
+void rp__vlog(rp_log_fn log, void *ud, enum rp_log_level lvl, const char *fmt, va_list ap)
+    RP_PRINTF(4, 0);
 
 #endif /* REPRISE_COMMON_INT_H */

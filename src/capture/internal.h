@@ -15,6 +15,8 @@
 #include <reprise/limits.h>
 #include <reprise/recording.h>
 
+#include "../common_int.h"
+
 /* ----- sources (source.c) ----------------------------------------------------------------- */
 
 struct rp__packet {
@@ -160,15 +162,10 @@ static inline void rp__capture_log(struct rp__capture_ctx *cx, enum rp_log_level
 static inline void rp__capture_log(struct rp__capture_ctx *cx, enum rp_log_level lvl,
                                    const char *fmt, ...)
 {
-    if (!cx->log) {
-        return;
-    }
-    char msg[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap); /* a cut warning is still a warning */
+    rp__vlog(cx->log, cx->log_ud, lvl, fmt, ap);
     va_end(ap);
-    cx->log(cx->log_ud, lvl, msg);
 }
 
 #endif /* REPRISE_CAPTURE_INTERNAL_H */

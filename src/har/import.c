@@ -27,15 +27,13 @@ static void log_line(const struct rp_har_import_opts *opts, enum rp_log_level lv
 static void log_line(const struct rp_har_import_opts *opts, enum rp_log_level lvl, const char *fmt,
                      ...)
 {
-    if (!opts || !opts->log) {
+    if (!opts) {
         return;
     }
-    char msg[RP_ERROR_MSG_MAX];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    rp__vlog(opts->log, opts->log_ud, lvl, fmt, ap);
     va_end(ap);
-    opts->log(opts->log_ud, lvl, msg);
 }
 
 /* "line L, column C" of the byte at offset off of the n bytes at s. */

@@ -19,6 +19,8 @@
 #include <reprise/limits.h>
 #include <reprise/recording.h>
 
+#include "../common_int.h"
+
 #define IN_CHUNK  (64u * 1024u)
 #define OUT_CHUNK (64u * 1024u)
 
@@ -47,19 +49,12 @@ struct rp_reader {
     struct rp_rec_meta meta;
 };
 
-static void warn(struct rp_reader *r, const char *fmt, ...) RP_PRINTF(2, 3);
-
 static void warn(struct rp_reader *r, const char *fmt, ...)
 {
-    if (!r->log) {
-        return;
-    }
-    char msg[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    rp__vlog(r->log, r->log_ud, RP_LOG_WARN, fmt, ap);
     va_end(ap);
-    r->log(r->log_ud, RP_LOG_WARN, msg);
 }
 
 /* Refills the input buffer. Sets r->eof at the end of the file. */

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "replay/internal.h"
+#include "common_int.h"
 #include "text_int.h"
 #include "time_int.h"
 
@@ -43,15 +44,10 @@ static void pairs_cleanup(struct rp__replay_pairs *p)
 
 void rp__replay_log(struct rp_replay *r, enum rp_log_level lvl, const char *fmt, ...)
 {
-    if (!r->o.log) {
-        return;
-    }
-    char msg[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    rp__vlog(r->o.log, r->o.log_ud, lvl, fmt, ap);
     va_end(ap);
-    r->o.log(r->o.log_ud, lvl, msg);
 }
 
 void rp_run_id_make(char *out, size_t n)
