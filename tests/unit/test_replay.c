@@ -296,32 +296,51 @@ static rp_code replay(const struct rp_replay_opts *o, const char *const *paths, 
 
 /* ----- tests ------------------------------------------------------------------------------ */
 
+/* What most tests start with: an upstream, a target on it, one fixture recording, the events. */
+struct fx {
+    struct upstream up;
+    char *target;
+    char *dir;
+    char *path;
+    struct events es;
+    struct rp_replay_opts o;
+};
+
+static void fx_start(struct fx *fx, const char *rec)
+{
+    memset(fx, 0, sizeof(*fx));
+    upstream_start(&fx->up);
+    fx->target = target_of(&fx->up, "");
+    fx->path = recording(rec, &fx->dir);
+    fx->o = base_opts(fx->target, &fx->es);
+}
+
+static void fx_stop(struct fx *fx)
+{
+    upstream_stop(&fx->up);
+    free(fx->path);
+    free(fx->target);
+    rm_tree(fx->dir);
+}
+
 Test(replay, tenant_is_rewritten_in_path_query_and_body_and_run_header_is_sent)
 {
-    struct upstream up;
-    upstream_start(&up);
-    char *target = target_of(&up, "");
-    char *dir = NULL;
-    char *path = recording("tenant", &dir);
-    struct events es = {0};
-    struct rp_replay_opts o = base_opts(target, &es);
+    struct fx fx;
+    fx_start(&fx, "tenant");
 
-    cr_assert_eq(replay(&o, (const char *const *)&path, 1, NULL, 0), RP_OK);
+    cr_assert_eq(replay(&fx.o, (const char *const *)&fx.path, 1, NULL, 0), RP_OK);
 
-    cr_assert_eq(up.n_seen, 1);
-    cr_expect_str_eq(up.seen[0].method, "POST");
-    cr_expect_str_eq(up.seen[0].path, "/acme-r1-1/orders?shop=acme-r1-1");
-    cr_expect_str_eq(up.seen[0].body, "{\"tenant\":\"acme-r1-1\",\"item\":1}");
-    cr_expect_str_eq(up.seen[0].run, "r1");
-    cr_assert_eq(es.n, 1);
-    cr_expect_str_eq(es.v[0].session, "tenant#1");
-    cr_expect_eq(es.v[0].status, RP_REPLAY_DONE);
-    cr_expect_eq(es.v[0].http_status, 200);
+    cr_assert_eq(fx.up.n_seen, 1);
+    cr_expect_str_eq(fx.up.seen[0].method, "POST");
+    cr_expect_str_eq(fx.up.seen[0].path, "/acme-r1-1/orders?shop=acme-r1-1");
+    cr_expect_str_eq(fx.up.seen[0].body, "{\"tenant\":\"acme-r1-1\",\"item\":1}");
+    cr_expect_str_eq(fx.up.seen[0].run, "r1");
+    cr_assert_eq(fx.es.n, 1);
+    cr_expect_str_eq(fx.es.v[0].session, "tenant#1");
+    cr_expect_eq(fx.es.v[0].status, RP_REPLAY_DONE);
+    cr_expect_eq(fx.es.v[0].http_status, 200);
 
-    upstream_stop(&up);
-    free(path);
-    free(target);
-    rm_tree(dir);
+    fx_stop(&fx);
 }
 
 Test(replay, split_url_lower_cases_the_origin_and_keeps_path_and_query)
@@ -370,34 +389,26 @@ Test(replay, normalise_drops_the_cookies_a_recorded_response_set)
 
 Test(replay, live_set_cookie_replaces_recorded_cookie_and_others_are_kept)
 {
-    struct upstream up;
-    upstream_start(&up);
-    char *target = target_of(&up, "");
-    char *dir = NULL;
-    char *path = recording("cookies", &dir);
-    struct events es = {0};
-    struct rp_replay_opts o = base_opts(target, &es);
+    struct fx fx;
+    fx_start(&fx, "cookies");
 
-    cr_assert_eq(replay(&o, (const char *const *)&path, 1, NULL, 0), RP_OK);
+    cr_assert_eq(replay(&fx.o, (const char *const *)&fx.path, 1, NULL, 0), RP_OK);
 
-    cr_assert_eq(up.n_seen, 3);
+    cr_assert_eq(fx.up.n_seen, 3);
     /* Before any response: only the cookie the browser brought. */
-    cr_expect_str_eq(up.seen[0].cookie, "theme=dark");
-    cr_expect_str_eq(up.seen[0].body, "user=ann");
+    cr_expect_str_eq(fx.up.seen[0].cookie, "theme=dark");
+    cr_expect_str_eq(fx.up.seen[0].body, "user=ann");
     /* After the login: the live session cookie from the jar, never the recorded one. */
     for (size_t i = 1; i < 3; i++) {
-        cr_expect(strstr(up.seen[i].cookie, "sid=live123") != NULL, "step %zu: Cookie: %s", i + 1,
-                  up.seen[i].cookie);
-        cr_expect(strstr(up.seen[i].cookie, "theme=dark") != NULL, "step %zu: Cookie: %s", i + 1,
-                  up.seen[i].cookie);
-        cr_expect(strstr(up.seen[i].cookie, "recorded1") == NULL, "step %zu: Cookie: %s", i + 1,
-                  up.seen[i].cookie);
+        cr_expect(strstr(fx.up.seen[i].cookie, "sid=live123") != NULL, "step %zu: Cookie: %s",
+                  i + 1, fx.up.seen[i].cookie);
+        cr_expect(strstr(fx.up.seen[i].cookie, "theme=dark") != NULL, "step %zu: Cookie: %s", i + 1,
+                  fx.up.seen[i].cookie);
+        cr_expect(strstr(fx.up.seen[i].cookie, "recorded1") == NULL, "step %zu: Cookie: %s", i + 1,
+                  fx.up.seen[i].cookie);
     }
 
-    upstream_stop(&up);
-    free(path);
-    free(target);
-    rm_tree(dir);
+    fx_stop(&fx);
 }
 
 Test(replay, streaming_and_cached_recordings_send_the_same_requests)
@@ -406,109 +417,86 @@ Test(replay, streaming_and_cached_recordings_send_the_same_requests)
                                             "/acme-r1-1/orders"};
     static const char *const want_method[] = {"POST", "GET", "GET"};
     for (int stream = 0; stream < 2; stream++) {
-        struct upstream up;
-        upstream_start(&up);
-        char *target = target_of(&up, "");
-        char *dir = NULL;
-        char *path = recording("cookies", &dir);
-        struct events es = {0};
-        struct rp_replay_opts o = base_opts(target, &es);
-        o.stream = stream;
+        struct fx fx;
+        fx_start(&fx, "cookies");
+        fx.o.stream = stream;
 
-        cr_assert_eq(replay(&o, (const char *const *)&path, 1, NULL, 0), RP_OK);
+        cr_assert_eq(replay(&fx.o, (const char *const *)&fx.path, 1, NULL, 0), RP_OK);
 
-        cr_assert_eq(up.n_seen, 3, "stream=%d", stream);
+        cr_assert_eq(fx.up.n_seen, 3, "stream=%d", stream);
         for (size_t i = 0; i < 3; i++) {
-            cr_expect_str_eq(up.seen[i].method, want_method[i], "stream=%d", stream);
-            cr_expect_str_eq(up.seen[i].path, want_path[i], "stream=%d", stream);
-            cr_expect_str_eq(up.seen[i].run, "r1", "stream=%d", stream);
+            cr_expect_str_eq(fx.up.seen[i].method, want_method[i], "stream=%d", stream);
+            cr_expect_str_eq(fx.up.seen[i].path, want_path[i], "stream=%d", stream);
+            cr_expect_str_eq(fx.up.seen[i].run, "r1", "stream=%d", stream);
         }
-        cr_expect_str_eq(up.seen[0].cookie, "theme=dark", "stream=%d", stream);
-        cr_expect_str_eq(up.seen[0].body, "user=ann", "stream=%d", stream);
-        cr_expect(strstr(up.seen[2].cookie, "recorded1") == NULL, "stream=%d: Cookie: %s", stream,
-                  up.seen[2].cookie);
-        cr_expect(strstr(up.seen[2].cookie, "sid=live123") != NULL, "stream=%d: Cookie: %s", stream,
-                  up.seen[2].cookie);
-        cr_assert_eq(es.n, 3);
+        cr_expect_str_eq(fx.up.seen[0].cookie, "theme=dark", "stream=%d", stream);
+        cr_expect_str_eq(fx.up.seen[0].body, "user=ann", "stream=%d", stream);
+        cr_expect(strstr(fx.up.seen[2].cookie, "recorded1") == NULL, "stream=%d: Cookie: %s",
+                  stream, fx.up.seen[2].cookie);
+        cr_expect(strstr(fx.up.seen[2].cookie, "sid=live123") != NULL, "stream=%d: Cookie: %s",
+                  stream, fx.up.seen[2].cookie);
+        cr_assert_eq(fx.es.n, 3);
         for (size_t i = 0; i < 3; i++) {
-            cr_expect_eq(es.v[i].seq, i + 1);
-            cr_expect_eq(es.v[i].status, RP_REPLAY_DONE);
+            cr_expect_eq(fx.es.v[i].seq, i + 1);
+            cr_expect_eq(fx.es.v[i].status, RP_REPLAY_DONE);
         }
 
-        upstream_stop(&up);
-        free(path);
-        free(target);
-        rm_tree(dir);
+        fx_stop(&fx);
     }
 }
 
 Test(replay, more_sessions_than_concurrency_wait_their_turn)
 {
-    struct upstream up;
-    upstream_start(&up);
-    char *target = target_of(&up, "");
-    char *dir = NULL;
-    char *path = recording("steps", &dir);
-    struct events es = {0};
-    struct rp_replay_opts o = base_opts(target, &es);
-    o.sessions = 6;
-    o.concurrency = 2;
+    struct fx fx;
+    fx_start(&fx, "steps");
+    fx.o.sessions = 6;
+    fx.o.concurrency = 2;
 
-    cr_assert_eq(replay(&o, (const char *const *)&path, 1, NULL, 0), RP_OK);
+    cr_assert_eq(replay(&fx.o, (const char *const *)&fx.path, 1, NULL, 0), RP_OK);
 
-    cr_assert_eq(up.n_seen, 18);
-    cr_expect_eq(es.n, 18);
-    cr_expect_leq(up.max_in_flight, 2, "%u sessions were in flight at once", up.max_in_flight);
-    cr_expect_geq(up.max_in_flight, 1);
-    cr_expect_eq(up.now_in_flight, 0);
+    cr_assert_eq(fx.up.n_seen, 18);
+    cr_expect_eq(fx.es.n, 18);
+    cr_expect_leq(fx.up.max_in_flight, 2, "%u sessions were in flight at once",
+                  fx.up.max_in_flight);
+    cr_expect_geq(fx.up.max_in_flight, 1);
+    cr_expect_eq(fx.up.now_in_flight, 0);
     /* Each session's steps arrived in order, and every session ran. */
     for (unsigned sno = 1; sno <= 6; sno++) {
         unsigned next = 1;
-        for (size_t i = 0; i < up.n_seen; i++) {
-            if (session_of(up.seen[i].path) == sno) {
+        for (size_t i = 0; i < fx.up.n_seen; i++) {
+            if (session_of(fx.up.seen[i].path) == sno) {
                 char want[64];
                 snprintf(want, sizeof(want), "/acme-r1-%u/step/%u", sno, next);
-                cr_expect_str_eq(up.seen[i].path, want);
+                cr_expect_str_eq(fx.up.seen[i].path, want);
                 next++;
             }
         }
         cr_expect_eq(next, 4, "session %u sent %u steps", sno, next - 1);
     }
 
-    upstream_stop(&up);
-    free(path);
-    free(target);
-    rm_tree(dir);
+    fx_stop(&fx);
 }
 
 Test(replay, rate_spreads_requests_over_time)
 {
-    struct upstream up;
-    upstream_start(&up);
-    char *target = target_of(&up, "");
-    char *dir = NULL;
-    char *path = recording("rate", &dir);
-    struct events es = {0};
-    struct rp_replay_opts o = base_opts(target, &es);
-    o.rate = 10; /* five requests: at least 0.4 s from the first to the last */
+    struct fx fx;
+    fx_start(&fx, "rate");
+    fx.o.rate = 10; /* five requests: at least 0.4 s from the first to the last */
 
-    cr_assert_eq(replay(&o, (const char *const *)&path, 1, NULL, 0), RP_OK);
+    cr_assert_eq(replay(&fx.o, (const char *const *)&fx.path, 1, NULL, 0), RP_OK);
 
-    cr_assert_eq(up.n_seen, 5);
+    cr_assert_eq(fx.up.n_seen, 5);
     for (size_t i = 0; i < 5; i++) {
         char want[32];
         snprintf(want, sizeof(want), "/acme-r1-1/r/%zu", i + 1);
-        cr_expect_str_eq(up.seen[i].path, want);
+        cr_expect_str_eq(fx.up.seen[i].path, want);
     }
     /* Only a lower bound, with a generous slack: a loaded machine may be slower, never
      * faster. */
-    int64_t spread = up.seen[4].at_us - up.seen[0].at_us;
+    int64_t spread = fx.up.seen[4].at_us - fx.up.seen[0].at_us;
     cr_expect_geq(spread, 300000, "5 requests at 10/s arrived within %lld us", (long long)spread);
 
-    upstream_stop(&up);
-    free(path);
-    free(target);
-    rm_tree(dir);
+    fx_stop(&fx);
 }
 
 Test(replay, a_connection_closed_without_answer_stops_only_that_session)
@@ -611,54 +599,38 @@ Test(replay, another_host_is_skipped_unless_mapped)
 
 Test(replay, secret_is_sent_filled_and_reported_as_placeholder)
 {
-    struct upstream up;
-    upstream_start(&up);
-    char *target = target_of(&up, "");
-    char *dir = NULL;
-    char *path = recording("secret", &dir);
-    struct events es = {0};
-    struct rp_replay_opts o = base_opts(target, &es);
-    o.secret = table_secret;
+    struct fx fx;
+    fx_start(&fx, "secret");
+    fx.o.secret = table_secret;
 
-    cr_assert_eq(replay(&o, (const char *const *)&path, 1, NULL, 0), RP_OK);
+    cr_assert_eq(replay(&fx.o, (const char *const *)&fx.path, 1, NULL, 0), RP_OK);
 
-    cr_assert_eq(up.n_seen, 1);
-    cr_expect_str_eq(up.seen[0].auth, "Bearer s3cret");
-    cr_assert_eq(es.n, 1);
-    cr_expect_str_eq(es.v[0].auth, "Bearer {{secret:authorization}}");
+    cr_assert_eq(fx.up.n_seen, 1);
+    cr_expect_str_eq(fx.up.seen[0].auth, "Bearer s3cret");
+    cr_assert_eq(fx.es.n, 1);
+    cr_expect_str_eq(fx.es.v[0].auth, "Bearer {{secret:authorization}}");
 
-    upstream_stop(&up);
-    free(path);
-    free(target);
-    rm_tree(dir);
+    fx_stop(&fx);
 }
 
 /* Regression: the message named the secret from a buffer rp_secrets_each had already freed
  * (`secret ""` or `secret "authoriz"`; ASan: heap-use-after-free). */
 Test(replay, missing_secret_is_named_in_the_error_and_nothing_is_sent)
 {
-    struct upstream up;
-    upstream_start(&up);
-    char *target = target_of(&up, "");
-    char *dir = NULL;
-    char *path = recording("secret", &dir);
-    struct events es = {0};
-    struct rp_replay_opts o = base_opts(target, &es);
-    o.secret = no_secret;
+    struct fx fx;
+    fx_start(&fx, "secret");
+    fx.o.secret = no_secret;
 
     char msg[RP_ERROR_MSG_MAX];
-    cr_assert_eq(replay(&o, (const char *const *)&path, 1, msg, sizeof(msg)), RP_ENOSECRET);
+    cr_assert_eq(replay(&fx.o, (const char *const *)&fx.path, 1, msg, sizeof(msg)), RP_ENOSECRET);
 
     char want[RP_ERROR_MSG_MAX + 64];
     snprintf(want, sizeof(want),
              "%s:2: secret \"authorization\" is not set: export REPRISE_SECRET_AUTHORIZATION",
-             path);
+             fx.path);
     cr_expect_str_eq(msg, want);
-    cr_expect_eq(up.n_seen, 0);
-    cr_expect_eq(es.n, 0);
+    cr_expect_eq(fx.up.n_seen, 0);
+    cr_expect_eq(fx.es.n, 0);
 
-    upstream_stop(&up);
-    free(path);
-    free(target);
-    rm_tree(dir);
+    fx_stop(&fx);
 }
