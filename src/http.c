@@ -170,10 +170,19 @@ static char *build_extra(const struct rp_http_message *req, const struct rp_http
     return rp_buf_take(&b, NULL);
 }
 
-static void move_body(struct rp_body *dst, struct rp_body *src)
+/* Moves m's version, headers and body into one side of an exchange, freeing what it held. */
+static void take_parts(char **version, struct rp_headers *headers, struct rp_body *body,
+                       struct rp_http_message *m)
 {
-    *dst = *src;
-    memset(src, 0, sizeof(*src));
+    free(*version);
+    *version = m->version;
+    m->version = NULL;
+    rp_headers_cleanup(headers);
+    *headers = m->headers;
+    rp_headers_init(&m->headers);
+    rp_body_cleanup(body);
+    *body = m->body;
+    memset(&m->body, 0, sizeof(m->body));
 }
 
 void rp_http_to_exchange(struct rp_exchange *ex, struct rp_http_message *req,
@@ -187,14 +196,7 @@ void rp_http_to_exchange(struct rp_exchange *ex, struct rp_http_message *req,
     free(ex->req.method);
     ex->req.method = req->method;
     req->method = NULL;
-    free(ex->req.version);
-    ex->req.version = req->version;
-    req->version = NULL;
-    rp_headers_cleanup(&ex->req.headers);
-    ex->req.headers = req->headers;
-    rp_headers_init(&req->headers);
-    rp_body_cleanup(&ex->req.body);
-    move_body(&ex->req.body, &req->body);
+    take_parts(&ex->req.version, &ex->req.headers, &ex->req.body, req);
     unsigned flags = req->flags;
     free(ex->extra);
     ex->extra = build_extra(req, resp, resp ? NULL : why);
@@ -204,14 +206,7 @@ void rp_http_to_exchange(struct rp_exchange *ex, struct rp_http_message *req,
         free(ex->resp.reason);
         ex->resp.reason = resp->reason;
         resp->reason = NULL;
-        free(ex->resp.version);
-        ex->resp.version = resp->version;
-        resp->version = NULL;
-        rp_headers_cleanup(&ex->resp.headers);
-        ex->resp.headers = resp->headers;
-        rp_headers_init(&resp->headers);
-        rp_body_cleanup(&ex->resp.body);
-        move_body(&ex->resp.body, &resp->body);
+        take_parts(&ex->resp.version, &ex->resp.headers, &ex->resp.body, resp);
         flags |= resp->flags;
     }
     ex->incomplete = (flags & (RP_HTTP_MSG_INCOMPLETE | RP_HTTP_MSG_DECODE_ERROR)) != 0;
