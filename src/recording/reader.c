@@ -49,6 +49,8 @@ struct rp_reader {
     struct rp_rec_meta meta;
 };
 
+static void warn(struct rp_reader *r, const char *fmt, ...) RP_PRINTF(2, 3);
+
 static void warn(struct rp_reader *r, const char *fmt, ...)
 {
     va_list ap;
