@@ -22,8 +22,7 @@
 struct cli_command {
     const char *name;
     int (*run)(int argc, char **argv);
-    const char *summary;
-    const char *usage;             /* the full --help text */
+    const char *usage;             /* the --help text: docs/help/NAME.txt */
     const struct option *longopts; /* its getopt_long table (checked against --help, docs) */
 };
 
@@ -42,9 +41,6 @@ int cli_fail(const struct rp_error *err);
 
 /* Prints "reprise: CMD: MSG" and "try 'reprise CMD --help'"; returns RP_EXIT_INPUT. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) RP_PRINTF(2, 3);
-
-/* Prints the overview of reprise and its commands to out. */
-void cli_print_main_usage(FILE *out);
 
 /*
  * getopt_long over a command's arguments, with what every command does alike: a fresh start
@@ -67,9 +63,6 @@ rp_code cli_one_operand(int argc, char **argv, int first, const char *what, cons
  */
 int cli_parsed(const char *cmd, const char *usage, rp_code rc, const struct rp_error *err,
                bool help);
-
-/* Prints a command's --help text to out. */
-void cli_print_usage(const struct cli_command *c, FILE *out);
 
 /* True when out is a terminal and NO_COLOR is not set. */
 bool cli_color(FILE *out);
@@ -103,19 +96,6 @@ enum {
     }
 /* Their short forms, for the getopt_long option string. */
 #define CLI_RECOPTS_SHORT "n:T:"
-
-/* The --help lines of the shared options. */
-#define CLI_RECOPTS_USAGE                                                                          \
-    "  -n, --name NAME           the recording's name (default: from the output file's name)\n"    \
-    "  -T, --tenant NAME         a tenant identifier in this session, for the replayer to\n"       \
-    "                            rewrite; repeatable\n"                                            \
-    "      --include-static      keep static assets (images, fonts, CSS, JavaScript, media)\n"     \
-    "      --no-redact           record secrets as they are (local debugging only)\n"              \
-    "      --redact-header NAME  also scrub this request header's value; repeatable\n"             \
-    "      --redact-field NAME   also scrub fields whose name contains NAME; repeatable\n"
-#define CLI_RECOPTS_MAX_BODY_USAGE                                                                 \
-    "      --max-body SIZE       record bodies up to SIZE bytes (512k, 4M; at most 32M),\n"        \
-    "                            longer ones truncated and flagged\n"
 
 /* The shared options as parsed; strings are borrowed from argv, the arrays are owned. */
 struct cli_recopts {
@@ -220,24 +200,20 @@ rp_code parse_shape_args(int argc, char **argv, struct shape_opts *o, struct rp_
 rp_code parse_diff_args(int argc, char **argv, struct diff_opts *o, struct rp_error *err);
 #endif
 
-extern const char cmd_show_usage[];
-extern const char cmd_help_usage[];
 extern const struct option cmd_show_longopts[];
-extern const char cmd_shape_usage[];
 extern const struct option cmd_shape_longopts[];
-extern const char cmd_replay_usage[];
 extern const struct option cmd_replay_longopts[];
-extern const char cmd_diff_usage[];
 extern const struct option cmd_diff_longopts[];
-extern const char cmd_import_usage[];
 extern const struct option cmd_import_longopts[];
-extern const char cmd_export_usage[];
 extern const struct option cmd_export_longopts[];
-extern const char cmd_capture_usage[];
 extern const struct option cmd_capture_longopts[];
-extern const char cmd_record_usage[];
 extern const struct option cmd_record_longopts[];
-extern const char cmd_ca_usage[];
 extern const struct option cmd_ca_longopts[];
+
+/* The --help texts, generated from docs/help/NAME.txt (cmake/help.cmake); "reprise" is the
+ * overview. */
+extern const char cli_help_reprise[], cli_help_show[], cli_help_shape[], cli_help_replay[],
+    cli_help_diff[], cli_help_record[], cli_help_ca[], cli_help_capture[], cli_help_import[],
+    cli_help_export[], cli_help_help[];
 
 #endif /* REPRISE_CLI_H */

@@ -20,19 +20,6 @@ const struct option cmd_ca_longopts[] = {
     {NULL, 0, NULL, 0},
 };
 
-const char cmd_ca_usage[] =
-    "usage: reprise ca [--ca-dir DIR]\n"
-    "\n"
-    "Create the local CA that 'reprise record --forward' signs its per-host certificates with,\n"
-    "or show the one there is: its certificate's path and SHA-256 fingerprint, and how to make\n"
-    "a browser trust it. Whoever has its key can impersonate any site to that browser: keep it\n"
-    "private and remove the CA when done. See docs/ca.md.\n"
-    "\n"
-    "Options:\n"
-    "      --ca-dir DIR   the CA's directory, made 0700 if missing (default:\n"
-    "                     $XDG_DATA_HOME/reprise, else ~/.local/share/reprise)\n"
-    "  -h, --help         show this help\n";
-
 struct ca_opts {
     const char *dir; /* NULL: rp_ca_default_dir() */
     bool help;
@@ -117,6 +104,6 @@ int cmd_ca(int argc, char **argv)
     struct ca_opts o;
     struct rp_error err = {0};
     rp_code rc = parse_ca_args(argc, argv, &o, &err);
-    int done = cli_parsed("ca", cmd_ca_usage, rc, &err, o.help);
+    int done = cli_parsed("ca", cli_help_ca, rc, &err, o.help);
     return done >= 0 ? done : run_ca(&o);
 }

@@ -32,25 +32,6 @@ const struct option cmd_capture_longopts[] = {
     {NULL, 0, NULL, 0},
 };
 
-const char cmd_capture_usage[] =
-    "usage: reprise capture (-r FILE | -i IFACE) -o OUT.jsonl.gz [--filter BPF] [--count N]\n"
-    "                       [--duration TIME] [options]\n"
-    "\n"
-    "Record the HTTP/1.x exchanges in packets: from a pcap or pcapng file (-r), or live from\n"
-    "an interface (-i; needs root or CAP_NET_RAW; Ctrl-C stops and closes the file). TCP is\n"
-    "reassembled, bodies are decoded, and exchanges lost in part are kept marked incomplete.\n"
-    "As with 'reprise record' and 'reprise import', static assets are left out and secrets\n"
-    "scrubbed. See docs/capture.md.\n"
-    "\n"
-    "Options:\n"
-    "  -r, --read FILE           read a pcap or pcapng file\n"
-    "  -i, --interface IFACE     capture live on IFACE ('any' for every interface)\n"
-    "  -o, --output FILE         write the recording to FILE (required)\n"
-    "      --filter BPF          capture only packets matching the BPF filter\n"
-    "      --count N             stop after N recorded exchanges\n"
-    "      --duration TIME       live: stop after TIME (30s, 5m)\n" CLI_RECOPTS_USAGE
-        CLI_RECOPTS_MAX_BODY_USAGE "  -h, --help                show this help\n";
-
 struct capture_opts {
     const char *file;
     const char *iface;
@@ -216,7 +197,7 @@ int cmd_capture(int argc, char **argv)
     struct capture_opts o;
     struct rp_error err = {0};
     rp_code rc = parse_capture_args(argc, argv, &o, &err);
-    int exitc = cli_parsed("capture", cmd_capture_usage, rc, &err, o.help);
+    int exitc = cli_parsed("capture", cli_help_capture, rc, &err, o.help);
     if (exitc < 0) {
         exitc = run_capture(&o);
     }

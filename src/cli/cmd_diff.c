@@ -17,19 +17,6 @@ const struct option cmd_diff_longopts[] = {
     {NULL, 0, NULL, 0},
 };
 
-const char cmd_diff_usage[] =
-    "usage: reprise diff RESULTS [--shape FILE]\n"
-    "\n"
-    "Print the failures recorded in RESULTS (written by 'reprise replay --results'), each\n"
-    "re-checked against the shape stored with it, or against the shape file FILE when given\n"
-    "(an edited NAME.shape.json). Nothing is sent anywhere. Exit 0 when every exchange passes,\n"
-    "1 when a check fails, 3 when the run had target errors.\n"
-    "\n"
-    "Options:\n"
-    "  -s, --shape FILE      re-check the live responses against this shape file\n"
-    "      --color, --no-color   force colour on or off (default: on a terminal)\n"
-    "  -h, --help            show this help\n";
-
 static rp_code diff_opt(void *opts, int c, const char *arg, struct rp_error *err)
 {
     struct diff_opts *o = opts;
@@ -97,6 +84,6 @@ int cmd_diff(int argc, char **argv)
     struct diff_opts o;
     struct rp_error err = {0};
     rp_code rc = parse_diff_args(argc, argv, &o, &err);
-    int done = cli_parsed("diff", cmd_diff_usage, rc, &err, o.help);
+    int done = cli_parsed("diff", cli_help_diff, rc, &err, o.help);
     return done >= 0 ? done : run_diff(&o);
 }

@@ -20,19 +20,6 @@ const struct option cmd_export_longopts[] = {
     {NULL, 0, NULL, 0},
 };
 
-const char cmd_export_usage[] =
-    "usage: reprise export RECORDING --har [-o FILE]\n"
-    "\n"
-    "Write RECORDING as a HAR 1.2 file, which browser developer tools and HAR viewers open:\n"
-    "one page holding an entry per exchange. 'reprise import' reads it back to the same\n"
-    "exchanges. See docs/har.md.\n"
-    "\n"
-    "Options:\n"
-    "      --har           write HAR 1.2 (the one format there is; required)\n"
-    "  -o, --output FILE   write to FILE, '-' for standard output (default: RECORDING's path\n"
-    "                      with .har for .jsonl.gz)\n"
-    "  -h, --help          show this help\n";
-
 struct export_opts {
     const char *file;
     const char *out;
@@ -114,6 +101,6 @@ int cmd_export(int argc, char **argv)
     struct export_opts o;
     struct rp_error err = {0};
     rp_code rc = parse_export_args(argc, argv, &o, &err);
-    int done = cli_parsed("export", cmd_export_usage, rc, &err, o.help);
+    int done = cli_parsed("export", cli_help_export, rc, &err, o.help);
     return done >= 0 ? done : run_export(&o);
 }

@@ -18,20 +18,6 @@ const struct option cmd_import_longopts[] = {
     {NULL, 0, NULL, 0},
 };
 
-const char cmd_import_usage[] =
-    "usage: reprise import FILE.har [-o FILE] [options]\n"
-    "\n"
-    "Import a HAR 1.2 file (saved from the browser's developer tools, a proxy or an HTTP\n"
-    "client) as a recording, one exchange per entry, in the file's order. Images, fonts, style\n"
-    "sheets, scripts and media are left out, and passwords, tokens, Authorization and cookie\n"
-    "values become {{secret:NAME}} placeholders that replay fills from REPRISE_SECRET_NAME.\n"
-    "See docs/har.md.\n"
-    "\n"
-    "Options:\n"
-    "  -o, --output FILE         write the recording to FILE (default: FILE.har's path with\n"
-    "                            .jsonl.gz for .har)\n" CLI_RECOPTS_USAGE
-    "  -h, --help                show this help\n";
-
 struct import_opts {
     const char *file;
     const char *out;
@@ -146,7 +132,7 @@ int cmd_import(int argc, char **argv)
     struct import_opts o;
     struct rp_error err = {0};
     rp_code rc = parse_import_args(argc, argv, &o, &err);
-    int exitc = cli_parsed("import", cmd_import_usage, rc, &err, o.help);
+    int exitc = cli_parsed("import", cli_help_import, rc, &err, o.help);
     if (exitc < 0) {
         exitc = run_import(&o);
     }

@@ -6,8 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
-
 #include <reprise/intake.h>
 #include <reprise/proxy.h>
 
@@ -49,33 +47,6 @@ const struct option cmd_record_longopts[] = {
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
-
-const char cmd_record_usage[] =
-    "usage: reprise record --upstream URL [--listen HOST:PORT] -o FILE [options]\n"
-    "       reprise record --forward [--only HOSTGLOB]... [--listen HOST:PORT] -o FILE [options]\n"
-    "\n"
-    "Record a session through a proxy and click through it in a browser. Reverse mode: open the\n"
-    "listen address; every request goes to the upstream. Forward mode: set the listen address\n"
-    "as the browser's HTTP and HTTPS proxy; HTTPS is intercepted with a local CA (created on\n"
-    "first use, see 'reprise ca'), which the browser must trust. Every exchange is recorded\n"
-    "with its real URL, secrets replaced by {{secret:NAME}} placeholders. Ctrl-C (SIGINT) or\n"
-    "SIGTERM finishes the exchanges in flight and closes the file. See docs/proxy.md.\n"
-    "\n"
-    "Options:\n"
-    "      --upstream URL        the application: http://HOST[:PORT] or https://HOST[:PORT]\n"
-    "      --listen HOST:PORT    where the browser connects (default 127.0.0.1:8080; port 0\n"
-    "                            picks a free one); the address is printed on stdout\n"
-    "  -o, --output FILE         the recording to write (NAME.jsonl.gz)\n" CLI_RECOPTS_USAGE
-        CLI_RECOPTS_MAX_BODY_USAGE
-    "      --only-path GLOB      record only URL paths matching GLOB (repeatable)\n"
-    "      --insecure            do not verify the upstream's TLS certificate\n"
-    "      --cacert FILE         trust the CAs in FILE (PEM) for the upstream\n"
-    "      --forward             forward-proxy mode instead of --upstream\n"
-    "      --only HOSTGLOB       forward: record only hosts matching HOSTGLOB (*.example.com;\n"
-    "                            repeatable); others are relayed or tunnelled untouched\n"
-    "      --ca-dir DIR          forward: the interception CA's directory (default\n"
-    "                            $XDG_DATA_HOME/reprise or ~/.local/share/reprise)\n"
-    "  -h, --help                show this help\n";
 
 RP_TESTABLE void record_opts_cleanup(struct record_opts *o)
 {
@@ -175,41 +146,6 @@ static void on_signal(int sig)
     }
 }
 
-/* The path of an absolute URL, for the live line. */
-static const char *path_of(const char *url)
-{
-    const char *s = strstr(url, "://");
-    s = s ? strchr(s + 3, '/') : NULL;
-    return s ? s : "/";
-}
-
-/* One live line per exchange: "POST /api/login 200 3.2 ms" (forward mode, where hosts vary:
- * the whole URL). ud points to the forward flag. */
-static void on_exchange(void *ud, const struct rp_exchange *ex, enum rp_intake_fate fate)
-{
-    bool recorded = fate == RP_INTAKE_RECORDED;
-    bool forward = *(const bool *)ud;
-    char line[1024];
-    double ms = (double)ex->duration_us / 1000.0;
-    const char *note = "";
-    if (!recorded && ex->has_response) {
-        note = fate == RP_INTAKE_STATIC ? " (static, not recorded)" : " (not recorded)";
-    }
-    if (ex->has_response) {
-        snprintf(line, sizeof(line), "%s %s %u %.1f ms%s", ex->req.method,
-                 forward ? ex->req.url : path_of(ex->req.url), ex->resp.status, ms, note);
-    } else {
-        cJSON *j = ex->extra ? cJSON_Parse(ex->extra) : NULL;
-        const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
-        snprintf(line, sizeof(line), "%s %s no response: %s (%.1f ms)%s", ex->req.method,
-                 forward ? ex->req.url : path_of(ex->req.url),
-                 cJSON_IsString(e) ? e->valuestring : "unknown error", ms,
-                 recorded ? "" : " (not recorded)");
-        cJSON_Delete(j);
-    }
-    cli_log(NULL, RP_LOG_INFO, line);
-}
-
 /* The upstream as the recording's header names it: without a trailing slash. */
 static char *upstream_detail(const char *u)
 {
@@ -241,8 +177,6 @@ static int run_record(const struct record_opts *o)
         .n_only_hosts = o->n_only_hosts,
         .ca_dir = o->ca_dir,
         .log = cli_log,
-        .on_exchange = on_exchange,
-        .exchange_ud = (void *)&o->forward,
     };
     rp_code rc = rp_intake_new(&io, &in, &err);
     if (!rc) {
@@ -317,7 +251,7 @@ int cmd_record(int argc, char **argv)
     struct record_opts o;
     struct rp_error err = {0};
     rp_code rc = parse_record_args(argc, argv, &o, &err);
-    int exitc = cli_parsed("record", cmd_record_usage, rc, &err, o.help);
+    int exitc = cli_parsed("record", cli_help_record, rc, &err, o.help);
     if (exitc < 0) {
         exitc = run_record(&o);
     }

@@ -35,45 +35,6 @@ const struct option cmd_replay_longopts[] = {
     {NULL, 0, NULL, 0},
 };
 
-const char cmd_replay_usage[] =
-    "usage: reprise replay RECORDING... --target URL [options]\n"
-    "\n"
-    "Replay each recording as one session against URL, in a fresh tenant, and check every\n"
-    "response against its shape (RECORDING's NAME.shape.json when there is one, else shapes\n"
-    "inferred from the recording). Exit 0 when all pass, 1 when a check fails, 2 on bad\n"
-    "input (a missing secret stops the run before anything is sent), 3 when the target fails.\n"
-    "\n"
-    "Options:\n"
-    "  -t, --target URL          where the recording's origin goes (http:// or https://)\n"
-    "  -T, --tenant FROM=TO      rewrite tenant FROM to the template TO (repeatable); TO may\n"
-    "                            use {run} {session} {uuid} {date} {tenant} {env:NAME}.\n"
-    "                            Default: each tenant of the recording becomes\n"
-    "                            {tenant}-{run}-{session}\n"
-    "  -c, --concurrency N       sessions at once (default 1)\n"
-    "  -n, --sessions N          copies of each recording, each its own tenant (default 1)\n"
-    "  -r, --rate R              requests per second over the run (2k = 2000; default: no cap)\n"
-    "  -w, --timeout T           per request: 30s, 500ms, 2m (default 30s)\n"
-    "  -k, --insecure            do not verify TLS certificates\n"
-    "  -C, --cacert FILE         verify TLS with the CA bundle FILE\n"
-    "  -m, --map-host FROM=URL   send requests for host FROM (host[:port]) to URL instead of\n"
-    "                            skipping them (repeatable)\n"
-    "  -b, --bind NAME=JSONPATH  carry the value at JSONPATH ($.data.token) of a response into\n"
-    "                            later requests wherever it comes back (repeatable)\n"
-    "  -H, --run-header NAME     the header that tags every request with the run id\n"
-    "                            (default " DEFAULT_RUN_HEADER ")\n"
-    "  -N, --no-run-header       do not tag requests\n"
-    "  -o, --results FILE        write each live exchange and its check to FILE\n"
-    "                            (recording format; read it with 'reprise diff')\n"
-    "  -j, --junit FILE          write a JUnit XML report to FILE\n"
-    "  -d, --dry-run             print each request as it would be sent; send nothing\n"
-    "      --stream              read each recording from its file in every session, rather\n"
-    "                            than holding it in memory (done anyway past 16 MiB)\n"
-    "      --color, --no-color   force colour on or off (default: on a terminal)\n"
-    "  -h, --help                show this help\n"
-    "\n"
-    "Secrets: a recording's {{secret:NAME}} placeholders are filled from the environment\n"
-    "variable REPRISE_SECRET_NAME (NAME upper-cased).\n";
-
 /* Splits "FROM=TO" at the first '=' into two new strings appended to list. */
 static bool add_pair(char ***list, size_t *n, const char *arg)
 {
@@ -219,39 +180,14 @@ RP_TESTABLE rp_code parse_replay_args(int argc, char **argv, struct replay_opts 
 
 /* ----- the run -------------------------------------------------------------------------- */
 
-static void print_dry_run(const struct rp_replay_event *ev)
-{
-    const struct rp_request *rq = &ev->live->req;
-    printf("# %s, exchange %llu\n%s %s\n", ev->session, (unsigned long long)ev->recorded->seq,
-           rq->method, rq->url);
-    for (size_t i = 0; i < rq->headers.n; i++) {
-        printf("%s: %s\n", rq->headers.v[i].name, rq->headers.v[i].value);
-    }
-    if (rq->body.len) {
-        printf("\n%.*s\n", (int)rq->body.len, (const char *)rq->body.data);
-    }
-    printf("\n");
-}
-
 /* Each exchange goes to the checker; a sink error is kept there and reported at the end. */
 static void on_result(void *ud, const struct rp_replay_event *ev)
 {
     if (ev->status == RP_REPLAY_DRY_RUN) {
-        print_dry_run(ev);
+        rp_listing_request(stdout, ev->session, ev->recorded->seq, &ev->live->req);
         return;
     }
     rp_ignore(rp_checker_exchange(ud, ev, NULL));
-}
-
-static void on_session(void *ud, const char *session, const char *const *from,
-                       const char *const *to, size_t n)
-{
-    (void)ud;
-    for (size_t i = 0; i < n; i++) {
-        char msg[512];
-        snprintf(msg, sizeof(msg), "%s: tenant %s -> %s", session, from[i], to[i]);
-        cli_log(NULL, RP_LOG_INFO, msg);
-    }
 }
 
 /* The engine for o, with its tenant, host and bind rules. */
@@ -271,23 +207,12 @@ static rp_code new_engine(const struct replay_opts *o, struct rp_checker *checke
         .stream = o->stream,
         .log = cli_log,
         .on_result = on_result,
-        .on_session = on_session,
         .ud = checker,
     };
     struct rp_replay *r = NULL;
     rp_code rc = rp_replay_new(&ro, &r, err);
     for (size_t i = 0; !rc && i < o->n_tenants; i += 2) {
         rc = rp_replay_tenant(r, o->tenants[i], o->tenants[i + 1], err);
-        /* Sessions that share a tenant would collide (a second sign-up of one name fails). */
-        if (!rc && o->sessions > 1 && !strstr(o->tenants[i + 1], "{session}") &&
-            !strstr(o->tenants[i + 1], "{uuid}")) {
-            char msg[512];
-            snprintf(msg, sizeof(msg),
-                     "--tenant %s=%s with --sessions %u: every session gets the same tenant; "
-                     "put {session} in it to keep them apart",
-                     o->tenants[i], o->tenants[i + 1], o->sessions);
-            cli_log(NULL, RP_LOG_WARN, msg);
-        }
     }
     for (size_t i = 0; !rc && i < o->n_hosts; i += 2) {
         rc = rp_replay_map_host(r, o->hosts[i], o->hosts[i + 1], err);
@@ -372,7 +297,7 @@ int cmd_replay(int argc, char **argv)
     struct replay_opts o;
     struct rp_error err = {0};
     rp_code rc = parse_replay_args(argc, argv, &o, &err);
-    int exitc = cli_parsed("replay", cmd_replay_usage, rc, &err, o.help);
+    int exitc = cli_parsed("replay", cli_help_replay, rc, &err, o.help);
     if (exitc < 0) {
         exitc = run_replay(&o);
     }

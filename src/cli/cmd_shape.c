@@ -12,17 +12,6 @@ const struct option cmd_shape_longopts[] = {
     {NULL, 0, NULL, 0},
 };
 
-const char cmd_shape_usage[] =
-    "usage: reprise shape RECORDING [-o FILE]\n"
-    "\n"
-    "Infer the expected shape of every response in RECORDING (status, media type, and for\n"
-    "JSON a JSON Schema subset) and write it as NAME.shape.json beside the recording, for\n"
-    "people to review and edit. 'reprise replay' checks against it. See docs/shape-file.md.\n"
-    "\n"
-    "Options:\n"
-    "  -o, --output FILE   write the shape file to FILE instead\n"
-    "  -h, --help          show this help\n";
-
 static rp_code shape_opt(void *opts, int c, const char *arg, struct rp_error *err)
 {
     struct shape_opts *o = opts;
@@ -68,6 +57,6 @@ int cmd_shape(int argc, char **argv)
     struct shape_opts o;
     struct rp_error err = {0};
     rp_code rc = parse_shape_args(argc, argv, &o, &err);
-    int done = cli_parsed("shape", cmd_shape_usage, rc, &err, o.help);
+    int done = cli_parsed("shape", cli_help_shape, rc, &err, o.help);
     return done >= 0 ? done : run_shape(&o);
 }

@@ -13,19 +13,6 @@ const struct option cmd_show_longopts[] = {
     {NULL, 0, NULL, 0},
 };
 
-const char cmd_show_usage[] =
-    "usage: reprise show FILE [--json | --correlations]\n"
-    "\n"
-    "Print the recording FILE (NAME.jsonl.gz, or - for standard input): its header, then one\n"
-    "row per exchange (seq, method, URL, status, response body size, duration) and a summary.\n"
-    "\n"
-    "Options:\n"
-    "  -j, --json           print the decompressed JSON lines instead (header first), each\n"
-    "                       checked\n"
-    "  -c, --correlations   list the values replay carries from a response into a later\n"
-    "                       request: from where, to where, and the recorded value\n"
-    "  -h, --help           show this help\n";
-
 static rp_code show_opt(void *opts, int c, const char *arg, struct rp_error *err)
 {
     struct show_opts *o = opts;
@@ -70,7 +57,7 @@ int cmd_show(int argc, char **argv)
     struct show_opts opts;
     struct rp_error err = {0};
     rp_code rc = parse_show_args(argc, argv, &opts, &err);
-    int done = cli_parsed("show", cmd_show_usage, rc, &err, opts.help);
+    int done = cli_parsed("show", cli_help_show, rc, &err, opts.help);
     if (done >= 0) {
         return done;
     }

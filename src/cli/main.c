@@ -15,7 +15,7 @@ int main(int argc, char **argv)
         } else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
             cli_verbosity = 1;
         } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            cli_print_main_usage(stdout);
+            fputs(cli_help_reprise, stdout);
             return RP_EXIT_OK;
         } else if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
             printf("reprise %s\n", rp_version());
@@ -25,7 +25,7 @@ int main(int argc, char **argv)
         }
     }
     if (i == argc) {
-        cli_print_main_usage(stderr);
+        fputs(cli_help_reprise, stderr);
         return RP_EXIT_INPUT;
     }
     const struct cli_command *c = cli_find(argv[i]);

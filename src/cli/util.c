@@ -99,11 +99,6 @@ int cli_parsed(const char *cmd, const char *usage, rp_code rc, const struct rp_e
     return -1;
 }
 
-void cli_print_usage(const struct cli_command *c, FILE *out)
-{
-    fputs(c->usage, out);
-}
-
 bool cli_color(FILE *out)
 {
     const char *nc = getenv("NO_COLOR");

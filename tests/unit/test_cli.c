@@ -72,6 +72,27 @@ Test(cli, every_long_option_is_in_help_and_in_docs_cli_md)
     free(doc);
 }
 
+/* docs/help/reprise.txt lists the commands by hand: each one in the table, and no other. */
+Test(cli, the_overview_lists_every_command_and_only_those)
+{
+    size_t listed = 0;
+    for (const char *l = strstr(cli_help_reprise, "Commands:\n"); l && (l = strchr(l, '\n'));) {
+        l++;
+        if (strncmp(l, "  ", 2) != 0 || l[2] == ' ' || l[2] == '-') {
+            break;
+        }
+        char name[32];
+        cr_assert_eq(sscanf(l, "%31s", name), 1);
+        cr_assert_not_null(cli_find(name), "the overview lists '%s', which is no command", name);
+        listed++;
+    }
+    size_t n = 0;
+    for (const struct cli_command *c = cli_commands; c->name; c++) {
+        n++;
+    }
+    cr_assert_eq(listed, n, "the overview lists %zu commands; there are %zu", listed, n);
+}
+
 Test(cli, every_code_maps_to_a_documented_exit_class)
 {
     for (int c = 0; c < RP_CODE_COUNT_; c++) {
