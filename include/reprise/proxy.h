@@ -37,7 +37,7 @@ struct rp_proxy_opts {
     const char *listen; /* "HOST:PORT" (IPv4 or [IPv6] literal); NULL: RP_PROXY_LISTEN */
     bool insecure;      /* do not verify the upstream's certificate */
     const char *cacert; /* PEM file of CAs to trust instead of the system's; may be NULL */
-    rp_log_fn log;      /* warnings and errors; may be NULL */
+    rp_log_fn log;      /* warnings, errors, and a line per exchange (RP_LOG_INFO); may be NULL */
     void *log_ud;
     rp_proxy_exchange_fn on_exchange; /* may be NULL */
     void *exchange_ud;

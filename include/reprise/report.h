@@ -81,6 +81,13 @@ RP_EXTERN RP_NODISCARD rp_code rp_listing_print(const char *path, FILE *out,
                                                 const struct rp_listing_opts *o,
                                                 struct rp_error *err);
 
+/*
+ * Prints one request as `reprise replay --dry-run` shows it: "# SESSION, exchange SEQ", the
+ * request line, each header, a blank line and the body when there is one, then a blank line.
+ */
+RP_EXTERN void rp_listing_request(FILE *out, const char *session, uint64_t seq,
+                                  const struct rp_request *rq);
+
 #ifdef __cplusplus
 }
 #endif

@@ -31,6 +31,38 @@ static char *absolute_url(const struct rp__origin *o, const char *target)
     return rp_buf_take(&b, NULL);
 }
 
+/* The path of an absolute URL, for the live line. */
+static const char *path_of(const char *url)
+{
+    const char *s = strstr(url, "://");
+    s = s ? strchr(s + 3, '/') : NULL;
+    return s ? s : "/";
+}
+
+/* The live line of one exchange, at RP_LOG_INFO: "POST /api/login 200 3.2 ms" (forward mode,
+ * where hosts vary: the whole URL), or "GET /x no response: why (3.0 ms)". */
+static void log_exchange(struct rp_proxy *p, const struct rp_exchange *ex, enum rp_intake_fate fate,
+                         const char *why)
+{
+    if (!p->o.log) {
+        return;
+    }
+    bool recorded = fate == RP_INTAKE_RECORDED;
+    const char *url = p->o.forward ? ex->req.url : path_of(ex->req.url);
+    double ms = (double)ex->duration_us / 1000.0;
+    char line[1024];
+    if (ex->has_response) {
+        snprintf(line, sizeof(line), "%s %s %u %.1f ms%s", ex->req.method, url, ex->resp.status, ms,
+                 recorded                   ? ""
+                 : fate == RP_INTAKE_STATIC ? " (static, not recorded)"
+                                            : " (not recorded)");
+    } else {
+        snprintf(line, sizeof(line), "%s %s no response: %s (%.1f ms)%s", ex->req.method, url,
+                 why ? why : "no response", ms, recorded ? "" : " (not recorded)");
+    }
+    p->o.log(p->o.log_ud, RP_LOG_INFO, line);
+}
+
 void rp__proxy_record(struct rp_proxy *p, const struct rp__conn *c, struct rp_http_message *req,
                       struct rp_http_message *resp, const char *why)
 {
@@ -55,6 +87,7 @@ void rp__proxy_record(struct rp_proxy *p, const struct rp__conn *c, struct rp_ht
         p->write_rc = rc;
         p->write_err = err;
     }
+    log_exchange(p, &ex, fate, why);
     if (p->o.on_exchange) {
         p->o.on_exchange(p->o.exchange_ud, &ex, fate);
     }

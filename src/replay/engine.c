@@ -444,6 +444,13 @@ rp_code rp_replay_tenant(struct rp_replay *r, const char *from, const char *to,
         return rp_error_set(err, RP_EUSAGE, "--tenant needs FROM=TO with a non-empty FROM");
     }
     pairs_add(&r->tenants, from, to);
+    /* Sessions that share a tenant would collide (a second sign-up of one name fails). */
+    if (r->o.sessions > 1 && !strstr(to, "{session}") && !strstr(to, "{uuid}")) {
+        rp__replay_log(r, RP_LOG_WARN,
+                       "--tenant %s=%s with --sessions %u: every session gets the same tenant; "
+                       "put {session} in it to keep them apart",
+                       from, to, r->o.sessions);
+    }
     return RP_OK;
 }
 

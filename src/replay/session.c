@@ -391,6 +391,9 @@ rp_code rp__replay_session_start(struct rp__replay_session *s, struct rp_error *
             rc = rp_rewriter_add(s->rw, from[i], to[i], err);
         }
     }
+    for (size_t i = 0; i < n && !rc; i++) {
+        rp__replay_log(r, RP_LOG_INFO, "%s: tenant %s -> %s", s->name, from[i], to[i]);
+    }
     if (!rc && r->o.on_session) {
         r->o.on_session(r->o.ud, s->name, from, (const char *const *)to, n);
     }

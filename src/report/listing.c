@@ -168,3 +168,16 @@ rp_code rp_listing_print(const char *path, FILE *out, const struct rp_listing_op
     }
     return list_exchanges(path, out, o, err);
 }
+
+void rp_listing_request(FILE *out, const char *session, uint64_t seq, const struct rp_request *rq)
+{
+    fprintf(out, "# %s, exchange %llu\n%s %s\n", session, (unsigned long long)seq, rq->method,
+            rq->url);
+    for (size_t i = 0; i < rq->headers.n; i++) {
+        fprintf(out, "%s: %s\n", rq->headers.v[i].name, rq->headers.v[i].value);
+    }
+    if (rq->body.len) {
+        fprintf(out, "\n%.*s\n", (int)rq->body.len, (const char *)rq->body.data);
+    }
+    fputc('\n', out);
+}
