@@ -29,10 +29,13 @@ enum rp_outcome {
     RP_OUTCOME_ERROR,   /* no response: connection refused, reset, timeout, TLS (see error) */
     RP_OUTCOME_SKIPPED, /* not sent: another host, or the session stopped earlier; for one
                            check: it did not apply */
+    RP_OUTCOME_UNSAFE,  /* not sent: it would have carried a recorded server value (a correlated
+                           value missing live, an unsourced id in a write; see error). A check
+                           failure, as FAIL */
 };
 
-/* The name of an outcome as the results file writes it ("pass", "fail", "error", "skipped"),
- * or NULL for a value outside the enum. */
+/* The name of an outcome as the results file writes it ("pass", "fail", "error", "skipped",
+ * "unsafe"), or NULL for a value outside the enum. */
 RP_EXTERN const char *rp_outcome_name(enum rp_outcome o);
 
 /* What one check said about one exchange. */
@@ -53,7 +56,7 @@ struct rp_verdict {
                                        the live response; seq is the run's own numbering */
     enum rp_outcome outcome;
     struct rp_mismatches mismatches;            /* FAIL: at least one */
-    const char *error;                          /* ERROR or SKIPPED: why, one line; else NULL */
+    const char *error;                          /* ERROR, SKIPPED, UNSAFE: why, one line */
     const struct rp_shape *shape;               /* the shape checked against; NULL if none */
     struct rp_check_note checks[RP_CHECKS_MAX]; /* per check, in the order they ran */
     size_t n_checks;
@@ -79,6 +82,7 @@ struct rp_run_summary {
     uint64_t passed, failed, errors, skipped;
     uint64_t p50_us, p95_us, max_us; /* latency over exchanges that got a response */
     uint64_t wall_us;                /* the run's duration; 0 for a run read back offline */
+    uint64_t unsafe;                 /* refused as unsafe: a failure, as failed */
 };
 
 /* ----- sinks -------------------------------------------------------------------------------- */
@@ -132,7 +136,7 @@ struct rp_checker_opts {
     size_t n_recordings;
     /* A shape file every exchange is checked against instead (diff --shape); NULL: none. */
     const char *shape_file;
-    /* Sinks get only FAIL and ERROR verdicts (the tally still counts every one). */
+    /* Sinks get only FAIL, UNSAFE and ERROR verdicts (the tally still counts every one). */
     bool failures_only;
     rp_log_fn log; /* one DEBUG line per shape file used; may be NULL */
     void *log_ud;

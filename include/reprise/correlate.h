@@ -117,6 +117,76 @@ RP_EXTERN RP_NODISCARD rp_code rp_corr_session_apply(struct rp_corr_session *s, 
                                                      struct rp_request *req, size_t *out_missing,
                                                      struct rp_error *err);
 
+/* ----- safety nets: missing live values, unsourced ids (session.c, unsourced.c) ---------- */
+
+/*
+ * The i-th correlation into the request of recorded exchange seq whose live value was never
+ * taken (i below the count rp_corr_session_apply gave for seq), borrowed from the correlator;
+ * NULL past the end. *out_answered (when not NULL) says whether its source exchange got a live
+ * response (which lacked the value) or got none at all (not sent, or no answer).
+ */
+RP_EXTERN const struct rp_correlation *rp_corr_session_missing(const struct rp_corr_session *s,
+                                                               uint64_t seq, size_t i,
+                                                               bool *out_answered);
+
+/*
+ * Unsourced ids: an id-like value a request sends that no earlier response of the recording
+ * gave. Replaying one sends the recorded server value, which in a fresh tenant names another
+ * tenant's object; replay refuses it in a write (POST, PUT, PATCH, DELETE) and warns about it in
+ * a read.
+ *
+ * Id-like: a value of an id shape — all digits (not all zeros; a year from 1900 to 2099 only
+ * where a key names an id), a UUID, or a token of 6 to RP_UNSOURCED_MAX_ID letters, digits, '_'
+ * and '-' with at least one digit and one letter — standing in an id place: a path segment
+ * after a word segment ("/orders/17"; a UUID in any segment), a query or form field or a JSON
+ * key named like an id ("id", "order_id", "orderId", "X-Order-Id"; a UUID under any key).
+ * Given: the value is a whole token (letters and digits, with or without '-' and '_') of an
+ * earlier response's headers or body, or a correlation carries it into this request. Not
+ * unsourced either: a declared constant (--const), or a value holding a tenant.
+ */
+struct rp_unsourced {
+    uint64_t seq;             /* the exchange whose request sends it */
+    char method[16];          /* its request's method, cut to fit */
+    struct rp_location where; /* where it stands in the request */
+    char *value;              /* owned */
+    bool write;               /* POST, PUT, PATCH or DELETE */
+};
+
+struct rp_unsourced_finder;
+
+RP_EXTERN struct rp_unsourced_finder *rp_unsourced_finder_new(void);
+RP_EXTERN void rp_unsourced_finder_free(struct rp_unsourced_finder *u);
+
+/* Declares a value the same in every tenant (--const): never unsourced. Empty values are
+ * ignored. */
+RP_EXTERN void rp_unsourced_finder_const(struct rp_unsourced_finder *u, const char *value);
+
+/* Declares a tenant value (the recording's tenants, --tenant FROM): a value that holds it is
+ * rewritten at replay, so never unsourced. Empty values are ignored. */
+RP_EXTERN void rp_unsourced_finder_tenant(struct rp_unsourced_finder *u, const char *value);
+
+/*
+ * Feeds the next exchange of the recording (borrowed), in order, after c has learnt it
+ * (rp_correlator_learn), so that the correlations into its request count as given. Its request
+ * is searched for unsourced ids, then its response's tokens are remembered. Never fails on
+ * input: past the caps the finder stops looking (see rp_unsourced_finder_saturated).
+ */
+RP_EXTERN void rp_unsourced_finder_learn(struct rp_unsourced_finder *u,
+                                         const struct rp_correlator *c,
+                                         const struct rp_exchange *ex);
+
+/* The unsourced values found, in exchange order; borrowed from u. */
+RP_EXTERN size_t rp_unsourced_count(const struct rp_unsourced_finder *u);
+RP_EXTERN const struct rp_unsourced *rp_unsourced_get(const struct rp_unsourced_finder *u,
+                                                      size_t i);
+
+/* The index of the first unsourced value of exchange seq (rp_unsourced_count() when none). */
+RP_EXTERN size_t rp_unsourced_first(const struct rp_unsourced_finder *u, uint64_t seq);
+
+/* 0, or the seq of the exchange where the finder stopped looking: more than
+ * RP_UNSOURCED_MAX_SEEN distinct response values, or RP_UNSOURCED_MAX unsourced ones. */
+RP_EXTERN uint64_t rp_unsourced_finder_saturated(const struct rp_unsourced_finder *u);
+
 #ifdef __cplusplus
 }
 #endif

@@ -42,7 +42,9 @@ extern "C" {
     X(EDNS,      3, "could not resolve host")                           \
     X(ETARGET,   3, "target failed (reset, protocol error)")            \
     X(ESYS,      3, "system call failed")                               \
-    X(EINTERNAL, 2, "internal error")
+    X(EINTERNAL, 2, "internal error")                                   \
+    X(EUNSAFE,   1, "refused: a write sends an id no response gave")    \
+    X(EMISSING,  1, "a correlated value is missing from the live response")
 /* clang-format on */
 
 typedef enum {

@@ -88,6 +88,14 @@
 /* Correlation: where, at most, a request value is searched for a long source inside it. */
 #define RP_CORRELATE_TOKEN_STARTS 64u
 
+/* Unsourced ids (a safety net of replay): an id-like value is at most RP_UNSOURCED_MAX_ID bytes;
+ * the values earlier responses gave are remembered as hashes, at most RP_UNSOURCED_MAX_SEEN
+ * distinct ones (past that the check stops, with a warning, rather than guess); at most
+ * RP_UNSOURCED_MAX values are listed per recording. */
+#define RP_UNSOURCED_MAX_ID   64u
+#define RP_UNSOURCED_MAX_SEEN (1u << 20)
+#define RP_UNSOURCED_MAX      4096u
+
 /* Replay keeps a recording's decoded exchanges in memory, shared by its sessions, when they
  * take at most this much; a longer recording is streamed again by each session. */
 #define RP_REPLAY_CACHE_BYTES (16u * 1024u * 1024u)

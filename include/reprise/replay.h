@@ -35,6 +35,9 @@ enum rp_replay_status {
     RP_REPLAY_ERROR,   /* sent, no response: code and message say why */
     RP_REPLAY_SKIPPED, /* not sent: another host, or the session stopped at an earlier error */
     RP_REPLAY_DRY_RUN, /* not sent: --dry-run; live holds the request as it would go out */
+    RP_REPLAY_UNSAFE,  /* not sent: it would carry a recorded server value (EMISSING: a
+                          correlated value missing from the live response; EUNSAFE: an unsourced
+                          id in a write); the session stops there; message names value and place */
 };
 
 /* One exchange's outcome, passed to the result callback; everything borrowed for the call. */
@@ -45,8 +48,8 @@ struct rp_replay_event {
     const struct rp_exchange *recorded;
     const struct rp_exchange *live; /* the request as sent, and the response when DONE */
     enum rp_replay_status status;
-    rp_code code;        /* ERROR: the failure class (ECONNECT, ETIMEOUT, ...) */
-    const char *message; /* ERROR, SKIPPED: one line */
+    rp_code code;        /* ERROR: the failure class (ECONNECT, ETIMEOUT, ...); UNSAFE: why */
+    const char *message; /* ERROR, SKIPPED, UNSAFE: one line */
     uint64_t latency_us; /* DONE: request start to the last byte */
 };
 
@@ -70,6 +73,7 @@ struct rp_replay_opts {
     bool dry_run;                /* build each request, send nothing */
     bool stream;                 /* each session reads its recording from the file, even when it
                                     would fit in memory (RP_REPLAY_CACHE_BYTES) */
+    bool allow_unsourced;        /* send writes with unsourced ids, with a warning */
     rp_secret_fn secret;         /* NULL: rp_secret_from_env */
     void *secret_ud;
     rp_log_fn log; /* NULL: silent */
@@ -106,6 +110,11 @@ RP_EXTERN RP_NODISCARD rp_code rp_replay_map_host(struct rp_replay *r, const cha
 RP_EXTERN RP_NODISCARD rp_code rp_replay_bind(struct rp_replay *r, const char *name,
                                               const char *jsonpath, struct rp_error *err);
 
+/* Declares value the same in every tenant (--const): an id of that value is never unsourced.
+ * RP_EUSAGE for an empty value. */
+RP_EXTERN RP_NODISCARD rp_code rp_replay_const(struct rp_replay *r, const char *value,
+                                               struct rp_error *err);
+
 /*
  * Runs the replay to the end. Returns RP_OK when every exchange got a response (whatever its
  * status; checking shapes is the caller's), the class of the first target failure (ECONNECT,
@@ -126,6 +135,15 @@ RP_EXTERN void rp_run_id_make(char *out, size_t n);
  */
 RP_EXTERN RP_NODISCARD rp_code rp_replay_learn(const char *path, struct rp_correlator *c,
                                                rp_log_fn log, void *log_ud, struct rp_error *err);
+
+/*
+ * The same, and also finds the recording's unsourced ids into u (see correlate.h), as the
+ * engine does before sending: the recording's tenants are declared to u here; declare
+ * constants and --tenant FROMs before. `reprise show --correlations` lists what it finds.
+ */
+RP_EXTERN RP_NODISCARD rp_code rp_replay_survey(const char *path, struct rp_correlator *c,
+                                                struct rp_unsourced_finder *u, rp_log_fn log,
+                                                void *log_ud, struct rp_error *err);
 
 #ifdef __cplusplus
 }

@@ -71,6 +71,13 @@ struct rp_listing_opts {
     bool color;    /* ANSI colours in the table */
     rp_log_fn log; /* the reader's warnings (a truncated file); NULL: silent */
     void *log_ud;
+    /* CORRELATIONS: what replay would be given, so the listing shows what it will do. */
+    const char *const *binds; /* "NAME=PLACE" each, as replay's --bind */
+    size_t n_binds;
+    const char *const *consts; /* values the same in every tenant (--const) */
+    size_t n_consts;
+    const char *const *tenants; /* "FROM=TO" or "FROM" (--tenant): FROM is a tenant value */
+    size_t n_tenants;
 };
 
 /*

@@ -30,10 +30,8 @@ struct rp_checker {
 };
 
 static const char *const outcome_names[] = {
-    [RP_OUTCOME_PASS] = "pass",
-    [RP_OUTCOME_FAIL] = "fail",
-    [RP_OUTCOME_ERROR] = "error",
-    [RP_OUTCOME_SKIPPED] = "skipped",
+    [RP_OUTCOME_PASS] = "pass",       [RP_OUTCOME_FAIL] = "fail",     [RP_OUTCOME_ERROR] = "error",
+    [RP_OUTCOME_SKIPPED] = "skipped", [RP_OUTCOME_UNSAFE] = "unsafe",
 };
 
 const char *rp_outcome_name(enum rp_outcome o)
@@ -236,6 +234,9 @@ static rp_code tally_and_report(struct rp_checker *c, const struct rp_verdict *v
     case RP_OUTCOME_ERROR:
         c->sum.errors++;
         break;
+    case RP_OUTCOME_UNSAFE:
+        c->sum.unsafe++;
+        break;
     default:
         c->sum.skipped++;
         break;
@@ -244,7 +245,8 @@ static rp_code tally_and_report(struct rp_checker *c, const struct rp_verdict *v
     if (rc) {
         return rc;
     }
-    if (c->failures_only && v->outcome != RP_OUTCOME_FAIL && v->outcome != RP_OUTCOME_ERROR) {
+    if (c->failures_only && v->outcome != RP_OUTCOME_FAIL && v->outcome != RP_OUTCOME_ERROR &&
+        v->outcome != RP_OUTCOME_UNSAFE) {
         return RP_OK;
     }
     struct rp_error e = {0};
@@ -290,6 +292,9 @@ rp_code rp_checker_exchange(struct rp_checker *c, const struct rp_replay_event *
     }
     case RP_REPLAY_ERROR:
         v.outcome = RP_OUTCOME_ERROR;
+        break;
+    case RP_REPLAY_UNSAFE:
+        v.outcome = RP_OUTCOME_UNSAFE;
         break;
     default:
         v.outcome = RP_OUTCOME_SKIPPED;

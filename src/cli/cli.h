@@ -149,8 +149,17 @@ struct show_opts {
     const char *file;
     bool json;
     bool correlations;
+    const char **binds; /* NAME, PLACE, ... (strings borrowed from argv; the array owned) */
+    size_t n_binds;
+    const char **consts; /* --const VALUE */
+    size_t n_consts;
+    const char **tenants; /* --tenant FROM (the TO of FROM=TO is not needed to list) */
+    size_t n_tenants;
     bool help;
 };
+
+/* Frees what parse_show_args allocated. */
+void show_opts_cleanup(struct show_opts *o);
 
 struct replay_opts {
     const char *const *recordings;
@@ -162,6 +171,9 @@ struct replay_opts {
     size_t n_hosts;
     char **binds;
     size_t n_binds;
+    const char **consts; /* --const VALUE (strings borrowed from argv; the array owned) */
+    size_t n_consts;
+    bool allow_unsourced;
     unsigned concurrency;
     unsigned sessions;
     double rate;

@@ -73,7 +73,7 @@ static int run_diff(const struct diff_opts *o)
     } else if (sum.errors) {
         exitc = RP_EXIT_TARGET;
     } else {
-        exitc = sum.failed ? RP_EXIT_MISMATCH : RP_EXIT_OK;
+        exitc = sum.failed || sum.unsafe ? RP_EXIT_MISMATCH : RP_EXIT_OK;
     }
     rp_checker_free(checker);
     return exitc;

@@ -23,6 +23,8 @@ const struct option cmd_replay_longopts[] = {
     {"cacert", required_argument, NULL, 'C'},
     {"map-host", required_argument, NULL, 'm'},
     {"bind", required_argument, NULL, 'b'},
+    {"const", required_argument, NULL, 'K'},
+    {"allow-unsourced", no_argument, NULL, 'U'},
     {"run-header", required_argument, NULL, 'H'},
     {"no-run-header", no_argument, NULL, 'N'},
     {"results", required_argument, NULL, 'o'},
@@ -61,6 +63,7 @@ void replay_opts_cleanup(struct replay_opts *o)
     free_pairs(o->tenants, o->n_tenants);
     free_pairs(o->hosts, o->n_hosts);
     free_pairs(o->binds, o->n_binds);
+    free(o->consts);
     memset(o, 0, sizeof(*o));
 }
 
@@ -86,6 +89,15 @@ static rp_code replay_opt(void *opts, int c, const char *arg, struct rp_error *e
         if (!add_pair(&o->binds, &o->n_binds, arg)) {
             return rp_error_set(err, RP_EUSAGE, "--bind wants NAME=JSONPATH, got '%s'", arg);
         }
+        break;
+    case 'K':
+        if (!arg[0]) {
+            return rp_error_set(err, RP_EUSAGE, "--const wants a non-empty VALUE");
+        }
+        cli_push_arg(&o->consts, &o->n_consts, arg);
+        break;
+    case 'U':
+        o->allow_unsourced = true;
         break;
     case 'c':
         if (!cli_parse_count(arg, 10000, &n) || n == 0) {
@@ -205,6 +217,7 @@ static rp_code new_engine(const struct replay_opts *o, struct rp_checker *checke
         .run_header = o->run_header,
         .dry_run = o->dry_run,
         .stream = o->stream,
+        .allow_unsourced = o->allow_unsourced,
         .log = cli_log,
         .on_result = on_result,
         .ud = checker,
@@ -219,6 +232,9 @@ static rp_code new_engine(const struct replay_opts *o, struct rp_checker *checke
     }
     for (size_t i = 0; !rc && i < o->n_binds; i += 2) {
         rc = rp_replay_bind(r, o->binds[i], o->binds[i + 1], err);
+    }
+    for (size_t i = 0; !rc && i < o->n_consts; i++) {
+        rc = rp_replay_const(r, o->consts[i], err);
     }
     for (size_t i = 0; !rc && i < o->n_recordings; i++) {
         rp_replay_add_recording(r, o->recordings[i]);
@@ -284,7 +300,7 @@ static int run_replay(const struct replay_opts *o)
     } else if (rc) {
         exitc = cli_fail(&err);
     } else {
-        exitc = sum.failed ? RP_EXIT_MISMATCH : RP_EXIT_OK;
+        exitc = sum.failed || sum.unsafe ? RP_EXIT_MISMATCH : RP_EXIT_OK;
     }
 out:
     rp_replay_free(r);

@@ -21,6 +21,7 @@ struct rp_corr_session {
     const struct rp_correlator *c;
     size_t n;
     char **live;              /* per correlation: the live value, or NULL when not seen */
+    bool *answered;           /* per correlation: its source exchange got a live response */
     struct from_ref *by_from; /* correlations ordered by from_seq */
 };
 
@@ -89,6 +90,7 @@ struct rp_corr_session *rp_corr_session_new(const struct rp_correlator *c)
     s->c = c;
     s->n = rp_correlator_count(c);
     s->live = rp_xcalloc(s->n, sizeof(*s->live));
+    s->answered = rp_xcalloc(s->n, sizeof(*s->answered));
     s->by_from = rp_xcalloc(s->n, sizeof(*s->by_from));
     for (size_t i = 0; i < s->n; i++) {
         s->by_from[i].seq = rp_correlator_get(c, i)->from_seq;
@@ -107,6 +109,7 @@ void rp_corr_session_free(struct rp_corr_session *s)
         free(s->live[i]);
     }
     free(s->live);
+    free(s->answered);
     free(s->by_from);
     free(s);
 }
@@ -235,6 +238,7 @@ void rp_corr_session_observe(struct rp_corr_session *s, uint64_t seq,
         size_t len = 0;
         free(s->live[idx]);
         s->live[idx] = NULL;
+        s->answered[idx] = live != NULL;
         /* An empty value is as good as none: it would only blank the target. */
         if (live && extract(live, &r->from, buf, &len) && len > 0) {
             s->live[idx] = rp_xstrndup(buf, len);
@@ -594,4 +598,37 @@ rp_code rp_corr_session_apply(struct rp_corr_session *s, uint64_t seq, struct rp
         *out_missing = missing;
     }
     return RP_OK;
+}
+
+/* ----- what is missing ------------------------------------------------------------------------ */
+
+const struct rp_correlation *rp_corr_session_missing(const struct rp_corr_session *s, uint64_t seq,
+                                                     size_t i, bool *out_answered)
+{
+    size_t lo = 0;
+    size_t hi = s->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (rp_correlator_get(s->c, mid)->to_seq < seq) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    for (size_t k = lo; k < s->n; k++) {
+        const struct rp_correlation *r = rp_correlator_get(s->c, k);
+        if (r->to_seq != seq) {
+            break;
+        }
+        if (s->live[k]) {
+            continue;
+        }
+        if (i-- == 0) {
+            if (out_answered) {
+                *out_answered = s->answered[k];
+            }
+            return r;
+        }
+    }
+    return NULL;
 }

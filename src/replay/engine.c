@@ -413,6 +413,7 @@ void rp_replay_free(struct rp_replay *r)
         free(rec->name);
         rp_rec_meta_cleanup(&rec->meta);
         rp_correlator_free(rec->corr);
+        rp_unsourced_finder_free(rec->unsourced);
         free(rec->origin);
         rp__replay_cache_free(rec);
     }
@@ -423,6 +424,7 @@ void rp_replay_free(struct rp_replay *r)
     pairs_cleanup(&r->tenants);
     pairs_cleanup(&r->hosts);
     pairs_cleanup(&r->binds);
+    pairs_cleanup(&r->consts);
     free(r->waiting);
     free(r->target);
     free(r);
@@ -493,6 +495,15 @@ rp_code rp_replay_bind(struct rp_replay *r, const char *name, const char *jsonpa
     return RP_OK;
 }
 
+rp_code rp_replay_const(struct rp_replay *r, const char *value, struct rp_error *err)
+{
+    if (!value || !value[0]) {
+        return rp_error_set(err, RP_EUSAGE, "--const needs a non-empty VALUE");
+    }
+    pairs_add(&r->consts, value, "");
+    return RP_OK;
+}
+
 const char *rp_replay_run_id(const struct rp_replay *r)
 {
     return r->run_id;
@@ -513,12 +524,22 @@ rp_code rp_replay_run(struct rp_replay *r, struct rp_error *err)
                 return rc;
             }
         }
+        /* Unsourced ids are looked for beside the correlations: consts and --tenant FROMs
+         * now, the recording's own tenants as the prepass reads its header. */
+        rec->unsourced = rp_unsourced_finder_new();
+        for (size_t k = 0; k < r->consts.n; k++) {
+            rp_unsourced_finder_const(rec->unsourced, r->consts.v[k].from);
+        }
+        for (size_t k = 0; k < r->tenants.n; k++) {
+            rp_unsourced_finder_tenant(rec->unsourced, r->tenants.v[k].from);
+        }
         rp_code rc =
             rp__replay_prepass(rec, r->o.log, r->o.log_ud, r->o.dry_run ? NULL : r->o.secret,
                                r->o.secret_ud, !r->o.stream, err);
         if (rc) {
             return rc;
         }
+        rp__replay_warn_unsourced(r, rec);
         const char *nm = rec->meta.name && rec->meta.name[0] ? rec->meta.name : rec->path;
         rec->name = rp_xstrdup(nm);
         if (rec->cache) {

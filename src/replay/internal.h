@@ -40,6 +40,7 @@ struct rp__replay_rec {
     char *name;
     struct rp_rec_meta meta;
     struct rp_correlator *corr;
+    struct rp_unsourced_finder *unsourced; /* NULL: not looked for */
     char *origin; /* scheme://authority of its first request, lower-cased */
     /*
      * The decoded exchanges, requests already normalised (see rp__replay_normalise()), each
@@ -62,6 +63,7 @@ struct rp_replay {
     struct rp__replay_pairs tenants;
     struct rp__replay_pairs hosts;
     struct rp__replay_pairs binds;
+    struct rp__replay_pairs consts; /* --const VALUE (to unused) */
     struct rp__replay_rec *recs;
     size_t n_recs;
 
@@ -174,6 +176,19 @@ struct curl_slist *rp__replay_header_list(struct rp__replay_session *s, struct r
 
 /* Sets the easy handle's URL, method, body, headers and cookies for the request on the wire. */
 void rp__replay_configure_easy(struct rp__replay_session *s);
+
+/* ----- safety nets: missing live values, unsourced ids (safety.c) ------------------------ */
+
+/*
+ * Decides whether the request built for s->cur may go, missing live values for missing of its
+ * correlations (rp_corr_session_apply's count). When it may not, reports it UNSAFE, stops the
+ * session (its later steps are SKIPPED) and returns true. Under --dry-run it only warns.
+ */
+bool rp__replay_refuse(struct rp__replay_session *s, size_t missing);
+
+/* Logs, once per recording before anything is sent, the unsourced ids that will be sent all the
+ * same: in reads, and in writes under --allow-unsourced. */
+void rp__replay_warn_unsourced(struct rp_replay *r, const struct rp__replay_rec *rec);
 
 /* ----- the cache of packed exchanges and --stream reading (cache.c) ----------------------- */
 

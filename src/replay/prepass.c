@@ -48,6 +48,9 @@ rp_code rp__replay_prepass(struct rp__replay_rec *rec, rp_log_fn log, void *log_
     if (rc) {
         goto out;
     }
+    for (size_t i = 0; rec->unsourced && i < rec->meta.n_tenants; i++) {
+        rp_unsourced_finder_tenant(rec->unsourced, rec->meta.tenants[i]);
+    }
     for (;;) {
         bool got = false;
         rc = rp_reader_next(rd, &ex, &got, err);
@@ -72,6 +75,9 @@ rp_code rp__replay_prepass(struct rp__replay_rec *rec, rp_log_fn log, void *log_
         if (rc) {
             rp_error_prefix(err, "%s:%llu", rec->path, (unsigned long long)rp_reader_line(rd));
             goto out;
+        }
+        if (rec->unsourced) {
+            rp_unsourced_finder_learn(rec->unsourced, rec->corr, &ex);
         }
         /* Cookies the jar will supply need no secret: drop them as the replay will. */
         rc = rp__replay_normalise(&cn, &ex.req, err);
@@ -107,10 +113,17 @@ out:
 rp_code rp_replay_learn(const char *path, struct rp_correlator *c, rp_log_fn log, void *log_ud,
                         struct rp_error *err)
 {
+    return rp_replay_survey(path, c, NULL, log, log_ud, err);
+}
+
+rp_code rp_replay_survey(const char *path, struct rp_correlator *c, struct rp_unsourced_finder *u,
+                         rp_log_fn log, void *log_ud, struct rp_error *err)
+{
     struct rp__replay_rec rec;
     memset(&rec, 0, sizeof(rec));
     rec.path = (char *)path;
     rec.corr = c;
+    rec.unsourced = u;
     rp_rec_meta_init(&rec.meta);
     rp_code rc = rp__replay_prepass(&rec, log, log_ud, NULL, NULL, false, err);
     rp_rec_meta_cleanup(&rec.meta);

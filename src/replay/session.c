@@ -474,9 +474,10 @@ rp_code rp__replay_build_request(struct rp__replay_session *s, bool *out_send, s
         return rc;
     }
 
+    size_t missing = 0;
     rc = rp_rewrite_request(s->rw, &lv->req, NULL, err);
     if (!rc) {
-        rc = rp_corr_session_apply(s->cs, s->cur->seq, &lv->req, NULL, err);
+        rc = rp_corr_session_apply(s->cs, s->cur->seq, &lv->req, &missing, err);
     }
     if (rc) {
         return rc;
@@ -531,6 +532,10 @@ rp_code rp__replay_build_request(struct rp__replay_session *s, bool *out_send, s
     if (r->o.run_header) {
         rp_ignore(
             rp_headers_set(&lv->req.headers, r->o.run_header, r->run_id, strlen(r->run_id), NULL));
+    }
+    /* Never a recorded server value by accident (safety.c): reported UNSAFE, not sent. */
+    if (rp__replay_refuse(s, missing)) {
+        return RP_OK;
     }
     if (r->o.dry_run) {
         *out_send = true;

@@ -146,10 +146,12 @@ static rp_code junit_result(void *ctx, const struct rp_verdict *res, struct rp_e
             }
         }
         c.text = rp_buf_take(&b, NULL);
-    } else if (res->outcome == RP_OUTCOME_ERROR || res->outcome == RP_OUTCOME_SKIPPED) {
-        add_capped(&b, res->error                         ? res->error
-                       : res->outcome == RP_OUTCOME_ERROR ? "no response"
-                                                          : "skipped");
+    } else if (res->outcome == RP_OUTCOME_ERROR || res->outcome == RP_OUTCOME_SKIPPED ||
+               res->outcome == RP_OUTCOME_UNSAFE) {
+        add_capped(&b, res->error                          ? res->error
+                       : res->outcome == RP_OUTCOME_ERROR  ? "no response"
+                       : res->outcome == RP_OUTCOME_UNSAFE ? "refused as unsafe"
+                                                           : "skipped");
         c.text = rp_buf_take(&b, NULL);
     }
     rp_buf_cleanup(&b);
@@ -160,7 +162,7 @@ static rp_code junit_result(void *ctx, const struct rp_verdict *res, struct rp_e
     }
     s->cases[s->n++] = c;
     s->time_us += c.time_us;
-    s->failures += res->outcome == RP_OUTCOME_FAIL;
+    s->failures += res->outcome == RP_OUTCOME_FAIL || res->outcome == RP_OUTCOME_UNSAFE;
     s->errors += res->outcome == RP_OUTCOME_ERROR;
     s->skipped += res->outcome == RP_OUTCOME_SKIPPED;
     return RP_OK;
@@ -256,6 +258,14 @@ static void put_case(FILE *f, const char *suite, const struct jcase *c)
         fputs("\">\n      <skipped message=\"", f);
         put_xml(f, c->text ? c->text : "", true);
         fputs("\"/>\n", f);
+        break;
+    case RP_OUTCOME_UNSAFE:
+        /* Not sent, and a failure: sending it would have acted on a recorded server value. */
+        fputs("\">\n      <failure message=\"", f);
+        put_xml(f, c->text ? c->text : "", true);
+        fputs("\" type=\"unsafe\">", f);
+        put_xml(f, c->text ? c->text : "", false);
+        fputs("</failure>\n", f);
         break;
     }
     fputs("    </testcase>\n", f);

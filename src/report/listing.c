@@ -45,11 +45,72 @@ static void print_header(FILE *out, const struct rp_rec_meta *m, bool color)
     fprintf(out, "\n");
 }
 
+/* The unsourced ids replay would refuse (writes) or warn about (reads). */
+static void list_unsourced(FILE *out, const struct rp_unsourced_finder *u)
+{
+    size_t n = rp_unsourced_count(u);
+    size_t writes = 0;
+    if (n) {
+        fprintf(out, "\nunsourced: ids a request sends that no earlier response gave\n");
+        fprintf(out, "%4s  %-7s %-34s %-26s %s\n", "SEQ", "METHOD", "WHERE", "VALUE", "REPLAY");
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct rp_unsourced *e = rp_unsourced_get(u, i);
+        char where[128];
+        rp_location_format(&e->where, where, sizeof(where));
+        size_t vlen = strlen(e->value);
+        writes += e->write;
+        fprintf(out, "%4llu  %-7s %-34s %.*s%s%*s %s\n", (unsigned long long)e->seq, e->method,
+                where, vlen > 24 ? 24 : (int)vlen, e->value, vlen > 24 ? "..." : "",
+                vlen > 24 ? 0 : (int)(26 - vlen), "",
+                e->write ? "refused (write)" : "warning (read)");
+    }
+    fprintf(out, "%zu unsourced (%zu in writes, refused unless --const or --allow-unsourced)\n", n,
+            writes);
+    if (rp_unsourced_finder_saturated(u)) {
+        fprintf(out, "unsourced ids not looked for after exchange %llu (too many values)\n",
+                (unsigned long long)rp_unsourced_finder_saturated(u));
+    }
+}
+
+/* The correlator and the finder as replay would set them up with o's binds, consts, tenants. */
+static rp_code survey_setup(const struct rp_listing_opts *o, struct rp_correlator *c,
+                            struct rp_unsourced_finder *u, struct rp_error *err)
+{
+    for (size_t i = 0; i < o->n_binds; i++) {
+        const char *eq = strchr(o->binds[i], '=');
+        if (!eq || eq == o->binds[i]) {
+            return rp_error_set(err, RP_EUSAGE, "--bind wants NAME=PLACE, got '%s'", o->binds[i]);
+        }
+        char *name = rp_xstrndup(o->binds[i], (size_t)(eq - o->binds[i]));
+        rp_code rc = rp_correlator_bind(c, name, eq + 1, err);
+        free(name);
+        if (rc) {
+            return rc;
+        }
+    }
+    for (size_t i = 0; i < o->n_consts; i++) {
+        rp_unsourced_finder_const(u, o->consts[i]);
+    }
+    for (size_t i = 0; i < o->n_tenants; i++) {
+        const char *eq = strchr(o->tenants[i], '=');
+        char *from = eq ? rp_xstrndup(o->tenants[i], (size_t)(eq - o->tenants[i]))
+                        : rp_xstrdup(o->tenants[i]);
+        rp_unsourced_finder_tenant(u, from);
+        free(from);
+    }
+    return RP_OK;
+}
+
 static rp_code list_correlations(const char *path, FILE *out, const struct rp_listing_opts *o,
                                  struct rp_error *err)
 {
     struct rp_correlator *c = rp_correlator_new();
-    rp_code rc = rp_replay_learn(path, c, o->log, o->log_ud, err);
+    struct rp_unsourced_finder *u = rp_unsourced_finder_new();
+    rp_code rc = survey_setup(o, c, u, err);
+    if (!rc) {
+        rc = rp_replay_survey(path, c, u, o->log, o->log_ud, err);
+    }
     if (rc) {
         goto out;
     }
@@ -70,7 +131,9 @@ static rp_code list_correlations(const char *path, FILE *out, const struct rp_li
                             : "");
     }
     fprintf(out, "%zu correlations\n", n);
+    list_unsourced(out, u);
 out:
+    rp_unsourced_finder_free(u);
     rp_correlator_free(c);
     return rc;
 }

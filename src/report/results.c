@@ -201,7 +201,7 @@ void rp_sink_results(struct rp_sink *sink, const char *path)
 /* The outcome named s ("pass", ...) into *out; false for any other name. */
 static bool parse_outcome(const char *s, enum rp_outcome *out)
 {
-    for (unsigned i = RP_OUTCOME_PASS; i <= RP_OUTCOME_SKIPPED; i++) {
+    for (unsigned i = RP_OUTCOME_PASS; i <= RP_OUTCOME_UNSAFE; i++) {
         if (strcmp(s, rp_outcome_name((enum rp_outcome)i)) == 0) {
             *out = (enum rp_outcome)i;
             return true;
@@ -318,7 +318,8 @@ rp_code rp_results_read_verdict(const struct rp_exchange *ex, struct rp_verdict 
     j = cJSON_GetObjectItemCaseSensitive(check, "outcome");
     if (!cJSON_IsString(j) || !parse_outcome(j->valuestring, &v.outcome)) {
         rp_error_set(err, RP_EFORMAT,
-                     "\"check.outcome\" is not one of \"pass\", \"fail\", \"error\", \"skipped\"");
+                     "\"check.outcome\" is not one of \"pass\", \"fail\", \"error\", \"skipped\", "
+                     "\"unsafe\"");
         goto out;
     }
 

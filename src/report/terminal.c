@@ -279,6 +279,10 @@ static rp_code add_outcome(struct terminal *t, struct rp_buf *b, enum rp_outcome
         word = "SKIPPED";
         color = COLOR_YELLOW;
         break;
+    case RP_OUTCOME_UNSAFE:
+        word = "UNSAFE";
+        color = COLOR_RED;
+        break;
     }
     rp_code rc = t->color ? rp_buf_adds(b, color, err) : RP_OK;
     if (!rc) {
@@ -311,7 +315,8 @@ static rp_code add_details(struct rp_buf *b, const struct rp_verdict *res, struc
                 rc = rp_buf_addc(b, '\n', err);
             }
         }
-    } else if ((res->outcome == RP_OUTCOME_ERROR || res->outcome == RP_OUTCOME_SKIPPED) &&
+    } else if ((res->outcome == RP_OUTCOME_ERROR || res->outcome == RP_OUTCOME_SKIPPED ||
+                res->outcome == RP_OUTCOME_UNSAFE) &&
                res->error) {
         rc = rp_buf_adds(b, "      ", err);
         if (!rc) {
@@ -374,7 +379,7 @@ static rp_code terminal_result(void *ctx, const struct rp_verdict *res, struct r
     } else if (!rc) {
         rc = rp_buf_adds(b, "  ---  ", err);
     }
-    if (!rc && ex && res->outcome != RP_OUTCOME_SKIPPED) {
+    if (!rc && ex && res->outcome != RP_OUTCOME_SKIPPED && res->outcome != RP_OUTCOME_UNSAFE) {
         /* Right-align the number in eight columns, as "%8.1f" would, without floating point. */
         char ms[32];
         size_t n = ms_text(ex->duration_us, ms);
@@ -410,12 +415,19 @@ static rp_code terminal_end(void *ctx, const struct rp_run_summary *sum, struct 
     struct rp_buf b;
     rp_buf_init(&b, RP_MAX_LINE_BYTES);
     uint64_t hundredths = sum->wall_us / 10000 + (sum->wall_us % 10000 >= 5000 ? 1 : 0);
-    rp_code rc =
-        rp_buf_addf(&b, err,
-                    "\n%" PRIu64 " passed, %" PRIu64 " failed, %" PRIu64 " error%s, %" PRIu64
-                    " skipped in %" PRIu64 ".%02" PRIu64 " s; latency p50 ",
-                    sum->passed, sum->failed, sum->errors, sum->errors == 1 ? "" : "s",
-                    sum->skipped, hundredths / 100, hundredths % 100);
+    rp_code rc = rp_buf_addf(&b, err, "\n%" PRIu64 " passed, %" PRIu64 " failed, ", sum->passed,
+                             sum->failed);
+    /* Refusals are counted only when there are some, so a clean run's line is unchanged. */
+    if (!rc && sum->unsafe) {
+        rc = rp_buf_addf(&b, err, "%" PRIu64 " unsafe, ", sum->unsafe);
+    }
+    if (!rc) {
+        rc = rp_buf_addf(&b, err,
+                         "%" PRIu64 " error%s, %" PRIu64 " skipped in %" PRIu64 ".%02" PRIu64
+                         " s; latency p50 ",
+                         sum->errors, sum->errors == 1 ? "" : "s", sum->skipped, hundredths / 100,
+                         hundredths % 100);
+    }
     if (!rc) {
         rc = add_ms(&b, sum->p50_us, err);
     }
