@@ -137,7 +137,8 @@ RP_EXTERN const struct rp_correlation *rp_corr_session_missing(const struct rp_c
  *
  * Id-like: a value of an id shape — all digits (not all zeros; a year from 1900 to 2099 only
  * where a key names an id), a UUID, or a token of 6 to RP_UNSOURCED_MAX_ID letters, digits, '_'
- * and '-' with at least one digit and one letter — standing in an id place: a path segment
+ * and '-' with a letter and at least two digits, digits being a quarter or more of its letters
+ * and digits — standing in an id place: a path segment
  * after a word segment ("/orders/17"; a UUID in any segment), a query or form field or a JSON
  * key named like an id ("id", "order_id", "orderId", "X-Order-Id"; a UUID under any key).
  * Given: the value is a whole token (letters and digits, with or without '-' and '_') of an

@@ -269,7 +269,10 @@ static enum shape shape_of(const char *v, size_t n)
     if (is_uuid(v, n)) {
         return SHAPE_UUID;
     }
-    return token && digits && letters && n >= 6 ? SHAPE_TOKEN : SHAPE_NONE;
+    /* Generated ids mix digits in throughout ("cus_9x8y7z", "cfw02w9r08ah3kl"); a word with a
+     * digit in it ("requestC2CImage", "utf8") does not. */
+    bool mixed = digits >= 2 && digits * 4 >= digits + letters;
+    return token && letters && mixed && n >= 6 ? SHAPE_TOKEN : SHAPE_NONE;
 }
 
 /* A four-digit number from 1900 to 2099: a year, unless a key says it is an id. */

@@ -385,12 +385,13 @@ Test(replay_safety, the_finder_flags_ids_by_shape_and_place_not_pages_years_quan
     cr_assert_eq(gzip_file(src, path), 0);
     struct rp_correlator *c = rp_correlator_new();
     struct rp_unsourced_finder *u = rp_unsourced_finder_new();
-    rp_unsourced_finder_const(u, "SAME4ALL");
+    rp_unsourced_finder_const(u, "SAME4411");
     struct rp_error err = {0};
     cr_assert_eq(rp_replay_survey(path, c, u, NULL, NULL, &err), RP_OK, "%s", err.msg);
 
     /* By hand, from survey.jsonl: 1 and 5 hold pages, limits, years and an id a response gave
-     * (5); 2 sends only given values; 7's shop_id holds the tenant, its coupon is a const. */
+     * (5); 2 sends only given values; 7's shop_id holds the tenant, its coupon is a const, its
+     * step_id a word. */
     static const struct {
         uint64_t seq;
         const char *method, *where, *value;
