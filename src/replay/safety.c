@@ -92,12 +92,9 @@ bool rp__replay_refuse(struct rp__replay_session *s, size_t missing)
 {
     struct rp_replay *r = s->r;
     char msg[RP_ERROR_MSG_MAX];
-    if (missing && rp_corr_session_missing(s->cs, s->cur->seq, 0, NULL)) {
+    /* Nothing is answered in a dry run: every correlated value is missing, and says nothing. */
+    if (missing && !r->o.dry_run && rp_corr_session_missing(s->cs, s->cur->seq, 0, NULL)) {
         missing_message(s, missing, msg, sizeof(msg));
-        if (r->o.dry_run) {
-            /* Nothing was answered in a dry run: every correlated value is missing. */
-            return false;
-        }
         refuse(s, RP_EMISSING, msg);
         return true;
     }

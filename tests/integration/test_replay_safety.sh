@@ -87,7 +87,14 @@ check "the reason names the value, its source and place" grep -qxF '      body $
 check "the two steps after it are SKIPPED" test "$(grep -c ' SKIPPED$' "$tmp/out")" -eq 2
 check "JUnit has the refusal" test "$(xmllint --xpath 'count(//failure[@type="unsafe"])' "$tmp/jm.xml")" -eq 1
 
-# 5. The bundled checkout still replays green: nothing unsourced, nothing missing.
+# 5. --dry-run refuses nothing (no value is missing where nothing is answered), and warns of
+# the write a real run would refuse.
+run replay "$tmp/unsourced.jsonl.gz" --target "$good" --dry-run
+check "dry run exits 0 (exit $code)" test "$code" -eq 0
+check "dry run prints every request" test "$(grep -c '^# demo-checkout#1, exchange' "$tmp/out")" -eq 9
+check "dry run warns of the refusal to come" grep -qF "exchange 8: $msg" "$tmp/err"
+
+# 6. The bundled checkout still replays green: nothing unsourced, nothing missing.
 run replay "$rec" --target "$good" --no-color
 check "the bundled checkout passes (exit $code)" test "$code" -eq 0
 check "... with no warning" test "$(grep -vc 'tenant acme ->' "$tmp/err")" -eq 0
