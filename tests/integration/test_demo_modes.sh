@@ -116,8 +116,8 @@ foreign_writes() {
 victim_untouched() { # RUN KIND IDS...
     local run=$1 kind=$2 id; shift 2
     for id in "$@"; do
-        check "run $run: the victim's $kind $id is untouched ($(sq --argjson i "$id" '.objects[] | select(.id==$i) | tostring'))" \
-            test "$(sq --argjson i "$id" '[.audit[] | select(.id==$i and .tenant!="victim")] | length')" -eq 0
+        check "run $run: $T did not write to the victim's $kind $id ($(sq --argjson i "$id" '.objects[] | select(.id==$i) | tostring'))" \
+            test "$(sq --argjson i "$id" --arg t "$T" '[.audit[] | select(.id==$i and .tenant==$t)] | length')" -eq 0
     done
 }
 
@@ -261,6 +261,7 @@ if [ "$part" = admin ] || [ "$part" = all ]; then
 
     # What the correlator must find.
     "$REPRISE" show --correlations "$REC" >"$tmp/corr" 2>&1 || true
+    [ -z "${SHOW_CORR:-}" ] || cat "$tmp/corr"
     s_change_get=$(seq_of "$REC" GET '/things/3/change/$')
     s_change_post=$(seq_of "$REC" POST '/things/3/change/$')
     s_add_post=$(seq_of "$REC" POST '/things/add/$')
