@@ -43,7 +43,7 @@ export REPRISE_SECRET_PASSWORD=$password
 jar=$tmp/jar
 c() { curl -sS --max-time 60 -b "$jar" -c "$jar" "$@"; }
 json() { c -H 'Content-Type: application/json' "$@"; }
-state() { curl -sS --max-time 60 "$1/__state"; }
+state() { demo_state "$1"; }
 signup() { # URL TENANT
     json -o /dev/null -w '%{http_code}' -d "{\"tenant\":\"$2\",\"email\":\"owner@$2.test\",\"password\":\"$password\"}" "$1/api/signup"
 }
