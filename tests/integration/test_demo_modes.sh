@@ -223,6 +223,7 @@ if [ "$part" = app ] || [ "$part" = all ]; then
     check "app: a syntax error ($r)" bash -c "jq -e '(.errors[0].message|startswith(\"Syntax Error\")) and (has(\"data\")|not)' <<<'$r' >/dev/null"
     r=$(gq '{"query":"query A { orders { id } } query B { orders { id } }"}')
     check "app: several operations need operationName ($r)" test "$(jq -r '.errors[0].message' <<<"$r")" = "Must provide operation name if query contains multiple operations"
+    check "app: the board with the session cookie" test "$(c "$U/t/acme/api/board" | jq -r '.columns[0].id')" = "$(jq -r '.columns[0].id' <<<"$b")"
     code=$(json -o /dev/null -w '%{http_code}' -d '{"query":"{ orders { id } }"}' "$U/t/acme/graphql")
     check "app: GraphQL without X-CSRF-Token is 403 ($code)" test "$code" = 403
     demo_stop
@@ -390,11 +391,13 @@ if [ "$part" = bearer ] || [ "$part" = all ]; then
     done
     check "bearer: the recording holds no {{secret:authorization}} (a server-issued token is a variable)" \
         test "$(grep -c '{{secret:authorization}}' <<<"$all")" -eq 0
-    check "bearer: requests carry {{var:...}} in Authorization" \
-        test "$(zcat "$REC" | tail -n +2 | jq -r '.request.headers[] | select(.[0]|ascii_downcase=="authorization") | .[1]' | grep -c '{{var:')" -ge 3
-    check "bearer: requests carry {{var:...}} in X-Auth-Token" \
-        test "$(zcat "$REC" | tail -n +2 | jq -r '.request.headers[] | select(.[0]|ascii_downcase=="x-auth-token") | .[1]' | grep -c '{{var:')" -eq 2
-    n_vars=$(zcat "$REC" | grep -o '{{var:[a-z0-9_]*}}' | sort -u | wc -l)
+    # Header values sent, one a line: Authorization 4 times (me, notes, PATCH, list), X-Auth-Token twice.
+    hdr() { zcat "$REC" | tail -n +2 | jq -r --arg h "$1" '.request.headers[] | select(.[0]|ascii_downcase==$h) | .[1]'; }
+    n=$(hdr authorization | grep -c '{{var:' || true)
+    check "bearer: the 4 Authorization headers carry {{var:...}} (found $n; they are: $(hdr authorization | sort -u | tr '\n' ' '))" test "$n" -eq 4
+    n=$(hdr x-auth-token | grep -c '{{var:' || true)
+    check "bearer: the 2 X-Auth-Token headers carry {{var:...}} (found $n)" test "$n" -eq 2
+    n_vars=$( (zcat "$REC" | grep -o '{{var:[A-Za-z0-9_.-]*}}' || true) | sort -u | wc -l)
     check "bearer: rotation gives distinct variables (3 access, 2 refresh; found $n_vars)" test "$n_vars" -ge 5
     "$REPRISE" show --correlations "$REC" >"$tmp/corr" 2>&1 || true
     check "bearer: show --correlations lists the access token variable" grep -q 'access_token' "$tmp/corr"
@@ -420,33 +423,28 @@ fi
 
 # ================================================================================================
 if [ "$part" = board ] || [ "$part" = all ]; then
+    # The board through the session cookie (GET /t/{tenant}/api/board), so that this part
+    # depends on map inference alone, not on bearer tokens.
     victim_login() { :; }
-    victim_create() {
-        local tok
-        tok=$(json -d "{\"email\":\"owner@victim.test\",\"password\":\"$password\"}" "$T_URL/api/v2/t/victim/login" | jq -r .access_token)
-        json -o /dev/null -H "Authorization: Bearer $tok" -d "{\"title\":\"$1\"}" "$T_URL/api/v2/t/victim/notes"
-    }
+    victim_create() { :; }
     rec_start board
-    v2=$P/api/v2/t/acme
     check "board: sign-up through the proxy" test "$(signup "$P" acme)" = 201
-    a1=$(json -d "{\"email\":\"owner@acme.test\",\"password\":\"$password\"}" "$v2/login" | jq -r .access_token)
-    c -o /dev/null -H "Authorization: Bearer $a1" "$v2/board"
-    json -o /dev/null -H "Authorization: Bearer $a1" -d '{"title":"card"}' "$v2/notes"
-    c -o "$tmp/board.json" -H "Authorization: Bearer $a1" "$v2/board"
+    json -o /dev/null -d "{\"tenant\":\"acme\",\"email\":\"owner@acme.test\",\"password\":\"$password\"}" "$P/api/login"
+    c -o /dev/null "$P/t/acme/api/board"
+    c -o "$tmp/board.json" "$P/t/acme/api/board"
     rec_stop
-    check "board: the recorded board holds note 3" test "$(jq -c '.columns[0].noteIds' "$tmp/board.json")" = "[3]"
+    check "board: the recorded board has 3 columns keyed by their ids" \
+        test "$(jq -r '[.columns[].id] == (.columnsById|keys_unsorted) and (.columns|length == 3)' "$tmp/board.json")" = true
 
     code=0; "$REPRISE" shape "$REC" -o "$tmp/board.shape.json" >/dev/null 2>&1 || code=$?
     check "board: reprise shape writes a shape file (exit $code)" test "$code" -eq 0
     check "board: columnsById is inferred as a map (additionalProperties), not required keys" \
         bash -c "jq -e '[.. | objects | select(has(\"properties\")) | .properties.columnsById? // empty | has(\"additionalProperties\") and ((.required // []) | length == 0)] | any' '$tmp/board.shape.json' >/dev/null"
-    target_start
+    demo_start "$DEMO_BIN"; pids+=("$DEMO_PID"); T_URL=$DEMO_URL
     for run in 1 2; do
-        [ "$run" = 1 ] && first=11 || first=21
-        [ "$run" = 2 ] && victim_fill_to 21
         replay_once "$run"
-        check "run $run: no false red on the board's keys" bash -c "! grep -q 'columnsById' '$tmp/out'"
-        check "run $run: the replay's card is note $first, in its tenant" test "$(ids_of "$T" note)" = "$first"
+        check "run $run: the replay ran and found no mismatch in the board's keys" \
+            bash -c "test -n '$T' && ! grep -q 'columnsById' '$tmp/out'"
     done
     demo_stop
 fi

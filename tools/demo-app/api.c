@@ -560,6 +560,22 @@ static void route_tenant(struct demo_app *app, const struct demo_request *rq,
         demo_graphql_route(app, rq, tenant, rep);
         return;
     }
+    if (strcmp(slash, "/api/board") == 0) {
+        /* The bearer API's board, with the session cookie instead of a token. */
+        struct demo_session bs;
+        enum demo_status bst = demo_store_auth(app->store, rq->session, tenant, &bs);
+        if (!method_ok(rq, rep, ALLOW_GET)) {
+            return;
+        }
+        if (bst == DEMO_NOT_LOGGED_IN) {
+            demo_reply_error(rep, 401, "not logged in");
+        } else if (bst) {
+            demo_reply_error(rep, 404, "not found");
+        } else {
+            demo_board_reply(app, tenant, rep);
+        }
+        return;
+    }
     enum api_route route;
     uint64_t id = 0;
     if (strncmp(slash, "/api/", 5) != 0 || !match_api(slash + 5, &route, &id)) {

@@ -10,6 +10,7 @@
  *   GET  notes, POST notes {"title"}    -> the tenant's notes; 201 with the new note
  *   GET, PATCH {"title"}, DELETE notes/ID
  *   GET  board                          -> columns and columnsById, keyed by random ids
+ *                                           (also GET /t/{tenant}/api/board with the session)
  *
  * Every call but login and refresh takes the access token as "Authorization: Bearer TOKEN" or
  * in an "X-Auth-Token: TOKEN" header. Deliberately unsafe like the admin: notes/ID is the note
@@ -116,7 +117,7 @@ static const char *title_of(const cJSON *j, struct demo_reply *rep)
     return t;
 }
 
-static void h_board(struct demo_app *app, const char *tenant, struct demo_reply *rep)
+void demo_board_reply(struct demo_app *app, const char *tenant, struct demo_reply *rep)
 {
     char ids[3][16];
     demo_obj_columns(app->objs, tenant, ids);
@@ -306,6 +307,6 @@ void demo_bearer_route(struct demo_app *app, const struct demo_request *rq, stru
         cJSON_AddStringToObject(res, "tenant", tenant);
         demo_reply_json(rep, 200, res);
     } else {
-        h_board(app, tenant, rep);
+        demo_board_reply(app, tenant, rep);
     }
 }

@@ -339,6 +339,8 @@ void demo_admin_route(struct demo_app *app, const struct demo_request *rq, const
                       const char *rest, struct demo_reply *rep);
 void demo_graphql_route(struct demo_app *app, const struct demo_request *rq, const char *tenant,
                         struct demo_reply *rep);
+/* The tenant's board: {"columns":[…],"columnsById":{…}} (bearer.c). */
+void demo_board_reply(struct demo_app *app, const char *tenant, struct demo_reply *rep);
 /* Everything under /api/v2/t/{tenant}/. */
 void demo_bearer_route(struct demo_app *app, const struct demo_request *rq, struct demo_reply *rep);
 
