@@ -337,6 +337,9 @@ void demo_form_cleanup(struct demo_form *f);
 /* Handlers. path_rest is what follows /t/{tenant} (starting with '/'). */
 void demo_admin_route(struct demo_app *app, const struct demo_request *rq, const char *tenant,
                       const char *rest, struct demo_reply *rep);
+/* Runs one GraphQL request object as tenant (no session check) and returns the new result
+ * object {"data", "errors"}; the fuzz target calls it directly. */
+struct cJSON *demo_graphql_run(struct demo_app *app, const char *tenant, const struct cJSON *req);
 void demo_graphql_route(struct demo_app *app, const struct demo_request *rq, const char *tenant,
                         struct demo_reply *rep);
 /* The tenant's board: {"columns":[…],"columnsById":{…}} (bearer.c). */

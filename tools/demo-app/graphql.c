@@ -599,7 +599,7 @@ static cJSON *run_field(struct exec *x, bool mutation, const struct field *f)
 }
 
 /* Runs one {"query", "variables", "operationName"} and returns its result object. */
-static cJSON *run_one(struct demo_app *app, const char *tenant, const cJSON *req)
+cJSON *demo_graphql_run(struct demo_app *app, const char *tenant, const cJSON *req)
 {
     cJSON *res = cJSON_CreateObject();
     struct exec x = {.app = app, .tenant = tenant, .errors = cJSON_CreateArray()};
@@ -702,14 +702,14 @@ void demo_graphql_route(struct demo_app *app, const struct demo_request *rq, con
         j = cJSON_ParseWithOpts(rq->body, NULL, 1);
     }
     if (cJSON_IsObject(j)) {
-        demo_reply_json(rep, 200, run_one(app, tenant, j));
+        demo_reply_json(rep, 200, demo_graphql_run(app, tenant, j));
     } else if (cJSON_IsArray(j) && cJSON_GetArraySize(j) >= 1 &&
                cJSON_GetArraySize(j) <= MAX_BATCH) {
         cJSON *res = cJSON_CreateArray();
         const cJSON *e = NULL;
         cJSON_ArrayForEach(e, j)
         {
-            cJSON_AddItemToArray(res, run_one(app, tenant, e));
+            cJSON_AddItemToArray(res, demo_graphql_run(app, tenant, e));
         }
         demo_reply_json(rep, 200, res);
     } else {
