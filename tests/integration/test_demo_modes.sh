@@ -327,12 +327,14 @@ if [ "$part" = graphql ] || [ "$part" = all ]; then
     r=$(gql "$P" acme "$csrf" '{"query":"mutation Pay($id: ID!) { payOrder(id: $id) { id status } }","variables":{"id":"4"},"operationName":"Pay"}')
     check "graphql: payOrder pays order 4 ($r)" test "$(jq -r .data.payOrder.status <<<"$r")" = PAID
     gql "$P" acme "$csrf" '[{"query":"query Get($id: ID!) { order(id: $id) { id status } }","variables":{"id":"4"}},{"query":"{ orders { id status } }"}]' >/dev/null
+    gql "$P" acme "$csrf" '{"query":"query ById($orderId: ID!) { order(id: $orderId) { id product } }","variables":{"orderId":"3"},"operationName":"ById"}' >/dev/null
     rec_stop
 
     "$REPRISE" show --correlations "$REC" >"$tmp/corr" 2>&1 || true
     s_c1=$(seq_of "$REC" POST '/graphql$' 1) s_c2=$(seq_of "$REC" POST '/graphql$' 2)
     s_inline=$(seq_of "$REC" POST '/graphql$' 3) s_var=$(seq_of "$REC" POST '/graphql$' 4)
     s_pay=$(seq_of "$REC" POST '/graphql$' 5) s_batch=$(seq_of "$REC" POST '/graphql$' 6)
+    s_orderid=$(seq_of "$REC" POST '/graphql$' 7)
     check "graphql: correlations: createOrder's id 3 into the inline order(id: \"3\") (#$s_c1 -> #$s_inline)" \
         bash -c "awk -v f='$s_c1' -v t='$s_inline' '\$1==f && \$2==t' '$tmp/corr' | grep -qE 'createOrder.* 3( |\$)'"
     check "graphql: correlations: createOrder's id 4 into \$.variables.id of order (#$s_c2 -> #$s_var)" \
@@ -341,6 +343,8 @@ if [ "$part" = graphql ] || [ "$part" = all ]; then
         bash -c "awk -v f='$s_c2' -v t='$s_pay' '\$1==f && \$2==t' '$tmp/corr' | grep -qE 'createOrder.*variables.* 4( |\$)'"
     check "graphql: correlations: the id 4 in the batch's variables (#$s_c2 -> #$s_batch)" \
         bash -c "awk -v f='$s_c2' -v t='$s_batch' '\$1==f && \$2==t' '$tmp/corr' | grep -qE ' 4( |\$)'"
+    check "graphql: correlations: createOrder's id 3 into \$.variables.orderId (#$s_c1 -> #$s_orderid)" \
+        bash -c "awk -v f='$s_c1' -v t='$s_orderid' '\$1==f && \$2==t' '$tmp/corr' | grep -qE 'orderId.* 3( |\$)'"
 
     target_start
     for run in 1 2; do

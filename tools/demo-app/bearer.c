@@ -99,11 +99,15 @@ static void h_refresh(struct demo_app *app, const struct demo_request *rq, const
     cJSON_Delete(j);
 }
 
+/* A note: {"id", "title", "url"}; the url is the note's own, as REST APIs often give. */
 static cJSON *note_json(const struct demo_object *x)
 {
     cJSON *n = cJSON_CreateObject();
     cJSON_AddNumberToObject(n, "id", (double)x->id);
     cJSON_AddStringToObject(n, "title", x->name);
+    char url[128];
+    snprintf(url, sizeof(url), "/api/v2/t/%s/notes/%" PRIu64, x->tenant, x->id);
+    cJSON_AddStringToObject(n, "url", url);
     return n;
 }
 
