@@ -10,6 +10,7 @@
 #   graphql createOrder -> order(id: "3") inline and via $id -> payOrder(id: $id), batched
 #   bearer  log in -> Bearer API -> refresh (rotation) -> X-Auth-Token, no live token recorded
 #   board   a response keyed by random ids (columnsById) must not fail every replay
+#   unsourced  a write to an id no response gave (a URL typed by the user) is refused at replay
 #
 # Each recording is made through `reprise record` against a demo started with --first-id 3,
 # so its new objects are 3 and 4. Each replay runs against a demo where another tenant (the
@@ -18,13 +19,13 @@
 # dump must show that the replay's objects were created in the replay's tenant, were the ones
 # acted on, and that the victim's objects 3 and 4 were left as they were.
 #
-#   test_demo_modes.sh DEMO [app|admin|graphql|bearer|board]   one part, or all
-# ctest-parts: app admin graphql bearer board
+#   test_demo_modes.sh DEMO [app|admin|graphql|bearer|board|unsourced]   one part, or all
+# ctest-parts: app admin graphql bearer board unsourced
 set -euo pipefail
 : "${REPRISE:?set REPRISE to the reprise binary}"
 DEMO_BIN=${1:-${REPRISE_DEMO:?set REPRISE_DEMO}}
 part=${2:-all}
-case $part in app|admin|graphql|bearer|board|all) ;; *) echo "$0: no part '$part'" >&2; exit 2 ;; esac
+case $part in app|admin|graphql|bearer|board|unsourced|all) ;; *) echo "$0: no part '$part'" >&2; exit 2 ;; esac
 src=${REPRISE_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 source "$src/tools/lib/check.sh"
 source "$src/tools/lib/demo-app.sh"
@@ -454,6 +455,56 @@ if [ "$part" = board ] || [ "$part" = all ]; then
         check "run $run: the replay ran and found no mismatch in the board's keys" \
             bash -c "test -n '$T' && ! grep -q 'columnsById' '$tmp/out'"
     done
+    demo_stop
+fi
+
+# ================================================================================================
+if [ "$part" = unsourced ] || [ "$part" = all ]; then
+    # The user types the URL of thing 3, which no response of the session gave: another
+    # tenant's thing on the recording's demo too. Replay must refuse the write (item 5).
+    admin_login() { # URL TENANT
+        c -o /dev/null --data-urlencode "email=owner@$2.test" --data-urlencode "password=$password" -L "$1/t/$2/admin/login/"
+    }
+    other_thing() { # URL: tenant "other" makes thing 3 (or the next id) outside the recording
+        rm -f "$jar"
+        signup "$1" other >/dev/null
+        admin_login "$1" other
+        c -o "$tmp/o.html" "$1/t/other/admin/things/add/"
+        c -o /dev/null --data-urlencode "csrfmiddlewaretoken=$(csrf_of "$tmp/o.html")" -d name=theirs \
+            -d "project=$(selected_of "$tmp/o.html")" "$1/t/other/admin/things/add/"
+        rm -f "$jar"
+    }
+    REC=$tmp/unsourced.jsonl.gz
+    demo_start "$DEMO_BIN" --first-id 3; pids+=("$DEMO_PID"); REC_DEMO=$DEMO_URL REC_DEMO_PID=$DEMO_PID
+    other_thing "$REC_DEMO"
+    px_start "$tmp/px-unsourced" --upstream "$REC_DEMO" -o "$REC" --tenant acme
+    P=$PX_URL
+    check "unsourced: sign-up through the proxy" test "$(signup "$P" acme)" = 201
+    admin_login "$P" acme
+    c -o "$tmp/add.html" "$P/t/acme/admin/things/add/"
+    # Urlencoded (the server takes either encoding), so that only the typed id is at stake.
+    code=$(c -o /dev/null -w '%{http_code}' --data-urlencode "csrfmiddlewaretoken=$(csrf_of "$tmp/add.html")" -d name=typed \
+        -d "project=$(selected_of "$tmp/add.html")" "$P/t/acme/admin/things/3/change/")
+    check "unsourced: the typed write to thing 3 went through at recording ($code)" test "$code" = 303
+    rec_stop
+    "$REPRISE" show --correlations "$REC" >"$tmp/corr" 2>&1 || true
+    check "unsourced: show --correlations lists the 3 in the change URL as unsourced" \
+        bash -c "grep -iE 'unsourced' '$tmp/corr' | grep -qE '(^| )3( |\$)|segment'"
+
+    demo_start "$DEMO_BIN"; pids+=("$DEMO_PID"); T_URL=$DEMO_URL
+    rm -f "$jar"
+    for i in 1 2 3 4; do other_thing "$T_URL"; done
+    state "$T_URL" >"$tmp/state.json"
+    check "unsourced: on the target, thing 3 is other's" test "$(sq '.objects[] | select(.id==3) | .tenant')" = other
+    run replay "$REC" --target "$T_URL" --no-color
+    state "$T_URL" >"$tmp/state.json"
+    check "unsourced: replay refuses with exit 1 (exit $code; $( (grep -h -E 'FAIL|ERROR|UNSAFE' "$tmp/out" || true) | head -n1 | tr -s ' '))" test "$code" -eq 1
+    check "unsourced: the write is reported UNSAFE" grep -q 'UNSAFE' "$tmp/out"
+    check "unsourced: other's thing 3 is untouched ($(sq '.objects[] | select(.id==3) | tostring'))" \
+        test "$(sq '[.audit[] | select(.id==3 and .op!="create")] | length')" -eq 0
+    run replay "$REC" --target "$T_URL" --no-color --allow-unsourced
+    check "unsourced: --allow-unsourced turns the refusal into a warning (exit $code)" \
+        bash -c "test '$code' -eq 0 && grep -qi 'unsourced' '$tmp/out' '$tmp/err'"
     demo_stop
 fi
 
