@@ -46,6 +46,11 @@ static void reply_json(struct demo_reply *rep, unsigned status, cJSON *j)
     rep->body_len = strlen(text);
 }
 
+void demo_reply_json(struct demo_reply *rep, unsigned status, cJSON *j)
+{
+    reply_json(rep, status, j);
+}
+
 void demo_reply_error(struct demo_reply *rep, unsigned status, const char *msg)
 {
     cJSON *j = cJSON_CreateObject();
@@ -547,6 +552,30 @@ static void route_tenant(struct demo_app *app, const struct demo_request *rq,
         }
         return;
     }
+    if (strncmp(slash, "/admin/", 7) == 0) {
+        demo_admin_route(app, rq, tenant, slash, rep);
+        return;
+    }
+    if (strcmp(slash, "/graphql") == 0) {
+        demo_graphql_route(app, rq, tenant, rep);
+        return;
+    }
+    if (strcmp(slash, "/api/board") == 0) {
+        /* The bearer API's board, with the session cookie instead of a token. */
+        struct demo_session bs;
+        enum demo_status bst = demo_store_auth(app->store, rq->session, tenant, &bs);
+        if (!method_ok(rq, rep, ALLOW_GET)) {
+            return;
+        }
+        if (bst == DEMO_NOT_LOGGED_IN) {
+            demo_reply_error(rep, 401, "not logged in");
+        } else if (bst) {
+            demo_reply_error(rep, 404, "not found");
+        } else {
+            demo_board_reply(app, tenant, rep);
+        }
+        return;
+    }
     enum api_route route;
     uint64_t id = 0;
     if (strncmp(slash, "/api/", 5) != 0 || !match_api(slash + 5, &route, &id)) {
@@ -621,6 +650,13 @@ void demo_route(struct demo_app *app, const struct demo_request *rq, struct demo
         }
     } else if (strncmp(p, "/t/", 3) == 0) {
         route_tenant(app, rq, rep);
+    } else if (strncmp(p, "/api/v2/t/", 10) == 0) {
+        demo_bearer_route(app, rq, rep);
+    } else if (strcmp(p, "/__state") == 0) {
+        /* For tests: every object of the real-application modes and the audit log. */
+        if (method_ok(rq, rep, ALLOW_GET)) {
+            reply_json(rep, 200, demo_obj_state(app->objs));
+        }
     } else {
         demo_reply_error(rep, 404, "not found");
     }

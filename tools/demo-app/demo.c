@@ -4,7 +4,7 @@
  * sessions against. This file holds the command line, the libmicrohttpd glue (request bodies,
  * compression, chunked replies, logging) and the signal handling; the routes are in api.c.
  *
- *   reprise-demo --listen HOST:PORT [--drift] [--quiet]
+ *   reprise-demo --listen HOST:PORT [--drift] [--quiet] [--first-id N]
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -41,6 +41,7 @@ struct demo_opts {
     struct sockaddr_storage addr;
     bool drift;
     bool quiet;
+    uint64_t first_id;
 };
 
 /* One request's state, from its headers to the request-completed callback. */
@@ -58,7 +59,7 @@ struct conn_req {
 /* Command line. */
 
 static const char usage[] =
-    "usage: reprise-demo [--listen HOST:PORT] [--drift] [--quiet]\n"
+    "usage: reprise-demo [--listen HOST:PORT] [--drift] [--quiet] [--first-id N]\n"
     "\n"
     "A small multi-tenant shop kept in memory, to record and replay sessions against.\n"
     "Once listening it prints its URL (http://HOST:PORT) on one line of standard output.\n"
@@ -68,14 +69,14 @@ static const char usage[] =
     "  --drift             serve order item prices as strings (\"2.50\") instead of numbers:\n"
     "                      a deliberate regression for replay to catch\n"
     "  --quiet             do not log one line per request to standard error\n"
+    "  --first-id N        number the admin's things, GraphQL orders and API notes from N on\n"
+    "                      (one sequence for all tenants; default 1)\n"
     "  --help              print this help and exit\n";
 
 static const struct option longopts[] = {
-    {"listen", required_argument, NULL, 'l'},
-    {"drift", no_argument, NULL, 'd'},
-    {"quiet", no_argument, NULL, 'q'},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
+    {"listen", required_argument, NULL, 'l'}, {"drift", no_argument, NULL, 'd'},
+    {"quiet", no_argument, NULL, 'q'},        {"first-id", required_argument, NULL, 'f'},
+    {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
 };
 
 static int usage_error(const char *what, const char *arg)
@@ -166,10 +167,25 @@ static int parse_args(int argc, char **argv, struct demo_opts *opts)
         case 'q':
             opts->quiet = true;
             break;
+        case 'f': {
+            size_t len = strlen(optarg);
+            char *end = NULL;
+            errno = 0;
+            unsigned long long v = strtoull(optarg, &end, 10);
+            if (len == 0 || len > 12 || strspn(optarg, "0123456789") != len || errno || *end ||
+                v == 0) {
+                return usage_error("--first-id wants a number from 1 to 999999999999", optarg);
+            }
+            opts->first_id = (uint64_t)v;
+            break;
+        }
         case 'h':
             fputs(usage, stdout);
             return 0;
         default:
+            if (optopt == 'f') {
+                return usage_error("--first-id needs N", NULL);
+            }
             return usage_error(optopt == 'l' ? "--listen needs HOST:PORT" : "unknown option",
                                optopt == 'l' ? NULL : argv[optind - 1]);
         }
@@ -500,6 +516,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         .csrf = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-CSRF-Token"),
         .body = r->body ? r->body : "",
         .body_len = r->len,
+        .authorization =
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
+        .auth_token = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Auth-Token"),
+        .content_type =
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE),
     };
     struct demo_reply rep;
     memset(&rep, 0, sizeof(rep));
@@ -552,6 +573,7 @@ int main(int argc, char **argv)
 
     struct demo_app app = {
         .store = demo_store_new(),
+        .objs = demo_objects_new(opts.first_id),
         .drift = opts.drift,
         .quiet = opts.quiet,
     };
@@ -591,5 +613,6 @@ out:
         MHD_stop_daemon(d);
     }
     demo_store_free(app.store);
+    demo_objects_free(app.objs);
     return code;
 }

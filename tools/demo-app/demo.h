@@ -182,10 +182,13 @@ void demo_orders_free(struct demo_order *v, size_t n);
 /* ------------------------------------------------------------------------------------------ */
 /* Requests and replies, between the HTTP glue and the handlers. */
 
+struct demo_objects;
+
 struct demo_app {
     struct demo_store *store;
-    bool drift; /* --drift: order item prices become strings */
-    bool quiet; /* --quiet: no line per request on stderr */
+    struct demo_objects *objs; /* the admin's things, GraphQL orders, API notes (objects.c) */
+    bool drift;                /* --drift: order item prices become strings */
+    bool quiet;                /* --quiet: no line per request on stderr */
 };
 
 /* What a handler sees of a request. Every pointer is borrowed for the call. */
@@ -196,6 +199,9 @@ struct demo_request {
     const char *csrf;    /* the X-CSRF-Token header, or NULL */
     const char *body;    /* NUL-terminated; body_len bytes before the NUL */
     size_t body_len;
+    const char *authorization; /* the Authorization header, or NULL */
+    const char *auth_token;    /* the X-Auth-Token header, or NULL */
+    const char *content_type;  /* the Content-Type header, or NULL */
 };
 
 /* What a handler answers. The HTTP glue turns it into a response and frees what it owns. */
@@ -227,5 +233,118 @@ void demo_route(struct demo_app *app, const struct demo_request *rq, struct demo
 void demo_page_home(struct demo_reply *rep);
 void demo_page_dashboard(struct demo_app *app, const struct demo_request *rq, const char *tenant,
                          struct demo_reply *rep);
+
+/* Verifies a tenant's credentials without opening a session (store.c); writes the tenant's
+ * and user's ids. DEMO_BAD_CREDENTIALS as demo_store_login. */
+enum demo_status demo_store_verify(struct demo_store *s, const char *tenant, const char *email,
+                                   const char *password, uint64_t *out_tenant_id,
+                                   uint64_t *out_user_id);
+
+/* Sets a JSON reply from j, which it takes (api.c). */
+struct cJSON;
+void demo_reply_json(struct demo_reply *rep, unsigned status, struct cJSON *j);
+
+/* ------------------------------------------------------------------------------------------ */
+/* The modes that copy what real applications do (objects.c, admin.c, bearer.c, graphql.c). */
+
+#define DEMO_MAX_OBJECTS     100000 /* things, GraphQL orders and notes together; 503 beyond */
+#define DEMO_MAX_AUDIT       100000 /* audit entries kept; the oldest are dropped beyond */
+#define DEMO_MAX_NAME        200    /* an object's name */
+#define DEMO_MAX_TOKENS      10000  /* bearer token pairs; the oldest is dropped beyond */
+#define DEMO_BEARER_HEX      40     /* access and refresh tokens: 20 random bytes as hex */
+#define DEMO_MAX_FORM_FIELDS 32     /* fields of a urlencoded or multipart body */
+
+enum demo_kind { DEMO_THING, DEMO_ORDER, DEMO_NOTE };
+
+/* A copy of an object, for the caller. */
+struct demo_object {
+    uint64_t id;
+    enum demo_kind kind;
+    char tenant[DEMO_MAX_TENANT_NAME + 1];
+    uint64_t project; /* things only; 0 otherwise */
+    char name[DEMO_MAX_NAME + 1];
+    uint64_t quantity; /* orders only */
+    bool paid;         /* orders only */
+    bool deleted;
+};
+
+/* A tenant's project: ids come from their own global sequence, starting at 1. */
+struct demo_project {
+    uint64_t id;
+    char name[32];
+    bool current;
+};
+
+/* A new store whose objects are numbered from first_id on. */
+struct demo_objects *demo_objects_new(uint64_t first_id);
+void demo_objects_free(struct demo_objects *o);
+
+/* Creates an object of tenant (who is also the actor in the audit log). DEMO_FULL at the cap. */
+enum demo_status demo_obj_create(struct demo_objects *o, const char *tenant, enum demo_kind kind,
+                                 const char *name, uint64_t project, uint64_t quantity,
+                                 struct demo_object *out);
+/* Copies the object with this id and kind, deleted or not, whatever its tenant: the demo
+ * deliberately does not check that it is the caller's. DEMO_NOT_FOUND when there is none. */
+enum demo_status demo_obj_get(struct demo_objects *o, uint64_t id, enum demo_kind kind,
+                              struct demo_object *out);
+/* Renames (name not NULL) and moves (project not 0) an object; actor is logged. Works on any
+ * tenant's object, as a buggy application would. DEMO_NOT_FOUND for none or a deleted one. */
+enum demo_status demo_obj_update(struct demo_objects *o, const char *actor, uint64_t id,
+                                 enum demo_kind kind, const char *name, uint64_t project,
+                                 struct demo_object *out);
+enum demo_status demo_obj_delete(struct demo_objects *o, const char *actor, uint64_t id,
+                                 enum demo_kind kind);
+/* Marks an order paid; DEMO_CONFLICT when it already was. Any tenant's order. */
+enum demo_status demo_obj_pay(struct demo_objects *o, const char *actor, uint64_t id,
+                              struct demo_object *out);
+/* The tenant's live (not deleted) objects of a kind in ascending id; free() the array. */
+void demo_obj_list(struct demo_objects *o, const char *tenant, enum demo_kind kind,
+                   struct demo_object **out, size_t *out_n);
+/* The tenant's two projects, made on first use, the first one current. Whether project id
+ * exists at all (any tenant's). */
+void demo_obj_projects(struct demo_objects *o, const char *tenant, struct demo_project out[2]);
+bool demo_obj_project_exists(struct demo_objects *o, uint64_t id);
+/* The tenant's board columns (made on first use): three random 15-character ids and titles. */
+void demo_obj_columns(struct demo_objects *o, const char *tenant, char ids[3][16]);
+/* The title of board column i (0..2). */
+const char *demo_column_title(size_t i);
+/* Bearer tokens: a new pair for the tenant, a rotation (the old pair stops working), and the
+ * tenant an access token belongs to. */
+enum demo_status demo_tok_issue(struct demo_objects *o, const char *tenant,
+                                char access[DEMO_BEARER_HEX + 1],
+                                char refresh[DEMO_BEARER_HEX + 1]);
+enum demo_status demo_tok_refresh(struct demo_objects *o, const char *tenant,
+                                  const char *old_refresh, char access[DEMO_BEARER_HEX + 1],
+                                  char refresh[DEMO_BEARER_HEX + 1]);
+/* DEMO_NOT_LOGGED_IN for an unknown token, DEMO_NOT_FOUND for another tenant's. */
+enum demo_status demo_tok_check(struct demo_objects *o, const char *tenant, const char *access);
+/* GET /__state: every project, object and audit entry as JSON (takes nothing, returns new). */
+struct cJSON *demo_obj_state(struct demo_objects *o);
+
+const char *demo_kind_name(enum demo_kind k);
+
+/* Form bodies (forms.c): urlencoded and multipart/form-data fields, decoded into copies. */
+struct demo_form {
+    size_t n;
+    char *names[DEMO_MAX_FORM_FIELDS];
+    char *values[DEMO_MAX_FORM_FIELDS];
+};
+/* Parses rq's body by its Content-Type. False for another type or a malformed body. */
+bool demo_form_parse(const struct demo_request *rq, struct demo_form *out);
+const char *demo_form_get(const struct demo_form *f, const char *name);
+void demo_form_cleanup(struct demo_form *f);
+
+/* Handlers. path_rest is what follows /t/{tenant} (starting with '/'). */
+void demo_admin_route(struct demo_app *app, const struct demo_request *rq, const char *tenant,
+                      const char *rest, struct demo_reply *rep);
+/* Runs one GraphQL request object as tenant (no session check) and returns the new result
+ * object {"data", "errors"}; the fuzz target calls it directly. */
+struct cJSON *demo_graphql_run(struct demo_app *app, const char *tenant, const struct cJSON *req);
+void demo_graphql_route(struct demo_app *app, const struct demo_request *rq, const char *tenant,
+                        struct demo_reply *rep);
+/* The tenant's board: {"columns":[…],"columnsById":{…}} (bearer.c). */
+void demo_board_reply(struct demo_app *app, const char *tenant, struct demo_reply *rep);
+/* Everything under /api/v2/t/{tenant}/. */
+void demo_bearer_route(struct demo_app *app, const struct demo_request *rq, struct demo_reply *rep);
 
 #endif

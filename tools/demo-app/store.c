@@ -232,6 +232,26 @@ out:
     return st;
 }
 
+enum demo_status demo_store_verify(struct demo_store *s, const char *tenant, const char *email,
+                                   const char *password, uint64_t *out_tenant_id,
+                                   uint64_t *out_user_id)
+{
+    enum demo_status st = DEMO_BAD_CREDENTIALS;
+    pthread_mutex_lock(&s->lock);
+    struct tenant *t = find_tenant(s, tenant);
+    if (t && strcmp(t->email, email) == 0) {
+        uint8_t hash[32];
+        hash_password(t->salt, password, hash);
+        if (demo_equal_ct(hash, t->hash, sizeof(hash))) {
+            *out_tenant_id = t->id;
+            *out_user_id = t->user_id;
+            st = DEMO_OK;
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    return st;
+}
+
 void demo_store_logout(struct demo_store *s, const char *token)
 {
     pthread_mutex_lock(&s->lock);

@@ -3,6 +3,9 @@
 #
 #   demo_start PATH/TO/reprise-demo [ARGS...]   sets DEMO_PID and DEMO_URL
 #   demo_stop                                   stops it (safe to call twice)
+#   demo_state [URL]                            prints GET URL/__state (default $DEMO_URL):
+#                                               the objects and audit log of the demo's
+#                                               real-application modes, as JSON
 
 demo_start() {
     local bin=$1; shift
@@ -37,4 +40,8 @@ demo_stop() {
         wait "$DEMO_PID" 2>/dev/null || true
         DEMO_PID=""
     fi
+}
+
+demo_state() {
+    curl -sS --max-time 60 "${1:-$DEMO_URL}/__state"
 }
