@@ -1,0 +1,91 @@
+# SPDX-License-Identifier: MIT
+# Sourced by tests/integration/test_realapp_*.sh: start a third-party web application on a
+# loopback port, record a session through `reprise record`, replay it and read what replay
+# did. The caller sets REPRISE, sources check.sh and proxy.sh, has an array pids that its EXIT
+# trap stops, and a scratch directory tmp.
+#
+#   ra_node_modules        prints where tools/install-deps.sh put the npm applications
+#                          (tests/realapps/node_modules; REPRISE_REALAPPS_MODULES overrides)
+#   ra_port                prints a free TCP port on 127.0.0.1
+#   ra_start LOG CMD...    runs CMD in the background, output in LOG; sets RA_PID (also in
+#                          pids)
+#   ra_wait_http URL       waits up to 60 s until URL answers any HTTP status; 1 if it never
+#                          does or the last started process died
+#   ra_stop PID            SIGTERM, then waits up to 30 s (then SIGKILL)
+#   ra_replay OUT REC URL [ARGS...]
+#                          replays REC against URL with --results OUT.results.jsonl.gz; stdout
+#                          in OUT.out, stderr in OUT.err (both also printed, indented, into the
+#                          test log); exit status in $code, the live tenant that replaced the
+#                          recorded one in RA_TENANT
+#   ra_sent OUT            prints the requests replay sent (method, URL, body; a multipart
+#                          body as name=value parts) from OUT.results.jsonl.gz, one line each
+#   ra_sent_field OUT SEQ NAME, ra_sent_url OUT SEQ
+#                          a form field's value, the URL, of the request SEQ replay sent
+
+ra_node_modules() {
+    echo "${REPRISE_REALAPPS_MODULES:-$src/tests/realapps/node_modules}"
+}
+
+ra_port() {
+    # A port the kernel gives for 0 and frees again: the application binds it right after.
+    /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+ra_start() {
+    local log=$1
+    shift
+    "$@" >"$log" 2>&1 </dev/null &
+    RA_PID=$!
+    pids+=("$RA_PID")
+}
+
+ra_wait_http() {
+    local url=$1
+    ra__up() {
+        kill -0 "$RA_PID" 2>/dev/null || return 0
+        [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$url" || true)" != 000 ]
+    }
+    wait_for 60 ra__up || return 1
+    kill -0 "$RA_PID" 2>/dev/null
+}
+
+ra_stop() {
+    local pid=$1 deadline=$((SECONDS + 30))
+    kill -TERM "$pid" 2>/dev/null || true
+    while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.05; done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+
+ra_replay() {
+    local out=$1 rec=$2 url=$3
+    shift 3
+    code=0
+    timeout 120 "$REPRISE" replay "$rec" --target "$url" --no-color \
+        --results "$out.results.jsonl.gz" "$@" >"$out.out" 2>"$out.err" || code=$?
+    echo "--- reprise replay ($(basename "$out")): exit $code"
+    sed 's/^/    /' "$out.err" "$out.out"
+    RA_TENANT=$(sed -n 's/.*: tenant [^ ]* -> \([^ ]*\)$/\1/p' "$out.err" | head -n1)
+}
+
+ra_sent() {
+    zcat "$1.results.jsonl.gz" 2>/dev/null | tail -n +2 |
+        jq -r '[.request.method, .request.url,
+                ((.request.body // "") | gsub("-{8,}[0-9A-Za-z]+(--)?"; "|")
+                 | gsub("\r?\nContent-Disposition: form-data; name=\"(?<n>[^\"]*)\"[^\n]*\n(Content-Type:[^\n]*\n)?\r?\n"; "\(.n)=")
+                 | gsub("\r?\n"; " ") | .[0:400])] | join(" ")' 2>/dev/null || true
+}
+
+# ra_sent_field OUT SEQ NAME: the value of form field NAME (urlencoded or multipart) in the
+# request SEQ (1-based) replay sent, from OUT.results.jsonl.gz; empty when not there.
+ra_sent_field() {
+    zcat "$1.results.jsonl.gz" 2>/dev/null | tail -n +2 | sed -n "$2p" |
+        jq -r --arg n "$3" '(.request.body // "") as $b
+            | ( ($b | capture("name=\"" + $n + "\"[^\n]*\n(Content-Type:[^\n]*\n)?\r?\n(?<v>[^\r\n]*)").v)
+                // ($b | capture("(^|&)" + $n + "=(?<v>[^&]*)").v) // "")' 2>/dev/null || true
+}
+
+# ra_sent_url OUT SEQ: the URL of the request SEQ replay sent.
+ra_sent_url() {
+    zcat "$1.results.jsonl.gz" 2>/dev/null | tail -n +2 | sed -n "$2p" | jq -r '.request.url' 2>/dev/null || true
+}
