@@ -118,7 +118,7 @@ sed 's/^/    /' "$tmp/corr.out"
 # (the link to project 3), 7 add-thing form, 8 add thing (multipart, project=3), 9 thing list
 # (the link to thing 4), 10 thing 4's change form (project 3 pre-selected), 11 save it
 # (multipart), 12 its delete page, 13 delete it, 14 thing list.
-corr_to() { awk -v to="$1" -v v="$2" '$2 == to && $NF == v' "$tmp/corr.out" | grep -q .; }
+corr_to() { ra_corr_to "$tmp/corr.out" "$@"; }
 corr_csrf_to() { awk -v to="$1" '$2 == to && /csrfmiddlewaretoken/' "$tmp/corr.out" | grep -q .; }
 check "show --correlations: the project id 3 (from #6's link) is carried into the multipart post #8" corr_to 8 3
 check "show --correlations: the thing id 4 (from #9's link) is carried into the URL of #10" corr_to 10 4

@@ -85,12 +85,13 @@ sed 's/^/    /' "$tmp/corr.out"
 # inline, 4 createTask with variables.project 3, 5 createTask with project_id: "3" inline,
 # 6 Project with variables.id 3, 7 updateTask with variables.id 4, 8 removeTask(id: "5")
 # inline, 9 updateProject(id: "3") inline.
-corr_to() { awk -v to="$1" -v v="$2" '$2 == to && ($NF == v || $NF == "\"" v "\"")' "$tmp/corr.out" | grep -q .; }
+corr_to() { ra_corr_to "$tmp/corr.out" "$@"; }
 check "show --correlations: createTenant's id 3 is carried into #2's variables" corr_to 2 3
 check "show --correlations: ... and into #3's query text (Tenant(id: \"3\"))" corr_to 3 3
 check "show --correlations: createProject's id 3 is carried into #4's variables" corr_to 4 3
 check "show --correlations: ... and into #5's query text (project_id: \"3\")" corr_to 5 3
-check "show --correlations: ... and into #6's variables and #9's query text" bash -c "awk '\$2 == 6 && \$NF ~ /^\"?3\"?\$/' '$tmp/corr.out' | grep -q . && awk '\$2 == 9 && \$NF ~ /^\"?3\"?\$/' '$tmp/corr.out' | grep -q ."
+corr_p() { corr_to 6 3 && corr_to 9 3; }
+check "show --correlations: ... and into #6's variables and #9's query text" corr_p
 check "show --correlations: createTask's id 4 is carried into #7's variables" corr_to 7 4
 check "show --correlations: createTask's id 5 is carried into #8's query text (removeTask(id: \"5\"))" corr_to 8 5
 
@@ -103,9 +104,9 @@ seeded_projects=$(jq -c '[.data.allProjects[] | select((.id|tonumber) <= 10)]' <
 check "the replay server has its 20 seeded tasks and 10 projects" \
     test "$(jq length <<<"$seeded_tasks") $(jq length <<<"$seeded_projects")" = "20 10"
 # sent_var RUN SEQ: the variables replay sent in request SEQ; sent_query RUN SEQ: its query.
-sent_var() { zcat "$tmp/replay$1.results.jsonl.gz" | tail -n +2 | sed -n "$2p" | jq -c '.request.body | fromjson | .variables' 2>/dev/null || true; }
-sent_query() { zcat "$tmp/replay$1.results.jsonl.gz" | tail -n +2 | sed -n "$2p" | jq -r '.request.body | fromjson | .query' 2>/dev/null || true; }
-live() { zcat "$tmp/replay$1.results.jsonl.gz" | tail -n +2 | sed -n "$2p" | jq -r ".response.body | fromjson | $3" 2>/dev/null || true; }
+sent_var() { zcat 2>/dev/null "$tmp/replay$1.results.jsonl.gz" | tail -n +2 | sed -n "$2p" | jq -c '.request.body | fromjson | .variables' 2>/dev/null || true; }
+sent_query() { zcat 2>/dev/null "$tmp/replay$1.results.jsonl.gz" | tail -n +2 | sed -n "$2p" | jq -r '.request.body | fromjson | .query' 2>/dev/null || true; }
+live() { zcat 2>/dev/null "$tmp/replay$1.results.jsonl.gz" | tail -n +2 | sed -n "$2p" | jq -r ".response.body | fromjson | $3" 2>/dev/null || true; }
 for run in 1 2; do
     ra_replay "$tmp/replay$run" "$rec" "$APP_URL"
     echo "--- what replay $run sent"
@@ -138,7 +139,7 @@ for run in 1 2; do
     mine=$(jq -c --arg t "${tids:-x}" '[.data.allProjects[] | select(.tenant_id == $t) | {id, name}]' <<<"$st")
     check "replay $run: the tenant has one project, new and renamed to roadmap-2 ($mine)" \
         test "$(jq -r 'if length == 1 and (.[0].id|tonumber) >= 11 then .[0].name else "" end' <<<"$mine")" = roadmap-2
-    mp=$(jq -r '.[0].id // "x"' <<<"$mine")
+    mp=$(jq -r '.[0].id // "none"' <<<"$mine")
     tasks=$(jq -c --arg p "$mp" '[.data.allTasks[] | select(.project_id == $p) | {id, title, done}]' <<<"$st")
     check "replay $run: its project holds one task, new, 'write', done; 'scratch' removed ($tasks)" \
         test "$(jq -r 'if length == 1 and (.[0].id|tonumber) >= 21 then "\(.[0].title) \(.[0].done)" else "" end' <<<"$tasks")" = "write true"

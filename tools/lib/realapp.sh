@@ -19,6 +19,9 @@
 #                          recorded one in RA_TENANT
 #   ra_sent OUT            prints the requests replay sent (method, URL, body; a multipart
 #                          body as name=value parts) from OUT.results.jsonl.gz, one line each
+#   ra_corr_to FILE SEQ VALUE
+#                          true when FILE (the output of `reprise show --correlations`) has a
+#                          row into exchange SEQ carrying VALUE (bare or in double quotes)
 #   ra_sent_field OUT SEQ NAME, ra_sent_url OUT SEQ
 #                          a form field's value, the URL, of the request SEQ replay sent
 
@@ -66,6 +69,12 @@ ra_replay() {
     echo "--- reprise replay ($(basename "$out")): exit $code"
     sed 's/^/    /' "$out.err" "$out.out"
     RA_TENANT=$(sed -n 's/.*: tenant [^ ]* -> \([^ ]*\)$/\1/p' "$out.err" | head -n1)
+}
+
+ra_corr_to() {
+    # A row: FROM TO FROM-WHERE... TO-WHERE... VALUE [(kind)].
+    awk -v to="$2" -v v="$3" '{ val = $NF; if (val ~ /^\(.*\)$/) val = $(NF - 1) }
+        $2 == to && (val == v || val == "\"" v "\"") { found = 1 } END { exit !found }' "$1"
 }
 
 ra_sent() {
