@@ -30,31 +30,11 @@ need curl jq sqlite3 zcat
     skip "python3-django or python3-gunicorn is not installed (tools/install-deps.sh)"
 
 password=admin-pass-$$
-export PYTHONPATH=$src/tests/realapps/django DJANGO_SETTINGS_MODULE=realapp_site.settings
-export PYTHONDONTWRITEBYTECODE=1 REALAPP_MEDIA=$tmp/media
-mkdir -p "$tmp/media"
-
 # A migrated empty database, made once and copied for each fresh start.
-REALAPP_DB=$tmp/empty.sqlite3 /usr/bin/python3 -m django migrate --run-syncdb -v0 ||
+ra_django_prepare ||
     { bad "manage.py migrate makes the database"; echo "$pass passed, $fail failed"; exit 1; }
-
-# fresh_db NAME PROJECTS THINGS: a seeded database; the next project gets PROJECTS + 1.
-fresh_db() {
-    cp "$tmp/empty.sqlite3" "$tmp/$1.sqlite3"
-    REALAPP_DB=$tmp/$1.sqlite3 /usr/bin/python3 "$src/tests/realapps/django/seed.py" "$2" "$3" "$password"
-}
-
-# start_app NAME: gunicorn on the database NAME; sets APP_URL and APP_PID.
-start_app() {
-    REALAPP_DB=$tmp/$1.sqlite3 ra_start "$tmp/$1.gunicorn.log" /usr/bin/python3 -m gunicorn \
-        --bind "127.0.0.1:$(ra_port)" --workers 1 --chdir "$src/tests/realapps/django" realapp_site.wsgi
-    APP_PID=$RA_PID
-    APP_LOG=$tmp/$1.gunicorn.log
-    started() { grep -q 'Listening at: ' "$APP_LOG" || ! kill -0 "$APP_PID" 2>/dev/null; }
-    wait_for 60 started || true
-    APP_URL=$(sed -n 's/.*Listening at: \(http:[^ ]*\) .*/\1/p' "$tmp/$1.gunicorn.log" | head -n1)
-    [ -n "$APP_URL" ] && ra_wait_http "$APP_URL/admin/login/"
-}
+fresh_db() { ra_django_db "$1" "$2" "$3" "$password"; }
+start_app() { ra_django_start "$1"; }
 
 q() { sqlite3 "$tmp/$db.sqlite3" "$1"; }
 

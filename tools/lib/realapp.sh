@@ -19,6 +19,12 @@
 #                          recorded one in RA_TENANT
 #   ra_sent OUT            prints the requests replay sent (method, URL, body; a multipart
 #                          body as name=value parts) from OUT.results.jsonl.gz, one line each
+#   ra_django_prepare      the Django project of tests/realapps/django: its environment, and a
+#                          migrated empty database ($tmp/empty.sqlite3) to copy; 1 on failure
+#   ra_django_db NAME PROJECTS THINGS PASSWORD
+#                          $tmp/NAME.sqlite3, seeded by seed.py: the superuser admin with
+#                          PASSWORD, projects 1..PROJECTS, things 1..THINGS
+#   ra_django_start NAME   gunicorn on $tmp/NAME.sqlite3 on a free port; sets APP_URL, APP_PID
 #   ra_corr_to FILE SEQ VALUE
 #                          true when FILE (the output of `reprise show --correlations`) has a
 #                          row into exchange SEQ carrying VALUE (bare or in double quotes)
@@ -69,6 +75,29 @@ ra_replay() {
     echo "--- reprise replay ($(basename "$out")): exit $code"
     sed 's/^/    /' "$out.err" "$out.out"
     RA_TENANT=$(sed -n 's/.*: tenant [^ ]* -> \([^ ]*\)$/\1/p' "$out.err" | head -n1)
+}
+
+ra_django_prepare() {
+    export PYTHONPATH=$src/tests/realapps/django DJANGO_SETTINGS_MODULE=realapp_site.settings
+    export PYTHONDONTWRITEBYTECODE=1 REALAPP_MEDIA=$tmp/media
+    mkdir -p "$tmp/media"
+    REALAPP_DB=$tmp/empty.sqlite3 /usr/bin/python3 -m django migrate --run-syncdb -v0
+}
+
+ra_django_db() {
+    cp "$tmp/empty.sqlite3" "$tmp/$1.sqlite3"
+    REALAPP_DB=$tmp/$1.sqlite3 /usr/bin/python3 "$src/tests/realapps/django/seed.py" "$2" "$3" "$4"
+}
+
+ra_django_start() {
+    REALAPP_DB=$tmp/$1.sqlite3 ra_start "$tmp/$1.gunicorn.log" /usr/bin/python3 -m gunicorn \
+        --bind "127.0.0.1:$(ra_port)" --workers 1 --chdir "$src/tests/realapps/django" realapp_site.wsgi
+    APP_PID=$RA_PID
+    APP_LOG=$tmp/$1.gunicorn.log
+    ra__listening() { grep -q 'Listening at: ' "$APP_LOG" || ! kill -0 "$APP_PID" 2>/dev/null; }
+    wait_for 60 ra__listening || true
+    APP_URL=$(sed -n 's/.*Listening at: \(http:[^ ]*\) .*/\1/p' "$APP_LOG" | head -n1)
+    [ -n "$APP_URL" ] && ra_wait_http "$APP_URL/admin/login/"
 }
 
 ra_corr_to() {

@@ -38,5 +38,17 @@ MEDIA_ROOT = os.environ.get("REALAPP_MEDIA", "/tmp")
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 USE_TZ = True
 STATIC_URL = "/static/"
+# Django REST framework (python3-djangorestframework), when installed: tracker/api.py.
+try:
+    import rest_framework  # noqa: F401
+
+    INSTALLED_APPS += ["rest_framework", "rest_framework.authtoken"]
+    REST_FRAMEWORK = {
+        "DEFAULT_AUTHENTICATION_CLASSES": ["tracker.auth.HeaderTokenAuthentication"],
+        "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+        "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    }
+except ImportError:
+    pass
 # Fast hashing: the tests log in a few times per run.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
