@@ -63,10 +63,15 @@ cred=$(jq -nc --arg e "$email" --arg p "$password" '{email: $e, password: $p}')
 r=$(api "$P" POST /register "" "$cred")
 tok1=$(jq -r .accessToken <<<"$r")
 uid=$(jq -r .user.id <<<"$r")
+# The sign-up token creates the project; a log-in in a later second (the JWT's iat is in
+# seconds) gives another token, which the rest of the session uses: two live credentials.
+r=$(api "$P" POST /projects "$tok1" "$(jq -nc --argjson u "$uid" '{name: "roadmap", userId: $u}')")
+pid=$(jq -r .id <<<"$r")
+t0=$(date +%s)
+next_second() { [ "$(date +%s)" -gt "$t0" ]; }
+wait_for 5 next_second || true
 r=$(api "$P" POST /login "" "$cred")
 tok=$(jq -r .accessToken <<<"$r")
-r=$(api "$P" POST /projects "$tok" "$(jq -nc --argjson u "$uid" '{name: "roadmap", userId: $u}')")
-pid=$(jq -r .id <<<"$r")
 api "$P" GET "/projects?userId=$uid" "$tok" >/dev/null
 api "$P" GET "/projects/$pid" "$tok" >/dev/null
 r1=$(api "$P" PATCH "/projects/$pid" "$tok" '{"name":"roadmap-2"}')
@@ -77,7 +82,7 @@ r2=$(curl -sS --max-time 30 -o /dev/null -w '%{http_code}' -X DELETE -H "Authori
 px_stop INT
 check "the proxy stops with exit 0 (exit $code)" test "$code" -eq 0
 check "recording: sign-up gives a token and user 3 ($uid)" test -n "$tok1" -a "$uid" = 3
-check "recording: log-in gives a token" test -n "$tok" -a "$tok" != null
+check "recording: log-in gives another token" test -n "$tok" -a "$tok" != null -a "$tok" != "$tok1"
 check "recording: the new project is 3 ($pid)" test "$pid" = 3
 check "recording: it is renamed ($r1)" test "$(jq -r .name <<<"$r1")" = roadmap-2
 check "recording: the new note is 4 ($nid)" test "$nid" = 4
@@ -88,22 +93,27 @@ check "the recording holds neither live token (in a response body or a header)" 
     test "$(zcat "$rec" | grep -c -e "$tok" -e "$tok1" || true)" -eq 0
 check "the recording holds no {{secret:authorization}}: the token is the server's, a variable" \
     test "$(zcat "$rec" | grep -ci '{{secret:authorization}}' || true)" -eq 0
+auth_of() { zcat "$rec" | tail -n +2 | sed -n "$1p" | jq -r '.request.headers[] | select(.[0] | ascii_downcase == "authorization") | .[1]'; }
 check "the Authorization headers are a named variable ({{var:…}})" \
-    test "$(zcat "$rec" | tail -n +2 | jq -r '.request.headers[] | select(.[0] | ascii_downcase == "authorization") | .[1]' | grep -cv '^Bearer {{var:[A-Za-z0-9_]*}}$' || true)" -eq 0
+    test "$(for s in 2 4 5 6 7 8 9; do auth_of "$s"; done | grep -cv '^Bearer {{var:[A-Za-z0-9_]*}}$' || true)" -eq 0
+check "... two distinct ones: the sign-up token's in #2, the log-in token's in #4-#9 ($(auth_of 2) / $(auth_of 4))" \
+    test "$(auth_of 2)" != "$(auth_of 4)" -a "$(for s in 4 5 6 7 8 9; do auth_of "$s"; done | sort -u | wc -l)" -eq 1
 ra_stop "$APP_PID"
 
 echo "--- reprise show --correlations"
 "$REPRISE" show --correlations "$rec" >"$tmp/corr.out" 2>&1 || true
 sed 's/^/    /' "$tmp/corr.out"
-# Exchanges: 1 register (token, user 3), 2 login (token), 3 create project 3 (body userId 3),
-# 4 list ?userId=3, 5 GET /projects/3, 6 PATCH /projects/3, 7 create note 4 (projectId 3,
-# userId 3), 8 GET /projects/3/notes, 9 DELETE /notes/4. Requests 3-9 carry the token.
+# Exchanges: 1 register (token 1, user 3), 2 create project 3 with token 1 (body userId 3),
+# 3 login (token 2), 4 list ?userId=3, 5 GET /projects/3, 6 PATCH /projects/3, 7 create note 4
+# (projectId 3, userId 3), 8 GET /projects/3/notes, 9 DELETE /notes/4, all with token 2.
 corr_to() { ra_corr_to "$tmp/corr.out" "$@"; }
-corr_auth() { local s; for s in 3 4 5 6 7 8 9; do awk -v to="$s" '$2 == to && tolower($0) ~ /authorization|token/' "$tmp/corr.out" | grep -q . || return 1; done; }
-check "show --correlations: the log-in token is carried into the Authorization of #3-#9" corr_auth
-corr_u() { corr_to 3 3 && corr_to 4 3; }
-check "show --correlations: the user id 3 is carried into #3's body and #4's query" corr_u
+corr_auth() { local s; for s in "$@"; do awk -v to="$s" '$2 == to && tolower($0) ~ /authorization|token/' "$tmp/corr.out" | grep -q . || return 1; done; }
+check "show --correlations: the sign-up token is carried into the Authorization of #2" corr_auth 2
+check "show --correlations: the log-in token is carried into the Authorization of #4-#9" corr_auth 4 5 6 7 8 9
+corr_u() { corr_to 2 3 && corr_to 4 3 && corr_to 7 3; }
+check "show --correlations: the user id 3 is carried into #2's body, #4's query, #7's body" corr_u
 corr_p() { corr_to 5 3 && corr_to 6 3 && corr_to 7 3 && corr_to 8 3; }
+# (3 is both the user's and the project's id here: a row for value 3 into #7 may be either.)
 check "show --correlations: the project id 3 is carried into #5, #6, #7, #8" corr_p
 check "show --correlations: the note id 4 is carried into #9's path" corr_to 9 4
 
@@ -121,15 +131,20 @@ for run in 1 2; do
     check "replay $run: exit 0 (exit $code)" test "$code" -eq 0
     check "replay $run: a fresh tenant ($RA_TENANT)" test -n "$RA_TENANT" -a "$RA_TENANT" != acme
     lu=$(live "$run" 1 .user.id)
-    lp=$(live "$run" 3 .id)
+    lp=$(live "$run" 2 .id)
     ln=$(live "$run" 7 .id)
     echo "    live ids of replay $run: user ${lu:-none}, project ${lp:-none}, note ${ln:-none}"
     # What reprise sent. The results file keeps the request as sent, placeholders for secrets.
-    a=$(sent_auth "$run" 3)
-    check "replay $run: #3 sends a Bearer token the live server issued in this run (sent '${a:0:40}…')" \
-        test -n "$a" -a "${a#Bearer }" != "$a" -a "$(zcat 2>/dev/null "$tmp/replay$run.results.jsonl.gz" | tail -n +2 | head -n2 | grep -cF -- "${a#Bearer }" || true)" -ge 1
-    check "replay $run: #3 creates the project for the live user ${lu:-?} (sent $(sent_body "$run" 3))" \
-        test "$(sent_body "$run" 3 | jq -r .userId 2>/dev/null)" = "${lu:-x}"
+    lt1=$(live "$run" 1 .accessToken)
+    lt2=$(live "$run" 3 .accessToken)
+    a=$(sent_auth "$run" 2)
+    check "replay $run: #2 sends the live sign-up token of #1 (sent '${a:0:40}…')" \
+        test -n "$lt1" -a "$a" = "Bearer $lt1"
+    a=$(sent_auth "$run" 9)
+    check "replay $run: #9 sends the live log-in token of #3 (sent '${a:0:40}…')" \
+        test -n "$lt2" -a "$a" = "Bearer $lt2"
+    check "replay $run: #2 creates the project for the live user ${lu:-?} (sent $(sent_body "$run" 2))" \
+        test "$(sent_body "$run" 2 | jq -r .userId 2>/dev/null)" = "${lu:-x}"
     check "replay $run: #6 renames the live project (sent $(ra_sent_url "$tmp/replay$run" 6))" \
         test "$(ra_sent_url "$tmp/replay$run" 6)" = "$APP_URL/projects/${lp:-x}"
     check "replay $run: #7 adds the note to the live project and user (sent $(sent_body "$run" 7))" \
