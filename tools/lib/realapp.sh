@@ -24,7 +24,9 @@
 #   ra_django_db NAME PROJECTS THINGS PASSWORD
 #                          $tmp/NAME.sqlite3, seeded by seed.py: the superuser admin with
 #                          PASSWORD, projects 1..PROJECTS, things 1..THINGS
-#   ra_django_start NAME   gunicorn on $tmp/NAME.sqlite3 on a free port; sets APP_URL, APP_PID
+#   ra_django_start NAME   gunicorn on $tmp/NAME.sqlite3 on a free port; sets APP_URL, APP_PID.
+#                          Its access log, $tmp/NAME.access.log, has a line per request:
+#                          method, path, status and the X-Api-Token header it received
 #   ra_corr_to FILE SEQ VALUE
 #                          true when FILE (the output of `reprise show --correlations`) has a
 #                          row into exchange SEQ carrying VALUE (bare or in double quotes)
@@ -91,7 +93,9 @@ ra_django_db() {
 
 ra_django_start() {
     REALAPP_DB=$tmp/$1.sqlite3 ra_start "$tmp/$1.gunicorn.log" /usr/bin/python3 -m gunicorn \
-        --bind "127.0.0.1:$(ra_port)" --workers 1 --chdir "$src/tests/realapps/django" realapp_site.wsgi
+        --bind "127.0.0.1:$(ra_port)" --workers 1 --chdir "$src/tests/realapps/django" \
+        --access-logfile "$tmp/$1.access.log" --access-logformat '%(m)s %(U)s %(s)s %({x-api-token}i)s' \
+        realapp_site.wsgi
     APP_PID=$RA_PID
     APP_LOG=$tmp/$1.gunicorn.log
     ra__listening() { grep -q 'Listening at: ' "$APP_LOG" || ! kill -0 "$APP_PID" 2>/dev/null; }
