@@ -19,6 +19,7 @@ source "$src/tools/lib/realapp.sh"
 
 pids=()
 cleanup() {
+    local p
     for p in "${pids[@]}"; do ra_stop "$p"; done
     rm -rf "$tmp"
 }
@@ -84,6 +85,7 @@ nid=$(jq -r .id <<<"$r")
 api "$P" GET "/projects/$pid/notes" "$tok" >/dev/null
 r2=$(curl -sS --max-time 30 -o /dev/null -w '%{http_code}' -X DELETE -H "Authorization: Bearer $tok" "$P/notes/$nid")
 px_stop INT
+ra_forget "$PX_PID"
 check "the proxy stops with exit 0 (exit $code)" test "$code" -eq 0
 check "recording: sign-up gives a token and user 3 ($uid)" test -n "$tok1" -a "$uid" = 3
 check "recording: log-in gives another token" test -n "$tok" -a "$tok" != null -a "$tok" != "$tok1"

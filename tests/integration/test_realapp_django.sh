@@ -20,6 +20,7 @@ source "$src/tools/lib/realapp.sh"
 
 pids=()
 cleanup() {
+    local p
     for p in "${pids[@]}"; do ra_stop "$p"; done
     rm -rf "$tmp"
 }
@@ -76,6 +77,7 @@ r5=$(post --data-urlencode "csrfmiddlewaretoken=$(csrf_of "$tmp/tdel.html")" -d 
     "$P/admin/tracker/thing/$tid/delete/")
 c -o /dev/null "$P/admin/tracker/thing/"
 px_stop INT
+ra_forget "$PX_PID"
 check "the proxy stops with exit 0 (exit $code)" test "$code" -eq 0
 check "recording: log-in redirects ($r1)" test "${r1%% *}" = 302
 check "recording: the project is added ($r2)" test "${r2%% *}" = 302

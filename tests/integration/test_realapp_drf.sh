@@ -21,6 +21,7 @@ source "$src/tools/lib/realapp.sh"
 
 pids=()
 cleanup() {
+    local p
     for p in "${pids[@]}"; do ra_stop "$p"; done
     rm -rf "$tmp"
 }
@@ -65,6 +66,7 @@ r1=$(api "$P" PATCH "$turl" "$tok" '{"name":"widget-2"}')
 r2=$(curl -sS --max-time 30 -o /dev/null -w '%{http_code}' -X DELETE -H "X-Api-Token: $tok" "$P$turl")
 api "$P" GET "${purl}board/" "$tok" >/dev/null
 px_stop INT
+ra_forget "$PX_PID"
 check "the proxy stops with exit 0 (exit $code)" test "$code" -eq 0
 check "recording: log-in gives a token" test -n "$tok" -a "$tok" != null
 check "recording: the new project is 3 ($pid, $purl)" test "$pid $purl" = "3 /api/projects/3/"

@@ -19,6 +19,7 @@ source "$src/tools/lib/realapp.sh"
 
 pids=()
 cleanup() {
+    local p
     for p in "${pids[@]}"; do ra_stop "$p"; done
     rm -rf "$tmp"
 }
@@ -68,6 +69,7 @@ r1=$(gql "$P" 'mutation Done($id: ID!) { updateTask(id: $id, done: true) { id do
 r2=$(gql "$P" "mutation { removeTask(id: \"$task2\") { id } }")
 r3=$(gql "$P" "mutation { updateProject(id: \"$project\", name: \"roadmap-2\") { id name } }")
 px_stop INT
+ra_forget "$PX_PID"
 check "the proxy stops with exit 0 (exit $code)" test "$code" -eq 0
 check "recording: the new tenant is 3 ($tenant)" test "$tenant" = 3
 check "recording: the new project is 3 ($project)" test "$project" = 3

@@ -11,7 +11,9 @@
 #                          pids)
 #   ra_wait_http URL       waits up to 60 s until URL answers any HTTP status; 1 if it never
 #                          does or the last started process died
-#   ra_stop PID            SIGTERM, then waits up to 30 s (then SIGKILL)
+#   ra_stop PID            SIGTERM, then waits up to 30 s (then SIGKILL); PID leaves pids
+#   ra_forget PID          takes PID out of pids (a process stopped otherwise, as by px_stop):
+#                          the EXIT trap never signals a PID that may have been reused
 #   ra_replay OUT REC URL [ARGS...]
 #                          replays REC against URL with --results OUT.results.jsonl.gz; stdout
 #                          in OUT.out, stderr in OUT.err (both also printed, indented, into the
@@ -66,6 +68,13 @@ ra_stop() {
     while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.05; done
     kill -KILL "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
+    ra_forget "$pid"
+}
+
+ra_forget() {
+    local p keep=()
+    for p in "${pids[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
+    pids=("${keep[@]}")
 }
 
 ra_replay() {
