@@ -67,5 +67,7 @@ fi
 realapps=$(cd "$(dirname "$0")/.." && pwd)/tests/realapps
 if [ ! "$realapps/node_modules/.package-lock.json" -nt "$realapps/package-lock.json" ]; then
     echo "install-deps: npm ci in tests/realapps" >&2
-    npm ci --prefix "$realapps" --no-audit --no-fund --ignore-scripts --loglevel=error >/dev/null
+    # Not fatal: without them the rest still builds and tests, and test_realapp_* skip.
+    npm ci --prefix "$realapps" --no-audit --no-fund --ignore-scripts --loglevel=error >/dev/null ||
+        echo "install-deps: npm ci failed: the npm applications' tests will be skipped" >&2
 fi
