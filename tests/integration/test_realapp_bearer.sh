@@ -4,11 +4,12 @@
 # tests/realapps by tools/install-deps.sh), a REST API whose sign-up and log-in answer with a
 # JWT (`accessToken`) that every later request sends as `Authorization: Bearer …`; the routes
 # of tests/realapps/json-server/routes.json need it. A session is recorded through `reprise
-# record`: sign up, log in, create a project (its owner is the new user's id), list, read and
-# rename it, add a note to it, list its notes, delete the note. Recorded where the new user
-# and project are 3 and the note 4; replayed twice on a database where they are 11, 11, 21
-# (then 12, 12, 22) and where user 3, project 3 and note 4 belong to someone else. After each
-# replay the server's own database (its db.json) says what happened.
+# record`: sign up, create a project with the sign-up token (its owner is the new user's id),
+# log in (a second token), list, read and rename the project, add a note to it, list its
+# notes, delete the note. Recorded where the new user and project are 3 and the note 4;
+# replayed twice on a database where they are 11, 11, 21 (then 12, 12, 22) and where user 3,
+# project 3 and note 4 belong to someone else. After each replay the server's own state says
+# what happened: its database (db.json) and its request log (whose token each request bore).
 set -euo pipefail
 : "${REPRISE:?set REPRISE to the reprise binary}"
 src=${REPRISE_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
