@@ -6,6 +6,11 @@
 #   tools/install-deps.sh            build + test dependencies
 #   tools/install-deps.sh --bench    also the peers the benchmarks compare against
 #
+# The real third-party web applications of tests/integration/test_realapp_*.sh come from
+# Debian (Django's admin, served by gunicorn) and from npm: tests/realapps/package.json and its
+# package-lock.json, installed with `npm ci` into tests/realapps/node_modules (never globally),
+# again only when that directory is missing or older than the lock file.
+#
 # Must run as root (or with sudo available) on Debian or a derivative.
 set -euo pipefail
 
@@ -26,7 +31,12 @@ pkgs=(
     chromium chromium-driver    # the recording proxy's tests drive a real headless browser
     libnss3-tools               # certutil: the browser tests trust the interception CA
     fonts-dejavu-core           # chromium renders the demo pages with some font
+    python3-django python3-gunicorn sqlite3 # test_realapp_django: Django's admin, its database
 )
+# Node.js and npm for the npm applications: any node on PATH will do (a newer one than
+# Debian's may be installed already; Debian's npm package would pull its own nodejs).
+command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
+command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 
 if [ "${1:-}" = "--bench" ]; then
     pkgs+=(wrk mitmproxy)
@@ -40,14 +50,24 @@ for p in "${pkgs[@]}"; do
     fi
 done
 
-[ ${#missing[@]} -eq 0 ] && exit 0
-
-echo "install-deps: installing ${missing[*]}" >&2
-sudo=""
-if [ "$(id -u)" -ne 0 ]; then
-    command -v sudo >/dev/null || { echo "install-deps: need root to install: ${missing[*]}" >&2; exit 2; }
-    sudo=sudo
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "install-deps: installing ${missing[*]}" >&2
+    sudo=""
+    if [ "$(id -u)" -ne 0 ]; then
+        command -v sudo >/dev/null || { echo "install-deps: need root to install: ${missing[*]}" >&2; exit 2; }
+        sudo=sudo
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo apt-get update -qq
+    $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+
+# The npm applications, exactly as locked. npm ci writes node_modules/.package-lock.json last:
+# when it is there and newer than the lock file, the install is complete and current.
+realapps=$(cd "$(dirname "$0")/.." && pwd)/tests/realapps
+if [ ! "$realapps/node_modules/.package-lock.json" -nt "$realapps/package-lock.json" ]; then
+    echo "install-deps: npm ci in tests/realapps" >&2
+    # Not fatal: without them the rest still builds and tests, and test_realapp_* skip.
+    npm ci --prefix "$realapps" --no-audit --no-fund --ignore-scripts --loglevel=error >/dev/null ||
+        echo "install-deps: npm ci failed: the npm applications' tests will be skipped" >&2
+fi
