@@ -347,6 +347,57 @@ static void last_key(const char *path, char *out, size_t outsz)
     }
 }
 
+/*
+ * The object a JSON source's path names, from the key that holds its last one: "order" of
+ * "$.order.id", "$.data.createOrder.id" (a GraphQL mutation: its verb dropped, *created set).
+ * False for a generic holder ("data", "result") or none: the request's path names it then.
+ */
+static bool holder_noun(const char *path, char *out, size_t outsz, bool *created)
+{
+    static const char *const generic[] = {"data",   "result",   "results", "payload", "attributes",
+                                          "body",   "response", "item",    "value",   "node",
+                                          "record", "object",   "entity",  "meta"};
+    static const char *const verbs[] = {"create", "add", "insert", "new", "upsert"};
+    const char *end = strrchr(path, '.');
+    if (!end || end == path) {
+        return false;
+    }
+    const char *start = end - 1;
+    while (start > path && *start != '.') {
+        start--;
+    }
+    if (*start != '.' || memchr(start, '[', (size_t)(end - start)) ||
+        memchr(start, '"', (size_t)(end - start))) {
+        return false;
+    }
+    start++;
+    size_t n = (size_t)(end - start);
+    *created = false;
+    for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
+        size_t vl = strlen(verbs[i]);
+        if (n > vl && rp_strieq(start, vl, verbs[i]) && start[vl] >= 'A' && start[vl] <= 'Z') {
+            start += vl;
+            n -= vl;
+            *created = true;
+            break;
+        }
+    }
+    if (n == 0 || n >= outsz) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char c = start[i];
+        out[i] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+    }
+    out[n] = '\0';
+    for (size_t i = 0; i < sizeof(generic) / sizeof(generic[0]); i++) {
+        if (strcmp(out, generic[i]) == 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
 /* The source for correlation c, added when new; NONE past the cap. */
 static size_t source_for(struct learner *l, const struct rp_correlation *c)
 {
@@ -378,10 +429,18 @@ static size_t source_for(struct learner *l, const struct rp_correlation *c)
     }
     char what[WHAT_BUF];
     size_t slot = (size_t)(c->from_seq % RP_IDENTITY_NOUNS);
-    if (l->seen[slot].seq == c->from_seq && l->seen[slot].noun[0]) {
+    /* A GraphQL query is a POST too: only its mutation's verb says it created something. */
+    bool by_post = l->seen[slot].seq == c->from_seq && l->seen[slot].created &&
+                   strcmp(l->seen[slot].noun, "graphql") != 0;
+    bool created = false;
+    if (c->from.kind == RP_LOC_BODY_JSON && c->from.key &&
+        holder_noun(c->from.key, s->noun, sizeof(s->noun), &created)) {
+        snprintf(what, sizeof(what), "the %s %s by #%" PRIu64, s->noun,
+                 created || by_post ? "created" : "given", c->from_seq);
+    } else if (l->seen[slot].seq == c->from_seq && l->seen[slot].noun[0]) {
         snprintf(s->noun, sizeof(s->noun), "%s", l->seen[slot].noun);
         snprintf(what, sizeof(what), "the %s %s by #%" PRIu64, s->noun,
-                 l->seen[slot].created ? "created" : "given", c->from_seq);
+                 by_post ? "created" : "given", c->from_seq);
     } else {
         snprintf(what, sizeof(what), "the value given by #%" PRIu64, c->from_seq);
     }

@@ -60,7 +60,7 @@ static void make_exchange(struct rp_exchange *ex, uint64_t seq, const char *meth
     rp_body_set(&ex->resp.body, body, strlen(body));
 }
 
-static void write_recording(void)
+static void write_specs(const char *path, const struct ex_spec *specs, size_t n)
 {
     struct rp_rec_meta meta;
     rp_rec_meta_init(&meta);
@@ -69,9 +69,9 @@ static void write_recording(void)
     meta.source_kind = rp_xstrdup("script");
     struct rp_writer *w = NULL;
     struct rp_error err = {0};
-    cr_assert_eq(rp_writer_open(rec_path, &meta, NULL, &w, &err), RP_OK, "%s", err.msg);
-    for (size_t i = 0; i < N_RECORDED; i++) {
-        const struct ex_spec *e = &recorded[i];
+    cr_assert_eq(rp_writer_open(path, &meta, NULL, &w, &err), RP_OK, "%s", err.msg);
+    for (size_t i = 0; i < n; i++) {
+        const struct ex_spec *e = &specs[i];
         struct rp_exchange ex;
         make_exchange(&ex, i + 1, e->method, e->path, e->req_body, e->status, e->body);
         cr_assert_eq(rp_writer_append(w, &ex, &err), RP_OK, "%s", err.msg);
@@ -85,7 +85,7 @@ static void setup(void)
 {
     dir = tmp_dir();
     rec_path = path_in(dir, "shop.jsonl.gz");
-    write_recording();
+    write_specs(rec_path, recorded, N_RECORDED);
 }
 
 static void teardown(void)
@@ -298,6 +298,44 @@ Test(identity, a_recording_that_is_not_there_checks_nothing)
     struct rp_error err = {0};
     cr_assert_eq(rp_checker_new(&o, &c, &err), RP_OK, "%s", err.msg);
     rp_checker_free(c);
+}
+
+Test(identity, a_graphql_mutation_names_its_object)
+{
+    /* A long id comes back in "variables" and again in the query's answer. */
+    static const struct ex_spec gql[] = {
+        {"POST", "/graphql", "{\"query\":\"mutation { createOrder(sku: \\\"tea\\\") { id } }\"}",
+         200, "{\"data\":{\"createOrder\":{\"id\":\"ord_8f3k2j9x1q\"}}}"},
+        {"POST", "/graphql",
+         "{\"query\":\"query($id: ID!) { order(id: $id) { id } }\",\"variables\":{\"id\":"
+         "\"ord_8f3k2j9x1q\"}}",
+         200, "{\"data\":{\"order\":{\"id\":\"ord_8f3k2j9x1q\",\"status\":\"new\"}}}"},
+    };
+    write_specs(rec_path, gql, 2);
+    struct seen s = {0};
+    struct rp_checker *c = new_checker(&s, NULL);
+    struct rp_exchange rec[2], lv[2];
+    const char *live_body[] = {"{\"data\":{\"createOrder\":{\"id\":\"ord_live21\"}}}",
+                               "{\"data\":{\"order\":{\"id\":\"ord_other7\",\"status\":\"new\"}}}"};
+    for (size_t i = 0; i < 2; i++) {
+        make_exchange(&rec[i], i + 1, gql[i].method, gql[i].path, gql[i].req_body, 200,
+                      gql[i].body);
+        make_exchange(&lv[i], i + 1, gql[i].method, gql[i].path, gql[i].req_body, 200,
+                      live_body[i]);
+        struct rp_replay_event ev = {.session = "gql#1",
+                                     .recording = rec_path,
+                                     .recorded = &rec[i],
+                                     .live = &lv[i],
+                                     .status = RP_REPLAY_DONE};
+        struct rp_error err = {0};
+        cr_assert_eq(rp_checker_exchange(c, &ev, &err), RP_OK, "%s", err.msg);
+        rp_exchange_cleanup(&rec[i]);
+        rp_exchange_cleanup(&lv[i]);
+    }
+    struct rp_run_summary sum = end(c);
+    cr_assert_eq(sum.failed, 1);
+    cr_assert_str_eq(s.first[1], "$.data.order.id: expected \"ord_live21\" (the order created by "
+                                 "#1), got \"ord_other7\"");
 }
 
 /* ----- offline ------------------------------------------------------------------------------- */
