@@ -13,7 +13,9 @@
  * correlator takes no booleans or small counts on coincidence). A short id-like value (a
  * strong correlation under RP_CORRELATE_MIN_UNIQUE characters) makes a rule only in a response
  * whose own request sent it back, at a key named as at its source ("id" and "id", or
- * "order_id" for an order), and only at the shallowest such place; a longer value makes one
+ * "order_id" for an order) of the same object (the one the request or the key's holder names:
+ * not the id of an item added by POST /orders/4/items, 4 too by chance), and only at the
+ * shallowest such place; a longer value makes one
  * wherever it comes back whole. A place several sources gave is held to the earliest (the
  * create, rather than the GET after it). Places inside arrays are not followed (a list may be
  * ordered differently live). A value missing live is left to the shape check and to correlation.
@@ -268,38 +270,68 @@ static bool has_digit(const char *s, size_t n)
     return false;
 }
 
-/* The object a request is about: its path's last segment that is not an id ("orders" of
- * /api/orders/7/pay is "pay"; of /api/orders/7 "order"), in the singular, lower case. */
-static void noun_of(const struct rp_request *req, char *out, size_t outsz)
+/* The lower-case singular of the n bytes at seg into out ("orders": "order", "categories":
+ * "category"); "" when it does not fit. */
+static void singular(const char *seg, size_t n, char *out, size_t outsz)
 {
     out[0] = '\0';
+    if (n == 0 || n >= outsz) {
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char c = seg[i];
+        out[i] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+    }
+    out[n] = '\0';
+    if (n > 4 && strcmp(out + n - 3, "ies") == 0) {
+        out[n - 3] = 'y';
+        out[n - 2] = '\0';
+    } else if (n > 3 && out[n - 1] == 's' && out[n - 2] != 's') {
+        out[n - 1] = '\0';
+    }
+}
+
+/* A path segment that names a collection ("items"), not an action on one object ("pay"). */
+static bool plural(const char *seg, size_t n)
+{
+    return n > 2 && seg[n - 1] == 's' && seg[n - 2] != 's';
+}
+
+/*
+ * What a request is about. noun: its path's last segment that is not an id, in the singular
+ * (/api/orders/7 is about an "order", /api/orders/7/items about an "item"). action: for an
+ * action on one object (/api/orders/7/pay: a last segment that is not a collection, after an
+ * id), that object ("order"); else "".
+ */
+static void noun_of(const struct rp_request *req, char *noun, char *action, size_t outsz)
+{
+    noun[0] = action[0] = '\0';
     if (!req->url) {
         return;
     }
     struct rp__url u;
-    size_t n = strlen(req->url);
-    rp__url_split(req->url, n, &u);
+    rp__url_split(req->url, strlen(req->url), &u);
     const char *path = req->url + u.path_off;
-    size_t pos = 0, off = 0, len = 0, best_off = 0, best_len = 0;
+    size_t pos = 0, off = 0, len = 0;
+    size_t seg_off[3] = {0}, seg_len[3] = {0}; /* the last three segments, the latest last */
+    size_t best_off = 0, best_len = 0;
     for (size_t k = 0; k < 256 && rp__url_next_segment(path, u.path_len, &pos, &off, &len); k++) {
         if (len > 0 && !has_digit(path + off, len)) {
             best_off = off;
             best_len = len;
         }
+        if (len > 0) {
+            memmove(seg_off, seg_off + 1, 2 * sizeof(*seg_off));
+            memmove(seg_len, seg_len + 1, 2 * sizeof(*seg_len));
+            seg_off[2] = off;
+            seg_len[2] = len;
+        }
     }
-    if (best_len == 0 || best_len >= outsz) {
-        return;
-    }
-    for (size_t i = 0; i < best_len; i++) {
-        char c = path[best_off + i];
-        out[i] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
-    }
-    out[best_len] = '\0';
-    if (best_len > 4 && strcmp(out + best_len - 3, "ies") == 0) {
-        out[best_len - 3] = 'y';
-        out[best_len - 2] = '\0';
-    } else if (best_len > 3 && out[best_len - 1] == 's' && out[best_len - 2] != 's') {
-        out[best_len - 1] = '\0';
+    singular(path + best_off, best_len, noun, outsz);
+    if (seg_len[0] && !has_digit(path + seg_off[0], seg_len[0]) &&
+        has_digit(path + seg_off[1], seg_len[1]) && !has_digit(path + seg_off[2], seg_len[2]) &&
+        !plural(path + seg_off[2], seg_len[2])) {
+        singular(path + seg_off[0], seg_len[0], action, outsz);
     }
 }
 
@@ -314,6 +346,8 @@ struct learner {
         char noun[NOUN_BUF];
         bool created;
     } seen[RP_IDENTITY_NOUNS]; /* the latest exchanges, by seq modulo */
+    char noun[NOUN_BUF];       /* what the exchange being read is about (noun_of) */
+    char action[NOUN_BUF];
 };
 
 static size_t hash_text(const char *s)
@@ -455,18 +489,30 @@ static bool key_ieq(const char *a, const char *b)
     return rp_strieq(a, strlen(a), b);
 }
 
-/* For a short value: the leaf key names what its source gave ("id" for "id", "order_id" or
- * "orderId" for an order's). */
-static bool key_fits(const struct source *s, const char *key)
+/*
+ * For a short value at path (its last key key) in the response being read: the place names
+ * the source's object. "order_id" or "orderId" for an order's id; else the key must be the
+ * source's own ("id" and "id") and the object the same: the one this request is about
+ * (GET /orders/4, POST /orders/4/pay), or the one holding the key ($.order.id). So the id of
+ * an item added by POST /orders/4/items is not held to the order's, though both were 4.
+ */
+static bool place_fits(const struct learner *l, const struct source *s, const char *path,
+                       const char *key)
 {
-    if (s->last_key[0] && key_ieq(key, s->last_key)) {
+    size_t nl = strlen(s->noun), kl = strlen(key);
+    if (nl && kl == nl + 3 && rp_strieq(key, nl, s->noun) &&
+        (strcmp(key + nl, "_id") == 0 || strcmp(key + nl, "Id") == 0)) {
         return true;
     }
-    size_t nl = strlen(s->noun), kl = strlen(key);
-    if (!nl || kl != nl + 3 || !rp_strieq(key, nl, s->noun)) {
+    if (!nl || !s->last_key[0] || !key_ieq(key, s->last_key)) {
         return false;
     }
-    return strcmp(key + nl, "_id") == 0 || strcmp(key + nl, "Id") == 0;
+    char holder[NOUN_BUF];
+    bool created;
+    if (holder_noun(path, holder, sizeof(holder), &created)) {
+        return strcmp(holder, s->noun) == 0;
+    }
+    return strcmp(l->noun, s->noun) == 0 || strcmp(l->action, s->noun) == 0;
 }
 
 struct match {
@@ -513,7 +559,7 @@ static void walk(struct learner *l, const cJSON *v, uint64_t seq, char *path, si
         if (s->seq >= seq || strcmp(s->value, val) != 0) {
             continue;
         }
-        if (s->short_value && (s->last_to != seq || !key_fits(s, v->string))) {
+        if (s->short_value && (s->last_to != seq || !place_fits(l, s, path, v->string))) {
             continue;
         }
         if (m->n == sizeof(m->v) / sizeof(m->v[0])) {
@@ -623,7 +669,8 @@ static rp_code learn(const char *path, struct rec *r, struct rp_error *err)
         }
         size_t slot = (size_t)(ex.seq % RP_IDENTITY_NOUNS);
         l->seen[slot].seq = ex.seq;
-        noun_of(&ex.req, l->seen[slot].noun, sizeof(l->seen[slot].noun));
+        noun_of(&ex.req, l->noun, l->action, sizeof(l->noun));
+        memcpy(l->seen[slot].noun, l->noun, sizeof(l->noun));
         l->seen[slot].created = ex.req.method && key_ieq(ex.req.method, "POST");
         for (size_t i = before; i < rp_correlator_count(corr); i++) {
             const struct rp_correlation *c = rp_correlator_get(corr, i);

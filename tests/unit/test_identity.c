@@ -27,13 +27,15 @@ struct ex_spec {
 };
 
 /* GET /api/health, GET /api/items, POST /api/orders (4), GET /api/orders/4, POST
- * /api/orders/4/pay; "status": "new" and "total": 4 repeat without being sent back. */
+ * /api/orders/4/pay, POST /api/orders/4/items (an item that happens to be 4 too); "status":
+ * "new" and "total": 4 repeat without being sent back. */
 static const struct ex_spec recorded[] = {
     {"GET", "/api/health", NULL, 200, "{\"ok\":true}"},
     {"GET", "/api/items", NULL, 200, "{\"items\":[{\"sku\":\"tea\"}]}"},
     {"POST", "/api/orders", "{\"sku\":\"tea\"}", 201, "{\"id\":4,\"status\":\"new\",\"total\":4}"},
     {"GET", "/api/orders/4", NULL, 200, "{\"id\":4,\"status\":\"new\",\"total\":4}"},
     {"POST", "/api/orders/4/pay", "{}", 200, "{\"order_id\":4,\"status\":\"paid\"}"},
+    {"POST", "/api/orders/4/items", "{\"sku\":\"tea\"}", 201, "{\"id\":4,\"sku\":\"tea\"}"},
 };
 #define N_RECORDED (sizeof(recorded) / sizeof(recorded[0]))
 
@@ -258,6 +260,19 @@ Test(identity, equal_values_that_were_not_sent_back_are_not_followed)
     struct rp_run_summary sum = end(c);
     cr_assert_eq(sum.failed, 0);
     cr_assert_eq(s.identity[1], RP_OUTCOME_PASS);
+}
+
+Test(identity, an_id_of_another_object_that_was_equal_when_recorded_is_not_followed)
+{
+    /* The item added to order 4 was 4 too when recorded; live it is 55, the order 21. */
+    struct seen s = {0};
+    struct rp_checker *c = new_checker(&s, NULL);
+    live(c, "shop#1", 3, "{\"id\":21,\"status\":\"new\",\"total\":4}");
+    live(c, "shop#1", 4, "{\"id\":21,\"status\":\"new\",\"total\":4}");
+    live(c, "shop#1", 6, "{\"id\":55,\"sku\":\"tea\"}");
+    struct rp_run_summary sum = end(c);
+    cr_assert_eq(sum.failed, 0);
+    cr_assert_eq(s.identity[2], RP_OUTCOME_SKIPPED);
 }
 
 Test(identity, a_source_not_seen_live_makes_no_expectation)
