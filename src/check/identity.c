@@ -590,31 +590,34 @@ static void add_rule(struct learner *l, uint64_t seq, char *path, size_t src)
  * of a short value (none when two tie). */
 static void rules_from(struct learner *l, uint64_t seq, struct matches *m)
 {
-    size_t added = 0;
+    bool keep[sizeof(m->v) / sizeof(m->v[0])];
     for (size_t i = 0; i < m->n; i++) {
-        struct match *a = &m->v[i];
-        bool keep = added < RP_IDENTITY_MAX_PER_EX;
+        const struct match *a = &m->v[i];
         const struct source *sa = &l->r->src[a->src];
-        for (size_t j = 0; j < m->n && keep; j++) {
+        keep[i] = true;
+        for (size_t j = 0; j < m->n && keep[i]; j++) {
             const struct match *b = &m->v[j];
             const struct source *sb = &l->r->src[b->src];
-            if (j == i || !b->path) {
+            if (j == i) {
                 continue;
             }
             /* A short value: only its shallowest place, and none when two tie. */
-            keep = !sa->short_value || b->src != a->src || b->depth > a->depth;
+            keep[i] = !sa->short_value || b->src != a->src || b->depth > a->depth;
             /* One place, several sources (the GET after the create gave it again): the
              * earliest, which names where the object came from. */
-            keep = keep && (strcmp(a->path, b->path) != 0 || sb->seq > sa->seq ||
-                            (sb->seq == sa->seq && j > i));
+            keep[i] = keep[i] && (strcmp(a->path, b->path) != 0 || sb->seq > sa->seq ||
+                                  (sb->seq == sa->seq && j > i));
         }
-        if (keep) {
-            add_rule(l, seq, a->path, a->src);
+    }
+    size_t added = 0;
+    for (size_t i = 0; i < m->n; i++) {
+        if (keep[i] && added < RP_IDENTITY_MAX_PER_EX) {
+            add_rule(l, seq, m->v[i].path, m->v[i].src);
             added++;
         } else {
-            free(a->path);
+            free(m->v[i].path);
         }
-        a->path = NULL;
+        m->v[i].path = NULL;
     }
     m->n = 0;
 }
