@@ -45,6 +45,19 @@ struct rp_check_note {
 };
 
 /*
+ * One identity expectation checked on a response (the identity check): the live value at path
+ * was to equal expected, the live value the same object had in an earlier response of the
+ * session (what names it: "the order created by #3"). The results file keeps them so that
+ * `reprise diff` re-checks them offline.
+ */
+struct rp_identity_expect {
+    char *path;           /* "$.id" */
+    char *expected;       /* "21": a number's text, or a string's value */
+    bool expected_string; /* expected was a JSON string */
+    char *what;           /* "the order created by #3" */
+};
+
+/*
  * One exchange's verdict. The pointer fields are borrowed, except where the own_ fields hold
  * what they point to (a verdict read back from a results file, a shape inferred for it);
  * rp_verdict_cleanup() frees those and the mismatches.
@@ -60,6 +73,8 @@ struct rp_verdict {
     const struct rp_shape *shape;               /* the shape checked against; NULL if none */
     struct rp_check_note checks[RP_CHECKS_MAX]; /* per check, in the order they ran */
     size_t n_checks;
+    struct rp_identity_expect *identity; /* owned; set by the identity check or read back */
+    size_t n_identity;
     char *own_session;
     char *own_error;
     struct rp_shape *own_shape;

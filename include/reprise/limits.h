@@ -85,6 +85,14 @@
 #define RP_CORRELATE_MAX_KEY          256u
 #define RP_CORRELATE_MAX_BINDS        64u
 
+/* The identity check: pairs of places about one object learned from one recording, places one
+ * response is checked at, sessions whose live values are held at once (the least recently seen
+ * is dropped past it), and the exchanges whose request is remembered to name an object. */
+#define RP_IDENTITY_MAX_RULES    4096u
+#define RP_IDENTITY_MAX_PER_EX   16u
+#define RP_IDENTITY_MAX_SESSIONS 1024u
+#define RP_IDENTITY_NOUNS        1024u
+
 /* Correlation: where, at most, a request value is searched for a long source inside it. */
 #define RP_CORRELATE_TOKEN_STARTS 64u
 

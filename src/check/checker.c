@@ -50,6 +50,12 @@ void rp_verdict_init(struct rp_verdict *v)
 void rp_verdict_cleanup(struct rp_verdict *v)
 {
     rp_mismatches_cleanup(&v->mismatches);
+    for (size_t i = 0; i < v->n_identity; i++) {
+        free(v->identity[i].path);
+        free(v->identity[i].expected);
+        free(v->identity[i].what);
+    }
+    free(v->identity);
     free(v->own_session);
     free(v->own_error);
     rp_shape_free(v->own_shape);

@@ -8,6 +8,7 @@
 /* clang-format off */
 #define RP_CHECK_LIST(X) \
     X(shape)             \
+    X(identity)          \
     /* the list ends here: a new check is one "X(name) \" line above */
 /* clang-format on */
 

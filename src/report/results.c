@@ -101,6 +101,19 @@ static rp_code check_json(const struct rp_verdict *v, cJSON **out, struct rp_err
             cJSON_AddItemToObject(checks, v->checks[i].name, cJSON_CreateString(o ? o : "skipped"));
         }
     }
+    if (v->n_identity) {
+        cJSON *ids = cJSON_CreateArray();
+        cJSON_AddItemToObject(c, "identity", ids);
+        for (size_t i = 0; i < v->n_identity; i++) {
+            const struct rp_identity_expect *e = &v->identity[i];
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddItemToArray(ids, o);
+            cJSON_AddItemToObject(o, "path", json_str(e->path));
+            cJSON_AddItemToObject(o, "expected", json_str(e->expected));
+            cJSON_AddItemToObject(o, "string", cJSON_CreateBool(e->expected_string));
+            cJSON_AddItemToObject(o, "what", json_str(e->what));
+        }
+    }
     if (v->shape) {
         char *text = rp_shape_to_json(v->shape);
         cJSON *s = cJSON_Parse(text);
@@ -257,6 +270,44 @@ static rp_code read_mismatches(const cJSON *arr, struct rp_mismatches *list, str
     return RP_OK;
 }
 
+/* Reads the optional identity expectations ("identity": [{"path", "expected", "string",
+ * "what"}]) into v. */
+static rp_code read_identity(const cJSON *arr, struct rp_verdict *v, struct rp_error *err)
+{
+    if (!arr || cJSON_IsNull(arr)) {
+        return RP_OK;
+    }
+    if (!cJSON_IsArray(arr)) {
+        return rp_error_set(err, RP_EFORMAT, "\"check.identity\" is not an array");
+    }
+    if ((size_t)cJSON_GetArraySize(arr) > RP_IDENTITY_MAX_RULES) {
+        return rp_error_set(err, RP_ETOOBIG, "\"check.identity\" has more than %u entries",
+                            RP_IDENTITY_MAX_RULES);
+    }
+    v->identity = rp_xcalloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof(*v->identity));
+    const cJSON *e;
+    cJSON_ArrayForEach(e, arr)
+    {
+        const cJSON *path = cJSON_GetObjectItemCaseSensitive(e, "path");
+        const cJSON *exp = cJSON_GetObjectItemCaseSensitive(e, "expected");
+        const cJSON *str = cJSON_GetObjectItemCaseSensitive(e, "string");
+        const cJSON *what = cJSON_GetObjectItemCaseSensitive(e, "what");
+        if (!cJSON_IsString(path) || !cJSON_IsString(exp) || !cJSON_IsString(what) ||
+            (str && !cJSON_IsBool(str))) {
+            return rp_error_set(err, RP_EFORMAT,
+                                "\"check.identity[%zu]\" needs string \"path\", \"expected\" "
+                                "and \"what\"",
+                                v->n_identity);
+        }
+        struct rp_identity_expect *x = &v->identity[v->n_identity++];
+        x->path = rp_xstrdup(path->valuestring);
+        x->expected = rp_xstrdup(exp->valuestring);
+        x->expected_string = cJSON_IsTrue(str);
+        x->what = rp_xstrdup(what->valuestring);
+    }
+    return RP_OK;
+}
+
 /* Reads the optional per-check outcomes ("checks": {"shape": "pass"}) into v. */
 static rp_code read_notes(const cJSON *obj, struct rp_verdict *v, struct rp_error *err)
 {
@@ -335,6 +386,9 @@ rp_code rp_results_read_verdict(const struct rp_exchange *ex, struct rp_verdict 
     rc = read_mismatches(cJSON_GetObjectItemCaseSensitive(check, "mismatches"), &v.mismatches, err);
     if (!rc) {
         rc = read_notes(cJSON_GetObjectItemCaseSensitive(check, "checks"), &v, err);
+    }
+    if (!rc) {
+        rc = read_identity(cJSON_GetObjectItemCaseSensitive(check, "identity"), &v, err);
     }
     if (rc) {
         goto out;

@@ -2,8 +2,10 @@
 /*
  * Inferring a body schema from a recorded JSON value: every key seen is required, numbers are
  * "number", strings carry a format when they look like one, and array items are the union of
- * the recorded elements (so ["string","null"] is how a nullable value comes out).
+ * the recorded elements (so ["string","null"] is how a nullable value comes out). An object
+ * keyed by ids is a map, not a record (see internal.h).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -94,6 +96,23 @@ static void drop_props(struct rp__schema *s)
     s->n_props = 0;
 }
 
+/* Moves s's properties into its map values: their keys are just more keys of the map. */
+static void fold_into_values(struct rp__schema *s)
+{
+    for (size_t i = 0; i < s->n_props; i++) {
+        free(s->props[i].key);
+        if (s->values) {
+            rp__schema_union(s->values, s->props[i].s);
+        } else {
+            s->values = s->props[i].s;
+        }
+    }
+    free(s->props);
+    s->props = NULL;
+    s->n_props = 0;
+    s->next_order = 0;
+}
+
 void rp__schema_union(struct rp__schema *a, struct rp__schema *b)
 {
     if (a->types == 0 || b->types == 0) {
@@ -109,7 +128,19 @@ void rp__schema_union(struct rp__schema *a, struct rp__schema *b)
             a->format = RP__FMT_NONE;
         }
     }
-    if (b->types & RP__T_OBJECT) {
+    if ((b->types & RP__T_OBJECT) && (a->values || b->values)) {
+        /* A map stays a map: a record met beside it is one more instance of its values. */
+        fold_into_values(a);
+        fold_into_values(b);
+        if (a->values && b->values) {
+            rp__schema_union(a->values, b->values);
+        } else if (b->values) {
+            a->values = b->values;
+        }
+        b->values = NULL;
+        a->map_inferred = a->map_inferred || b->map_inferred;
+        a->keys_given_up = false;
+    } else if (b->types & RP__T_OBJECT) {
         if (a->keys_given_up || b->keys_given_up) {
             /* Sticky, so that an array of dictionaries costs linear time, not quadratic. */
             drop_props(a);
@@ -142,7 +173,133 @@ void rp__schema_union(struct rp__schema *a, struct rp__schema *b)
     rp__schema_free(b);
 }
 
-static void infer_object(struct rp__schema *s, const cJSON *v, size_t depth)
+/* ----- maps keyed by ids ------------------------------------------------------------------- */
+
+/* The values of id fields ("id", "…_id", "…Id") anywhere in one body, sorted, for lookups. */
+struct ids {
+    char **v;
+    size_t n, cap;
+};
+
+static bool is_id_field(const char *k)
+{
+    size_t n = k ? strlen(k) : 0;
+    if (n == 2) {
+        return (k[0] == 'i' || k[0] == 'I') && (k[1] == 'd' || k[1] == 'D');
+    }
+    return n > 2 && (strcmp(k + n - 3, "_id") == 0 || strcmp(k + n - 2, "Id") == 0 ||
+                     strcmp(k + n - 2, "ID") == 0);
+}
+
+static void collect_ids(const cJSON *v, struct ids *ids, size_t depth)
+{
+    if (depth >= RP_MAX_JSON_DEPTH) {
+        return;
+    }
+    const cJSON *m;
+    cJSON_ArrayForEach(m, v)
+    {
+        if (cJSON_IsObject(m) || cJSON_IsArray(m)) {
+            collect_ids(m, ids, depth + 1);
+            continue;
+        }
+        if (!cJSON_IsObject(v) || !is_id_field(m->string) || ids->n == RP_MAX_INFER_KEYS) {
+            continue;
+        }
+        char num[32];
+        const char *text = NULL;
+        if (cJSON_IsString(m)) {
+            text = m->valuestring;
+        } else if (cJSON_IsNumber(m) && m->valuedouble >= 0 && m->valuedouble < 1e15 &&
+                   m->valuedouble == (double)(long long)m->valuedouble) {
+            snprintf(num, sizeof(num), "%lld", (long long)m->valuedouble);
+            text = num;
+        }
+        if (text && text[0]) {
+            if (ids->n == ids->cap) {
+                ids->cap = ids->cap ? ids->cap * 2 : 16;
+                ids->v = rp_xreallocarray(ids->v, ids->cap, sizeof(*ids->v));
+            }
+            ids->v[ids->n++] = rp_xstrdup(text);
+        }
+    }
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool ids_has(const struct ids *ids, const char *k)
+{
+    return ids && ids->n && bsearch(&k, ids->v, ids->n, sizeof(*ids->v), str_cmp);
+}
+
+/* True when the object key k has an id's shape: digits, a uuid, a hex id, a random token. */
+static bool key_is_id(const char *k)
+{
+    size_t n = strlen(k);
+    if (n == 0 || n > 128) {
+        return false;
+    }
+    if (rp__format_ok(RP__FMT_UUID, k, true)) {
+        return true;
+    }
+    size_t digits = 0, letters = 0, lower = 0, upper = 0, hex = 0, turns = 0, seps = 0;
+    int last = 0; /* 1: a letter, 2: a digit */
+    for (size_t i = 0; i < n; i++) {
+        char c = k[i];
+        int cls;
+        if (c >= '0' && c <= '9') {
+            digits++;
+            hex++;
+            cls = 2;
+        } else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
+            letters++;
+            lower += c >= 'a';
+            upper += c <= 'Z';
+            hex += (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+            cls = 1;
+        } else if (c == '_' || c == '-') {
+            seps++;
+            continue;
+        } else {
+            return false;
+        }
+        turns += last && last != cls;
+        last = cls;
+    }
+    if (digits == n) {
+        return n <= 20; /* 42, 1234567890 */
+    }
+    if (n >= 8 && hex == n && digits >= 1 && (lower == 0 || upper == 0)) {
+        return true; /* 5f2b9c1e, a Mongo ObjectId, a sha */
+    }
+    /* A random-looking token: cfw02w9r08ah3kl, not address2 or utf8 */
+    return n >= 8 && digits >= 2 && letters >= 2 && turns >= 3 && seps <= 2;
+}
+
+/* True when every key of the object v is an id: id-shaped, or (two keys or more) a value of an
+ * id field of the same body. */
+static bool keyed_by_ids(const cJSON *v, size_t n, const struct ids *ids)
+{
+    if (n == 0) {
+        return false;
+    }
+    const cJSON *m;
+    cJSON_ArrayForEach(m, v)
+    {
+        const char *k = m->string ? m->string : "";
+        if (!key_is_id(k) && !(n >= 2 && ids_has(ids, k))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static struct rp__schema *infer_in(const cJSON *v, size_t depth, const struct ids *ids);
+
+static void infer_object(struct rp__schema *s, const cJSON *v, size_t depth, const struct ids *ids)
 {
     size_t n = 0;
     const cJSON *m;
@@ -150,12 +307,25 @@ static void infer_object(struct rp__schema *s, const cJSON *v, size_t depth)
     {
         n++;
     }
+    if (keyed_by_ids(v, n, ids)) {
+        cJSON_ArrayForEach(m, v)
+        {
+            struct rp__schema *one = infer_in(m, depth + 1, ids);
+            if (s->values) {
+                rp__schema_union(s->values, one);
+            } else {
+                s->values = one;
+            }
+        }
+        s->map_inferred = true;
+        return;
+    }
     s->props = rp_xcalloc(n, sizeof(*s->props));
     cJSON_ArrayForEach(m, v)
     {
         struct rp__prop *p = &s->props[s->n_props];
         p->key = rp_xstrdup(m->string ? m->string : "");
-        p->s = rp__schema_infer(m, depth + 1);
+        p->s = infer_in(m, depth + 1, ids);
         p->order = s->n_props;
         p->required = true;
         s->n_props++;
@@ -177,19 +347,34 @@ static void infer_object(struct rp__schema *s, const cJSON *v, size_t depth)
 
 struct rp__schema *rp__schema_infer(const cJSON *v, size_t depth)
 {
+    struct ids ids = {0};
+    collect_ids(v, &ids, depth);
+    if (ids.n > 1) {
+        qsort(ids.v, ids.n, sizeof(*ids.v), str_cmp);
+    }
+    struct rp__schema *s = infer_in(v, depth, &ids);
+    for (size_t i = 0; i < ids.n; i++) {
+        free(ids.v[i]);
+    }
+    free(ids.v);
+    return s;
+}
+
+static struct rp__schema *infer_in(const cJSON *v, size_t depth, const struct ids *ids)
+{
     struct rp__schema *s = rp__schema_new();
     if (depth >= RP_MAX_JSON_DEPTH) {
         return s;
     }
     if (cJSON_IsObject(v)) {
         s->types = RP__T_OBJECT;
-        infer_object(s, v, depth);
+        infer_object(s, v, depth, ids);
     } else if (cJSON_IsArray(v)) {
         s->types = RP__T_ARRAY;
         const cJSON *e;
         cJSON_ArrayForEach(e, v)
         {
-            struct rp__schema *one = rp__schema_infer(e, depth + 1);
+            struct rp__schema *one = infer_in(e, depth + 1, ids);
             if (s->items) {
                 rp__schema_union(s->items, one);
             } else {

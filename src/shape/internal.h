@@ -55,10 +55,13 @@ struct rp__prop {
 struct rp__schema {
     unsigned types; /* RP__T_* bits; 0: any type */
     enum rp__format format;
-    bool closed;            /* "additionalProperties": false */
-    bool open_written;      /* "additionalProperties": true was written; kept to write back */
-    bool keys_given_up;     /* inference met over RP_MAX_INFER_KEYS keys: none are checked */
-    struct rp__prop *props; /* sorted by key (strcmp), for binary search */
+    bool closed;        /* "additionalProperties": false */
+    bool open_written;  /* "additionalProperties": true was written; kept to write back */
+    bool keys_given_up; /* inference met over RP_MAX_INFER_KEYS keys: none are checked */
+    bool map_inferred;  /* inference saw an object keyed by ids: written with a description */
+    struct rp__schema *values; /* "additionalProperties" as a schema: what every key not in
+                                  props holds (a map keyed by ids); NULL: none */
+    struct rp__prop *props;    /* sorted by key (strcmp), for binary search */
     size_t n_props;
     size_t next_order; /* one past the largest props[].order */
     char **req_extra;  /* "required" names with no entry in "properties", sorted */
@@ -117,10 +120,16 @@ void rp__quote(struct rp_buf *b, const char *s, size_t max_chars);
 
 /* ----- infer.c ----------------------------------------------------------------------------- */
 
-/* Returns a new schema for the recorded value v at nesting depth (0 for the body). */
+/*
+ * Returns a new schema for the recorded value v at nesting depth (0 for the body). An object
+ * whose keys are all ids (digits, a uuid, a hex or random-looking token, or a value of an id
+ * field elsewhere in the body) is inferred as a map: "additionalProperties" with the union of
+ * its values' schemas, no properties, nothing required.
+ */
 struct rp__schema *rp__schema_infer(const cJSON *v, size_t depth);
 
-/* Makes a accept what a or b accepts, for inference; takes b. */
+/* Makes a accept what a or b accepts, for inference; takes b. A map stays a map: a record
+ * merged into it adds its values' schemas to the map's. */
 void rp__schema_union(struct rp__schema *a, struct rp__schema *b);
 
 /* ----- shape.c ----------------------------------------------------------------------------- */

@@ -359,6 +359,8 @@ static void match_object(struct match_ctx *c, const struct rp__schema *s, const 
         if (i != SIZE_MAX) {
             seen[i] = true;
             match_value(c, s->props[i].s, m, depth + 1);
+        } else if (s->values) {
+            match_value(c, s->values, m, depth + 1);
         } else if (s->closed && room(c)) {
             report(c, "unexpected key");
         }

@@ -42,6 +42,7 @@ void rp__schema_free(struct rp__schema *s)
     }
     free(s->req_extra);
     rp__schema_free(s->items);
+    rp__schema_free(s->values);
     cJSON_Delete(s->enum_values);
     free(s->pattern);
     if (s->re) {
@@ -614,9 +615,19 @@ rp_code rp__schema_compile(const cJSON *j, struct rp_buf *where, size_t depth,
             goto out;
         }
     }
-    if (kw[KW_ADDITIONAL]) {
+    if (kw[KW_ADDITIONAL] && cJSON_IsObject(kw[KW_ADDITIONAL])) {
+        /* A schema: what every key not in "properties" holds (a map keyed by ids). */
+        size_t old = where->len;
+        rp_ignore(rp_buf_adds(where, ".additionalProperties", NULL));
+        rc = rp__schema_compile(kw[KW_ADDITIONAL], where, depth + 1, &s->values, err);
+        cut(where, old);
+        if (rc) {
+            goto out;
+        }
+    } else if (kw[KW_ADDITIONAL]) {
         if (!cJSON_IsBool(kw[KW_ADDITIONAL])) {
-            rc = rp_error_set(err, RP_EFORMAT, "\"%s.additionalProperties\" is not true or false",
+            rc = rp_error_set(err, RP_EFORMAT,
+                              "\"%s.additionalProperties\" is not true, false or a schema",
                               wtext(where));
             goto out;
         }
@@ -697,7 +708,9 @@ cJSON *rp__schema_to_json(const struct rp__schema *s)
         cJSON_AddItemToArray(req, cJSON_CreateString(name));
     }
     free(by_order);
-    if (s->closed || s->open_written) {
+    if (s->values) {
+        cJSON_AddItemToObject(o, "additionalProperties", rp__schema_to_json(s->values));
+    } else if (s->closed || s->open_written) {
         cJSON_AddItemToObject(o, "additionalProperties", cJSON_CreateBool(!s->closed));
     }
     if (s->items) {
@@ -708,6 +721,13 @@ cJSON *rp__schema_to_json(const struct rp__schema *s)
             o, "description",
             cJSON_CreateString("the recorded objects had too many distinct keys between them: "
                                "their keys are not checked"));
+    }
+    if (s->map_inferred && !cJSON_GetObjectItemCaseSensitive(s->extra, "description")) {
+        cJSON_AddItemToObject(
+            o, "description",
+            cJSON_CreateString("a map keyed by ids: any keys, each value as additionalProperties; "
+                               "to check it as a record, replace additionalProperties with "
+                               "properties and required"));
     }
     const cJSON *x;
     cJSON_ArrayForEach(x, s->extra)

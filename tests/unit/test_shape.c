@@ -925,8 +925,11 @@ Test(shape, from_json_says_which_key_is_wrong)
     expect_from_json_error("{\"status\":200,\"body\":{\"format\":\"date\"}}",
                            "\"body.format\" \"date\" is not one reprise checks (uuid, "
                            "date-time, email, uri)");
-    expect_from_json_error("{\"status\":200,\"body\":{\"additionalProperties\":{}}}",
-                           "\"body.additionalProperties\" is not true or false");
+    expect_from_json_error("{\"status\":200,\"body\":{\"additionalProperties\":1}}",
+                           "\"body.additionalProperties\" is not true, false or a schema");
+    expect_from_json_error(
+        "{\"status\":200,\"body\":{\"additionalProperties\":{\"type\":\"tuple\"}}}",
+        "\"body.additionalProperties.type\" is not a JSON type (\"tuple\")");
 }
 
 Test(shape, from_json_refuses_a_pattern_that_does_not_compile_naming_it)
