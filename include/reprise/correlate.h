@@ -34,15 +34,28 @@ extern "C" {
 #endif
 
 enum rp_loc_kind {
-    RP_LOC_BODY_JSON,      /* key: a JSON path, "$.order.id", "$.items[0].id" */
-    RP_LOC_HEADER,         /* key: header name; the whole value */
-    RP_LOC_HEADER_SEGMENT, /* key: header name; index: path segment of the URL in the value */
-    RP_LOC_COOKIE,         /* key: cookie name (Set-Cookie in a response, Cookie in a request) */
-    RP_LOC_HTML_META,      /* key: the meta tag's name, "csrf-token" */
-    RP_LOC_HTML_INPUT,     /* key: the hidden input's name */
-    RP_LOC_PATH_SEGMENT,   /* index: 0-based segment of the request path ("/t/acme/x": 0 t) */
-    RP_LOC_QUERY,          /* key: query parameter name */
-    RP_LOC_FORM,           /* key: form field name (application/x-www-form-urlencoded) */
+    RP_LOC_BODY_JSON,         /* key: a JSON path, "$.order.id", "$.items[0].id" */
+    RP_LOC_HEADER,            /* key: header name; the whole value */
+    RP_LOC_HEADER_SEGMENT,    /* key: header name; index: path segment of the URL in the value */
+    RP_LOC_COOKIE,            /* key: cookie name (Set-Cookie in a response, Cookie in a request) */
+    RP_LOC_HTML_META,         /* key: the meta tag's name, "csrf-token" */
+    RP_LOC_HTML_INPUT,        /* key: the hidden input's name */
+    RP_LOC_PATH_SEGMENT,      /* index: 0-based segment of the request path ("/t/acme/x": 0 t) */
+    RP_LOC_QUERY,             /* key: query parameter name */
+    RP_LOC_FORM,              /* key: form field name (application/x-www-form-urlencoded) */
+    RP_LOC_HTML_URL,          /* key: "TAG ATTR N TEMPLATE" ("a href 0 /things/ * /change/" without
+                                 the spaces around '*'); index: path segment of the N-th same-origin
+                                 URL of that tag and attribute whose path fits TEMPLATE, '*' at the
+                                 segment (past the last such URL of a live page: the last one) */
+    RP_LOC_HTML_SELECT,       /* key: a <select>'s name; its selected option (else its first) */
+    RP_LOC_BODY_JSON_SEGMENT, /* key: JSON path of a URL string; index: its path segment */
+    RP_LOC_LINK_SEGMENT, /* key: rel of a Link header's link ("" for the first); index: segment */
+    RP_LOC_MULTIPART,    /* key: field name of a multipart/form-data body (file parts: never) */
+    RP_LOC_GRAPHQL_LITERAL, /* key: "JSONPATH ARG" ("$.query id"); index: the N-th literal given
+                               to an argument or input field ARG in the GraphQL query string at
+                               JSONPATH */
+    RP_LOC_BODY_REGEX,      /* key: POSIX extended regular expression with one capture group, on
+                               the body (binds only) */
 };
 
 struct rp_location {
