@@ -7,13 +7,14 @@
  * recorded one stood in the later request, so an order created as 4 when recorded and as 11
  * now is fetched and paid as 11, never as 4.
  *
- * Sources: JSON values of a response body (by path), and the path segments of same-origin URL
- * strings among them ("url": "/orders/7"); response headers (whole value, or one path segment of
- * a URL-valued header such as Location, or of a link of a Link header, by its rel); Set-Cookie
- * values; in HTML the <meta name content> tags (csrf-token), the values a server filled into a
- * form (hidden and text-like inputs, checked radio buttons and checkboxes, the selected option of
- * a <select>, else its first), and the path segments of same-origin URLs in href, action,
- * formaction, src and data-* attributes. Targets: request path segments, query values, header
+ * Sources: JSON values of a response body (by path), and the path segments and query values of
+ * same-origin URL strings among them ("url": "/orders/7"); response headers (whole value, or one
+ * path segment of a URL-valued header such as Location; path segments and query values of a link
+ * of a Link header, by its rel); Set-Cookie values; in HTML the <meta name content> tags
+ * (csrf-token), the values a server filled into a form (hidden and text-like inputs, checked
+ * radio buttons and checkboxes, the selected option of a <select>, else its first), and the path
+ * segments and query values of same-origin URLs in href, action, formaction, src and data-*
+ * attributes. Targets: request path segments, query values, header
  * values, cookies, JSON values of the request body, urlencoded form fields, multipart/form-data
  * fields (file parts never), and in GraphQL requests (a "query" string, batched or not) literal
  * arguments inside the query text as well as the JSON variables.
@@ -62,7 +63,9 @@ enum rp_loc_kind {
     RP_LOC_HTML_URL,
     /* key: a <select>'s name; the value of its selected option (else of its first) */
     RP_LOC_HTML_SELECT,
-    /* key: JSON path of a URL string in the body; index: its path segment */
+    /* key: JSON path of a URL string in the body; index: its path segment. With "?NAME" after
+     * the path (and after TEMPLATE, a path without '*', for RP_LOC_HTML_URL, and after the rel
+     * for RP_LOC_LINK_SEGMENT): the value of query parameter NAME instead. */
     RP_LOC_BODY_JSON_SEGMENT,
     /* key: rel of a link of a Link header ("" for the first link); index: its path segment */
     RP_LOC_LINK_SEGMENT,

@@ -422,6 +422,9 @@ static size_t template_nth(struct resp *rs, const char *key)
     return 0;
 }
 
+static void index_query(struct resp *rs, enum rp_loc_kind kind, const char *tag_attr,
+                        const char *prefix, const char *url, size_t n);
+
 /* A URL of a page: each segment that may be a server's value is a candidate, keyed by the tag,
  * the attribute, its ordinal among the URLs that share its template, and that template. */
 static void index_html_url(struct resp *rs, const struct rp__html_item *it)
@@ -469,6 +472,89 @@ static void index_html_url(struct resp *rs, const struct rp__html_item *it)
         };
         add_cand(rs, &in, w.seg, w.seg_len);
     }
+    char tag_attr[96];
+    char path[RP_CORRELATE_MAX_PATH];
+    int k = snprintf(tag_attr, sizeof(tag_attr), "%s %s", it->tag, it->attr);
+    if (k > 0 && (size_t)k < sizeof(tag_attr) && plen < sizeof(path)) {
+        memcpy(path, url, plen);
+        path[plen] = '\0';
+        index_query(rs, RP_LOC_HTML_URL, tag_attr, path, url, n);
+    }
+}
+
+/* The noun a path names: its last segment that is a word ("/items/7/edit": edit). */
+static void path_noun(const char *path, size_t n, char out[NOUN_BUF])
+{
+    struct rp__segments w;
+    char tmp[NOUN_BUF];
+    out[0] = '\0';
+    rp__correlate_segments_init(&w, path, n);
+    while (rp__correlate_segments_next(&w)) {
+        if (!rp__correlate_has_digit(w.seg, w.seg_len) &&
+            rp__correlate_word_noun(w.seg, w.seg_len, tmp, sizeof(tmp)) > 0) {
+            memcpy(out, tmp, strlen(tmp) + 1);
+        }
+    }
+}
+
+/*
+ * The query values of a same-origin URL (n bytes at url, from its path on), each keyed
+ * "PREFIX?NAME"; for a page's URL (tag_attr "a href") "TAG ATTR N PATH?NAME", N its ordinal
+ * among the page's URLs of that key. A short value is strong under an id-like name ("?id=7").
+ */
+static void index_query(struct resp *rs, enum rp_loc_kind kind, const char *tag_attr,
+                        const char *prefix, const char *url, size_t n)
+{
+    struct rp__url u;
+    rp__url_split(url, n, &u);
+    if (!u.has_query || strchr(prefix, '?')) {
+        return;
+    }
+    char pnoun[NOUN_BUF];
+    path_noun(url + u.path_off, u.path_len, pnoun);
+    size_t pos = 0;
+    struct rp__pair p;
+    const char *q = url + u.query_off;
+    while (rp__url_next_param(q, u.query_len, &pos, &p) &&
+           rs->count < RP_CORRELATE_MAX_PER_RESPONSE) {
+        char name[RP_CORRELATE_MAX_KEY + 1];
+        char value[RP__CORR_VALUE_BUF];
+        char noun[NOUN_BUF] = "";
+        char key[RP_CORRELATE_MAX_PATH + RP_CORRELATE_MAX_KEY + 160];
+        size_t nl = 0;
+        size_t vl = 0;
+        if (!rp__pct_decode(q + p.name_off, p.name_len, true, name, sizeof(name), &nl) ||
+            !rp__pct_decode(q + p.value_off, p.value_len, true, value, sizeof(value), &vl) ||
+            nl == 0 || memchr(name, '?', nl)) {
+            continue;
+        }
+        int k;
+        if (tag_attr) {
+            k = snprintf(key, sizeof(key), "%s 0 %s?%s", tag_attr, prefix, name);
+            if (k < 0 || (size_t)k >= sizeof(key)) {
+                continue;
+            }
+            size_t nth = template_nth(rs, key);
+            k = snprintf(key, sizeof(key), "%s %zu %s?%s", tag_attr, nth, prefix, name);
+        } else {
+            k = snprintf(key, sizeof(key), "%s?%s", prefix, name);
+        }
+        if (k < 0 || (size_t)k >= sizeof(key)) {
+            continue;
+        }
+        struct cand_info in = {
+            .kind = kind,
+            .key = key,
+            .name = name,
+            .name_len = nl,
+            .strong = rp__correlate_key_is_id(name, nl, false),
+            .noun = noun,
+        };
+        if (in.strong) {
+            in.noun_explicit = rp__correlate_id_noun(name, nl, NULL, 0, pnoun, noun);
+        }
+        add_cand(rs, &in, value, vl);
+    }
 }
 
 static bool resp_leaf(void *ud, const struct rp__json_leaf *leaf)
@@ -502,6 +588,8 @@ static bool resp_leaf(void *ud, const struct rp__json_leaf *leaf)
         rp__correlate_same_origin(leaf->value, leaf->value_len, rs->host, rs->host_len, &off)) {
         index_path(rs, RP_LOC_BODY_JSON_SEGMENT, leaf->path, leaf->value + off,
                    leaf->value_len - off);
+        index_query(rs, RP_LOC_BODY_JSON_SEGMENT, NULL, leaf->path, leaf->value + off,
+                    leaf->value_len - off);
     }
     return rs->count < RP_CORRELATE_MAX_PER_RESPONSE;
 }
@@ -679,6 +767,7 @@ static void index_links(struct resp *rs, const struct rp_header *h)
             plen++;
         }
         index_path(rs, RP_LOC_LINK_SEGMENT, rel, uri + off, plen - off);
+        index_query(rs, RP_LOC_LINK_SEGMENT, NULL, rel, uri + off, l.uri_len - off);
     }
 }
 

@@ -99,7 +99,14 @@ void rp_location_format(const struct rp_location *loc, char *out, size_t outsz)
         break;
     case RP_LOC_HTML_URL: {
         struct url_key u;
-        if (!url_key_parse(key, &u)) {
+        const char *qm = url_key_parse(key, &u) ? strchr(u.tmpl, '?') : NULL;
+        if (qm) {
+            int pl = (int)(qm - u.tmpl);
+            k = u.nth > 0 ? snprintf(out, outsz, "html %s %s query %s of %.*s (link %zu)", u.tag,
+                                     u.attr, qm + 1, pl, u.tmpl, u.nth + 1)
+                          : snprintf(out, outsz, "html %s %s query %s of %.*s", u.tag, u.attr,
+                                     qm + 1, pl, u.tmpl);
+        } else if (!url_key_parse(key, &u)) {
             k = snprintf(out, outsz, "html %s segment %zu", key, loc->index);
         } else if (u.nth > 0) {
             k = snprintf(out, outsz, "html %s %s segment %zu of %s (link %zu)", u.tag, u.attr,
@@ -113,13 +120,24 @@ void rp_location_format(const struct rp_location *loc, char *out, size_t outsz)
     case RP_LOC_HTML_SELECT:
         k = snprintf(out, outsz, "html select %s", key);
         break;
-    case RP_LOC_BODY_JSON_SEGMENT:
-        k = snprintf(out, outsz, "body %s segment %zu", key, loc->index);
+    case RP_LOC_BODY_JSON_SEGMENT: {
+        const char *qm = strchr(key, '?');
+        k = qm ? snprintf(out, outsz, "body %.*s query %s", (int)(qm - key), key, qm + 1)
+               : snprintf(out, outsz, "body %s segment %zu", key, loc->index);
         break;
-    case RP_LOC_LINK_SEGMENT:
-        k = key[0] ? snprintf(out, outsz, "header Link rel=%s segment %zu", key, loc->index)
+    }
+    case RP_LOC_LINK_SEGMENT: {
+        const char *qm = strchr(key, '?');
+        int rl = qm ? (int)(qm - key) : (int)strlen(key);
+        if (qm) {
+            k = rl ? snprintf(out, outsz, "header Link rel=%.*s query %s", rl, key, qm + 1)
+                   : snprintf(out, outsz, "header Link query %s", qm + 1);
+        } else {
+            k = rl ? snprintf(out, outsz, "header Link rel=%s segment %zu", key, loc->index)
                    : snprintf(out, outsz, "header Link segment %zu", loc->index);
+        }
         break;
+    }
     case RP_LOC_MULTIPART:
         k = snprintf(out, outsz, "multipart %s", key);
         break;
@@ -186,6 +204,42 @@ static bool url_segment(const char *url, size_t n, size_t idx, char *out, size_t
     return path_segment(url + u.path_off, u.path_len, idx, out, out_len);
 }
 
+/* The value of query parameter name (NUL-terminated) of the URL in n bytes at url, decoded. */
+static bool url_query(const char *url, size_t n, const char *name, char *out, size_t *out_len)
+{
+    struct rp__url u;
+    rp__url_split(url, n, &u);
+    if (!u.has_query) {
+        return false;
+    }
+    const char *q = url + u.query_off;
+    size_t pos = 0;
+    struct rp__pair p;
+    char nbuf[RP_CORRELATE_MAX_KEY + 1];
+    while (rp__url_next_param(q, u.query_len, &pos, &p)) {
+        size_t nl = 0;
+        if (rp__pct_decode(q + p.name_off, p.name_len, true, nbuf, sizeof(nbuf), &nl) &&
+            strcmp(nbuf, name) == 0) {
+            return rp__pct_decode(q + p.value_off, p.value_len, true, out, RP__CORR_VALUE_BUF,
+                                  out_len);
+        }
+    }
+    return false;
+}
+
+/* Segment idx of a URL's path, or with name (not NULL) the value of that query parameter. */
+static bool url_part(const char *url, size_t n, size_t idx, const char *name, char *out,
+                     size_t *out_len)
+{
+    size_t off = 0;
+    size_t len = 0;
+    if (!rp__correlate_url_path(url, n, &off, &len)) {
+        return false;
+    }
+    return name ? url_query(url + off, n - off, name, out, out_len)
+                : path_segment(url + off, len, idx, out, out_len);
+}
+
 struct html_find {
     const struct rp_location *loc;
     struct url_key u;
@@ -213,14 +267,18 @@ static bool html_found(void *ud, const struct rp__html_item *it)
     }
     size_t off = 0;
     size_t len = 0;
+    const char *qm = strchr(f->u.tmpl, '?');
     if (strcmp(it->tag, f->u.tag) != 0 || strcmp(it->attr, f->u.attr) != 0 ||
-        !rp__correlate_url_path(it->value, it->value_len, &off, &len) ||
-        !rp__correlate_url_fits(it->value + off, len, f->u.tmpl, f->loc->index)) {
+        !rp__correlate_url_path(it->value, it->value_len, &off, &len)) {
+        return true;
+    }
+    if (qm ? (len != (size_t)(qm - f->u.tmpl) || memcmp(it->value + off, f->u.tmpl, len) != 0)
+           : !rp__correlate_url_fits(it->value + off, len, f->u.tmpl, f->loc->index)) {
         return true;
     }
     /* Past the recorded place in a shorter live list, the last URL that fits is taken: a list
      * holds the newest object first or last, and a fresh tenant's list is shorter. */
-    if (path_segment(it->value + off, len, f->loc->index, f->out, f->out_len)) {
+    if (url_part(it->value, it->value_len, f->loc->index, qm ? qm + 1 : NULL, f->out, f->out_len)) {
         f->found = true;
     }
     return f->seen++ < f->u.nth;
@@ -257,19 +315,24 @@ bool rp__correlate_extract(const struct rp_response *r, const struct rp_location
         enum rp__json_type type;
         size_t start = 0;
         size_t end = 0;
-        if (!body || !rp__correlate_json_find(body, r->body.len, key, &type, &start, &end) ||
+        char path[RP_CORRELATE_MAX_PATH];
+        const char *qm = loc->kind == RP_LOC_BODY_JSON_SEGMENT ? strchr(key, '?') : NULL;
+        size_t pl = qm ? (size_t)(qm - key) : strlen(key);
+        if (pl >= sizeof(path)) {
+            return false;
+        }
+        memcpy(path, key, pl);
+        path[pl] = '\0';
+        if (!body || !rp__correlate_json_find(body, r->body.len, path, &type, &start, &end) ||
             !rp__correlate_json_scalar(body, start, end, type, out, RP__CORR_VALUE_BUF, out_len)) {
             return false;
         }
         if (loc->kind == RP_LOC_BODY_JSON) {
             return true;
         }
-        size_t off = 0;
-        size_t len = 0;
         char url[RP__CORR_VALUE_BUF];
         memcpy(url, out, *out_len + 1);
-        return rp__correlate_url_path(url, *out_len, &off, &len) &&
-               path_segment(url + off, len, loc->index, out, out_len);
+        return url_part(url, *out_len, loc->index, qm ? qm + 1 : NULL, out, out_len);
     }
     case RP_LOC_HEADER: {
         const struct rp_header *h = rp_headers_get(&r->headers, key, NULL);
@@ -286,13 +349,21 @@ bool rp__correlate_extract(const struct rp_response *r, const struct rp_location
         while ((h = rp_headers_get(&r->headers, "Link", &at)) != NULL) {
             size_t pos = 0;
             struct rp__link l;
+            const char *qm = strchr(key, '?');
+            char rel[RP_CORRELATE_MAX_KEY + 1];
+            size_t rl = qm ? (size_t)(qm - key) : strlen(key);
+            if (rl >= sizeof(rel)) {
+                return false;
+            }
+            memcpy(rel, key, rl);
+            rel[rl] = '\0';
             while (rp__correlate_link_next(h->value, h->value_len, &pos, &l)) {
                 size_t off = 0;
                 size_t len = 0;
                 const char *uri = h->value + l.uri_off;
-                if ((key[0] == '\0' || rp_strieq(h->value + l.rel_off, l.rel_len, key)) &&
+                if ((rl == 0 || rp_strieq(h->value + l.rel_off, l.rel_len, rel)) &&
                     rp__correlate_url_path(uri, l.uri_len, &off, &len)) {
-                    return path_segment(uri + off, len, loc->index, out, out_len);
+                    return url_part(uri, l.uri_len, loc->index, qm ? qm + 1 : NULL, out, out_len);
                 }
             }
         }

@@ -124,6 +124,44 @@ Test(correlate_sources, json_url_strings_and_link_headers_give_their_segments)
     fx_cleanup(xs, 4);
 }
 
+Test(correlate_sources, query_values_of_links_and_json_urls_are_sources)
+{
+    struct rp_exchange xs[4];
+    fx_req(&xs[0], 1, "GET", "https://php.test/items.php", "", NULL);
+    fx_resp(&xs[0], 200, "Content-Type: text/html",
+            "<a href=\"/items/edit.php?id=5&amp;tab=main\">5</a>"
+            "<a href=\"/items/edit.php?id=7&amp;tab=main\">7</a><a href=\"?page=2\">next</a>");
+    fx_req(&xs[1], 2, "GET", "https://php.test/items/edit.php?id=7&tab=main", "", NULL);
+    fx_resp(&xs[1], 200, "Content-Type: text/html", "<p>ok</p>");
+    fx_req(&xs[2], 3, "GET", "https://php.test/api/orders", "", NULL);
+    fx_resp(&xs[2], 200, "Content-Type: application/json",
+            "{\"orders\":[],\"next\":\"/api/orders?cursor=c8f3a9d2e1&limit=20\"}");
+    fx_req(&xs[3], 4, "GET", "https://php.test/api/orders?cursor=c8f3a9d2e1&limit=20", "", NULL);
+    fx_resp(&xs[3], 200, "Content-Type: application/json", "{}");
+    struct rp_correlator *c = fx_learn(rp_correlator_new(), xs, 4);
+    cr_assert_eq(rp_correlator_count(c), 2);
+    fx_expect(c, 0, 1, "html a href query id of /items/edit.php (link 2)", 2, "query id", "7");
+    fx_expect(c, 1, 3, "body $.next query cursor", 4, "query cursor", "c8f3a9d2e1");
+
+    struct rp_corr_session *s = rp_corr_session_new(c);
+    struct rp_response live[2];
+    fx_live(&live[0], "Content-Type: text/html",
+            "<a href=\"/items/edit.php?tab=main&amp;id=17\">17</a>");
+    fx_live(&live[1], "Content-Type: application/json",
+            "{\"next\":\"https://other.test/api/orders?limit=20&cursor=ff00aa11bb\"}");
+    rp_corr_session_observe(s, 1, &live[0]);
+    fx_apply(s, &xs[1]);
+    rp_corr_session_observe(s, 3, &live[1]);
+    fx_apply(s, &xs[3]);
+    cr_expect_str_eq(xs[1].req.url, "https://php.test/items/edit.php?id=17&tab=main");
+    cr_expect_str_eq(xs[3].req.url, "https://php.test/api/orders?cursor=ff00aa11bb&limit=20");
+    fx_live_cleanup(&live[0]);
+    fx_live_cleanup(&live[1]);
+    rp_corr_session_free(s);
+    rp_correlator_free(c);
+    fx_cleanup(xs, 4);
+}
+
 /* ----- what the server filled into a form --------------------------------------------------- */
 
 #define TOKEN      "Qm9ndXNUb2tlbjEyMw"
@@ -244,7 +282,7 @@ Test(correlate_sources, multipart_fields_are_targets_and_file_parts_are_left_alo
 #define GQL_CREATE "{\"query\":\"mutation { createOrder(input: {item: \\\"pen\\\"}) { id } }\"}"
 #define GQL_GET(id)                                                                                \
     "{\"query\":\"query($id: ID!) { order(id: $id) { total } }\",\"variables\":{\"id\":\"" id "\"" \
-                                                                                              "}}"
+    "}}"
 #define GQL_PAY(id) "{\"query\":\"mutation { payOrder(id: \\\"" id "\\\", amount: 4) { ok } }\"}"
 #define GQL_BATCH(id)                                                                              \
     "[{\"query\":\"query { order(id: " id ") { total } }\"},"                                      \
@@ -391,7 +429,11 @@ Test(correlate_sources, every_new_place_prints_readably)
         {{RP_LOC_HTML_URL, "a href 0 /things/*/change/", 1},
          "html a href segment 1 of /things/*/change/"},
         {{RP_LOC_HTML_URL, "form action 2 /t/*", 1}, "html form action segment 1 of /t/* (link 3)"},
+        {{RP_LOC_HTML_URL, "a href 0 /items/edit.php?id", 0},
+         "html a href query id of /items/edit.php"},
         {{RP_LOC_HTML_SELECT, "project", 0}, "html select project"},
+        {{RP_LOC_BODY_JSON_SEGMENT, "$.next?cursor", 0}, "body $.next query cursor"},
+        {{RP_LOC_LINK_SEGMENT, "next?page", 0}, "header Link rel=next query page"},
         {{RP_LOC_BODY_JSON_SEGMENT, "$.url", 1}, "body $.url segment 1"},
         {{RP_LOC_LINK_SEGMENT, "", 2}, "header Link segment 2"},
         {{RP_LOC_LINK_SEGMENT, "next", 2}, "header Link rel=next segment 2"},
