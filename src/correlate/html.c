@@ -373,6 +373,24 @@ static bool read_tag(struct scan *sc, size_t *pi, struct tag *t, bool *stop)
     return false;
 }
 
+/* Where the raw text of element name (script or style) that starts at s[i] ends: at its end
+ * tag, or n. */
+static size_t raw_text_end(const char *s, size_t n, size_t i, const char *name)
+{
+    size_t m = strlen(name);
+    while (i < n) {
+        const char *lt = memchr(s + i, '<', n - i);
+        if (!lt) {
+            return n;
+        }
+        i = (size_t)(lt - s) + 1;
+        if (n - i > m && s[i] == '/' && rp_strieq(s + i + 1, m, name)) {
+            return i - 1;
+        }
+    }
+    return n;
+}
+
 void rp__correlate_html_scan(const char *s, size_t n, rp__html_fn fn, void *ud)
 {
     struct scan *sc = rp_xcalloc(1, sizeof(*sc));
@@ -429,6 +447,12 @@ void rp__correlate_html_scan(const char *s, size_t n, rp__html_fn fn, void *ud)
                 goto out;
             }
             break;
+        }
+        if (strcmp(t.name, "script") == 0 || strcmp(t.name, "style") == 0) {
+            /* Their text is no markup: "i<n" in a script must not open a tag whose stray
+             * quote would swallow the rest of the page. */
+            i = raw_text_end(s, n, i, t.name);
+            continue;
         }
         bool go = true;
         if (strcmp(t.name, "meta") == 0) {

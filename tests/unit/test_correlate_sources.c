@@ -73,6 +73,7 @@ Test(correlate_sources, links_with_entities_and_a_broken_page_still_give_their_i
     struct rp_exchange xs[2];
     fx_req(&xs[0], 1, "GET", "https://wiki.test/pages", "", NULL);
     fx_resp(&xs[0], 200, "Content-Type: text/html",
+            "<script>for (i = 0; i<n; i++) { s = '<a href=\"/pages/98/\">'; } // don't</script>"
             "<p><a href=\"/pages/58/?a=1&amp;b=2\">x</a><!-- <a href=\"/pages/99/\"> -->"
             "<div data-url=\"/pages/58/history\" data-label=\"/notaurl/5\">"
             "<a href=\"/pages/60/");
