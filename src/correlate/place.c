@@ -415,11 +415,11 @@ static bool fail(char *why, size_t whysz, const char *msg)
 }
 
 /* "NAME" or "NAME#N" after a prefix: the name, and the segment index when there is one. */
-static bool name_index(const char *s, char **out_name, bool *has_index, size_t *index)
+static bool name_index(const char *s, size_t max, char **out_name, bool *has_index, size_t *index)
 {
     const char *hash = strrchr(s, '#');
     size_t nl = hash ? (size_t)(hash - s) : strlen(s);
-    if (nl == 0 || nl > RP_CORRELATE_MAX_KEY) {
+    if (nl == 0 || nl > max) {
         return false;
     }
     *has_index = false;
@@ -443,7 +443,7 @@ bool rp__correlate_place_parse(const char *place, struct rp_location *loc, char 
     bool has_index = false;
     if (place[0] == '$') {
         char *path = NULL;
-        if (!name_index(place, &path, &has_index, &loc->index)) {
+        if (!name_index(place, RP_CORRELATE_MAX_PATH, &path, &has_index, &loc->index)) {
             return fail(why, whysz, "not a path of the form $.key[N] or $.key#N");
         }
         if (!rp__correlate_json_path_valid(path)) {
@@ -455,7 +455,7 @@ bool rp__correlate_place_parse(const char *place, struct rp_location *loc, char 
         return true;
     }
     if (strncmp(place, "header:", 7) == 0) {
-        if (!name_index(place + 7, &loc->key, &has_index, &loc->index)) {
+        if (!name_index(place + 7, RP_CORRELATE_MAX_KEY, &loc->key, &has_index, &loc->index)) {
             return fail(why, whysz, "header: wants NAME or NAME#SEGMENT");
         }
         bool link = strcmp(loc->key, "Link") == 0 || strcmp(loc->key, "link") == 0;
