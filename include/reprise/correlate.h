@@ -7,17 +7,29 @@
  * recorded one stood in the later request, so an order created as 4 when recorded and as 11
  * now is fetched and paid as 11, never as 4.
  *
- * Sources: JSON values of a response body (by path), response headers (whole value, or one
- * path segment of a URL-valued header such as Location), Set-Cookie values, and in HTML the
- * hidden inputs and <meta name content> tags (csrf-token). Targets: request path segments,
- * query values, header values, JSON values of the request body, form fields.
+ * Sources: JSON values of a response body (by path), and the path segments and query values of
+ * same-origin URL strings among them ("url": "/orders/7"); response headers (whole value, or one
+ * path segment of a URL-valued header such as Location; path segments and query values of a link
+ * of a Link header, by its rel); Set-Cookie values; in HTML the <meta name content> tags
+ * (csrf-token), the values a server filled into a form (hidden and text-like inputs, checked
+ * radio buttons and checkboxes, the selected option of a <select>, else its first), and the path
+ * segments and query values of same-origin URLs in href, action, formaction, src and data-*
+ * attributes. Targets: request path segments, query values, header
+ * values, cookies, JSON values of the request body, urlencoded form fields, multipart/form-data
+ * fields (file parts never), and in GraphQL requests (a "query" string, batched or not) literal
+ * arguments inside the query text as well as the JSON variables.
  *
  * No substitution on mere coincidence: a value shorter than RP_CORRELATE_MIN_UNIQUE characters,
  * or a common one (true, false, null, "", small numbers), is correlated only on strong
- * evidence — the source key is "id" or ends in "_id"/"Id" (or it is a path segment of a
- * Location header) and it comes back as a whole path segment, or as a field whose name is
- * "id" or ends in "_id"/"Id". Longer values correlate wherever they come back whole. A value
- * can also be declared with a bind: NAME=JSONPATH.
+ * evidence — the source key is "id" or ends in "_id"/"Id" (or it is a path segment holding a
+ * digit of a Location header, a Link header, a JSON URL string or a page's link) and it comes
+ * back as a whole path segment, or as a field whose name is "id" or ends in "_id"/"Id" — or when
+ * a value the server filled into a form comes back in a field of the same name. Only URL
+ * segments holding a digit are sources ("settings" is a route). Nouns keep ids of different
+ * things apart ("product_id" is not an order's "id"); "variables", "input", "data" and the like
+ * are containers, and a leading verb names no thing ("createOrder", "pay_order": order). Longer
+ * values correlate wherever they come back whole. A value can also be declared with a bind:
+ * NAME=PLACE (see rp_correlator_bind).
  *
  * Ownership, for the whole header: pointers passed in are borrowed for the call unless its
  * comment says the function takes them; what a function "returns new" the caller frees with
@@ -43,6 +55,27 @@ enum rp_loc_kind {
     RP_LOC_PATH_SEGMENT,   /* index: 0-based segment of the request path ("/t/acme/x": 0 t) */
     RP_LOC_QUERY,          /* key: query parameter name */
     RP_LOC_FORM,           /* key: form field name (application/x-www-form-urlencoded) */
+
+    /* key: "TAG ATTR N TEMPLATE" ("a href 0 /things/{*}/change/", without the braces); index:
+     * path segment of the N-th same-origin URL of that tag and attribute whose path fits
+     * TEMPLATE, '*' standing at that segment (past the last such URL of a live page: the last
+     * one). RP_LOC_HTML_INPUT also covers text-like inputs and checked radios and checkboxes. */
+    RP_LOC_HTML_URL,
+    /* key: a <select>'s name; the value of its selected option (else of its first) */
+    RP_LOC_HTML_SELECT,
+    /* key: JSON path of a URL string in the body; index: its path segment. With "?NAME" after
+     * the path (and after TEMPLATE, a path without '*', for RP_LOC_HTML_URL, and after the rel
+     * for RP_LOC_LINK_SEGMENT): the value of query parameter NAME instead. */
+    RP_LOC_BODY_JSON_SEGMENT,
+    /* key: rel of a link of a Link header ("" for the first link); index: its path segment */
+    RP_LOC_LINK_SEGMENT,
+    /* key: field name of a multipart/form-data request body (file parts are never targets) */
+    RP_LOC_MULTIPART,
+    /* key: "JSONPATH ARG" ("$.query id"); index: the N-th literal given to argument (or input
+     * field) ARG in the GraphQL query string at JSONPATH of the request body */
+    RP_LOC_GRAPHQL_LITERAL,
+    /* key: a POSIX extended regular expression with one capture group, on the body (binds) */
+    RP_LOC_BODY_REGEX,
 };
 
 struct rp_location {
@@ -73,12 +106,20 @@ RP_EXTERN struct rp_correlator *rp_correlator_new(void);
 RP_EXTERN void rp_correlator_free(struct rp_correlator *c);
 
 /*
- * Declares a bind: the value at jsonpath ("$.data.token"; borrowed) in any response body is
- * correlated wherever it comes back whole, however short. name labels it in listings.
- * RP_EUSAGE for a path that is not of the form $(.key|[N])*.
+ * Declares a bind: the value at place (borrowed) in any response is correlated wherever it comes
+ * back whole, however short. name labels it in listings. A place is one of:
+ *   $.data.token               a JSON path of the body, $(.key|[N])*
+ *   $.url#1                    path segment 1 (from 0) of the URL string at a JSON path
+ *   header:X-Token             a header's whole value
+ *   header:Location#3          path segment 3 of a URL-valued header (header:Link#N: first link)
+ *   cookie:sid                 the value a Set-Cookie gives the cookie
+ *   html:input[name=csrf]      an input's value (also html:meta[name=N], html:select[name=N])
+ *   regex:token=([a-z0-9]+)    the one capture group of a POSIX extended regular expression on
+ *                              the body (its first RP_CORRELATE_MAX_SCAN bytes, up to a NUL)
+ * RP_EUSAGE for any other place; RP_ETOOBIG past RP_CORRELATE_MAX_BINDS.
  */
 RP_EXTERN RP_NODISCARD rp_code rp_correlator_bind(struct rp_correlator *c, const char *name,
-                                                  const char *jsonpath, struct rp_error *err);
+                                                  const char *place, struct rp_error *err);
 
 /*
  * Feeds the next exchange of the recording (borrowed), in order. Its request is searched for

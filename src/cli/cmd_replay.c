@@ -87,7 +87,7 @@ static rp_code replay_opt(void *opts, int c, const char *arg, struct rp_error *e
         break;
     case 'b':
         if (!add_pair(&o->binds, &o->n_binds, arg)) {
-            return rp_error_set(err, RP_EUSAGE, "--bind wants NAME=JSONPATH, got '%s'", arg);
+            return rp_error_set(err, RP_EUSAGE, "--bind wants NAME=PLACE, got '%s'", arg);
         }
         break;
     case 'K':

@@ -151,13 +151,117 @@ rp_code rp__correlate_json_quote(const char *s, size_t n, struct rp_buf *out, st
 
 /* ----- HTML (html.c) ------------------------------------------------------------------------ */
 
-/* Called with RP_LOC_HTML_META (name, content) or RP_LOC_HTML_INPUT (name, value of a hidden
- * input), entities decoded; returning false stops the scan. */
-typedef bool (*rp__html_fn)(void *ud, enum rp_loc_kind kind, const char *name, size_t name_len,
-                            const char *value, size_t value_len);
+/* One value of a page: RP_LOC_HTML_META (name, content), RP_LOC_HTML_INPUT (name, value of an
+ * input a browser would submit as it stands: hidden, text-like, checked radio or checkbox),
+ * RP_LOC_HTML_SELECT (a select's name and the value it submits) or RP_LOC_HTML_URL (tag and
+ * attribute, lower case, and the URL). Entities decoded; borrowed for the call. */
+struct rp__html_item {
+    enum rp_loc_kind kind;
+    const char *tag;  /* "meta", "input", "a", "form"... */
+    const char *attr; /* for RP_LOC_HTML_URL: "href", "action", "data-url"...; else "" */
+    const char *name;
+    size_t name_len;
+    const char *value;
+    size_t value_len;
+};
 
-/* Scans the first n bytes of an HTML document for <meta name content> and hidden inputs, in
- * document order. Tags and attribute names in any case, values quoted or not. */
+/* Called for each item; returning false stops the scan. */
+typedef bool (*rp__html_fn)(void *ud, const struct rp__html_item *it);
+
+/* Scans the first n bytes of an HTML document for the items above, in document order. Tags and
+ * attribute names in any case, values quoted or not. */
 void rp__correlate_html_scan(const char *text, size_t n, rp__html_fn fn, void *ud);
+
+/* ----- URLs, multipart bodies, GraphQL (forms.c) ------------------------------------------- */
+
+/*
+ * When the n bytes at v are a URL of the origin whose authority is host (host_len bytes; may be
+ * empty, then only paths are): a path ("/x", not "//x") or an http(s) URL of that authority.
+ * Sets *out_off to where its path starts.
+ */
+bool rp__correlate_same_origin(const char *v, size_t n, const char *host, size_t host_len,
+                               size_t *out_off);
+
+/* The path of the URL in n bytes at url (any origin), into *out_off and *out_len. False when it
+ * is neither a path nor an http(s) URL. */
+bool rp__correlate_url_path(const char *url, size_t n, size_t *out_off, size_t *out_len);
+
+/* Writes into out (outsz) the path of the n bytes at path with segment idx replaced by '*'; false
+ * when it does not fit. */
+bool rp__correlate_url_template(const char *path, size_t n, size_t idx, char *out, size_t outsz);
+
+/* True when the path in n bytes at path fits template (as rp__correlate_url_template writes it,
+ * '*' at segment idx). */
+bool rp__correlate_url_fits(const char *path, size_t n, const char *tmpl, size_t idx);
+
+/* One link of a Link header value: the URI between < and >, and its rel (or empty). */
+struct rp__link {
+    size_t uri_off;
+    size_t uri_len;
+    size_t rel_off;
+    size_t rel_len;
+};
+
+/* Steps through the links of a Link header value; false at the end. */
+bool rp__correlate_link_next(const char *v, size_t n, size_t *pos, struct rp__link *out);
+
+/* The boundary of a multipart/form-data Content-Type among hs, into out (outsz); false when the
+ * body is not multipart/form-data or the boundary is missing or too long (70 bytes, RFC 2046). */
+bool rp__correlate_multipart_boundary(const struct rp_headers *hs, char *out, size_t outsz,
+                                      size_t *out_len);
+
+/* One part of a multipart body: its field name (raw, between the quotes), whether it is a file
+ * (has a filename), and its content [value_off, value_off + value_len) in the body. */
+struct rp__part {
+    size_t name_off;
+    size_t name_len;
+    bool file;
+    size_t value_off;
+    size_t value_len;
+};
+
+/* Steps through the parts of a multipart body (pos starts at 0); false at its end or at the
+ * first malformed part. */
+bool rp__correlate_multipart_next(const char *body, size_t n, const char *bnd, size_t blen,
+                                  size_t *pos, struct rp__part *out);
+
+/* A literal argument (or input field) value in a GraphQL document: arg names it, field is the
+ * field or directive whose arguments hold it ("" at none); [start, end) are the literal's bytes
+ * in the document, quotes included for a string. Borrowed for the call. */
+struct rp__gql_lit {
+    const char *arg;
+    size_t arg_len;
+    const char *field;
+    size_t field_len;
+    size_t start;
+    size_t end;
+    bool string;
+};
+
+/* Called for each literal; returning false stops the scan. */
+typedef bool (*rp__gql_fn)(void *ud, const struct rp__gql_lit *lit);
+
+/* Scans the GraphQL document in n bytes at q for literal string (without escapes) and number
+ * arguments, in order. Nesting past RP_MAX_JSON_DEPTH stops it. */
+void rp__correlate_graphql_scan(const char *q, size_t n, rp__gql_fn fn, void *ud);
+
+/* The first field of the first operation's selection set ("createOrder"), into *out_off and
+ * *out_len; false when there is none. */
+bool rp__correlate_graphql_root(const char *q, size_t n, size_t *out_off, size_t *out_len);
+
+/* True when the body of the request is GraphQL over JSON: an object with a "query" string, or an
+ * array whose first element is one. */
+bool rp__correlate_is_graphql(const char *text, size_t n);
+
+/* ----- places (place.c) --------------------------------------------------------------------- */
+
+/* The value at loc in a response (borrowed), into out (RP__CORR_VALUE_BUF bytes); false when
+ * the response has none. */
+bool rp__correlate_extract(const struct rp_response *r, const struct rp_location *loc, char *out,
+                           size_t *out_len);
+
+/* Parses a bind's place into loc (its key new memory); false, with a reason in why (whysz), for
+ * a place it does not know. */
+bool rp__correlate_place_parse(const char *place, struct rp_location *loc, char *why, size_t whysz);
 
 #endif /* REPRISE_CORRELATE_INTERNAL_H */

@@ -6,6 +6,7 @@
  * target. The index forgets the oldest candidates first, so memory does not grow with the
  * recording.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,6 +42,7 @@ void rp_correlator_free(struct rp_correlator *c)
     for (size_t i = 0; i < c->n_binds; i++) {
         free(c->binds[i].name);
         free(c->binds[i].path);
+        free(c->binds[i].loc.key);
     }
     free(c->binds);
     for (size_t i = 0; i < c->cap; i++) {
@@ -60,19 +62,23 @@ void rp_correlator_free(struct rp_correlator *c)
     free(c);
 }
 
-rp_code rp_correlator_bind(struct rp_correlator *c, const char *name, const char *jsonpath,
+rp_code rp_correlator_bind(struct rp_correlator *c, const char *name, const char *place,
                            struct rp_error *err)
 {
-    if (!rp__correlate_json_path_valid(jsonpath)) {
-        return rp_error_set(err, RP_EUSAGE, "bind %s: \"%s\" is not a path of the form $.key[N]",
-                            name ? name : "", jsonpath ? jsonpath : "");
+    struct rp_location loc;
+    char why[160] = "";
+    if (!rp__correlate_place_parse(place, &loc, why, sizeof(why))) {
+        return rp_error_set(err, RP_EUSAGE, "bind %s: \"%s\": %s", name ? name : "",
+                            place ? place : "", why);
     }
     if (c->n_binds >= RP_CORRELATE_MAX_BINDS) {
+        free(loc.key);
         return rp_error_set(err, RP_ETOOBIG, "more than %u binds", RP_CORRELATE_MAX_BINDS);
     }
     c->binds = rp_xreallocarray(c->binds, c->n_binds + 1, sizeof(*c->binds));
     c->binds[c->n_binds].name = rp_xstrdup(name ? name : "");
-    c->binds[c->n_binds].path = rp_xstrdup(jsonpath);
+    c->binds[c->n_binds].path = rp_xstrdup(place);
+    c->binds[c->n_binds].loc = loc;
     c->n_binds++;
     return RP_OK;
 }
@@ -187,11 +193,23 @@ uint64_t rp__correlate_name_hash(const char *name, size_t n)
 
 /* ----- indexing a response ------------------------------------------------------------------ */
 
+/* How many URLs of one tag, attribute and template a page has shown so far. */
+struct tmpl_count {
+    uint64_t hash;
+    size_t count;
+};
+
+#define MAX_TEMPLATES 512u
+
 struct resp {
     struct rp_correlator *c;
     uint64_t seq;
     size_t count;
     char url_noun[NOUN_BUF]; /* the exchange's resource, guessed from its request URL */
+    char host[256];          /* the authority the request went to, for same-origin URLs */
+    size_t host_len;
+    struct tmpl_count *tmpls; /* for an HTML page */
+    size_t n_tmpls;
 };
 
 /* What a candidate is, apart from its value and location. */
@@ -205,6 +223,7 @@ struct cand_info {
     bool bound;
     const char *noun; /* "" for none */
     bool noun_explicit;
+    bool named;
 };
 
 /* A hash of a noun with a plural ending taken off ("orders", "order": equal), 0 for none. */
@@ -261,7 +280,7 @@ static void add_cand(struct resp *rs, const struct cand_info *in, const char *v,
      * it would take room for nothing. */
     bool zero = n == 1 && v[0] == '0';
     bool lng = rp__correlate_is_long(v, n);
-    if (!in->bound && !lng && (!in->strong || zero)) {
+    if (!in->bound && !lng && ((!in->strong && !in->named) || zero)) {
         return;
     }
     uint64_t hash = rp__correlate_hash(v, n);
@@ -288,7 +307,8 @@ static void add_cand(struct resp *rs, const struct cand_info *in, const char *v,
             continue;
         }
         bool same_class = s->strong == in->strong && s->bound == in->bound &&
-                          same_noun(s->noun, noun) && s->noun_explicit == in->noun_explicit;
+                          s->named == in->named && same_noun(s->noun, noun) &&
+                          s->noun_explicit == in->noun_explicit;
         if (s->seq == rs->seq) {
             if (same_class && s->kind == in->kind && s->name_hash == nh) {
                 return;
@@ -297,7 +317,8 @@ static void add_cand(struct resp *rs, const struct cand_info *in, const char *v,
             continue;
         }
         bool outranked = s->strong <= in->strong && s->bound <= in->bound &&
-                         same_noun(s->noun, noun) && s->noun_explicit <= in->noun_explicit;
+                         s->named <= in->named && same_noun(s->noun, noun) &&
+                         s->noun_explicit <= in->noun_explicit;
         if (outranked) {
             *link = s->next;
             cand_free(c, s);
@@ -330,6 +351,7 @@ static void add_cand(struct resp *rs, const struct cand_info *in, const char *v,
     s->alive = true;
     s->strong = in->strong;
     s->bound = in->bound;
+    s->named = in->named;
     s->noun_explicit = noun && in->noun_explicit;
     uint32_t *b = bucket_of(c, hash);
     s->next = *b;
@@ -354,6 +376,187 @@ bool rp__correlate_id_noun(const char *key, size_t klen, const char *ctx, size_t
     return false;
 }
 
+/* The path segments of a same-origin URL (its path: n bytes at path) a response gave at kind and
+ * key: a segment is an id when it holds a digit ("orders" and "t" are route names). */
+static void index_path(struct resp *rs, enum rp_loc_kind kind, const char *key, const char *path,
+                       size_t n)
+{
+    struct rp__segments w;
+    rp__correlate_segments_init(&w, path, n);
+    while (rp__correlate_segments_next(&w) && rs->count < RP_CORRELATE_MAX_PER_RESPONSE) {
+        /* Only segments with a digit: a page or a body names many routes ("settings"), which
+         * are no server's values. */
+        if (!rp__correlate_has_digit(w.seg, w.seg_len)) {
+            continue;
+        }
+        struct cand_info in = {
+            .kind = kind,
+            .key = key,
+            .index = w.idx,
+            .name = key,
+            .name_len = strlen(key),
+            .strong = rp__correlate_has_digit(w.seg, w.seg_len),
+            .noun = w.noun,
+        };
+        add_cand(rs, &in, w.seg, w.seg_len);
+    }
+}
+
+/* The ordinal of a page's URL among those of its tag, attribute and template before it. */
+static size_t template_nth(struct resp *rs, const char *key)
+{
+    uint64_t h = rp__correlate_hash(key, strlen(key));
+    for (size_t k = 0; k < rs->n_tmpls; k++) {
+        if (rs->tmpls[k].hash == h) {
+            return rs->tmpls[k].count++;
+        }
+    }
+    if (!rs->tmpls) {
+        rs->tmpls = rp_xcalloc(MAX_TEMPLATES, sizeof(*rs->tmpls));
+    }
+    if (rs->n_tmpls < MAX_TEMPLATES) {
+        rs->tmpls[rs->n_tmpls].hash = h;
+        rs->tmpls[rs->n_tmpls].count = 1;
+        rs->n_tmpls++;
+    }
+    return 0;
+}
+
+static void index_query(struct resp *rs, enum rp_loc_kind kind, const char *tag_attr,
+                        const char *prefix, const char *url, size_t n);
+
+/* A URL of a page: each segment that may be a server's value is a candidate, keyed by the tag,
+ * the attribute, its ordinal among the URLs that share its template, and that template. */
+static void index_html_url(struct resp *rs, const struct rp__html_item *it)
+{
+    size_t off = 0;
+    if (!rp__correlate_same_origin(it->value, it->value_len, rs->host, rs->host_len, &off)) {
+        return;
+    }
+    const char *url = it->value + off;
+    size_t n = it->value_len - off;
+    size_t plen = 0;
+    while (plen < n && url[plen] != '?' && url[plen] != '#') {
+        plen++;
+    }
+    struct rp__segments w;
+    rp__correlate_segments_init(&w, url, plen);
+    char tmpl[RP_CORRELATE_MAX_PATH];
+    char key[RP_CORRELATE_MAX_PATH + 128];
+    while (rp__correlate_segments_next(&w) && rs->count < RP_CORRELATE_MAX_PER_RESPONSE) {
+        /* As in index_path: only segments with a digit. */
+        bool strong = rp__correlate_has_digit(w.seg, w.seg_len);
+        if (!strong) {
+            continue;
+        }
+        if (!rp__correlate_url_template(url, plen, w.idx, tmpl, sizeof(tmpl))) {
+            continue;
+        }
+        int k = snprintf(key, sizeof(key), "%s %s 0 %s", it->tag, it->attr, tmpl);
+        if (k < 0 || (size_t)k >= sizeof(key)) {
+            continue;
+        }
+        size_t nth = template_nth(rs, key);
+        k = snprintf(key, sizeof(key), "%s %s %zu %s", it->tag, it->attr, nth, tmpl);
+        if (k < 0 || (size_t)k >= sizeof(key)) {
+            continue;
+        }
+        struct cand_info in = {
+            .kind = RP_LOC_HTML_URL,
+            .key = key,
+            .index = w.idx,
+            .name = it->attr,
+            .name_len = strlen(it->attr),
+            .strong = strong,
+            .noun = w.noun,
+        };
+        add_cand(rs, &in, w.seg, w.seg_len);
+    }
+    char tag_attr[96];
+    char path[RP_CORRELATE_MAX_PATH];
+    int k = snprintf(tag_attr, sizeof(tag_attr), "%s %s", it->tag, it->attr);
+    if (k > 0 && (size_t)k < sizeof(tag_attr) && plen < sizeof(path)) {
+        memcpy(path, url, plen);
+        path[plen] = '\0';
+        index_query(rs, RP_LOC_HTML_URL, tag_attr, path, url, n);
+    }
+}
+
+/* The noun a path names: its last segment that is a word ("/items/7/edit": edit). */
+static void path_noun(const char *path, size_t n, char out[NOUN_BUF])
+{
+    struct rp__segments w;
+    char tmp[NOUN_BUF];
+    out[0] = '\0';
+    rp__correlate_segments_init(&w, path, n);
+    while (rp__correlate_segments_next(&w)) {
+        if (!rp__correlate_has_digit(w.seg, w.seg_len) &&
+            rp__correlate_word_noun(w.seg, w.seg_len, tmp, sizeof(tmp)) > 0) {
+            memcpy(out, tmp, strlen(tmp) + 1);
+        }
+    }
+}
+
+/*
+ * The query values of a same-origin URL (n bytes at url, from its path on), each keyed
+ * "PREFIX?NAME"; for a page's URL (tag_attr "a href") "TAG ATTR N PATH?NAME", N its ordinal
+ * among the page's URLs of that key. A short value is strong under an id-like name ("?id=7").
+ */
+static void index_query(struct resp *rs, enum rp_loc_kind kind, const char *tag_attr,
+                        const char *prefix, const char *url, size_t n)
+{
+    struct rp__url u;
+    rp__url_split(url, n, &u);
+    if (!u.has_query || strchr(prefix, '?')) {
+        return;
+    }
+    char pnoun[NOUN_BUF];
+    path_noun(url + u.path_off, u.path_len, pnoun);
+    size_t pos = 0;
+    struct rp__pair p;
+    const char *q = url + u.query_off;
+    while (rp__url_next_param(q, u.query_len, &pos, &p) &&
+           rs->count < RP_CORRELATE_MAX_PER_RESPONSE) {
+        char name[RP_CORRELATE_MAX_KEY + 1];
+        char value[RP__CORR_VALUE_BUF];
+        char noun[NOUN_BUF] = "";
+        char key[RP_CORRELATE_MAX_PATH + RP_CORRELATE_MAX_KEY + 160];
+        size_t nl = 0;
+        size_t vl = 0;
+        if (!rp__pct_decode(q + p.name_off, p.name_len, true, name, sizeof(name), &nl) ||
+            !rp__pct_decode(q + p.value_off, p.value_len, true, value, sizeof(value), &vl) ||
+            nl == 0 || memchr(name, '?', nl)) {
+            continue;
+        }
+        int k;
+        if (tag_attr) {
+            k = snprintf(key, sizeof(key), "%s 0 %s?%s", tag_attr, prefix, name);
+            if (k < 0 || (size_t)k >= sizeof(key)) {
+                continue;
+            }
+            size_t nth = template_nth(rs, key);
+            k = snprintf(key, sizeof(key), "%s %zu %s?%s", tag_attr, nth, prefix, name);
+        } else {
+            k = snprintf(key, sizeof(key), "%s?%s", prefix, name);
+        }
+        if (k < 0 || (size_t)k >= sizeof(key)) {
+            continue;
+        }
+        struct cand_info in = {
+            .kind = kind,
+            .key = key,
+            .name = name,
+            .name_len = nl,
+            .strong = rp__correlate_key_is_id(name, nl, false),
+            .noun = noun,
+        };
+        if (in.strong) {
+            in.noun_explicit = rp__correlate_id_noun(name, nl, NULL, 0, pnoun, noun);
+        }
+        add_cand(rs, &in, value, vl);
+    }
+}
+
 static bool resp_leaf(void *ud, const struct rp__json_leaf *leaf)
 {
     struct resp *rs = ud;
@@ -362,7 +565,8 @@ static bool resp_leaf(void *ud, const struct rp__json_leaf *leaf)
     }
     bool bound = false;
     for (size_t i = 0; i < rs->c->n_binds && !bound; i++) {
-        bound = strcmp(rs->c->binds[i].path, leaf->path) == 0;
+        const struct rp_location *l = &rs->c->binds[i].loc;
+        bound = l->kind == RP_LOC_BODY_JSON && strcmp(l->key, leaf->path) == 0;
     }
     char noun[NOUN_BUF] = "";
     struct cand_info in = {
@@ -379,24 +583,37 @@ static bool resp_leaf(void *ud, const struct rp__json_leaf *leaf)
                                                  rs->url_noun, noun);
     }
     add_cand(rs, &in, leaf->value, leaf->value_len);
+    size_t off = 0;
+    if (leaf->type == RP__JSON_STRING &&
+        rp__correlate_same_origin(leaf->value, leaf->value_len, rs->host, rs->host_len, &off)) {
+        index_path(rs, RP_LOC_BODY_JSON_SEGMENT, leaf->path, leaf->value + off,
+                   leaf->value_len - off);
+        index_query(rs, RP_LOC_BODY_JSON_SEGMENT, NULL, leaf->path, leaf->value + off,
+                    leaf->value_len - off);
+    }
     return rs->count < RP_CORRELATE_MAX_PER_RESPONSE;
 }
 
-static bool resp_html(void *ud, enum rp_loc_kind kind, const char *name, size_t name_len,
-                      const char *value, size_t value_len)
+static bool resp_html(void *ud, const struct rp__html_item *it)
 {
     struct resp *rs = ud;
+    if (it->kind == RP_LOC_HTML_URL) {
+        index_html_url(rs, it);
+        return rs->count < RP_CORRELATE_MAX_PER_RESPONSE;
+    }
     char noun[NOUN_BUF] = "";
     struct cand_info in = {
-        .kind = kind,
-        .key = name,
-        .name = name,
-        .name_len = name_len,
-        .strong = rp__correlate_key_is_id(name, name_len, false),
+        .kind = it->kind,
+        .key = it->name,
+        .name = it->name,
+        .name_len = it->name_len,
+        .strong = rp__correlate_key_is_id(it->name, it->name_len, false),
         .noun = noun,
+        /* What the server filled into a form comes back under the field's name. */
+        .named = it->kind != RP_LOC_HTML_META,
     };
-    in.noun_explicit = rp__correlate_key_noun(name, name_len, noun, sizeof(noun)) > 0;
-    add_cand(rs, &in, value, value_len);
+    in.noun_explicit = rp__correlate_key_noun(it->name, it->name_len, noun, sizeof(noun)) > 0;
+    add_cand(rs, &in, it->value, it->value_len);
     return rs->count < RP_CORRELATE_MAX_PER_RESPONSE;
 }
 
@@ -526,6 +743,34 @@ static void index_url_segments(struct resp *rs, const struct rp_header *h)
     }
 }
 
+/* Each same-origin link of a Link header, keyed by its rel (the first link without one: ""). */
+static void index_links(struct resp *rs, const struct rp_header *h)
+{
+    size_t pos = 0;
+    struct rp__link l;
+    bool first = true;
+    while (rp__correlate_link_next(h->value, h->value_len, &pos, &l) &&
+           rs->count < RP_CORRELATE_MAX_PER_RESPONSE) {
+        char rel[RP_CORRELATE_MAX_KEY + 1];
+        size_t off = 0;
+        const char *uri = h->value + l.uri_off;
+        if ((l.rel_len == 0 && !first) || l.rel_len > RP_CORRELATE_MAX_KEY ||
+            !rp__correlate_same_origin(uri, l.uri_len, rs->host, rs->host_len, &off)) {
+            first = false;
+            continue;
+        }
+        first = false;
+        memcpy(rel, h->value + l.rel_off, l.rel_len);
+        rel[l.rel_len] = '\0';
+        size_t plen = off;
+        while (plen < l.uri_len && uri[plen] != '?' && uri[plen] != '#') {
+            plen++;
+        }
+        index_path(rs, RP_LOC_LINK_SEGMENT, rel, uri + off, plen - off);
+        index_query(rs, RP_LOC_LINK_SEGMENT, NULL, rel, uri + off, l.uri_len - off);
+    }
+}
+
 static void index_headers(struct resp *rs, const struct rp_headers *hs)
 {
     for (size_t i = 0; i < hs->n && rs->count < RP_CORRELATE_MAX_PER_RESPONSE; i++) {
@@ -571,6 +816,9 @@ static void index_headers(struct resp *rs, const struct rp_headers *hs)
             rp_strieq(h->name, h->name_len, "Content-Location")) {
             index_url_segments(rs, h);
         }
+        if (rp_strieq(h->name, h->name_len, "Link")) {
+            index_links(rs, h);
+        }
     }
 }
 
@@ -586,11 +834,64 @@ bool rp__correlate_looks_json(const struct rp_body *b)
     return false;
 }
 
+/* The authority a request went to: from its absolute URL, else its Host header. */
+static void request_host(const struct rp_request *req, char *out, size_t outsz, size_t *out_len)
+{
+    const char *h = NULL;
+    size_t n = 0;
+    const char *sep = req->url ? strstr(req->url, "://") : NULL;
+    size_t off = 0;
+    size_t len = 0;
+    if (sep && rp__correlate_url_path(req->url, strlen(req->url), &off, &len)) {
+        h = sep + 3;
+        n = (size_t)(req->url + off - h);
+    }
+    if (!h) {
+        const struct rp_header *hh = rp_headers_get(&req->headers, "Host", NULL);
+        if (hh) {
+            h = hh->value;
+            n = hh->value_len;
+        }
+    }
+    *out_len = 0;
+    out[0] = '\0';
+    if (h && n < outsz) {
+        memcpy(out, h, n);
+        out[n] = '\0';
+        *out_len = n;
+    }
+}
+
+/* The values at the places binds name (other than JSON paths, which the walk marks). */
+static void index_binds(struct resp *rs, const struct rp_response *r)
+{
+    char value[RP__CORR_VALUE_BUF];
+    char noun[1] = "";
+    for (size_t i = 0; i < rs->c->n_binds; i++) {
+        const struct rp_location *l = &rs->c->binds[i].loc;
+        size_t len = 0;
+        if (l->kind == RP_LOC_BODY_JSON || !rp__correlate_extract(r, l, value, &len)) {
+            continue;
+        }
+        struct cand_info in = {
+            .kind = l->kind,
+            .key = l->key,
+            .index = l->index,
+            .name = l->key,
+            .name_len = strlen(l->key),
+            .bound = true,
+            .noun = noun,
+        };
+        add_cand(rs, &in, value, len);
+    }
+}
+
 static void index_response(struct rp_correlator *c, const struct rp_exchange *ex,
                            const char *url_noun)
 {
     struct resp rs = {.c = c, .seq = ex->seq};
     memcpy(rs.url_noun, url_noun, strlen(url_noun) + 1);
+    request_host(&ex->req, rs.host, sizeof(rs.host), &rs.host_len);
     const struct rp_body *b = &ex->resp.body;
     char media[128] = "";
     bool typed = rp_media_type(&ex->resp.headers, media, sizeof(media));
@@ -605,6 +906,8 @@ static void index_response(struct rp_correlator *c, const struct rp_exchange *ex
         }
     }
     index_headers(&rs, &ex->resp.headers);
+    index_binds(&rs, &ex->resp);
+    free(rs.tmpls);
 }
 
 rp_code rp_correlator_learn(struct rp_correlator *c, const struct rp_exchange *ex,

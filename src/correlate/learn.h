@@ -31,11 +31,14 @@ struct cand {
     bool strong;
     bool bound;
     bool noun_explicit; /* the noun comes from a key, not guessed from a URL */
+    bool named;         /* a value the server filled into a form: a short one correlates with a
+                           form field of its name */
 };
 
 struct bind {
     char *name;
-    char *path;
+    char *path;             /* the place as the user wrote it */
+    struct rp_location loc; /* the place parsed */
 };
 
 /* A value a request sent: its hash, and for a short id the stem of its noun (0 for none). */

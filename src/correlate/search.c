@@ -5,9 +5,11 @@
  * responses gave (learn.c), and the best source, by evidence and by the nouns both sides name,
  * becomes a correlation.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../jscan_int.h"
 #include "internal.h"
 #include "learn.h"
 
@@ -19,6 +21,9 @@ struct req {
     size_t first;   /* this request's first correlation */
     size_t targets; /* values offered so far */
     char url_noun[NOUN_BUF];
+    const char *body; /* the request body, while its JSON is walked */
+    size_t body_len;
+    bool graphql; /* the body is GraphQL over JSON */
 };
 
 /* One value of the request and where it stands. */
@@ -83,12 +88,20 @@ static bool firm(const char *noun, bool explicit)
  * rank (higher is better). A short value needs a strong source and an id-like target, and
  * their nouns must not clearly differ ("product_id" is not an order's "id").
  */
-static int admit(const struct cand *s, const struct target *t)
+static int admit(const struct cand *s, const struct target *t, uint64_t tname)
 {
     if (s->bound || rp__correlate_is_long(t->value, t->value_len)) {
         return 1;
     }
-    if ((t->value_len == 1 && t->value[0] == '0') || !s->strong || !t->idlike) {
+    if (t->value_len == 1 && t->value[0] == '0') {
+        return -1;
+    }
+    /* A value the server filled into a form, sent back under the field's name. */
+    if (s->named && tname && s->name_hash == tname &&
+        (t->kind == RP_LOC_FORM || t->kind == RP_LOC_MULTIPART || t->kind == RP_LOC_BODY_JSON)) {
+        return 3;
+    }
+    if (!s->strong || !t->idlike) {
         return -1;
     }
     if (!s->noun || !t->noun[0]) {
@@ -109,7 +122,8 @@ static int affinity(const struct cand *s, const struct target *t, uint64_t tname
     if (tname && s->name_hash == tname) {
         a += 2;
     }
-    if ((t->kind == RP_LOC_FORM && s->kind == RP_LOC_HTML_INPUT) ||
+    bool form = t->kind == RP_LOC_FORM || t->kind == RP_LOC_MULTIPART;
+    if ((form && (s->kind == RP_LOC_HTML_INPUT || s->kind == RP_LOC_HTML_SELECT)) ||
         (t->kind == RP_LOC_HEADER && s->kind == RP_LOC_HTML_META) || t->kind == s->kind) {
         a += 1;
     }
@@ -160,7 +174,7 @@ static void probe(struct rp_correlator *c, const struct target *t, uint64_t tnam
         if (s->kind == RP_LOC_COOKIE && t->kind == RP_LOC_COOKIE && strcmp(s->key, t->key) == 0) {
             continue;
         }
-        struct pick p = {s, whole ? admit(s, t) : 1, affinity(s, t, tname), v, n};
+        struct pick p = {s, whole ? admit(s, t, tname) : 1, affinity(s, t, tname), v, n};
         if (p.rank >= 0 && better(&p, best)) {
             *best = p;
         }
@@ -272,9 +286,130 @@ static void field_target(struct req *rq, struct target *t, char *noun, bool in_a
     }
 }
 
+/* The literals of one GraphQL query string. */
+struct gql {
+    struct req *rq;
+    const char *path; /* the query string's JSON path */
+    const char *q;
+    struct {
+        uint64_t hash;
+        size_t count;
+    } args[64];
+    size_t n_args;
+    bool more;
+};
+
+/* How many literals of argument arg came before this one. */
+static size_t arg_nth(struct gql *g, const char *arg, size_t n)
+{
+    uint64_t h = rp__correlate_hash(arg, n);
+    for (size_t k = 0; k < g->n_args; k++) {
+        if (g->args[k].hash == h) {
+            return g->args[k].count++;
+        }
+    }
+    if (g->n_args < sizeof(g->args) / sizeof(g->args[0])) {
+        g->args[g->n_args].hash = h;
+        g->args[g->n_args].count = 1;
+        g->n_args++;
+    }
+    return 0;
+}
+
+static bool gql_lit(void *ud, const struct rp__gql_lit *lit)
+{
+    struct gql *g = ud;
+    size_t nth = arg_nth(g, lit->arg, lit->arg_len);
+    char key[RP_CORRELATE_MAX_PATH + RP_CORRELATE_MAX_KEY + 2];
+    char name[RP_CORRELATE_MAX_KEY + 1];
+    if (lit->arg_len > RP_CORRELATE_MAX_KEY) {
+        return true;
+    }
+    memcpy(name, lit->arg, lit->arg_len);
+    name[lit->arg_len] = '\0';
+    int k = snprintf(key, sizeof(key), "%s %s", g->path, name);
+    if (k < 0 || (size_t)k >= sizeof(key)) {
+        return true;
+    }
+    size_t vo = lit->string ? lit->start + 1 : lit->start;
+    size_t vl = lit->string ? lit->end - lit->start - 2 : lit->end - lit->start;
+    char noun[NOUN_BUF];
+    struct target t = {
+        .kind = RP_LOC_GRAPHQL_LITERAL,
+        .key = key,
+        .index = nth,
+        .name = name,
+        .name_len = lit->arg_len,
+        .value = g->q + vo,
+        .value_len = vl,
+    };
+    field_target(g->rq, &t, noun, false, lit->field, lit->field_len);
+    g->more = consider(g->rq, &t);
+    return g->more;
+}
+
+/* True for the path of a GraphQL query string: "$.query" or "$[N].query". */
+static bool query_path(const char *p)
+{
+    if (strcmp(p, "$.query") == 0) {
+        return true;
+    }
+    if (strncmp(p, "$[", 2) != 0) {
+        return false;
+    }
+    size_t i = 2;
+    while (p[i] >= '0' && p[i] <= '9') {
+        i++;
+    }
+    return i > 2 && strcmp(p + i, "].query") == 0;
+}
+
+/* The GraphQL query string whose literal starts at text[start], decoded: new memory, or NULL. */
+static char *gql_decode(const char *text, size_t n, size_t start, size_t *out_len)
+{
+    size_t end = rp__jscan_string_end(text, n, start + 1);
+    if (end >= n) {
+        return NULL;
+    }
+    size_t cap = end - start + 1;
+    char *q = rp_xmalloc(cap);
+    size_t pi = start;
+    size_t len = 0;
+    bool fits = false;
+    if (!rp__jscan_string(text, n, &pi, q, cap, &len, &fits) || !fits) {
+        free(q);
+        return NULL;
+    }
+    *out_len = len;
+    return q;
+}
+
+/* Offers the literal arguments of the query string at leaf. */
+static bool scan_query(struct req *rq, const struct rp__json_leaf *leaf)
+{
+    size_t qn = 0;
+    char *q = gql_decode(rq->body, rq->body_len, leaf->start, &qn);
+    if (!q) {
+        return true;
+    }
+    struct gql *g = rp_xcalloc(1, sizeof(*g));
+    g->rq = rq;
+    g->path = leaf->path;
+    g->q = q;
+    g->more = true;
+    rp__correlate_graphql_scan(q, qn, gql_lit, g);
+    bool more = g->more;
+    free(g);
+    free(q);
+    return more;
+}
+
 static bool req_leaf(void *ud, const struct rp__json_leaf *leaf)
 {
     struct req *rq = ud;
+    if (rq->graphql && leaf->type == RP__JSON_STRING && query_path(leaf->path)) {
+        return scan_query(rq, leaf);
+    }
     if (!leaf->value || (leaf->type != RP__JSON_STRING && leaf->type != RP__JSON_NUMBER)) {
         return true;
     }
@@ -314,6 +449,38 @@ static void params(struct req *rq, const char *s, size_t n, enum rp_loc_kind kin
             .value = value,
             .value_len = vl,
             .tokens = kind == RP_LOC_QUERY,
+        };
+        field_target(rq, &t, noun, false, NULL, 0);
+        if (!consider(rq, &t)) {
+            return;
+        }
+    }
+}
+
+/* Offers the field values of a multipart/form-data body; file parts are left alone. */
+static void multipart(struct req *rq, const char *b, size_t n, const char *bnd, size_t blen)
+{
+    size_t pos = 0;
+    struct rp__part p;
+    for (size_t parts = 0; parts < RP_CORRELATE_MAX_TARGETS &&
+                           rp__correlate_multipart_next(b, n, bnd, blen, &pos, &p);
+         parts++) {
+        char name[RP_CORRELATE_MAX_KEY + 1];
+        char noun[NOUN_BUF];
+        if (p.file || p.name_len == 0 || p.name_len > RP_CORRELATE_MAX_KEY ||
+            memchr(b + p.name_off, '\0', p.name_len) ||
+            memchr(b + p.value_off, '\0', p.value_len)) {
+            continue;
+        }
+        memcpy(name, b + p.name_off, p.name_len);
+        name[p.name_len] = '\0';
+        struct target t = {
+            .kind = RP_LOC_MULTIPART,
+            .key = name,
+            .name = name,
+            .name_len = p.name_len,
+            .value = b + p.value_off,
+            .value_len = p.value_len,
         };
         field_target(rq, &t, noun, false, NULL, 0);
         if (!consider(rq, &t)) {
@@ -402,6 +569,8 @@ static void scan_headers(struct req *rq, const struct rp_headers *hs)
     }
 }
 
+static void graphql_noun(struct req *rq);
+
 static void scan_body(struct req *rq, const struct rp_request *req)
 {
     const struct rp_body *b = &req->body;
@@ -409,12 +578,46 @@ static void scan_body(struct req *rq, const struct rp_request *req)
         return;
     }
     char media[128] = "";
+    char bnd[80];
+    size_t blen = 0;
     bool typed = rp_media_type(&req->headers, media, sizeof(media));
+    const char *text = (const char *)b->data;
     if (typed && strcmp(media, "application/x-www-form-urlencoded") == 0) {
-        params(rq, (const char *)b->data, b->len, RP_LOC_FORM);
+        params(rq, text, b->len, RP_LOC_FORM);
+    } else if (rp__correlate_multipart_boundary(&req->headers, bnd, sizeof(bnd), &blen)) {
+        multipart(rq, text, b->len, bnd, blen);
     } else if ((typed && rp_media_is_json(media)) || rp__correlate_looks_json(b)) {
-        rp__correlate_json_walk((const char *)b->data, b->len, req_leaf, rq);
+        rq->body = text;
+        rq->body_len = b->len;
+        rq->graphql = rp__correlate_is_graphql(text, b->len);
+        if (rq->graphql) {
+            graphql_noun(rq);
+        }
+        rp__correlate_json_walk(text, b->len, req_leaf, rq);
     }
+}
+
+/* The noun of a GraphQL request: its first operation's first field, its verb dropped
+ * ("createOrder": order), in place of the URL's (/graphql names nothing). */
+static void graphql_noun(struct req *rq)
+{
+    enum rp__json_type type;
+    size_t start = 0;
+    size_t end = 0;
+    if (!rp__correlate_json_find(rq->body, rq->body_len, "$.query", &type, &start, &end) &&
+        !rp__correlate_json_find(rq->body, rq->body_len, "$[0].query", &type, &start, &end)) {
+        return;
+    }
+    size_t qn = 0;
+    char *q = type == RP__JSON_STRING ? gql_decode(rq->body, rq->body_len, start, &qn) : NULL;
+    size_t off = 0;
+    size_t len = 0;
+    char noun[NOUN_BUF];
+    if (q && rp__correlate_graphql_root(q, qn, &off, &len) &&
+        rp__correlate_word_noun(q + off, len, noun, sizeof(noun)) > 0) {
+        memcpy(rq->url_noun, noun, strlen(noun) + 1);
+    }
+    free(q);
 }
 
 /*

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../jscan_int.h"
 #include "internal.h"
 
 struct from_ref {
@@ -24,53 +25,6 @@ struct rp_corr_session {
     bool *answered;           /* per correlation: its source exchange got a live response */
     struct from_ref *by_from; /* correlations ordered by from_seq */
 };
-
-/* ----- locations ---------------------------------------------------------------------------- */
-
-void rp_location_format(const struct rp_location *loc, char *out, size_t outsz)
-{
-    if (!out || outsz == 0) {
-        return;
-    }
-    const char *key = loc->key ? loc->key : "";
-    int k;
-    switch (loc->kind) {
-    case RP_LOC_BODY_JSON:
-        k = snprintf(out, outsz, "body %s", key);
-        break;
-    case RP_LOC_HEADER:
-        k = snprintf(out, outsz, "header %s", key);
-        break;
-    case RP_LOC_HEADER_SEGMENT:
-        k = snprintf(out, outsz, "header %s segment %zu", key, loc->index);
-        break;
-    case RP_LOC_COOKIE:
-        k = snprintf(out, outsz, "cookie %s", key);
-        break;
-    case RP_LOC_HTML_META:
-        k = snprintf(out, outsz, "html meta %s", key);
-        break;
-    case RP_LOC_HTML_INPUT:
-        k = snprintf(out, outsz, "html input %s", key);
-        break;
-    case RP_LOC_PATH_SEGMENT:
-        k = snprintf(out, outsz, "path segment %zu", loc->index);
-        break;
-    case RP_LOC_QUERY:
-        k = snprintf(out, outsz, "query %s", key);
-        break;
-    case RP_LOC_FORM:
-        k = snprintf(out, outsz, "form %s", key);
-        break;
-    default:
-        k = snprintf(out, outsz, "unknown");
-        break;
-    }
-    /* Cutting to outsz is the contract; only a formatting failure leaves something to fix. */
-    if (k < 0) {
-        out[0] = '\0';
-    }
-}
 
 /* ----- lifetime ----------------------------------------------------------------------------- */
 
@@ -116,108 +70,6 @@ void rp_corr_session_free(struct rp_corr_session *s)
 
 /* ----- observing a live response ------------------------------------------------------------ */
 
-struct html_find {
-    enum rp_loc_kind kind;
-    const char *name;
-    char *out;
-    size_t *out_len;
-    bool found;
-};
-
-static bool html_found(void *ud, enum rp_loc_kind kind, const char *name, size_t name_len,
-                       const char *value, size_t value_len)
-{
-    struct html_find *f = ud;
-    if (kind != f->kind || strlen(f->name) != name_len || memcmp(f->name, name, name_len) != 0) {
-        return true;
-    }
-    memcpy(f->out, value, value_len + 1);
-    *f->out_len = value_len;
-    f->found = true;
-    return false;
-}
-
-static bool copy_out(const char *v, size_t n, char *out, size_t *out_len)
-{
-    if (n > RP_CORRELATE_MAX_VALUE || memchr(v, '\0', n)) {
-        return false;
-    }
-    memcpy(out, v, n);
-    out[n] = '\0';
-    *out_len = n;
-    return true;
-}
-
-/* Segment idx of the URL in n bytes at url, decoded. */
-static bool url_segment(const char *url, size_t n, size_t idx, char *out, size_t *out_len)
-{
-    struct rp__url u;
-    rp__url_split(url, n, &u);
-    size_t pos = 0;
-    size_t off = 0;
-    size_t len = 0;
-    for (size_t k = 0; rp__url_next_segment(url + u.path_off, u.path_len, &pos, &off, &len); k++) {
-        if (k == idx) {
-            return rp__pct_decode(url + u.path_off + off, len, false, out, RP__CORR_VALUE_BUF,
-                                  out_len);
-        }
-    }
-    return false;
-}
-
-/* The value at loc in a live response, into out (RP__CORR_VALUE_BUF bytes). */
-static bool extract(const struct rp_response *r, const struct rp_location *loc, char *out,
-                    size_t *out_len)
-{
-    const char *key = loc->key ? loc->key : "";
-    const char *body = (const char *)r->body.data;
-    switch (loc->kind) {
-    case RP_LOC_BODY_JSON: {
-        enum rp__json_type type;
-        size_t start = 0;
-        size_t end = 0;
-        return body && rp__correlate_json_find(body, r->body.len, key, &type, &start, &end) &&
-               rp__correlate_json_scalar(body, start, end, type, out, RP__CORR_VALUE_BUF, out_len);
-    }
-    case RP_LOC_HEADER: {
-        const struct rp_header *h = rp_headers_get(&r->headers, key, NULL);
-        return h && copy_out(h->value, h->value_len, out, out_len);
-    }
-    case RP_LOC_HEADER_SEGMENT: {
-        const struct rp_header *h = rp_headers_get(&r->headers, key, NULL);
-        return h && !memchr(h->value, '\0', h->value_len) &&
-               url_segment(h->value, h->value_len, loc->index, out, out_len);
-    }
-    case RP_LOC_COOKIE: {
-        /* The last Set-Cookie of a name is the one the browser keeps. */
-        bool found = false;
-        size_t at = 0;
-        const struct rp_header *h;
-        while ((h = rp_headers_get(&r->headers, "Set-Cookie", &at)) != NULL) {
-            size_t pos = 0;
-            struct rp__pair p;
-            if (rp__cookie_next(h->value, h->value_len, &pos, &p) && p.name_len == strlen(key) &&
-                memcmp(h->value + p.name_off, key, p.name_len) == 0 &&
-                copy_out(h->value + p.value_off, p.value_len, out, out_len)) {
-                found = true;
-            }
-        }
-        return found;
-    }
-    case RP_LOC_HTML_META:
-    case RP_LOC_HTML_INPUT: {
-        struct html_find f = {loc->kind, key, out, out_len, false};
-        if (body) {
-            size_t n = r->body.len < RP_CORRELATE_MAX_SCAN ? r->body.len : RP_CORRELATE_MAX_SCAN;
-            rp__correlate_html_scan(body, n, html_found, &f);
-        }
-        return f.found;
-    }
-    default:
-        return false;
-    }
-}
-
 void rp_corr_session_observe(struct rp_corr_session *s, uint64_t seq,
                              const struct rp_response *live)
 {
@@ -240,7 +92,7 @@ void rp_corr_session_observe(struct rp_corr_session *s, uint64_t seq,
         s->live[idx] = NULL;
         s->answered[idx] = live != NULL;
         /* An empty value is as good as none: it would only blank the target. */
-        if (live && extract(live, &r->from, buf, &len) && len > 0) {
+        if (live && rp__correlate_extract(live, &r->from, buf, &len) && len > 0) {
             s->live[idx] = rp_xstrndup(buf, len);
         }
     }
@@ -540,6 +392,160 @@ static rp_code put_json(struct rp_request *req, const struct rp_correlation *r, 
     return rc;
 }
 
+/* Replaces the content of the first field part named key that holds the recorded value. The
+ * body stays valid: a live value holding the boundary is not put. */
+static rp_code put_multipart(struct rp_request *req, const struct rp_correlation *r,
+                             const char *live, struct rp_error *err)
+{
+    struct rp_body *b = &req->body;
+    char bnd[80];
+    size_t blen = 0;
+    if (b->len == 0 || !rp__correlate_multipart_boundary(&req->headers, bnd, sizeof(bnd), &blen)) {
+        return RP_OK;
+    }
+    size_t ll = strlen(live);
+    for (size_t i = 0; i + blen <= ll; i++) {
+        if (memcmp(live + i, bnd, blen) == 0) {
+            return RP_OK;
+        }
+    }
+    const char *text = (const char *)b->data;
+    const char *key = r->to.key ? r->to.key : "";
+    size_t kl = strlen(key);
+    size_t vl = strlen(r->value);
+    size_t pos = 0;
+    struct rp__part p;
+    while (rp__correlate_multipart_next(text, b->len, bnd, blen, &pos, &p)) {
+        if (p.file || p.name_len != kl || memcmp(text + p.name_off, key, kl) != 0 ||
+            p.value_len != vl || memcmp(text + p.value_off, r->value, vl) != 0) {
+            continue;
+        }
+        char *data = rp_xmalloc(b->len + 1);
+        memcpy(data, text, b->len);
+        size_t len = 0;
+        rp_code rc = splice(&data, b->len, p.value_off, p.value_len, live, ll,
+                            RP_MAX_BODY_REWRITTEN, &len, err);
+        if (rc) {
+            free(data);
+            return rc;
+        }
+        rp_body_take(b, (unsigned char *)data, len);
+        return RP_OK;
+    }
+    return RP_OK;
+}
+
+/* Finds literal number nth of argument arg in a GraphQL document. */
+struct gql_find {
+    const char *arg;
+    size_t arg_len;
+    size_t nth;
+    size_t seen;
+    bool found;
+    struct rp__gql_lit lit;
+};
+
+static bool gql_found(void *ud, const struct rp__gql_lit *lit)
+{
+    struct gql_find *f = ud;
+    if (lit->arg_len != f->arg_len || memcmp(lit->arg, f->arg, f->arg_len) != 0) {
+        return true;
+    }
+    if (f->seen++ < f->nth) {
+        return true;
+    }
+    f->lit = *lit;
+    f->found = true;
+    return false;
+}
+
+/* Appends s as the inside of a GraphQL string literal. */
+static rp_code gql_escape(const char *s, size_t n, struct rp_buf *out, struct rp_error *err)
+{
+    /* GraphQL strings escape as JSON's do. */
+    return rp__json_escape(out, s, n, err);
+}
+
+/* Rewrites a literal argument inside the GraphQL query string at the correlation's JSON path:
+ * the string is decoded, the literal replaced (a number stays one when the live value is one),
+ * and the string encoded back in its place. */
+static rp_code put_graphql(struct rp_request *req, const struct rp_correlation *r, const char *live,
+                           struct rp_error *err)
+{
+    struct rp_body *b = &req->body;
+    const char *text = (const char *)b->data;
+    const char *key = r->to.key ? r->to.key : "";
+    const char *sp = strrchr(key, ' ');
+    if (!text || !sp || (size_t)(sp - key) >= RP_CORRELATE_MAX_PATH) {
+        return RP_OK;
+    }
+    char path[RP_CORRELATE_MAX_PATH];
+    memcpy(path, key, (size_t)(sp - key));
+    path[sp - key] = '\0';
+    enum rp__json_type type;
+    size_t start = 0;
+    size_t end = 0;
+    if (!rp__correlate_json_find(text, b->len, path, &type, &start, &end) ||
+        type != RP__JSON_STRING) {
+        return RP_OK;
+    }
+    size_t cap = end - start + 1;
+    char *q = rp_xmalloc(cap);
+    size_t qn = 0;
+    size_t pi = start;
+    bool fits = false;
+    rp_code rc = RP_OK;
+    struct rp_buf nq;
+    struct rp_buf nb;
+    rp_buf_init(&nq, RP_MAX_BODY_REWRITTEN);
+    rp_buf_init(&nb, RP_MAX_BODY_REWRITTEN);
+    if (!rp__jscan_string(text, b->len, &pi, q, cap, &qn, &fits) || !fits) {
+        goto out;
+    }
+    struct gql_find f = {.arg = sp + 1, .arg_len = strlen(sp + 1), .nth = r->to.index};
+    rp__correlate_graphql_scan(q, qn, gql_found, &f);
+    size_t vo = f.lit.string ? f.lit.start + 1 : f.lit.start;
+    size_t vl = f.lit.string ? f.lit.end - f.lit.start - 2 : f.lit.end - f.lit.start;
+    if (!f.found || vl != strlen(r->value) || memcmp(q + vo, r->value, vl) != 0) {
+        goto out;
+    }
+    size_t ll = strlen(live);
+    rc = rp_buf_add(&nq, q, f.lit.start, err);
+    if (!rc && !f.lit.string && rp__correlate_json_is_number(live, ll)) {
+        rc = rp_buf_add(&nq, live, ll, err);
+    } else if (!rc) {
+        rc = rp_buf_add(&nq, "\"", 1, err);
+        if (!rc) {
+            rc = gql_escape(live, ll, &nq, err);
+        }
+        if (!rc) {
+            rc = rp_buf_add(&nq, "\"", 1, err);
+        }
+    }
+    if (!rc) {
+        rc = rp_buf_add(&nq, q + f.lit.end, qn - f.lit.end, err);
+    }
+    if (!rc) {
+        rc = rp_buf_add(&nb, text, start, err);
+    }
+    if (!rc) {
+        rc = rp__correlate_json_quote(nq.data ? nq.data : "", nq.len, &nb, err);
+    }
+    if (!rc) {
+        rc = rp_buf_add(&nb, text + end, b->len - end, err);
+    }
+    if (!rc) {
+        size_t len = 0;
+        char *data = rp_buf_take(&nb, &len);
+        rp_body_take(b, (unsigned char *)data, len);
+    }
+out:
+    rp_buf_cleanup(&nb);
+    rp_buf_cleanup(&nq);
+    free(q);
+    return rc;
+}
+
 static rp_code put(struct rp_request *req, const struct rp_correlation *r, const char *live,
                    struct rp_error *err)
 {
@@ -556,6 +562,10 @@ static rp_code put(struct rp_request *req, const struct rp_correlation *r, const
         return put_form(req, r, live, err);
     case RP_LOC_BODY_JSON:
         return put_json(req, r, live, err);
+    case RP_LOC_MULTIPART:
+        return put_multipart(req, r, live, err);
+    case RP_LOC_GRAPHQL_LITERAL:
+        return put_graphql(req, r, live, err);
     default:
         return RP_OK;
     }

@@ -118,11 +118,28 @@ size_t rp__correlate_word_noun(const char *word, size_t n, char *out, size_t out
 {
     /* Containers that wrap a resource without naming it. */
     static const char *const generic[] = {
-        "data",    "result", "results", "payload", "response", "body",  "attributes",
-        "attrs",   "object", "record",  "records", "entity",   "value", "values",
-        "content", "node",   "nodes",   "edge",    "edges",    "list",  "row",
-        "rows",    "hits",   "meta",    "api",
+        "data",    "result", "results", "payload", "response",  "body",  "attributes",
+        "attrs",   "object", "record",  "records", "entity",    "value", "values",
+        "content", "node",   "nodes",   "edge",    "edges",     "list",  "row",
+        "rows",    "hits",   "meta",    "api",     "variables", "input",
     };
+    /* A GraphQL field, or a key in its style, names an action on a thing: "createOrder" and
+     * "create_order" are about an order. */
+    static const char *const verbs[] = {
+        "create", "update", "delete",  "remove",  "add",   "get",  "fetch",   "set",     "upsert",
+        "edit",   "modify", "cancel",  "pay",     "list",  "find", "archive", "publish", "submit",
+        "insert", "save",   "replace", "destroy", "patch", "put",  NULL,
+    };
+    for (size_t k = 0; verbs[k]; k++) {
+        size_t m = strlen(verbs[k]);
+        if (n > m + 1 && memcmp(word, verbs[k], m) == 0 &&
+            ((word[m] >= 'A' && word[m] <= 'Z') || word[m] == '_')) {
+            size_t skip = word[m] == '_' ? m + 1 : m;
+            word += skip;
+            n -= skip;
+            break;
+        }
+    }
     size_t len = rp__correlate_normalise(word, n, out, outsz);
     bool letter = false;
     for (size_t i = 0; i < len; i++) {

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer target for correlation. The input is cut at "\n--\n" into pseudo-exchange parts:
- * a response body (JSON or HTML by the first byte's flags), a Location/Set-Cookie value, a
- * later request's URL, its body (JSON or form), a header value, and a live response body. It
- * learns the two exchanges, then replays the second with a session fed the live response.
+ * a response body (JSON or HTML by the first byte's flags), a Location/Set-Cookie/Link value, a
+ * later request's URL, its body (JSON — GraphQL when it holds a "query" —, form or multipart), a
+ * header value, and a live response body. It learns the two exchanges, then replays the second
+ * with a session fed the live response. Flag 4 declares binds to every kind of place.
  */
 /* Results are dropped with rp_ignore(): on hostile input every failure is an expected outcome. */
 #include <stdint.h>
@@ -70,8 +71,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ex[0].resp.status = 201;
     const char *ctype = (flags & 1) ? "text/html" : "application/json";
     rp_ignore(rp_headers_add(&ex[0].resp.headers, "Content-Type", 12, ctype, strlen(ctype), NULL));
-    rp_ignore(rp_headers_add(&ex[0].resp.headers, (flags & 8) ? "Set-Cookie" : "Location",
-                             (flags & 8) ? 10 : 8, (const char *)part[1], len[1], NULL));
+    const char *src_hdr = (flags & 8) ? "Set-Cookie" : (flags & 128) ? "Link" : "Location";
+    rp_ignore(rp_headers_add(&ex[0].resp.headers, src_hdr, strlen(src_hdr), (const char *)part[1],
+                             len[1], NULL));
     rp_body_set(&ex[0].resp.body, part[0], len[0]);
 
     char *path = text(part[2], len[2]);
@@ -84,7 +86,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     snprintf(ex[1].req.url, ul, "%s%s", (flags & 16) ? "" : "https://f.test/", path);
     free(path);
-    const char *rtype = (flags & 2) ? "application/x-www-form-urlencoded" : "application/json";
+    const char *rtype = (flags & 64)  ? "multipart/form-data; boundary=b"
+                        : (flags & 2) ? "application/x-www-form-urlencoded"
+                                      : "application/json";
     rp_ignore(rp_headers_add(&ex[1].req.headers, "Content-Type", 12, rtype, strlen(rtype), NULL));
     rp_ignore(rp_headers_add(&ex[1].req.headers, (flags & 32) ? "Cookie" : "X-Token",
                              (flags & 32) ? 6 : 7, (const char *)part[4], len[4], NULL));
@@ -96,6 +100,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (flags & 4) {
         rp_ignore(rp_correlator_bind(c, "a", "$.a[0].b", NULL));
         rp_ignore(rp_correlator_bind(c, "t", "$.t", NULL));
+        rp_ignore(rp_correlator_bind(c, "u", "$.u#1", NULL));
+        rp_ignore(rp_correlator_bind(c, "l", "header:Location#1", NULL));
+        rp_ignore(rp_correlator_bind(c, "k", "header:Link#0", NULL));
+        rp_ignore(rp_correlator_bind(c, "s", "cookie:s", NULL));
+        rp_ignore(rp_correlator_bind(c, "p", "html:select[name=p]", NULL));
+        rp_ignore(rp_correlator_bind(c, "r", "regex:id=([0-9a-z]+)", NULL));
     }
     rp_ignore(rp_correlator_learn(c, &ex[0], NULL));
     rp_ignore(rp_correlator_learn(c, &ex[1], NULL));
@@ -110,8 +120,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     live.status = 200;
     rp_headers_init(&live.headers);
     rp_ignore(rp_headers_add(&live.headers, "Content-Type", 12, ctype, strlen(ctype), NULL));
-    rp_ignore(rp_headers_add(&live.headers, (flags & 8) ? "Set-Cookie" : "Location",
-                             (flags & 8) ? 10 : 8, (const char *)part[5], len[5], NULL));
+    rp_ignore(rp_headers_add(&live.headers, src_hdr, strlen(src_hdr), (const char *)part[5], len[5],
+                             NULL));
     rp_body_set(&live.body, part[5], len[5]);
 
     struct rp_corr_session *s = rp_corr_session_new(c);

@@ -150,6 +150,11 @@ check "replay without --target exits 2" test "$code" -eq 2
 run replay "$rec" --target "$good" --rate fast
 check "a bad --rate exits 2" test "$code" -eq 2
 check "a bad --rate says so" grep -q "^reprise: replay: --rate wants a positive rate" "$tmp/err"
+run replay "$rec" --target "$good" --bind 'x=html:div[name=y]'
+check "a --bind to a place it does not know exits 2" test "$code" -eq 2
+check "a bad --bind lists the places" grep -q 'html: wants input\[name=N\]' "$tmp/err"
+run replay "$rec" --target "$good" --bind 'csrf=html:meta[name=csrf-token]' --bind 'id=header:Location#4' --no-color
+check "--bind to an HTML meta tag and a Location segment: replay passes (exit $code)" test "$code" -eq 0
 
 # 11. show --correlations lists the order id carried into later requests.
 run show --correlations "$rec"

@@ -643,9 +643,11 @@ Test(correlate, html_tags_are_found_in_any_case_order_and_quoting)
     set_req(&xs[2], 3, "GET", "https://app.test/x?c=commentedOut123", "", NULL);
     set_resp(&xs[2], 200, "", NULL);
     struct rp_correlator *c = learn_all(xs, 3);
-    cr_assert_eq(rp_correlator_count(c), 2);
+    /* A text input's value is the server's too, as a browser sends it back (issue 10). */
+    cr_assert_eq(rp_correlator_count(c), 3);
     expect(c, 0, 1, "html meta csrf-token", 2, "header X-CSRF-Token", "tok&en'1AZ9");
     expect(c, 1, 1, "html input authenticity_token", 2, "form authenticity_token", "hid\"den-42");
+    expect(c, 2, 1, "html input visible", 2, "form visible", "notHidden12345");
 
     struct rp_corr_session *s = rp_corr_session_new(c);
     struct rp_response live;
@@ -709,7 +711,7 @@ Test(correlate, demo_flow_recording_yields_the_hand_listed_correlations)
     struct rp_correlator *c = learn_fixture("demo-flow.jsonl", xs, 16, &n);
     cr_assert_eq(n, 8);
     /* demo_session goes back in Cookie headers only: that is the cookie jar's, not listed. */
-    cr_assert_eq(rp_correlator_count(c), 7);
+    cr_assert_eq(rp_correlator_count(c), 8);
     size_t i = 0;
     expect(c, i++, 2, "html meta csrf-token", 4, "header X-CSRF-Token", CSRF);
     expect(c, i++, 3, "body $.products[0].id", 4, "body $.items[0].product_id", "1");
@@ -718,6 +720,7 @@ Test(correlate, demo_flow_recording_yields_the_hand_listed_correlations)
     expect(c, i++, 2, "html meta csrf-token", 6, "header X-CSRF-Token", CSRF);
     expect(c, i++, 4, "body $.id", 6, "body $.order_id", "4");
     expect(c, i++, 2, "html input csrf_token", 8, "form csrf_token", CSRF);
+    expect(c, i++, 2, "html input company", 8, "form company", "Acme & Co"); /* a text input */
     cr_expect(rp_correlator_get(c, 1)->strong);
     cr_expect(!rp_correlator_get(c, 0)->strong);
     for (size_t k = 1; k < rp_correlator_count(c); k++) {
@@ -740,7 +743,8 @@ Test(correlate, demo_flow_replay_puts_every_live_value_in_place)
               "{\"csrf_token\":\"" LIVE_CSRF "\",\"tenant\":\"run-1\",\"user\":{\"id\":1}}");
     live_resp(&live[1], "Content-Type: text/html",
               "<meta name=\"csrf-token\" content=\"" LIVE_CSRF "\">"
-              "<input type=\"hidden\" name=\"csrf_token\" value=\"" LIVE_CSRF "\">");
+              "<input type=\"hidden\" name=\"csrf_token\" value=\"" LIVE_CSRF "\">"
+              "<input name=\"company\" value=\"Acme &amp; Co\">");
     live_resp(&live[2], "Content-Type: application/json",
               "{\"products\":[{\"id\":3,\"name\":\"Widget\"},{\"id\":2,\"name\":\"Gadget\"}]}");
     live_resp(&live[3], "Content-Type: application/json\nLocation: /t/run-1/api/orders/11",
