@@ -42,7 +42,8 @@ extern "C" {
     X(EDNS,      3, "could not resolve host")                           \
     X(ETARGET,   3, "target failed (reset, protocol error)")            \
     X(ESYS,      3, "system call failed")                               \
-    X(EINTERNAL, 2, "internal error")
+    X(EINTERNAL, 2, "internal error")                                   \
+    X(EMISSING,  1, "a server-given value is missing from the live response")
 /* clang-format on */
 
 typedef enum {
