@@ -10,6 +10,8 @@
 #include <reprise/replay.h>
 #include <reprise/report.h>
 
+#include "internal.h"
+
 /* A byte count as "812 B", "3.4 KiB", "12.0 MiB". */
 static void format_bytes(uint64_t n, char *out, size_t outsz)
 {
@@ -70,6 +72,7 @@ static rp_code list_correlations(const char *path, FILE *out, const struct rp_li
                             : "");
     }
     fprintf(out, "%zu correlations\n", n);
+    rc = rp__listing_vars(path, out, o, err);
 out:
     rp_correlator_free(c);
     return rc;

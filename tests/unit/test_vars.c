@@ -16,6 +16,7 @@
 
 #include <microhttpd.h>
 
+#include <reprise/har.h>
 #include <reprise/intake.h>
 #include <reprise/recording.h>
 #include <reprise/redact.h>
@@ -302,6 +303,52 @@ Test(vars, a_value_inside_a_longer_token_is_left_and_no_redact_keeps_everything)
     cr_expect_str_eq(v[1].req.url, "https://api.test/x?a=abcdefgh12345&b={{var:token}}");
     rp_exchange_cleanup(&v[0]);
     rp_exchange_cleanup(&v[1]);
+    free(path);
+}
+
+Test(vars, har_import_goes_through_the_same_pipeline)
+{
+    char *path = path_in(dir, "har.jsonl.gz");
+    struct rp_intake_opts o = {.output = path, .source_kind = "har"};
+    struct rp_intake *in = NULL;
+    struct rp_error err = {0};
+    cr_assert_eq(rp_intake_new(&o, &in, &err), RP_OK, "%s", err.msg);
+    cr_assert_eq(rp_har_import(REPRISE_TEST_DATA "/har/token.har", in, NULL, NULL, &err), RP_OK,
+                 "%s", err.msg);
+    close_intake(in);
+
+    size_t len = 0;
+    char *raw = gunzip_file(path, &len);
+    const char *live[] = {"eyJhbGciOiJIUzI1NiJ9",
+                          "HarSessionCookie42",
+                          "har-refresh-0123456789",
+                          "opaque-new-access-7777",
+                          "har-refresh-abcdefghij",
+                          "pw-typed-by-user",
+                          NULL};
+    for (size_t i = 0; live[i]; i++) {
+        cr_expect_null(memmem(raw, len, live[i], strlen(live[i])), "%s is in the recording",
+                       live[i]);
+    }
+    free(raw);
+    struct rp_exchange v[4];
+    read_back(path, v, 4);
+    cr_assert_eq(v[0].n_vars, 3);
+    expect_var(&v[0], 0, "token", "body $.data.login.token");
+    expect_var(&v[0], 1, "refreshtoken", "body $.data.login.refreshToken");
+    expect_var(&v[0], 2, "cookie_session_id", "cookie session_id");
+    cr_expect_str_eq(text(&v[0].req.body),
+                     "{\"username\":\"u\",\"password\":\"{{secret:password}}\"}");
+    cr_expect_str_eq(h_of(&v[1].req.headers, "Authorization"), "Bearer {{var:token}}");
+    cr_expect_str_eq(h_of(&v[1].req.headers, "Cookie"), "session_id={{var:cookie_session_id}}");
+    cr_expect_str_eq(text(&v[2].req.body), "{\"refreshToken\": \"{{var:refreshtoken}}\"}");
+    cr_assert_eq(v[2].n_vars, 2);
+    expect_var(&v[2], 0, "token_2", "body $.data.login.token");
+    expect_var(&v[2], 1, "refreshtoken_2", "body $.data.login.refreshToken");
+    cr_expect_str_eq(h_of(&v[3].req.headers, "Authorization"), "Bearer {{var:token_2}}");
+    for (size_t i = 0; i < 4; i++) {
+        rp_exchange_cleanup(&v[i]);
+    }
     free(path);
 }
 
