@@ -425,10 +425,11 @@ struct births {
     struct matches m; /* the born values' places in the text being scanned */
 };
 
-/* value (n bytes) is a credential born at place: a new variable unless already known; its
- * bytes [start, start + n) of the current text are noted for replacement. */
+/* value (n bytes) is a credential born at place: a new variable unless already known; the
+ * bytes [start, start + span) of the current text (the value as written there) are noted for
+ * replacement. */
 static void born(struct births *bs, const char *prefix, const char *base, size_t blen,
-                 const char *place, const char *value, size_t n, size_t start)
+                 const char *place, const char *value, size_t n, size_t start, size_t span)
 {
     const struct known *k = find_value(bs->vr, value, n);
     char name[RP_MAX_VAR_NAME + 1];
@@ -441,7 +442,7 @@ static void born(struct births *bs, const char *prefix, const char *base, size_t
         add_known(bs->vr, prefix, base, blen, value, n, name);
         rp_exchange_add_var(bs->ex, name, place);
     }
-    match_add(&bs->m, start, n, name);
+    match_add(&bs->m, start, span, name);
 }
 
 struct json_scan {
@@ -455,17 +456,30 @@ static bool on_json_leaf(void *ud, const struct rp__var_leaf *leaf)
     struct json_scan *js = ud;
     size_t start = leaf->start + 1;
     size_t raw = leaf->end - 1 - start;
-    if (raw == 0 || raw > RP_CORRELATE_MAX_VALUE || memchr(js->text + start, '\\', raw)) {
-        return true; /* an escaped string is no token; a JWT in it is found by the scan */
+    if (raw == 0 || raw > RP_CORRELATE_MAX_VALUE) {
+        return true;
     }
     const char *v = js->text + start;
+    size_t vlen = raw;
+    char decoded[RP_CORRELATE_MAX_VALUE + 1];
+    if (memchr(v, '\\', raw)) {
+        /* Escaped ("a\/b", as PHP writes a slash): the value is the decoded text, and the
+         * whole literal's contents are what is replaced. */
+        size_t i = leaf->start;
+        bool fits = false;
+        if (!rp__jscan_string(js->text, leaf->end, &i, decoded, sizeof(decoded), &vlen, &fits) ||
+            !fits) {
+            return true;
+        }
+        v = decoded;
+    }
     bool named = leaf->key && rp_var_name_is_credential(leaf->key, leaf->key_len);
-    if ((named && credential_shaped(v, raw)) || rp_var_is_jwt(v, raw)) {
+    if ((named && credential_shaped(v, vlen)) || rp_var_is_jwt(v, vlen)) {
         char place[RP_MAX_VAR_PLACE + 8];
         snprintf(place, sizeof(place), "body %s", leaf->path);
         bool keyed = leaf->key && leaf->key_len;
-        born(js->bs, "", keyed ? leaf->key : "jwt", keyed ? leaf->key_len : 3, place, v, raw,
-             start);
+        born(js->bs, "", keyed ? leaf->key : "jwt", keyed ? leaf->key_len : 3, place, v, vlen,
+             start, raw);
     }
     return true;
 }
@@ -484,7 +498,7 @@ static void scan_jwts(struct births *bs, const char *text, size_t n, const char 
         if (!noted) {
             char place[RP_MAX_VAR_PLACE + 32];
             snprintf(place, sizeof(place), "%s jwt %zu", prefix, nth);
-            born(bs, "", "jwt", 3, place, text + a, b - a, a);
+            born(bs, "", "jwt", 3, place, text + a, b - a, a, b - a);
         }
     }
 }
@@ -553,14 +567,14 @@ static rp_code births_headers(struct births *bs, struct rp_headers *h, struct rp
                     snprintf(place, sizeof(place), "cookie %.*s", (int)pr.name_len,
                              e->value + pr.name_off);
                     born(bs, "cookie_", e->value + pr.name_off, pr.name_len, place, v, pr.value_len,
-                         pr.value_off);
+                         pr.value_off, pr.value_len);
                 }
             }
         } else if (first_of_name(h, i) && e->name_len < RP_MAX_VAR_PLACE - 16) {
             if (rp_var_name_is_credential(e->name, e->name_len) &&
                 credential_shaped(e->value, e->value_len)) {
                 snprintf(place, sizeof(place), "header %s", e->name);
-                born(bs, "", e->name, e->name_len, place, e->value, e->value_len, 0);
+                born(bs, "", e->name, e->name_len, place, e->value, e->value_len, 0, e->value_len);
             } else {
                 snprintf(place, sizeof(place), "header %s", e->name);
                 scan_jwts(bs, e->value, e->value_len, place);

@@ -297,12 +297,23 @@ Test(vars, a_value_inside_a_longer_token_is_left_and_no_redact_keeps_everything)
     add(in, &ex);
     make(&ex, "GET", "https://api.test/x?a=abcdefgh12345&b=abcdefgh12", NULL, NULL, NULL, NULL);
     add(in, &ex);
+    /* An escaped token (PHP writes "a\/b"): decoded, and sent back percent-encoded. */
+    make(&ex, "POST", "https://api.test/login2", NULL, NULL, "application/json",
+         "{\"api_key\":\"key+with\\/slash==\"}");
+    add(in, &ex);
+    make(&ex, "GET", "https://api.test/y?k=key%2Bwith%2Fslash%3D%3D", NULL, NULL, NULL, NULL);
+    hdr(&ex.req.headers, "X-Api-Key", "key+with/slash==");
+    add(in, &ex);
     close_intake(in);
-    struct rp_exchange v[2];
-    read_back(path, v, 2);
+    struct rp_exchange v[4];
+    read_back(path, v, 4);
     cr_expect_str_eq(v[1].req.url, "https://api.test/x?a=abcdefgh12345&b={{var:token}}");
-    rp_exchange_cleanup(&v[0]);
-    rp_exchange_cleanup(&v[1]);
+    cr_expect_str_eq(text(&v[2].resp.body), "{\"api_key\":\"{{var:api_key}}\"}");
+    cr_expect_str_eq(v[3].req.url, "https://api.test/y?k={{var:api_key}}");
+    cr_expect_str_eq(h_of(&v[3].req.headers, "X-Api-Key"), "{{var:api_key}}");
+    for (size_t i = 0; i < 4; i++) {
+        rp_exchange_cleanup(&v[i]);
+    }
     free(path);
 }
 
