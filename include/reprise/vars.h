@@ -51,8 +51,9 @@ RP_EXTERN void rp_varrec_free(struct rp_varrec *vr);
 /*
  * Runs the next exchange of the recording (borrowed, changed in place) through: every known
  * value becomes its placeholder, then the credentials its response gives become variables,
- * declared on ex (rp_exchange_add_var). A body that changes gets a matching Content-Length
- * when it had one and was not truncated. RP_ETOOBIG when a placeholder would take a part past
+ * declared on ex (rp_exchange_add_var). A request body that changes gets a matching
+ * Content-Length when it had one and was not truncated (a response's headers stay as on the
+ * wire). RP_ETOOBIG when a placeholder would take a part past
  * its cap; ex may then be partly changed and must not be written.
  */
 RP_EXTERN RP_NODISCARD rp_code rp_varrec_exchange(struct rp_varrec *vr, struct rp_exchange *ex,

@@ -365,7 +365,11 @@ static rp_code replace_known(const struct rp_varrec *vr, const char *s, size_t n
     return rc;
 }
 
-/* Replaces a body's bytes with data (taken), keeping its flags, and its Content-Length right. */
+/*
+ * Replaces a body's bytes with data (taken), keeping its flags. h is the request's headers, whose
+ * Content-Length is kept right; NULL for a response, whose headers stay as on the wire (they may
+ * describe a compressed body).
+ */
 static rp_code set_body(struct rp_headers *h, struct rp_body *b, char *data, size_t len,
                         struct rp_error *err)
 {
@@ -374,7 +378,7 @@ static rp_code set_body(struct rp_headers *h, struct rp_body *b, char *data, siz
     rp_body_take(b, (unsigned char *)data, len);
     b->truncated = truncated;
     b->orig_len = orig;
-    if (!truncated && rp_headers_get(h, "Content-Length", NULL)) {
+    if (h && !truncated && rp_headers_get(h, "Content-Length", NULL)) {
         char num[32];
         int k = snprintf(num, sizeof(num), "%zu", len);
         if (k > 0 && (size_t)k < sizeof(num)) {
@@ -391,7 +395,7 @@ static bool body_text(const struct rp_body *b)
 
 /* The known values out of every header value and the text body of one message. */
 static rp_code replace_in_message(const struct rp_varrec *vr, struct rp_headers *h,
-                                  struct rp_body *body, struct rp_error *err)
+                                  struct rp_body *body, bool request, struct rp_error *err)
 {
     rp_code rc = RP_OK;
     for (size_t i = 0; i < h->n && !rc; i++) {
@@ -411,7 +415,7 @@ static rp_code replace_in_message(const struct rp_varrec *vr, struct rp_headers 
         rc = replace_known(vr, (const char *)body->data, body->len, RP_MAX_BODY_RECORDED, &v, &vlen,
                            err);
         if (!rc && v) {
-            rc = set_body(h, body, v, vlen, err);
+            rc = set_body(request ? h : NULL, body, v, vlen, err);
         }
     }
     return rc;
@@ -530,7 +534,7 @@ static rp_code births_body(struct births *bs, struct rp_response *resp, struct r
     size_t vlen = 0;
     rp_code rc = apply_matches(&bs->m, text, b->len, RP_MAX_BODY_RECORDED, &v, &vlen, err);
     if (!rc && v) {
-        rc = set_body(&resp->headers, b, v, vlen, err);
+        rc = set_body(NULL, b, v, vlen, err);
     }
     return rc;
 }
@@ -607,10 +611,10 @@ rp_code rp_varrec_exchange(struct rp_varrec *vr, struct rp_exchange *ex, struct 
             }
         }
         if (!rc) {
-            rc = replace_in_message(vr, &ex->req.headers, &ex->req.body, err);
+            rc = replace_in_message(vr, &ex->req.headers, &ex->req.body, true, err);
         }
         if (!rc && ex->has_response) {
-            rc = replace_in_message(vr, &ex->resp.headers, &ex->resp.body, err);
+            rc = replace_in_message(vr, &ex->resp.headers, &ex->resp.body, false, err);
         }
     }
     if (rc || !ex->has_response) {
@@ -618,7 +622,6 @@ rp_code rp_varrec_exchange(struct rp_varrec *vr, struct rp_exchange *ex, struct 
     }
     /* Then births: what this response gives. */
     struct births bs = {vr, ex, {0}};
-    size_t before = ex->n_vars;
     rc = births_body(&bs, &ex->resp, err);
     size_t in_body = ex->n_vars;
     if (!rc) {
@@ -626,8 +629,8 @@ rp_code rp_varrec_exchange(struct rp_varrec *vr, struct rp_exchange *ex, struct 
     }
     free(bs.m.v);
     /* A value a header gave may stand in the body too (scanned first): once more for it. */
-    if (!rc && ex->n_vars > in_body && in_body >= before) {
-        rc = replace_in_message(vr, &ex->resp.headers, &ex->resp.body, err);
+    if (!rc && ex->n_vars > in_body) {
+        rc = replace_in_message(vr, &ex->resp.headers, &ex->resp.body, false, err);
     }
     return rc;
 }
