@@ -364,7 +364,20 @@ void rp_exchange_cleanup(struct rp_exchange *ex)
     rp_request_cleanup(&ex->req);
     rp_response_cleanup(&ex->resp);
     free(ex->extra);
+    for (size_t i = 0; i < ex->n_vars; i++) {
+        free(ex->vars[i].name);
+        free(ex->vars[i].from);
+    }
+    free(ex->vars);
     rp_exchange_init(ex);
+}
+
+void rp_exchange_add_var(struct rp_exchange *ex, const char *name, const char *from)
+{
+    ex->vars = rp_xreallocarray(ex->vars, ex->n_vars + 1, sizeof(*ex->vars));
+    ex->vars[ex->n_vars].name = rp_xstrdup(name);
+    ex->vars[ex->n_vars].from = rp_xstrdup(from);
+    ex->n_vars++;
 }
 
 rp_code rp_exchange_copy(struct rp_exchange *dst, const struct rp_exchange *src,
@@ -378,6 +391,9 @@ rp_code rp_exchange_copy(struct rp_exchange *dst, const struct rp_exchange *src,
     dst->has_response = src->has_response;
     dst->incomplete = src->incomplete;
     dst->extra = rp_xstrdup(src->extra);
+    for (size_t i = 0; i < src->n_vars; i++) {
+        rp_exchange_add_var(dst, src->vars[i].name, src->vars[i].from);
+    }
     dst->req.method = rp_xstrdup(src->req.method);
     dst->req.url = rp_xstrdup(src->req.url);
     dst->req.version = rp_xstrdup(src->req.version);

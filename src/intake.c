@@ -15,6 +15,7 @@
 #include <reprise/limits.h>
 #include <reprise/recording.h>
 #include <reprise/scrub.h>
+#include <reprise/vars.h>
 
 struct rp_intake {
     char *output; /* the path renamed into place (replace) or written */
@@ -31,10 +32,12 @@ struct rp_intake {
     struct rp_writer *w;    /* NULL until opened (created_from_first) */
     struct rp_scrub *scrub; /* NULL with no_redact */
     /*
-     * Record-time variables will live here: the map from a server-issued credential's value
+     * Record-time variables (reprise/vars.h): the map from a server-issued credential's value
      * to its variable name, kept for the whole recording, so that a value a response gave is
-     * replaced by {{var:NAME}} in every later exchange of every source alike.
+     * replaced by {{var:NAME}} in every later exchange of every source alike. NULL with
+     * no_redact.
      */
+    struct rp_varrec *vars;
     struct rp_intake_counts counts;
     rp_code write_rc; /* the writer's first error, sticky */
     struct rp_error write_err;
@@ -107,6 +110,7 @@ rp_code rp_intake_new(const struct rp_intake_opts *opts, struct rp_intake **out,
         .sync = opts->sync, .level = opts->gzip_level, .log = opts->log, .log_ud = opts->log_ud};
     if (!opts->no_redact) {
         in->scrub = rp_scrub_new();
+        in->vars = rp_varrec_new();
         for (size_t i = 0; i < opts->n_redact_headers; i++) {
             rp_scrub_add_header(in->scrub, opts->redact_headers[i]);
         }
@@ -197,7 +201,11 @@ rp_code rp_intake_add(struct rp_intake *in, struct rp_exchange *ex, enum rp_inta
         cut_body(&ex->resp.body, in->max_body);
     }
     if (in->scrub) {
-        rc = rp_scrub_exchange(in->scrub, ex, err);
+        /* Variables first: a token sent back is a variable, never a secret of scrub's. */
+        rc = rp_varrec_exchange(in->vars, ex, err);
+        if (!rc) {
+            rc = rp_scrub_exchange(in->scrub, ex, err);
+        }
         if (rc) {
             /* A partly scrubbed exchange must not be written: better missing than leaking. */
             fate = RP_INTAKE_DROPPED;
@@ -290,6 +298,7 @@ void rp_intake_free(struct rp_intake *in)
     }
     free(in->only_paths);
     rp_scrub_free(in->scrub);
+    rp_varrec_free(in->vars);
     rp_rec_meta_cleanup(&in->meta);
     free(in->output);
     free(in->path);

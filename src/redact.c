@@ -16,9 +16,17 @@
 #include "text_int.h"
 #include "url_int.h"
 
-#define ENV_PREFIX  "REPRISE_SECRET_"
-#define PH_OPEN     "{{secret:"
-#define PH_OPEN_LEN (sizeof(PH_OPEN) - 1)
+#define ENV_PREFIX "REPRISE_SECRET_"
+
+/* The two kinds of placeholder: {{secret:NAME}} (the environment) and {{var:NAME}} (a
+ * record-time variable, from a live response). Both are found and filled the same way. */
+struct ph_kind {
+    const char *open;
+    size_t open_len;
+    bool secret;
+};
+static const struct ph_kind SECRET = {"{{secret:", sizeof("{{secret:") - 1, true};
+static const struct ph_kind VAR = {"{{var:", sizeof("{{var:") - 1, false};
 
 /* ----- names ------------------------------------------------------------------------------ */
 
@@ -73,8 +81,10 @@ static bool is_name_char(unsigned char c)
  * Finds the first placeholder at or after s[from]. Text that opens like one but does not go
  * on as [A-Za-z0-9_.-]{1,RP_MAX_SECRET_NAME} and "}}" is not a placeholder and is skipped.
  */
-static bool next_placeholder(const char *s, size_t n, size_t from, struct placeholder *ph)
+static bool next_placeholder(const struct ph_kind *kind, const char *s, size_t n, size_t from,
+                             struct placeholder *ph)
 {
+    size_t olen = kind->open_len;
     size_t i = from;
     while (i < n) {
         const char *p = memchr(s + i, '{', n - i);
@@ -82,8 +92,8 @@ static bool next_placeholder(const char *s, size_t n, size_t from, struct placeh
             return false;
         }
         i = (size_t)(p - s);
-        if (n - i >= PH_OPEN_LEN + 3 && memcmp(s + i, PH_OPEN, PH_OPEN_LEN) == 0) {
-            size_t j = i + PH_OPEN_LEN;
+        if (n - i >= olen + 3 && memcmp(s + i, kind->open, olen) == 0) {
+            size_t j = i + olen;
             size_t k = j;
             while (k < n && k - j <= RP_MAX_SECRET_NAME && is_name_char((unsigned char)s[k])) {
                 k++;
@@ -160,11 +170,12 @@ static void name_set_cleanup(struct name_set *set)
     free(set->v);
 }
 
-static int each_in(const char *s, size_t n, struct name_set *seen, rp_secret_visit_fn fn, void *ud)
+static int each_in(const struct ph_kind *k, const char *s, size_t n, struct name_set *seen,
+                   rp_secret_visit_fn fn, void *ud)
 {
     struct placeholder ph;
     size_t i = 0;
-    while (next_placeholder(s, n, i, &ph)) {
+    while (next_placeholder(k, s, n, i, &ph)) {
         if (name_set_add(seen, ph.name)) {
             int r = fn(ud, ph.name);
             if (r) {
@@ -181,22 +192,33 @@ static bool body_is_text(const struct rp_body *b)
     return b->len > 0 && rp__utf8_text(b->data, b->len);
 }
 
-int rp_secrets_each(const struct rp_request *req, rp_secret_visit_fn fn, void *ud)
+static int each(const struct ph_kind *k, const struct rp_request *req, rp_secret_visit_fn fn,
+                void *ud)
 {
     struct name_set seen = {0};
     int r = 0;
     if (req->url) {
-        r = each_in(req->url, strlen(req->url), &seen, fn, ud);
+        r = each_in(k, req->url, strlen(req->url), &seen, fn, ud);
     }
     for (size_t i = 0; !r && i < req->headers.n; i++) {
         const struct rp_header *h = &req->headers.v[i];
-        r = each_in(h->value, h->value_len, &seen, fn, ud);
+        r = each_in(k, h->value, h->value_len, &seen, fn, ud);
     }
     if (!r && body_is_text(&req->body)) {
-        r = each_in((const char *)req->body.data, req->body.len, &seen, fn, ud);
+        r = each_in(k, (const char *)req->body.data, req->body.len, &seen, fn, ud);
     }
     name_set_cleanup(&seen);
     return r;
+}
+
+int rp_secrets_each(const struct rp_request *req, rp_secret_visit_fn fn, void *ud)
+{
+    return each(&SECRET, req, fn, ud);
+}
+
+int rp_vars_each(const struct rp_request *req, rp_secret_visit_fn fn, void *ud)
+{
+    return each(&VAR, req, fn, ud);
 }
 
 /* ----- rp_secrets_fill -------------------------------------------------------------------- */
@@ -233,6 +255,7 @@ static rp_code add_json(struct rp_buf *b, const char *value, struct rp_error *er
 
 /* What fill_part needs: the secrets and the request's headers. */
 struct fill_ctx {
+    const struct ph_kind *kind;
     rp_secret_fn lookup;
     void *ud;
     const struct rp_headers *headers;
@@ -243,9 +266,11 @@ struct fill_ctx {
  * else new memory of *out_len bytes (at most max). RP_ENOSECRET for an unset secret,
  * RP_EUSAGE for a line break in a header value, RP_ETOOBIG past max.
  */
-static rp_code fill(const char *s, size_t n, enum place place, rp_secret_fn lookup, void *ud,
-                    size_t max, char **out, size_t *out_len, struct rp_error *err)
+static rp_code fill(const struct ph_kind *k, const char *s, size_t n, enum place place,
+                    rp_secret_fn lookup, void *ud, size_t max, char **out, size_t *out_len,
+                    struct rp_error *err)
 {
+    const char *what = k->secret ? "secret" : "variable";
     rp_code rc = RP_OK;
     struct rp_buf b;
     rp_buf_init(&b, max);
@@ -253,9 +278,13 @@ static rp_code fill(const char *s, size_t n, enum place place, rp_secret_fn look
     struct placeholder ph;
     size_t done = 0;
     bool any = false;
-    while (next_placeholder(s, n, done, &ph)) {
+    while (next_placeholder(k, s, n, done, &ph)) {
         any = true;
         const char *value = lookup(ud, ph.name);
+        if (!value && !k->secret) {
+            rc = rp_error_set(err, RP_EMISSING, "variable \"%s\" has no live value", ph.name);
+            goto out;
+        }
         if (!value) {
             char var[sizeof(ENV_PREFIX) + RP_MAX_SECRET_NAME];
             rp_secret_env_name(ph.name, var, sizeof(var));
@@ -274,7 +303,7 @@ static rp_code fill(const char *s, size_t n, enum place place, rp_secret_fn look
             rc = json_in_string(s, n, &json_from, ph.start) ? add_json(&b, value, err)
                                                             : rp_buf_adds(&b, value, err);
         } else if (place == PLACE_HEADER && strpbrk(value, "\r\n")) {
-            rc = rp_error_set(err, RP_EUSAGE, "secret \"%s\" contains a line break", ph.name);
+            rc = rp_error_set(err, RP_EUSAGE, "%s \"%s\" contains a line break", what, ph.name);
         } else {
             rc = rp_buf_adds(&b, value, err);
         }
@@ -301,7 +330,7 @@ static rp_code fill_part(void *ud, enum rp__part part, const struct rp_header *h
         enum rp__body_form f = rp__body_form(c->headers);
         place = f == RP__BODY_JSON ? PLACE_JSON : f == RP__BODY_FORM ? PLACE_FORM : PLACE_RAW;
     }
-    rp_code rc = fill(s, n, place, c->lookup, c->ud, max, out, out_len, err);
+    rp_code rc = fill(c->kind, s, n, place, c->lookup, c->ud, max, out, out_len, err);
     if (rc == RP_ETOOBIG) {
         if (part == RP__PART_URL) {
             rp_error_prefix(err, "filling secrets in the URL");
@@ -316,6 +345,12 @@ static rp_code fill_part(void *ud, enum rp__part part, const struct rp_header *h
 
 rp_code rp_secrets_fill(struct rp_request *req, rp_secret_fn lookup, void *ud, struct rp_error *err)
 {
-    struct fill_ctx c = {lookup, ud, &req->headers};
+    struct fill_ctx c = {&SECRET, lookup, ud, &req->headers};
+    return rp__request_transform(req, fill_part, &c, err);
+}
+
+rp_code rp_vars_fill(struct rp_request *req, rp_secret_fn lookup, void *ud, struct rp_error *err)
+{
+    struct fill_ctx c = {&VAR, lookup, ud, &req->headers};
     return rp__request_transform(req, fill_part, &c, err);
 }

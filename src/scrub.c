@@ -25,7 +25,19 @@
 /* Field names are matched on their first KEY_MAX bytes (lower-cased, '-' as '_'). */
 #define KEY_MAX 256u
 
+/* A placeholder name given out, and the hash of the value it stands for. */
+struct named {
+    char name[RP_MAX_SECRET_NAME + 1];
+    uint64_t hash;
+};
+
+/* Distinct values named alike get distinct names ("password", "password_2"); past this many
+ * names, a value takes its plain name. */
+#define MAX_NAMED 4096u
+
 struct rp_scrub {
+    struct named *named; /* the names given so far, with their values' hashes */
+    size_t n_named;
     char **headers; /* lower-case names whose whole value is secret (beyond the built-ins) */
     size_t n_headers;
     char **fields; /* lower-case substrings, '-' written as '_' */
@@ -136,6 +148,7 @@ void rp_scrub_free(struct rp_scrub *s)
     }
     free(s->headers);
     free(s->fields);
+    free(s->named);
     free(s);
 }
 
@@ -197,12 +210,85 @@ static void edit_add(struct edits *ed, size_t start, size_t len, const char *pre
     }
 }
 
+/* True when the n bytes at v are one placeholder, {{secret:NAME}} or {{var:NAME}}: left as it
+ * is (scrubbing is idempotent, and a variable is never made a secret). */
+static bool is_placeholder(const char *v, size_t n)
+{
+    size_t open = 0;
+    if (n > 9 && memcmp(v, PH_OPEN, 9) == 0) {
+        open = 9;
+    } else if (n > 6 && memcmp(v, "{{var:", 6) == 0) {
+        open = 6;
+    }
+    if (open == 0 || n < open + 3 || memcmp(v + n - 2, PH_CLOSE, 2) != 0) {
+        return false;
+    }
+    for (size_t i = open; i < n - 2; i++) {
+        char c = v[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == '-')) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static uint64_t value_hash(const char *v, size_t n)
+{
+    uint64_t h = 1469598103934665603u;
+    for (size_t i = 0; i < n; i++) {
+        h = (h ^ (unsigned char)v[i]) * 1099511628211u;
+    }
+    return h;
+}
+
+/*
+ * The name for a value (n bytes at v) whose field gives stem: stem itself when it is free or
+ * already stands for this value, else the first of stem_2, stem_3… that is, so that two
+ * different secrets never share one placeholder (a Bearer and a Basic Authorization; a JSON and
+ * a form password). Written into out (RP_MAX_SECRET_NAME + 1 bytes).
+ */
+static void unique_name(struct rp_scrub *sc, const char *stem, const char *v, size_t n, char *out)
+{
+    uint64_t h = value_hash(v, n);
+    snprintf(out, RP_MAX_SECRET_NAME + 1, "%s", stem);
+    char base[RP_MAX_SECRET_NAME + 1];
+    snprintf(base, sizeof(base), "%.*s", (int)(RP_MAX_SECRET_NAME - 8), stem);
+    for (unsigned k = 2; k < MAX_NAMED + 2; k++) {
+        bool taken = false;
+        for (size_t i = 0; i < sc->n_named; i++) {
+            if (strcmp(sc->named[i].name, out) == 0) {
+                if (sc->named[i].hash == h) {
+                    return;
+                }
+                taken = true;
+                break;
+            }
+        }
+        if (!taken) {
+            if (sc->n_named < MAX_NAMED) {
+                sc->named = rp_xreallocarray(sc->named, sc->n_named + 1, sizeof(*sc->named));
+                snprintf(sc->named[sc->n_named].name, sizeof(sc->named[0].name), "%s", out);
+                sc->named[sc->n_named].hash = h;
+                sc->n_named++;
+            }
+            return;
+        }
+        char suffix[16];
+        int sl = snprintf(suffix, sizeof(suffix), "_%u", k);
+        size_t bl = strlen(base);
+        memcpy(out, base, bl);
+        memcpy(out + bl, suffix, sl > 0 ? (size_t)sl + 1 : 1);
+    }
+    snprintf(out, RP_MAX_SECRET_NAME + 1, "%s", stem);
+}
+
 /*
  * Applies ed (in increasing, non-overlapping order) to the n bytes at s. On success *out is
  * NULL when the text did not change, else new memory of *out_len bytes (at most max).
  */
-static rp_code edits_apply(const struct edits *ed, const char *s, size_t n, size_t max, char **out,
-                           size_t *out_len, struct rp_error *err)
+static rp_code edits_apply(struct rp_scrub *sc, const struct edits *ed, const char *s, size_t n,
+                           size_t max, char **out, size_t *out_len, struct rp_error *err)
 {
     rp_code rc = RP_OK;
     struct rp_buf b;
@@ -211,14 +297,14 @@ static rp_code edits_apply(const struct edits *ed, const char *s, size_t n, size
     size_t done = 0;
     for (size_t i = 0; i < ed->n && !rc; i++) {
         const struct edit *e = &ed->v[i];
-        size_t plen = strlen(PH_OPEN) + strlen(e->name) + strlen(PH_CLOSE);
-        if (plen != e->len || memcmp(s + e->start, PH_OPEN, strlen(PH_OPEN)) != 0 ||
-            memcmp(s + e->start + strlen(PH_OPEN), e->name, strlen(e->name)) != 0) {
-            changed = true;
-        }
         rc = rp_buf_add(&b, s + done, e->start - done, err);
-        if (!rc) {
-            rc = rp_buf_addf(&b, err, "%s%s%s", PH_OPEN, e->name, PH_CLOSE);
+        if (!rc && is_placeholder(s + e->start, e->len)) {
+            rc = rp_buf_add(&b, s + e->start, e->len, err);
+        } else if (!rc) {
+            char name[RP_MAX_SECRET_NAME + 1];
+            unique_name(sc, e->name, s + e->start, e->len, name);
+            changed = true;
+            rc = rp_buf_addf(&b, err, "%s%s%s", PH_OPEN, name, PH_CLOSE);
         }
         done = e->start + e->len;
     }
@@ -518,7 +604,7 @@ static bool header_listed(const struct rp_scrub *s, const struct rp_header *e)
 }
 
 /* Scrubs the headers of one message. request: the request's rules, else the response's. */
-static rp_code scrub_headers(const struct rp_scrub *s, struct rp_headers *h, bool request,
+static rp_code scrub_headers(struct rp_scrub *s, struct rp_headers *h, bool request,
                              struct rp_error *err)
 {
     rp_code rc = RP_OK;
@@ -551,7 +637,7 @@ static rp_code scrub_headers(const struct rp_scrub *s, struct rp_headers *h, boo
         size_t max = others < RP_MAX_HEADER_BYTES ? RP_MAX_HEADER_BYTES - others : 0;
         char *v = NULL;
         size_t vlen = 0;
-        rc = edits_apply(&ed, e->value, e->value_len, max, &v, &vlen, err);
+        rc = edits_apply(s, &ed, e->value, e->value_len, max, &v, &vlen, err);
         if (rc) {
             rp_error_set(err, rc, "scrubbing header %s: headers would exceed %u bytes", e->name,
                          RP_MAX_HEADER_BYTES);
@@ -568,7 +654,7 @@ static rp_code scrub_headers(const struct rp_scrub *s, struct rp_headers *h, boo
 
 /* ----- the exchange ----------------------------------------------------------------------- */
 
-static rp_code scrub_url(const struct rp_scrub *s, struct rp_request *req, struct rp_error *err)
+static rp_code scrub_url(struct rp_scrub *s, struct rp_request *req, struct rp_error *err)
 {
     if (!req->url) {
         return RP_OK;
@@ -584,7 +670,7 @@ static rp_code scrub_url(const struct rp_scrub *s, struct rp_request *req, struc
     char *url = NULL;
     rp_code rc = RP_OK;
     if (ed.n) {
-        rc = edits_apply(&ed, req->url, n, RP_MAX_URL_BYTES, &url, NULL, err);
+        rc = edits_apply(s, &ed, req->url, n, RP_MAX_URL_BYTES, &url, NULL, err);
         if (rc) {
             rp_error_set(err, rc, "scrubbing the URL: it would exceed %u bytes", RP_MAX_URL_BYTES);
         } else if (url) {
@@ -596,7 +682,7 @@ static rp_code scrub_url(const struct rp_scrub *s, struct rp_request *req, struc
     return rc;
 }
 
-static rp_code scrub_body(const struct rp_scrub *s, struct rp_request *req, struct rp_error *err)
+static rp_code scrub_body(struct rp_scrub *s, struct rp_request *req, struct rp_error *err)
 {
     struct rp_body *b = &req->body;
     const struct rp_header *ct = rp_headers_get(&req->headers, "Content-Type", NULL);
@@ -617,7 +703,7 @@ static rp_code scrub_body(const struct rp_scrub *s, struct rp_request *req, stru
     char *body = NULL;
     size_t len = 0;
     if (ed.n) {
-        rc = edits_apply(&ed, p, b->len, RP_MAX_BODY_RECORDED, &body, &len, err);
+        rc = edits_apply(s, &ed, p, b->len, RP_MAX_BODY_RECORDED, &body, &len, err);
         if (rc) {
             rp_error_set(err, rc, "scrubbing the request body: it would exceed %u bytes",
                          RP_MAX_BODY_RECORDED);
@@ -642,7 +728,7 @@ static rp_code scrub_body(const struct rp_scrub *s, struct rp_request *req, stru
     return rc;
 }
 
-rp_code rp_scrub_exchange(const struct rp_scrub *s, struct rp_exchange *ex, struct rp_error *err)
+rp_code rp_scrub_exchange(struct rp_scrub *s, struct rp_exchange *ex, struct rp_error *err)
 {
     rp_code rc = scrub_headers(s, &ex->req.headers, true, err);
     if (!rc) {

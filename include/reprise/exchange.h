@@ -63,6 +63,16 @@ struct rp_response {
     struct rp_body body;
 };
 
+/*
+ * A record-time variable born in an exchange: its NAME as in {{var:NAME}}, and the place of the
+ * response that gives its value, in the words of docs/recording-format.md ("body $.token",
+ * "header X-Auth-Token", "cookie sid", "body jwt 1"). Both owned, NUL-terminated.
+ */
+struct rp_var_decl {
+    char *name;
+    char *from;
+};
+
 struct rp_exchange {
     uint64_t seq;         /* 1-based position in its recording */
     int64_t start_us;     /* request start, microseconds since the Unix epoch */
@@ -71,7 +81,9 @@ struct rp_exchange {
     struct rp_request req;
     bool has_response; /* false: no response was seen (gap, reset, no answer) */
     struct rp_response resp;
-    bool incomplete; /* part of the exchange was lost (capture gap) */
+    bool incomplete;          /* part of the exchange was lost (capture gap) */
+    struct rp_var_decl *vars; /* the variables its response gives, in order; NULL when none */
+    size_t n_vars;
     /*
      * Further top-level keys of the exchange's line, as the text of a JSON object ("{...}"),
      * or NULL. Readers keep keys they do not know here, and writers write them back, so tools
@@ -162,6 +174,8 @@ RP_EXTERN void rp_request_apply_edits(struct rp_request *req, struct rp_request_
 RP_EXTERN void rp_exchange_init(struct rp_exchange *ex);
 /* Frees everything ex owns; ex may be initialised again. */
 RP_EXTERN void rp_exchange_cleanup(struct rp_exchange *ex);
+/* Appends a variable declaration to ex: copies of name and from (both borrowed). */
+RP_EXTERN void rp_exchange_add_var(struct rp_exchange *ex, const char *name, const char *from);
 /* Makes dst (initialised) a deep copy of src. */
 RP_EXTERN RP_NODISCARD rp_code rp_exchange_copy(struct rp_exchange *dst,
                                                 const struct rp_exchange *src,

@@ -33,6 +33,16 @@
 #define RP_MAX_CORRELATIONS     4096u
 #define RP_CORRELATE_MIN_UNIQUE 8u
 
+/* Record-time variables: declarations on one exchange's line, bytes of a NAME (the same as a
+ * secret's, RP_MAX_SECRET_NAME) and of a place, variables one recording remembers (a credential
+ * born past it is still replaced where it is born, but no longer searched for in later
+ * requests), and the shortest response value taken as a credential. */
+#define RP_MAX_VARS_PER_EXCHANGE 256u
+#define RP_MAX_VAR_NAME          128u
+#define RP_MAX_VAR_PLACE         1100u
+#define RP_MAX_VARS              4096u
+#define RP_VAR_MIN_VALUE         8u
+
 /* The writer finishes a gzip member at least this often while exchanges are pending (ms) and
  * whenever this many uncompressed bytes are pending. */
 #define RP_WRITER_FLUSH_MS     250u

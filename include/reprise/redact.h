@@ -47,6 +47,15 @@ RP_EXTERN int rp_secrets_each(const struct rp_request *req, rp_secret_visit_fn f
 RP_EXTERN RP_NODISCARD rp_code rp_secrets_fill(struct rp_request *req, rp_secret_fn lookup,
                                                void *ud, struct rp_error *err);
 
+/*
+ * Record-time variables, {{var:NAME}} (reprise/vars.h): the same two calls for them. The
+ * lookup gives a variable's live value; rp_vars_fill fails with RP_EMISSING for one it has not.
+ * Each value is written as its place needs, as secrets are.
+ */
+RP_EXTERN int rp_vars_each(const struct rp_request *req, rp_secret_visit_fn fn, void *ud);
+RP_EXTERN RP_NODISCARD rp_code rp_vars_fill(struct rp_request *req, rp_secret_fn lookup, void *ud,
+                                            struct rp_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -23,5 +23,6 @@
 #include <reprise/rewrite.h>
 #include <reprise/scrub.h>
 #include <reprise/shape.h>
+#include <reprise/vars.h>
 
 #endif /* REPRISE_REPRISE_H */

@@ -15,8 +15,9 @@
  *     secret, api_key or apikey, or ends with token (but not CSRF tokens: names containing
  *     csrf or xsrf, authenticity_token, __RequestVerificationToken).
  *
- * Response bodies are never scrubbed: what a server assigned (ids, session tokens in a login
- * response) is taken live at replay by correlation, and what a user typed lives in requests.
+ * Response bodies are never scrubbed here: what a server assigned is taken live at replay, by
+ * correlation (ids) or as a record-time variable (credentials: vars.h, which runs first in the
+ * recording pipeline), and what a user typed lives in requests.
  *
  * Ownership, for the whole header: pointers passed in are borrowed for the call unless its
  * comment says the function takes them; what a function "returns new" the caller frees with
@@ -65,12 +66,15 @@ RP_EXTERN void rp_scrub_name(const char *name, size_t len, char *out, size_t out
 
 /*
  * Replaces the secrets in ex (borrowed, changed in place) with placeholders. Scrubbing is
- * idempotent: a value already a placeholder stays as it is. A request body that changed gets a
- * matching Content-Length when it had one (and was not truncated). RP_ETOOBIG when the
- * placeholders would take the URL past RP_MAX_URL_BYTES, the headers past RP_MAX_HEADER_BYTES or
- * the body past RP_MAX_BODY_RECORDED; ex may then be partly scrubbed and must not be written.
+ * idempotent: a value already a placeholder ({{secret:NAME}}, or a record-time variable's
+ * {{var:NAME}}, vars.h) stays as it is. s remembers the names it gave: a different value under
+ * a name already given gets NAME_2, NAME_3…, so distinct secrets never share a placeholder. A
+ * request body that changed gets a matching Content-Length when it had one (and was not truncated).
+ * RP_ETOOBIG when the placeholders would take the URL past RP_MAX_URL_BYTES, the headers past
+ * RP_MAX_HEADER_BYTES or the body past RP_MAX_BODY_RECORDED; ex may then be partly scrubbed and
+ * must not be written.
  */
-RP_EXTERN RP_NODISCARD rp_code rp_scrub_exchange(const struct rp_scrub *s, struct rp_exchange *ex,
+RP_EXTERN RP_NODISCARD rp_code rp_scrub_exchange(struct rp_scrub *s, struct rp_exchange *ex,
                                                  struct rp_error *err);
 
 #ifdef __cplusplus

@@ -54,7 +54,7 @@ uint64_t rp__correlate_hash(const char *p, size_t n);
 bool rp__correlate_is_long(const char *v, size_t n);
 
 /* True for the values that never correlate, not even on strong evidence: "", true, false,
- * null. */
+ * null, and a recording's placeholders ("{{var:NAME}}", "{{secret:NAME}}"). */
 bool rp__correlate_never(const char *v, size_t n);
 
 /* True when key names an id: "id", or ending in "_id" or "Id" (case-sensitive, so "paid" and

@@ -41,7 +41,9 @@ static bool eq(const char *p, size_t n, const char *lit)
 
 bool rp__correlate_never(const char *v, size_t n)
 {
-    return n == 0 || eq(v, n, "true") || eq(v, n, "false") || eq(v, n, "null");
+    /* A placeholder ({{var:NAME}}, {{secret:NAME}}) has its own mechanism and no value here. */
+    bool placeholder = n >= 4 && v[0] == '{' && v[1] == '{' && v[n - 2] == '}' && v[n - 1] == '}';
+    return n == 0 || placeholder || eq(v, n, "true") || eq(v, n, "false") || eq(v, n, "null");
 }
 
 static bool ends(const char *p, size_t n, const char *suffix)

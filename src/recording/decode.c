@@ -19,7 +19,7 @@
 
 /* The keys of an exchange line the format owns; the fast decoder's X_* follow this order. */
 const char *const rp__recording_exchange_keys[] = {
-    "seq", "start", "duration_us", "conn", "incomplete", "request", "response", NULL,
+    "seq", "start", "duration_us", "conn", "incomplete", "request", "response", "vars", NULL,
 };
 
 /* ----- decode ----------------------------------------------------------------------------- */
@@ -189,6 +189,42 @@ static char *extra_keys(const cJSON *o, const char *const known[])
     return copy;
 }
 
+/* "vars": an array of {"name": NAME, "from": PLACE}; other keys of an entry are ignored. */
+static rp_code get_vars(const cJSON *o, struct rp_exchange *ex, struct rp_error *err)
+{
+    const cJSON *vars = member(o, "vars");
+    if (!vars || cJSON_IsNull(vars)) {
+        return RP_OK;
+    }
+    if (!cJSON_IsArray(vars)) {
+        return rp_error_set(err, RP_EFORMAT, "\"vars\" is not an array");
+    }
+    size_t i = 0;
+    const cJSON *v;
+    cJSON_ArrayForEach(v, vars)
+    {
+        if (i >= RP_MAX_VARS_PER_EXCHANGE) {
+            return rp_error_set(err, RP_ETOOBIG, "\"vars\" has more than %u entries",
+                                RP_MAX_VARS_PER_EXCHANGE);
+        }
+        const cJSON *name = member(v, "name");
+        const cJSON *from = member(v, "from");
+        if (!cJSON_IsObject(v) || !cJSON_IsString(name) || !cJSON_IsString(from)) {
+            return rp_error_set(err, RP_EFORMAT, "\"vars[%zu]\" needs string \"name\" and \"from\"",
+                                i);
+        }
+        size_t nlen = strlen(name->valuestring);
+        size_t flen = strlen(from->valuestring);
+        if (nlen == 0 || nlen > RP_MAX_VAR_NAME || flen == 0 || flen > RP_MAX_VAR_PLACE) {
+            return rp_error_set(err, RP_EFORMAT, "\"vars[%zu]\": name or place empty or too long",
+                                i);
+        }
+        rp_exchange_add_var(ex, name->valuestring, from->valuestring);
+        i++;
+    }
+    return RP_OK;
+}
+
 static rp_code decode_exchange(const cJSON *o, struct rp_exchange *ex, struct rp_error *err)
 {
     if (!cJSON_IsObject(o)) {
@@ -275,6 +311,10 @@ static rp_code decode_exchange(const cJSON *o, struct rp_exchange *ex, struct rp
         if (rc) {
             return rc;
         }
+    }
+    rc = get_vars(o, ex, err);
+    if (rc) {
+        return rc;
     }
     ex->extra = extra_keys(o, rp__recording_exchange_keys);
     return RP_OK;

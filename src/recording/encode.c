@@ -179,6 +179,32 @@ static rp_code put_body(struct rp_buf *b, const struct rp_body *body, struct rp_
     return rc;
 }
 
+/* Appends ,"vars":[{"name":NAME,"from":PLACE},...]. */
+static rp_code put_vars(struct rp_buf *b, const struct rp_exchange *ex, struct rp_error *err)
+{
+    rp_code rc = PUT_LIT(b, ",\"vars\":[", err);
+    for (size_t i = 0; i < ex->n_vars && !rc; i++) {
+        const struct rp_var_decl *v = &ex->vars[i];
+        rc = i ? PUT_LIT(b, ",{\"name\":", err) : PUT_LIT(b, "{\"name\":", err);
+        if (!rc) {
+            rc = put_text(b, v->name, strlen(v->name), err);
+        }
+        if (!rc) {
+            rc = put_key(b, "from", err);
+        }
+        if (!rc) {
+            rc = put_text(b, v->from, strlen(v->from), err);
+        }
+        if (!rc) {
+            rc = PUT_LIT(b, "}", err);
+        }
+    }
+    if (!rc) {
+        rc = PUT_LIT(b, "]", err);
+    }
+    return rc;
+}
+
 /* Appends the keys of the JSON object text extra, skipping the ones the format owns. */
 static rp_code put_extra(struct rp_buf *b, const char *extra, struct rp_error *err)
 {
@@ -309,6 +335,9 @@ rp_code rp_recording_encode_exchange(const struct rp_exchange *ex, struct rp_buf
         if (!rc) {
             rc = PUT_LIT(out, "}", err);
         }
+    }
+    if (!rc && ex->n_vars) {
+        rc = put_vars(out, ex, err);
     }
     if (!rc && ex->extra) {
         rc = put_extra(out, ex->extra, err);

@@ -357,7 +357,38 @@ static bool scan_response(struct scan *s, struct rp_response *rs)
 }
 
 /* rp__recording_exchange_keys, in its order. */
-enum { X_SEQ, X_START, X_DURATION, X_CONN, X_INCOMPLETE, X_REQUEST, X_RESPONSE };
+enum { X_SEQ, X_START, X_DURATION, X_CONN, X_INCOMPLETE, X_REQUEST, X_RESPONSE, X_VARS };
+
+/* "vars" as the writer writes it: [{"name": NAME, "from": PLACE}, ...], both keys, in order. */
+static bool scan_vars(struct scan *s, struct rp_exchange *ex)
+{
+    if (!scan_eat(s, '[') || scan_eat(s, ']')) {
+        return false; /* the writer writes no empty list */
+    }
+    do {
+        const char *key;
+        size_t klen;
+        char *name = NULL;
+        char *from = NULL;
+        size_t nlen = 0;
+        size_t flen = 0;
+        bool ok = ex->n_vars < RP_MAX_VARS_PER_EXCHANGE && scan_eat(s, '{') &&
+                  scan_key(s, &key, &klen) && klen == 4 && memcmp(key, "name", 4) == 0 &&
+                  scan_string(s, RP_MAX_VAR_NAME, &name, &nlen) && nlen > 0 && scan_eat(s, ',') &&
+                  scan_key(s, &key, &klen) && klen == 4 && memcmp(key, "from", 4) == 0 &&
+                  scan_string(s, RP_MAX_VAR_PLACE, &from, &flen) && flen > 0 && scan_eat(s, '}') &&
+                  strlen(name) == nlen && strlen(from) == flen;
+        if (ok) {
+            rp_exchange_add_var(ex, name, from);
+        }
+        free(name);
+        free(from);
+        if (!ok) {
+            return false;
+        }
+    } while (scan_eat(s, ','));
+    return scan_eat(s, ']');
+}
 
 static bool scan_exchange(struct scan *s, struct rp_exchange *ex)
 {
@@ -407,6 +438,9 @@ static bool scan_exchange(struct scan *s, struct rp_exchange *ex)
         case X_RESPONSE:
             ex->has_response = true;
             ok = scan_response(s, &ex->resp);
+            break;
+        case X_VARS:
+            ok = scan_vars(s, ex);
             break;
         default:
             break;

@@ -54,6 +54,12 @@ static bool pack_size(const struct rp_exchange *ex, size_t *out)
         }
         ok = ok && (bs[k]->len == 0 || size_str(&n, (const char *)bs[k]->data, bs[k]->len));
     }
+    ok = ok && ex->n_vars <= RP_MAX_VARS_PER_EXCHANGE &&
+         size_add(&n, ex->n_vars * sizeof(struct rp_var_decl));
+    for (size_t i = 0; i < ex->n_vars && ok; i++) {
+        ok = size_str(&n, ex->vars[i].name, strlen(ex->vars[i].name)) &&
+             size_str(&n, ex->vars[i].from, strlen(ex->vars[i].from));
+    }
     const char *strs[] = {ex->req.method,  ex->req.url,      ex->req.version,
                           ex->resp.reason, ex->resp.version, ex->extra};
     for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]) && ok; i++) {
@@ -120,6 +126,14 @@ static struct rp_exchange *pack(const struct rp_exchange *ex, size_t size)
     struct rp_header *req_v = (struct rp_header *)(void *)(pk.base + pk.off);
     struct rp_header *resp_v = req_v + ex->req.headers.n;
     pk.off += (ex->req.headers.n + ex->resp.headers.n) * sizeof(struct rp_header);
+    /* The variable declarations follow, pointer-aligned as the header arrays are. */
+    struct rp_var_decl *vars = (struct rp_var_decl *)(void *)(pk.base + pk.off);
+    pk.off += ex->n_vars * sizeof(struct rp_var_decl);
+    p->vars = ex->n_vars ? vars : NULL;
+    for (size_t i = 0; i < ex->n_vars; i++) {
+        vars[i].name = NULL;
+        vars[i].from = NULL;
+    }
     pack_headers(&pk, &p->req.headers, req_v, &ex->req.headers);
     pack_headers(&pk, &p->resp.headers, resp_v, &ex->resp.headers);
     pack_body(&pk, &p->req.body, &ex->req.body);
@@ -130,6 +144,10 @@ static struct rp_exchange *pack(const struct rp_exchange *ex, size_t size)
     p->resp.reason = pack_cstr(&pk, ex->resp.reason);
     p->resp.version = pack_cstr(&pk, ex->resp.version);
     p->extra = pack_cstr(&pk, ex->extra);
+    for (size_t i = 0; i < ex->n_vars; i++) {
+        vars[i].name = pack_cstr(&pk, ex->vars[i].name);
+        vars[i].from = pack_cstr(&pk, ex->vars[i].from);
+    }
     return p;
 }
 

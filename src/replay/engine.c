@@ -260,6 +260,7 @@ static rp_code complete(struct rp__replay_session *s, CURLcode cc, struct rp_err
     resp->body.truncated = s->body_cut;
     resp->body.orig_len = s->body_cut ? s->body_total : 0;
     rp_corr_session_observe(s->cs, s->cur->seq, resp);
+    rp__replay_vars_observe(s, resp);
     rp__replay_emit(s, RP_REPLAY_DONE, RP_OK, NULL, s->live.duration_us);
     return advance(s, err);
 }
@@ -414,6 +415,7 @@ void rp_replay_free(struct rp_replay *r)
         rp_rec_meta_cleanup(&rec->meta);
         rp_correlator_free(rec->corr);
         rp_unsourced_finder_free(rec->unsourced);
+        rp_var_table_free(rec->vars);
         free(rec->origin);
         rp__replay_cache_free(rec);
     }

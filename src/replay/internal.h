@@ -10,6 +10,7 @@
 #include <reprise/limits.h>
 #include <reprise/replay.h>
 #include <reprise/rewrite.h>
+#include <reprise/vars.h>
 
 #define RP__REPLAY_DEFAULT_TIMEOUT_MS         30000u
 #define RP__REPLAY_DEFAULT_CONNECT_TIMEOUT_MS 10000u
@@ -41,7 +42,8 @@ struct rp__replay_rec {
     struct rp_rec_meta meta;
     struct rp_correlator *corr;
     struct rp_unsourced_finder *unsourced; /* NULL: not looked for */
-    char *origin; /* scheme://authority of its first request, lower-cased */
+    struct rp_var_table *vars; /* the variables its exchanges declare (no values); may be NULL */
+    char *origin;              /* scheme://authority of its first request, lower-cased */
     /*
      * The decoded exchanges, requests already normalised (see rp__replay_normalise()), each
      * packed in one block (see cache.c), when they fit RP_REPLAY_CACHE_BYTES: its sessions share
@@ -109,7 +111,8 @@ struct rp__replay_session {
     struct rp_reader *reader;
     struct rp_rewriter *rw;
     struct rp_corr_session *cs;
-    char *origin; /* the recording's origin, rewritten for this session's tenant */
+    struct rp_var_table *vt; /* its variables' live values (replay/vars.c); NULL until needed */
+    char *origin;            /* the recording's origin, rewritten for this session's tenant */
     CURL *easy;
     char errbuf[CURL_ERROR_SIZE];
 
@@ -210,5 +213,23 @@ rp_code rp__replay_next_recorded(struct rp__replay_session *s, bool *out_got, st
  */
 rp_code rp__replay_prepass(struct rp__replay_rec *rec, rp_log_fn log, void *log_ud,
                            rp_secret_fn secret, void *secret_ud, bool keep, struct rp_error *err);
+
+/* ----- record-time variables (vars.c) ---------------------------------------------------- */
+
+/* In the prepass, for each exchange ex of rec in order: checks that every {{var:NAME}} its
+ * request holds is declared by an earlier exchange, then notes what ex declares. */
+rp_code rp__replay_vars_prepass(struct rp__replay_rec *rec, const struct rp_exchange *ex,
+                                struct rp_error *err);
+
+/* After s->cur's live response came: takes the values of the variables s->cur declares. */
+void rp__replay_vars_observe(struct rp__replay_session *s, const struct rp_response *live);
+
+/*
+ * Fills the {{var:NAME}} placeholders of req (the copy that goes on the wire). A variable
+ * without a live value stops the session: the step is reported as an error naming the
+ * variable, its exchange and its place, nothing is sent, and RP_EMISSING is returned.
+ */
+rp_code rp__replay_vars_fill(struct rp__replay_session *s, struct rp_request *req,
+                             struct rp_error *err);
 
 #endif /* REPRISE_REPLAY_INTERNAL_H */

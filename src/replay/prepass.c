@@ -79,6 +79,11 @@ rp_code rp__replay_prepass(struct rp__replay_rec *rec, rp_log_fn log, void *log_
         if (rec->unsourced) {
             rp_unsourced_finder_learn(rec->unsourced, rec->corr, &ex);
         }
+        rc = rp__replay_vars_prepass(rec, &ex, err);
+        if (rc) {
+            rp_error_prefix(err, "%s:%llu", rec->path, (unsigned long long)rp_reader_line(rd));
+            goto out;
+        }
         /* Cookies the jar will supply need no secret: drop them as the replay will. */
         rc = rp__replay_normalise(&cn, &ex.req, err);
         if (rc) {
@@ -127,6 +132,7 @@ rp_code rp_replay_survey(const char *path, struct rp_correlator *c, struct rp_un
     rp_rec_meta_init(&rec.meta);
     rp_code rc = rp__replay_prepass(&rec, log, log_ud, NULL, NULL, false, err);
     rp_rec_meta_cleanup(&rec.meta);
+    rp_var_table_free(rec.vars);
     free(rec.origin);
     return rc;
 }

@@ -201,6 +201,7 @@ void rp__replay_session_free(struct rp__replay_session *s)
     rp_reader_free(s->reader);
     rp_rewriter_free(s->rw);
     rp_corr_session_free(s->cs);
+    rp_var_table_free(s->vt);
     free(s->origin);
     free(s);
 }
@@ -545,12 +546,19 @@ rp_code rp__replay_build_request(struct rp__replay_session *s, bool *out_send, s
      * filled, so no secret reaches a report or a results file. A request with no placeholder
      * (most of them) goes out as it is reported, without a copy. */
     s->wire_req = &lv->req;
-    if (rp_secrets_each(&lv->req, any_secret, NULL)) {
+    bool vars = rp_vars_each(&lv->req, any_secret, NULL) != 0;
+    if (vars || rp_secrets_each(&lv->req, any_secret, NULL)) {
         s->wire_req = &s->wire.req;
         rc = rp_request_copy(&s->wire.req, &lv->req, err);
         if (!rc) {
             rc = rp_secrets_fill(&s->wire.req, r->o.secret, r->o.secret_ud, err);
         }
+        if (!rc && vars) {
+            rc = rp__replay_vars_fill(s, &s->wire.req, err);
+        }
+    }
+    if (rc == RP_EMISSING) {
+        return RP_OK; /* reported, and the session stopped: nothing is sent */
     }
     if (rc) {
         return rp_error_prefix(err, "%s: exchange %llu", s->rec->path,

@@ -22,4 +22,11 @@ rp_code rp__report_utf8_put(struct rp_buf *out, uint32_t cp, struct rp_error *er
  */
 char *rp__report_utf8_clean(const char *s);
 
+/*
+ * Lists the record-time variables of the recording at path (listing_vars.c): each one's name,
+ * the exchange and place that give it, and the exchanges and places that send it back.
+ */
+rp_code rp__listing_vars(const char *path, FILE *out, const struct rp_listing_opts *o,
+                         struct rp_error *err);
+
 #endif /* REPRISE_REPORT_INTERNAL_H */

@@ -10,6 +10,8 @@
 #include <reprise/replay.h>
 #include <reprise/report.h>
 
+#include "internal.h"
+
 /* A byte count as "812 B", "3.4 KiB", "12.0 MiB". */
 static void format_bytes(uint64_t n, char *out, size_t outsz)
 {
@@ -132,6 +134,7 @@ static rp_code list_correlations(const char *path, FILE *out, const struct rp_li
     }
     fprintf(out, "%zu correlations\n", n);
     list_unsourced(out, u);
+    rc = rp__listing_vars(path, out, o, err);
 out:
     rp_unsourced_finder_free(u);
     rp_correlator_free(c);

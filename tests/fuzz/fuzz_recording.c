@@ -47,6 +47,32 @@ static bool utf8(const char *s, size_t n)
     return !s || rp__utf8_text((const unsigned char *)s, n);
 }
 
+/* The variable declarations, name and place, in order. */
+static bool same_vars(const struct rp_exchange *a, const struct rp_exchange *b)
+{
+    if (a->n_vars != b->n_vars) {
+        return false;
+    }
+    for (size_t i = 0; i < a->n_vars; i++) {
+        if (strcmp(a->vars[i].name, b->vars[i].name) != 0 ||
+            strcmp(a->vars[i].from, b->vars[i].from) != 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool vars_utf8(const struct rp_exchange *ex)
+{
+    for (size_t i = 0; i < ex->n_vars; i++) {
+        if (!utf8(ex->vars[i].name, strlen(ex->vars[i].name)) ||
+            !utf8(ex->vars[i].from, strlen(ex->vars[i].from))) {
+            return false;
+        }
+    }
+    return true;
+}
+
 /* True for a body as the writer writes it: a full size ("body_size") only with
  * "body_truncated", which the decoder reads apart but the encoder writes together. */
 static bool body_well_formed(const struct rp_body *b)
@@ -59,7 +85,7 @@ static bool body_well_formed(const struct rp_body *b)
  * are not UTF-8 as Latin-1 on purpose: such input cannot round-trip byte for byte.) */
 static bool well_formed(const struct rp_exchange *ex)
 {
-    if (!body_well_formed(&ex->req.body) || !body_well_formed(&ex->resp.body)) {
+    if (!body_well_formed(&ex->req.body) || !body_well_formed(&ex->resp.body) || !vars_utf8(ex)) {
         return false;
     }
     const struct rp_headers *hs[2] = {&ex->req.headers, &ex->resp.headers};
@@ -107,7 +133,7 @@ static void check_round_trip(const struct rp_exchange *ex)
         back.incomplete == ex->incomplete && back.has_response == ex->has_response &&
         strcmp(back.req.method, ex->req.method) == 0 && strcmp(back.req.url, ex->req.url) == 0 &&
         same_headers(&back.req.headers, &ex->req.headers) &&
-        same_body(&back.req.body, &ex->req.body);
+        same_body(&back.req.body, &ex->req.body) && same_vars(&back, ex);
     if (same && ex->has_response) {
         same = back.resp.status == ex->resp.status &&
                same_headers(&back.resp.headers, &ex->resp.headers) &&
@@ -157,7 +183,7 @@ static void check_fast_decoder(const char *line, size_t len)
                 same_str(fast.resp.reason, ref.resp.reason) &&
                 same_str(fast.resp.version, ref.resp.version) &&
                 same_headers(&fast.resp.headers, &ref.resp.headers) &&
-                same_body(&fast.resp.body, &ref.resp.body);
+                same_body(&fast.resp.body, &ref.resp.body) && same_vars(&fast, &ref);
     if (!same) {
         abort();
     }

@@ -64,6 +64,10 @@ sid=$(awk '$6=="demo_session"{print $7}' "$jar")
 check "the session cookie was set" test -n "$sid"
 check "no session cookie value in the file" test "$(zcat "$rec" | grep -c "$sid" || true)" -eq 0
 check "the password is a placeholder" test "$(zcat "$rec" | grep -c '{{secret:password}}')" -ge 1
+# The session cookie the server gave is a record-time variable, born on the log-in's line.
+check "the session cookie is a variable" test "$(zcat "$rec" | grep -c '{{var:cookie_demo_session}}')" -ge 1
+check "the log-in declares it" test "$(zcat "$rec" | tail -n +2 | jq -r 'select(.vars) | .vars[] | "\(.name) \(.from)"' | head -n1)" = "cookie_demo_session cookie demo_session"
+check "show --correlations lists it" grep -q '^cookie_demo_session ' <("$REPRISE" show --correlations "$rec")
 check "the client got the order's Location, relative to the proxy" grep -qE "^Location: /t/acme/api/orders/$id" "$tmp/order.h"
 check "the recording keeps the upstream's Location" test "$(zcat "$rec" | tail -n +2 | jq -r 'select(.request.method=="POST" and (.request.url|endswith("/api/orders"))) | .response.headers[] | select(.[0]=="Location") | .[1]')" = "/t/acme/api/orders/$id"
 

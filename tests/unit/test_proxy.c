@@ -385,7 +385,10 @@ Test(proxy, rewrites_location_and_cookie_domain_for_the_client_only)
     snprintf(want, sizeof(want), "http://127.0.0.1:%u/next?a=1", u.port);
     cr_assert_str_eq(loc->value, want);
     const struct rp_header *sc = rp_headers_get(&ex[0].resp.headers, "Set-Cookie", NULL);
-    cr_assert_str_eq(sc->value, "sid={{secret:cookie_sid}}; Domain=127.0.0.1; Path=/; HttpOnly");
+    /* A session cookie the server set is a record-time variable (reprise/vars.h). */
+    cr_assert_str_eq(sc->value, "sid={{var:cookie_sid}}; Domain=127.0.0.1; Path=/; HttpOnly");
+    cr_assert_eq(ex[0].n_vars, 1);
+    cr_assert_str_eq(ex[0].vars[0].from, "cookie sid");
     free_all(ex, 1);
     rp_buf_cleanup(&hdr);
     rp_buf_cleanup(&body);
