@@ -114,9 +114,18 @@ sed 's/^/    /' "$tmp/corr.out"
 # 3 login (token 2), 4 list ?userId=3, 5 GET /projects/3, 6 PATCH /projects/3, 7 create note 4
 # (projectId 3, userId 3), 8 GET /projects/3/notes, 9 DELETE /notes/4, all with token 2.
 corr_to() { ra_corr_to "$tmp/corr.out" "$@"; }
-corr_auth() { local s; for s in "$@"; do awk -v to="$s" '$2 == to && tolower($0) ~ /authorization|token/' "$tmp/corr.out" | grep -q . || return 1; done; }
-check "show --correlations: the sign-up token is carried into the Authorization of #2" corr_auth 2
-check "show --correlations: the log-in token is carried into the Authorization of #4-#9" corr_auth 4 5 6 7 8 9
+# The tokens are record-time variables, listed after the correlations: each born where the
+# server issued it, each used exactly in the Authorization headers that sent it back.
+v1=$(ra_var_uses "$tmp/corr.out" 1 'body $.accessToken' 'header Authorization' 2) || v1=
+v2=$(ra_var_uses "$tmp/corr.out" 3 'body $.accessToken' 'header Authorization' 4 5 6 7 8 9) || v2=
+check "show --correlations: the sign-up token is a variable (${v1:-none}) born at #1 body \$.accessToken, used in the Authorization of #2 only" \
+    test -n "$v1"
+check "show --correlations: the log-in token is a variable (${v2:-none}) born at #3 body \$.accessToken, used in the Authorization of #4-#9 only" \
+    test -n "$v2"
+check "show --correlations: ... two distinct variables, the only two ($(ra_vars "$tmp/corr.out" | cut -f1 | paste -sd, -))" \
+    test -n "$v1" -a -n "$v2" -a "$v1" != "$v2" -a "$(ra_vars "$tmp/corr.out" | wc -l)" -eq 2
+check "show --correlations: no correlation row carries a token (they are variables)" \
+    test "$(sed -n '/^ *VARIABLE /q; p' "$tmp/corr.out" | grep -ci 'authorization' || true)" -eq 0
 corr_u() { corr_to 2 3 && corr_to 4 3 && corr_to 7 3; }
 check "show --correlations: the user id 3 is carried into #2's body, #4's query, #7's body" corr_u
 corr_p() { corr_to 5 3 && corr_to 6 3 && corr_to 7 3 && corr_to 8 3; }

@@ -89,8 +89,16 @@ sed 's/^/    /' "$tmp/corr.out"
 # 4 create thing 4 (body project 3), 5 board of 3 (map keyed "4"), 6 PATCH /api/things/4/,
 # 7 DELETE /api/things/4/, 8 board of 3. Requests 2-8 carry the token in X-Api-Token.
 corr_to() { ra_corr_to "$tmp/corr.out" "$@"; }
-corr_tok() { local s; for s in 2 3 4 5 6 7 8; do awk -v to="$s" '$2 == to && tolower($0) ~ /x-api-token/' "$tmp/corr.out" | grep -q . || return 1; done; }
-check "show --correlations: the token of #1 is carried into the X-Api-Token header of #2-#8" corr_tok
+# The token is a record-time variable, listed after the correlations: born in #1's answer,
+# used exactly in the X-Api-Token header of #2-#8.
+v=$(ra_var_uses "$tmp/corr.out" 1 'body $.token' 'header X-Api-Token' 2 3 4 5 6 7 8) || v=
+check "show --correlations: the token is a variable (${v:-none}) born at #1 body \$.token, used in the X-Api-Token header of #2-#8 only" \
+    test -n "$v"
+check "show --correlations: ... the only variable ($(ra_vars "$tmp/corr.out" | cut -f1 | paste -sd, -))" \
+    test "$(ra_vars "$tmp/corr.out" | wc -l)" -eq 1
+check "show --correlations: no correlation row carries the token (it is a variable)" \
+    test "$(sed -n '/^ *VARIABLE /q; p' "$tmp/corr.out" | grep -ci 'x-api-token' || true)" -eq 0
+# (#4 sends DRF's related-field form, "project": 3: a field named after the resource, not *_id.)
 corr_p() { corr_to 3 3 && corr_to 4 3 && corr_to 5 3 && corr_to 8 3; }
 check "show --correlations: the project id 3 is carried into #3, #4, #5, #8" corr_p
 corr_t() { corr_to 6 4 && corr_to 7 4; }

@@ -32,6 +32,13 @@
 #   ra_corr_to FILE SEQ VALUE
 #                          true when FILE (the output of `reprise show --correlations`) has a
 #                          row into exchange SEQ carrying VALUE (bare or in double quotes)
+#   ra_vars FILE           the variables section of FILE (`reprise show --correlations`), a
+#                          line per variable: NAME, FROM, FROM-WHERE, USES, tab-separated (USES
+#                          as listed: "#2 header Authorization, #4 header Authorization")
+#   ra_var_uses FILE FROM WHERE PLACE SEQ...
+#                          prints the name of the one variable born in exchange FROM at WHERE
+#                          ("body $.token") when it is used exactly at PLACE ("header
+#                          X-Api-Token") in each SEQ and nowhere else; fails otherwise
 #   ra_sent_field OUT SEQ NAME, ra_sent_url OUT SEQ
 #                          a form field's value, the URL, of the request SEQ replay sent
 
@@ -117,6 +124,21 @@ ra_corr_to() {
     # A row: FROM TO FROM-WHERE... TO-WHERE... VALUE [(kind)].
     awk -v to="$2" -v v="$3" '{ val = $NF; if (val ~ /^\(.*\)$/) val = $(NF - 1) }
         $2 == to && (val == v || val == "\"" v "\"") { found = 1 } END { exit !found }' "$1"
+}
+
+ra_vars() {
+    sed -nE '/^ *VARIABLE +FROM/,/^ *[0-9]+ variables?$/ s/^ *([^ ]+) +([0-9]+) +([^#]*[^# ]) +(#[0-9].*)$/\1\t\2\t\3\t\4/p' "$1"
+}
+
+ra_var_uses() {
+    local file=$1 from=$2 where=$3 place=$4 rows want got s
+    shift 4
+    rows=$(ra_vars "$file" | awk -F'\t' -v f="$from" -v w="$where" '$2 == f && $3 == w')
+    [ -n "$rows" ] && [ "$(wc -l <<<"$rows")" -eq 1 ] || return 1
+    want=$(for s in "$@"; do echo "#$s $place"; done | sort)
+    got=$(cut -f4 <<<"$rows" | sed 's/, /\n/g' | sort)
+    [ "$want" = "$got" ] || return 1
+    cut -f1 <<<"$rows"
 }
 
 ra_sent() {
