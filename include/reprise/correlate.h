@@ -142,6 +142,19 @@ RP_EXTERN struct rp_corr_session *rp_corr_session_new(const struct rp_correlator
 RP_EXTERN void rp_corr_session_free(struct rp_corr_session *s);
 
 /*
+ * Rewrites n bytes of text as the session's requests are rewritten (its tenant rules): new
+ * memory with *out_len, or NULL when nothing changed.
+ */
+typedef char *(*rp_corr_rewrite_fn)(void *ud, const char *text, size_t n, size_t *out_len);
+
+/*
+ * Gives the session the rewrite its requests go through. A page's link is then also found in a
+ * live page by its recorded pattern rewritten (a link to "/t/acme/things/ID/" as one to
+ * "/t/acme-x-1/things/ID/"), as a fresh tenant's pages link to the fresh tenant. ud is borrowed.
+ */
+RP_EXTERN void rp_corr_session_rewrite(struct rp_corr_session *s, rp_corr_rewrite_fn fn, void *ud);
+
+/*
  * Takes, from the live response (borrowed) to recorded exchange seq, the value of every
  * correlation whose source is seq. A value missing from the live response is not an error
  * here: the target keeps its recorded value and rp_corr_session_apply reports it.

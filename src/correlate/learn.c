@@ -224,6 +224,7 @@ struct cand_info {
     const char *noun; /* "" for none */
     bool noun_explicit;
     bool named;
+    bool listed;
 };
 
 /* A hash of a noun with a plural ending taken off ("orders", "order": equal), 0 for none. */
@@ -353,6 +354,7 @@ static void add_cand(struct resp *rs, const struct cand_info *in, const char *v,
     s->bound = in->bound;
     s->named = in->named;
     s->noun_explicit = noun && in->noun_explicit;
+    s->listed = in->listed;
     uint32_t *b = bucket_of(c, hash);
     s->next = *b;
     *b = idx;
@@ -557,6 +559,13 @@ static void index_query(struct resp *rs, enum rp_loc_kind kind, const char *tag_
     }
 }
 
+/* True when a JSON path goes through a list, past a batch's "$[N]". */
+static bool listed(const char *path)
+{
+    const char *p = path[0] == '$' && path[1] == '[' ? strchr(path, ']') : path;
+    return p && strchr(p, '[') != NULL;
+}
+
 static bool resp_leaf(void *ud, const struct rp__json_leaf *leaf)
 {
     struct resp *rs = ud;
@@ -577,6 +586,7 @@ static bool resp_leaf(void *ud, const struct rp__json_leaf *leaf)
         .strong = leaf->key && rp__correlate_key_is_id(leaf->key, leaf->key_len, leaf->in_array),
         .bound = bound,
         .noun = noun,
+        .listed = listed(leaf->path),
     };
     if (in.strong) {
         in.noun_explicit = rp__correlate_id_noun(leaf->key, leaf->key_len, leaf->ctx, leaf->ctx_len,

@@ -33,6 +33,7 @@ struct cand {
     bool noun_explicit; /* the noun comes from a key, not guessed from a URL */
     bool named;         /* a value the server filled into a form: a short one correlates with a
                            form field of its name */
+    bool listed; /* a JSON value inside a list ("$.orders[0].id"): a single object's is better */
 };
 
 struct bind {
