@@ -127,6 +127,13 @@ RP_EXTERN RP_NODISCARD rp_code rp_correlator_bind(struct rp_correlator *c, const
  * Memory is bounded: at most RP_MAX_CORRELATIONS pairs and a bounded index of candidate
  * values (RP_ETOOBIG past them is not an error: the oldest candidates are dropped).
  */
+/*
+ * Declares a tenant value (the recording's tenants, --tenant FROM): the tenant rules rewrite it,
+ * so a value equal to it is neither a source nor a target of a correlation, whatever its field
+ * is called. Empty values are ignored; value is copied.
+ */
+RP_EXTERN void rp_correlator_tenant(struct rp_correlator *c, const char *value);
+
 RP_EXTERN RP_NODISCARD rp_code rp_correlator_learn(struct rp_correlator *c,
                                                    const struct rp_exchange *ex,
                                                    struct rp_error *err);

@@ -45,6 +45,10 @@ void rp_correlator_free(struct rp_correlator *c)
         free(c->binds[i].loc.key);
     }
     free(c->binds);
+    for (size_t i = 0; i < c->n_tenants; i++) {
+        free(c->tenants[i]);
+    }
+    free(c->tenants);
     for (size_t i = 0; i < c->cap; i++) {
         if (c->slots[i].alive) {
             cand_free(c, &c->slots[i]);
@@ -81,6 +85,26 @@ rp_code rp_correlator_bind(struct rp_correlator *c, const char *name, const char
     c->binds[c->n_binds].loc = loc;
     c->n_binds++;
     return RP_OK;
+}
+
+void rp_correlator_tenant(struct rp_correlator *c, const char *value)
+{
+    if (!value || !value[0] || c->n_tenants >= RP_MAX_TENANTS ||
+        rp__correlate_is_tenant(c, value, strlen(value))) {
+        return;
+    }
+    c->tenants = rp_xreallocarray(c->tenants, c->n_tenants + 1, sizeof(*c->tenants));
+    c->tenants[c->n_tenants++] = rp_xstrdup(value);
+}
+
+bool rp__correlate_is_tenant(const struct rp_correlator *c, const char *v, size_t n)
+{
+    for (size_t i = 0; i < c->n_tenants; i++) {
+        if (strlen(c->tenants[i]) == n && memcmp(c->tenants[i], v, n) == 0) {
+            return true;
+        }
+    }
+    return false;
 }
 
 size_t rp_correlator_count(const struct rp_correlator *c)
@@ -274,7 +298,7 @@ static void add_cand(struct resp *rs, const struct cand_info *in, const char *v,
 {
     struct rp_correlator *c = rs->c;
     if (rs->count >= RP_CORRELATE_MAX_PER_RESPONSE || n > RP_CORRELATE_MAX_VALUE ||
-        rp__correlate_never(v, n)) {
+        rp__correlate_never(v, n) || rp__correlate_is_tenant(c, v, n)) {
         return;
     }
     /* A short value is only ever matched on strong evidence or through a bind: without either

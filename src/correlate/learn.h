@@ -52,6 +52,9 @@ struct rp_correlator {
     struct bind *binds;
     size_t n_binds;
 
+    char **tenants; /* declared tenant values: never correlated */
+    size_t n_tenants;
+
     /* The candidates: a ring of slots (oldest at head) chained into hash buckets. */
     struct cand *slots;
     size_t cap;
@@ -73,6 +76,9 @@ struct rp_correlator {
     struct echo *echo;
     size_t n_echo;
 };
+
+/* True when the n bytes at v equal a declared tenant value. */
+bool rp__correlate_is_tenant(const struct rp_correlator *c, const char *v, size_t n);
 
 /* True when candidate s holds the value of n bytes at v, whose hash is hash. */
 bool rp__correlate_same_value(const struct cand *s, uint64_t hash, const char *v, size_t n);

@@ -255,7 +255,8 @@ static bool consider(struct req *rq, const struct target *t)
         return false;
     }
     rq->targets++;
-    if (t->value_len > RP_CORRELATE_MAX_VALUE || rp__correlate_never(t->value, t->value_len)) {
+    if (t->value_len > RP_CORRELATE_MAX_VALUE || rp__correlate_never(t->value, t->value_len) ||
+        rp__correlate_is_tenant(c, t->value, t->value_len)) {
         return true;
     }
     echo_add(c, t);
