@@ -127,6 +127,13 @@ RP_EXTERN RP_NODISCARD rp_code rp_correlator_bind(struct rp_correlator *c, const
  * Memory is bounded: at most RP_MAX_CORRELATIONS pairs and a bounded index of candidate
  * values (RP_ETOOBIG past them is not an error: the oldest candidates are dropped).
  */
+/*
+ * Declares a tenant value (the recording's tenants, --tenant FROM): the tenant rules rewrite it,
+ * so a value equal to it is neither a source nor a target of a correlation, whatever its field
+ * is called. Empty values are ignored; value is copied.
+ */
+RP_EXTERN void rp_correlator_tenant(struct rp_correlator *c, const char *value);
+
 RP_EXTERN RP_NODISCARD rp_code rp_correlator_learn(struct rp_correlator *c,
                                                    const struct rp_exchange *ex,
                                                    struct rp_error *err);
@@ -140,6 +147,19 @@ struct rp_corr_session;
 
 RP_EXTERN struct rp_corr_session *rp_corr_session_new(const struct rp_correlator *c);
 RP_EXTERN void rp_corr_session_free(struct rp_corr_session *s);
+
+/*
+ * Rewrites n bytes of text as the session's requests are rewritten (its tenant rules): new
+ * memory with *out_len, or NULL when nothing changed.
+ */
+typedef char *(*rp_corr_rewrite_fn)(void *ud, const char *text, size_t n, size_t *out_len);
+
+/*
+ * Gives the session the rewrite its requests go through. A page's link is then also found in a
+ * live page by its recorded pattern rewritten (a link to "/t/acme/things/ID/" as one to
+ * "/t/acme-x-1/things/ID/"), as a fresh tenant's pages link to the fresh tenant. ud is borrowed.
+ */
+RP_EXTERN void rp_corr_session_rewrite(struct rp_corr_session *s, rp_corr_rewrite_fn fn, void *ud);
 
 /*
  * Takes, from the live response (borrowed) to recorded exchange seq, the value of every

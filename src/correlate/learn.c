@@ -45,6 +45,10 @@ void rp_correlator_free(struct rp_correlator *c)
         free(c->binds[i].loc.key);
     }
     free(c->binds);
+    for (size_t i = 0; i < c->n_tenants; i++) {
+        free(c->tenants[i]);
+    }
+    free(c->tenants);
     for (size_t i = 0; i < c->cap; i++) {
         if (c->slots[i].alive) {
             cand_free(c, &c->slots[i]);
@@ -81,6 +85,26 @@ rp_code rp_correlator_bind(struct rp_correlator *c, const char *name, const char
     c->binds[c->n_binds].loc = loc;
     c->n_binds++;
     return RP_OK;
+}
+
+void rp_correlator_tenant(struct rp_correlator *c, const char *value)
+{
+    if (!value || !value[0] || c->n_tenants >= RP_MAX_TENANTS ||
+        rp__correlate_is_tenant(c, value, strlen(value))) {
+        return;
+    }
+    c->tenants = rp_xreallocarray(c->tenants, c->n_tenants + 1, sizeof(*c->tenants));
+    c->tenants[c->n_tenants++] = rp_xstrdup(value);
+}
+
+bool rp__correlate_is_tenant(const struct rp_correlator *c, const char *v, size_t n)
+{
+    for (size_t i = 0; i < c->n_tenants; i++) {
+        if (strlen(c->tenants[i]) == n && memcmp(c->tenants[i], v, n) == 0) {
+            return true;
+        }
+    }
+    return false;
 }
 
 size_t rp_correlator_count(const struct rp_correlator *c)
@@ -224,6 +248,7 @@ struct cand_info {
     const char *noun; /* "" for none */
     bool noun_explicit;
     bool named;
+    bool listed;
 };
 
 /* A hash of a noun with a plural ending taken off ("orders", "order": equal), 0 for none. */
@@ -273,7 +298,7 @@ static void add_cand(struct resp *rs, const struct cand_info *in, const char *v,
 {
     struct rp_correlator *c = rs->c;
     if (rs->count >= RP_CORRELATE_MAX_PER_RESPONSE || n > RP_CORRELATE_MAX_VALUE ||
-        rp__correlate_never(v, n)) {
+        rp__correlate_never(v, n) || rp__correlate_is_tenant(c, v, n)) {
         return;
     }
     /* A short value is only ever matched on strong evidence or through a bind: without either
@@ -353,6 +378,7 @@ static void add_cand(struct resp *rs, const struct cand_info *in, const char *v,
     s->bound = in->bound;
     s->named = in->named;
     s->noun_explicit = noun && in->noun_explicit;
+    s->listed = in->listed;
     uint32_t *b = bucket_of(c, hash);
     s->next = *b;
     *b = idx;
@@ -557,6 +583,13 @@ static void index_query(struct resp *rs, enum rp_loc_kind kind, const char *tag_
     }
 }
 
+/* True when a JSON path goes through a list, past a batch's "$[N]". */
+static bool listed(const char *path)
+{
+    const char *p = path[0] == '$' && path[1] == '[' ? strchr(path, ']') : path;
+    return p && strchr(p, '[') != NULL;
+}
+
 static bool resp_leaf(void *ud, const struct rp__json_leaf *leaf)
 {
     struct resp *rs = ud;
@@ -577,6 +610,7 @@ static bool resp_leaf(void *ud, const struct rp__json_leaf *leaf)
         .strong = leaf->key && rp__correlate_key_is_id(leaf->key, leaf->key_len, leaf->in_array),
         .bound = bound,
         .noun = noun,
+        .listed = listed(leaf->path),
     };
     if (in.strong) {
         in.noun_explicit = rp__correlate_id_noun(leaf->key, leaf->key_len, leaf->ctx, leaf->ctx_len,

@@ -33,6 +33,7 @@ struct cand {
     bool noun_explicit; /* the noun comes from a key, not guessed from a URL */
     bool named;         /* a value the server filled into a form: a short one correlates with a
                            form field of its name */
+    bool listed; /* a JSON value inside a list ("$.orders[0].id"): a single object's is better */
 };
 
 struct bind {
@@ -50,6 +51,9 @@ struct echo {
 struct rp_correlator {
     struct bind *binds;
     size_t n_binds;
+
+    char **tenants; /* declared tenant values: never correlated */
+    size_t n_tenants;
 
     /* The candidates: a ring of slots (oldest at head) chained into hash buckets. */
     struct cand *slots;
@@ -72,6 +76,9 @@ struct rp_correlator {
     struct echo *echo;
     size_t n_echo;
 };
+
+/* True when the n bytes at v equal a declared tenant value. */
+bool rp__correlate_is_tenant(const struct rp_correlator *c, const char *v, size_t n);
 
 /* True when candidate s holds the value of n bytes at v, whose hash is hash. */
 bool rp__correlate_same_value(const struct cand *s, uint64_t hash, const char *v, size_t n);

@@ -35,8 +35,9 @@ struct target {
     size_t name_len;
     const char *value;
     size_t value_len;
-    bool idlike; /* a whole path segment, or a field named like an id */
-    bool tokens; /* a source may stand as a whole token inside the value */
+    bool idlike;  /* a whole path segment, or a field named like an id */
+    bool tokens;  /* a source may stand as a whole token inside the value */
+    bool by_noun; /* id-like only as its key is a noun ("project": 3): the nouns must match */
     const char *noun;
     bool noun_explicit;
 };
@@ -104,6 +105,9 @@ static int admit(const struct cand *s, const struct target *t, uint64_t tname)
     if (!s->strong || !t->idlike) {
         return -1;
     }
+    if (t->by_noun) {
+        return s->noun && rp__correlate_noun_match(s->noun, t->noun) ? 2 + s->noun_explicit : -1;
+    }
     if (!s->noun || !t->noun[0]) {
         return 1;
     }
@@ -147,6 +151,9 @@ static bool better(const struct pick *a, const struct pick *b)
     }
     if (a->rank != b->rank) {
         return a->rank > b->rank;
+    }
+    if (a->s->listed != b->s->listed) {
+        return !a->s->listed;
     }
     if (a->s->seq != b->s->seq) {
         return a->s->seq > b->s->seq;
@@ -248,7 +255,8 @@ static bool consider(struct req *rq, const struct target *t)
         return false;
     }
     rq->targets++;
-    if (t->value_len > RP_CORRELATE_MAX_VALUE || rp__correlate_never(t->value, t->value_len)) {
+    if (t->value_len > RP_CORRELATE_MAX_VALUE || rp__correlate_never(t->value, t->value_len) ||
+        rp__correlate_is_tenant(c, t->value, t->value_len)) {
         return true;
     }
     echo_add(c, t);
@@ -273,7 +281,11 @@ static bool consider(struct req *rq, const struct target *t)
     return true;
 }
 
-/* A field's target: id-like by its key, with the noun its key (or the URL) names. */
+/*
+ * A field's target: id-like by its key, with the noun its key (or the URL) names. A short value
+ * with a digit under a key that is a noun ("project", "tenant") is id-like too, for sources of
+ * that noun only: the select or link that gave project 3 fills the field "project".
+ */
 static void field_target(struct req *rq, struct target *t, char *noun, bool in_array,
                          const char *ctx, size_t ctx_len)
 {
@@ -283,6 +295,12 @@ static void field_target(struct req *rq, struct target *t, char *noun, bool in_a
     if (t->idlike) {
         t->noun_explicit =
             rp__correlate_id_noun(t->name, t->name_len, ctx, ctx_len, rq->url_noun, noun);
+    } else if (t->name_len > 0 && !in_array && !rp__correlate_is_long(t->value, t->value_len) &&
+               rp__correlate_has_digit(t->value, t->value_len) &&
+               rp__correlate_word_noun(t->name, t->name_len, noun, NOUN_BUF) > 0) {
+        t->idlike = true;
+        t->by_noun = true;
+        t->noun_explicit = true;
     }
 }
 

@@ -24,6 +24,8 @@ struct rp_corr_session {
     char **live;              /* per correlation: the live value, or NULL when not seen */
     bool *answered;           /* per correlation: its source exchange got a live response */
     struct from_ref *by_from; /* correlations ordered by from_seq */
+    rp_corr_rewrite_fn rewrite;
+    void *rewrite_ud;
 };
 
 /* ----- lifetime ----------------------------------------------------------------------------- */
@@ -52,6 +54,34 @@ struct rp_corr_session *rp_corr_session_new(const struct rp_correlator *c)
     }
     qsort(s->by_from, s->n, sizeof(*s->by_from), cmp_from);
     return s;
+}
+
+void rp_corr_session_rewrite(struct rp_corr_session *s, rp_corr_rewrite_fn fn, void *ud)
+{
+    s->rewrite = fn;
+    s->rewrite_ud = ud;
+}
+
+/* The value at a page link's place, its pattern as recorded or as the session rewrites it. */
+static bool extract(const struct rp_corr_session *s, const struct rp_response *live,
+                    const struct rp_location *loc, char *buf, size_t *len)
+{
+    if (rp__correlate_extract(live, loc, buf, len)) {
+        return true;
+    }
+    if (!s->rewrite || loc->kind != RP_LOC_HTML_URL || !loc->key) {
+        return false;
+    }
+    size_t n = 0;
+    char *key = s->rewrite(s->rewrite_ud, loc->key, strlen(loc->key), &n);
+    if (!key) {
+        return false;
+    }
+    struct rp_location alt = *loc;
+    alt.key = key;
+    bool ok = rp__correlate_extract(live, &alt, buf, len);
+    free(key);
+    return ok;
 }
 
 void rp_corr_session_free(struct rp_corr_session *s)
@@ -92,7 +122,7 @@ void rp_corr_session_observe(struct rp_corr_session *s, uint64_t seq,
         s->live[idx] = NULL;
         s->answered[idx] = live != NULL;
         /* An empty value is as good as none: it would only blank the target. */
-        if (live && rp__correlate_extract(live, &r->from, buf, &len) && len > 0) {
+        if (live && extract(s, live, &r->from, buf, &len) && len > 0) {
             s->live[idx] = rp_xstrndup(buf, len);
         }
     }

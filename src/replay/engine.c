@@ -534,6 +534,7 @@ rp_code rp_replay_run(struct rp_replay *r, struct rp_error *err)
         }
         for (size_t k = 0; k < r->tenants.n; k++) {
             rp_unsourced_finder_tenant(rec->unsourced, r->tenants.v[k].from);
+            rp_correlator_tenant(rec->corr, r->tenants.v[k].from);
         }
         rp_code rc =
             rp__replay_prepass(rec, r->o.log, r->o.log_ud, r->o.dry_run ? NULL : r->o.secret,

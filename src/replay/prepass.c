@@ -51,6 +51,9 @@ rp_code rp__replay_prepass(struct rp__replay_rec *rec, rp_log_fn log, void *log_
     for (size_t i = 0; rec->unsourced && i < rec->meta.n_tenants; i++) {
         rp_unsourced_finder_tenant(rec->unsourced, rec->meta.tenants[i]);
     }
+    for (size_t i = 0; rec->corr && i < rec->meta.n_tenants; i++) {
+        rp_correlator_tenant(rec->corr, rec->meta.tenants[i]);
+    }
     for (;;) {
         bool got = false;
         rc = rp_reader_next(rd, &ex, &got, err);

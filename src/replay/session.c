@@ -360,6 +360,12 @@ static bool proxy_in_env(void)
 }
 
 /* Opens a session: its reader, its tenant rules, its correlation state, its easy handle. */
+/* The session's tenant rewrite, for the correlation session (rp_corr_rewrite_fn). */
+static char *rewrite_text(void *ud, const char *text, size_t n, size_t *out_len)
+{
+    return rp_rewrite_text(ud, text, n, out_len);
+}
+
 rp_code rp__replay_session_start(struct rp__replay_session *s, struct rp_error *err)
 {
     struct rp_replay *r = s->r;
@@ -412,6 +418,7 @@ rp_code rp__replay_session_start(struct rp__replay_session *s, struct rp_error *
         s->origin = rp_xstrdup(s->rec->origin);
     }
     s->cs = rp_corr_session_new(s->rec->corr);
+    rp_corr_session_rewrite(s->cs, rewrite_text, s->rw);
     rp_buf_init(&s->body, RP_MAX_BODY_RECORDED);
 
     s->easy = curl_easy_init();

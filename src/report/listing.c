@@ -99,6 +99,7 @@ static rp_code survey_setup(const struct rp_listing_opts *o, struct rp_correlato
         char *from = eq ? rp_xstrndup(o->tenants[i], (size_t)(eq - o->tenants[i]))
                         : rp_xstrdup(o->tenants[i]);
         rp_unsourced_finder_tenant(u, from);
+        rp_correlator_tenant(c, from);
         free(from);
     }
     return RP_OK;

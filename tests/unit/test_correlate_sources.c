@@ -451,3 +451,171 @@ Test(correlate_sources, every_new_place_prints_readably)
         cr_expect_str_eq(out, cases[k].want);
     }
 }
+
+/* ----- issue 10 gaps: tenant-rewritten links, fields named by a noun, tenant values ---------- */
+
+/* A tenant rewrite as replay's: the path segment "acme" becomes "acme-r1-1". */
+static char *fx_tenant_rewrite(void *ud, const char *text, size_t n, size_t *out_len)
+{
+    (void)ud;
+    const char *at = NULL;
+    for (size_t i = 0; i + 6 <= n && !at; i++) {
+        if (memcmp(text + i, "/acme/", 6) == 0) {
+            at = text + i;
+        }
+    }
+    if (!at) {
+        return NULL;
+    }
+    size_t pre = (size_t)(at - text);
+    char *out = malloc(n + 6);
+    cr_assert_not_null(out);
+    memcpy(out, text, pre);
+    memcpy(out + pre, "/acme-r1-1/", 11);
+    memcpy(out + pre + 11, at + 6, n - pre - 6);
+    *out_len = n + 5;
+    out[*out_len] = '\0';
+    return out;
+}
+
+Test(correlate_sources, a_link_is_found_in_a_live_page_of_the_rewritten_tenant)
+{
+    struct rp_exchange xs[2];
+    fx_req(&xs[0], 1, "GET", "https://admin.test/t/acme/things/", "", NULL);
+    fx_resp(&xs[0], 200, "Content-Type: text/html", "<a href=\"/t/acme/things/3/change/\">Box</a>");
+    fx_req(&xs[1], 2, "GET", "https://admin.test/t/acme/things/3/change/", "", NULL);
+    fx_resp(&xs[1], 200, "Content-Type: text/html", "<p>Box</p>");
+    struct rp_correlator *c = fx_learn(rp_correlator_new(), xs, 2);
+    cr_assert_eq(rp_correlator_count(c), 1);
+    fx_expect(c, 0, 1, "html a href segment 3 of /t/acme/things/*/change/", 2, "path segment 3",
+              "3");
+
+    /* The fresh tenant's page links to the fresh tenant: without the rewrite, no link fits. */
+    const char *page = "<a href=\"/t/acme-r1-1/things/11/change/\">Box</a>";
+    struct rp_error err = {0};
+    size_t missing = 0;
+    struct rp_corr_session *s = rp_corr_session_new(c);
+    struct rp_response live;
+    fx_live(&live, "Content-Type: text/html", page);
+    rp_corr_session_observe(s, 1, &live);
+    cr_assert_eq(rp_corr_session_apply(s, 2, &xs[1].req, &missing, &err), RP_OK);
+    cr_expect_eq(missing, 1);
+    cr_expect_str_eq(xs[1].req.url, "https://admin.test/t/acme/things/3/change/");
+    rp_corr_session_free(s);
+
+    /* With it, thing 11 (the URL's tenant is the tenant rules' business, not this). */
+    s = rp_corr_session_new(c);
+    rp_corr_session_rewrite(s, fx_tenant_rewrite, NULL);
+    rp_corr_session_observe(s, 1, &live);
+    cr_assert_eq(rp_corr_session_apply(s, 2, &xs[1].req, &missing, &err), RP_OK);
+    cr_expect_eq(missing, 0);
+    cr_expect_str_eq(xs[1].req.url, "https://admin.test/t/acme/things/11/change/");
+    fx_live_cleanup(&live);
+    rp_corr_session_free(s);
+    rp_correlator_free(c);
+    fx_cleanup(xs, 2);
+}
+
+#define ADD_THING(project, quantity)                                                               \
+    "--" BND "\r\n"                                                                                \
+    "Content-Disposition: form-data; name=\"project\"\r\n"                                         \
+    "\r\n" project "\r\n"                                                                          \
+    "--" BND "\r\n"                                                                                \
+    "Content-Disposition: form-data; name=\"quantity\"\r\n"                                        \
+    "\r\n" quantity "\r\n"                                                                         \
+    "--" BND "--\r\n"
+
+Test(correlate_sources, a_link_id_fills_a_field_named_by_its_noun)
+{
+    struct rp_exchange xs[3];
+    fx_req(&xs[0], 1, "GET", "https://admin.test/admin/tracker/project/", "", NULL);
+    fx_resp(&xs[0], 200, "Content-Type: text/html",
+            "<a href=\"/admin/tracker/project/3/change/\">roadmap</a>");
+    fx_req(&xs[1], 2, "GET", "https://admin.test/admin/tracker/thing/add/", "", NULL);
+    fx_resp(&xs[1], 200, "Content-Type: text/html",
+            "<select name=\"project\"><option value=\"\">---</option>"
+            "<option value=\"3\">roadmap</option></select>");
+    fx_req(&xs[2], 3, "POST", "https://admin.test/admin/tracker/thing/add/",
+           "Content-Type: multipart/form-data; boundary=" BND, ADD_THING("3", "3"));
+    fx_resp(&xs[2], 302, "Location: /admin/tracker/thing/", NULL);
+    struct rp_correlator *c = fx_learn(rp_correlator_new(), xs, 3);
+    /* "project" names the link's noun; "quantity" names nothing a source gave. */
+    cr_assert_eq(rp_correlator_count(c), 1);
+    fx_expect(c, 0, 1, "html a href segment 3 of /admin/tracker/project/*/change/", 3,
+              "multipart project", "3");
+
+    struct rp_corr_session *s = rp_corr_session_new(c);
+    struct rp_response live;
+    fx_live(&live, "Content-Type: text/html",
+            "<a href=\"/admin/tracker/project/12/change/\">roadmap</a>");
+    rp_corr_session_observe(s, 1, &live);
+    fx_apply(s, &xs[2]);
+    char *body = fx_body(&xs[2].req);
+    cr_expect_str_eq(body, ADD_THING("12", "3"));
+    free(body);
+    fx_live_cleanup(&live);
+    rp_corr_session_free(s);
+    rp_correlator_free(c);
+    fx_cleanup(xs, 3);
+}
+
+#define GQL_CREATE_TENANT "{\"query\":\"mutation { createTenant(name: \\\"acme\\\") { id } }\"}"
+#define GQL_PROJECT(t)                                                                             \
+    "{\"query\":\"mutation($tenant: ID!) { createProject(tenant_id: $tenant) { id } }\","          \
+    "\"variables\":{\"tenant\":\"" t "\"}}"
+#define GQL_TENANT_INLINE(t) "{\"query\":\"{ Tenant(id: \\\"" t "\\\") { name } }\"}"
+
+Test(correlate_sources, graphql_fields_named_tenant_are_ids_but_declared_tenants_are_not)
+{
+    struct rp_exchange xs[5];
+    const char *json = "Content-Type: application/json";
+    fx_req(&xs[0], 1, "POST", "https://gql.test/graphql", json, GQL_CREATE_TENANT);
+    fx_resp(&xs[0], 200, json, "{\"data\":{\"createTenant\":{\"id\":\"3\"}}}");
+    fx_req(&xs[1], 2, "POST", "https://gql.test/graphql", json, GQL_PROJECT("3"));
+    fx_resp(&xs[1], 200, json, "{\"data\":{\"createProject\":{\"id\":\"4\",\"tenant_id\":\"3\"}}}");
+    fx_req(&xs[2], 3, "POST", "https://gql.test/graphql", json, GQL_TENANT_INLINE("3"));
+    fx_resp(&xs[2], 200, json, "{\"data\":{\"Tenant\":{\"name\":\"acme\"}}}");
+    /* A tenant whose id is the declared tenant value t42. */
+    fx_req(&xs[3], 4, "POST", "https://gql.test/graphql", json, GQL_CREATE_TENANT);
+    fx_resp(&xs[3], 200, json, "{\"data\":{\"createTenant\":{\"id\":\"t42\"}}}");
+    fx_req(&xs[4], 5, "POST", "https://gql.test/graphql", json, GQL_PROJECT("t42"));
+    fx_resp(&xs[4], 200, json, "{}");
+
+    struct rp_correlator *c = rp_correlator_new();
+    rp_correlator_tenant(c, "t42");
+    fx_learn(c, xs, 5);
+    /* #2's response echoes the tenant #2 sent: #3's source is still #1. */
+    cr_assert_eq(rp_correlator_count(c), 2);
+    fx_expect(c, 0, 1, "body $.data.createTenant.id", 2, "body $.variables.tenant", "3");
+    fx_expect(c, 1, 1, "body $.data.createTenant.id", 3, "graphql query literal id", "3");
+    rp_correlator_free(c);
+
+    /* Undeclared, t42 is a tenant's id like 3. */
+    c = fx_learn(rp_correlator_new(), xs, 5);
+    cr_assert_eq(rp_correlator_count(c), 3);
+    fx_expect(c, 2, 4, "body $.data.createTenant.id", 5, "body $.variables.tenant", "t42");
+    rp_correlator_free(c);
+    fx_cleanup(xs, 5);
+}
+
+#define GQL_BY_ORDER_ID(id)                                                                        \
+    "{\"query\":\"query($orderId: ID!) { order(id: $orderId) { total } }\","                       \
+    "\"variables\":{\"orderId\":\"" id "\"}}"
+
+Test(correlate_sources, an_order_id_comes_from_the_created_order_not_a_later_list)
+{
+    struct rp_exchange xs[3];
+    const char *json = "Content-Type: application/json";
+    fx_req(&xs[0], 1, "POST", "https://gql.test/graphql", json, GQL_CREATE);
+    fx_resp(&xs[0], 200, json, "{\"data\":{\"createOrder\":{\"id\":\"3\"}}}");
+    fx_req(&xs[1], 2, "POST", "https://gql.test/graphql", json,
+           "{\"query\":\"{ orders { id } }\"}");
+    fx_resp(&xs[1], 200, json, "{\"data\":{\"orders\":[{\"id\":\"3\"},{\"id\":\"4\"}]}}");
+    fx_req(&xs[2], 3, "POST", "https://gql.test/graphql", json, GQL_BY_ORDER_ID("3"));
+    fx_resp(&xs[2], 200, json, "{}");
+    struct rp_correlator *c = fx_learn(rp_correlator_new(), xs, 3);
+    cr_assert_eq(rp_correlator_count(c), 1);
+    fx_expect(c, 0, 1, "body $.data.createOrder.id", 3, "body $.variables.orderId", "3");
+    rp_correlator_free(c);
+    fx_cleanup(xs, 3);
+}
