@@ -206,8 +206,8 @@ Test(replay_safety, a_correlated_value_missing_live_stops_the_session_before_the
                                        "recorded \"41\" stands at path segment 2)");
     cr_expect_eq(fx.ev[2].status, RP_REPLAY_SKIPPED);
     cr_expect_str_eq(fx.ev[2].message,
-                     "not sent: the session stopped at exchange 2 (a correlated value is missing "
-                     "from the live response)");
+                     "not sent: the session stopped at exchange 2 (a server-given value is "
+                     "missing from the live response)");
     fx_stop(&fx);
 }
 
