@@ -202,8 +202,12 @@ RP_EXTERN const struct rp_correlation *rp_corr_session_missing(const struct rp_c
  * and digits — standing in an id place: a path segment
  * after a word segment ("/orders/17"; a UUID in any segment), a query or form field or a JSON
  * key named like an id ("id", "order_id", "orderId", "X-Order-Id"; a UUID under any key).
- * Given: the value is a whole token (letters and digits, with or without '-' and '_') of an
- * earlier response's headers or body, or a correlation carries it into this request. Not
+ * Given: a correlation carries it into this very place of the request; or, for a value of
+ * RP_CORRELATE_MIN_UNIQUE bytes or more, it is a whole token (letters and digits, with or
+ * without '-' and '_') of an earlier response's headers or body; for a shorter one, an earlier
+ * response gives it at an id place (a JSON value under an id key, a path segment after a word
+ * in a URL it holds, a form value the server filled, an id-named header) under the same noun or
+ * none (docs/cli.md, "Unsourced ids"). Not
  * unsourced either: a declared constant (--const), or a value holding a tenant.
  */
 struct rp_unsourced {

@@ -1,16 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Unsourced ids: a pass over a recording, beside the correlator's learning, that finds the
- * id-like values a request sends which no earlier response gave. Each response's tokens go into
- * a set of hashes; each request's id-like values (by shape and by place, see correlate.h) are
- * looked up in it, and among the correlations into that request, before its own response is
- * added. Replay refuses a write that sends one: the recorded server value names another
- * tenant's object in a fresh tenant.
+ * id-like values a request sends which no earlier response gave. Each response's long tokens, and
+ * the values at its id places (with the noun each names), go into a set of hashes; each
+ * request's id-like values (by shape and by place, see correlate.h) are looked up in it, and
+ * among the correlations into that very place of the request, before its own response is added.
+ * A short value ("3") is in almost every page as a count or a style: only an id place gives it.
+ * Replay refuses a write that sends one: the recorded server value names another tenant's object in
+ * a fresh tenant.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "learn.h"
 
 struct rp_unsourced_finder {
     /* Hashes of the tokens earlier responses gave: open addressing, 0 marks a free slot. */
@@ -149,12 +151,28 @@ static void seen_put(struct rp_unsourced_finder *u, uint64_t h, uint64_t seq)
     u->n_seen++;
 }
 
-static bool seen_has(const struct rp_unsourced_finder *u, const char *v, size_t n)
+/* What a hash in the set stands for: a long token anywhere, or a value at an id place (any
+ * noun, no noun, or a noun's stem). */
+enum tag {
+    TAG_LONG = 1,
+    TAG_ANY,
+    TAG_NOUNLESS,
+    TAG_NOUN,
+};
+
+static uint64_t tag_hash(enum tag t, uint64_t stem, const char *v, size_t n)
+{
+    uint64_t h = rp__correlate_hash(v, n);
+    h ^= (uint64_t)t * 0x9e3779b97f4a7c15ull + stem * 0xc2b2ae3d27d4eb4full;
+    return h * 0x100000001b3ull;
+}
+
+static bool seen_has(const struct rp_unsourced_finder *u, uint64_t h)
 {
     if (!u->seen_cap) {
         return false;
     }
-    uint64_t h = rp__correlate_hash(v, n) | 1;
+    h |= 1;
     size_t k = (size_t)h & (u->seen_cap - 1);
     while (u->seen[k]) {
         if (u->seen[k] == h) {
@@ -176,8 +194,9 @@ static bool is_digit(unsigned char c)
 }
 
 /*
- * Remembers every token of the n bytes at p that holds a digit: the runs of letters and digits,
- * and the runs that also take '-', '_' or both, so "ord_8f3k2", "8f3k2", a UUID and the 17 of
+ * Remembers every long token (rp__correlate_is_long) of the n bytes at p that holds a digit: the
+ * runs of letters and digits, and the runs that also take '-', '_' or both, so "ord_8f3k2",
+ * "8f3k2", a UUID and the 17 of
  * "/orders/17" are each found whole.
  */
 static void remember_tokens(struct rp_unsourced_finder *u, const char *p, size_t n, uint64_t seq)
@@ -195,8 +214,8 @@ static void remember_tokens(struct rp_unsourced_finder *u, const char *p, size_t
                 continue;
             }
             size_t len = i - start;
-            if (digit && len <= RP_UNSOURCED_MAX_ID) {
-                seen_put(u, rp__correlate_hash(p + start, len), seq);
+            if (digit && len <= RP_UNSOURCED_MAX_ID && rp__correlate_is_long(p + start, len)) {
+                seen_put(u, tag_hash(TAG_LONG, 0, p + start, len), seq);
             }
             start = i + 1;
             digit = false;
@@ -204,16 +223,139 @@ static void remember_tokens(struct rp_unsourced_finder *u, const char *p, size_t
     }
 }
 
+/* A response being remembered: the callbacks of the JSON and HTML scanners get it. */
+struct resp_ctx {
+    struct rp_unsourced_finder *u;
+    uint64_t seq;
+};
+
+/* Remembers the value at an id place of a response, under the normalised noun it names ("" for
+ * none: then it gives the value under any noun). */
+static void remember_place(struct resp_ctx *rc, const char *noun, const char *v, size_t n)
+{
+    if (n == 0 || n > RP_UNSOURCED_MAX_ID) {
+        return;
+    }
+    uint64_t stem = rp__correlate_stem(noun);
+    seen_put(rc->u, tag_hash(TAG_ANY, 0, v, n), rc->seq);
+    seen_put(rc->u, stem ? tag_hash(TAG_NOUN, stem, v, n) : tag_hash(TAG_NOUNLESS, 0, v, n),
+             rc->seq);
+}
+
+/* Remembers the segments of the path of a URL (n bytes at url) that follow a noun. */
+static void remember_url(struct resp_ctx *rc, const char *url, size_t n)
+{
+    size_t off = 0;
+    size_t len = 0;
+    if (!rp__correlate_url_path(url, n, &off, &len)) {
+        return;
+    }
+    struct rp__segments w;
+    rp__correlate_segments_init(&w, url + off, len);
+    for (size_t i = 0; i < RP_CORRELATE_MAX_TARGETS && rp__correlate_segments_next(&w); i++) {
+        if (w.noun[0] && rp__correlate_has_digit(w.seg, w.seg_len)) {
+            remember_place(rc, w.noun, w.seg, w.seg_len);
+        }
+    }
+}
+
+static bool remember_leaf(void *ud, const struct rp__json_leaf *leaf)
+{
+    struct resp_ctx *rc = ud;
+    if (!leaf->value || (leaf->type != RP__JSON_STRING && leaf->type != RP__JSON_NUMBER)) {
+        return true;
+    }
+    if (leaf->key && rp__correlate_key_is_id(leaf->key, leaf->key_len, leaf->in_array)) {
+        char noun[NOUN_BUF] = "";
+        /* A bare "id" at the top names no noun for sure: it gives the value under any. */
+        if (!rp__correlate_id_noun(leaf->key, leaf->key_len, leaf->ctx, leaf->ctx_len, "", noun)) {
+            noun[0] = '\0';
+        }
+        remember_place(rc, noun, leaf->value, leaf->value_len);
+    } else if (leaf->type == RP__JSON_STRING) {
+        remember_url(rc, leaf->value, leaf->value_len);
+    }
+    return true;
+}
+
+static bool remember_html(void *ud, const struct rp__html_item *it)
+{
+    struct resp_ctx *rc = ud;
+    if (it->kind == RP_LOC_HTML_URL) {
+        remember_url(rc, it->value, it->value_len);
+        return true;
+    }
+    /* A value the server filled into a form (or a meta): under the noun its name gives,
+     * "project" for both "project" and "project_id"; "id" gives it under any noun. */
+    char noun[NOUN_BUF] = "";
+    if (rp__correlate_key_noun(it->name, it->name_len, noun, sizeof(noun)) == 0 &&
+        !rp__correlate_key_is_id(it->name, it->name_len, false)) {
+        (void)rp__correlate_word_noun(it->name, it->name_len, noun, sizeof(noun));
+    }
+    remember_place(rc, noun, it->value, it->value_len);
+    return true;
+}
+
+static void remember_header(struct resp_ctx *rc, const struct rp_header *h)
+{
+    if (rp_strieq(h->name, h->name_len, "Location") ||
+        rp_strieq(h->name, h->name_len, "Content-Location")) {
+        remember_url(rc, h->value, h->value_len);
+    } else if (rp_strieq(h->name, h->name_len, "Link")) {
+        size_t pos = 0;
+        struct rp__link l;
+        for (size_t i = 0; i < RP_CORRELATE_MAX_TARGETS &&
+                           rp__correlate_link_next(h->value, h->value_len, &pos, &l);
+             i++) {
+            remember_url(rc, h->value + l.uri_off, l.uri_len);
+        }
+    } else if (rp__correlate_name_is_id(h->name, h->name_len)) {
+        char noun[NOUN_BUF] = "";
+        (void)rp__correlate_key_noun(h->name, h->name_len, noun, sizeof(noun));
+        remember_place(rc, noun, h->value, h->value_len);
+    }
+}
+
+static bool starts_with_byte(const struct rp_body *b, size_t n, char want)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = b->data[i];
+        if (ch != ' ' && ch != '\t' && ch != '\n' && ch != '\r') {
+            return ch == (unsigned char)want;
+        }
+    }
+    return false;
+}
+
+/*
+ * Remembers what a response gives: every long token of its headers and body, and the values at
+ * its id places, each under its noun: a JSON value under an id-like key, a path segment after a
+ * noun in a URL (Location, Content-Location, Link, an HTML href/action/src..., a JSON string),
+ * an HTML form value the server filled (input, selected option) or meta, an id-named header.
+ */
 static void remember_response(struct rp_unsourced_finder *u, const struct rp_exchange *ex)
 {
+    struct resp_ctx rc = {.u = u, .seq = ex->seq};
     const struct rp_headers *hs = &ex->resp.headers;
     for (size_t i = 0; i < hs->n; i++) {
         remember_tokens(u, hs->v[i].value, hs->v[i].value_len, ex->seq);
+        remember_header(&rc, &hs->v[i]);
     }
     const struct rp_body *b = &ex->resp.body;
     size_t n = b->len < RP_CORRELATE_MAX_SCAN ? b->len : RP_CORRELATE_MAX_SCAN;
-    if (n) {
-        remember_tokens(u, (const char *)b->data, n, ex->seq);
+    if (n == 0) {
+        return;
+    }
+    remember_tokens(u, (const char *)b->data, n, ex->seq);
+    char media[128] = "";
+    bool typed = rp_media_type(hs, media, sizeof(media));
+    bool json = typed ? rp_media_is_json(media)
+                      : starts_with_byte(b, n, '{') || starts_with_byte(b, n, '[');
+    bool html = typed ? strstr(media, "html") != NULL : starts_with_byte(b, n, '<');
+    if (json && b->len <= RP_CORRELATE_MAX_SCAN) {
+        (void)rp__correlate_json_walk((const char *)b->data, b->len, remember_leaf, &rc);
+    } else if (html) {
+        rp__correlate_html_scan((const char *)b->data, n, remember_html, &rc);
     }
 }
 
@@ -304,16 +446,45 @@ static bool contains(const char *hay, size_t n, const char *needle)
     return false;
 }
 
-/* True when the value is given: by an earlier response, a correlation, a declaration. */
-static bool given(const struct req *rq, const char *v, size_t n)
+/* The place of a value in a request, and the normalised noun it names ("" for none). */
+struct place {
+    enum rp_loc_kind kind;
+    const char *key;
+    size_t index;
+    const char *noun;
+};
+
+/* True when a correlation carries a value into exactly this place. */
+static bool same_place(const struct rp_location *l, const struct place *at)
+{
+    if (l->kind != at->kind || l->index != at->index) {
+        return false;
+    }
+    return (!l->key && !at->key) || (l->key && at->key && strcmp(l->key, at->key) == 0);
+}
+
+/*
+ * True when the value is given: by an earlier response, a correlation into this place, a
+ * declaration. A long value is given by any whole token of an earlier response; a short one
+ * only by an id place, under no noun or one that matches the request's.
+ */
+static bool given(const struct req *rq, const struct place *at, const char *v, size_t n)
 {
     const struct rp_unsourced_finder *u = rq->u;
-    if (seen_has(u, v, n)) {
-        return true;
+    if (rp__correlate_is_long(v, n)) {
+        if (seen_has(u, tag_hash(TAG_LONG, 0, v, n))) {
+            return true;
+        }
+    } else {
+        uint64_t stem = rp__correlate_stem(at->noun);
+        if (seen_has(u, tag_hash(TAG_NOUNLESS, 0, v, n)) ||
+            seen_has(u, stem ? tag_hash(TAG_NOUN, stem, v, n) : tag_hash(TAG_ANY, 0, v, n))) {
+            return true;
+        }
     }
     for (size_t i = rq->corr_lo; i < rq->corr_hi; i++) {
         const struct rp_correlation *k = rp_correlator_get(rq->c, i);
-        if (strlen(k->value) == n && memcmp(k->value, v, n) == 0) {
+        if (strlen(k->value) == n && memcmp(k->value, v, n) == 0 && same_place(&k->to, at)) {
             return true;
         }
     }
@@ -335,10 +506,11 @@ static bool given(const struct req *rq, const char *v, size_t n)
 
 /* Offers one value at loc (kind, key, index); keeps it when it is unsourced. */
 static void offer(struct req *rq, enum rp_loc_kind kind, const char *key, size_t index,
-                  const char *v, size_t n)
+                  const char *noun, const char *v, size_t n)
 {
     struct rp_unsourced_finder *u = rq->u;
-    if (++rq->offered > RP_CORRELATE_MAX_TARGETS || u->saturated || given(rq, v, n)) {
+    struct place at = {.kind = kind, .key = key, .index = index, .noun = noun};
+    if (++rq->offered > RP_CORRELATE_MAX_TARGETS || u->saturated || given(rq, &at, v, n)) {
         return;
     }
     if (u->n >= RP_UNSOURCED_MAX) {
@@ -373,7 +545,7 @@ static void scan_path(struct req *rq, const char *url)
         bool idlike = sh == SHAPE_UUID || (noun && sh == SHAPE_TOKEN) ||
                       (noun && sh == SHAPE_DIGITS && !is_year(w.seg, w.seg_len));
         if (idlike) {
-            offer(rq, RP_LOC_PATH_SEGMENT, NULL, w.idx, w.seg, w.seg_len);
+            offer(rq, RP_LOC_PATH_SEGMENT, NULL, w.idx, w.noun, w.seg, w.seg_len);
         }
     }
 }
@@ -401,7 +573,9 @@ static void scan_params(struct req *rq, const char *s, size_t n, enum rp_loc_kin
         bool id_key =
             rp__correlate_key_is_id(name, nl, false) || rp__correlate_name_is_id(name, nl);
         if (keyed_idlike(id_key, value, vl)) {
-            offer(rq, kind, name, 0, value, vl);
+            char noun[NOUN_BUF] = "";
+            (void)rp__correlate_key_noun(name, nl, noun, sizeof(noun));
+            offer(rq, kind, name, 0, noun, value, vl);
         }
     }
 }
@@ -414,7 +588,12 @@ static bool json_leaf(void *ud, const struct rp__json_leaf *leaf)
     }
     bool id_key = leaf->key && rp__correlate_key_is_id(leaf->key, leaf->key_len, leaf->in_array);
     if (keyed_idlike(id_key, leaf->value, leaf->value_len)) {
-        offer(rq, RP_LOC_BODY_JSON, leaf->path, 0, leaf->value, leaf->value_len);
+        char noun[NOUN_BUF] = "";
+        if (!id_key ||
+            !rp__correlate_id_noun(leaf->key, leaf->key_len, leaf->ctx, leaf->ctx_len, "", noun)) {
+            noun[0] = '\0';
+        }
+        offer(rq, RP_LOC_BODY_JSON, leaf->path, 0, noun, leaf->value, leaf->value_len);
     }
     return rq->offered <= RP_CORRELATE_MAX_TARGETS;
 }

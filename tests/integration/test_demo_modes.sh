@@ -489,7 +489,7 @@ if [ "$part" = unsourced ] || [ "$part" = all ]; then
     rec_stop
     "$REPRISE" show --correlations "$REC" >"$tmp/corr" 2>&1 || true
     check "unsourced: show --correlations lists the 3 in the change URL as unsourced" \
-        bash -c "grep -iE 'unsourced' '$tmp/corr' | grep -qE '(^| )3( |\$)|segment'"
+        bash -c "sed -n '/^unsourced:/,/^\$/p' '$tmp/corr' | grep -qE '^ +[0-9]+ +POST +path segment [0-9]+ +3 +refused'"
 
     demo_start "$DEMO_BIN"; pids+=("$DEMO_PID"); T_URL=$DEMO_URL
     rm -f "$jar"

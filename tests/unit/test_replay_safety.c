@@ -206,8 +206,8 @@ Test(replay_safety, a_correlated_value_missing_live_stops_the_session_before_the
                                        "recorded \"41\" stands at path segment 2)");
     cr_expect_eq(fx.ev[2].status, RP_REPLAY_SKIPPED);
     cr_expect_str_eq(fx.ev[2].message,
-                     "not sent: the session stopped at exchange 2 (a server-given value is missing "
-                     "from the live response)");
+                     "not sent: the session stopped at exchange 2 (a server-given value is "
+                     "missing from the live response)");
     fx_stop(&fx);
 }
 
@@ -390,13 +390,15 @@ Test(replay_safety, the_finder_flags_ids_by_shape_and_place_not_pages_years_quan
     cr_assert_eq(rp_replay_survey(path, c, u, NULL, NULL, &err), RP_OK, "%s", err.msg);
 
     /* By hand, from survey.jsonl: 1 and 5 hold pages, limits, years and an id a response gave
-     * (5); 2 sends only given values; 7's shop_id holds the tenant, its coupon is a const, its
-     * step_id a word. */
+     * (order 5); 2 sends order 5 back in its path, but as a product_id it is another noun's id,
+     * which no response gave; 7's shop_id holds the tenant, its coupon is a const, its step_id a
+     * word. */
     static const struct {
         uint64_t seq;
         const char *method, *where, *value;
         bool write;
     } want[] = {
+        {2, "POST", "body $.product_id", "5", true},
         {3, "PUT", "path segment 2", "77", true},
         {3, "PUT", "form order_id", "77", true},
         {4, "DELETE", "path segment 2", "3f2a1b9c-0000-4000-8000-00000000abcd", true},
@@ -416,9 +418,55 @@ Test(replay_safety, the_finder_flags_ids_by_shape_and_place_not_pages_years_quan
         cr_expect_str_eq(e->value, want[i].value, "#%zu", i);
         cr_expect_eq(e->write, want[i].write, "#%zu", i);
     }
-    cr_expect_eq(rp_unsourced_first(u, 6), 3);
+    cr_expect_eq(rp_unsourced_first(u, 6), 4);
     cr_expect_eq(rp_unsourced_first(u, 5), n);
     cr_expect_eq(rp_unsourced_finder_saturated(u), 0);
+
+    rp_unsourced_finder_free(u);
+    rp_correlator_free(c);
+    free(path);
+    rm_tree(dir);
+}
+
+/*
+ * A short id is given only where a response gives it as an id: a "3" that an earlier page shows
+ * as a count, a style, a quantity or another noun's option is not the 3 of /things/3/; an href
+ * /things/4/change/, a {"id": 5} and a long token anywhere are.
+ */
+Test(replay_safety, a_short_id_is_given_only_at_an_id_place_of_an_earlier_response)
+{
+    char *dir = tmp_dir();
+    char src[512];
+    snprintf(src, sizeof(src), "%s/replay/short_ids.jsonl", REPRISE_TEST_DATA);
+    char *path = path_in(dir, "short_ids.jsonl.gz");
+    cr_assert_eq(gzip_file(src, path), 0);
+    struct rp_correlator *c = rp_correlator_new();
+    struct rp_unsourced_finder *u = rp_unsourced_finder_new();
+    struct rp_error err = {0};
+    cr_assert_eq(rp_replay_survey(path, c, u, NULL, NULL, &err), RP_OK, "%s", err.msg);
+
+    /* By hand, from short_ids.jsonl: page 1 holds 3 as a cell, a width, a qty value and the
+     * selected project, so thing 3 (#2) is unsourced; page 3 links thing 4 (#4 given); #5 gives
+     * {"id": 5} and a count 6 and the long token ab12cd34ef56: #6 (5), #8 (the token) are
+     * given, #7 (6) is not. */
+    static const struct {
+        uint64_t seq;
+        const char *where, *value;
+    } want[] = {
+        {2, "path segment 2", "3"},
+        {7, "path segment 2", "6"},
+    };
+    size_t n = sizeof(want) / sizeof(want[0]);
+    cr_assert_eq(rp_unsourced_count(u), n, "found %zu", rp_unsourced_count(u));
+    for (size_t i = 0; i < n; i++) {
+        const struct rp_unsourced *e = rp_unsourced_get(u, i);
+        char where[128];
+        rp_location_format(&e->where, where, sizeof(where));
+        cr_expect_eq(e->seq, want[i].seq, "#%zu", i);
+        cr_expect_str_eq(where, want[i].where, "#%zu", i);
+        cr_expect_str_eq(e->value, want[i].value, "#%zu", i);
+        cr_expect(e->write, "#%zu", i);
+    }
 
     rp_unsourced_finder_free(u);
     rp_correlator_free(c);
