@@ -13,20 +13,9 @@
 
 #include <reprise/correlate.h>
 
-#define PARTS 4
+#include "fuzz_parts.h"
 
-static const uint8_t *next_part(const uint8_t *p, const uint8_t *end, size_t *len)
-{
-    static const char sep[] = "\n--\n";
-    for (const uint8_t *q = p; (size_t)(end - q) >= 4; q++) {
-        if (memcmp(q, sep, 4) == 0) {
-            *len = (size_t)(q - p);
-            return q + 4;
-        }
-    }
-    *len = (size_t)(end - p);
-    return end;
-}
+#define PARTS 4
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -40,10 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const uint8_t *end = data + size;
     const uint8_t *part[PARTS];
     size_t len[PARTS];
-    for (size_t i = 0; i < PARTS; i++) {
-        part[i] = p;
-        p = next_part(p, end, &len[i]);
-    }
+    fuzz_split(p, end, part, len, PARTS);
 
     struct rp_exchange ex[2];
     rp_exchange_init(&ex[0]);
