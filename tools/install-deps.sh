@@ -67,7 +67,17 @@ fi
 realapps=$(cd "$(dirname "$0")/.." && pwd)/tests/realapps
 if [ ! "$realapps/node_modules/.package-lock.json" -nt "$realapps/package-lock.json" ]; then
     echo "install-deps: npm ci in tests/realapps" >&2
-    # Not fatal: without them the rest still builds and tests, and test_realapp_* skip.
-    npm ci --prefix "$realapps" --no-audit --no-fund --ignore-scripts --loglevel=error >/dev/null ||
-        echo "install-deps: npm ci failed: the npm applications' tests will be skipped" >&2
+    # Not fatal: without them the rest still builds and tests, and test_realapp_* skip. A
+    # registry timeout is common on shared machines: three tries before giving up.
+    for try in 1 2 3; do
+        if npm ci --prefix "$realapps" --no-audit --no-fund --ignore-scripts --loglevel=error \
+            >/dev/null; then
+            break
+        fi
+        if [ "$try" -eq 3 ]; then
+            echo "install-deps: npm ci failed 3 times: the npm applications' tests will be skipped" >&2
+        else
+            echo "install-deps: npm ci failed (try $try of 3); again" >&2
+        fi
+    done
 fi
