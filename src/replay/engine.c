@@ -181,6 +181,9 @@ static rp_code advance(struct rp__replay_session *s, struct rp_error *err)
         if (rc) {
             return rc;
         }
+        if (!got && rp__replay_teardown_begin(s)) {
+            continue; /* its teardown's steps follow */
+        }
         if (!got) {
             s->state = RP__REPLAY_DONE;
             r->active--;
@@ -221,6 +224,11 @@ static rp_code advance(struct rp__replay_session *s, struct rp_error *err)
     return RP_OK;
 }
 
+rp_code rp__replay_advance(struct rp__replay_session *s, struct rp_error *err)
+{
+    return advance(s, err);
+}
+
 /* A transfer finished: record the response (or the failure), report it, move on. */
 static rp_code complete(struct rp__replay_session *s, CURLcode cc, struct rp_error *err)
 {
@@ -238,7 +246,7 @@ static rp_code complete(struct rp__replay_session *s, CURLcode cc, struct rp_err
         if (k < 0) {
             msg[0] = '\0';
         }
-        if (!r->first_failure) {
+        if (!r->first_failure && !s->in_teardown) { /* a teardown's is reported apart */
             r->first_failure = code;
             copy_cut(r->first_failure_msg, sizeof(r->first_failure_msg), msg);
         }
@@ -259,7 +267,7 @@ static rp_code complete(struct rp__replay_session *s, CURLcode cc, struct rp_err
     rp_body_take(&resp->body, (unsigned char *)data, blen);
     resp->body.truncated = s->body_cut;
     resp->body.orig_len = s->body_cut ? s->body_total : 0;
-    rp_corr_session_observe(s->cs, s->cur->seq, resp);
+    rp_corr_session_observe(s->cs, rp__replay_seq(s), resp);
     rp__replay_vars_observe(s, resp);
     rp__replay_emit(s, RP_REPLAY_DONE, RP_OK, NULL, s->live.duration_us);
     return advance(s, err);
@@ -268,7 +276,7 @@ static rp_code complete(struct rp__replay_session *s, CURLcode cc, struct rp_err
 /* Starts sessions until `concurrency` are active. */
 static rp_code fill_sessions(struct rp_replay *r, struct rp_error *err)
 {
-    while (r->active < r->o.concurrency && r->next_session < r->n_sessions) {
+    while (r->active < r->o.concurrency && r->next_session < r->n_sessions && !r->cancelled) {
         struct rp__replay_session *s = r->sessions[r->next_session++];
         r->active++;
         rp_code rc = rp__replay_session_start(s, err);
@@ -297,7 +305,12 @@ static rp_code drain_waiting(struct rp_replay *r, struct rp_error *err)
 static rp_code loop(struct rp_replay *r, struct rp_error *err)
 {
     rp_code rc = fill_sessions(r, err);
-    while (!rc && (r->active > 0 || r->next_session < r->n_sessions)) {
+    while (!rc && (r->active > 0 || (r->next_session < r->n_sessions && !r->cancelled))) {
+        bool end = false;
+        rc = rp__replay_cancel_step(r, &end, err);
+        if (rc || end) {
+            break;
+        }
         rc = drain_waiting(r, err);
         if (rc) {
             break;
@@ -320,11 +333,12 @@ static rp_code loop(struct rp_replay *r, struct rp_error *err)
         if (!rc) {
             rc = fill_sessions(r, err);
         }
-        if (rc || (r->active == 0 && r->next_session >= r->n_sessions)) {
+        if (rc || (r->active == 0 && (r->next_session >= r->n_sessions || r->cancelled))) {
             break;
         }
-        /* Sleep until a socket is ready, libcurl's timer, or the next rate slot. */
-        long wait_ms = 1000;
+        /* Sleep until a socket is ready, libcurl's timer, or the next rate slot; a quarter
+         * second at most, so that a cancel is acted on soon. */
+        long wait_ms = 250;
         if (r->n_waiting) {
             int64_t d = r->next_slot_us - rp__mono_us();
             wait_ms = d <= 0 ? 0 : (long)((d + 999) / 1000);
@@ -376,6 +390,9 @@ rp_code rp_replay_new(const struct rp_replay_opts *opts, struct rp_replay **out,
     if (!r->o.secret) {
         r->o.secret = rp_secret_from_env;
     }
+    if (!r->o.teardown_timeout_ms) {
+        r->o.teardown_timeout_ms = 30000;
+    }
     if (opts->run_id) {
         snprintf(r->run_id, sizeof(r->run_id), "%s", opts->run_id);
     } else {
@@ -418,6 +435,7 @@ void rp_replay_free(struct rp_replay *r)
         rp_var_table_free(rec->vars);
         free(rec->origin);
         rp__replay_cache_free(rec);
+        rp__replay_td_free(rec->td);
     }
     free(r->recs);
     if (r->multi) {
@@ -536,9 +554,9 @@ rp_code rp_replay_run(struct rp_replay *r, struct rp_error *err)
             rp_unsourced_finder_tenant(rec->unsourced, r->tenants.v[k].from);
             rp_correlator_tenant(rec->corr, r->tenants.v[k].from);
         }
-        rp_code rc =
-            rp__replay_prepass(rec, r->o.log, r->o.log_ud, r->o.dry_run ? NULL : r->o.secret,
-                               r->o.secret_ud, !r->o.stream, err);
+        rp_code rc = rp__replay_prepass_with(rec, r->o.teardown, &r->tenants, r->o.log, r->o.log_ud,
+                                             r->o.dry_run ? NULL : r->o.secret, r->o.secret_ud,
+                                             !r->o.stream, err);
         if (rc) {
             return rc;
         }

@@ -38,7 +38,8 @@ static void shown(const char *v, char out[SHOWN + 4])
 static void missing_message(struct rp__replay_session *s, size_t missing, char *msg, size_t msgsz)
 {
     bool answered = false;
-    const struct rp_correlation *k = rp_corr_session_missing(s->cs, s->cur->seq, 0, &answered);
+    const struct rp_correlation *k =
+        rp_corr_session_missing(s->cs, rp__replay_seq(s), 0, &answered);
     char from[128], to[128], val[SHOWN + 4];
     rp_location_format(&k->from, from, sizeof(from));
     rp_location_format(&k->to, to, sizeof(to));
@@ -93,7 +94,7 @@ bool rp__replay_refuse(struct rp__replay_session *s, size_t missing)
     struct rp_replay *r = s->r;
     char msg[RP_ERROR_MSG_MAX];
     /* Nothing is answered in a dry run: every correlated value is missing, and says nothing. */
-    if (missing && !r->o.dry_run && rp_corr_session_missing(s->cs, s->cur->seq, 0, NULL)) {
+    if (missing && !r->o.dry_run && rp_corr_session_missing(s->cs, rp__replay_seq(s), 0, NULL)) {
         missing_message(s, missing, msg, sizeof(msg));
         refuse(s, RP_EMISSING, msg);
         return true;
@@ -102,9 +103,9 @@ bool rp__replay_refuse(struct rp__replay_session *s, size_t missing)
     if (!u || r->o.allow_unsourced) {
         return false;
     }
-    for (size_t i = rp_unsourced_first(u, s->cur->seq); i < rp_unsourced_count(u); i++) {
+    for (size_t i = rp_unsourced_first(u, rp__replay_seq(s)); i < rp_unsourced_count(u); i++) {
         const struct rp_unsourced *e = rp_unsourced_get(u, i);
-        if (e->seq != s->cur->seq) {
+        if (e->seq != rp__replay_seq(s)) {
             break;
         }
         if (!e->write) {

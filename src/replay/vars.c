@@ -64,7 +64,7 @@ rp_code rp__replay_vars_fill(struct rp__replay_session *s, struct rp_request *re
     rp_code rc = rp_var_table_check(t, req, true, &why);
     if (rc == RP_EMISSING) {
         struct rp_replay *r = s->r;
-        if (!r->first_failure) {
+        if (!r->first_failure && !s->in_teardown) { /* a teardown's is reported apart */
             r->first_failure = rc;
             char msg[sizeof(s->name) + sizeof(why.msg) + 4];
             snprintf(msg, sizeof(msg), "%s: %s", s->name, why.msg);

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The JUnit XML sink: a testsuite per session, in order of first appearance, and a testcase
- * per exchange. Results are kept in memory as little more than the XML needs (a name, a time,
- * an outcome and a capped text) and the file is written at end(), to PATH.tmp and renamed, so
- * a CI job never reads half a report.
+ * The JUnit XML sink: a testsuite per session (and one per session's teardown), in order of
+ * first appearance, and a testcase per exchange. Results are kept in memory as little more than the
+ * XML needs (a name, a time, an outcome and a capped text) and the file is written at end(), to
+ * PATH.tmp and renamed, so a CI job never reads half a report.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -107,7 +107,16 @@ static rp_code junit_result(void *ctx, const struct rp_verdict *res, struct rp_e
     struct junit *j = ctx;
     const struct rp_exchange *ex = res->live;
     int64_t start_us = ex && ex->start_us ? ex->start_us : j->start_us;
-    struct jsuite *s = suite_for(j, res->session ? res->session : "-", start_us);
+    /* A session's teardown is a testsuite of its own: "demo-checkout#1 teardown". */
+    const char *session = res->session ? res->session : "-";
+    struct rp_buf sn;
+    rp_buf_init(&sn, strlen(session) + sizeof(" teardown"));
+    rp_ignore(rp_buf_adds(&sn, session, NULL)); /* sized to fit */
+    if (res->teardown) {
+        rp_ignore(rp_buf_adds(&sn, " teardown", NULL));
+    }
+    struct jsuite *s = suite_for(j, sn.data, start_us);
+    rp_buf_cleanup(&sn);
 
     struct rp_buf b;
     rp_buf_init(&b, RP_REPORT_TEXT_MAX + 3);
