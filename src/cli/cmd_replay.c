@@ -291,7 +291,9 @@ static void on_signal(int sig)
 static void catch_signals(struct rp_replay *r)
 {
     running = r;
-    cancel_signal = 0;
+    if (r) {
+        cancel_signal = 0; /* kept after the run, for its exit code */
+    }
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = r ? on_signal : SIG_DFL;
