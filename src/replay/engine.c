@@ -190,6 +190,9 @@ static rp_code advance(struct rp__replay_session *s, struct rp_error *err)
             rp__replay_log(r, RP_LOG_DEBUG, "%s: done", s->name);
             return RP_OK;
         }
+        if (r->cancel && !s->in_teardown && !s->stopped) {
+            rp__replay_cancel_stop(s); /* cancelled: no main step goes out any more */
+        }
         if (s->stopped) {
             rp_exchange_cleanup(&s->live);
             s->live.seq = s->cur->seq;

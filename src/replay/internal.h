@@ -271,6 +271,9 @@ void rp__replay_teardown_next(struct rp__replay_session *s, bool *out_got);
  */
 rp_code rp__replay_cancel_step(struct rp_replay *r, bool *out_end, struct rp_error *err);
 
+/* Stops s's main steps because the run was cancelled: the rest are reported SKIPPED. */
+void rp__replay_cancel_stop(struct rp__replay_session *s);
+
 /* The engine's advance (engine.c), for teardown.c: moves s on until it sends, waits or ends. */
 rp_code rp__replay_advance(struct rp__replay_session *s, struct rp_error *err);
 

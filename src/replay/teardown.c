@@ -80,6 +80,9 @@ void rp__replay_teardown_next(struct rp__replay_session *s, bool *out_got)
     }
 }
 
+#define WHY_CANCELLED "not sent: the run was cancelled"
+#define WHY_TIME_UP   "not sent: the cancelled run's time for teardowns ran out"
+
 /* Stops s's current phase with why: its later steps are reported SKIPPED with it. */
 static void stop(struct rp__replay_session *s, const char *why)
 {
@@ -116,8 +119,10 @@ static rp_code drop_waiting(struct rp__replay_session *s, const char *why, struc
     return rp__replay_advance(s, err);
 }
 
-#define WHY_CANCELLED "not sent: the run was cancelled"
-#define WHY_TIME_UP   "not sent: the cancelled run's time for teardowns ran out"
+void rp__replay_cancel_stop(struct rp__replay_session *s)
+{
+    stop(s, WHY_CANCELLED);
+}
 
 /* The first time round after rp_replay_cancel(). */
 static rp_code on_cancel(struct rp_replay *r, struct rp_error *err)
