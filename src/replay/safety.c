@@ -44,6 +44,13 @@ static void missing_message(struct rp__replay_session *s, size_t missing, char *
     rp_location_format(&k->from, from, sizeof(from));
     rp_location_format(&k->to, to, sizeof(to));
     shown(k->value, val);
+    /* A source in the teardown is named by its own seq there. */
+    uint64_t from_seq = k->from_seq;
+    const char *which = "#";
+    if (s->rec->td && from_seq >= s->rec->td_base) {
+        from_seq -= s->rec->td_base;
+        which = "teardown #";
+    }
     char more[48] = "";
     if (missing > 1) {
         snprintf(more, sizeof(more), "; %zu more value%s missing", missing - 1,
@@ -52,14 +59,14 @@ static void missing_message(struct rp__replay_session *s, size_t missing, char *
     int n;
     if (answered) {
         n = snprintf(msg, msgsz,
-                     "%s not in the live response of #%llu: not sent (the recorded \"%s\" "
+                     "%s not in the live response of %s%llu: not sent (the recorded \"%s\" "
                      "stands at %s)%s",
-                     from, (unsigned long long)k->from_seq, val, to, more);
+                     from, which, (unsigned long long)from_seq, val, to, more);
     } else {
         n = snprintf(msg, msgsz,
-                     "%s: #%llu got no live response to take it from: not sent (the recorded "
+                     "%s: %s%llu got no live response to take it from: not sent (the recorded "
                      "\"%s\" stands at %s)%s",
-                     from, (unsigned long long)k->from_seq, val, to, more);
+                     from, which, (unsigned long long)from_seq, val, to, more);
     }
     if (n < 0) {
         msg[0] = '\0'; /* a cut message is fine; a failed one says nothing */
@@ -136,8 +143,11 @@ void rp__replay_warn_unsourced(struct rp_replay *r, const struct rp__replay_rec 
             continue; /* refused when its turn comes, in each session */
         }
         unsourced_message(e, false, msg, sizeof(msg));
-        rp__replay_log(r, RP_LOG_WARN, "%s: exchange %llu: %s%s", rec->path,
-                       (unsigned long long)e->seq, msg, e->write ? " (--allow-unsourced)" : "");
+        /* The teardown's are named in its own file, by its own seqs. */
+        bool td = rec->td && e->seq >= rec->td_base;
+        rp__replay_log(r, RP_LOG_WARN, "%s: exchange %llu: %s%s", td ? rec->td->path : rec->path,
+                       (unsigned long long)(td ? e->seq - rec->td_base : e->seq), msg,
+                       e->write ? " (--allow-unsourced)" : "");
     }
     uint64_t sat = rp_unsourced_finder_saturated(u);
     if (sat) {
