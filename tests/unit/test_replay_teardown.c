@@ -29,6 +29,7 @@ struct seen {
     char method[16];
     char path[256];
     char cookie[128];
+    char auth[128];
 };
 
 struct upstream {
@@ -75,6 +76,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         copy_value(s->path, sizeof(s->path), url);
         copy_value(s->cookie, sizeof(s->cookie),
                    MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Cookie"));
+        copy_value(s->auth, sizeof(s->auth),
+                   MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization"));
     }
     pthread_mutex_unlock(&up->mu);
     if (ends_with(url, "/slow")) {
@@ -83,11 +86,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     static const char ok[] = "ok";
     static const char order[] = "{\"id\":5}";
+    static const char token[] = "{\"token\":\"livetok9\"}";
     bool is_order = strcmp(method, "POST") == 0 && ends_with(url, "/orders");
+    bool is_login = ends_with(url, "/login");
+    const char *body = is_order ? order : is_login ? token : ok;
     struct MHD_Response *r =
-        MHD_create_response_from_buffer(is_order ? sizeof(order) - 1 : sizeof(ok) - 1,
-                                        (void *)(is_order ? order : ok), MHD_RESPMEM_PERSISTENT);
-    if (is_order) {
+        MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_PERSISTENT);
+    if (is_order || is_login) {
         MHD_add_response_header(r, "Content-Type", "application/json");
     }
     if (ends_with(url, "/login")) {
@@ -329,5 +334,50 @@ Test(replay_teardown, a_tenant_the_session_does_not_rewrite_is_refused_before_se
     cr_expect_eq(fx_run(&fx), RP_EFORMAT);
     cr_expect_eq(fx.run.n, 0);
     cr_expect_eq(fx.up.n_seen, 0);
+    fx_stop(&fx);
+}
+
+Test(replay_teardown, a_streamed_session_runs_its_teardown_as_a_cached_one_does)
+{
+    struct fx fx;
+    fx_start(&fx, "td_main", "td_refund");
+    fx.o.stream = true;
+    cr_expect_eq(fx_run(&fx), RP_OK);
+    cr_expect_eq(fx.run.n, 5);
+    expect_event(&fx, 4, true, 1, RP_REPLAY_DONE);
+    const struct seen *last = &fx.up.seen[fx.up.n_seen - 1];
+    cr_expect_str_eq(last->path, "/t/acme-r1-1/orders/5/refund");
+    cr_expect_str_eq(last->cookie, "sid=live1");
+    fx_stop(&fx);
+}
+
+Test(replay_teardown, fills_a_variable_the_main_recording_declared_with_the_live_value)
+{
+    struct fx fx;
+    fx_start(&fx, "td_main_vars", "td_refund_vars");
+    cr_expect_eq(fx_run(&fx), RP_OK);
+    cr_expect_eq(fx.run.n, 5);
+    expect_event(&fx, 4, true, 1, RP_REPLAY_DONE);
+    const struct seen *last = &fx.up.seen[fx.up.n_seen - 1];
+    cr_expect_str_eq(last->path, "/t/acme-r1-1/orders/5/refund");
+    cr_expect_str_eq(last->auth, "Bearer livetok9");
+    fx_stop(&fx);
+}
+
+Test(replay_teardown, each_session_runs_its_own_teardown_in_its_own_tenant)
+{
+    struct fx fx;
+    fx_start(&fx, "td_main", "td_refund");
+    fx.o.sessions = 2;
+    fx.o.concurrency = 2;
+    cr_expect_eq(fx_run(&fx), RP_OK);
+    cr_expect_eq(fx.run.n, 10);
+    size_t td = 0;
+    for (size_t i = 0; i < fx.run.n; i++) {
+        td += fx.run.v[i].teardown && fx.run.v[i].status == RP_REPLAY_DONE;
+    }
+    cr_expect_eq(td, 2);
+    cr_expect_eq(count_seen(&fx.up, "/t/acme-r1-1/orders/5/refund"), 1);
+    cr_expect_eq(count_seen(&fx.up, "/t/acme-r1-2/orders/5/refund"), 1);
     fx_stop(&fx);
 }
