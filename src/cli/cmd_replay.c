@@ -218,7 +218,9 @@ RP_TESTABLE rp_code parse_replay_args(int argc, char **argv, struct replay_opts 
 static void on_result(void *ud, const struct rp_replay_event *ev)
 {
     if (ev->status == RP_REPLAY_DRY_RUN) {
-        rp_listing_request(stdout, ev->session, ev->recorded->seq, &ev->live->req);
+        char who[192];
+        snprintf(who, sizeof(who), "%s%s", ev->session, ev->teardown ? " teardown" : "");
+        rp_listing_request(stdout, who, ev->recorded->seq, &ev->live->req);
         return;
     }
     rp_ignore(rp_checker_exchange(ud, ev, NULL));
