@@ -121,6 +121,7 @@ static rp_code send_now(struct rp__replay_session *s, struct rp_error *err)
         return rp_error_set(err, RP_EINTERNAL, "libcurl: %s", curl_multi_strerror(mc));
     }
     s->state = RP__REPLAY_SENDING;
+    s->sent_main = s->sent_main || !s->in_teardown;
     return RP_OK;
 }
 

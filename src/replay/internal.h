@@ -145,6 +145,7 @@ struct rp__replay_session {
 
     /* Its teardown (teardown.c): the steps of rec->td, after the main ones. */
     bool in_teardown;
+    bool sent_main;    /* a main step was sent: there may be something to clean up */
     uint64_t seq_base; /* 0, or rec->td_base in the teardown: the seq correlation knows */
     size_t next_td;
 };

@@ -55,6 +55,11 @@ bool rp__replay_teardown_begin(struct rp__replay_session *s)
     if (!td || s->in_teardown || time_up(r)) {
         return false;
     }
+    /* A session that sent nothing made nothing to clean up (a dry run lists it all the same). */
+    if (!s->sent_main && !r->o.dry_run) {
+        rp__replay_log(r, RP_LOG_INFO, "%s: no teardown: no main step was sent", s->name);
+        return false;
+    }
     s->in_teardown = true;
     s->seq_base = s->rec->td_base;
     s->next_td = 0;

@@ -381,3 +381,20 @@ Test(replay_teardown, each_session_runs_its_own_teardown_in_its_own_tenant)
     cr_expect_eq(count_seen(&fx.up, "/t/acme-r1-2/orders/5/refund"), 1);
     fx_stop(&fx);
 }
+
+Test(replay_teardown, a_session_that_sent_nothing_has_no_teardown)
+{
+    struct fx fx;
+    fx_start(&fx, "td_main", "td_refund");
+    struct rp_error err = {0};
+    cr_assert_eq(rp_replay_new(&fx.o, &fx.run.r, &err), RP_OK, "%s", err.msg);
+    rp_replay_add_recording(fx.run.r, fx.main);
+    rp_replay_cancel(fx.run.r); /* before anything is sent */
+    cr_expect_eq(rp_replay_run(fx.run.r, &err), RP_OK, "%s", err.msg);
+    cr_expect_eq(fx.run.n, 4);
+    for (size_t i = 0; i < fx.run.n; i++) {
+        expect_event(&fx, i, false, i + 1, RP_REPLAY_SKIPPED);
+    }
+    cr_expect_eq(fx.up.n_seen, 0);
+    fx_stop(&fx);
+}
