@@ -221,6 +221,8 @@ static rp_code new_engine(const struct replay_opts *o, struct rp_checker *checke
         .log = cli_log,
         .on_result = on_result,
         .ud = checker,
+        .observe = rp_checker_observe,
+        .observe_ud = checker,
     };
     struct rp_replay *r = NULL;
     rp_code rc = rp_replay_new(&ro, &r, err);
@@ -255,6 +257,7 @@ static int run_replay(const struct replay_opts *o)
     struct rp_checker_opts co = {
         .recordings = o->recordings,
         .n_recordings = o->n_recordings,
+        .learn_from_replay = true,
         .log = cli_log,
     };
     rp_code rc = rp_checker_new(&co, &checker, &err);

@@ -206,13 +206,25 @@ rp_code rp__replay_next_recorded(struct rp__replay_session *s, bool *out_got, st
 
 /* ----- the pre-pass (prepass.c) ----------------------------------------------------------- */
 
+/* How the pre-pass reads a recording. */
+struct rp__replay_pre {
+    rp_log_fn log;
+    void *log_ud;
+    rp_secret_fn secret; /* NULL: secrets are not checked */
+    void *secret_ud;
+    bool keep;                    /* keep the exchanges in the cache when they fit */
+    rp_replay_observe_fn observe; /* may be NULL */
+    void *observe_ud;
+};
+
 /*
- * Reads a recording once: learns correlations into rec->corr, notes its origin, keeps its
- * exchanges in the cache when keep is true and, when secret is not NULL, checks that every
- * placeholder the replay will fill is set (RP_ENOSECRET naming it otherwise).
+ * Reads a recording once: learns correlations into rec->corr (showing each exchange to
+ * pre->observe), notes its origin, keeps its exchanges in the cache when pre->keep is true
+ * and, when pre->secret is not NULL, checks that every placeholder the replay will fill is
+ * set (RP_ENOSECRET naming it otherwise).
  */
-rp_code rp__replay_prepass(struct rp__replay_rec *rec, rp_log_fn log, void *log_ud,
-                           rp_secret_fn secret, void *secret_ud, bool keep, struct rp_error *err);
+rp_code rp__replay_prepass(struct rp__replay_rec *rec, const struct rp__replay_pre *pre,
+                           struct rp_error *err);
 
 /* ----- record-time variables (vars.c) ---------------------------------------------------- */
 

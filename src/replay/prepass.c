@@ -27,9 +27,14 @@ static int check_secret(void *ud, const char *name)
     return 0;
 }
 
-rp_code rp__replay_prepass(struct rp__replay_rec *rec, rp_log_fn log, void *log_ud,
-                           rp_secret_fn secret, void *secret_ud, bool keep, struct rp_error *err)
+rp_code rp__replay_prepass(struct rp__replay_rec *rec, const struct rp__replay_pre *pre,
+                           struct rp_error *err)
 {
+    rp_log_fn log = pre->log;
+    void *log_ud = pre->log_ud;
+    rp_secret_fn secret = pre->secret;
+    void *secret_ud = pre->secret_ud;
+    bool keep = pre->keep;
     struct secret_check sc = {.lookup = secret, .ud = secret_ud};
     struct secret_check *secrets = secret ? &sc : NULL;
     rp_code rc = RP_EFORMAT;
@@ -74,10 +79,14 @@ rp_code rp__replay_prepass(struct rp__replay_rec *rec, rp_log_fn log, void *log_
             }
             rec->origin = rp_xstrdup(origin);
         }
+        size_t first = rp_correlator_count(rec->corr);
         rc = rp_correlator_learn(rec->corr, &ex, err);
         if (rc) {
             rp_error_prefix(err, "%s:%llu", rec->path, (unsigned long long)rp_reader_line(rd));
             goto out;
+        }
+        if (pre->observe) {
+            pre->observe(pre->observe_ud, rec->path, &ex, rec->corr, first);
         }
         if (rec->unsourced) {
             rp_unsourced_finder_learn(rec->unsourced, rec->corr, &ex);
@@ -133,7 +142,8 @@ rp_code rp_replay_survey(const char *path, struct rp_correlator *c, struct rp_un
     rec.corr = c;
     rec.unsourced = u;
     rp_rec_meta_init(&rec.meta);
-    rp_code rc = rp__replay_prepass(&rec, log, log_ud, NULL, NULL, false, err);
+    struct rp__replay_pre pre = {.log = log, .log_ud = log_ud};
+    rp_code rc = rp__replay_prepass(&rec, &pre, err);
     rp_rec_meta_cleanup(&rec.meta);
     rp_var_table_free(rec.vars);
     free(rec.origin);
