@@ -189,6 +189,10 @@ void rp__replay_configure_easy(struct rp__replay_session *s);
  */
 bool rp__replay_refuse(struct rp__replay_session *s, size_t missing);
 
+/* Reports s->cur UNSAFE with code and msg, and stops the session: its later steps are SKIPPED.
+ * The other sessions go on. */
+void rp__replay_stop_unsafe(struct rp__replay_session *s, rp_code code, const char *msg);
+
 /* Logs, once per recording before anything is sent, the unsourced ids that will be sent all the
  * same: in reads, and in writes under --allow-unsourced. */
 void rp__replay_warn_unsourced(struct rp_replay *r, const struct rp__replay_rec *rec);
