@@ -158,6 +158,9 @@ struct rp_checker_opts {
     const char *shape_file;
     /* Sinks get only FAIL, UNSAFE and ERROR verdicts (the tally still counts every one). */
     bool failures_only;
+    /* The recordings are learned from the replay's pre-pass, through rp_checker_observe
+     * (struct rp_replay_opts' observe), instead of being read again by rp_checker_new. */
+    bool learn_from_replay;
     rp_log_fn log; /* one DEBUG line per shape file used; may be NULL */
     void *log_ud;
 };
@@ -171,6 +174,14 @@ struct rp_checker;
 RP_EXTERN RP_NODISCARD rp_code rp_checker_new(const struct rp_checker_opts *opts,
                                               struct rp_checker **out, struct rp_error *err);
 RP_EXTERN void rp_checker_free(struct rp_checker *c);
+
+/*
+ * An rp_replay_observe_fn (ud: the checker): learns from one recorded exchange as the replay's
+ * pre-pass reads it, for a checker made with learn_from_replay.
+ */
+RP_EXTERN void rp_checker_observe(void *checker, const char *recording,
+                                  const struct rp_exchange *ex, const struct rp_correlator *corr,
+                                  size_t first);
 
 /* Adds a sink: takes it (the checker frees it) and clears *sink. Any number may be added. */
 RP_EXTERN void rp_checker_add_sink(struct rp_checker *c, struct rp_sink *sink);

@@ -60,6 +60,15 @@ typedef void (*rp_replay_result_fn)(void *ud, const struct rp_replay_event *ev);
 typedef void (*rp_replay_session_fn)(void *ud, const char *session, const char *const *from,
                                      const char *const *to, size_t n);
 
+/*
+ * Called by the pre-pass for each recorded exchange, once the recording's correlator has
+ * learned from it: corr holds every correlation learned so far, [first, count) from ex. All
+ * borrowed for the call. A checker learns here instead of reading the recording again
+ * (rp_checker_observe).
+ */
+typedef void (*rp_replay_observe_fn)(void *ud, const char *recording, const struct rp_exchange *ex,
+                                     const struct rp_correlator *corr, size_t first);
+
 struct rp_replay_opts {
     const char *target;          /* base URL: scheme://host[:port][/prefix]; required */
     unsigned concurrency;        /* sessions at once; 0 means 1 */
@@ -82,6 +91,8 @@ struct rp_replay_opts {
     rp_replay_result_fn on_result;   /* required */
     rp_replay_session_fn on_session; /* may be NULL */
     void *ud;
+    rp_replay_observe_fn observe; /* may be NULL */
+    void *observe_ud;
     /* A recording replayed after each session that started, as its sequel (teardown.c): in
      * its tenant, with its cookies, variables and correlated values; NULL: none. */
     const char *teardown;

@@ -142,6 +142,17 @@ void rp_checker_add_sink(struct rp_checker *c, struct rp_sink *sink)
     sink->ctx = NULL;
 }
 
+void rp_checker_observe(void *checker, const char *recording, const struct rp_exchange *ex,
+                        const struct rp_correlator *corr, size_t first)
+{
+    struct rp_checker *c = checker;
+    for (size_t i = 0; i < c->n_checks; i++) {
+        if (c->checks[i].ops->observe) {
+            c->checks[i].ops->observe(c->checks[i].ctx, recording, ex, corr, first);
+        }
+    }
+}
+
 void rp_checker_begin(struct rp_checker *c, const struct rp_run_info *run)
 {
     info_cleanup(&c->info);

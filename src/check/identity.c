@@ -9,6 +9,10 @@
  *
  *   $.id: expected 21 (the order created by #3), got 7
  *
+ * Replay's pre-pass feeds the learning (rp_checker_observe) with the exchanges and correlations
+ * it reads anyway, so a recording is read and correlated once; a checker without a replay
+ * (tests, tools) reads each recording itself with a correlator of its own.
+ *
  * Quiet where values may legitimately differ: only correlated values are followed (the
  * correlator takes no booleans or small counts on coincidence). A short id-like value (a
  * strong correlation under RP_CORRELATE_MIN_UNIQUE characters) makes a rule only in a response
@@ -73,6 +77,7 @@ struct rec {
     size_t *by_seq;     /* source indexes ordered by seq */
     struct rule *rules; /* ordered by seq */
     size_t n_rules;
+    struct learner *learning; /* while the replay's pre-pass feeds it (identity_observe) */
 };
 
 struct sess {
@@ -348,6 +353,8 @@ struct learner {
     } seen[RP_IDENTITY_NOUNS]; /* the latest exchanges, by seq modulo */
     char noun[NOUN_BUF];       /* what the exchange being read is about (noun_of) */
     char action[NOUN_BUF];
+    struct matches *m; /* the places of the response being walked */
+    char *jpath;       /* RP_CORRELATE_MAX_PATH bytes: the path being walked */
 };
 
 static size_t hash_text(const char *s)
@@ -642,20 +649,71 @@ static void sort_by_seq(struct rec *r)
     }
 }
 
-/* Reads the recording at path and learns its rules into r. */
-static rp_code learn(const char *path, struct rec *r, struct rp_error *err)
+/* A learner for r, before its first exchange. */
+static struct learner *learner_new(struct rec *r)
 {
-    struct rp_reader_opts ro = {0};
-    struct rp_reader *rd = NULL;
-    struct rp_correlator *corr = rp_correlator_new();
     struct learner *l = rp_xcalloc(1, sizeof(*l));
     l->r = r;
     l->slots = rp_xmalloc(HASH_SLOTS * sizeof(*l->slots));
     for (size_t i = 0; i < HASH_SLOTS; i++) {
         l->slots[i] = NONE;
     }
-    struct matches *m = rp_xcalloc(1, sizeof(*m));
-    char *jpath = rp_xmalloc(RP_CORRELATE_MAX_PATH);
+    l->m = rp_xcalloc(1, sizeof(*l->m));
+    l->jpath = rp_xmalloc(RP_CORRELATE_MAX_PATH);
+    return l;
+}
+
+/* Learns from one recorded exchange ex, which taught corr its correlations [first, count). */
+static void learner_feed(struct learner *l, const struct rp_exchange *ex,
+                         const struct rp_correlator *corr, size_t first)
+{
+    struct rec *r = l->r;
+    size_t slot = (size_t)(ex->seq % RP_IDENTITY_NOUNS);
+    l->seen[slot].seq = ex->seq;
+    noun_of(&ex->req, l->noun, l->action, sizeof(l->noun));
+    memcpy(l->seen[slot].noun, l->noun, sizeof(l->noun));
+    l->seen[slot].created = ex->req.method && key_ieq(ex->req.method, "POST");
+    for (size_t i = first; i < rp_correlator_count(corr); i++) {
+        const struct rp_correlation *c = rp_correlator_get(corr, i);
+        if (supported(c->from.kind) && c->value && c->value[0] && c->from_seq < ex->seq) {
+            size_t s = source_for(l, c);
+            if (s != NONE && c->to_seq > r->src[s].last_to) {
+                r->src[s].last_to = c->to_seq;
+            }
+        }
+    }
+    cJSON *doc = r->n_src && ex->has_response ? parse_body(&ex->resp) : NULL;
+    if (doc && r->n_rules < RP_IDENTITY_MAX_RULES) {
+        l->jpath[0] = '$';
+        l->jpath[1] = '\0';
+        walk(l, doc, ex->seq, l->jpath, 1, 0, l->m);
+        rules_from(l, ex->seq, l->m);
+    }
+    cJSON_Delete(doc);
+}
+
+/* Ends r's learning: its learner goes, its sources are indexed by seq. */
+static void learner_finish(struct rec *r)
+{
+    struct learner *l = r->learning;
+    if (!l) {
+        return;
+    }
+    free(l->jpath);
+    free(l->m);
+    free(l->slots);
+    free(l);
+    r->learning = NULL;
+    sort_by_seq(r);
+}
+
+/* Reads the recording at path and learns its rules into r, with a correlator of its own. */
+static rp_code learn(const char *path, struct rec *r, struct rp_error *err)
+{
+    struct rp_reader_opts ro = {0};
+    struct rp_reader *rd = NULL;
+    struct rp_correlator *corr = rp_correlator_new();
+    r->learning = learner_new(r);
     struct rp_exchange ex;
     rp_exchange_init(&ex);
     rp_code rc = rp_reader_open(path, &ro, &rd, err);
@@ -667,31 +725,9 @@ static rp_code learn(const char *path, struct rec *r, struct rp_error *err)
         }
         size_t before = rp_correlator_count(corr);
         rc = rp_correlator_learn(corr, &ex, err);
-        if (rc) {
-            break;
+        if (!rc) {
+            learner_feed(r->learning, &ex, corr, before);
         }
-        size_t slot = (size_t)(ex.seq % RP_IDENTITY_NOUNS);
-        l->seen[slot].seq = ex.seq;
-        noun_of(&ex.req, l->noun, l->action, sizeof(l->noun));
-        memcpy(l->seen[slot].noun, l->noun, sizeof(l->noun));
-        l->seen[slot].created = ex.req.method && key_ieq(ex.req.method, "POST");
-        for (size_t i = before; i < rp_correlator_count(corr); i++) {
-            const struct rp_correlation *c = rp_correlator_get(corr, i);
-            if (supported(c->from.kind) && c->value && c->value[0] && c->from_seq < ex.seq) {
-                size_t s = source_for(l, c);
-                if (s != NONE && c->to_seq > r->src[s].last_to) {
-                    r->src[s].last_to = c->to_seq;
-                }
-            }
-        }
-        cJSON *doc = r->n_src && ex.has_response ? parse_body(&ex.resp) : NULL;
-        if (doc && r->n_rules < RP_IDENTITY_MAX_RULES) {
-            jpath[0] = '$';
-            jpath[1] = '\0';
-            walk(l, doc, ex.seq, jpath, 1, 0, m);
-            rules_from(l, ex.seq, m);
-        }
-        cJSON_Delete(doc);
     }
     if (rc) {
         rp_error_prefix(err, "identity check");
@@ -699,11 +735,7 @@ static rp_code learn(const char *path, struct rec *r, struct rp_error *err)
     rp_exchange_cleanup(&ex);
     rp_reader_free(rd);
     rp_correlator_free(corr);
-    free(jpath);
-    free(m);
-    free(l->slots);
-    free(l);
-    sort_by_seq(r);
+    learner_finish(r);
     return rc;
 }
 
@@ -732,6 +764,7 @@ static void identity_free(void *ctx)
     free(id->sess);
     for (size_t i = 0; i < id->n_recs; i++) {
         struct rec *r = &id->recs[i];
+        learner_finish(r);
         for (size_t j = 0; j < r->n_src; j++) {
             free(r->src[j].loc.key);
             free(r->src[j].value);
@@ -758,6 +791,10 @@ static rp_code identity_begin(const struct rp_checker_opts *o, void **out_ctx, s
     for (size_t i = 0; i < o->n_recordings && !rc; i++) {
         struct rec *r = &id->recs[id->n_recs++];
         r->path = rp_xstrdup(o->recordings[i]);
+        if (o->learn_from_replay) {
+            r->learning = learner_new(r); /* fed by identity_observe */
+            continue;
+        }
         /* A recording that is not there has nothing to learn; replay says so itself. */
         rc = access(o->recordings[i], F_OK) == 0 ? learn(o->recordings[i], r, err) : RP_OK;
     }
@@ -769,7 +806,7 @@ static rp_code identity_begin(const struct rp_checker_opts *o, void **out_ctx, s
     return RP_OK;
 }
 
-static const struct rec *rec_for(const struct identity *id, const char *path)
+static struct rec *rec_for(struct identity *id, const char *path)
 {
     for (size_t i = 0; path && i < id->n_recs; i++) {
         if (strcmp(id->recs[i].path, path) == 0) {
@@ -777,6 +814,16 @@ static const struct rec *rec_for(const struct identity *id, const char *path)
         }
     }
     return NULL;
+}
+
+/* The replay's pre-pass read ex from recording, and corr learned [first, count) from it. */
+static void identity_observe(void *ctx, const char *recording, const struct rp_exchange *ex,
+                             const struct rp_correlator *corr, size_t first)
+{
+    struct rec *r = rec_for(ctx, recording);
+    if (r && r->learning) {
+        learner_feed(r->learning, ex, corr, first);
+    }
 }
 
 /* The state of session name (replaying r), made when new; the least recently used one is
@@ -917,9 +964,10 @@ static rp_code identity_exchange(void *ctx, const struct rp__check_input *in, st
         *out = recheck(v, &in->live->resp);
         return RP_OK;
     }
-    const struct rec *r = rec_for(id, in->recording);
+    struct rec *r = rec_for(id, in->recording);
     size_t r0 = 0, r1 = 0, s0 = 0, s1 = 0;
     if (r) {
+        learner_finish(r); /* the pre-pass is over once exchanges come */
         r1 = rules_of(r, in->recorded_seq, &r0);
         s1 = sources_of(r, in->recorded_seq, &s0);
     }
@@ -960,6 +1008,7 @@ static rp_code identity_exchange(void *ctx, const struct rp__check_input *in, st
 const struct rp__check_ops rp__check_identity = {
     .name = "identity",
     .begin = identity_begin,
+    .observe = identity_observe,
     .exchange = identity_exchange,
     .free = identity_free,
 };

@@ -22,11 +22,14 @@ struct rp__check_input {
  * rules); exchange() looks at one exchange, appends its mismatches to v->mismatches, may set
  * v->shape (and v->own_shape), and stores its own outcome in *out: PASS, FAIL (it added at
  * least one mismatch) or SKIPPED (it does not apply). An error code stops the run. A check
- * with no state leaves begin and free NULL.
+ * with no state leaves begin and free NULL. observe(), when set, is given each recorded exchange
+ * the replay's pre-pass reads, with the correlations learned so far (rp_checker_observe).
  */
 struct rp__check_ops {
     const char *name;
     rp_code (*begin)(const struct rp_checker_opts *opts, void **out_ctx, struct rp_error *err);
+    void (*observe)(void *ctx, const char *recording, const struct rp_exchange *ex,
+                    const struct rp_correlator *corr, size_t first);
     rp_code (*exchange)(void *ctx, const struct rp__check_input *in, struct rp_verdict *v,
                         enum rp_outcome *out, struct rp_error *err);
     void (*free)(void *ctx);

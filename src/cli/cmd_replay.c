@@ -245,6 +245,8 @@ static rp_code new_engine(const struct replay_opts *o, struct rp_checker *checke
         .log = cli_log,
         .on_result = on_result,
         .ud = checker,
+        .observe = rp_checker_observe,
+        .observe_ud = checker,
         .teardown = o->teardown,
         .teardown_timeout_ms = o->teardown_timeout_ms,
     };
@@ -322,6 +324,7 @@ static int run_replay(const struct replay_opts *o)
     struct rp_checker_opts co = {
         .recordings = recs,
         .n_recordings = o->n_recordings + (o->teardown != NULL),
+        .learn_from_replay = true,
         .log = cli_log,
     };
     rp_code rc = rp_checker_new(&co, &checker, &err);

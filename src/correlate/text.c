@@ -127,14 +127,25 @@ size_t rp__correlate_word_noun(const char *word, size_t n, char *out, size_t out
     };
     /* A GraphQL field, or a key in its style, names an action on a thing: "createOrder" and
      * "create_order" are about an order. */
-    static const char *const verbs[] = {
-        "create", "update", "delete",  "remove",  "add",   "get",  "fetch",   "set",     "upsert",
-        "edit",   "modify", "cancel",  "pay",     "list",  "find", "archive", "publish", "submit",
-        "insert", "save",   "replace", "destroy", "patch", "put",  NULL,
+#define VERB(w)                                                                                    \
+    {                                                                                              \
+        w, sizeof(w) - 1                                                                           \
+    }
+    static const struct {
+        const char *w;
+        size_t n;
+    } verbs[] = {
+        VERB("create"),  VERB("update"),  VERB("delete"), VERB("remove"), VERB("add"),
+        VERB("get"),     VERB("fetch"),   VERB("set"),    VERB("upsert"), VERB("edit"),
+        VERB("modify"),  VERB("cancel"),  VERB("pay"),    VERB("list"),   VERB("find"),
+        VERB("archive"), VERB("publish"), VERB("submit"), VERB("insert"), VERB("save"),
+        VERB("replace"), VERB("destroy"), VERB("patch"),  VERB("put"),
     };
-    for (size_t k = 0; verbs[k]; k++) {
-        size_t m = strlen(verbs[k]);
-        if (n > m + 1 && memcmp(word, verbs[k], m) == 0 &&
+#undef VERB
+    /* The first letter first: this runs for every key and URL segment learnt from. */
+    for (size_t k = 0; n > 2 && k < sizeof(verbs) / sizeof(verbs[0]); k++) {
+        size_t m = verbs[k].n;
+        if (word[0] == verbs[k].w[0] && n > m + 1 && memcmp(word, verbs[k].w, m) == 0 &&
             ((word[m] >= 'A' && word[m] <= 'Z') || word[m] == '_')) {
             size_t skip = word[m] == '_' ? m + 1 : m;
             word += skip;

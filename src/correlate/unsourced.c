@@ -193,32 +193,72 @@ static bool is_digit(unsigned char c)
     return c >= '0' && c <= '9';
 }
 
+/* Remembers the tokens of the run [p, p + n) cut at the separators in cut ("-", "_", both or
+ * neither), each that holds a digit and is long. */
+static void remember_cut(struct rp_unsourced_finder *u, const char *p, size_t n, const char *cut,
+                         uint64_t seq)
+{
+    size_t start = 0;
+    bool digit = false;
+    for (size_t i = 0; i <= n; i++) {
+        unsigned char c = i < n ? (unsigned char)p[i] : 0;
+        if (i < n && !(c && strchr(cut, c))) {
+            digit = digit || is_digit(c);
+            continue;
+        }
+        size_t len = i - start;
+        if (digit && len <= RP_UNSOURCED_MAX_ID && rp__correlate_is_long(p + start, len)) {
+            seen_put(u, tag_hash(TAG_LONG, 0, p + start, len), seq);
+        }
+        start = i + 1;
+        digit = false;
+    }
+}
+
 /*
  * Remembers every long token (rp__correlate_is_long) of the n bytes at p that holds a digit: the
  * runs of letters and digits, and the runs that also take '-', '_' or both, so "ord_8f3k2",
- * "8f3k2", a UUID and the 17 of
- * "/orders/17" are each found whole.
+ * "8f3k2", a UUID and the 17 of "/orders/17" are each found whole. One pass finds the widest
+ * runs (letters, digits, '-' and '_'); only a run with a digit is cut further, and only at the
+ * separators it holds.
  */
 static void remember_tokens(struct rp_unsourced_finder *u, const char *p, size_t n, uint64_t seq)
 {
-    for (int mode = 0; mode < 4; mode++) {
-        bool dash = mode & 1;
-        bool under = mode & 2;
-        size_t start = 0;
-        bool digit = false;
-        for (size_t i = 0; i <= n; i++) {
-            unsigned char c = i < n ? (unsigned char)p[i] : 0;
-            bool in = i < n && (is_alnum(c) || (dash && c == '-') || (under && c == '_'));
-            if (in) {
-                digit = digit || is_digit(c);
-                continue;
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = (unsigned char)p[i];
+        if (!is_alnum(c) && c != '-' && c != '_') {
+            i++;
+            continue;
+        }
+        size_t start = i;
+        bool digit = false, dash = false, under = false;
+        for (; i < n; i++) {
+            c = (unsigned char)p[i];
+            if (is_digit(c)) {
+                digit = true;
+            } else if (c == '-') {
+                dash = true;
+            } else if (c == '_') {
+                under = true;
+            } else if (!is_alnum(c)) {
+                break;
             }
-            size_t len = i - start;
-            if (digit && len <= RP_UNSOURCED_MAX_ID && rp__correlate_is_long(p + start, len)) {
-                seen_put(u, tag_hash(TAG_LONG, 0, p + start, len), seq);
-            }
-            start = i + 1;
-            digit = false;
+        }
+        if (!digit || i - start < RP_CORRELATE_MIN_UNIQUE) {
+            continue; /* no token of it can be long and hold a digit */
+        }
+        const char *run = p + start;
+        size_t len = i - start;
+        remember_cut(u, run, len, "", seq); /* the whole run: '-' and '_' taken */
+        if (dash) {
+            remember_cut(u, run, len, "-", seq); /* '_' taken */
+        }
+        if (under) {
+            remember_cut(u, run, len, "_", seq); /* '-' taken */
+        }
+        if (dash && under) {
+            remember_cut(u, run, len, "-_", seq); /* letters and digits only */
         }
     }
 }

@@ -558,9 +558,18 @@ rp_code rp_replay_run(struct rp_replay *r, struct rp_error *err)
             rp_unsourced_finder_tenant(rec->unsourced, r->tenants.v[k].from);
             rp_correlator_tenant(rec->corr, r->tenants.v[k].from);
         }
-        rp_code rc = rp__replay_prepass_with(rec, r->o.teardown, &r->tenants, r->o.log, r->o.log_ud,
-                                             r->o.dry_run ? NULL : r->o.secret, r->o.secret_ud,
-                                             !r->o.stream, err);
+        struct rp__replay_pre pre = {
+            .log = r->o.log,
+            .log_ud = r->o.log_ud,
+            .secret = r->o.dry_run ? NULL : r->o.secret,
+            .secret_ud = r->o.secret_ud,
+            .keep = !r->o.stream,
+            .observe = r->o.observe,
+            .observe_ud = r->o.observe_ud,
+            .teardown = r->o.teardown,
+            .tenants = &r->tenants,
+        };
+        rp_code rc = rp__replay_prepass(rec, &pre, err);
         if (rc) {
             return rc;
         }

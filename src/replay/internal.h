@@ -212,6 +212,10 @@ void rp__replay_configure_easy(struct rp__replay_session *s);
  */
 bool rp__replay_refuse(struct rp__replay_session *s, size_t missing);
 
+/* Reports s->cur UNSAFE with code and msg, and stops the session: its later steps are SKIPPED.
+ * The other sessions go on. */
+void rp__replay_stop_unsafe(struct rp__replay_session *s, rp_code code, const char *msg);
+
 /* Logs, once per recording before anything is sent, the unsourced ids that will be sent all the
  * same: in reads, and in writes under --allow-unsourced. */
 void rp__replay_warn_unsourced(struct rp_replay *r, const struct rp__replay_rec *rec);
@@ -229,25 +233,32 @@ rp_code rp__replay_next_recorded(struct rp__replay_session *s, bool *out_got, st
 
 /* ----- the pre-pass (prepass.c) ----------------------------------------------------------- */
 
-/*
- * Reads a recording once: learns correlations into rec->corr, notes its origin, keeps its
- * exchanges in the cache when keep is true and, when secret is not NULL, checks that every
- * placeholder the replay will fill is set (RP_ENOSECRET naming it otherwise).
- */
-rp_code rp__replay_prepass(struct rp__replay_rec *rec, rp_log_fn log, void *log_ud,
-                           rp_secret_fn secret, void *secret_ud, bool keep, struct rp_error *err);
+/* How the pre-pass reads a recording. */
+struct rp__replay_pre {
+    rp_log_fn log;
+    void *log_ud;
+    rp_secret_fn secret; /* NULL: secrets are not checked */
+    void *secret_ud;
+    bool keep;                    /* keep the exchanges in the cache when they fit */
+    rp_replay_observe_fn observe; /* may be NULL */
+    void *observe_ud;
+    /* --teardown: a recording read after this one as one sequence, its seqs shifted past this
+     * one's (rec->td_base) into its correlator, unsourced finder and variables, with the cookie
+     * names its responses set, and kept in rec->td (always in memory: RP_ETOOBIG past
+     * RP_REPLAY_CACHE_BYTES); NULL: none. Its tenants must be among tenants' FROMs, or without
+     * any, among rec's (RP_EFORMAT). */
+    const char *teardown;
+    const struct rp__replay_pairs *tenants;
+};
 
 /*
- * The same for a recording and its teardown at td_path (NULL: none) read after it as one
- * sequence: the teardown's exchanges are learned into rec's correlator, unsourced finder and
- * variables with their seqs shifted past rec's (rec->td_base), with the cookie names rec's
- * responses set, and kept in rec->td (always in memory: RP_ETOOBIG past
- * RP_REPLAY_CACHE_BYTES).
+ * Reads a recording once: learns correlations into rec->corr (showing each exchange to
+ * pre->observe), notes its origin, keeps its exchanges in the cache when pre->keep is true
+ * and, when pre->secret is not NULL, checks that every placeholder the replay will fill is
+ * set (RP_ENOSECRET naming it otherwise).
  */
-rp_code rp__replay_prepass_with(struct rp__replay_rec *rec, const char *td_path,
-                                const struct rp__replay_pairs *tenants, rp_log_fn log, void *log_ud,
-                                rp_secret_fn secret, void *secret_ud, bool keep,
-                                struct rp_error *err);
+rp_code rp__replay_prepass(struct rp__replay_rec *rec, const struct rp__replay_pre *pre,
+                           struct rp_error *err);
 
 /* ----- teardown (teardown.c) -------------------------------------------------------------- */
 

@@ -37,8 +37,7 @@ struct pass {
     struct rp__replay_rec *learn;
     struct rp__replay_cookie_names cn;
     struct secret_check *secrets;
-    rp_log_fn log;
-    void *log_ud;
+    const struct rp__replay_pre *pre;
 };
 
 /*
@@ -50,7 +49,7 @@ static rp_code read_one(struct pass *p, struct rp__replay_rec *into, uint64_t ba
 {
     struct rp__replay_rec *rec = p->learn;
     rp_code rc = RP_EFORMAT;
-    struct rp_reader_opts ropts = {.log = p->log, .log_ud = p->log_ud};
+    struct rp_reader_opts ropts = {.log = p->pre->log, .log_ud = p->pre->log_ud};
     struct rp_reader *rd = NULL;
     struct rp_exchange ex;
     rp_exchange_init(&ex);
@@ -97,10 +96,16 @@ static rp_code read_one(struct pass *p, struct rp__replay_rec *into, uint64_t ba
             goto out;
         }
         ex.seq += base;
+        size_t first = rp_correlator_count(rec->corr);
         rc = rp_correlator_learn(rec->corr, &ex, err);
         if (rc) {
             rp_error_prefix(err, "%s:%llu", into->path, (unsigned long long)rp_reader_line(rd));
             goto out;
+        }
+        /* The observer (the identity check) learns the main recording; a teardown's steps,
+         * reported with their own seqs, are not shown to it. */
+        if (p->pre->observe && into == rec) {
+            p->pre->observe(p->pre->observe_ud, rec->path, &ex, rec->corr, first);
         }
         if (rec->unsourced) {
             rp_unsourced_finder_learn(rec->unsourced, rec->corr, &ex);
@@ -168,19 +173,17 @@ static rp_code check_td_tenants(const struct rp__replay_rec *rec, const struct r
     return RP_OK;
 }
 
-rp_code rp__replay_prepass_with(struct rp__replay_rec *rec, const char *td_path,
-                                const struct rp__replay_pairs *tenants, rp_log_fn log, void *log_ud,
-                                rp_secret_fn secret, void *secret_ud, bool keep,
-                                struct rp_error *err)
+rp_code rp__replay_prepass(struct rp__replay_rec *rec, const struct rp__replay_pre *pre,
+                           struct rp_error *err)
 {
-    struct secret_check sc = {.lookup = secret, .ud = secret_ud};
-    struct pass p = {.learn = rec, .secrets = secret ? &sc : NULL, .log = log, .log_ud = log_ud};
-    rec->cache_full = !keep;
+    struct secret_check sc = {.lookup = pre->secret, .ud = pre->secret_ud};
+    struct pass p = {.learn = rec, .secrets = pre->secret ? &sc : NULL, .pre = pre};
+    rec->cache_full = !pre->keep;
     uint64_t last = 0;
     rp_code rc = read_one(&p, rec, 0, &last, err);
-    if (!rc && td_path) {
+    if (!rc && pre->teardown) {
         struct rp__replay_rec *td = rp_xcalloc(1, sizeof(*td));
-        td->path = rp_xstrdup(td_path);
+        td->path = rp_xstrdup(pre->teardown);
         rp_rec_meta_init(&td->meta);
         rec->td = td;
         rec->td_base = last + 1;
@@ -188,22 +191,16 @@ rp_code rp__replay_prepass_with(struct rp__replay_rec *rec, const char *td_path,
         if (!rc && td->cache_full) {
             rc = rp_error_set(err, RP_ETOOBIG,
                               "%s: a teardown recording must fit in memory (%u MiB decoded)",
-                              td_path, (unsigned)(RP_REPLAY_CACHE_BYTES >> 20));
+                              pre->teardown, (unsigned)(RP_REPLAY_CACHE_BYTES >> 20));
         }
         if (!rc) {
-            rc = check_td_tenants(rec, td, tenants, err);
+            rc = check_td_tenants(rec, td, pre->tenants, err);
         }
         const char *nm = td->meta.name && td->meta.name[0] ? td->meta.name : td->path;
         td->name = rp_xstrdup(nm);
     }
     rp__replay_cookie_names_cleanup(&p.cn);
     return rc;
-}
-
-rp_code rp__replay_prepass(struct rp__replay_rec *rec, rp_log_fn log, void *log_ud,
-                           rp_secret_fn secret, void *secret_ud, bool keep, struct rp_error *err)
-{
-    return rp__replay_prepass_with(rec, NULL, NULL, log, log_ud, secret, secret_ud, keep, err);
 }
 
 rp_code rp_replay_learn(const char *path, struct rp_correlator *c, rp_log_fn log, void *log_ud,
@@ -221,7 +218,8 @@ rp_code rp_replay_survey(const char *path, struct rp_correlator *c, struct rp_un
     rec.corr = c;
     rec.unsourced = u;
     rp_rec_meta_init(&rec.meta);
-    rp_code rc = rp__replay_prepass(&rec, log, log_ud, NULL, NULL, false, err);
+    struct rp__replay_pre pre = {.log = log, .log_ud = log_ud};
+    rp_code rc = rp__replay_prepass(&rec, &pre, err);
     rp_rec_meta_cleanup(&rec.meta);
     rp_var_table_free(rec.vars);
     free(rec.origin);

@@ -10,8 +10,7 @@
 
 #include "replay/internal.h"
 
-/* Stops the session at s->cur, reporting it UNSAFE with msg. */
-static void refuse(struct rp__replay_session *s, rp_code code, const char *msg)
+void rp__replay_stop_unsafe(struct rp__replay_session *s, rp_code code, const char *msg)
 {
     s->stopped = true;
     snprintf(s->stop_reason, sizeof(s->stop_reason),
@@ -103,7 +102,7 @@ bool rp__replay_refuse(struct rp__replay_session *s, size_t missing)
     /* Nothing is answered in a dry run: every correlated value is missing, and says nothing. */
     if (missing && !r->o.dry_run && rp_corr_session_missing(s->cs, rp__replay_seq(s), 0, NULL)) {
         missing_message(s, missing, msg, sizeof(msg));
-        refuse(s, RP_EMISSING, msg);
+        rp__replay_stop_unsafe(s, RP_EMISSING, msg);
         return true;
     }
     const struct rp_unsourced_finder *u = s->rec->unsourced;
@@ -124,7 +123,7 @@ bool rp__replay_refuse(struct rp__replay_session *s, size_t missing)
                            (unsigned long long)e->seq, msg);
             return false;
         }
-        refuse(s, RP_EUNSAFE, msg);
+        rp__replay_stop_unsafe(s, RP_EUNSAFE, msg);
         return true;
     }
     return false;

@@ -63,23 +63,9 @@ rp_code rp__replay_vars_fill(struct rp__replay_session *s, struct rp_request *re
     struct rp_error why = {0};
     rp_code rc = rp_var_table_check(t, req, true, &why);
     if (rc == RP_EMISSING) {
-        struct rp_replay *r = s->r;
-        if (!r->first_failure && !s->in_teardown) { /* a teardown's is reported apart */
-            r->first_failure = rc;
-            char msg[sizeof(s->name) + sizeof(why.msg) + 4];
-            snprintf(msg, sizeof(msg), "%s: %s", s->name, why.msg);
-            size_t n = strnlen(msg, sizeof(r->first_failure_msg) - 1);
-            memcpy(r->first_failure_msg, msg, n);
-            r->first_failure_msg[n] = '\0';
-        }
-        s->stopped = true;
-        snprintf(s->stop_reason, sizeof(s->stop_reason),
-                 "not sent: the session stopped at exchange %llu (a variable had no live value)",
-                 (unsigned long long)s->cur->seq);
-        rp__replay_emit(s, RP_REPLAY_ERROR, rc, why.msg, 0);
-        if (err) {
-            *err = why;
-        }
+        /* Sending without it would send the recorded credential, or none: refused as a
+         * correlated value missing live is. */
+        rp__replay_stop_unsafe(s, rc, why.msg);
         return rc;
     }
     if (rc) {

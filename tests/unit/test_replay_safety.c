@@ -35,7 +35,8 @@ struct upstream {
     pthread_mutex_t mu;
     char seen[MAX_SEEN][128]; /* "METHOD path" of each request */
     size_t n_seen;
-    bool lacks_id; /* POST .../orders answers without the order's id */
+    bool lacks_id;     /* POST .../orders answers without the order's id */
+    bool other_object; /* GET .../orders/ID answers about order 9, whatever ID */
 };
 
 static bool ends_with(const char *s, const char *tail)
@@ -68,6 +69,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     bool json = false;
     if (strcmp(method, "POST") == 0 && ends_with(url, "/orders")) {
         body = up->lacks_id ? "{\"order\":\"none\"}" : "{\"id\":7}";
+        json = true;
+    } else if (strcmp(method, "GET") == 0 && strstr(url, "/orders/")) {
+        body = up->other_object ? "{\"id\":9,\"item\":\"beans\"}" : "{\"id\":7,\"item\":\"beans\"}";
         json = true;
     }
     struct MHD_Response *r =
@@ -289,6 +293,105 @@ Test(replay_safety, a_refusal_is_a_failure_in_the_tally_junit_and_the_results_fi
 
     free(junit);
     free(results);
+    fx_stop(&fx);
+}
+
+/* ----- the identity check, learned from the replay's own pre-pass ------------------------- */
+
+/* A sink that keeps the first mismatch of each failed verdict. */
+struct fails {
+    size_t n;
+    char first[4][256];
+};
+
+static rp_code fails_result(void *ctx, const struct rp_verdict *v, struct rp_error *err)
+{
+    (void)err;
+    struct fails *f = ctx;
+    if (v->outcome == RP_OUTCOME_FAIL && f->n < 4 && v->mismatches.n) {
+        snprintf(f->first[f->n++], sizeof(f->first[0]), "%s: %s", v->mismatches.v[0].path,
+                 v->mismatches.v[0].message);
+    }
+    return RP_OK;
+}
+
+static rp_code fails_begin(void *ctx, const struct rp_run_info *run, struct rp_error *err)
+{
+    (void)ctx;
+    (void)run;
+    (void)err;
+    return RP_OK;
+}
+
+static rp_code fails_end(void *ctx, const struct rp_run_summary *sum, struct rp_error *err)
+{
+    (void)ctx;
+    (void)sum;
+    (void)err;
+    return RP_OK;
+}
+
+static void fails_free(void *ctx)
+{
+    (void)ctx;
+}
+
+static const struct rp_sink_ops fails_ops = {
+    .begin = fails_begin, .result = fails_result, .end = fails_end, .free = fails_free};
+
+/* Replays identity.jsonl with a checker that learns from the engine's pre-pass (as `reprise
+ * replay` does) and returns the run's tally; f gets the failures. */
+static struct rp_run_summary replay_checked(struct fx *fx, struct fails *f)
+{
+    struct rp_error err = {0};
+    const char *recs[] = {fx->path};
+    struct rp_checker_opts co = {.recordings = recs, .n_recordings = 1, .learn_from_replay = true};
+    cr_assert_eq(rp_checker_new(&co, &fx->checker, &err), RP_OK, "%s", err.msg);
+    struct rp_sink sink = {.ops = &fails_ops, .ctx = f};
+    rp_checker_add_sink(fx->checker, &sink);
+    struct rp_run_info info = {
+        .run_id = "r1", .target = fx->target, .recordings = recs, .n_recordings = 1};
+    rp_checker_begin(fx->checker, &info);
+    fx->o.observe = rp_checker_observe;
+    fx->o.observe_ud = fx->checker;
+    cr_assert_eq(replay(fx, NULL, 0), RP_OK);
+    struct rp_run_summary sum;
+    cr_assert_eq(rp_checker_end(fx->checker, &sum, &err), RP_OK, "%s", err.msg);
+    rp_checker_free(fx->checker);
+    fx->checker = NULL;
+    return sum;
+}
+
+Test(replay_safety, the_identity_check_learned_in_the_pre_pass_fails_another_object)
+{
+    struct fx fx;
+    fx_start(&fx, "identity");
+    fx.up.other_object = true;
+    struct fails f = {0};
+
+    struct rp_run_summary sum = replay_checked(&fx, &f);
+
+    /* The GET went to the live order 7, as it should, but the answer is about order 9. */
+    cr_assert_eq(fx.up.n_seen, 2);
+    cr_expect_str_eq(fx.up.seen[1], "GET /acme-r1-1/orders/7");
+    cr_expect_eq(sum.passed, 1);
+    cr_expect_eq(sum.failed, 1);
+    cr_assert_eq(f.n, 1);
+    cr_expect_str_eq(f.first[0], "$.id: expected 7 (the order created by #1), got 9");
+    fx_stop(&fx);
+}
+
+Test(replay_safety, the_identity_check_learned_in_the_pre_pass_passes_the_same_object)
+{
+    struct fx fx;
+    fx_start(&fx, "identity");
+    struct fails f = {0};
+
+    struct rp_run_summary sum = replay_checked(&fx, &f);
+
+    cr_expect_eq(sum.passed, 2);
+    cr_expect_eq(sum.failed, 0);
+    cr_expect_eq(f.n, 0);
     fx_stop(&fx);
 }
 
