@@ -100,6 +100,12 @@ struct rp_correlation {
  * "path segment 4", "html meta csrf-token") into out, cut to outsz. */
 RP_EXTERN void rp_location_format(const struct rp_location *loc, char *out, size_t outsz);
 
+/* The value at a response place loc of r (borrowed) into out, NUL-terminated, as the replay
+ * takes it; false when r has none there, or it does not fit outsz. Request kinds (path
+ * segment, query, form, multipart, GraphQL literal) have no value in a response. */
+RP_EXTERN bool rp_location_value(const struct rp_response *r, const struct rp_location *loc,
+                                 char *out, size_t outsz);
+
 struct rp_correlator;
 
 RP_EXTERN struct rp_correlator *rp_correlator_new(void);
