@@ -72,5 +72,28 @@ run probe "$rec" --target "$good" --tenant 'acme=probe-{run}-{session}'
 check "a --tenant rule with {session} probes (exit $code)" test "$code" -eq 0
 check "... A's read under its tenant" grep -qE '^  ok    #7 GET /t/probe-[a-z0-9]+-1/api/orders/[0-9]+ as demo-checkout#2: 404 \(denied\)$' "$tmp/out"
 
+# 5. B's record-time variables: a bearer-token session recorded through the proxy. The token is
+# a {{var:...}} filled with each session's own live token; the bearer API answers another
+# tenant's token with 404, so the probe is denied only if it really sent B's token (A's would
+# read A's note: a leak).
+need curl
+source "$src/tools/lib/proxy.sh"
+demo_start "$DEMO_BIN"; pids+=("$DEMO_PID"); up=$DEMO_URL
+px_start "$tmp/px" --upstream "$up" -o "$tmp/bearer.jsonl.gz" --tenant acme
+j() { curl -sS --max-time 60 -H 'Content-Type: application/json' "$@"; }
+j -o /dev/null -d '{"tenant":"acme","email":"owner@acme.test","password":"'"$REPRISE_SECRET_PASSWORD"'"}' "$PX_URL/api/signup"
+tok=$(j -d '{"email":"owner@acme.test","password":"'"$REPRISE_SECRET_PASSWORD"'"}' "$PX_URL/api/v2/t/acme/login" | jq -r .access_token)
+id=$(j -H "Authorization: Bearer $tok" -d '{"title":"mine"}' "$PX_URL/api/v2/t/acme/notes" | jq -r .id)
+j -o /dev/null -H "Authorization: Bearer $tok" "$PX_URL/api/v2/t/acme/notes/$id"
+px_stop INT
+check "bearer: the recording proxy stopped cleanly (exit $code)" test "$code" -eq 0
+check "bearer: the recording holds no live token" test "$(zcat "$tmp/bearer.jsonl.gz" | grep -c "$tok" || true)" -eq 0
+check "bearer: ... but a variable in its place" zgrep -q '{{var:' "$tmp/bearer.jsonl.gz"
+run probe "$tmp/bearer.jsonl.gz" --target "$good"
+check "bearer: exit 0 (exit $code; $(head -c 300 "$tmp/err"))" test "$code" -eq 0
+check "bearer: the note read is probed with B's token, and denied" \
+    grep -qE '^  ok    #4 GET /api/v2/t/acme-[a-z0-9]+-1/notes/[0-9]+ as bearer#2: 404 \(denied\)$' "$tmp/out"
+check "bearer: one request probed" grep -qx 'probe: 1 request probed, 0 leaks, 1 denied' "$tmp/out"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
