@@ -13,7 +13,7 @@
 
 #include "replay/internal.h"
 
-/* The most values of one tenant looked for in a response, and the shortest one. */
+/* The most values of one tenant looked for in a response. */
 #define MAX_VALUES 256u
 
 /* A read of A to probe: a copy of the recorded exchange and the URL A sent it to. */
@@ -220,7 +220,8 @@ static rp_code send_probe(struct probe *p, struct rp__replay_session *b, struct 
     return RP_OK;
 }
 
-/* The transport failure class of a libcurl code, as the engine names them. */
+/* The transport failure class of a libcurl code, as the engine names it: a copy of engine.c's
+ * static stop_code_for(); keep the two alike. */
 static rp_code failure_class(CURLcode cc)
 {
     switch (cc) {
@@ -233,6 +234,12 @@ static rp_code failure_class(CURLcode cc)
         return RP_EDNS;
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
         return RP_ETLS;
     default:
         return RP_ETARGET;

@@ -72,6 +72,13 @@ run probe "$rec" --target "$good" --tenant 'acme=probe-{run}-{session}'
 check "a --tenant rule with {session} probes (exit $code)" test "$code" -eq 0
 check "... A's read under its tenant" grep -qE '^  ok    #7 GET /t/probe-[a-z0-9]+-1/api/orders/[0-9]+ as demo-checkout#2: 404 \(denied\)$' "$tmp/out"
 
+# Other exits: an unwritable --junit before anything is sent (2), a dead target (3).
+run probe "$rec" --target "$good" --junit "$tmp/no-such-dir/j.xml"
+check "an unwritable --junit: exit 2 (exit $code)" test "$code" -eq 2
+check "... naming it" grep -qF "no-such-dir/j.xml" "$tmp/err"
+run probe "$rec" --target http://127.0.0.1:1
+check "a target that refuses connections: exit 3 (exit $code)" test "$code" -eq 3
+
 # 5. B's record-time variables: a bearer-token session recorded through the proxy. The token is
 # a {{var:...}} filled with each session's own live token; the bearer API answers another
 # tenant's token with 404, so the probe is denied only if it really sent B's token (A's would
