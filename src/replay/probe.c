@@ -174,6 +174,14 @@ static bool has_token(const char *s, size_t n, const char *v)
 
 /* ----- sending one probe --------------------------------------------------------------------- */
 
+/* Stops rp_secrets_each and rp_vars_each at the first placeholder. */
+static int any_placeholder(void *ud, const char *name)
+{
+    (void)ud;
+    (void)name;
+    return 1;
+}
+
 /* Replaces the URL of req with url (borrowed). */
 static void set_url(struct rp_request *req, const char *url)
 {
@@ -196,9 +204,28 @@ static rp_code send_probe(struct probe *p, struct rp__replay_session *b, struct 
     if (rc || !send) {
         return rc;
     }
+    /* The copy on the wire is made again from the request with A's URL, so that a placeholder
+     * in that URL (a secret, or a variable such as an access token in the query) is filled with
+     * B's value, as the rest of the request was. What is reported keeps the placeholders. */
     set_url(&b->live.req, st->url);
-    if (b->wire_req != &b->live.req) {
-        set_url(b->wire_req, st->url);
+    b->wire_req = &b->live.req;
+    bool vars = rp_vars_each(&b->live.req, any_placeholder, NULL) != 0;
+    if (vars || rp_secrets_each(&b->live.req, any_placeholder, NULL)) {
+        b->wire_req = &b->wire.req;
+        rc = rp_request_copy(&b->wire.req, &b->live.req, err);
+        if (!rc) {
+            rc = rp_secrets_fill(&b->wire.req, b->r->o.secret, b->r->o.secret_ud, err);
+        }
+        if (!rc && vars) {
+            rc = rp__replay_vars_fill(b, &b->wire.req, err);
+        }
+        if (rc == RP_EMISSING) {
+            return RP_OK; /* B has no value for a variable of A's URL: not sent, p->why says */
+        }
+        if (rc) {
+            return rp_error_prefix(err, "%s: exchange %llu", b->rec->path,
+                                   (unsigned long long)st->recorded.seq);
+        }
     }
     curl_slist_free_all(b->hdrs);
     b->hdrs = rp__replay_header_list(b, err);

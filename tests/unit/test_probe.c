@@ -117,11 +117,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     const char *sid = MHD_lookup_connection_value(c, MHD_COOKIE_KIND, "sid");
     const char *csrf = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-CSRF");
     const char *qid = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "thing_id");
+    const char *key = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "key");
     pthread_mutex_lock(&up->mu);
     if (up->n_seen < MAX_SEEN) {
-        char q[48] = "";
+        char q[96] = "";
         if (qid) {
             snprintf(q, sizeof(q), " thing_id=%s", qid);
+        }
+        if (key) {
+            snprintf(q + strlen(q), sizeof(q) - strlen(q), " key=%s", key);
         }
         snprintf(up->seen[up->n_seen++], sizeof(up->seen[0]), "%s %s%s sid=%s csrf=%s", method, url,
                  q, sid ? sid : "-", csrf ? csrf : "-");
@@ -237,6 +241,13 @@ static void on_probe(void *ud, const struct rp_probe_result *res)
     }
 }
 
+/* The secrets of the tests: only apikey is set. */
+static const char *secret(void *ud, const char *name)
+{
+    (void)ud;
+    return strcmp(name, "apikey") == 0 ? "k-live" : NULL;
+}
+
 static void fx_start(struct fx *fx, enum mode mode, const char *rec)
 {
     memset(fx, 0, sizeof(*fx));
@@ -265,6 +276,7 @@ static rp_code probe(struct fx *fx, const char *from, const char *to, uint64_t *
     struct rp_replay_opts o = {
         .target = fx->target,
         .run_id = "r",
+        .secret = secret,
         .on_result = on_step,
         .ud = fx,
     };
@@ -400,5 +412,21 @@ Test(probe, a_tenant_rule_with_session_makes_the_two_tenants)
     cr_expect_str_eq(fx.pr[0].url, "/t/t1/things/100");
     cr_expect_str_eq(fx.pr[0].leaked, "t1 100");
     cr_expect_eq(leaks, 2);
+    fx_stop(&fx);
+}
+
+Test(probe, a_secret_in_a_url_is_filled_on_the_wire_and_kept_a_placeholder_in_the_report)
+{
+    struct fx fx;
+    fx_start(&fx, ISOLATED, "secretkey");
+    uint64_t leaks = 99;
+    struct rp_error err = {0};
+    cr_assert_eq(probe(&fx, NULL, NULL, &leaks, &err), RP_OK, "%s", err.msg);
+    cr_expect_eq(leaks, 0);
+    cr_assert_eq(fx.up.n_seen, 12);
+    cr_expect_str_eq(fx.up.seen[10],
+                     "GET /t/acme-r-1/things/100 key=k-live sid=acme-r-2 csrf=tok00000000002");
+    cr_assert_eq(fx.n_pr, 2);
+    cr_expect_str_eq(fx.pr[0].url, "/t/acme-r-1/things/100?key={{secret:apikey}}");
     fx_stop(&fx);
 }
