@@ -307,6 +307,10 @@ static rp_code probe_step(struct probe *p, struct step *st, rp_probe_fn on_probe
     p->probing = true;
     rp_code rc = send_probe(p, b, st, &sent, &cc, err);
     p->probing = false;
+    /* A probe refused (a variable of A's URL B has no value for) stops nothing: the session
+     * had finished, and the next probe is built afresh. */
+    b->stopped = false;
+    b->stop_reason[0] = '\0';
     if (rc) {
         return rc;
     }
