@@ -184,6 +184,11 @@ RP_EXTERN RP_NODISCARD rp_code rp_corr_session_apply(struct rp_corr_session *s, 
                                                      struct rp_request *req, size_t *out_missing,
                                                      struct rp_error *err);
 
+/* The live value the session took for correlation i (as rp_correlator_get numbers them),
+ * borrowed from s until its next observe; NULL when none was taken or i is past the end. The
+ * isolation probe (`reprise probe`) knows a tenant's server-given values by it. */
+RP_EXTERN const char *rp_corr_session_value(const struct rp_corr_session *s, size_t i);
+
 /* ----- safety nets: missing live values, unsourced ids (session.c, unsourced.c) ---------- */
 
 /*
