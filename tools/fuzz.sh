@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Builds every libFuzzer target (tests/fuzz/fuzz_*.c) with clang and runs each for a bounded
-# time, seeded from tests/data (and ../shared/corpus where a target reads it). Exits non-zero
+# Builds every libFuzzer target (tests/fuzz/fuzz_*.c, and the demo app's reprise-demo-fuzz) with
+# clang and runs each for a bounded time, seeded from tests/data (and ../shared/corpus where a
+# target reads it: pcaps for fuzz_capture, HARs for fuzz_har). Exits non-zero
 # when a target crashes, leaks or times out; the reproducer is left in build/fuzz/.
 #
 #   tools/fuzz.sh [SECONDS_PER_TARGET]     default 30
@@ -11,7 +12,7 @@ secs=${1:-30}
 tools/install-deps.sh
 build=build/fuzz
 CC=clang cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DREPRISE_FUZZ=ON \
-      -DREPRISE_BUILD_TESTS=OFF -DREPRISE_BUILD_DEMO=OFF >/dev/null
+      -DREPRISE_BUILD_TESTS=OFF -DREPRISE_BUILD_DEMO=ON >/dev/null
 cmake --build "$build" -j"$(nproc)" >/dev/null
 
 corpus=${REPRISE_CORPUS:-../shared/corpus} # third-party samples, read in place, never copied
@@ -21,26 +22,27 @@ seeds_for() { # target -> seed directories
         fuzz_shape) echo tests/data/shape ;;
         fuzz_har) echo tests/data/har "$corpus/har" ;;
         fuzz_capture) echo "$corpus/pcap" ;;
+        reprise-demo-fuzz) echo tests/data/demo-fuzz ;;
         *) echo "tests/data/${1#fuzz_}" ;;
     esac
 }
 
 status=0
-for bin in "$build"/tests/fuzz/fuzz_*; do
+for bin in "$build"/tests/fuzz/fuzz_* "$build"/tools/demo-app/reprise-demo-fuzz; do
     [ -x "$bin" ] || continue
     name=$(basename "$bin")
-    corpus="$build/corpus-$name"
-    mkdir -p "$corpus"
+    work="$build/corpus-$name" # what this run finds; the seeds stay where they are
+    mkdir -p "$work"
     seeds=()
     for d in $(seeds_for "$name"); do
         [ -d "$d" ] && seeds+=("$(cd "$d" && pwd)")
     done
     # Gzip the recording fixtures so the reader's gzip path is seeded, not only its errors.
     if [ "$name" = fuzz_recording ]; then
-        for f in tests/data/recording/*.jsonl; do gzip -c "$f" >"$corpus/$(basename "$f").gz"; done
+        for f in tests/data/recording/*.jsonl; do gzip -c "$f" >"$work/$(basename "$f").gz"; done
     fi
     echo "fuzz: $name for ${secs}s"
-    if ! (cd "$build" && "./tests/fuzz/$name" -max_total_time="$secs" -timeout=10 \
+    if ! (cd "$build" && "./${bin#"$build"/}" -max_total_time="$secs" -timeout=10 \
             -rss_limit_mb=2048 -print_final_stats=1 "corpus-$name" "${seeds[@]}" \
             >"fuzz-$name.log" 2>&1); then
         echo "fuzz: $name FAILED, see $build/fuzz-$name.log" >&2

@@ -100,6 +100,12 @@ struct rp_correlation {
  * "path segment 4", "html meta csrf-token") into out, cut to outsz. */
 RP_EXTERN void rp_location_format(const struct rp_location *loc, char *out, size_t outsz);
 
+/* The value at a response place loc of r (borrowed) into out, NUL-terminated, as the replay
+ * takes it; false when r has none there, or it does not fit outsz. Request kinds (path
+ * segment, query, form, multipart, GraphQL literal) have no value in a response. */
+RP_EXTERN bool rp_location_value(const struct rp_response *r, const struct rp_location *loc,
+                                 char *out, size_t outsz);
+
 struct rp_correlator;
 
 RP_EXTERN struct rp_correlator *rp_correlator_new(void);
@@ -177,6 +183,11 @@ RP_EXTERN void rp_corr_session_observe(struct rp_corr_session *s, uint64_t seq,
 RP_EXTERN RP_NODISCARD rp_code rp_corr_session_apply(struct rp_corr_session *s, uint64_t seq,
                                                      struct rp_request *req, size_t *out_missing,
                                                      struct rp_error *err);
+
+/* The live value the session took for correlation i (as rp_correlator_get numbers them),
+ * borrowed from s until its next observe; NULL when none was taken or i is past the end. The
+ * isolation probe (`reprise probe`) knows a tenant's server-given values by it. */
+RP_EXTERN const char *rp_corr_session_value(const struct rp_corr_session *s, size_t i);
 
 /* ----- safety nets: missing live values, unsourced ids (session.c, unsourced.c) ---------- */
 

@@ -68,6 +68,14 @@ RP_EXTERN RP_NODISCARD rp_code rp_recording_encode_meta(const struct rp_rec_meta
 RP_EXTERN RP_NODISCARD rp_code rp_recording_decode_exchange(const char *line, size_t len,
                                                             struct rp_exchange *ex,
                                                             struct rp_error *err);
+/*
+ * Adds to ex the variables a "vars" array declares (the JSON text of the array, len bytes, as
+ * an exchange line holds it: [{"name": NAME, "from": PLACE}, ...]), for a format that carries
+ * it elsewhere (HAR's "_reprise_vars"). Errors as rp_recording_decode_exchange.
+ */
+RP_EXTERN RP_NODISCARD rp_code rp_recording_decode_vars(const char *json, size_t len,
+                                                        struct rp_exchange *ex,
+                                                        struct rp_error *err);
 /* Parses a header line into m (initialised). Errors as rp_recording_decode_exchange. */
 RP_EXTERN RP_NODISCARD rp_code rp_recording_decode_meta(const char *line, size_t len,
                                                         struct rp_rec_meta *m,

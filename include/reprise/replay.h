@@ -158,6 +158,53 @@ RP_EXTERN const char *rp_replay_run_id(const struct rp_replay *r);
 /* Makes a random run id of n lower-case letters and digits into out (n + 1 bytes). */
 RP_EXTERN void rp_run_id_make(char *out, size_t n);
 
+/* ----- the cross-tenant isolation probe (probe.c) -------------------------------------------- */
+
+enum rp_probe_outcome {
+    RP_PROBE_DENIED,  /* 401, 403 or 404, and none of A's values in the body: isolation holds */
+    RP_PROBE_LEAK,    /* another status, or A's values in the body */
+    RP_PROBE_ERROR,   /* sent, no response: code and message say why */
+    RP_PROBE_SKIPPED, /* not sent: B's copy could not be built (message says why) */
+};
+
+/* One probed request: a read of session A (a GET or HEAD whose path or query carries a value a
+ * response gave A) sent again with session B's credentials. Everything borrowed for the call. */
+struct rp_probe_result {
+    const char *recording;          /* its path */
+    const char *session_a;          /* "NAME#1": the owner of the object */
+    const char *session_b;          /* "NAME#2": whose credentials went with A's path */
+    uint64_t seq;                   /* the recorded exchange */
+    const struct rp_exchange *live; /* the request as sent and, unless ERROR or SKIPPED, B's
+                                       response */
+    enum rp_probe_outcome outcome;
+    rp_code code;              /* ERROR: the failure class */
+    const char *message;       /* ERROR, SKIPPED: one line */
+    const char *const *leaked; /* A's values found in the response body */
+    size_t n_leaked;
+};
+
+typedef void (*rp_probe_fn)(void *ud, const struct rp_probe_result *res);
+
+/*
+ * Runs the isolation probe instead of rp_replay_run(): every recording is replayed as two
+ * sessions in fresh tenants, A then B (opts.sessions is taken as 2 and concurrency as 1; each
+ * step still goes to on_result). Then each read of A that carries a value a response gave A (a
+ * correlation into its path or query) is sent again with A's URL and B's credentials: the
+ * request B would have sent at that step (B's tenant, cookies, correlated header values such
+ * as CSRF tokens, record-time variables such as bearer tokens) with A's path and query. A's
+ * values are its tenant names and every server-given value A took that B did not take alike;
+ * one found in the body as a whole token (not part of a longer word) is leaked, unless the
+ * response is a denial and the value is in the request's own URL (an echo of the path). Each
+ * probed request goes to on_probe. *out_leaks counts the leaks.
+ *
+ * Returns RP_EUSAGE, with nothing sent, when a recording declares no tenant and no --tenant
+ * rule applies, or when a rule's template has neither {session} nor {uuid} (A and B would
+ * share a tenant); otherwise as rp_replay_run(), and a probe request's transport failure as
+ * its class (after every probe was reported).
+ */
+RP_EXTERN RP_NODISCARD rp_code rp_replay_probe(struct rp_replay *r, rp_probe_fn on_probe, void *ud,
+                                               uint64_t *out_leaks, struct rp_error *err);
+
 /*
  * Learns the correlations of the recording at path (streaming) into c. Errors name FILE:LINE.
  * The engine calls this for each recording; `reprise show --correlations` too.

@@ -259,7 +259,10 @@ static bool extract(const struct rp_response *r, const cJSON *doc, const struct 
         return found;
     }
     default:
-        return false;
+        /* The HTML, link and regular-expression places, as the replay takes them. A page
+         * link's pattern holds the recorded tenant: live, under another tenant, it is not
+         * found, and the source makes no expectation (as one not seen live). */
+        return rp_location_value(r, loc, out, outsz);
     }
 }
 
@@ -372,10 +375,31 @@ static bool loc_eq(const struct rp_location *a, const struct rp_location *b)
            strcmp(a->key ? a->key : "", b->key ? b->key : "") == 0;
 }
 
+/* A place in a response: JSON, headers, cookies, links, HTML (meta tags, inputs, selects, page
+ * links) and bound regular expressions. */
 static bool supported(enum rp_loc_kind k)
 {
-    return k == RP_LOC_BODY_JSON || k == RP_LOC_HEADER || k == RP_LOC_HEADER_SEGMENT ||
-           k == RP_LOC_COOKIE;
+    switch (k) {
+    case RP_LOC_BODY_JSON:
+    case RP_LOC_HEADER:
+    case RP_LOC_HEADER_SEGMENT:
+    case RP_LOC_COOKIE:
+    case RP_LOC_HTML_META:
+    case RP_LOC_HTML_INPUT:
+    case RP_LOC_HTML_URL:
+    case RP_LOC_HTML_SELECT:
+    case RP_LOC_BODY_JSON_SEGMENT:
+    case RP_LOC_LINK_SEGMENT:
+    case RP_LOC_BODY_REGEX:
+        return true;
+    case RP_LOC_PATH_SEGMENT:
+    case RP_LOC_QUERY:
+    case RP_LOC_FORM:
+    case RP_LOC_MULTIPART:
+    case RP_LOC_GRAPHQL_LITERAL:
+        return false;
+    }
+    return false;
 }
 
 /* The last key of a path the correlator wrote ("$.order.id": "id"), or "". */

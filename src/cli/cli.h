@@ -142,6 +142,7 @@ int cmd_capture(int argc, char **argv);
 int cmd_record(int argc, char **argv);
 int cmd_ca(int argc, char **argv);
 int cmd_help(int argc, char **argv);
+int cmd_probe(int argc, char **argv);
 
 /* ----- per-command options, parsed apart from running (STYLE rule 19) ----- */
 
@@ -224,6 +225,8 @@ extern const struct option cmd_export_longopts[];
 extern const struct option cmd_capture_longopts[];
 extern const struct option cmd_record_longopts[];
 extern const struct option cmd_ca_longopts[];
+extern const struct option cmd_probe_longopts[];
+extern const char cli_help_probe[];
 
 /* The --help texts, generated from docs/help/NAME.txt (cmake/help.cmake); "reprise" is the
  * overview. */

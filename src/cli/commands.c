@@ -9,6 +9,7 @@ const struct cli_command cli_commands[] = {
     {"show", cmd_show, cli_help_show, cmd_show_longopts},
     {"shape", cmd_shape, cli_help_shape, cmd_shape_longopts},
     {"replay", cmd_replay, cli_help_replay, cmd_replay_longopts},
+    {"probe", cmd_probe, cli_help_probe, cmd_probe_longopts},
     {"diff", cmd_diff, cli_help_diff, cmd_diff_longopts},
     {"record", cmd_record, cli_help_record, cmd_record_longopts},
     {"ca", cmd_ca, cli_help_ca, cmd_ca_longopts},

@@ -4,6 +4,7 @@
  * URLs and their path templates, Link header values, multipart/form-data bodies and GraphQL
  * query strings. Each works on pointer plus length, allocates nothing, and only moves forward.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "../jscan_int.h"
@@ -682,4 +683,40 @@ bool rp__correlate_is_graphql(const char *text, size_t n)
         return query_object(text, n, i + 1);
     }
     return query_object(text, n, i);
+}
+
+/* True for the path of a GraphQL query string: "$.query" or "$[N].query". */
+bool rp__correlate_graphql_query_path(const char *p)
+{
+    if (strcmp(p, "$.query") == 0) {
+        return true;
+    }
+    if (strncmp(p, "$[", 2) != 0) {
+        return false;
+    }
+    size_t i = 2;
+    while (p[i] >= '0' && p[i] <= '9') {
+        i++;
+    }
+    return i > 2 && strcmp(p + i, "].query") == 0;
+}
+
+/* The GraphQL query string whose literal starts at text[start], decoded: new memory, or NULL. */
+char *rp__correlate_graphql_decode(const char *text, size_t n, size_t start, size_t *out_len)
+{
+    size_t end = rp__jscan_string_end(text, n, start + 1);
+    if (end >= n) {
+        return NULL;
+    }
+    size_t cap = end - start + 1;
+    char *q = rp_xmalloc(cap);
+    size_t pi = start;
+    size_t len = 0;
+    bool fits = false;
+    if (!rp__jscan_string(text, n, &pi, q, cap, &len, &fits) || !fits) {
+        free(q);
+        return NULL;
+    }
+    *out_len = len;
+    return q;
 }

@@ -249,6 +249,14 @@ void rp__correlate_graphql_scan(const char *q, size_t n, rp__gql_fn fn, void *ud
  * *out_len; false when there is none. */
 bool rp__correlate_graphql_root(const char *q, size_t n, size_t *out_off, size_t *out_len);
 
+/* True for the JSON path of a GraphQL query string in a request body: "$.query" or
+ * "$[N].query" (a batch). */
+bool rp__correlate_graphql_query_path(const char *path);
+
+/* The JSON string literal that starts at text[start] (its opening quote), decoded: new memory
+ * (its length in *out_len), or NULL when it is not a whole string. */
+char *rp__correlate_graphql_decode(const char *text, size_t n, size_t start, size_t *out_len);
+
 /* True when the body of the request is GraphQL over JSON: an object with a "query" string, or an
  * array whose first element is one. */
 bool rp__correlate_is_graphql(const char *text, size_t n);

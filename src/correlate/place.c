@@ -517,3 +517,16 @@ bool rp__correlate_place_parse(const char *place, struct rp_location *loc, char 
                 "cookie:NAME, html:input[name=N], html:meta[name=N], html:select[name=N], "
                 "regex:RE");
 }
+
+bool rp_location_value(const struct rp_response *r, const struct rp_location *loc, char *out,
+                       size_t outsz)
+{
+    char buf[RP__CORR_VALUE_BUF];
+    size_t len = 0;
+    if (outsz == 0 || !rp__correlate_extract(r, loc, buf, &len) || len >= outsz) {
+        return false;
+    }
+    memcpy(out, buf, len);
+    out[len] = '\0';
+    return true;
+}

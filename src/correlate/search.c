@@ -366,47 +366,11 @@ static bool gql_lit(void *ud, const struct rp__gql_lit *lit)
     return g->more;
 }
 
-/* True for the path of a GraphQL query string: "$.query" or "$[N].query". */
-static bool query_path(const char *p)
-{
-    if (strcmp(p, "$.query") == 0) {
-        return true;
-    }
-    if (strncmp(p, "$[", 2) != 0) {
-        return false;
-    }
-    size_t i = 2;
-    while (p[i] >= '0' && p[i] <= '9') {
-        i++;
-    }
-    return i > 2 && strcmp(p + i, "].query") == 0;
-}
-
-/* The GraphQL query string whose literal starts at text[start], decoded: new memory, or NULL. */
-static char *gql_decode(const char *text, size_t n, size_t start, size_t *out_len)
-{
-    size_t end = rp__jscan_string_end(text, n, start + 1);
-    if (end >= n) {
-        return NULL;
-    }
-    size_t cap = end - start + 1;
-    char *q = rp_xmalloc(cap);
-    size_t pi = start;
-    size_t len = 0;
-    bool fits = false;
-    if (!rp__jscan_string(text, n, &pi, q, cap, &len, &fits) || !fits) {
-        free(q);
-        return NULL;
-    }
-    *out_len = len;
-    return q;
-}
-
 /* Offers the literal arguments of the query string at leaf. */
 static bool scan_query(struct req *rq, const struct rp__json_leaf *leaf)
 {
     size_t qn = 0;
-    char *q = gql_decode(rq->body, rq->body_len, leaf->start, &qn);
+    char *q = rp__correlate_graphql_decode(rq->body, rq->body_len, leaf->start, &qn);
     if (!q) {
         return true;
     }
@@ -425,7 +389,8 @@ static bool scan_query(struct req *rq, const struct rp__json_leaf *leaf)
 static bool req_leaf(void *ud, const struct rp__json_leaf *leaf)
 {
     struct req *rq = ud;
-    if (rq->graphql && leaf->type == RP__JSON_STRING && query_path(leaf->path)) {
+    if (rq->graphql && leaf->type == RP__JSON_STRING &&
+        rp__correlate_graphql_query_path(leaf->path)) {
         return scan_query(rq, leaf);
     }
     if (!leaf->value || (leaf->type != RP__JSON_STRING && leaf->type != RP__JSON_NUMBER)) {
@@ -627,7 +592,9 @@ static void graphql_noun(struct req *rq)
         return;
     }
     size_t qn = 0;
-    char *q = type == RP__JSON_STRING ? gql_decode(rq->body, rq->body_len, start, &qn) : NULL;
+    char *q = type == RP__JSON_STRING
+                  ? rp__correlate_graphql_decode(rq->body, rq->body_len, start, &qn)
+                  : NULL;
     size_t off = 0;
     size_t len = 0;
     char noun[NOUN_BUF];

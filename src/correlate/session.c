@@ -672,3 +672,10 @@ const struct rp_correlation *rp_corr_session_missing(const struct rp_corr_sessio
     }
     return NULL;
 }
+
+/* ----- live values, for the isolation probe ------------------------------------------------- */
+
+const char *rp_corr_session_value(const struct rp_corr_session *s, size_t i)
+{
+    return i < s->n ? s->live[i] : NULL;
+}

@@ -9,6 +9,7 @@
  * Replay refuses a write that sends one: the recorded server value names another tenant's object in
  * a fresh tenant.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -470,6 +471,9 @@ struct req {
     struct rp_unsourced_finder *u;
     const struct rp_correlator *c;
     const struct rp_exchange *ex;
+    bool graphql;            /* the body is GraphQL over JSON: its query strings are read too */
+    const char *gql_path;    /* the query string's path, while its literals are offered */
+    const char *gql_q;       /* and the query string itself, decoded */
     size_t corr_lo, corr_hi; /* the correlations into this request */
     size_t offered;
     bool write;
@@ -620,9 +624,48 @@ static void scan_params(struct req *rq, const char *s, size_t n, enum rp_loc_kin
     }
 }
 
+/* A literal argument of a GraphQL query string: an id shape where the argument names an id
+ * ("id", "orderId"), a UUID anywhere. */
+static bool gql_literal(void *ud, const struct rp__gql_lit *lit)
+{
+    struct req *rq = ud;
+    const char *q = rq->gql_q;
+    size_t vo = lit->string ? lit->start + 1 : lit->start;
+    size_t vl = lit->string ? lit->end - lit->start - 2 : lit->end - lit->start;
+    bool id_key = rp__correlate_key_is_id(lit->arg, lit->arg_len, false);
+    char key[RP_CORRELATE_MAX_PATH + RP_CORRELATE_MAX_KEY + 2];
+    if (lit->arg_len > RP_CORRELATE_MAX_KEY || !keyed_idlike(id_key, q + vo, vl)) {
+        return rq->offered <= RP_CORRELATE_MAX_TARGETS;
+    }
+    int k = snprintf(key, sizeof(key), "%s %.*s", rq->gql_path, (int)lit->arg_len, lit->arg);
+    if (k > 0 && (size_t)k < sizeof(key)) {
+        char noun[NOUN_BUF] = "";
+        if (!rp__correlate_id_noun(lit->arg, lit->arg_len, lit->field, lit->field_len, "", noun)) {
+            noun[0] = '\0';
+        }
+        /* Index 0: the place names the argument; which of its literals is in the message. */
+        offer(rq, RP_LOC_GRAPHQL_LITERAL, key, 0, noun, q + vo, vl);
+    }
+    return rq->offered <= RP_CORRELATE_MAX_TARGETS;
+}
+
 static bool json_leaf(void *ud, const struct rp__json_leaf *leaf)
 {
     struct req *rq = ud;
+    if (rq->graphql && leaf->type == RP__JSON_STRING &&
+        rp__correlate_graphql_query_path(leaf->path)) {
+        const struct rp_body *b = &rq->ex->req.body;
+        size_t qn = 0;
+        char *q = rp__correlate_graphql_decode((const char *)b->data, b->len, leaf->start, &qn);
+        if (q) {
+            rq->gql_q = q;
+            rq->gql_path = leaf->path;
+            rp__correlate_graphql_scan(q, qn, gql_literal, rq);
+            rq->gql_q = NULL;
+            free(q);
+        }
+        return rq->offered <= RP_CORRELATE_MAX_TARGETS;
+    }
     if (!leaf->value || (leaf->type != RP__JSON_STRING && leaf->type != RP__JSON_NUMBER)) {
         return true;
     }
@@ -636,6 +679,34 @@ static bool json_leaf(void *ud, const struct rp__json_leaf *leaf)
         offer(rq, RP_LOC_BODY_JSON, leaf->path, 0, noun, leaf->value, leaf->value_len);
     }
     return rq->offered <= RP_CORRELATE_MAX_TARGETS;
+}
+
+/* The field values of a multipart/form-data body, as scan_params reads a form; file parts are
+ * left alone. */
+static void scan_multipart(struct req *rq, const char *b, size_t n, const char *bnd, size_t blen)
+{
+    size_t pos = 0;
+    struct rp__part p;
+    for (size_t parts = 0; parts < RP_CORRELATE_MAX_TARGETS &&
+                           rp__correlate_multipart_next(b, n, bnd, blen, &pos, &p);
+         parts++) {
+        const char *name = b + p.name_off;
+        const char *v = b + p.value_off;
+        if (p.file || p.name_len == 0 || p.name_len > RP_CORRELATE_MAX_KEY ||
+            memchr(name, '\0', p.name_len)) {
+            continue;
+        }
+        bool id_key = rp__correlate_key_is_id(name, p.name_len, false) ||
+                      rp__correlate_name_is_id(name, p.name_len);
+        if (keyed_idlike(id_key, v, p.value_len)) {
+            char key[RP_CORRELATE_MAX_KEY + 1];
+            memcpy(key, name, p.name_len);
+            key[p.name_len] = '\0';
+            char noun[NOUN_BUF] = "";
+            (void)rp__correlate_key_noun(name, p.name_len, noun, sizeof(noun));
+            offer(rq, RP_LOC_MULTIPART, key, 0, noun, v, p.value_len);
+        }
+    }
 }
 
 static void scan_body(struct req *rq, const struct rp_request *req)
@@ -659,7 +730,14 @@ static void scan_body(struct req *rq, const struct rp_request *req)
         }
     }
     if (json) {
+        rq->graphql = rp__correlate_is_graphql((const char *)b->data, b->len);
         rp__correlate_json_walk((const char *)b->data, b->len, json_leaf, rq);
+        return;
+    }
+    char bnd[80];
+    size_t blen = 0;
+    if (rp__correlate_multipart_boundary(&req->headers, bnd, sizeof(bnd), &blen)) {
+        scan_multipart(rq, (const char *)b->data, b->len, bnd, blen);
     }
 }
 

@@ -315,6 +315,18 @@ rp_code rp_har_encode_entry(const struct rp_exchange *ex, const char *pageref, s
     if (ex->incomplete) {
         cJSON_AddItemToObject(e, "_incomplete", cJSON_CreateTrue());
     }
+    if (ex->n_vars) {
+        /* The record-time variables this response gives: without them, the {{var:NAME}} its
+         * later requests hold could not be filled once the HAR is imported again. */
+        cJSON *vars = cJSON_CreateArray();
+        for (size_t i = 0; i < ex->n_vars; i++) {
+            cJSON *v = cJSON_CreateObject();
+            cJSON_AddItemToObject(v, "name", str(ex->vars[i].name));
+            cJSON_AddItemToObject(v, "from", str(ex->vars[i].from));
+            cJSON_AddItemToArray(vars, v);
+        }
+        cJSON_AddItemToObject(e, "_reprise_vars", vars);
+    }
     char *s = rp__json_print(e, false);
     cJSON_Delete(e);
     rc = rp_buf_adds(out, s, err);

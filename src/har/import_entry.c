@@ -283,6 +283,15 @@ rp_code rp__har_entry_to_exchange(const cJSON *e, struct rp_exchange *ex, enum r
     if (!rc) {
         rc = get_response(e, ex, err);
     }
+    const cJSON *vars = member(e, "_reprise_vars"); /* written by reprise's own export */
+    if (!rc && vars) {
+        char *text = cJSON_PrintUnformatted(vars);
+        rc = rp_recording_decode_vars(text, strlen(text), ex, err);
+        cJSON_free(text);
+        if (rc) {
+            rp_error_prefix(err, "\"_reprise_vars\"");
+        }
+    }
     if (!rc) {
         *fate = RP__HAR_EXCHANGE;
     }

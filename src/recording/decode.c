@@ -190,9 +190,8 @@ static char *extra_keys(const cJSON *o, const char *const known[])
 }
 
 /* "vars": an array of {"name": NAME, "from": PLACE}; other keys of an entry are ignored. */
-static rp_code get_vars(const cJSON *o, struct rp_exchange *ex, struct rp_error *err)
+static rp_code take_vars(const cJSON *vars, struct rp_exchange *ex, struct rp_error *err)
 {
-    const cJSON *vars = member(o, "vars");
     if (!vars || cJSON_IsNull(vars)) {
         return RP_OK;
     }
@@ -223,6 +222,18 @@ static rp_code get_vars(const cJSON *o, struct rp_exchange *ex, struct rp_error 
         i++;
     }
     return RP_OK;
+}
+
+rp_code rp_recording_decode_vars(const char *json, size_t len, struct rp_exchange *ex,
+                                 struct rp_error *err)
+{
+    cJSON *vars = cJSON_ParseWithLength(json, len);
+    if (!vars) {
+        return rp_error_set(err, RP_EFORMAT, "\"vars\" is not valid JSON");
+    }
+    rp_code rc = take_vars(vars, ex, err);
+    cJSON_Delete(vars);
+    return rc;
 }
 
 static rp_code decode_exchange(const cJSON *o, struct rp_exchange *ex, struct rp_error *err)
@@ -312,7 +323,7 @@ static rp_code decode_exchange(const cJSON *o, struct rp_exchange *ex, struct rp
             return rc;
         }
     }
-    rc = get_vars(o, ex, err);
+    rc = take_vars(member(o, "vars"), ex, err);
     if (rc) {
         return rc;
     }

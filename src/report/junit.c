@@ -24,6 +24,7 @@ struct jcase {
     enum rp_outcome outcome;
     size_t n_mismatches;
     char *text; /* FAIL: mismatch lines; ERROR, SKIPPED: the reason; else NULL */
+    bool leak;  /* FAIL of the isolation probe's check (`reprise probe`), not of a shape */
 };
 
 struct jsuite {
@@ -133,6 +134,7 @@ static rp_code junit_result(void *ctx, const struct rp_verdict *res, struct rp_e
         add_capped(&b, ex && ex->req.url ? rp__report_url_shown(ex->req.url, j->target) : "-");
     }
     struct jcase c = {.outcome = res->outcome};
+    c.leak = res->n_checks > 0 && strcmp(res->checks[0].name, "isolation") == 0;
     c.name = rp_buf_take(&b, NULL);
     if (ex && res->outcome != RP_OUTCOME_SKIPPED) {
         c.time_us = ex->duration_us;
@@ -253,8 +255,12 @@ static void put_case(FILE *f, const char *suite, const struct jcase *c)
         fputs("\"/>\n", f);
         return;
     case RP_OUTCOME_FAIL:
-        fprintf(f, "\">\n      <failure message=\"%zu mismatch%s\" type=\"shape\">",
-                c->n_mismatches, c->n_mismatches == 1 ? "" : "es");
+        if (c->leak) {
+            fputs("\">\n      <failure message=\"leak\" type=\"isolation\">", f);
+        } else {
+            fprintf(f, "\">\n      <failure message=\"%zu mismatch%s\" type=\"shape\">",
+                    c->n_mismatches, c->n_mismatches == 1 ? "" : "es");
+        }
         put_xml(f, c->text ? c->text : "", false);
         fputs("</failure>\n", f);
         break;

@@ -435,6 +435,10 @@ Test(har, bad_entries_fail_naming_the_entry)
         {"{\"log\":{\"entries\":[{\"request\":{\"method\":\"GET\",\"url\":\"http://a/\","
          "\"headers\":[{\"value\":\"x\"}]}}]}}",
          RP_EFORMAT, "mem: entry 1: request.headers[0] has no name"},
+        {"{\"log\":{\"entries\":[{\"request\":{\"method\":\"GET\",\"url\":\"http://a/\"},"
+         "\"_reprise_vars\":[{\"name\":\"t\"}]}]}}",
+         RP_EFORMAT,
+         "mem: entry 1: \"_reprise_vars\": \"vars[0]\" needs string \"name\" and \"from\""},
         {"[1,2]", RP_EFORMAT, "mem: not HAR: no log.entries"},
         {"", RP_EFORMAT, "mem: invalid JSON at line 1, column 1"},
         {"{\"log\":{\"entries\":[]}} x", RP_EFORMAT,
@@ -726,6 +730,11 @@ static void expect_same_exchange(const struct rp_exchange *a, const struct rp_ex
     expect_body(&b->resp.body, a->resp.body.data, a->resp.body.len);
     cr_assert_eq(a->resp.body.truncated, b->resp.body.truncated);
     cr_assert_eq(a->resp.body.orig_len, b->resp.body.orig_len);
+    cr_assert_eq(a->n_vars, b->n_vars);
+    for (size_t i = 0; i < a->n_vars; i++) {
+        cr_assert_str_eq(b->vars[i].name, a->vars[i].name);
+        cr_assert_str_eq(b->vars[i].from, a->vars[i].from);
+    }
 }
 
 static cJSON *parse_file(const char *path)
@@ -831,6 +840,9 @@ Test(har, import_after_export_gives_back_the_same_exchanges)
     /* A body cut by the recorder keeps its mark and full size through the trip. */
     ex[2].resp.body.truncated = true;
     ex[2].resp.body.orig_len = 99999999;
+    /* Record-time variables a response gives keep their declarations ("_reprise_vars"). */
+    rp_exchange_add_var(&ex[0], "access_token", "body $.access_token");
+    rp_exchange_add_var(&ex[0], "session", "cookie s");
     write_recording(rec, ex, 3);
     struct rp_error err = {0};
     cr_assert_eq(rp_har_export(rec, har, NULL, NULL, &err), RP_OK, "%s", err.msg);

@@ -62,7 +62,18 @@ static void make_exchange(struct rp_exchange *ex, uint64_t seq, const char *meth
     rp_body_set(&ex->resp.body, body, strlen(body));
 }
 
-static void write_specs(const char *path, const struct ex_spec *specs, size_t n)
+static void set_type(struct rp_exchange *ex, const char *type)
+{
+    if (type) {
+        cr_assert_eq(rp_headers_set(&ex->resp.headers, "Content-Type", type, strlen(type), NULL),
+                     RP_OK);
+    }
+}
+
+/* Writes specs as a recording; types[i], when types is not NULL, is the i-th response's
+ * Content-Type (NULL there: application/json). */
+static void write_typed(const char *path, const struct ex_spec *specs, const char *const *types,
+                        size_t n)
 {
     struct rp_rec_meta meta;
     rp_rec_meta_init(&meta);
@@ -76,11 +87,17 @@ static void write_specs(const char *path, const struct ex_spec *specs, size_t n)
         const struct ex_spec *e = &specs[i];
         struct rp_exchange ex;
         make_exchange(&ex, i + 1, e->method, e->path, e->req_body, e->status, e->body);
+        set_type(&ex, types ? types[i] : NULL);
         cr_assert_eq(rp_writer_append(w, &ex, &err), RP_OK, "%s", err.msg);
         rp_exchange_cleanup(&ex);
     }
     cr_assert_eq(rp_writer_close(w, &err), RP_OK, "%s", err.msg);
     rp_rec_meta_cleanup(&meta);
+}
+
+static void write_specs(const char *path, const struct ex_spec *specs, size_t n)
+{
+    write_typed(path, specs, NULL, n);
 }
 
 static void setup(void)
@@ -351,6 +368,43 @@ Test(identity, a_graphql_mutation_names_its_object)
     cr_assert_eq(sum.failed, 1);
     cr_assert_str_eq(s.first[1], "$.data.order.id: expected \"ord_live21\" (the order created by "
                                  "#1), got \"ord_other7\"");
+}
+
+Test(identity, an_id_given_only_by_a_page_link_holds_the_later_json_to_it)
+{
+    /* The list page links to the new order; the API answer about it must be about that one. */
+    static const struct ex_spec pages[] = {
+        {"GET", "/orders/", NULL, 200,
+         "<html><body><a href=\"/orders/ord_8f3k2j9x1q/\">tea</a></body></html>"},
+        {"GET", "/api/orders/ord_8f3k2j9x1q", NULL, 200,
+         "{\"order\":{\"id\":\"ord_8f3k2j9x1q\",\"status\":\"new\"}}"},
+    };
+    static const char *const types[] = {"text/html; charset=utf-8", NULL};
+    write_typed(rec_path, pages, types, 2);
+    struct seen s = {0};
+    struct rp_checker *c = new_checker(&s, NULL);
+    const char *live_body[] = {"<html><body><a href=\"/orders/ord_live21x/\">tea</a></body></html>",
+                               "{\"order\":{\"id\":\"ord_other7x\",\"status\":\"new\"}}"};
+    for (size_t i = 0; i < 2; i++) {
+        struct rp_exchange rec, lv;
+        make_exchange(&rec, i + 1, pages[i].method, pages[i].path, NULL, 200, pages[i].body);
+        make_exchange(&lv, i + 1, pages[i].method, pages[i].path, NULL, 200, live_body[i]);
+        set_type(&rec, types[i]);
+        set_type(&lv, types[i]);
+        struct rp_replay_event ev = {.session = "pages#1",
+                                     .recording = rec_path,
+                                     .recorded = &rec,
+                                     .live = &lv,
+                                     .status = RP_REPLAY_DONE};
+        struct rp_error err = {0};
+        cr_assert_eq(rp_checker_exchange(c, &ev, &err), RP_OK, "%s", err.msg);
+        rp_exchange_cleanup(&rec);
+        rp_exchange_cleanup(&lv);
+    }
+    struct rp_run_summary sum = end(c);
+    cr_assert_eq(sum.failed, 1);
+    cr_assert_str_eq(s.first[1], "$.order.id: expected \"ord_live21x\" (the order given by #1), got "
+                                 "\"ord_other7x\"");
 }
 
 /* ----- offline ------------------------------------------------------------------------------- */

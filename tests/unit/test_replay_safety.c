@@ -531,6 +531,45 @@ Test(replay_safety, the_finder_flags_ids_by_shape_and_place_not_pages_years_quan
     rm_tree(dir);
 }
 
+/* Multipart fields and GraphQL literal arguments are read as form fields and JSON are: by hand,
+ * from survey_forms.jsonl, #1's project_id 9 is unsourced (its file part "order_id" is left
+ * alone), #2's quantity 3 is no id, and of #3's literals order 5521 was given by #2's
+ * createOrder and 4417 by nothing. */
+Test(replay_safety, the_finder_reads_multipart_fields_and_graphql_literals)
+{
+    char *dir = tmp_dir();
+    char src[512];
+    snprintf(src, sizeof(src), "%s/replay/survey_forms.jsonl", REPRISE_TEST_DATA);
+    char *path = path_in(dir, "survey_forms.jsonl.gz");
+    cr_assert_eq(gzip_file(src, path), 0);
+    struct rp_correlator *c = rp_correlator_new();
+    struct rp_unsourced_finder *u = rp_unsourced_finder_new();
+    struct rp_error err = {0};
+    cr_assert_eq(rp_replay_survey(path, c, u, NULL, NULL, &err), RP_OK, "%s", err.msg);
+    static const struct {
+        uint64_t seq;
+        const char *where, *value;
+    } want[] = {
+        {1, "multipart project_id", "9"},
+        {3, "graphql query literal id", "4417"},
+    };
+    size_t n = sizeof(want) / sizeof(want[0]);
+    cr_assert_eq(rp_unsourced_count(u), n, "found %zu", rp_unsourced_count(u));
+    for (size_t i = 0; i < n; i++) {
+        const struct rp_unsourced *e = rp_unsourced_get(u, i);
+        char where[128];
+        rp_location_format(&e->where, where, sizeof(where));
+        cr_expect_eq(e->seq, want[i].seq, "#%zu", i);
+        cr_expect_str_eq(where, want[i].where, "#%zu: %s", i, where);
+        cr_expect_str_eq(e->value, want[i].value, "#%zu", i);
+        cr_expect(e->write, "#%zu", i);
+    }
+    rp_unsourced_finder_free(u);
+    rp_correlator_free(c);
+    free(path);
+    rm_tree(dir);
+}
+
 /*
  * A short id is given only where a response gives it as an id: a "3" that an earlier page shows
  * as a count, a style, a quantity or another noun's option is not the 3 of /things/3/; an href

@@ -431,6 +431,19 @@ static void h_order_get(struct demo_app *app, uint64_t id, const struct demo_ses
     demo_order_cleanup(&order);
 }
 
+/* --leak's isolation bug: the session was checked, the order's tenant is not. */
+static void h_order_get_any(struct demo_app *app, uint64_t id, struct demo_reply *rep)
+{
+    struct demo_order order;
+    memset(&order, 0, sizeof(order));
+    if (demo_store_order_get_any(app->store, id, &order)) {
+        demo_reply_error(rep, 404, "order not found");
+        return;
+    }
+    reply_json(rep, 200, order_json(&order, app->drift));
+    demo_order_cleanup(&order);
+}
+
 static void h_order_pay(struct demo_app *app, const struct demo_request *rq, uint64_t id,
                         const struct demo_session *sess, struct demo_reply *rep)
 {
@@ -595,6 +608,11 @@ static void route_tenant(struct demo_app *app, const struct demo_request *rq,
     enum demo_status st = demo_store_auth(app->store, rq->session, tenant, &sess);
     if (st == DEMO_NOT_LOGGED_IN) {
         demo_reply_error(rep, 401, "not logged in");
+        return;
+    }
+    if (app->leak && route == R_ORDER) {
+        /* --leak: any valid session reads any order, whatever the tenants. */
+        h_order_get_any(app, id, rep);
         return;
     }
     if (st) {

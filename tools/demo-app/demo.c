@@ -4,7 +4,7 @@
  * sessions against. This file holds the command line, the libmicrohttpd glue (request bodies,
  * compression, chunked replies, logging) and the signal handling; the routes are in api.c.
  *
- *   reprise-demo --listen HOST:PORT [--drift] [--quiet] [--first-id N]
+ *   reprise-demo --listen HOST:PORT [--drift] [--leak] [--quiet] [--first-id N]
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -40,6 +40,7 @@ struct demo_opts {
     bool v6;
     struct sockaddr_storage addr;
     bool drift;
+    bool leak;
     bool quiet;
     uint64_t first_id;
 };
@@ -59,7 +60,7 @@ struct conn_req {
 /* Command line. */
 
 static const char usage[] =
-    "usage: reprise-demo [--listen HOST:PORT] [--drift] [--quiet] [--first-id N]\n"
+    "usage: reprise-demo [--listen HOST:PORT] [--drift] [--leak] [--quiet] [--first-id N]\n"
     "\n"
     "A small multi-tenant shop kept in memory, to record and replay sessions against.\n"
     "Once listening it prints its URL (http://HOST:PORT) on one line of standard output.\n"
@@ -68,15 +69,21 @@ static const char usage[] =
     "                      free port (default " DEFAULT_LISTEN ")\n"
     "  --drift             serve order item prices as strings (\"2.50\") instead of numbers:\n"
     "                      a deliberate regression for replay to catch\n"
+    "  --leak              GET /t/NAME/api/orders/ID checks the session but not the tenant:\n"
+    "                      a deliberate isolation bug for `reprise probe` to catch\n"
     "  --quiet             do not log one line per request to standard error\n"
     "  --first-id N        number the admin's things, GraphQL orders and API notes from N on\n"
     "                      (one sequence for all tenants; default 1)\n"
     "  --help              print this help and exit\n";
 
 static const struct option longopts[] = {
-    {"listen", required_argument, NULL, 'l'}, {"drift", no_argument, NULL, 'd'},
-    {"quiet", no_argument, NULL, 'q'},        {"first-id", required_argument, NULL, 'f'},
-    {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+    {"listen", required_argument, NULL, 'l'},
+    {"drift", no_argument, NULL, 'd'},
+    {"quiet", no_argument, NULL, 'q'},
+    {"first-id", required_argument, NULL, 'f'},
+    {"leak", no_argument, NULL, 'L'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
 };
 
 static int usage_error(const char *what, const char *arg)
@@ -163,6 +170,9 @@ static int parse_args(int argc, char **argv, struct demo_opts *opts)
             break;
         case 'd':
             opts->drift = true;
+            break;
+        case 'L':
+            opts->leak = true;
             break;
         case 'q':
             opts->quiet = true;
@@ -575,6 +585,7 @@ int main(int argc, char **argv)
         .store = demo_store_new(),
         .objs = demo_objects_new(opts.first_id),
         .drift = opts.drift,
+        .leak = opts.leak,
         .quiet = opts.quiet,
     };
     code = 1;

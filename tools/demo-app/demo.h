@@ -169,6 +169,9 @@ enum demo_status demo_store_order_create(struct demo_store *s, uint64_t tenant_i
                                          struct demo_order *out);
 enum demo_status demo_store_order_get(struct demo_store *s, uint64_t tenant_id, uint64_t id,
                                       struct demo_order *out);
+/* The order with this id whatever its tenant: --leak's deliberate isolation bug. */
+enum demo_status demo_store_order_get_any(struct demo_store *s, uint64_t id,
+                                          struct demo_order *out);
 /* Marks the order paid; DEMO_CONFLICT if it already was (*out is then left alone). */
 enum demo_status demo_store_order_pay(struct demo_store *s, uint64_t tenant_id, uint64_t id,
                                       struct demo_order *out);
@@ -188,6 +191,8 @@ struct demo_app {
     struct demo_store *store;
     struct demo_objects *objs; /* the admin's things, GraphQL orders, API notes (objects.c) */
     bool drift;                /* --drift: order item prices become strings */
+    bool leak;                 /* --leak: GET /t/NAME/api/orders/ID checks the session, not the
+                                  tenant (a cross-tenant read for `reprise probe` to catch) */
     bool quiet;                /* --quiet: no line per request on stderr */
 };
 
