@@ -403,8 +403,9 @@ Test(identity, an_id_given_only_by_a_page_link_holds_the_later_json_to_it)
     }
     struct rp_run_summary sum = end(c);
     cr_assert_eq(sum.failed, 1);
-    cr_assert_str_eq(s.first[1], "$.order.id: expected \"ord_live21x\" (the order given by #1), got "
-                                 "\"ord_other7x\"");
+    cr_assert_str_eq(s.first[1],
+                     "$.order.id: expected \"ord_live21x\" (the order given by #1), got "
+                     "\"ord_other7x\"");
 }
 
 /* ----- offline ------------------------------------------------------------------------------- */
