@@ -41,11 +41,14 @@ struct rp_http_message {
     unsigned status;
     char *reason; /* responses; may be empty */
     struct rp_headers headers;
-    struct rp_body body; /* decoded; truncated at RP_MAX_BODY_RECORDED with orig_len counting on */
-    unsigned flags;      /* RP_HTTP_MSG_* */
-    char *coding;        /* with UNDECODED or DECODE_ERROR: the coding at fault, else NULL */
-    int64_t first_us;    /* the now_us of the feed that brought its first byte */
-    int64_t last_us;     /* ... and its last byte */
+    /* Decoded; past the parser's body cap (rp_http_parser_set_max_body()) truncated, with
+     * orig_len the full size of a body sent as is, or 0 (unknown) when decoding stopped at the
+     * cap: the rest of a compressed body is never inflated. */
+    struct rp_body body;
+    unsigned flags;   /* RP_HTTP_MSG_* */
+    char *coding;     /* with UNDECODED or DECODE_ERROR: the coding at fault, else NULL */
+    int64_t first_us; /* the now_us of the feed that brought its first byte */
+    int64_t last_us;  /* ... and its last byte */
 };
 
 RP_EXTERN void rp_http_message_init(struct rp_http_message *m);
@@ -122,6 +125,23 @@ RP_EXTERN void rp_http_parser_hunt(struct rp_http_parser *p);
 
 /* Moves the oldest whole message into m (initialised; cleaned first). False when none. */
 RP_EXTERN bool rp_http_parser_next(struct rp_http_parser *p, struct rp_http_message *m);
+
+/*
+ * Keeps at most max decoded body bytes of each message (0 or past RP_MAX_BODY_RECORDED:
+ * RP_MAX_BODY_RECORDED, the default). A compressed body is inflated only up to it.
+ */
+RP_EXTERN void rp_http_parser_set_max_body(struct rp_http_parser *p, uint64_t max);
+
+/* Bytes all decoding stages have produced over p's life: the work decoding cost. */
+RP_EXTERN uint64_t rp_http_parser_inflated(const struct rp_http_parser *p);
+
+/*
+ * Forgets the message being read and any error, for a caller that frames messages itself (the
+ * proxy): the next byte fed starts a new message. The method queue stays in step: a request
+ * given up before its headers ended still tells a linked response parser its method, and a
+ * response given up before its headers ended takes its request's method off the queue.
+ */
+RP_EXTERN void rp_http_parser_reset(struct rp_http_parser *p);
 
 /* True once the connection has left HTTP (upgrade or CONNECT tunnel). */
 RP_EXTERN bool rp_http_parser_upgraded(const struct rp_http_parser *p);
