@@ -67,11 +67,6 @@ struct rp_http_parser {
     size_t ndone, capdone, headdone;
 
     bool failed, upgraded, hunting, line_start;
-    /* An error stopped a message before its headers ended: the method queue step it owes
-     * (requests: the method to tell the peer, NULL for none; responses: a method to take),
-     * settled by rp_http_parser_reset(). */
-    char *owed_method;
-    bool owes_pop;
     unsigned char carry[HUNT_CARRY_BYTES];
     size_t ncarry;
     uint64_t skipped;
@@ -750,7 +745,6 @@ void rp_http_parser_free(struct rp_http_parser *p)
         rp_http_message_cleanup(&p->done[(p->headdone + i) % p->capdone]);
     }
     free(p->done);
-    free(p->owed_method);
     char *m;
     while ((m = pop_method(p))) {
         free(m);
@@ -792,20 +786,26 @@ static int starts_message(enum rp_http_dir dir, const unsigned char *s, size_t n
     return best;
 }
 
-/* Notes the method queue step a message stopped before its headers ended owes. */
-static void note_owed(struct rp_http_parser *p)
+/*
+ * A message stopped before its headers ended (an error, or the caller gave it up): the method
+ * queue takes the step its headers would have. A request tells a linked response parser its
+ * method now, so that its answer (which may come before any later byte of the request side)
+ * is read right; a final response takes its request's method off the queue.
+ */
+static void settle_methods(struct rp_http_parser *p)
 {
-    free(p->owed_method);
-    p->owed_method = NULL;
-    p->owes_pop = false;
     if (!p->busy || p->have_start) {
         return;
     }
     if (p->dir == RP_HTTP_REQUEST) {
-        p->owed_method = rp_xstrdup(http_method_str((enum http_method)p->hp.method));
-    } else {
-        unsigned st = p->hp.status_code;
-        p->owes_pop = !(st >= 100 && st < 200 && st != 101);
+        if (p->peer) {
+            push_method(p->peer, http_method_str((enum http_method)p->hp.method));
+        }
+        return;
+    }
+    unsigned st = p->hp.status_code;
+    if (!(st >= 100 && st < 200 && st != 101)) {
+        free(pop_method(p));
     }
 }
 
@@ -818,7 +818,7 @@ static rp_code execute(struct rp_http_parser *p, const char *data, size_t len, s
     *out_n = n;
     if (p->cb_code) {
         p->failed = true;
-        note_owed(p);
+        settle_methods(p);
         reset_current(p);
         if (err) {
             *err = p->cb_err;
@@ -828,7 +828,7 @@ static rp_code execute(struct rp_http_parser *p, const char *data, size_t len, s
     enum http_errno e = HTTP_PARSER_ERRNO(&p->hp);
     if (e != HPE_OK) {
         p->failed = true;
-        note_owed(p);
+        settle_methods(p);
         reset_current(p);
         return rp_error_set(err, RP_EFORMAT, "malformed HTTP %s: %s (%s)",
                             p->dir == RP_HTTP_REQUEST ? "request" : "response",
@@ -1048,17 +1048,8 @@ bool rp_http_parser_gap(struct rp_http_parser *p, uint64_t n, int64_t now_us)
 void rp_http_parser_reset(struct rp_http_parser *p)
 {
     if (!p->failed) {
-        note_owed(p); /* given up by the caller, not by an error */
+        settle_methods(p); /* given up by the caller, not by an error (which settled them) */
     }
-    if (p->owed_method && p->peer) {
-        push_method(p->peer, p->owed_method);
-    }
-    if (p->owes_pop) {
-        free(pop_method(p));
-    }
-    free(p->owed_method);
-    p->owed_method = NULL;
-    p->owes_pop = false;
     reset_current(p);
     hp_reset(p);
     p->failed = false;
@@ -1068,9 +1059,6 @@ void rp_http_parser_reset(struct rp_http_parser *p)
 
 void rp_http_parser_hunt(struct rp_http_parser *p)
 {
-    free(p->owed_method);
-    p->owed_method = NULL;
-    p->owes_pop = false;
     reset_current(p);
     hp_reset(p);
     p->failed = false;

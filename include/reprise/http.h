@@ -94,7 +94,8 @@ RP_EXTERN void rp_http_parser_expect(struct rp_http_parser *resp, const char *me
  * of them, unless the connection left HTTP (rp_http_parser_upgraded()), when the rest is not
  * HTTP. Errors: RP_EFORMAT for malformed HTTP, RP_ETOOBIG past RP_MAX_HEADER_COUNT,
  * RP_MAX_HEADER_BYTES, RP_MAX_URL_BYTES, RP_MAX_REASON_BYTES; the message being read is
- * dropped and p refuses further bytes until rp_http_parser_hunt(). out_used may be NULL.
+ * dropped (the method queue kept in step, as rp_http_parser_reset() says) and p refuses
+ * further bytes until rp_http_parser_hunt() or rp_http_parser_reset(). out_used may be NULL.
  */
 RP_EXTERN RP_NODISCARD rp_code rp_http_parser_feed(struct rp_http_parser *p, const void *data,
                                                    size_t len, int64_t now_us, size_t *out_used,
@@ -138,8 +139,8 @@ RP_EXTERN uint64_t rp_http_parser_inflated(const struct rp_http_parser *p);
 /*
  * Forgets the message being read and any error, for a caller that frames messages itself (the
  * proxy): the next byte fed starts a new message. The method queue stays in step: a request
- * given up before its headers ended still tells a linked response parser its method, and a
- * response given up before its headers ended takes its request's method off the queue.
+ * stopped (by an error, or by this call) before its headers ended still tells a linked response
+ * parser its method, and a response stopped so takes its request's method off the queue.
  */
 RP_EXTERN void rp_http_parser_reset(struct rp_http_parser *p);
 
