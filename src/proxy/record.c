@@ -90,8 +90,11 @@ void rp__proxy_record(struct rp_proxy *p, const struct rp__conn *c, struct rp_ht
             p->write_rc = rc;
             p->write_err = err;
             if (p->o.log) {
-                char line[RP_ERROR_MSG_MAX + 64];
-                snprintf(line, sizeof(line), "recording stopped: %s", err.msg);
+                char line[RP_ERROR_MSG_MAX + 128];
+                snprintf(line, sizeof(line),
+                         "recording stopped: %s; no new exchanges are taken, the ones in flight "
+                         "finish",
+                         err.msg);
                 p->o.log(p->o.log_ud, RP_LOG_ERROR, line);
             }
             rp_proxy_stop(p, false);
