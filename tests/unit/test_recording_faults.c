@@ -336,3 +336,39 @@ Test(recording_faults, the_intake_counts_what_a_failed_write_lost)
     cr_assert_eq(read_all_clean(path), ic.recorded);
     free(path);
 }
+
+Test(recording_faults, a_body_cut_at_an_unknown_size_is_recorded_without_body_size)
+{
+    char *path = path_in(dir, "unknown.jsonl.gz");
+    struct rp_rec_meta meta;
+    rp_rec_meta_init(&meta);
+    struct rp_writer *w = NULL;
+    struct rp_error err = {0};
+    cr_assert_eq(rp_writer_open(path, &meta, NULL, &w, &err), RP_OK, "%s", err.msg);
+    struct rp_exchange ex;
+    make_exchange(&ex, 1, 10);
+    ex.resp.body.truncated = true; /* decoding stopped at the cap: the full size is unknown */
+    ex.resp.body.orig_len = 0;
+    cr_assert_eq(rp_writer_append(w, &ex, &err), RP_OK, "%s", err.msg);
+    rp_exchange_cleanup(&ex);
+    cr_assert_eq(rp_writer_close(w, &err), RP_OK, "%s", err.msg);
+    rp_rec_meta_cleanup(&meta);
+    size_t n = 0;
+    char *text = gunzip_file(path, &n);
+    cr_assert(text);
+    cr_assert(strstr(text, "\"body_truncated\":true") != NULL, "%s", text);
+    cr_assert(strstr(text, "body_size") == NULL, "%s", text);
+    free(text);
+    struct rp_reader *r = NULL;
+    cr_assert_eq(rp_reader_open(path, NULL, &r, &err), RP_OK, "%s", err.msg);
+    rp_exchange_init(&ex);
+    bool got = false;
+    cr_assert_eq(rp_reader_next(r, &ex, &got, &err), RP_OK, "%s", err.msg);
+    cr_assert(got);
+    cr_assert(ex.resp.body.truncated);
+    cr_assert_eq(ex.resp.body.orig_len, 0);
+    cr_assert_eq(ex.resp.body.len, 10);
+    rp_exchange_cleanup(&ex);
+    rp_reader_free(r);
+    free(path);
+}
