@@ -123,13 +123,14 @@ struct rp__conn {
      * the recorder could not read (already counted): its answer is dropped. */
     struct rp_http_message *pending;
     size_t n_pending;
-    size_t drop_reqs; /* requests to drop when read: their answer failed first (counted) */
-    bool tunnel;      /* after 101: raw bytes both ways */
-    bool client_eof;  /* the client closed its side */
-    bool up_eof;      /* the upstream closed its side */
-    bool closing;     /* close once to_cl is written */
-    bool answered;    /* response bytes went to the client for the request in flight */
-    bool up_shut;     /* shutdown(SHUT_WR) sent upstream */
+    /* Requests to drop when read: their answer failed first (counted then). */
+    size_t drop_reqs;
+    bool tunnel;     /* after 101: raw bytes both ways */
+    bool client_eof; /* the client closed its side */
+    bool up_eof;     /* the upstream closed its side */
+    bool closing;    /* close once to_cl is written */
+    bool answered;   /* response bytes went to the client for the request in flight */
+    bool up_shut;    /* shutdown(SHUT_WR) sent upstream */
 };
 
 struct rp_proxy {
