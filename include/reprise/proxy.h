@@ -50,6 +50,9 @@ struct rp_proxy_opts {
 struct rp_proxy_stats {
     uint64_t skipped_host; /* forward: requests and CONNECT tunnels to hosts outside --only */
     uint64_t unanswered;   /* exchanges past the filters with no response (upstream down, reset) */
+    /* Exchanges relayed but not recorded: the recorder could not read them (more than
+     * RP_MAX_HEADER_COUNT headers, a URL past RP_MAX_URL_BYTES, ...), each logged with why. */
+    uint64_t unreadable;
 };
 
 struct rp_proxy;

@@ -213,29 +213,41 @@ static int run_record(const struct record_opts *o)
     p = NULL;
     struct rp_error cerr = {0};
     rp_code crc = rp_intake_close(in, &cerr);
-    if (rc) {
+    if (rc && !crc) {
         exitc = cli_fail(&err);
-        goto out;
-    }
-    if (crc) {
-        exitc = cli_fail(&cerr);
         goto out;
     }
     struct rp_intake_counts ic;
     rp_intake_counts(in, &ic);
-    char sum[512];
+    char sum[768];
     char hosts[64] = "";
     if (o->forward) {
         snprintf(hosts, sizeof(hosts), ", %llu outside --only",
                  (unsigned long long)st.skipped_host);
     }
+    /* Every exchange relayed is recorded or counted here, each kind of error with its reason. */
+    uint64_t nerr = ic.errors + st.unanswered + st.unreadable;
+    char why[256] = "";
+    if (nerr) {
+        snprintf(why, sizeof(why),
+                 ": %llu unreadable, %llu unanswered, %llu lost to a failed write, %llu not "
+                 "scrubbable",
+                 (unsigned long long)st.unreadable, (unsigned long long)st.unanswered,
+                 (unsigned long long)ic.lost, (unsigned long long)(ic.errors - ic.lost));
+    }
     snprintf(sum, sizeof(sum),
              "recorded %llu exchange%s to %s (%llu skipped as static, %llu outside --only-path%s, "
-             "%llu errors)",
+             "%llu errors%s)",
              (unsigned long long)ic.recorded, ic.recorded == 1 ? "" : "s", o->output,
              (unsigned long long)ic.filtered_static, (unsigned long long)ic.filtered_path, hosts,
-             (unsigned long long)(ic.errors + st.unanswered));
+             (unsigned long long)nerr, why);
     cli_log(NULL, RP_LOG_INFO, sum);
+    if (crc) {
+        /* The recording could not be written whole: what was written before stays readable. */
+        (void)cli_fail(&cerr);
+        exitc = RP_EXIT_TARGET;
+        goto out;
+    }
     exitc = RP_EXIT_OK;
 out:
     signal(SIGINT, SIG_DFL);

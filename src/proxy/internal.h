@@ -73,6 +73,7 @@ struct rp__dir {
     uint64_t clen;             /* its Content-Length */
     int64_t head_us;           /* when the first byte of the header block came */
     bool upgrade;              /* the request asked to upgrade (WebSocket) */
+    bool rec_failed;           /* rp gave up on this message: fed again from the next head */
 };
 
 enum up_state {
@@ -118,8 +119,12 @@ struct rp__conn {
     char *client_host; /* the Host the client sent: the proxy's origin as it sees it */
     char **methods;    /* request methods awaiting a response (framing: HEAD has no body) */
     size_t n_methods;
-    struct rp_http_message *pending; /* requests read whole, awaiting their response */
+    /* Requests read whole, awaiting their response; one with no method stands for a request
+     * the recorder could not read (already counted): its answer is dropped. */
+    struct rp_http_message *pending;
     size_t n_pending;
+    /* Requests to drop when read: their answer failed first (counted then). */
+    size_t drop_reqs;
     bool tunnel;     /* after 101: raw bytes both ways */
     bool client_eof; /* the client closed its side */
     bool up_eof;     /* the upstream closed its side */
@@ -144,7 +149,7 @@ struct rp_proxy {
     size_t n_conns;
     uint64_t next_conn_id;
     struct rp_proxy_stats stats;
-    rp_code write_rc; /* the intake's first writer error */
+    rp_code write_rc; /* the intake's first writer error: the proxy stops gracefully */
     struct rp_error write_err;
     char scratch[64 * 1024];
 };
