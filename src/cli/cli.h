@@ -174,6 +174,10 @@ struct replay_opts {
     const char **consts; /* --const VALUE (strings borrowed from argv; the array owned) */
     size_t n_consts;
     bool allow_unsourced;
+    bool same_tenant;      /* --same-tenant */
+    bool read_only;        /* --read-only */
+    uint64_t max_requests; /* --max-requests N; 0: no cap */
+    const char *stop_on;   /* --stop-on LIST (borrowed from argv, checked) */
     unsigned concurrency;
     unsigned sessions;
     double rate;
