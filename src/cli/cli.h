@@ -121,6 +121,8 @@ rp_code cli_recopts_parse(int c, const char *arg, struct cli_recopts *ro, bool *
 rp_code cli_recopts_check(const struct cli_recopts *ro, struct rp_error *err);
 /* Fills the intake options from ro (borrowed: must outlive io); warns once for --no-redact. */
 void cli_recopts_fill(const struct cli_recopts *ro, struct rp_intake_opts *io);
+/* Warns, once the recorder is running or done, when no --tenant was given (the tenant guard). */
+void cli_recopts_warn_tenant(const struct cli_recopts *ro);
 void cli_recopts_cleanup(struct cli_recopts *ro);
 
 /* Units (STYLE rule 20). Each returns false on a malformed or out-of-range value. */

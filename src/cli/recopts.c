@@ -101,6 +101,10 @@ void cli_recopts_fill(const struct cli_recopts *ro, struct rp_intake_opts *io)
     if (ro->no_redact) {
         cli_log(NULL, RP_LOG_WARN, "--no-redact: secrets are recorded as they are");
     }
+}
+
+void cli_recopts_warn_tenant(const struct cli_recopts *ro)
+{
     if (ro->n_tenants == 0) {
         /* The tenant guard (replay.h): without one, replay refuses a recording with writes. */
         cli_log(NULL, RP_LOG_WARN,
