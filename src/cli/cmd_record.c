@@ -204,6 +204,7 @@ static int run_record(const struct record_opts *o)
         printf("intercepting HTTPS with the CA in %s\n", rp_proxy_ca_path(p));
     }
     fflush(stdout);
+    cli_recopts_warn_tenant(&o->rec);
 
     rc = rp_proxy_run(p, &err);
     struct rp_proxy_stats st;

@@ -194,6 +194,9 @@ static rp_code advance(struct rp__replay_session *s, struct rp_error *err)
             rp__replay_emit(s, RP_REPLAY_SKIPPED, RP_OK, s->stop_reason, 0);
             continue;
         }
+        if (rp__replay_guard_skip(s)) {
+            continue; /* --read-only, --max-requests */
+        }
         bool send = false;
         rc = rp__replay_build_request(s, &send, err);
         if (rc) {
@@ -212,6 +215,7 @@ static rp_code advance(struct rp__replay_session *s, struct rp_error *err)
             return rp_error_prefix(err, "%s: exchange %llu", s->rec->path,
                                    (unsigned long long)s->cur->seq);
         }
+        rp__replay_guard_sent(s);
         if (r->n_waiting == 0 && take_slot(r)) {
             return send_now(s, err);
         }
@@ -262,6 +266,7 @@ static rp_code complete(struct rp__replay_session *s, CURLcode cc, struct rp_err
     rp_corr_session_observe(s->cs, s->cur->seq, resp);
     rp__replay_vars_observe(s, resp);
     rp__replay_emit(s, RP_REPLAY_DONE, RP_OK, NULL, s->live.duration_us);
+    rp__replay_guard_status(s, resp->status);
     return advance(s, err);
 }
 
@@ -359,7 +364,16 @@ rp_code rp_replay_new(const struct rp_replay_opts *opts, struct rp_replay **out,
     if (opts->rate < 0) {
         return rp_error_set(err, RP_EUSAGE, "--rate must not be negative");
     }
+    struct rp_status_set stop_on = {{0}};
+    if (opts->stop_on) {
+        rp_code rc = rp_status_set_parse(opts->stop_on, &stop_on, err);
+        if (rc) {
+            return rc;
+        }
+    }
     struct rp_replay *r = rp_xcalloc(1, sizeof(*r));
+    r->stop_on = stop_on;
+    r->has_stop_on = opts->stop_on != NULL;
     r->o = *opts;
     if (!r->o.concurrency) {
         r->o.concurrency = 1;
@@ -418,6 +432,7 @@ void rp_replay_free(struct rp_replay *r)
         rp_var_table_free(rec->vars);
         free(rec->origin);
         rp__replay_cache_free(rec);
+        rp__replay_guard_cleanup(rec);
     }
     free(r->recs);
     if (r->multi) {
@@ -545,7 +560,11 @@ rp_code rp_replay_run(struct rp_replay *r, struct rp_error *err)
             .observe = r->o.observe,
             .observe_ud = r->o.observe_ud,
         };
+        rec->guard_rules = &r->tenants;
         rp_code rc = rp__replay_prepass(rec, &pre, err);
+        if (!rc) {
+            rc = rp__replay_guard_check(r, rec, err); /* the tenant guard */
+        }
         if (rc) {
             return rc;
         }
@@ -583,6 +602,7 @@ rp_code rp_replay_run(struct rp_replay *r, struct rp_error *err)
     if (rc) {
         return rc;
     }
+    rp__replay_guard_end(r);
     if (r->first_failure) {
         return rp_error_set(err, r->first_failure, "%s", r->first_failure_msg);
     }

@@ -53,6 +53,7 @@ rp_code rp__replay_prepass(struct rp__replay_rec *rec, const struct rp__replay_p
     if (rc) {
         goto out;
     }
+    rp__replay_guard_begin(rec);
     for (size_t i = 0; rec->unsourced && i < rec->meta.n_tenants; i++) {
         rp_unsourced_finder_tenant(rec->unsourced, rec->meta.tenants[i]);
     }
@@ -67,6 +68,10 @@ rp_code rp__replay_prepass(struct rp__replay_rec *rec, const struct rp__replay_p
         }
         if (!got) {
             break;
+        }
+        rc = rp__replay_guard_note(rec, &ex, err);
+        if (rc) {
+            goto out;
         }
         if (!rec->origin) {
             char origin[RP__REPLAY_MAX_ORIGIN_BYTES];
@@ -145,6 +150,7 @@ rp_code rp_replay_survey(const char *path, struct rp_correlator *c, struct rp_un
     struct rp__replay_pre pre = {.log = log, .log_ud = log_ud};
     rp_code rc = rp__replay_prepass(&rec, &pre, err);
     rp_rec_meta_cleanup(&rec.meta);
+    rp__replay_guard_cleanup(&rec);
     rp_var_table_free(rec.vars);
     free(rec.origin);
     return rc;
