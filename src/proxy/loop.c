@@ -307,6 +307,11 @@ static void turn_away(int fd, const char *status, const char *why)
     if (k > 0 && (size_t)k < sizeof(msg)) {
         (void)!send(fd, msg, (size_t)k, MSG_NOSIGNAL | MSG_DONTWAIT);
     }
+    /* A request left unread would make close() reset the connection, and the reset can
+     * overtake the answer: what has come is read (not waited for) first. */
+    char sink[4096];
+    for (int i = 0; i < 16 && recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0; i++) {
+    }
     close(fd);
 }
 
