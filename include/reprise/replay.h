@@ -59,6 +59,12 @@ typedef void (*rp_replay_result_fn)(void *ud, const struct rp_replay_event *ev);
 typedef void (*rp_replay_session_fn)(void *ud, const char *session, const char *const *from,
                                      const char *const *to, size_t n);
 
+/*
+ * Called once per session when it has finished, after its last result: what is kept about it
+ * (a report's testsuite, a check's live values) may be written out or dropped now.
+ */
+typedef void (*rp_replay_session_end_fn)(void *ud, const char *session);
+
 struct rp_replay_opts {
     const char *target;          /* base URL: scheme://host[:port][/prefix]; required */
     unsigned concurrency;        /* sessions at once; 0 means 1 */
@@ -78,8 +84,9 @@ struct rp_replay_opts {
     void *secret_ud;
     rp_log_fn log; /* NULL: silent */
     void *log_ud;
-    rp_replay_result_fn on_result;   /* required */
-    rp_replay_session_fn on_session; /* may be NULL */
+    rp_replay_result_fn on_result;           /* required */
+    rp_replay_session_fn on_session;         /* may be NULL */
+    rp_replay_session_end_fn on_session_end; /* may be NULL */
     void *ud;
 };
 

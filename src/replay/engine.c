@@ -175,6 +175,9 @@ static bool take_slot(struct rp_replay *r)
  */
 static void session_end(struct rp_replay *r, struct rp__replay_session *s)
 {
+    if (r->o.on_session_end) {
+        r->o.on_session_end(r->o.ud, s->name);
+    }
     for (size_t i = 0; i < r->o.concurrency; i++) {
         if (r->sessions[i] == s) {
             r->sessions[i] = NULL;

@@ -12,6 +12,7 @@
 #   REPRISE, REPRISE_DEMO   binaries to measure (default: a Release build in build/bench)
 #   BENCH_SESSIONS="500 8000"   the session counts (2 to 4 of them, each 1..100000)
 #   BENCH_CONCURRENCY=8
+#   BENCH_REPORTS=0     1: also write a JUnit report and a results file (--junit, --results)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -19,6 +20,7 @@ TARGET_RATIO=1.20
 REPRISE_TIMEOUT=1800 # seconds any single replay may take
 read -r -a counts <<<"${BENCH_SESSIONS:-500 8000}"
 conc=${BENCH_CONCURRENCY:-8}
+reports=${BENCH_REPORTS:-0}
 
 die() { echo "bench: $*" >&2; exit 2; }
 
@@ -56,10 +58,14 @@ export REPRISE_SECRET_PASSWORD=correct-horse-battery-staple
 
 # Prints the peak RSS in KiB of a replay of n sessions, or nothing when it failed.
 peak_kib() {
-    local n=$1 code=0
+    local n=$1 code=0 extra=()
+    if [ "$reports" = 1 ]; then
+        extra=(--junit "$dir/junit.$n.xml" --results "$dir/results.$n.jsonl.gz")
+    fi
     timeout "$REPRISE_TIMEOUT" /usr/bin/time -f '%M' -o "$dir/time.$n" "$reprise" -q replay \
-        --target "$DEMO_URL" --no-color --concurrency "$conc" --sessions "$n" "$rec" \
-        >"$dir/out.$n" 2>"$dir/err.$n" || code=$?
+        --target "$DEMO_URL" --no-color --concurrency "$conc" --sessions "$n" "${extra[@]}" \
+        "$rec" >"$dir/out.$n" 2>"$dir/err.$n" || code=$?
+    rm -f "$dir/junit.$n.xml" "$dir/results.$n.jsonl.gz" # only the memory is of interest
     if [ "$code" -ne 0 ]; then
         echo "bench: the replay of $n sessions exited $code:" >&2
         tail -n 5 "$dir/out.$n" "$dir/err.$n" >&2
@@ -68,7 +74,8 @@ peak_kib() {
     tail -n 1 "$dir/time.$n"
 }
 
-echo "replay memory: $rec against the demo shop, --concurrency $conc"
+echo "replay memory: $rec against the demo shop, --concurrency $conc$(
+    [ "$reports" = 1 ] && echo ", with --junit and --results")"
 declare -A peak
 for n in "${counts[@]}"; do
     t0=$(date +%s.%N)
