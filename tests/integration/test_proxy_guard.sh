@@ -30,17 +30,17 @@ port=${DEMO_URL##*:}
 
 # 1. Usage: forward mode on a non-loopback address without --allow; bad ranges.
 code=0
-"$REPRISE" record --forward --listen 0.0.0.0:0 --ca-dir "$tmp/ca" -o "$tmp/u1.jsonl.gz" \
+timeout 30 "$REPRISE" record --forward --listen 0.0.0.0:0 --ca-dir "$tmp/ca" -o "$tmp/u1.jsonl.gz" \
     2>"$tmp/u1.err" || code=$?
 check "forward mode on 0.0.0.0 without --allow is a usage error (exit $code)" test "$code" -eq 2
 check "... saying --allow is needed" grep -q 'needs --allow CIDR' "$tmp/u1.err"
 code=0
-"$REPRISE" record --forward --allow 10.0.0.0/33 --ca-dir "$tmp/ca" -o "$tmp/u2.jsonl.gz" \
+timeout 30 "$REPRISE" record --forward --allow 10.0.0.0/33 --ca-dir "$tmp/ca" -o "$tmp/u2.jsonl.gz" \
     2>"$tmp/u2.err" || code=$?
 check "a bad --allow range is a usage error (exit $code)" test "$code" -eq 2
 check "... naming it" grep -q -- '--allow 10.0.0.0/33: want ADDRESS or ADDRESS/BITS' "$tmp/u2.err"
 code=0
-"$REPRISE" record --upstream "$DEMO_URL" --allow-local -o "$tmp/u3.jsonl.gz" 2>"$tmp/u3.err" || code=$?
+timeout 30 "$REPRISE" record --upstream "$DEMO_URL" --allow-local -o "$tmp/u3.jsonl.gz" 2>"$tmp/u3.err" || code=$?
 check "--allow-local without --forward is a usage error (exit $code)" test "$code" -eq 2
 
 # 2. Forward mode, no --allow-local: local and link-local upstreams are refused with 403.
