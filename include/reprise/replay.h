@@ -69,6 +69,12 @@ typedef void (*rp_replay_session_fn)(void *ud, const char *session, const char *
 typedef void (*rp_replay_observe_fn)(void *ud, const char *recording, const struct rp_exchange *ex,
                                      const struct rp_correlator *corr, size_t first);
 
+/*
+ * Called once per session when it has finished, after its last result: what is kept about it
+ * (a report's testsuite, a check's live values) may be written out or dropped now.
+ */
+typedef void (*rp_replay_session_end_fn)(void *ud, const char *session);
+
 struct rp_replay_opts {
     const char *target;          /* base URL: scheme://host[:port][/prefix]; required */
     unsigned concurrency;        /* sessions at once; 0 means 1 */
@@ -94,8 +100,9 @@ struct rp_replay_opts {
     void *secret_ud;
     rp_log_fn log; /* NULL: silent */
     void *log_ud;
-    rp_replay_result_fn on_result;   /* required */
-    rp_replay_session_fn on_session; /* may be NULL */
+    rp_replay_result_fn on_result;           /* required */
+    rp_replay_session_fn on_session;         /* may be NULL */
+    rp_replay_session_end_fn on_session_end; /* may be NULL */
     void *ud;
     rp_replay_observe_fn observe; /* may be NULL */
     void *observe_ud;

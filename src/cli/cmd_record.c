@@ -24,6 +24,9 @@ struct record_opts {
     const char **only_hosts;
     size_t n_only_hosts;
     const char *ca_dir;
+    const char **allow; /* pointers into argv; the array is owned */
+    size_t n_allow;
+    bool allow_local;
     bool help;
 };
 
@@ -44,6 +47,8 @@ const struct option cmd_record_longopts[] = {
     {"forward", no_argument, NULL, 'F'},
     {"only", required_argument, NULL, 'H'},
     {"ca-dir", required_argument, NULL, 'A'},
+    {"allow", required_argument, NULL, 'a'},
+    {"allow-local", no_argument, NULL, 'L'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -53,8 +58,10 @@ RP_TESTABLE void record_opts_cleanup(struct record_opts *o)
     cli_recopts_cleanup(&o->rec);
     free(o->only_paths);
     free(o->only_hosts);
+    free(o->allow);
     o->only_paths = NULL;
     o->only_hosts = NULL;
+    o->allow = NULL;
 }
 
 static rp_code record_opt(void *opts, int c, const char *arg, struct rp_error *err)
@@ -93,6 +100,12 @@ static rp_code record_opt(void *opts, int c, const char *arg, struct rp_error *e
     case 'A':
         o->ca_dir = arg;
         break;
+    case 'a':
+        o->allow[o->n_allow++] = arg;
+        break;
+    case 'L':
+        o->allow_local = true;
+        break;
     }
     return RP_OK;
 }
@@ -103,6 +116,7 @@ RP_TESTABLE rp_code parse_record_args(int argc, char **argv, struct record_opts 
     memset(o, 0, sizeof(*o));
     o->only_paths = rp_xcalloc((size_t)argc + 1, sizeof(*o->only_paths));
     o->only_hosts = rp_xcalloc((size_t)argc + 1, sizeof(*o->only_hosts));
+    o->allow = rp_xcalloc((size_t)argc + 1, sizeof(*o->allow));
     int first;
     rp_code prc = cli_getopt(argc, argv, "o:" CLI_RECOPTS_SHORT, cmd_record_longopts, record_opt, o,
                              &o->help, &first, err);
@@ -118,9 +132,11 @@ RP_TESTABLE rp_code parse_record_args(int argc, char **argv, struct record_opts 
     if (!o->forward && !o->upstream) {
         return rp_error_set(err, RP_EUSAGE, "--upstream URL (or --forward) is required");
     }
-    if (!o->forward && (o->n_only_hosts || o->ca_dir)) {
+    if (!o->forward && (o->n_only_hosts || o->ca_dir || o->allow_local)) {
         return rp_error_set(err, RP_EUSAGE, "%s is for --forward mode",
-                            o->n_only_hosts ? "--only" : "--ca-dir");
+                            o->n_only_hosts ? "--only"
+                            : o->ca_dir     ? "--ca-dir"
+                                            : "--allow-local");
     }
     if (!o->output) {
         return rp_error_set(err, RP_EUSAGE, "-o FILE is required");
@@ -176,6 +192,9 @@ static int run_record(const struct record_opts *o)
         .only_hosts = o->only_hosts,
         .n_only_hosts = o->n_only_hosts,
         .ca_dir = o->ca_dir,
+        .allow = o->allow,
+        .n_allow = o->n_allow,
+        .allow_local = o->allow_local,
         .log = cli_log,
     };
     rp_code rc = rp_intake_new(&io, &in, &err);
@@ -243,6 +262,14 @@ static int run_record(const struct record_opts *o)
              (unsigned long long)ic.filtered_static, (unsigned long long)ic.filtered_path, hosts,
              (unsigned long long)nerr, why);
     cli_log(NULL, RP_LOG_INFO, sum);
+    if (st.busy || st.refused) {
+        snprintf(sum, sizeof(sum),
+                 "turned away %llu connection%s over the file limit (503) and refused %llu "
+                 "(outside --allow, or to a local address without --allow-local)",
+                 (unsigned long long)st.busy, st.busy == 1 ? "" : "s",
+                 (unsigned long long)st.refused);
+        cli_log(NULL, RP_LOG_WARN, sum);
+    }
     if (crc) {
         /* The recording could not be written whole: what was written before stays readable. */
         (void)cli_fail(&cerr);

@@ -234,6 +234,12 @@ static void on_result(void *ud, const struct rp_replay_event *ev)
     rp_ignore(rp_checker_exchange(ud, ev, NULL));
 }
 
+/* A finished session's report goes out, and the checker forgets it. */
+static void on_session_end(void *ud, const char *session)
+{
+    rp_checker_session_end(ud, session);
+}
+
 /* The engine for o, with its tenant, host and bind rules. */
 static rp_code new_engine(const struct replay_opts *o, struct rp_checker *checker,
                           struct rp_replay **out, struct rp_error *err)
@@ -256,6 +262,7 @@ static rp_code new_engine(const struct replay_opts *o, struct rp_checker *checke
         .stop_on = o->stop_on,
         .log = cli_log,
         .on_result = on_result,
+        .on_session_end = on_session_end,
         .ud = checker,
         .observe = rp_checker_observe,
         .observe_ud = checker,

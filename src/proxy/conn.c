@@ -453,8 +453,13 @@ void rp__proxy_start_upstream(struct rp_proxy *p, struct rp__conn *c)
         c->addr_idx = 0;
     }
     set_port(&o->addrs, o->port);
+    bool refused = false;
     for (; c->addr_idx < o->addrs.n; c->addr_idx++) {
         const struct sockaddr *sa = (const struct sockaddr *)&o->addrs.a[c->addr_idx];
+        if (p->o.forward && !p->o.allow_local && rp__addr_local(sa)) {
+            refused = true; /* this machine's or the link's services: only with --allow-local */
+            continue;
+        }
         int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (fd < 0) {
             snprintf(why, sizeof(why), "upstream %s: socket: %s", o->url, strerror(errno));
@@ -469,6 +474,17 @@ void rp__proxy_start_upstream(struct rp_proxy *p, struct rp__conn *c)
         }
         snprintf(why, sizeof(why), "upstream %s: connect: %s", o->url, strerror(errno));
         close(fd);
+    }
+    if (refused && !why[0]) {
+        snprintf(why, sizeof(why),
+                 "upstream %s: a loopback or link-local address, which forward mode reaches "
+                 "only with --allow-local",
+                 o->url);
+        p->stats.refused++;
+        if (!c->answered) {
+            rp__proxy_queue_error(c, 403, "Forbidden", why);
+            c->answered = true; /* the 403, not a 502 */
+        }
     }
     rp__proxy_fail_upstream(p, c, why[0] ? why : "upstream: no address");
 }

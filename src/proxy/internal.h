@@ -134,11 +134,16 @@ struct rp__conn {
 };
 
 struct rp_proxy {
-    struct rp_proxy_opts o; /* strings below are owned copies */
-    struct rp__origin rev;  /* reverse mode: the upstream, resolved at start */
-    SSL_CTX *ssl_ctx;       /* client side of upstream TLS */
-    struct rp_ca *ca;       /* forward mode: mints the certificates shown to the browser */
-    struct rp__dns *dns;    /* forward mode: host names resolved off the loop's thread */
+    struct rp_proxy_opts o;   /* strings below are owned copies */
+    struct rp__cidr *allow;   /* clients allowed (--allow); none: every client */
+    size_t max_conns;         /* connections the file limit leaves room for */
+    size_t fd_limit;          /* the soft file limit, once raised */
+    bool warned_full;         /* the "too many connections" warning is out (once a run) */
+    int64_t accept_resume_ms; /* accept() ran out of descriptors: not before then */
+    struct rp__origin rev;    /* reverse mode: the upstream, resolved at start */
+    SSL_CTX *ssl_ctx;         /* client side of upstream TLS */
+    struct rp_ca *ca;         /* forward mode: mints the certificates shown to the browser */
+    struct rp__dns *dns;      /* forward mode: host names resolved off the loop's thread */
     char **only_hosts;
     int lfd;
     unsigned port;
@@ -153,6 +158,38 @@ struct rp_proxy {
     struct rp_error write_err;
     char scratch[64 * 1024];
 };
+
+/* ----- clients allowed, addresses refused, the descriptor budget (guard.c) ----- */
+
+/* Descriptors a connection may hold (the client's, the upstream's), and those kept spare
+ * beyond what is open at start (a refused client's, the resolver's, TLS's files). */
+#define RP_PROXY_FDS_PER_CONN 2u
+#define RP_PROXY_FD_SPARE     32u
+
+/* An address range: family AF_INET (b[0..3]) or AF_INET6, and its prefix length. */
+struct rp__cidr {
+    int family;
+    unsigned char b[16];
+    unsigned bits;
+};
+
+/* Parses "ADDR" or "ADDR/BITS" (IPv4 or IPv6); false when it is neither. */
+bool rp__cidr_parse(const char *s, struct rp__cidr *out);
+/* True when sa (IPv4-mapped IPv6 read as IPv4) is in c. */
+bool rp__cidr_match(const struct rp__cidr *c, const struct sockaddr *sa);
+/* True when sa is in one of the n ranges, or n is 0. */
+bool rp__allowed_client(const struct rp__cidr *allow, size_t n, const struct sockaddr *sa);
+/* 127.0.0.0/8 or ::1. */
+bool rp__addr_loopback(const struct sockaddr *sa);
+/* What forward mode does not reach without --allow-local: loopback, 0.0.0.0/8, ::,
+ * 169.254.0.0/16, fe80::/10 (and anything not IP). */
+bool rp__addr_local(const struct sockaddr *sa);
+/*
+ * Raises the soft RLIMIT_NOFILE to the hard limit and returns how many connections fit in
+ * what is left once the descriptors open now and RP_PROXY_FD_SPARE are kept aside (at least
+ * 1, at most RP_PROXY_MAX_CONNS); *limit gets the soft limit.
+ */
+size_t rp__proxy_fd_budget(size_t *limit);
 
 /* ----- origins (proxy.c) ----- */
 
@@ -268,12 +305,19 @@ long rp__proxy_sock_write(int fd, SSL *ssl, bool *want_write, const void *buf, s
  * origin's (added when the client sent none). Reverse mode moves Origin and Referer from the
  * proxy's origin to the upstream's; forward mode drops the headers meant for the proxy
  * (Proxy-Connection, Proxy-Authorization, Keep-Alive). A target (not NULL) replaces the
- * request line's: absolute-form becomes origin-form. Sets *out_client_host to a new copy of
- * the Host the client sent (NULL when none).
+ * request line's: absolute-form becomes origin-form. In reverse mode with target NULL, an
+ * absolute-form target the client sent becomes origin-form too. Sets *out_client_host to a
+ * new copy of the Host the client sent (NULL when none).
  */
 bool rp__proxy_rewrite_request(const struct rp__origin *o, bool forward, const char *target,
                                const char *blk, size_t len, struct rp_buf *out,
                                char **out_client_host);
+/*
+ * The origin form ("/path?query", fragment dropped, "/" when there is no path) of an
+ * absolute-form target (len bytes at t: "http://host/path?q"), new; NULL when t is not
+ * absolute-form.
+ */
+char *rp__proxy_origin_form(const char *t, size_t len);
 /*
  * Appends to out the response header block with Location moved from the upstream's origin to
  * the proxy's (client_host, may be NULL: no change) and Domain dropped from Set-Cookie. False

@@ -169,8 +169,27 @@ static bool take_slot(struct rp_replay *r)
 }
 
 /*
- * Moves a session forward until it has a request in flight or waiting for a slot, or is done.
- * Errors are input errors that end the whole run.
+ * A finished session keeps nothing: its reports went out exchange by exchange, so its slot,
+ * handle, cookie jar, correlation state and buffers are freed now. The run's memory is then
+ * bounded by its concurrency, not by how many sessions it runs.
+ */
+static void session_end(struct rp_replay *r, struct rp__replay_session *s)
+{
+    if (r->o.on_session_end) {
+        r->o.on_session_end(r->o.ud, s->name);
+    }
+    for (size_t i = 0; i < r->o.concurrency; i++) {
+        if (r->sessions[i] == s) {
+            r->sessions[i] = NULL;
+            break;
+        }
+    }
+    rp__replay_session_free(s);
+}
+
+/*
+ * Moves a session forward until it has a request in flight or waiting for a slot, or is done
+ * (then freed). Errors are input errors that end the whole run.
  */
 static rp_code advance(struct rp__replay_session *s, struct rp_error *err)
 {
@@ -185,6 +204,7 @@ static rp_code advance(struct rp__replay_session *s, struct rp_error *err)
             s->state = RP__REPLAY_DONE;
             r->active--;
             rp__replay_log(r, RP_LOG_DEBUG, "%s: done", s->name);
+            session_end(r, s); /* s is gone: the caller returns at once */
             return RP_OK;
         }
         if (s->stopped) {
@@ -274,7 +294,16 @@ static rp_code complete(struct rp__replay_session *s, CURLcode cc, struct rp_err
 static rp_code fill_sessions(struct rp_replay *r, struct rp_error *err)
 {
     while (r->active < r->o.concurrency && r->next_session < r->n_sessions) {
-        struct rp__replay_session *s = r->sessions[r->next_session++];
+        /* Sessions are made as they start, in order: copy k of recording i is number
+         * k * n_recs + i + 1. Fewer than `concurrency` are active, so a slot is free. */
+        size_t idx = r->next_session++;
+        struct rp__replay_session *s =
+            rp__replay_session_new(r, &r->recs[idx % r->n_recs], (unsigned)idx + 1);
+        size_t slot = 0;
+        while (slot < r->o.concurrency && r->sessions[slot]) {
+            slot++;
+        }
+        r->sessions[slot] = s;
         r->active++;
         rp_code rc = rp__replay_session_start(s, err);
         if (!rc) {
@@ -418,7 +447,7 @@ void rp_replay_free(struct rp_replay *r)
     if (!r) {
         return;
     }
-    for (size_t i = 0; i < r->n_sessions; i++) {
+    for (size_t i = 0; r->sessions && i < r->o.concurrency; i++) {
         rp__replay_session_free(r->sessions[i]);
     }
     free(r->sessions);
@@ -590,14 +619,7 @@ rp_code rp_replay_run(struct rp_replay *r, struct rp_error *err)
     curl_multi_setopt(r->multi, CURLMOPT_MAXCONNECTS, (long)r->o.concurrency + 4);
 
     r->n_sessions = r->n_recs * r->o.sessions;
-    r->sessions = rp_xcalloc(r->n_sessions, sizeof(*r->sessions));
-    unsigned no = 0;
-    for (size_t k = 0; k < r->o.sessions; k++) {
-        for (size_t i = 0; i < r->n_recs; i++) {
-            struct rp__replay_session *s = rp__replay_session_new(r, &r->recs[i], ++no);
-            r->sessions[k * r->n_recs + i] = s;
-        }
-    }
+    r->sessions = rp_xcalloc(r->o.concurrency, sizeof(*r->sessions));
     rp_code rc = loop(r, err);
     if (rc) {
         return rc;

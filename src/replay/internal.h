@@ -75,10 +75,10 @@ struct rp_replay {
     size_t n_recs;
 
     CURLM *multi;
-    struct curl_slist *no_headers; /* reused empty list */
-    struct rp__replay_session **sessions;
-    size_t n_sessions;
-    size_t next_session; /* the next one to start */
+    struct curl_slist *no_headers;        /* reused empty list */
+    struct rp__replay_session **sessions; /* `concurrency` slots: the sessions running */
+    size_t n_sessions;                    /* over the run */
+    size_t next_session;                  /* the next one to start */
     size_t active;
 
     /* Rate limiting: the earliest time (monotonic us) the next request may go. */
