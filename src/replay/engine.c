@@ -178,7 +178,10 @@ static void session_end(struct rp_replay *r, struct rp__replay_session *s)
     if (r->o.on_session_end) {
         r->o.on_session_end(r->o.ud, s->name);
     }
-    for (size_t i = 0; i < r->o.concurrency; i++) {
+    if (r->keep_sessions) {
+        return; /* the probe goes on with them; rp_replay_free frees them */
+    }
+    for (size_t i = 0; i < r->n_slots; i++) {
         if (r->sessions[i] == s) {
             r->sessions[i] = NULL;
             break;
@@ -299,8 +302,8 @@ static rp_code fill_sessions(struct rp_replay *r, struct rp_error *err)
         size_t idx = r->next_session++;
         struct rp__replay_session *s =
             rp__replay_session_new(r, &r->recs[idx % r->n_recs], (unsigned)idx + 1);
-        size_t slot = 0;
-        while (slot < r->o.concurrency && r->sessions[slot]) {
+        size_t slot = r->keep_sessions ? idx : 0;
+        while (slot < r->n_slots && r->sessions[slot]) {
             slot++;
         }
         r->sessions[slot] = s;
@@ -447,7 +450,7 @@ void rp_replay_free(struct rp_replay *r)
     if (!r) {
         return;
     }
-    for (size_t i = 0; r->sessions && i < r->o.concurrency; i++) {
+    for (size_t i = 0; r->sessions && i < r->n_slots; i++) {
         rp__replay_session_free(r->sessions[i]);
     }
     free(r->sessions);
@@ -619,7 +622,9 @@ rp_code rp_replay_run(struct rp_replay *r, struct rp_error *err)
     curl_multi_setopt(r->multi, CURLMOPT_MAXCONNECTS, (long)r->o.concurrency + 4);
 
     r->n_sessions = r->n_recs * r->o.sessions;
-    r->sessions = rp_xcalloc(r->o.concurrency, sizeof(*r->sessions));
+    /* A slot per running session; a slot per session when they are kept for the probe. */
+    r->n_slots = r->keep_sessions ? r->n_sessions : r->o.concurrency;
+    r->sessions = rp_xcalloc(r->n_slots ? r->n_slots : 1, sizeof(*r->sessions));
     rp_code rc = loop(r, err);
     if (rc) {
         return rc;

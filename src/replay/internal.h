@@ -76,9 +76,12 @@ struct rp_replay {
 
     CURLM *multi;
     struct curl_slist *no_headers;        /* reused empty list */
-    struct rp__replay_session **sessions; /* `concurrency` slots: the sessions running */
-    size_t n_sessions;                    /* over the run */
-    size_t next_session;                  /* the next one to start */
+    struct rp__replay_session **sessions; /* n_slots: the sessions running */
+    size_t n_slots;                       /* `concurrency`; or every session's when keep_sessions */
+    bool keep_sessions;  /* finished sessions stay, at their number - 1, until rp_replay_free
+                            (the probe sends A's reads with B's session afterwards) */
+    size_t n_sessions;   /* over the run */
+    size_t next_session; /* the next one to start */
     size_t active;
 
     /* Rate limiting: the earliest time (monotonic us) the next request may go. */
