@@ -56,6 +56,11 @@ struct rp_http_parser {
     struct stage stages[RP_HTTP_MAX_CODINGS];
     size_t nstages;
     bool decode_failed;
+    /* The body reached body_max with decoding under way: the rest of the body is skipped, not
+     * inflated, and its decoded size is unknown (a gzip bomb costs the cap, not its size). */
+    bool capped;
+    size_t body_max;   /* decoded body bytes kept per message (RP_MAX_BODY_RECORDED at most) */
+    uint64_t inflated; /* bytes every decoding stage produced, over the parser's life */
 
     /* Whole messages not yet taken, oldest first. */
     struct rp_http_message *done;
@@ -225,6 +230,7 @@ static void stages_cleanup(struct rp_http_parser *p)
     memset(p->stages, 0, sizeof(p->stages));
     p->nstages = 0;
     p->decode_failed = false;
+    p->capped = false;
 }
 
 static void set_coding(struct rp_http_parser *p, unsigned flag, const char *name, size_t n)
@@ -235,14 +241,24 @@ static void set_coding(struct rp_http_parser *p, unsigned flag, const char *name
     }
 }
 
-/* Appends decoded bytes to the body, keeping at most RP_MAX_BODY_RECORDED and counting all. */
+/*
+ * Appends decoded bytes to the body, keeping at most body_max. A body sent as is counts every
+ * byte; a decoded one stops decoding at the cap (capped): its full size stays unknown (0).
+ */
 static void body_append(struct rp_http_parser *p, const void *data, size_t len)
 {
+    if (p->capped) {
+        return;
+    }
     p->cur.body.orig_len += len;
     size_t room = p->body.max - p->body.len;
     size_t n = len < room ? len : room;
     if (n < len) {
         p->cur.body.truncated = true;
+        if (p->nstages && !(p->cur.flags & RP_HTTP_MSG_UNDECODED)) {
+            p->capped = true;
+            p->cur.body.orig_len = 0;
+        }
     }
     if (n) {
         rp_ignore(rp_buf_add(&p->body, data, n, NULL)); /* fits: n is at most the room left */
@@ -288,7 +304,7 @@ static void inflate_some(struct rp_http_parser *p, size_t i, const unsigned char
     struct stage *st = &p->stages[i];
     st->zs.next_in = (unsigned char *)data;
     st->zs.avail_in = (uInt)len;
-    while (!p->decode_failed) {
+    while (!p->decode_failed && !p->capped) {
         if (st->ended) {
             /* A gzip body may hold several members; anything after a deflate stream is junk
              * the server appended, which browsers ignore too. */
@@ -301,6 +317,7 @@ static void inflate_some(struct rp_http_parser *p, size_t i, const unsigned char
         st->zs.avail_out = STAGE_OUT_BYTES;
         int ret = inflate(&st->zs, Z_NO_FLUSH);
         size_t produced = STAGE_OUT_BYTES - st->zs.avail_out;
+        p->inflated += produced;
         if (produced) {
             push(p, i + 1, st->out, produced);
         }
@@ -327,7 +344,7 @@ static void push(struct rp_http_parser *p, size_t i, const unsigned char *data, 
         return;
     }
     struct stage *st = &p->stages[i];
-    while (len && !p->decode_failed) {
+    while (len && !p->decode_failed && !p->capped) {
         if (!st->started) {
             if (st->kind == COD_DEFLATE && st->npre < 2) {
                 st->pre[st->npre++] = *data++;
@@ -352,7 +369,7 @@ static void push(struct rp_http_parser *p, size_t i, const unsigned char *data, 
 /* At the end of a body: a stage whose stream did not end means the body was cut short. */
 static void decode_end(struct rp_http_parser *p)
 {
-    if (p->decode_failed || p->body_hole) {
+    if (p->decode_failed || p->body_hole || p->capped) {
         return;
     }
     for (size_t i = 0; i < p->nstages; i++) {
@@ -445,7 +462,7 @@ static void reset_current(struct rp_http_parser *p)
     rp_buf_reset(&p->field);
     rp_buf_reset(&p->value);
     rp_buf_cleanup(&p->body);
-    rp_buf_init(&p->body, RP_MAX_BODY_RECORDED);
+    rp_buf_init(&p->body, p->body_max);
     stages_cleanup(p);
     p->busy = p->have_start = p->in_value = p->in_body = p->chunked = false;
     p->body_hole = p->filling = false;
@@ -605,8 +622,8 @@ static int on_headers_complete(http_parser *hp)
 static int on_body(http_parser *hp, const char *at, size_t len)
 {
     struct rp_http_parser *p = self(hp);
-    if (p->filling || p->body_hole) {
-        return 0;
+    if (p->filling || p->body_hole || p->capped) {
+        return 0; /* capped: the rest is framed by http-parser but never inflated */
     }
     if (p->cur.flags & RP_HTTP_MSG_UNDECODED || !p->nstages) {
         body_append(p, at, len);
@@ -688,10 +705,25 @@ struct rp_http_parser *rp_http_parser_new(enum rp_http_dir dir)
     rp_buf_init(&p->reason, RP_MAX_REASON_BYTES);
     rp_buf_init(&p->field, RP_MAX_HEADER_BYTES);
     rp_buf_init(&p->value, RP_MAX_HEADER_BYTES);
+    p->body_max = RP_MAX_BODY_RECORDED;
     rp_buf_init(&p->body, RP_MAX_BODY_RECORDED);
     reset_current(p);
     hp_reset(p);
     return p;
+}
+
+void rp_http_parser_set_max_body(struct rp_http_parser *p, uint64_t max)
+{
+    p->body_max = max && max < RP_MAX_BODY_RECORDED ? (size_t)max : RP_MAX_BODY_RECORDED;
+    if (!p->busy) {
+        rp_buf_cleanup(&p->body);
+        rp_buf_init(&p->body, p->body_max);
+    }
+}
+
+uint64_t rp_http_parser_inflated(const struct rp_http_parser *p)
+{
+    return p->inflated;
 }
 
 void rp_http_parser_free(struct rp_http_parser *p)
@@ -754,6 +786,29 @@ static int starts_message(enum rp_http_dir dir, const unsigned char *s, size_t n
     return best;
 }
 
+/*
+ * A message stopped before its headers ended (an error, or the caller gave it up): the method
+ * queue takes the step its headers would have. A request tells a linked response parser its
+ * method now, so that its answer (which may come before any later byte of the request side)
+ * is read right; a final response takes its request's method off the queue.
+ */
+static void settle_methods(struct rp_http_parser *p)
+{
+    if (!p->busy || p->have_start) {
+        return;
+    }
+    if (p->dir == RP_HTTP_REQUEST) {
+        if (p->peer) {
+            push_method(p->peer, http_method_str((enum http_method)p->hp.method));
+        }
+        return;
+    }
+    unsigned st = p->hp.status_code;
+    if (!(st >= 100 && st < 200 && st != 101)) {
+        free(pop_method(p));
+    }
+}
+
 /* Runs http-parser over len bytes; on an error fails p and returns the code. */
 static rp_code execute(struct rp_http_parser *p, const char *data, size_t len, size_t *out_n,
                        struct rp_error *err)
@@ -763,6 +818,7 @@ static rp_code execute(struct rp_http_parser *p, const char *data, size_t len, s
     *out_n = n;
     if (p->cb_code) {
         p->failed = true;
+        settle_methods(p);
         reset_current(p);
         if (err) {
             *err = p->cb_err;
@@ -772,6 +828,7 @@ static rp_code execute(struct rp_http_parser *p, const char *data, size_t len, s
     enum http_errno e = HTTP_PARSER_ERRNO(&p->hp);
     if (e != HPE_OK) {
         p->failed = true;
+        settle_methods(p);
         reset_current(p);
         return rp_error_set(err, RP_EFORMAT, "malformed HTTP %s: %s (%s)",
                             p->dir == RP_HTTP_REQUEST ? "request" : "response",
@@ -986,6 +1043,18 @@ bool rp_http_parser_gap(struct rp_http_parser *p, uint64_t n, int64_t now_us)
     p->line_start = true;
     p->ncarry = 0;
     return false;
+}
+
+void rp_http_parser_reset(struct rp_http_parser *p)
+{
+    if (!p->failed) {
+        settle_methods(p); /* given up by the caller, not by an error (which settled them) */
+    }
+    reset_current(p);
+    hp_reset(p);
+    p->failed = false;
+    p->hunting = false;
+    p->ncarry = 0;
 }
 
 void rp_http_parser_hunt(struct rp_http_parser *p)

@@ -40,8 +40,28 @@ struct rp_intake {
     struct rp_varrec *vars;
     struct rp_intake_counts counts;
     rp_code write_rc; /* the writer's first error, sticky */
+    bool settled;     /* the writer's losses are counted (settle_lost) */
     struct rp_error write_err;
 };
+
+/*
+ * The writer failed (first seen now): the exchanges it took but never wrote whole are moved
+ * from recorded to errors and counted as lost.
+ */
+static void settle_lost(struct rp_intake *in)
+{
+    if (!in->w || in->settled) {
+        return;
+    }
+    in->settled = true;
+    uint64_t written = rp_writer_written(in->w);
+    if (written < in->counts.recorded) {
+        uint64_t lost = in->counts.recorded - written;
+        in->counts.recorded = written;
+        in->counts.errors += lost;
+        in->counts.lost += lost;
+    }
+}
 
 /* The recording's name: the output's base name without .jsonl.gz (or .gz, .jsonl). */
 static char *name_from_path(const char *path)
@@ -184,6 +204,7 @@ rp_code rp_intake_add(struct rp_intake *in, struct rp_exchange *ex, enum rp_inta
             *err = in->write_err;
         }
         in->counts.errors++;
+        in->counts.lost++;
         goto out;
     }
     if (!in->include_static && rp_filter_is_static(ex)) {
@@ -217,6 +238,7 @@ rp_code rp_intake_add(struct rp_intake *in, struct rp_exchange *ex, enum rp_inta
         rc = open_writer(in, ex->start_us, err);
         if (rc) {
             in->counts.errors++;
+            in->counts.lost++;
             goto out;
         }
     }
@@ -225,6 +247,8 @@ rp_code rp_intake_add(struct rp_intake *in, struct rp_exchange *ex, enum rp_inta
         in->write_rc = rc;
         in->write_err = err ? *err : (struct rp_error){.code = rc};
         in->counts.errors++;
+        in->counts.lost++;
+        settle_lost(in);
         goto out;
     }
     fate = RP_INTAKE_RECORDED;
@@ -267,7 +291,13 @@ rp_code rp_intake_close(struct rp_intake *in, struct rp_error *err)
             return rc;
         }
     }
-    rc = rp_writer_close(in->w, err);
+    rc = rp_writer_flush(in->w, err);
+    if (rc) {
+        settle_lost(in);
+        rp_ignore(rp_writer_close(in->w, NULL));
+    } else {
+        rc = rp_writer_close(in->w, err);
+    }
     in->w = NULL;
     if (rc) {
         in->write_rc = rc;

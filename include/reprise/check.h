@@ -119,6 +119,9 @@ struct rp_sink_ops {
     rp_code (*end)(void *ctx, const struct rp_run_summary *sum, struct rp_error *err);
     void (*free)(void *ctx);
     bool wants_shape;
+    /* May be NULL: a session has finished (no verdict of it follows); called only after
+     * begin(). A sink that keeps results per session writes them out here. */
+    rp_code (*session_end)(void *ctx, const char *session, struct rp_error *err);
 };
 
 struct rp_sink {
@@ -205,6 +208,13 @@ RP_EXTERN RP_NODISCARD rp_code rp_checker_start_sinks(struct rp_checker *c, stru
 RP_EXTERN RP_NODISCARD rp_code rp_checker_exchange(struct rp_checker *c,
                                                    const struct rp_replay_event *ev,
                                                    struct rp_error *err);
+
+/*
+ * A session of the live run has finished (rp_replay_opts.on_session_end): the checks drop
+ * what they kept about it and the sinks may write it out, so a run's memory does not grow
+ * with the sessions it has run. A sink error is kept, as rp_checker_exchange()'s.
+ */
+RP_EXTERN void rp_checker_session_end(struct rp_checker *c, const char *session);
 
 /*
  * Re-checks a verdict read back from a results file (v, changed in place): a PASS or FAIL

@@ -44,7 +44,8 @@ extern "C" {
     X(ESYS,      3, "system call failed")                               \
     X(EINTERNAL, 2, "internal error")                                   \
     X(EUNSAFE,   1, "refused: a write sends an id no response gave")    \
-    X(EMISSING,  1, "a server-given value is missing from the live response")
+    X(EMISSING,  1, "a server-given value is missing from the live response") \
+    X(ETENANT,   2, "refused: writes with no tenant to rewrite")
 /* clang-format on */
 
 typedef enum {

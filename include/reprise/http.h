@@ -41,11 +41,14 @@ struct rp_http_message {
     unsigned status;
     char *reason; /* responses; may be empty */
     struct rp_headers headers;
-    struct rp_body body; /* decoded; truncated at RP_MAX_BODY_RECORDED with orig_len counting on */
-    unsigned flags;      /* RP_HTTP_MSG_* */
-    char *coding;        /* with UNDECODED or DECODE_ERROR: the coding at fault, else NULL */
-    int64_t first_us;    /* the now_us of the feed that brought its first byte */
-    int64_t last_us;     /* ... and its last byte */
+    /* Decoded; past the parser's body cap (rp_http_parser_set_max_body()) truncated, with
+     * orig_len the full size of a body sent as is, or 0 (unknown) when decoding stopped at the
+     * cap: the rest of a compressed body is never inflated. */
+    struct rp_body body;
+    unsigned flags;   /* RP_HTTP_MSG_* */
+    char *coding;     /* with UNDECODED or DECODE_ERROR: the coding at fault, else NULL */
+    int64_t first_us; /* the now_us of the feed that brought its first byte */
+    int64_t last_us;  /* ... and its last byte */
 };
 
 RP_EXTERN void rp_http_message_init(struct rp_http_message *m);
@@ -91,7 +94,8 @@ RP_EXTERN void rp_http_parser_expect(struct rp_http_parser *resp, const char *me
  * of them, unless the connection left HTTP (rp_http_parser_upgraded()), when the rest is not
  * HTTP. Errors: RP_EFORMAT for malformed HTTP, RP_ETOOBIG past RP_MAX_HEADER_COUNT,
  * RP_MAX_HEADER_BYTES, RP_MAX_URL_BYTES, RP_MAX_REASON_BYTES; the message being read is
- * dropped and p refuses further bytes until rp_http_parser_hunt(). out_used may be NULL.
+ * dropped (the method queue kept in step, as rp_http_parser_reset() says) and p refuses
+ * further bytes until rp_http_parser_hunt() or rp_http_parser_reset(). out_used may be NULL.
  */
 RP_EXTERN RP_NODISCARD rp_code rp_http_parser_feed(struct rp_http_parser *p, const void *data,
                                                    size_t len, int64_t now_us, size_t *out_used,
@@ -122,6 +126,23 @@ RP_EXTERN void rp_http_parser_hunt(struct rp_http_parser *p);
 
 /* Moves the oldest whole message into m (initialised; cleaned first). False when none. */
 RP_EXTERN bool rp_http_parser_next(struct rp_http_parser *p, struct rp_http_message *m);
+
+/*
+ * Keeps at most max decoded body bytes of each message (0 or past RP_MAX_BODY_RECORDED:
+ * RP_MAX_BODY_RECORDED, the default). A compressed body is inflated only up to it.
+ */
+RP_EXTERN void rp_http_parser_set_max_body(struct rp_http_parser *p, uint64_t max);
+
+/* Bytes all decoding stages have produced over p's life: the work decoding cost. */
+RP_EXTERN uint64_t rp_http_parser_inflated(const struct rp_http_parser *p);
+
+/*
+ * Forgets the message being read and any error, for a caller that frames messages itself (the
+ * proxy): the next byte fed starts a new message. The method queue stays in step: a request
+ * stopped (by an error, or by this call) before its headers ended still tells a linked response
+ * parser its method, and a response stopped so takes its request's method off the queue.
+ */
+RP_EXTERN void rp_http_parser_reset(struct rp_http_parser *p);
 
 /* True once the connection has left HTTP (upgrade or CONNECT tunnel). */
 RP_EXTERN bool rp_http_parser_upgraded(const struct rp_http_parser *p);

@@ -66,6 +66,9 @@ struct rp_intake_counts {
     uint64_t filtered_static; /* left out as static assets */
     uint64_t filtered_path;   /* left out by only_paths */
     uint64_t errors;          /* not written: scrubbing or the writer failed */
+    /* Of errors: lost to a failed write, the exchanges taken but never written whole (moved
+     * from recorded once the failure is seen) and every one offered after it. */
+    uint64_t lost;
 };
 
 /* The state of one recording: its options, scrub rules, writer and counters. Opaque. */

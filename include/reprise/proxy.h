@@ -33,11 +33,15 @@ struct rp_proxy_opts {
     bool forward;                  /* forward mode instead (upstream must then be NULL) */
     const char *const *only_hosts; /* forward: fnmatch globs on host names recorded; none: all */
     size_t n_only_hosts;
-    const char *ca_dir; /* forward: the CA's directory; NULL: rp_ca_default_dir() */
-    const char *listen; /* "HOST:PORT" (IPv4 or [IPv6] literal); NULL: RP_PROXY_LISTEN */
-    bool insecure;      /* do not verify the upstream's certificate */
-    const char *cacert; /* PEM file of CAs to trust instead of the system's; may be NULL */
-    rp_log_fn log;      /* warnings, errors, and a line per exchange (RP_LOG_INFO); may be NULL */
+    const char *ca_dir;       /* forward: the CA's directory; NULL: rp_ca_default_dir() */
+    const char *listen;       /* "HOST:PORT" (IPv4 or [IPv6] literal); NULL: RP_PROXY_LISTEN */
+    bool insecure;            /* do not verify the upstream's certificate */
+    const char *cacert;       /* PEM file of CAs to trust instead of the system's; may be NULL */
+    const char *const *allow; /* client address ranges ("10.0.0.0/8", "::1"); none: any client,
+                                 which forward mode accepts only on a loopback listen address */
+    size_t n_allow;
+    bool allow_local; /* forward: relay and tunnel to loopback and link-local addresses too */
+    rp_log_fn log;    /* warnings, errors, and a line per exchange (RP_LOG_INFO); may be NULL */
     void *log_ud;
     rp_proxy_exchange_fn on_exchange; /* may be NULL */
     void *exchange_ud;
@@ -50,6 +54,11 @@ struct rp_proxy_opts {
 struct rp_proxy_stats {
     uint64_t skipped_host; /* forward: requests and CONNECT tunnels to hosts outside --only */
     uint64_t unanswered;   /* exchanges past the filters with no response (upstream down, reset) */
+    /* Exchanges relayed but not recorded: the recorder could not read them (more than
+     * RP_MAX_HEADER_COUNT headers, a URL past RP_MAX_URL_BYTES, ...), each logged with why. */
+    uint64_t unreadable;
+    uint64_t refused;      /* clients outside --allow, and forward relays to local addresses */
+    uint64_t busy;         /* connections answered 503: the file limit was reached */
 };
 
 struct rp_proxy;
@@ -59,10 +68,12 @@ struct rp_proxy;
  * getaddrinfo) or opens the CA (forward mode: created on first use) and binds the listen
  * socket. Every exchange goes to in (borrowed: it must outlive the proxy; the caller creates
  * it with source kind "proxy" and closes it after rp_proxy_free()). On success *out is a new
- * proxy the caller runs with rp_proxy_run() and frees with rp_proxy_free(). Errors: RP_EUSAGE
- * for a bad URL, listen address or option; RP_EDNS when the upstream host does not resolve;
- * RP_ESYS when the listen socket cannot be bound; RP_ETLS when the TLS set-up (--cacert)
- * fails; rp_ca_open()'s errors.
+ * proxy the caller runs with rp_proxy_run() and frees with rp_proxy_free(). The process's soft
+ * file limit is raised to its hard limit, and connections beyond what it leaves room for (two
+ * descriptors each) are answered 503. Errors: RP_EUSAGE for a bad URL, listen address or
+ * option (a bad --allow range; forward mode on a non-loopback address without one); RP_EDNS
+ * when the upstream host does not resolve; RP_ESYS when the listen socket cannot be bound;
+ * RP_ETLS when the TLS set-up (--cacert) fails; rp_ca_open()'s errors.
  */
 RP_EXTERN RP_NODISCARD rp_code rp_proxy_new(const struct rp_proxy_opts *opts, struct rp_intake *in,
                                             struct rp_proxy **out, struct rp_error *err);

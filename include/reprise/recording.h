@@ -117,6 +117,13 @@ RP_EXTERN RP_NODISCARD rp_code rp_writer_flush(struct rp_writer *w, struct rp_er
 RP_EXTERN uint64_t rp_writer_count(const struct rp_writer *w);
 
 /*
+ * Exchanges in the file: in gzip members written whole. After a failed write (reported at once
+ * through opts->log, naming the file and why) nothing more is written and the file is cut back
+ * to its last whole member, so rp_writer_count() - rp_writer_written() were lost.
+ */
+RP_EXTERN uint64_t rp_writer_written(struct rp_writer *w);
+
+/*
  * Flushes, closes the file and frees w, whatever the outcome; returns the first error met.
  * w may be NULL.
  */

@@ -33,7 +33,8 @@ extern "C" {
 enum rp_replay_status {
     RP_REPLAY_DONE,    /* sent, and a response came (any status) */
     RP_REPLAY_ERROR,   /* sent, no response: code and message say why */
-    RP_REPLAY_SKIPPED, /* not sent: another host, or the session stopped at an earlier error */
+    RP_REPLAY_SKIPPED, /* not sent: another host, the session stopped at an earlier error, or a
+                          run guard (--read-only, --max-requests, --stop-on) */
     RP_REPLAY_DRY_RUN, /* not sent: --dry-run; live holds the request as it would go out */
     RP_REPLAY_UNSAFE,  /* not sent: it would carry a recorded server value (EMISSING: a
                           correlated value missing from the live response; EUNSAFE: an unsourced
@@ -69,6 +70,12 @@ typedef void (*rp_replay_session_fn)(void *ud, const char *session, const char *
 typedef void (*rp_replay_observe_fn)(void *ud, const char *recording, const struct rp_exchange *ex,
                                      const struct rp_correlator *corr, size_t first);
 
+/*
+ * Called once per session when it has finished, after its last result: what is kept about it
+ * (a report's testsuite, a check's live values) may be written out or dropped now.
+ */
+typedef void (*rp_replay_session_end_fn)(void *ud, const char *session);
+
 struct rp_replay_opts {
     const char *target;          /* base URL: scheme://host[:port][/prefix]; required */
     unsigned concurrency;        /* sessions at once; 0 means 1 */
@@ -84,12 +91,19 @@ struct rp_replay_opts {
     bool stream;                 /* each session reads its recording from the file, even when it
                                     would fit in memory (RP_REPLAY_CACHE_BYTES) */
     bool allow_unsourced;        /* send writes with unsourced ids, with a warning */
-    rp_secret_fn secret;         /* NULL: rp_secret_from_env */
+    /* Guards (guard.c). */
+    bool same_tenant;      /* replay writes even with no tenant to rewrite, with a warning */
+    bool read_only;        /* send only GET, HEAD, OPTIONS; the rest SKIPPED */
+    uint64_t max_requests; /* at most this many requests over the run; 0: no cap */
+    const char *stop_on;   /* a status list ("5xx", "500,429"): a session stops at the first
+                              response with one of them, its later steps SKIPPED; NULL: none */
+    rp_secret_fn secret;   /* NULL: rp_secret_from_env */
     void *secret_ud;
     rp_log_fn log; /* NULL: silent */
     void *log_ud;
-    rp_replay_result_fn on_result;   /* required */
-    rp_replay_session_fn on_session; /* may be NULL */
+    rp_replay_result_fn on_result;           /* required */
+    rp_replay_session_fn on_session;         /* may be NULL */
+    rp_replay_session_end_fn on_session_end; /* may be NULL */
     void *ud;
     rp_replay_observe_fn observe; /* may be NULL */
     void *observe_ud;
@@ -220,6 +234,62 @@ RP_EXTERN RP_NODISCARD rp_code rp_replay_learn(const char *path, struct rp_corre
 RP_EXTERN RP_NODISCARD rp_code rp_replay_survey(const char *path, struct rp_correlator *c,
                                                 struct rp_unsourced_finder *u, rp_log_fn log,
                                                 void *log_ud, struct rp_error *err);
+
+/* ----- guards (guard.c) ------------------------------------------------------------------- */
+
+/*
+ * The tenant guard. A recording with writes (methods other than GET, HEAD, OPTIONS) replays only
+ * when it has a tenant to rewrite: declared (its header's tenants, or --tenant FROMs) and found
+ * in at least one request. Otherwise every write would act on the recorded tenant's real data,
+ * and rp_replay_run() refuses it with RP_ETENANT before anything is sent, unless same_tenant
+ * (or read_only: no write goes out). Read-only recordings replay without a tenant.
+ */
+struct rp_tenant_guard {
+    size_t n_tenants;        /* tenants to rewrite: the --tenant FROMs, else the header's */
+    uint64_t writes;         /* requests with a method other than GET, HEAD, OPTIONS */
+    uint64_t first_write;    /* the seq of the first of them */
+    char first_method[16];   /* its method (cut to fit) */
+    bool tenant_in_requests; /* some tenant stands (as rewriting matches it) in some request */
+    char tenant[64];         /* the first tenant to rewrite (cut to fit), for messages */
+};
+
+enum rp_tenant_verdict {
+    RP_TENANT_OK,     /* writes, and a tenant found in the requests */
+    RP_TENANT_READS,  /* no writes: nothing to guard */
+    RP_TENANT_NONE,   /* writes, and no tenant declared */
+    RP_TENANT_UNUSED, /* writes, and no declared tenant stands in any request */
+};
+
+/* True for GET, HEAD and OPTIONS (the methods --read-only sends). */
+RP_EXTERN bool rp_method_is_read(const char *method);
+
+RP_EXTERN enum rp_tenant_verdict rp_tenant_guard_verdict(const struct rp_tenant_guard *g);
+
+/* One line (no newline) for a refused verdict: what, why, and how (--tenant FROM=TO, re-record
+ * with --tenant NAME, or --same-tenant); "" for the others. path names the recording. */
+RP_EXTERN void rp_tenant_guard_message(const struct rp_tenant_guard *g, const char *path, char *out,
+                                       size_t outsz);
+
+/*
+ * Reads the recording at path (streaming) into *out, as the engine's pre-pass does; tenants
+ * (n of them, may be NULL) are --tenant FROMs that replace the header's. For `reprise show`.
+ */
+RP_EXTERN RP_NODISCARD rp_code rp_replay_guard_survey(const char *path, const char *const *tenants,
+                                                      size_t n, struct rp_tenant_guard *out,
+                                                      struct rp_error *err);
+
+/* A set of HTTP statuses (100 to 599), for --stop-on. */
+struct rp_status_set {
+    uint64_t bits[10];
+};
+
+/*
+ * Parses a comma-separated list of statuses ("500") and classes ("5xx") into *out.
+ * RP_EUSAGE naming the bad item otherwise (an empty list included).
+ */
+RP_EXTERN RP_NODISCARD rp_code rp_status_set_parse(const char *list, struct rp_status_set *out,
+                                                   struct rp_error *err);
+RP_EXTERN bool rp_status_set_has(const struct rp_status_set *set, unsigned status);
 
 #ifdef __cplusplus
 }

@@ -39,6 +39,15 @@ RP_EXTERN void rp_sink_junit(struct rp_sink *sink, const char *path);
 /* A results file (recording format) at path, written as results arrive (durable). */
 RP_EXTERN void rp_sink_results(struct rp_sink *sink, const char *path);
 
+/*
+ * Checks, before a run sends anything, that a report can be written at path: its directory
+ * exists and is writable (the JUnit sink writes PATH.tmp there and renames it), and path, when
+ * it exists, is a writable file and not a directory. Creates nothing. RP_EIO naming flag (the
+ * option, "--junit") and path otherwise.
+ */
+RP_EXTERN RP_NODISCARD rp_code rp_report_path_check(const char *flag, const char *path,
+                                                    struct rp_error *err);
+
 /* ----- results files, read back (reprise diff) ------------------------------------------- */
 
 /*

@@ -216,22 +216,25 @@ static void decide_client(struct rp__flow *f, int d, const unsigned char *data, 
     }
 }
 
-static struct rp__conn *conn_get(struct rp__flow *f)
+static struct rp__conn *conn_get(struct rp__capture_ctx *cx, struct rp__flow *f)
 {
     if (!f->conn) {
         struct rp__conn *c = rp_xcalloc(1, sizeof(*c));
         c->req = rp_http_parser_new(RP_HTTP_REQUEST);
         c->resp = rp_http_parser_new(RP_HTTP_RESPONSE);
         rp_http_parser_link(c->req, c->resp);
+        /* A compressed body is inflated only up to what will be recorded of it. */
+        rp_http_parser_set_max_body(c->req, rp_intake_max_body(cx->in));
+        rp_http_parser_set_max_body(c->resp, rp_intake_max_body(cx->in));
         f->conn = c;
     }
     return f->conn;
 }
 
 /* The parser of direction d; on its first use, one that joined mid-stream hunts for a start. */
-static struct rp_http_parser *parser_of(struct rp__flow *f, int d)
+static struct rp_http_parser *parser_of(struct rp__capture_ctx *cx, struct rp__flow *f, int d)
 {
-    struct rp__conn *c = conn_get(f);
+    struct rp__conn *c = conn_get(cx, f);
     enum rp_http_dir role = d == f->client ? RP_HTTP_REQUEST : RP_HTTP_RESPONSE;
     struct rp_http_parser *p = role == RP_HTTP_REQUEST ? c->req : c->resp;
     if (!c->fed[role]) {
@@ -301,7 +304,7 @@ static void pair_data(void *ud, struct rp__flow *f, int d, const unsigned char *
     if (f->client < 0) {
         decide_client(f, d, data, len);
     }
-    struct rp_http_parser *p = parser_of(f, d);
+    struct rp_http_parser *p = parser_of(cx, f, d);
     if (rp_http_parser_upgraded(p)) {
         return;
     }
@@ -324,7 +327,7 @@ static void pair_gap(void *ud, struct rp__flow *f, int d, uint64_t n, int64_t ts
     if (f->client < 0) {
         f->client = f->h[d].port > f->h[1 - d].port ? d : 1 - d;
     }
-    struct rp_http_parser *p = parser_of(f, d);
+    struct rp_http_parser *p = parser_of(cx, f, d);
     if (rp_http_parser_upgraded(p)) {
         return;
     }

@@ -357,6 +357,28 @@ rp_code rp_checker_exchange(struct rp_checker *c, const struct rp_replay_event *
     return rc;
 }
 
+void rp_checker_session_end(struct rp_checker *c, const char *session)
+{
+    for (size_t i = 0; i < c->n_checks; i++) {
+        if (c->checks[i].ops->session_end) {
+            c->checks[i].ops->session_end(c->checks[i].ctx, session);
+        }
+    }
+    if (c->kept || !c->begun) {
+        return;
+    }
+    for (size_t i = 0; i < c->n_sinks; i++) {
+        struct rp_error e = {0};
+        rp_code rc = c->sinks[i].ops->session_end
+                         ? c->sinks[i].ops->session_end(c->sinks[i].ctx, session, &e)
+                         : RP_OK;
+        if (rc) {
+            rp_ignore(keep(c, rc, &e, NULL)); /* returned by the next call, and at the end */
+            return;
+        }
+    }
+}
+
 rp_code rp_checker_stored(struct rp_checker *c, struct rp_verdict *v, struct rp_error *err)
 {
     if (c->kept) {

@@ -1029,10 +1029,26 @@ static rp_code identity_exchange(void *ctx, const struct rp__check_input *in, st
     return RP_OK;
 }
 
+/* A finished session's live values are dropped: its place goes to the last one. */
+static void identity_session_end(void *ctx, const char *session)
+{
+    struct identity *id = ctx;
+    for (size_t i = 0; i < id->n_sess; i++) {
+        if (id->sess[i].name && strcmp(id->sess[i].name, session) == 0) {
+            sess_clear(&id->sess[i]);
+            id->sess[i] = id->sess[--id->n_sess];
+            memset(&id->sess[id->n_sess], 0, sizeof(id->sess[0]));
+            id->last = 0;
+            return;
+        }
+    }
+}
+
 const struct rp__check_ops rp__check_identity = {
     .name = "identity",
     .begin = identity_begin,
     .observe = identity_observe,
     .exchange = identity_exchange,
     .free = identity_free,
+    .session_end = identity_session_end,
 };

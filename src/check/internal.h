@@ -33,6 +33,7 @@ struct rp__check_ops {
     rp_code (*exchange)(void *ctx, const struct rp__check_input *in, struct rp_verdict *v,
                         enum rp_outcome *out, struct rp_error *err);
     void (*free)(void *ctx);
+    void (*session_end)(void *ctx, const char *session); /* may be NULL: drop its state */
 };
 
 /* The registered checks, in the order they run, ending with NULL (checks.c). */

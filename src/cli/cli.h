@@ -121,6 +121,8 @@ rp_code cli_recopts_parse(int c, const char *arg, struct cli_recopts *ro, bool *
 rp_code cli_recopts_check(const struct cli_recopts *ro, struct rp_error *err);
 /* Fills the intake options from ro (borrowed: must outlive io); warns once for --no-redact. */
 void cli_recopts_fill(const struct cli_recopts *ro, struct rp_intake_opts *io);
+/* Warns, once the recorder is running or done, when no --tenant was given (the tenant guard). */
+void cli_recopts_warn_tenant(const struct cli_recopts *ro);
 void cli_recopts_cleanup(struct cli_recopts *ro);
 
 /* Units (STYLE rule 20). Each returns false on a malformed or out-of-range value. */
@@ -175,6 +177,10 @@ struct replay_opts {
     const char **consts; /* --const VALUE (strings borrowed from argv; the array owned) */
     size_t n_consts;
     bool allow_unsourced;
+    bool same_tenant;      /* --same-tenant */
+    bool read_only;        /* --read-only */
+    uint64_t max_requests; /* --max-requests N; 0: no cap */
+    const char *stop_on;   /* --stop-on LIST (borrowed from argv, checked) */
     unsigned concurrency;
     unsigned sessions;
     double rate;

@@ -185,6 +185,8 @@ static int run_capture(const struct capture_opts *o)
            (unsigned long long)st.exchanges, (unsigned long long)st.incomplete,
            (unsigned long long)st.unanswered, (unsigned long long)ic.filtered_static,
            (unsigned long long)st.packets, (unsigned long long)st.flows, o->out);
+    fflush(stdout);
+    cli_recopts_warn_tenant(&o->rec);
     exitc = RP_EXIT_OK;
 out:
     rp_intake_free(in);

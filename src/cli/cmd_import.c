@@ -119,6 +119,8 @@ static int run_import(const struct import_opts *o)
                (unsigned long long)ic.filtered_static, (unsigned long long)st.dropped);
     }
     printf("\n");
+    fflush(stdout);
+    cli_recopts_warn_tenant(&o->rec);
     exitc = RP_EXIT_OK;
 out:
     rp_intake_free(in);

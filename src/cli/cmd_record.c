@@ -24,6 +24,9 @@ struct record_opts {
     const char **only_hosts;
     size_t n_only_hosts;
     const char *ca_dir;
+    const char **allow; /* pointers into argv; the array is owned */
+    size_t n_allow;
+    bool allow_local;
     bool help;
 };
 
@@ -44,6 +47,8 @@ const struct option cmd_record_longopts[] = {
     {"forward", no_argument, NULL, 'F'},
     {"only", required_argument, NULL, 'H'},
     {"ca-dir", required_argument, NULL, 'A'},
+    {"allow", required_argument, NULL, 'a'},
+    {"allow-local", no_argument, NULL, 'L'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -53,8 +58,10 @@ RP_TESTABLE void record_opts_cleanup(struct record_opts *o)
     cli_recopts_cleanup(&o->rec);
     free(o->only_paths);
     free(o->only_hosts);
+    free(o->allow);
     o->only_paths = NULL;
     o->only_hosts = NULL;
+    o->allow = NULL;
 }
 
 static rp_code record_opt(void *opts, int c, const char *arg, struct rp_error *err)
@@ -93,6 +100,12 @@ static rp_code record_opt(void *opts, int c, const char *arg, struct rp_error *e
     case 'A':
         o->ca_dir = arg;
         break;
+    case 'a':
+        o->allow[o->n_allow++] = arg;
+        break;
+    case 'L':
+        o->allow_local = true;
+        break;
     }
     return RP_OK;
 }
@@ -103,6 +116,7 @@ RP_TESTABLE rp_code parse_record_args(int argc, char **argv, struct record_opts 
     memset(o, 0, sizeof(*o));
     o->only_paths = rp_xcalloc((size_t)argc + 1, sizeof(*o->only_paths));
     o->only_hosts = rp_xcalloc((size_t)argc + 1, sizeof(*o->only_hosts));
+    o->allow = rp_xcalloc((size_t)argc + 1, sizeof(*o->allow));
     int first;
     rp_code prc = cli_getopt(argc, argv, "o:" CLI_RECOPTS_SHORT, cmd_record_longopts, record_opt, o,
                              &o->help, &first, err);
@@ -118,9 +132,11 @@ RP_TESTABLE rp_code parse_record_args(int argc, char **argv, struct record_opts 
     if (!o->forward && !o->upstream) {
         return rp_error_set(err, RP_EUSAGE, "--upstream URL (or --forward) is required");
     }
-    if (!o->forward && (o->n_only_hosts || o->ca_dir)) {
+    if (!o->forward && (o->n_only_hosts || o->ca_dir || o->allow_local)) {
         return rp_error_set(err, RP_EUSAGE, "%s is for --forward mode",
-                            o->n_only_hosts ? "--only" : "--ca-dir");
+                            o->n_only_hosts ? "--only"
+                            : o->ca_dir     ? "--ca-dir"
+                                            : "--allow-local");
     }
     if (!o->output) {
         return rp_error_set(err, RP_EUSAGE, "-o FILE is required");
@@ -176,6 +192,9 @@ static int run_record(const struct record_opts *o)
         .only_hosts = o->only_hosts,
         .n_only_hosts = o->n_only_hosts,
         .ca_dir = o->ca_dir,
+        .allow = o->allow,
+        .n_allow = o->n_allow,
+        .allow_local = o->allow_local,
         .log = cli_log,
     };
     rp_code rc = rp_intake_new(&io, &in, &err);
@@ -204,6 +223,7 @@ static int run_record(const struct record_opts *o)
         printf("intercepting HTTPS with the CA in %s\n", rp_proxy_ca_path(p));
     }
     fflush(stdout);
+    cli_recopts_warn_tenant(&o->rec);
 
     rc = rp_proxy_run(p, &err);
     struct rp_proxy_stats st;
@@ -213,29 +233,49 @@ static int run_record(const struct record_opts *o)
     p = NULL;
     struct rp_error cerr = {0};
     rp_code crc = rp_intake_close(in, &cerr);
-    if (rc) {
+    if (rc && !crc) {
         exitc = cli_fail(&err);
-        goto out;
-    }
-    if (crc) {
-        exitc = cli_fail(&cerr);
         goto out;
     }
     struct rp_intake_counts ic;
     rp_intake_counts(in, &ic);
-    char sum[512];
+    char sum[768];
     char hosts[64] = "";
     if (o->forward) {
         snprintf(hosts, sizeof(hosts), ", %llu outside --only",
                  (unsigned long long)st.skipped_host);
     }
+    /* Every exchange relayed is recorded or counted here, each kind of error with its reason. */
+    uint64_t nerr = ic.errors + st.unanswered + st.unreadable;
+    char why[256] = "";
+    if (nerr) {
+        snprintf(why, sizeof(why),
+                 ": %llu unreadable, %llu unanswered, %llu lost to a failed write, %llu not "
+                 "scrubbable",
+                 (unsigned long long)st.unreadable, (unsigned long long)st.unanswered,
+                 (unsigned long long)ic.lost, (unsigned long long)(ic.errors - ic.lost));
+    }
     snprintf(sum, sizeof(sum),
              "recorded %llu exchange%s to %s (%llu skipped as static, %llu outside --only-path%s, "
-             "%llu errors)",
+             "%llu errors%s)",
              (unsigned long long)ic.recorded, ic.recorded == 1 ? "" : "s", o->output,
              (unsigned long long)ic.filtered_static, (unsigned long long)ic.filtered_path, hosts,
-             (unsigned long long)(ic.errors + st.unanswered));
+             (unsigned long long)nerr, why);
     cli_log(NULL, RP_LOG_INFO, sum);
+    if (st.busy || st.refused) {
+        snprintf(sum, sizeof(sum),
+                 "turned away %llu connection%s over the file limit (503) and refused %llu "
+                 "(outside --allow, or to a local address without --allow-local)",
+                 (unsigned long long)st.busy, st.busy == 1 ? "" : "s",
+                 (unsigned long long)st.refused);
+        cli_log(NULL, RP_LOG_WARN, sum);
+    }
+    if (crc) {
+        /* The recording could not be written whole: what was written before stays readable. */
+        (void)cli_fail(&cerr);
+        exitc = RP_EXIT_TARGET;
+        goto out;
+    }
     exitc = RP_EXIT_OK;
 out:
     signal(SIGINT, SIG_DFL);

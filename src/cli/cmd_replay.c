@@ -13,8 +13,16 @@
 
 #define DEFAULT_RUN_HEADER "X-Reprise-Run"
 
-/* Codes of the teardown options, which have no short form. */
-enum { OPT_TEARDOWN = 0x710, OPT_STRICT_TEARDOWN, OPT_TEARDOWN_TIMEOUT };
+/* getopt_long codes of the guard and teardown options, which have no short form. */
+enum {
+    OPT_SAME_TENANT = 0x500,
+    OPT_READ_ONLY,
+    OPT_MAX_REQUESTS,
+    OPT_STOP_ON,
+    OPT_TEARDOWN,
+    OPT_STRICT_TEARDOWN,
+    OPT_TEARDOWN_TIMEOUT,
+};
 
 const struct option cmd_replay_longopts[] = {
     {"target", required_argument, NULL, 't'},
@@ -29,6 +37,10 @@ const struct option cmd_replay_longopts[] = {
     {"bind", required_argument, NULL, 'b'},
     {"const", required_argument, NULL, 'K'},
     {"allow-unsourced", no_argument, NULL, 'U'},
+    {"same-tenant", no_argument, NULL, OPT_SAME_TENANT},
+    {"read-only", no_argument, NULL, OPT_READ_ONLY},
+    {"max-requests", required_argument, NULL, OPT_MAX_REQUESTS},
+    {"stop-on", required_argument, NULL, OPT_STOP_ON},
     {"run-header", required_argument, NULL, 'H'},
     {"no-run-header", no_argument, NULL, 'N'},
     {"results", required_argument, NULL, 'o'},
@@ -106,6 +118,26 @@ static rp_code replay_opt(void *opts, int c, const char *arg, struct rp_error *e
     case 'U':
         o->allow_unsourced = true;
         break;
+    case OPT_SAME_TENANT:
+        o->same_tenant = true;
+        break;
+    case OPT_READ_ONLY:
+        o->read_only = true;
+        break;
+    case OPT_MAX_REQUESTS:
+        if (!cli_parse_count(arg, UINT64_C(1000000000), &o->max_requests) || o->max_requests == 0) {
+            return rp_error_set(err, RP_EUSAGE, "--max-requests wants 1 to 1G, got '%s'", arg);
+        }
+        break;
+    case OPT_STOP_ON: {
+        struct rp_status_set set;
+        rp_code rc = rp_status_set_parse(arg, &set, err);
+        if (rc) {
+            return rc;
+        }
+        o->stop_on = arg;
+        break;
+    }
     case 'c':
         if (!cli_parse_count(arg, 10000, &n) || n == 0) {
             return rp_error_set(err, RP_EUSAGE, "--concurrency wants 1 to 10000, got '%s'", arg);
@@ -226,6 +258,12 @@ static void on_result(void *ud, const struct rp_replay_event *ev)
     rp_ignore(rp_checker_exchange(ud, ev, NULL));
 }
 
+/* A finished session's report goes out, and the checker forgets it. */
+static void on_session_end(void *ud, const char *session)
+{
+    rp_checker_session_end(ud, session);
+}
+
 /* The engine for o, with its tenant, host and bind rules. */
 static rp_code new_engine(const struct replay_opts *o, struct rp_checker *checker,
                           struct rp_replay **out, struct rp_error *err)
@@ -242,8 +280,13 @@ static rp_code new_engine(const struct replay_opts *o, struct rp_checker *checke
         .dry_run = o->dry_run,
         .stream = o->stream,
         .allow_unsourced = o->allow_unsourced,
+        .same_tenant = o->same_tenant,
+        .read_only = o->read_only,
+        .max_requests = o->max_requests,
+        .stop_on = o->stop_on,
         .log = cli_log,
         .on_result = on_result,
+        .on_session_end = on_session_end,
         .ud = checker,
         .observe = rp_checker_observe,
         .observe_ud = checker,
@@ -337,6 +380,14 @@ static int run_replay(const struct replay_opts *o)
     if (rc) {
         exitc = rc == RP_EUSAGE ? cli_usage_error("replay", "%s", err.msg) : cli_fail(&err);
         goto out;
+    }
+    /* Every output path is checked before the first request: a bad one sends nothing. */
+    const char *outs[][2] = {{"--junit", o->junit}, {"--results", o->results}};
+    for (size_t i = 0; !o->dry_run && i < sizeof(outs) / sizeof(outs[0]); i++) {
+        if (outs[i][1] && rp_report_path_check(outs[i][0], outs[i][1], &err) != RP_OK) {
+            exitc = cli_fail(&err);
+            goto out;
+        }
     }
     struct rp_sink sink;
     if (!o->dry_run) {

@@ -92,6 +92,18 @@ static int run_show(const struct show_opts *opts)
     if (rc == RP_EUSAGE) {
         return cli_usage_error("show", "%s", err.msg);
     }
+    if (!rc && lo.kind == RP_LISTING_TABLE) {
+        /* The tenant guard, as replay would apply it. */
+        struct rp_tenant_guard g;
+        rc = rp_replay_guard_survey(opts->file, NULL, 0, &g, &err);
+        char msg[RP_ERROR_MSG_MAX * 2];
+        if (!rc) {
+            rp_tenant_guard_message(&g, opts->file, msg, sizeof(msg));
+            if (msg[0]) {
+                printf("\nreplay: %s\n", msg);
+            }
+        }
+    }
     return rc ? cli_fail(&err) : RP_EXIT_OK;
 }
 

@@ -103,6 +103,16 @@ void cli_recopts_fill(const struct cli_recopts *ro, struct rp_intake_opts *io)
     }
 }
 
+void cli_recopts_warn_tenant(const struct cli_recopts *ro)
+{
+    if (ro->n_tenants == 0) {
+        /* The tenant guard (replay.h): without one, replay refuses a recording with writes. */
+        cli_log(NULL, RP_LOG_WARN,
+                "no tenant declared: add --tenant NAME (the tenant this session works in), or "
+                "replay will refuse the recording's writes");
+    }
+}
+
 void cli_recopts_cleanup(struct cli_recopts *ro)
 {
     free(ro->tenants);

@@ -147,6 +147,11 @@ struct rp__conn *rp__proxy_conn_new(struct rp_proxy *p, int cfd)
     dir_init(&c->req, c, RP_HTTP_REQUEST);
     dir_init(&c->resp, c, RP_HTTP_RESPONSE);
     rp_http_parser_link(c->req.rp, c->resp.rp);
+    if (p->in) {
+        /* A compressed body is inflated only up to what will be recorded of it. */
+        rp_http_parser_set_max_body(c->req.rp, rp_intake_max_body(p->in));
+        rp_http_parser_set_max_body(c->resp.rp, rp_intake_max_body(p->in));
+    }
     c->next = p->conns;
     if (p->conns) {
         p->conns->prev = c;
@@ -160,7 +165,9 @@ struct rp__conn *rp__proxy_conn_new(struct rp_proxy *p, int cfd)
 static void record_unanswered(struct rp_proxy *p, struct rp__conn *c, const char *why)
 {
     for (size_t i = 0; i < c->n_pending; i++) {
-        rp__proxy_record(p, c, &c->pending[i], NULL, why);
+        if (c->pending[i].method) { /* a stand-in for an unreadable request was counted */
+            rp__proxy_record(p, c, &c->pending[i], NULL, why);
+        }
         rp_http_message_cleanup(&c->pending[i]);
     }
     c->n_pending = 0;
@@ -229,6 +236,34 @@ static void fix_gapped(struct rp__dir *d, struct rp_http_message *m)
     m->body.orig_len = d->clen;
 }
 
+/* Counts one relayed exchange the recorder could not read and logs it with why. */
+static void lost(struct rp_proxy *p, const char *method, const char *target, size_t tlen,
+                 const char *why)
+{
+    p->stats.unreadable++;
+    if (p->o.log) {
+        char line[RP_ERROR_MSG_MAX + 256];
+        snprintf(line, sizeof(line), "%s %.*s%s not recorded: %s", method ? method : "?",
+                 (int)(tlen > 120 ? 120 : tlen), target ? target : "", tlen > 120 ? "..." : "",
+                 why);
+        p->o.log(p->o.log_ud, RP_LOG_WARN, line);
+    }
+}
+
+/* Queues a stand-in for a request that is not recorded: its answer is dropped in turn. */
+static void push_stand_in(struct rp__conn *c)
+{
+    c->pending = rp_xreallocarray(c->pending, c->n_pending + 1, sizeof(*c->pending));
+    rp_http_message_init(&c->pending[c->n_pending++]);
+}
+
+static void pop_pending(struct rp__conn *c)
+{
+    rp_http_message_cleanup(&c->pending[0]);
+    memmove(c->pending, c->pending + 1, (c->n_pending - 1) * sizeof(*c->pending));
+    c->n_pending--;
+}
+
 /* Pairs the messages the recording parsers finished: requests in order, each answered by the
  * next final (or 101) response. */
 void rp__proxy_collect(struct rp_proxy *p, struct rp__conn *c)
@@ -237,8 +272,16 @@ void rp__proxy_collect(struct rp_proxy *p, struct rp__conn *c)
     rp_http_message_init(&m);
     while (rp_http_parser_next(c->req.rp, &m)) {
         fix_gapped(&c->req, &m);
+        if (c->drop_reqs) {
+            c->drop_reqs--; /* its answer could not be read: counted then */
+            continue;
+        }
         if (c->n_pending >= RP_PROXY_MAX_PIPELINE) {
-            continue; /* a client that far ahead is not a browser: not recorded */
+            /* A client that far ahead is not a browser: not recorded, but counted. */
+            lost(p, m.method, m.target, m.target ? strlen(m.target) : 0,
+                 "more than RP_PROXY_MAX_PIPELINE requests ahead of their answers");
+            push_stand_in(c);
+            continue;
         }
         c->pending = rp_xreallocarray(c->pending, c->n_pending + 1, sizeof(*c->pending));
         c->pending[c->n_pending++] = m;
@@ -249,22 +292,64 @@ void rp__proxy_collect(struct rp_proxy *p, struct rp__conn *c)
         if ((m.status < 200 && m.status != 101) || c->n_pending == 0) {
             continue;
         }
-        rp__proxy_record(p, c, &c->pending[0], &m, NULL);
-        rp_http_message_cleanup(&c->pending[0]);
-        memmove(c->pending, c->pending + 1, (c->n_pending - 1) * sizeof(*c->pending));
-        c->n_pending--;
+        if (c->pending[0].method) {
+            rp__proxy_record(p, c, &c->pending[0], &m, NULL);
+        }
+        pop_pending(c);
     }
     rp_http_message_cleanup(&m);
 }
 
+/*
+ * The recording parser of d gave up on a message (why): the exchange is counted and logged, and
+ * the parser is reset at the next header block. A request is replaced by a stand-in so that its
+ * answer is dropped; an answer takes its request (or the next one read) with it.
+ */
+static void give_up(struct rp_proxy *p, struct rp__conn *c, struct rp__dir *d, const char *s,
+                    size_t n, bool body, const char *why)
+{
+    d->rec_failed = true;
+    rp__proxy_collect(p, c);
+    if (d == &c->req) {
+        /* The head block's request line names it, when the failure came with it. */
+        size_t ml = body ? 0 : strcspn(s, " \r\n");
+        ml = ml < n ? ml : 0;
+        const char *t = ml ? s + ml + 1 : "";
+        size_t tl = ml ? strcspn(t, " \r\n") : 0;
+        char method[RP_MAX_METHOD_BYTES];
+        snprintf(method, sizeof(method), "%.*s", (int)(ml < sizeof(method) ? ml : 0), s);
+        lost(p, method[0] ? method : NULL, t, tl, why);
+        push_stand_in(c);
+        return;
+    }
+    if (c->n_pending) {
+        const struct rp_http_message *q = &c->pending[0];
+        if (q->method) { /* a stand-in was counted when its request failed */
+            lost(p, q->method, q->target, q->target ? strlen(q->target) : 0, why);
+        }
+        pop_pending(c);
+    } else {
+        lost(p, NULL, NULL, 0, why);
+        c->drop_reqs++;
+    }
+}
+
 /* Gives n bytes to a recording parser. Past the body cap, a body of known length and no coding
  * is skipped as a gap, so the parser never holds more than the cap (a 100 MB download costs
- * the recording --max-body bytes, not 32 MiB). */
+ * the recording --max-body bytes, not 32 MiB). A message the parser cannot read is counted
+ * (give_up) and the parser starts again at the next header block. */
 void rp__proxy_feed(struct rp_proxy *p, struct rp__conn *c, struct rp__dir *d, const char *s,
                     size_t n, bool body, int64_t now)
 {
     if (!c->org->record) {
         return; /* forward mode, a host outside --only: relayed, not recorded */
+    }
+    if (d->rec_failed) {
+        if (body) {
+            return; /* the rest of a message the recorder gave up on */
+        }
+        rp_http_parser_reset(d->rp);
+        d->rec_failed = false;
     }
     uint64_t max = rp_intake_max_body(p->in);
     size_t fed = n;
@@ -273,9 +358,11 @@ void rp__proxy_feed(struct rp_proxy *p, struct rp__conn *c, struct rp__dir *d, c
         fed = room < n ? (size_t)room : n;
     }
     if (fed) {
-        /* A message the recorder cannot parse (past its caps) is left out of the recording;
-         * the relay does not depend on it. */
-        rp_ignore(rp_http_parser_feed(d->rp, s, fed, now, NULL, NULL));
+        struct rp_error e = {0};
+        if (rp_http_parser_feed(d->rp, s, fed, now, NULL, &e)) {
+            give_up(p, c, d, s, fed, body, e.msg);
+            return;
+        }
     }
     if (body) {
         d->body_fed += fed;
@@ -366,8 +453,13 @@ void rp__proxy_start_upstream(struct rp_proxy *p, struct rp__conn *c)
         c->addr_idx = 0;
     }
     set_port(&o->addrs, o->port);
+    bool refused = false;
     for (; c->addr_idx < o->addrs.n; c->addr_idx++) {
         const struct sockaddr *sa = (const struct sockaddr *)&o->addrs.a[c->addr_idx];
+        if (p->o.forward && !p->o.allow_local && rp__addr_local(sa)) {
+            refused = true; /* this machine's or the link's services: only with --allow-local */
+            continue;
+        }
         int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (fd < 0) {
             snprintf(why, sizeof(why), "upstream %s: socket: %s", o->url, strerror(errno));
@@ -382,6 +474,17 @@ void rp__proxy_start_upstream(struct rp_proxy *p, struct rp__conn *c)
         }
         snprintf(why, sizeof(why), "upstream %s: connect: %s", o->url, strerror(errno));
         close(fd);
+    }
+    if (refused && !why[0]) {
+        snprintf(why, sizeof(why),
+                 "upstream %s: a loopback or link-local address, which forward mode reaches "
+                 "only with --allow-local",
+                 o->url);
+        p->stats.refused++;
+        if (!c->answered) {
+            rp__proxy_queue_error(c, 403, "Forbidden", why);
+            c->answered = true; /* the 403, not a 502 */
+        }
     }
     rp__proxy_fail_upstream(p, c, why[0] ? why : "upstream: no address");
 }

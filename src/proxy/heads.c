@@ -164,6 +164,10 @@ bool rp__proxy_request_line(const char *blk, size_t len, char **method, char **t
     return true;
 }
 
+static bool rewrite_request(const struct rp__origin *o, bool forward, const char *target,
+                            const char *blk, size_t len, struct rp_buf *outb,
+                            char **out_client_host);
+
 /* Headers that a client addresses to its proxy, not to the origin (RFC 9110 7.6.1). */
 static bool proxy_header(const char *n, size_t nl)
 {
@@ -171,9 +175,74 @@ static bool proxy_header(const char *n, size_t nl)
            rp_strieq(n, nl, "Keep-Alive");
 }
 
+char *rp__proxy_origin_form(const char *t, size_t len)
+{
+    size_t skip;
+    if (has_prefix_ci(t, len, "http://", 7)) {
+        skip = 7;
+    } else if (has_prefix_ci(t, len, "https://", 8)) {
+        skip = 8;
+    } else {
+        return NULL;
+    }
+    const char *a = t + skip;
+    const char *e = t + len;
+    const char *rest = a;
+    while (rest < e && *rest != '/' && *rest != '?' && *rest != '#') {
+        rest++;
+    }
+    const char *frag = memchr(rest, '#', (size_t)(e - rest));
+    size_t n = (size_t)((frag ? frag : e) - rest);
+    bool slash = n > 0 && rest[0] == '/';
+    char *out = rp_xmalloc(n + 2);
+    size_t k = 0;
+    if (!slash) {
+        out[k++] = '/';
+    }
+    memcpy(out + k, rest, n);
+    out[k + n] = '\0';
+    return out;
+}
+
+/* The request line's target: its bytes in the block's first line, or false. */
+static bool line_target(const char *blk, size_t len, const char **t, size_t *tlen)
+{
+    const char *pos = blk;
+    struct line ln;
+    if (!next_line(&pos, blk + len, &ln)) {
+        return false;
+    }
+    const char *sp1 = memchr(ln.s, ' ', ln.len);
+    const char *sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t)(ln.s + ln.len - sp1 - 1)) : NULL;
+    if (!sp2) {
+        return false;
+    }
+    *t = sp1 + 1;
+    *tlen = (size_t)(sp2 - sp1 - 1);
+    return true;
+}
+
 bool rp__proxy_rewrite_request(const struct rp__origin *o, bool forward, const char *target,
                                const char *blk, size_t len, struct rp_buf *outb,
                                char **out_client_host)
+{
+    /* Reverse mode: a client may send the absolute form (RFC 9112 3.2.2) to any server; the
+     * upstream gets the origin form, as from a browser. */
+    char *own_target = NULL;
+    const char *t;
+    size_t tlen;
+    if (!target && !forward && line_target(blk, len, &t, &tlen)) {
+        own_target = rp__proxy_origin_form(t, tlen);
+        target = own_target;
+    }
+    bool ok = rewrite_request(o, forward, target, blk, len, outb, out_client_host);
+    free(own_target);
+    return ok;
+}
+
+static bool rewrite_request(const struct rp__origin *o, bool forward, const char *target,
+                            const char *blk, size_t len, struct rp_buf *outb,
+                            char **out_client_host)
 {
     struct sink snk = {outb, true};
     struct sink *out = &snk;

@@ -73,6 +73,7 @@ struct rp__dir {
     uint64_t clen;             /* its Content-Length */
     int64_t head_us;           /* when the first byte of the header block came */
     bool upgrade;              /* the request asked to upgrade (WebSocket) */
+    bool rec_failed;           /* rp gave up on this message: fed again from the next head */
 };
 
 enum up_state {
@@ -118,8 +119,12 @@ struct rp__conn {
     char *client_host; /* the Host the client sent: the proxy's origin as it sees it */
     char **methods;    /* request methods awaiting a response (framing: HEAD has no body) */
     size_t n_methods;
-    struct rp_http_message *pending; /* requests read whole, awaiting their response */
+    /* Requests read whole, awaiting their response; one with no method stands for a request
+     * the recorder could not read (already counted): its answer is dropped. */
+    struct rp_http_message *pending;
     size_t n_pending;
+    /* Requests to drop when read: their answer failed first (counted then). */
+    size_t drop_reqs;
     bool tunnel;     /* after 101: raw bytes both ways */
     bool client_eof; /* the client closed its side */
     bool up_eof;     /* the upstream closed its side */
@@ -129,11 +134,16 @@ struct rp__conn {
 };
 
 struct rp_proxy {
-    struct rp_proxy_opts o; /* strings below are owned copies */
-    struct rp__origin rev;  /* reverse mode: the upstream, resolved at start */
-    SSL_CTX *ssl_ctx;       /* client side of upstream TLS */
-    struct rp_ca *ca;       /* forward mode: mints the certificates shown to the browser */
-    struct rp__dns *dns;    /* forward mode: host names resolved off the loop's thread */
+    struct rp_proxy_opts o;   /* strings below are owned copies */
+    struct rp__cidr *allow;   /* clients allowed (--allow); none: every client */
+    size_t max_conns;         /* connections the file limit leaves room for */
+    size_t fd_limit;          /* the soft file limit, once raised */
+    bool warned_full;         /* the "too many connections" warning is out (once a run) */
+    int64_t accept_resume_ms; /* accept() ran out of descriptors: not before then */
+    struct rp__origin rev;    /* reverse mode: the upstream, resolved at start */
+    SSL_CTX *ssl_ctx;         /* client side of upstream TLS */
+    struct rp_ca *ca;         /* forward mode: mints the certificates shown to the browser */
+    struct rp__dns *dns;      /* forward mode: host names resolved off the loop's thread */
     char **only_hosts;
     int lfd;
     unsigned port;
@@ -144,10 +154,42 @@ struct rp_proxy {
     size_t n_conns;
     uint64_t next_conn_id;
     struct rp_proxy_stats stats;
-    rp_code write_rc; /* the intake's first writer error */
+    rp_code write_rc; /* the intake's first writer error: the proxy stops gracefully */
     struct rp_error write_err;
     char scratch[64 * 1024];
 };
+
+/* ----- clients allowed, addresses refused, the descriptor budget (guard.c) ----- */
+
+/* Descriptors a connection may hold (the client's, the upstream's), and those kept spare
+ * beyond what is open at start (a refused client's, the resolver's, TLS's files). */
+#define RP_PROXY_FDS_PER_CONN 2u
+#define RP_PROXY_FD_SPARE     32u
+
+/* An address range: family AF_INET (b[0..3]) or AF_INET6, and its prefix length. */
+struct rp__cidr {
+    int family;
+    unsigned char b[16];
+    unsigned bits;
+};
+
+/* Parses "ADDR" or "ADDR/BITS" (IPv4 or IPv6); false when it is neither. */
+bool rp__cidr_parse(const char *s, struct rp__cidr *out);
+/* True when sa (IPv4-mapped IPv6 read as IPv4) is in c. */
+bool rp__cidr_match(const struct rp__cidr *c, const struct sockaddr *sa);
+/* True when sa is in one of the n ranges, or n is 0. */
+bool rp__allowed_client(const struct rp__cidr *allow, size_t n, const struct sockaddr *sa);
+/* 127.0.0.0/8 or ::1. */
+bool rp__addr_loopback(const struct sockaddr *sa);
+/* What forward mode does not reach without --allow-local: loopback, 0.0.0.0/8, ::,
+ * 169.254.0.0/16, fe80::/10 (and anything not IP). */
+bool rp__addr_local(const struct sockaddr *sa);
+/*
+ * Raises the soft RLIMIT_NOFILE to the hard limit and returns how many connections fit in
+ * what is left once the descriptors open now and RP_PROXY_FD_SPARE are kept aside (at least
+ * 1, at most RP_PROXY_MAX_CONNS); *limit gets the soft limit.
+ */
+size_t rp__proxy_fd_budget(size_t *limit);
 
 /* ----- origins (proxy.c) ----- */
 
@@ -263,12 +305,19 @@ long rp__proxy_sock_write(int fd, SSL *ssl, bool *want_write, const void *buf, s
  * origin's (added when the client sent none). Reverse mode moves Origin and Referer from the
  * proxy's origin to the upstream's; forward mode drops the headers meant for the proxy
  * (Proxy-Connection, Proxy-Authorization, Keep-Alive). A target (not NULL) replaces the
- * request line's: absolute-form becomes origin-form. Sets *out_client_host to a new copy of
- * the Host the client sent (NULL when none).
+ * request line's: absolute-form becomes origin-form. In reverse mode with target NULL, an
+ * absolute-form target the client sent becomes origin-form too. Sets *out_client_host to a
+ * new copy of the Host the client sent (NULL when none).
  */
 bool rp__proxy_rewrite_request(const struct rp__origin *o, bool forward, const char *target,
                                const char *blk, size_t len, struct rp_buf *out,
                                char **out_client_host);
+/*
+ * The origin form ("/path?query", fragment dropped, "/" when there is no path) of an
+ * absolute-form target (len bytes at t: "http://host/path?q"), new; NULL when t is not
+ * absolute-form.
+ */
+char *rp__proxy_origin_form(const char *t, size_t len);
 /*
  * Appends to out the response header block with Location moved from the upstream's origin to
  * the proxy's (client_host, may be NULL: no change) and Domain dropped from Set-Cookie. False

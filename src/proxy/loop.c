@@ -296,18 +296,57 @@ static bool conn_step(struct rp_proxy *p, struct rp__conn *c, short crev, short 
 
 /* ----- the loop ---------------------------------------------------------------------------- */
 
+/* Answers a client the proxy does not take, and closes its socket. */
+static void turn_away(int fd, const char *status, const char *why)
+{
+    char msg[512];
+    int k = snprintf(msg, sizeof(msg),
+                     "HTTP/1.1 %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                     "Content-Length: %zu\r\nConnection: close\r\n\r\nreprise: %s\n",
+                     status, strlen(why) + 10, why);
+    if (k > 0 && (size_t)k < sizeof(msg)) {
+        (void)!send(fd, msg, (size_t)k, MSG_NOSIGNAL | MSG_DONTWAIT);
+    }
+    /* A request left unread would make close() reset the connection, and the reset can
+     * overtake the answer: what has come is read (not waited for) first. */
+    char sink[4096];
+    for (int i = 0; i < 16 && recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0; i++) {
+    }
+    close(fd);
+}
+
 static void accept_clients(struct rp_proxy *p)
 {
     for (int i = 0; i < 64; i++) {
-        int fd = accept4(p->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof(ss);
+        int fd = accept4(p->lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
+            /* Out of descriptors (something beyond the connections used the spares): the
+             * client waits in the backlog, and the loop does not spin on it meanwhile. */
+            if (errno == EMFILE || errno == ENFILE) {
+                p->accept_resume_ms = rp__mono_ms() + 100;
+            }
             return;
         }
-        if (p->n_conns >= RP_PROXY_MAX_CONNS) {
-            static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
-                                       "Connection: close\r\n\r\n";
-            (void)!send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL);
-            close(fd);
+        if (!rp__allowed_client(p->allow, p->o.n_allow, (struct sockaddr *)&ss)) {
+            p->stats.refused++;
+            turn_away(fd, "403 Forbidden", "this address is not in the proxy's --allow");
+            continue;
+        }
+        if (p->n_conns >= p->max_conns) {
+            p->stats.busy++;
+            if (!p->warned_full) { /* once: the summary counts them all */
+                char msg[256];
+                snprintf(msg, sizeof(msg),
+                         "%zu connections, as many as the file limit (%zu) leaves room for: "
+                         "new ones are answered 503",
+                         p->n_conns, p->fd_limit);
+                log_msg(p, RP_LOG_WARN, msg);
+                p->warned_full = true;
+            }
+            turn_away(fd, "503 Service Unavailable",
+                      "too many connections for the proxy's file limit; try again");
             continue;
         }
         rp__proxy_no_delay(fd);
@@ -427,7 +466,8 @@ rp_code rp_proxy_run(struct rp_proxy *p, struct rp_error *err)
         }
         size_t n = 0;
         pfd[n++] = (struct pollfd){.fd = p->wake[0], .events = POLLIN};
-        pfd[n++] = (struct pollfd){.fd = stopping ? -1 : p->lfd, .events = POLLIN};
+        bool accepting = !stopping && now >= p->accept_resume_ms;
+        pfd[n++] = (struct pollfd){.fd = accepting ? p->lfd : -1, .events = POLLIN};
         pfd[n++] = (struct pollfd){.fd = p->dns ? rp__dns_fd(p->dns) : -1, .events = POLLIN};
         for (struct rp__conn *c = p->conns; c; c = c->next) {
             who[n] = c;
@@ -479,7 +519,7 @@ rp_code rp_proxy_run(struct rp_proxy *p, struct rp_error *err)
             }
             (void)conn_step(p, c, crev, urev); /* each connection is in who[] once */
         }
-        if (!stopping && pfd[1].revents) {
+        if (accepting && pfd[1].revents) {
             accept_clients(p);
         }
     }

@@ -172,6 +172,14 @@ static rp_code bind_listen(struct rp_proxy *p, const char *listen_at, struct rp_
         rc = rp_error_set(err, RP_ESYS, "--listen %s: %s", listen_at, gai_strerror(g));
         goto out;
     }
+    /* Forward mode beyond loopback would be an open proxy to anyone who can reach it. */
+    if (p->o.forward && p->o.n_allow == 0 && !rp__addr_loopback(ai->ai_addr)) {
+        rc = rp_error_set(err, RP_EUSAGE,
+                          "--listen %s: forward mode on an address other hosts can reach needs "
+                          "--allow CIDR (the clients it serves)",
+                          listen_at);
+        goto out;
+    }
     fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     int one = 1;
     if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
@@ -257,6 +265,17 @@ rp_code rp_proxy_new(const struct rp_proxy_opts *opts, struct rp_intake *in, str
                      "an upstream or forward mode (one of them) and a recording are required");
         goto out;
     }
+    if (opts->n_allow) {
+        p->allow = rp_xcalloc(opts->n_allow, sizeof(*p->allow));
+        for (size_t i = 0; i < opts->n_allow; i++) {
+            if (!rp__cidr_parse(opts->allow[i], &p->allow[i])) {
+                rp_error_set(err, RP_EUSAGE, "--allow %s: want ADDRESS or ADDRESS/BITS",
+                             opts->allow[i]);
+                goto out;
+            }
+        }
+    }
+    p->o.allow = NULL; /* p->allow holds them, parsed */
     p->only_hosts = copy_list(opts->only_hosts, opts->n_only_hosts);
     p->o.only_hosts = (const char *const *)p->only_hosts;
     p->cacert = opts->cacert ? rp_xstrdup(opts->cacert) : NULL;
@@ -302,6 +321,7 @@ rp_code rp_proxy_new(const struct rp_proxy_opts *opts, struct rp_intake *in, str
         fcntl(p->wake[i], F_SETFL, O_NONBLOCK);
         fcntl(p->wake[i], F_SETFD, FD_CLOEXEC);
     }
+    p->max_conns = rp__proxy_fd_budget(&p->fd_limit);
     *out = p;
     p = NULL;
     rc = RP_OK;
@@ -328,6 +348,7 @@ void rp_proxy_free(struct rp_proxy *p)
     rp_ca_free(p->ca);
     SSL_CTX_free(p->ssl_ctx);
     free_list(p->only_hosts, p->o.n_only_hosts);
+    free(p->allow);
     free(p->cacert);
     rp__origin_cleanup(&p->rev);
     free(p);

@@ -83,9 +83,22 @@ void rp__proxy_record(struct rp_proxy *p, const struct rp__conn *c, struct rp_ht
         char line[RP_ERROR_MSG_MAX + 64];
         snprintf(line, sizeof(line), "exchange not recorded: %s", err.msg);
         p->o.log(p->o.log_ud, RP_LOG_WARN, line);
-    } else if (rc && p->write_rc == RP_OK) {
-        p->write_rc = rc;
-        p->write_err = err;
+    } else if (rc && fate == RP_INTAKE_FAILED) {
+        if (p->write_rc == RP_OK) {
+            /* Said at once, naming the file and why; no new exchange is taken from here on:
+             * the proxy stops as on a first Ctrl-C, and what was written stays readable. */
+            p->write_rc = rc;
+            p->write_err = err;
+            if (p->o.log) {
+                char line[RP_ERROR_MSG_MAX + 128];
+                snprintf(line, sizeof(line),
+                         "recording stopped: %s; no new exchanges are taken, the ones in flight "
+                         "finish",
+                         err.msg);
+                p->o.log(p->o.log_ud, RP_LOG_ERROR, line);
+            }
+            rp_proxy_stop(p, false);
+        }
     }
     log_exchange(p, &ex, fate, why);
     if (p->o.on_exchange) {

@@ -169,10 +169,11 @@ static rp_code put_body(struct rp_buf *b, const struct rp_body *body, struct rp_
         if (!rc) {
             rc = PUT_LIT(b, "true", err);
         }
-        if (!rc) {
+        /* orig_len 0: the full size is unknown (decoding stopped at the cap): no body_size. */
+        if (!rc && body->orig_len) {
             rc = put_key(b, "body_size", err);
         }
-        if (!rc) {
+        if (!rc && body->orig_len) {
             rc = put_u64(b, body->orig_len, err);
         }
     }

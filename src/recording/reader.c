@@ -123,6 +123,12 @@ static rp_code inflate_more(struct rp_reader *r, struct rp_error *err)
                 }
                 continue;
             }
+            if (r->z.avail_in < 2 && r->eof && r->lineno > 0 && r->z.next_in[0] == 0x1f) {
+                /* Cut one byte into a new member: a truncation like any other. */
+                r->z.avail_in = 0;
+                r->truncated = true;
+                return RP_OK;
+            }
             if (r->z.avail_in < 2 || r->z.next_in[0] != 0x1f || r->z.next_in[1] != 0x8b) {
                 if (r->lineno == 0) {
                     return rp_error_set(err, RP_EFORMAT,

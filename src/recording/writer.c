@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -34,6 +35,9 @@ struct rp_writer {
     int fd;
     bool sync;
     unsigned flush_ms;
+    rp_log_fn log;
+    void *log_ud;
+    off_t good_end; /* the file's size after the last member written whole */
 
     pthread_mutex_t lock;
     pthread_cond_t wake; /* the flush thread waits on it */
@@ -49,6 +53,8 @@ struct rp_writer {
     uint64_t gen_done;       /* ... and written */
     struct rp_error failed;  /* sticky: set once a write fails */
     uint64_t count;
+    uint64_t queued_lines; /* lines in queue */
+    uint64_t written;      /* lines in members written whole */
 
     /* The flush thread's own (and the opener's, before the thread starts). */
     z_stream z;
@@ -114,7 +120,16 @@ static rp_code write_member(struct rp_writer *w, const char *p, size_t n, struct
     if (!rc && w->sync && fdatasync(w->fd) != 0 && errno != EINVAL) {
         rc = rp_error_set(err, RP_EIO, "%s: fdatasync failed: %s", w->path, strerror(errno));
     }
-    return rc;
+    if (rc) {
+        /* A member cut short would end the file in a truncation: the file is cut back to the
+         * last whole member instead, so it reads cleanly with everything written before. */
+        if (ftruncate(w->fd, w->good_end) == 0) {
+            (void)lseek(w->fd, w->good_end, SEEK_SET);
+        }
+        return rc;
+    }
+    w->good_end += (off_t)w->zout.len;
+    return RP_OK;
 }
 
 static bool due(const struct rp_writer *w, int64_t now)
@@ -130,22 +145,41 @@ static void *flusher(void *arg)
     pthread_mutex_lock(&w->lock);
     for (;;) {
         int64_t now = rp__mono_us();
+        if (due(w, now) && w->failed.code) {
+            /* After a failed write nothing more goes to the file: it ends at a whole member. */
+            rp_buf_reset(&w->queue);
+            w->queued_lines = 0;
+            w->gen_done = w->gen_asked;
+            pthread_cond_broadcast(&w->done);
+            continue;
+        }
         if (due(w, now)) {
             /* Take the queue and compress it with the lock released, so appenders go on. */
             struct rp_buf taken = w->queue;
             w->queue = w->work;
             rp_buf_reset(&w->queue);
             w->work = taken;
+            uint64_t lines = w->queued_lines;
+            w->queued_lines = 0;
             uint64_t gen = w->gen_asked;
             pthread_mutex_unlock(&w->lock);
 
             struct rp_error e = {0};
             rp_code rc = write_member(w, w->work.data, w->work.len, &e);
             rp_buf_reset(&w->work);
+            if (rc && w->log) {
+                /* Said at once, from this thread: the appender hears of it on its next call. */
+                char msg[RP_ERROR_MSG_MAX + 64];
+                snprintf(msg, sizeof(msg), "%s; the recording ends at the last whole write", e.msg);
+                w->log(w->log_ud, RP_LOG_ERROR, msg);
+            }
 
             pthread_mutex_lock(&w->lock);
             if (rc && !w->failed.code) {
                 w->failed = e;
+            }
+            if (!rc) {
+                w->written += lines;
             }
             w->gen_done = gen > w->gen_done ? gen : w->gen_done;
             pthread_cond_broadcast(&w->done);
@@ -210,6 +244,8 @@ rp_code rp_writer_open(const char *path, const struct rp_rec_meta *meta,
     w->fd = -1;
     w->flush_ms = opts && opts->flush_ms ? opts->flush_ms : RP_WRITER_FLUSH_MS;
     w->sync = opts ? opts->sync : false;
+    w->log = opts ? opts->log : NULL;
+    w->log_ud = opts ? opts->log_ud : NULL;
     w->next_seq = 1;
     int level = opts && opts->level ? opts->level : Z_DEFAULT_COMPRESSION;
     if (level < Z_DEFAULT_COMPRESSION || level > Z_BEST_COMPRESSION) {
@@ -307,6 +343,7 @@ rp_code rp_writer_append(struct rp_writer *w, const struct rp_exchange *ex, stru
     }
     if (!rc) {
         w->count++;
+        w->queued_lines++;
         w->next_seq = numbered.seq + 1;
         if (w->queue.len >= RP_WRITER_MEMBER_BYTES) {
             pthread_cond_signal(&w->wake);
@@ -332,6 +369,14 @@ rp_code rp_writer_flush(struct rp_writer *w, struct rp_error *err)
 uint64_t rp_writer_count(const struct rp_writer *w)
 {
     return w->count;
+}
+
+uint64_t rp_writer_written(struct rp_writer *w)
+{
+    pthread_mutex_lock(&w->lock);
+    uint64_t n = w->written;
+    pthread_mutex_unlock(&w->lock);
+    return n;
 }
 
 rp_code rp_writer_close(struct rp_writer *w, struct rp_error *err)

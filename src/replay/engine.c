@@ -170,8 +170,30 @@ static bool take_slot(struct rp_replay *r)
 }
 
 /*
- * Moves a session forward until it has a request in flight or waiting for a slot, or is done.
- * Errors are input errors that end the whole run.
+ * A finished session keeps nothing: its reports went out exchange by exchange, so its slot,
+ * handle, cookie jar, correlation state and buffers are freed now. The run's memory is then
+ * bounded by its concurrency, not by how many sessions it runs.
+ */
+static void session_end(struct rp_replay *r, struct rp__replay_session *s)
+{
+    if (r->o.on_session_end) {
+        r->o.on_session_end(r->o.ud, s->name);
+    }
+    if (r->keep_sessions) {
+        return; /* the probe goes on with them; rp_replay_free frees them */
+    }
+    for (size_t i = 0; i < r->n_slots; i++) {
+        if (r->sessions[i] == s) {
+            r->sessions[i] = NULL;
+            break;
+        }
+    }
+    rp__replay_session_free(s);
+}
+
+/*
+ * Moves a session forward until it has a request in flight or waiting for a slot, or is done
+ * (then freed). Errors are input errors that end the whole run.
  */
 static rp_code advance(struct rp__replay_session *s, struct rp_error *err)
 {
@@ -189,6 +211,7 @@ static rp_code advance(struct rp__replay_session *s, struct rp_error *err)
             s->state = RP__REPLAY_DONE;
             r->active--;
             rp__replay_log(r, RP_LOG_DEBUG, "%s: done", s->name);
+            session_end(r, s); /* s is gone: the caller returns at once */
             return RP_OK;
         }
         if (r->cancel && !s->in_teardown && !s->stopped) {
@@ -200,6 +223,9 @@ static rp_code advance(struct rp__replay_session *s, struct rp_error *err)
             rp_ignore(rp_request_copy(&s->live.req, &s->cur->req, NULL));
             rp__replay_emit(s, RP_REPLAY_SKIPPED, RP_OK, s->stop_reason, 0);
             continue;
+        }
+        if (rp__replay_guard_skip(s)) {
+            continue; /* --read-only, --max-requests */
         }
         bool send = false;
         rc = rp__replay_build_request(s, &send, err);
@@ -219,6 +245,7 @@ static rp_code advance(struct rp__replay_session *s, struct rp_error *err)
             return rp_error_prefix(err, "%s: exchange %llu", s->rec->path,
                                    (unsigned long long)s->cur->seq);
         }
+        rp__replay_guard_sent(s);
         if (r->n_waiting == 0 && take_slot(r)) {
             return send_now(s, err);
         }
@@ -274,6 +301,7 @@ static rp_code complete(struct rp__replay_session *s, CURLcode cc, struct rp_err
     rp_corr_session_observe(s->cs, rp__replay_seq(s), resp);
     rp__replay_vars_observe(s, resp);
     rp__replay_emit(s, RP_REPLAY_DONE, RP_OK, NULL, s->live.duration_us);
+    rp__replay_guard_status(s, resp->status);
     return advance(s, err);
 }
 
@@ -281,7 +309,16 @@ static rp_code complete(struct rp__replay_session *s, CURLcode cc, struct rp_err
 static rp_code fill_sessions(struct rp_replay *r, struct rp_error *err)
 {
     while (r->active < r->o.concurrency && r->next_session < r->n_sessions && !r->cancelled) {
-        struct rp__replay_session *s = r->sessions[r->next_session++];
+        /* Sessions are made as they start, in order: copy k of recording i is number
+         * k * n_recs + i + 1. Fewer than `concurrency` are active, so a slot is free. */
+        size_t idx = r->next_session++;
+        struct rp__replay_session *s =
+            rp__replay_session_new(r, &r->recs[idx % r->n_recs], (unsigned)idx + 1);
+        size_t slot = r->keep_sessions ? idx : 0;
+        while (slot < r->n_slots && r->sessions[slot]) {
+            slot++;
+        }
+        r->sessions[slot] = s;
         r->active++;
         rp_code rc = rp__replay_session_start(s, err);
         if (!rc) {
@@ -377,7 +414,16 @@ rp_code rp_replay_new(const struct rp_replay_opts *opts, struct rp_replay **out,
     if (opts->rate < 0) {
         return rp_error_set(err, RP_EUSAGE, "--rate must not be negative");
     }
+    struct rp_status_set stop_on = {{0}};
+    if (opts->stop_on) {
+        rp_code rc = rp_status_set_parse(opts->stop_on, &stop_on, err);
+        if (rc) {
+            return rc;
+        }
+    }
     struct rp_replay *r = rp_xcalloc(1, sizeof(*r));
+    r->stop_on = stop_on;
+    r->has_stop_on = opts->stop_on != NULL;
     r->o = *opts;
     if (!r->o.concurrency) {
         r->o.concurrency = 1;
@@ -425,7 +471,7 @@ void rp_replay_free(struct rp_replay *r)
     if (!r) {
         return;
     }
-    for (size_t i = 0; i < r->n_sessions; i++) {
+    for (size_t i = 0; r->sessions && i < r->n_slots; i++) {
         rp__replay_session_free(r->sessions[i]);
     }
     free(r->sessions);
@@ -440,6 +486,7 @@ void rp_replay_free(struct rp_replay *r)
         free(rec->origin);
         rp__replay_cache_free(rec);
         rp__replay_td_free(rec->td);
+        rp__replay_guard_cleanup(rec);
     }
     free(r->recs);
     if (r->multi) {
@@ -569,7 +616,11 @@ rp_code rp_replay_run(struct rp_replay *r, struct rp_error *err)
             .teardown = r->o.teardown,
             .tenants = &r->tenants,
         };
+        rec->guard_rules = &r->tenants;
         rp_code rc = rp__replay_prepass(rec, &pre, err);
+        if (!rc) {
+            rc = rp__replay_guard_check(r, rec, err); /* the tenant guard */
+        }
         if (rc) {
             return rc;
         }
@@ -595,18 +646,14 @@ rp_code rp_replay_run(struct rp_replay *r, struct rp_error *err)
     curl_multi_setopt(r->multi, CURLMOPT_MAXCONNECTS, (long)r->o.concurrency + 4);
 
     r->n_sessions = r->n_recs * r->o.sessions;
-    r->sessions = rp_xcalloc(r->n_sessions, sizeof(*r->sessions));
-    unsigned no = 0;
-    for (size_t k = 0; k < r->o.sessions; k++) {
-        for (size_t i = 0; i < r->n_recs; i++) {
-            struct rp__replay_session *s = rp__replay_session_new(r, &r->recs[i], ++no);
-            r->sessions[k * r->n_recs + i] = s;
-        }
-    }
+    /* A slot per running session; a slot per session when they are kept for the probe. */
+    r->n_slots = r->keep_sessions ? r->n_sessions : r->o.concurrency;
+    r->sessions = rp_xcalloc(r->n_slots ? r->n_slots : 1, sizeof(*r->sessions));
     rp_code rc = loop(r, err);
     if (rc) {
         return rc;
     }
+    rp__replay_guard_end(r);
     if (r->first_failure) {
         return rp_error_set(err, r->first_failure, "%s", r->first_failure_msg);
     }

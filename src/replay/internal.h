@@ -60,6 +60,11 @@ struct rp__replay_rec {
      * td_base in correlation, safety nets and variables; NULL without (teardown.c). */
     struct rp__replay_rec *td;
     uint64_t td_base;
+    /* The tenant guard (guard.c): the rules' FROMs the prepass matches requests against, and
+     * what it found. guard_rules NULL: the header's tenants. */
+    const struct rp__replay_pairs *guard_rules;
+    struct rp_rewriter *guard_rw;
+    struct rp_tenant_guard guard;
 };
 
 struct rp__replay_session;
@@ -76,9 +81,12 @@ struct rp_replay {
     size_t n_recs;
 
     CURLM *multi;
-    struct curl_slist *no_headers; /* reused empty list */
-    struct rp__replay_session **sessions;
-    size_t n_sessions;
+    struct curl_slist *no_headers;        /* reused empty list */
+    struct rp__replay_session **sessions; /* n_slots: the sessions running */
+    size_t n_slots;                       /* `concurrency`; or every session's when keep_sessions */
+    bool keep_sessions;  /* finished sessions stay, at their number - 1, until rp_replay_free
+                            (the probe sends A's reads with B's session afterwards) */
+    size_t n_sessions;   /* over the run */
     size_t next_session; /* the next one to start */
     size_t active;
 
@@ -96,6 +104,11 @@ struct rp_replay {
     volatile sig_atomic_t cancel;
     bool cancelled;      /* the loop has acted on it */
     int64_t deadline_us; /* then: when the teardowns' time is up (monotonic) */
+    /* Run guards (guard.c). */
+    struct rp_status_set stop_on; /* empty: no --stop-on */
+    bool has_stop_on;
+    uint64_t sent;   /* requests sent (or queued for a rate slot) so far */
+    uint64_t capped; /* steps SKIPPED by --max-requests */
 };
 
 /* Logs one line through the run's log callback, when it has one. */
@@ -219,6 +232,29 @@ void rp__replay_stop_unsafe(struct rp__replay_session *s, rp_code code, const ch
 /* Logs, once per recording before anything is sent, the unsourced ids that will be sent all the
  * same: in reads, and in writes under --allow-unsourced. */
 void rp__replay_warn_unsourced(struct rp_replay *r, const struct rp__replay_rec *rec);
+
+/* ----- guards: the tenant guard, --read-only, --max-requests, --stop-on (guard.c) --------- */
+
+/* In the prepass, once rec->meta is read: sets up rec->guard for the rules' tenants. */
+void rp__replay_guard_begin(struct rp__replay_rec *rec);
+/* In the prepass, for each exchange ex in order (before it is normalised). */
+rp_code rp__replay_guard_note(struct rp__replay_rec *rec, const struct rp_exchange *ex,
+                              struct rp_error *err);
+/* After the prepass: RP_ETENANT (one line) when rec must not be replayed; otherwise RP_OK,
+ * with a warning when --same-tenant, --read-only or --dry-run lets a refused one go. */
+rp_code rp__replay_guard_check(struct rp_replay *r, struct rp__replay_rec *rec,
+                               struct rp_error *err);
+void rp__replay_guard_cleanup(struct rp__replay_rec *rec);
+
+/* Before s->cur is built: reports it SKIPPED and returns true when a run guard keeps it back
+ * (--read-only and a write; --max-requests reached). */
+bool rp__replay_guard_skip(struct rp__replay_session *s);
+/* A request of s is about to go (or wait for a rate slot): counts it for --max-requests. */
+void rp__replay_guard_sent(struct rp__replay_session *s);
+/* After s->cur's live response (status) was reported: stops the session on a --stop-on status. */
+void rp__replay_guard_status(struct rp__replay_session *s, unsigned status);
+/* At the end of the run: says when --max-requests kept steps back. */
+void rp__replay_guard_end(struct rp_replay *r);
 
 /* ----- the cache of packed exchanges and --stream reading (cache.c) ----------------------- */
 

@@ -63,6 +63,9 @@ static rp_code read_one(struct pass *p, struct rp__replay_rec *into, uint64_t ba
     if (rc) {
         goto out;
     }
+    if (into == rec) {
+        rp__replay_guard_begin(rec);
+    }
     for (size_t i = 0; into == rec && rec->unsourced && i < rec->meta.n_tenants; i++) {
         rp_unsourced_finder_tenant(rec->unsourced, rec->meta.tenants[i]);
     }
@@ -77,6 +80,12 @@ static rp_code read_one(struct pass *p, struct rp__replay_rec *into, uint64_t ba
         }
         if (!got) {
             break;
+        }
+        if (into == rec) {
+            rc = rp__replay_guard_note(rec, &ex, err);
+            if (rc) {
+                goto out;
+            }
         }
         if (!into->origin) {
             char origin[RP__REPLAY_MAX_ORIGIN_BYTES];
@@ -221,6 +230,7 @@ rp_code rp_replay_survey(const char *path, struct rp_correlator *c, struct rp_un
     struct rp__replay_pre pre = {.log = log, .log_ud = log_ud};
     rp_code rc = rp__replay_prepass(&rec, &pre, err);
     rp_rec_meta_cleanup(&rec.meta);
+    rp__replay_guard_cleanup(&rec);
     rp_var_table_free(rec.vars);
     free(rec.origin);
     return rc;

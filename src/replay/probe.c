@@ -418,6 +418,7 @@ rp_code rp_replay_probe(struct rp_replay *r, rp_probe_fn on_probe, void *ud, uin
     r->o.ud = &p;
     r->o.sessions = 2;
     r->o.concurrency = 1; /* A finishes before B starts: B's run sees A's objects exist */
+    r->keep_sessions = true;
     r->o.dry_run = false;
     rc = rp_replay_run(r, err);
     uint64_t leaks = 0;

@@ -100,8 +100,18 @@ bool rp__replay_refuse(struct rp__replay_session *s, size_t missing)
     struct rp_replay *r = s->r;
     char msg[RP_ERROR_MSG_MAX];
     /* Nothing is answered in a dry run: every correlated value is missing, and says nothing. */
-    if (missing && !r->o.dry_run && rp_corr_session_missing(s->cs, rp__replay_seq(s), 0, NULL)) {
+    bool answered = true;
+    if (missing && !r->o.dry_run &&
+        rp_corr_session_missing(s->cs, rp__replay_seq(s), 0, &answered)) {
         missing_message(s, missing, msg, sizeof(msg));
+        if (r->o.read_only && !answered) {
+            /* Its source was a write --read-only kept back (or a step skipped after one): the
+             * step is SKIPPED as well, and the session's other reads go on. */
+            char why[RP_ERROR_MSG_MAX];
+            snprintf(why, sizeof(why), "not sent (--read-only): %.200s", msg);
+            rp__replay_emit(s, RP_REPLAY_SKIPPED, RP_OK, why, 0);
+            return true;
+        }
         rp__replay_stop_unsafe(s, RP_EMISSING, msg);
         return true;
     }

@@ -134,16 +134,15 @@ static rp_code on_cancel(struct rp_replay *r, struct rp_error *err)
 {
     r->cancelled = true;
     r->deadline_us = rp__mono_us() + (int64_t)(r->o.teardown_timeout_ms * 1000);
-    size_t started = r->next_session;
     rp__replay_log(r, RP_LOG_WARN,
                    "cancelled: no more main steps are sent, no session starts%s (at most %llu ms)",
                    r->recs && r->recs[0].td ? "; the sessions that started run their teardown"
                                             : "; what is in flight finishes",
                    (unsigned long long)r->o.teardown_timeout_ms);
     /* In flight: its response is reported, then the rest of its main steps are skipped. */
-    for (size_t i = 0; i < started; i++) {
+    for (size_t i = 0; i < r->n_slots; i++) {
         struct rp__replay_session *s = r->sessions[i];
-        if (s->state == RP__REPLAY_SENDING && !s->in_teardown) {
+        if (s && s->state == RP__REPLAY_SENDING && !s->in_teardown) {
             stop(s, WHY_CANCELLED);
         }
     }
@@ -168,9 +167,10 @@ static rp_code abandon(struct rp_replay *r, struct rp_error *err)
         rc = drop_waiting(held[i], WHY_TIME_UP, err);
     }
     free(held);
-    for (size_t i = 0; i < r->next_session && !rc; i++) {
+    /* A session that ends is freed and its slot cleared: each slot is read afresh. */
+    for (size_t i = 0; i < r->n_slots && !rc; i++) {
         struct rp__replay_session *s = r->sessions[i];
-        if (s->state != RP__REPLAY_SENDING) {
+        if (!s || s->state != RP__REPLAY_SENDING) {
             continue;
         }
         curl_multi_remove_handle(r->multi, s->easy);

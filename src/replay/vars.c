@@ -62,6 +62,13 @@ rp_code rp__replay_vars_fill(struct rp__replay_session *s, struct rp_request *re
     struct rp_var_table *t = table(s);
     struct rp_error why = {0};
     rp_code rc = rp_var_table_check(t, req, true, &why);
+    if (rc == RP_EMISSING && s->r->o.read_only) {
+        /* The step that gives it was most likely a write --read-only kept back (a log-in). */
+        char msg[RP_ERROR_MSG_MAX];
+        snprintf(msg, sizeof(msg), "not sent (--read-only): %.200s", why.msg);
+        rp__replay_emit(s, RP_REPLAY_SKIPPED, RP_OK, msg, 0);
+        return rc;
+    }
     if (rc == RP_EMISSING) {
         /* Sending without it would send the recorded credential, or none: refused as a
          * correlated value missing live is. */

@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The JUnit XML sink: a testsuite per session (and one per session's teardown), in order of
- * first appearance, and a testcase per exchange. Results are kept in memory as little more than the
- * XML needs (a name, a time, an outcome and a capped text) and the file is written at end(), to
- * PATH.tmp and renamed, so a CI job never reads half a report.
+ * The JUnit XML sink: a testsuite per session (and one per session's teardown) and a testcase
+ * per exchange. A session's results
+ * are kept in memory as little more than the XML needs (a name, a time, an outcome and a
+ * capped text) until it finishes; then its testsuite is written to a spill file (an anonymous
+ * temporary file) and forgotten, so memory holds only the sessions running. The report is
+ * written at end(), to PATH.tmp and renamed, so a CI job never reads half a report: the
+ * totals, the finished sessions in the order they finished, then any still open (a run read
+ * back from a results file, or one that stopped early) in order of first appearance.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -40,9 +44,11 @@ struct junit {
     char *path;
     char *target;
     int64_t start_us;
-    struct jsuite *suites;
+    struct jsuite *suites; /* the sessions not finished yet */
     size_t n, cap;
     size_t last; /* the suite used last: a session's results usually come together */
+    FILE *spill; /* the finished sessions' testsuites; NULL until one finished */
+    uint64_t spilled_tests, spilled_failures, spilled_errors, spilled_skipped;
 };
 
 /* ----- collecting -------------------------------------------------------------------------- */
@@ -306,9 +312,74 @@ static void put_suite(FILE *f, const struct jsuite *s)
     fputs("  </testsuite>\n", f);
 }
 
-static void put_document(FILE *f, const struct junit *j, uint64_t wall_us)
+static void suite_free(struct jsuite *s)
 {
-    uint64_t tests = 0, failures = 0, errors = 0, skipped = 0;
+    for (size_t k = 0; k < s->n; k++) {
+        free(s->cases[k].name);
+        free(s->cases[k].text);
+    }
+    free(s->cases);
+    free(s->name);
+}
+
+/* A session finished: its testsuite goes to the spill file and its results are freed. */
+static rp_code junit_session_end(void *ctx, const char *session, struct rp_error *err)
+{
+    struct junit *j = ctx;
+    size_t i = 0;
+    while (i < j->n && strcmp(j->suites[i].name, session) != 0) {
+        i++;
+    }
+    if (i == j->n) {
+        return RP_OK; /* no result of it came (a dry run, or nothing left to check) */
+    }
+    if (!j->spill) {
+        j->spill = tmpfile();
+        if (!j->spill) {
+            return rp_error_set(err, RP_EIO, "%s: cannot create a temporary file: %s", j->path,
+                                strerror(errno));
+        }
+    }
+    struct jsuite *s = &j->suites[i];
+    put_suite(j->spill, s);
+    if (ferror(j->spill)) {
+        return rp_error_set(err, RP_EIO, "%s: cannot write to a temporary file: %s", j->path,
+                            strerror(errno));
+    }
+    j->spilled_tests += s->n;
+    j->spilled_failures += s->failures;
+    j->spilled_errors += s->errors;
+    j->spilled_skipped += s->skipped;
+    suite_free(s);
+    memmove(s, s + 1, (j->n - i - 1) * sizeof(*s));
+    j->n--;
+    j->last = 0;
+    return RP_OK;
+}
+
+/* Copies the spill file's testsuites to f; false when it cannot be read back. */
+static bool put_spilled(FILE *f, FILE *spill)
+{
+    if (!spill) {
+        return true;
+    }
+    if (fflush(spill) != 0 || fseek(spill, 0, SEEK_SET) != 0) {
+        return false;
+    }
+    char buf[16384];
+    size_t k;
+    while ((k = fread(buf, 1, sizeof(buf), spill)) > 0) {
+        if (fwrite(buf, 1, k, f) != k) {
+            return false;
+        }
+    }
+    return !ferror(spill);
+}
+
+static bool put_document(FILE *f, const struct junit *j, uint64_t wall_us)
+{
+    uint64_t tests = j->spilled_tests, failures = j->spilled_failures, errors = j->spilled_errors,
+             skipped = j->spilled_skipped;
     for (size_t i = 0; i < j->n; i++) {
         tests += j->suites[i].n;
         failures += j->suites[i].failures;
@@ -322,10 +393,12 @@ static void put_document(FILE *f, const struct junit *j, uint64_t wall_us)
             tests, failures, errors, skipped);
     put_seconds(f, wall_us);
     fputs("\">\n", f);
+    bool ok = put_spilled(f, j->spill);
     for (size_t i = 0; i < j->n; i++) {
         put_suite(f, &j->suites[i]);
     }
     fputs("</testsuites>\n", f);
+    return ok;
 }
 
 static rp_code junit_end(void *ctx, const struct rp_run_summary *sum, struct rp_error *err)
@@ -347,7 +420,11 @@ static rp_code junit_end(void *ctx, const struct rp_run_summary *sum, struct rp_
         goto out;
     }
     errno = 0;
-    put_document(f, j, sum ? sum->wall_us : 0);
+    if (!put_document(f, j, sum ? sum->wall_us : 0)) {
+        rp_error_set(err, RP_EIO, "%s: cannot read back the finished sessions: %s", j->path,
+                     errno ? strerror(errno) : "I/O error");
+        goto out;
+    }
     /* Make the content durable before the rename makes it visible. */
     if (fflush(f) != 0 || ferror(f) || (fsync(fileno(f)) != 0 && errno != EINVAL)) {
         rp_error_set(err, RP_EIO, "%s: write failed: %s", j->path,
@@ -384,15 +461,12 @@ static void junit_free(void *ctx)
         return;
     }
     for (size_t i = 0; i < j->n; i++) {
-        struct jsuite *s = &j->suites[i];
-        for (size_t k = 0; k < s->n; k++) {
-            free(s->cases[k].name);
-            free(s->cases[k].text);
-        }
-        free(s->cases);
-        free(s->name);
+        suite_free(&j->suites[i]);
     }
     free(j->suites);
+    if (j->spill) {
+        fclose(j->spill);
+    }
     free(j->target);
     free(j->path);
     free(j);
@@ -403,6 +477,7 @@ static const struct rp_sink_ops junit_ops = {
     .result = junit_result,
     .end = junit_end,
     .free = junit_free,
+    .session_end = junit_session_end,
 };
 
 void rp_sink_junit(struct rp_sink *sink, const char *path)

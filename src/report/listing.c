@@ -191,9 +191,12 @@ static rp_code list_exchanges(const char *path, FILE *out, const struct rp_listi
         char status[8] = "-";
         if (ex.has_response) {
             answered++;
-            bytes += ex.resp.body.truncated ? ex.resp.body.orig_len : ex.resp.body.len;
-            format_bytes(ex.resp.body.truncated ? ex.resp.body.orig_len : ex.resp.body.len, size,
-                         sizeof(size));
+            /* A truncated body's full size, when known (0: decoding stopped at the cap). */
+            uint64_t full = ex.resp.body.truncated && ex.resp.body.orig_len > ex.resp.body.len
+                                ? ex.resp.body.orig_len
+                                : ex.resp.body.len;
+            bytes += full;
+            format_bytes(full, size, sizeof(size));
             snprintf(status, sizeof(status), "%u", ex.resp.status);
             if (ex.resp.status >= 400) {
                 failed++;

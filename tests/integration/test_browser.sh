@@ -368,7 +368,7 @@ if want forward-http; then
     L="forward http"
     shop_start
     rec=$tmp/forward-http.jsonl.gz
-    if px_start "$tmp/px3" --forward --ca-dir "$tmp/ca3" -o "$rec" --tenant acme; then
+    if px_start "$tmp/px3" --forward --allow-local --ca-dir "$tmp/ca3" -o "$rec" --tenant acme; then
         browser_checkout "$L" "$DEMO_URL" "$PX_URL"
         wd_quit
         px_stop
@@ -402,7 +402,7 @@ if want forward-https; then
         else
             bad "$L: the browser's NSS database trusts reprise's CA"
         fi
-        if px_start "$tmp/px4" --forward --ca-dir "$tmp/ca" --cacert "$tmp/testca.pem" -o "$rec" \
+        if px_start "$tmp/px4" --forward --allow-local --ca-dir "$tmp/ca" --cacert "$tmp/testca.pem" -o "$rec" \
             --tenant acme; then
             browser_checkout "$L" "$TLS_URL" "$PX_URL"
             wd_quit
@@ -430,7 +430,7 @@ if want forward-only; then
     rec=$tmp/forward-only.jsonl.gz
     if [ -z "$TLS_URL" ]; then
         bad "$L: nginx starts with TLS on a loopback port"
-    elif px_start "$tmp/px5" --forward --only '*.example.invalid' --ca-dir "$tmp/ca" \
+    elif px_start "$tmp/px5" --forward --allow-local --only '*.example.invalid' --ca-dir "$tmp/ca" \
         --cacert "$tmp/testca.pem" -o "$rec" --tenant acme; then
         timeout 60 certutil -d "$nssdb" -A -t C,, -n reprise-test -i "$tmp/testca.pem" </dev/null ||
             bad "$L: the browser's NSS database trusts the test CA"

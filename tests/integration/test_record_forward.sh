@@ -72,7 +72,7 @@ demo_start "$DEMO_BIN"; pids+=("$DEMO_PID")
 rec=$tmp/http.jsonl.gz
 jar=$tmp/jar1
 CURL_EXTRA=()
-px_start "$tmp/px1" --forward -o "$rec" --tenant acme --ca-dir "$tmp/pca"
+px_start "$tmp/px1" --forward --allow-local -o "$rec" --tenant acme --ca-dir "$tmp/pca"
 checkout "$DEMO_URL"
 px_stop
 check "SIGINT stops the proxy with exit 0 (exit $code)" test "$code" -eq 0
@@ -99,7 +99,7 @@ if nginx_start "$tmp" "server { listen 127.0.0.1:PORT ssl; ssl_certificate $tmp/
     rec=$tmp/https.jsonl.gz
     jar=$tmp/jar2
     CURL_EXTRA=(--cacert "$tmp/pca/ca.pem")
-    px_start "$tmp/px2" --forward -o "$rec" --tenant acme --ca-dir "$tmp/pca" --cacert "$tmp/ca.pem"
+    px_start "$tmp/px2" --forward --allow-local -o "$rec" --tenant acme --ca-dir "$tmp/pca" --cacert "$tmp/ca.pem"
     checkout "$tls"
     untrusted=0
     curl -sS --max-time 60 -x "$PX_URL" --cacert "$tmp/ca.pem" -o /dev/null "$tls/healthz" 2>"$tmp/untrusted.err" || untrusted=$?
@@ -114,14 +114,14 @@ if nginx_start "$tmp" "server { listen 127.0.0.1:PORT ssl; ssl_certificate $tmp/
     check "the HTTPS recording replays against the shop over TLS (exit $code)" test "$code" -eq 0
 
     # The upstream's certificate is verified: without --cacert the browser gets 502.
-    px_start "$tmp/px3" --forward -o "$tmp/unverified.jsonl.gz" --ca-dir "$tmp/pca"
+    px_start "$tmp/px3" --forward --allow-local -o "$tmp/unverified.jsonl.gz" --ca-dir "$tmp/pca"
     status=$(curl -sS --max-time 60 -x "$PX_URL" --cacert "$tmp/pca/ca.pem" -o "$tmp/502.body" -w '%{http_code}' "$tls/healthz" || true)
     px_stop
     check "an upstream with an unknown certificate gives 502 ($status)" test "$status" = 502
     check "... saying why" grep -q 'certificate verify failed' "$tmp/502.body"
 
     # 3. --only: other hosts are relayed (HTTP) or tunnelled (CONNECT) untouched, not recorded.
-    px_start "$tmp/px4" --forward -o "$tmp/only.jsonl.gz" --ca-dir "$tmp/pca" --only '*.example.test'
+    px_start "$tmp/px4" --forward --allow-local -o "$tmp/only.jsonl.gz" --ca-dir "$tmp/pca" --only '*.example.test'
     s1=$(curl -sS --max-time 60 -x "$PX_URL" -o /dev/null -w '%{http_code}' "$DEMO_URL/healthz" || true)
     # Tunnelled: the client sees nginx's own certificate, so it trusts the test's CA.
     s2=$(curl -sS --max-time 60 -x "$PX_URL" --cacert "$tmp/ca.pem" -o /dev/null -w '%{http_code}' "$tls/healthz" || true)
@@ -136,7 +136,7 @@ fi
 
 # 4. Names are looked up; bad requests and dead upstreams are answered, one line each; an
 # upstream that never answers holds back only its own connection.
-px_start "$tmp/px5" --forward -o "$tmp/misc.jsonl.gz" --ca-dir "$tmp/pca"
+px_start "$tmp/px5" --forward --allow-local -o "$tmp/misc.jsonl.gz" --ca-dir "$tmp/pca"
 port=${DEMO_URL##*:}
 "$REPRISE_FAULT_SERVER" hang --max-seconds 300 >"$tmp/hang.url" &
 hang_pid=$!

@@ -292,6 +292,27 @@ Test(identity, an_id_of_another_object_that_was_equal_when_recorded_is_not_follo
     cr_assert_eq(s.identity[2], RP_OUTCOME_SKIPPED);
 }
 
+Test(identity, a_finished_session_keeps_nothing)
+{
+    /* Ended after the create, the session's live id is forgotten: the same name again holds
+     * no expectation (a run's memory does not grow with the sessions it has run). */
+    struct seen s = {0};
+    struct rp_checker *c = new_checker(&s, NULL);
+    live(c, "shop#1", 3, "{\"id\":21,\"status\":\"new\",\"total\":4}");
+    rp_checker_session_end(c, "shop#1");
+    rp_checker_session_end(c, "shop#9"); /* never seen: nothing happens */
+    live(c, "shop#1", 4, "{\"id\":7,\"status\":\"new\",\"total\":4}");
+    /* Another session is not touched by the end of the first. */
+    live(c, "shop#2", 3, "{\"id\":30,\"status\":\"new\",\"total\":4}");
+    rp_checker_session_end(c, "shop#1");
+    live(c, "shop#2", 4, "{\"id\":31,\"status\":\"new\",\"total\":4}");
+    struct rp_run_summary sum = end(c);
+    cr_assert_eq(sum.failed, 1);
+    cr_assert_eq(s.identity[1], RP_OUTCOME_SKIPPED);
+    cr_assert_eq(s.outcome[3], RP_OUTCOME_FAIL);
+    cr_assert_str_eq(s.first[3], "$.id: expected 30 (the order created by #3), got 31");
+}
+
 Test(identity, a_source_not_seen_live_makes_no_expectation)
 {
     struct seen s = {0};

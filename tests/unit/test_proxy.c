@@ -212,6 +212,7 @@ static void px_start_io(struct px *x, const char *upstream, struct rp_proxy_opts
     if (!upstream) {
         o->forward = true;
         o->ca_dir = x->ca_dir;
+        o->allow_local = true; /* the test upstreams are on 127.0.0.1 */
     }
     o->upstream = upstream;
     o->listen = "127.0.0.1:0";

@@ -237,6 +237,16 @@ static void on_result(void *ud, const struct rp_replay_event *ev)
     copy_value(e->auth, sizeof(e->auth), h ? h->value : NULL);
 }
 
+/* A session's end, noted among the events as seq 0. */
+static void on_session_end(void *ud, const char *session)
+{
+    struct events *es = ud;
+    cr_assert_lt(es->n, MAX_EVENTS);
+    struct event *e = &es->v[es->n++];
+    memset(e, 0, sizeof(*e));
+    copy_value(e->session, sizeof(e->session), session);
+}
+
 /* A fixture gzipped into a fresh directory; *dir is removed by the caller with rm_tree(). */
 static char *recording(const char *name, char **dir)
 {
@@ -451,11 +461,29 @@ Test(replay, more_sessions_than_concurrency_wait_their_turn)
     fx_start(&fx, "steps");
     fx.o.sessions = 6;
     fx.o.concurrency = 2;
+    fx.o.on_session_end = on_session_end;
 
     cr_assert_eq(replay(&fx.o, (const char *const *)&fx.path, 1, NULL, 0), RP_OK);
 
     cr_assert_eq(fx.up.n_seen, 18);
-    cr_expect_eq(fx.es.n, 18);
+    cr_expect_eq(fx.es.n, 18 + 6);
+    /* Each session ends once, after its three results. */
+    for (size_t i = 0; i < fx.es.n; i++) {
+        if (fx.es.v[i].seq != 0) {
+            continue;
+        }
+        unsigned before = 0, after = 0, ends = 0;
+        for (size_t j = 0; j < fx.es.n; j++) {
+            if (strcmp(fx.es.v[j].session, fx.es.v[i].session) == 0) {
+                before += j < i && fx.es.v[j].seq != 0;
+                after += j > i && fx.es.v[j].seq != 0;
+                ends += fx.es.v[j].seq == 0;
+            }
+        }
+        cr_expect_eq(before, 3, "%s ended after %u results", fx.es.v[i].session, before);
+        cr_expect_eq(after, 0, "%s had %u results after its end", fx.es.v[i].session, after);
+        cr_expect_eq(ends, 1, "%s ended %u times", fx.es.v[i].session, ends);
+    }
     cr_expect_leq(fx.up.max_in_flight, 2, "%u sessions were in flight at once",
                   fx.up.max_in_flight);
     cr_expect_geq(fx.up.max_in_flight, 1);

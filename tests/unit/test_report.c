@@ -375,6 +375,99 @@ Test(report, junit_writes_a_suite_per_session_in_order_of_first_appearance)
     }
 }
 
+Test(report, junit_writes_a_finished_session_out_and_keeps_only_the_open_ones)
+{
+    /* The two sessions of the test above; search#2 ends after its two results, before the
+     * last of demo-checkout#1: its suite is spilled and comes first, then the open one. */
+    struct rp_exchange ex[5];
+    make_exchange(&ex[0], 1, "POST", TARGET "/api/login", 200, NULL, 12345);
+    make_exchange(&ex[1], 2, "GET", TARGET "/api/cart", 200, NULL, 48100);
+    make_exchange(&ex[2], 3, "GET", "http://other.example.test/feed?a=1&b=2", 0, NULL, 30000000);
+    make_exchange(&ex[3], 4, "GET", TARGET "/api/search", 0, NULL, 0);
+    make_exchange(&ex[4], 5, "POST", TARGET "/api/logout", 204, NULL, 5600);
+    ex[2].start_us = 1795167010000000LL;
+    struct rp_mismatches mm;
+    rp_mismatches_init(&mm);
+    rp_mismatches_add(&mm, "$.items[0].price", "expected number, got string \"12.00\"");
+    rp_mismatches_add(&mm, "$.note", "expected <string> & got \"x\002y\377\"");
+    const char *s2 = "search<&\"\001>#2";
+    struct rp_verdict res[5] = {
+        {.session = "demo-checkout#1",
+         .recorded_seq = 1,
+         .live = &ex[0],
+         .outcome = RP_OUTCOME_PASS},
+        {.session = "demo-checkout#1",
+         .recorded_seq = 2,
+         .live = &ex[1],
+         .outcome = RP_OUTCOME_FAIL,
+         .mismatches = mm},
+        {.session = s2,
+         .recorded_seq = 1,
+         .live = &ex[2],
+         .outcome = RP_OUTCOME_ERROR,
+         .error = "connection refused: <timeout> & 'x'"},
+        {.session = s2,
+         .recorded_seq = 2,
+         .live = &ex[3],
+         .outcome = RP_OUTCOME_SKIPPED,
+         .error = "session stopped\nafter an error"},
+        {.session = "demo-checkout#1",
+         .recorded_seq = 3,
+         .live = &ex[4],
+         .outcome = RP_OUTCOME_PASS},
+    };
+    struct rp_run_summary sum = {
+        .passed = 2, .failed = 1, .errors = 1, .skipped = 1, .wall_us = 31500000};
+    char *path = path_in(dir, "junit.xml");
+    struct rp_sink sink;
+    rp_sink_junit(&sink, path);
+    cr_assert_not_null(sink.ops->session_end);
+    struct rp_error err = {0};
+    cr_assert_eq(sink.ops->begin(sink.ctx, &run_info, &err), RP_OK, "%s", err.msg);
+    for (size_t i = 0; i < 4; i++) {
+        cr_assert_eq(sink.ops->result(sink.ctx, &res[i], &err), RP_OK, "%s", err.msg);
+    }
+    cr_assert_eq(sink.ops->session_end(sink.ctx, s2, &err), RP_OK, "%s", err.msg);
+    cr_assert_eq(sink.ops->session_end(sink.ctx, "never-seen#3", &err), RP_OK, "%s", err.msg);
+    cr_assert_eq(sink.ops->result(sink.ctx, &res[4], &err), RP_OK, "%s", err.msg);
+    cr_assert_eq(sink.ops->end(sink.ctx, &sum, &err), RP_OK, "%s", err.msg);
+    rp_sink_free(&sink);
+
+    /* The fixture of the test above with its two testsuite elements swapped. */
+    char fixture[512];
+    snprintf(fixture, sizeof(fixture), "%s/report/junit-two-sessions.xml", REPRISE_TEST_DATA);
+    char *doc = read_whole(fixture);
+    char *first = strstr(doc, "  <testsuite ");
+    cr_assert_not_null(first);
+    char *second = strstr(first + 1, "  <testsuite ");
+    cr_assert_not_null(second);
+    char *tail = strstr(second, "</testsuites>");
+    cr_assert_not_null(tail);
+    size_t n = strlen(doc);
+    char *want = malloc(n + 1);
+    size_t k = 0;
+    memcpy(want + k, doc, (size_t)(first - doc));
+    k += (size_t)(first - doc);
+    memcpy(want + k, second, (size_t)(tail - second));
+    k += (size_t)(tail - second);
+    memcpy(want + k, first, (size_t)(second - first));
+    k += (size_t)(second - first);
+    memcpy(want + k, tail, strlen(tail) + 1);
+    char *got = read_whole(path);
+    cr_assert_str_eq(got, want);
+    assert_xpath(path, "string(/testsuites/@tests)", "5");
+    assert_xpath(path, "string(//testsuite[1]/@name)", "search<&\">#2");
+    assert_xpath(path, "string(//testsuite[2]/@tests)", "3");
+    free(want);
+    free(doc);
+    free(got);
+    free(path);
+    rp_mismatches_cleanup(&mm);
+    for (size_t i = 0; i < 5; i++) {
+        rp_exchange_cleanup(&ex[i]);
+    }
+}
+
 Test(report, junit_reports_an_unwritable_path_as_eio_naming_it)
 {
     struct rp_exchange ex;
