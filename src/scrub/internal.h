@@ -34,8 +34,9 @@ struct rp_scrub {
 struct rp__scrub_edit {
     size_t start;
     size_t len;
-    char name[RP_MAX_SECRET_NAME + 1];   /* the placeholder's stem */
-    const char *what;                    /* "card number", "secret field"… (static) */
+    char name[RP_MAX_SECRET_NAME + 1]; /* the placeholder's stem */
+    const char *what;                  /* "card number", "secret field"… (static) */
+    const char *literal; /* NULL: a placeholder; else this text instead (static): "0" */
     char place[RP__SCRUB_PLACE_MAX + 1]; /* "request header Authorization", "response body $.a" */
 };
 
@@ -45,6 +46,8 @@ struct rp__scrub_edits {
     size_t cap;
 };
 
+struct rp__scrub_level;
+
 /* What one scan looks at, and where the edits go. */
 struct rp__scrub_scan {
     const struct rp_scrub *s;
@@ -52,6 +55,11 @@ struct rp__scrub_scan {
     bool request;      /* the request's rules, else the response's */
     bool lint;         /* lint's wider net: JWTs too */
     const char *where; /* "request body", "query", "response header Set-Cookie"… */
+    /* While a JSON text is scanned: its open containers, for a finding's path (scan.c). */
+    const char *json;
+    size_t json_len;
+    const struct rp__scrub_level *levels;
+    size_t depth;
 };
 
 /* True when the n bytes at v are one placeholder, {{secret:NAME}} or {{var:NAME}}. */

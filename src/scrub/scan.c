@@ -23,9 +23,49 @@ static bool is_ws(char c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
+/* Decodes the JSON key whose literal starts at p[i] (its quote) into key; 0 when it is longer
+ * than KEY_MAX, holds a NUL or is not a well-formed string (a cut body). */
+static size_t json_key(const char *p, size_t n, size_t i, char key[KEY_MAX + 1])
+{
+    size_t klen = 0;
+    if (!rp__jscan_string(p, n, &i, key, KEY_MAX + 1, &klen, NULL)) {
+        key[0] = '\0';
+        return 0;
+    }
+    return klen;
+}
+
+/* One open container of the JSON scan: where its current key starts, or its element index. */
+struct rp__scrub_level {
+    char kind;     /* 'o' or 'a' */
+    size_t key_at; /* an object's current key (its quote), SIZE_MAX before the first */
+    size_t index;  /* an array's current element */
+};
+
+/* The JSON path of the value being read: "$.card.number", "$.items[2].cvv". */
+static void json_path(const char *p, size_t n, const struct rp__scrub_level *st, size_t depth,
+                      char *out, size_t outsz)
+{
+    size_t o = (size_t)snprintf(out, outsz, "$");
+    for (size_t d = 0; d < depth && o < outsz; d++) {
+        int k;
+        if (st[d].kind == 'a') {
+            k = snprintf(out + o, outsz - o, "[%zu]", st[d].index);
+        } else if (st[d].key_at != SIZE_MAX) {
+            char key[KEY_MAX + 1];
+            size_t klen = json_key(p, n, st[d].key_at, key);
+            k = snprintf(out + o, outsz - o, ".%.*s", (int)(klen < 48 ? klen : 48), key);
+        } else {
+            k = 0;
+        }
+        o += k > 0 ? (size_t)k : 0;
+    }
+}
+
 /*
  * Notes that [start, start + len) holds a secret: its placeholder is prefix + the placeholder
- * form of name, what says what it is, and its place is c->where followed by sub (may be "").
+ * form of name, what says what it is, and its place is c->where followed by sub (may be ""; NULL
+ * for a JSON value, whose path is built from c's open containers).
  */
 static void edit_add(struct rp__scrub_scan *c, size_t start, size_t len, const char *prefix,
                      const char *name, size_t name_len, const char *what, const char *sub)
@@ -42,6 +82,7 @@ static void edit_add(struct rp__scrub_scan *c, size_t start, size_t len, const c
     e->start = start;
     e->len = len;
     e->what = what;
+    e->literal = NULL;
     size_t plen = strlen(prefix);
     memcpy(e->name, prefix, plen);
     rp_scrub_name(name, name_len, e->name + plen, sizeof(e->name) - plen);
@@ -49,6 +90,33 @@ static void edit_add(struct rp__scrub_scan *c, size_t start, size_t len, const c
         e->name[plen] = '\0'; /* "cookie_" for a cookie without a name, not "cookie_secret" */
     }
     snprintf(e->place, sizeof(e->place), "%s%s%s", c->where, c->where[0] && sub[0] ? " " : "", sub);
+}
+
+/*
+ * A JSON number (len bytes at p + start) under a field named by name: a card number or a card
+ * code as a number. In a response it becomes 0, keeping its type for the shape check (a
+ * placeholder would make it a string); requests are not changed (an unquoted placeholder would
+ * not be JSON), but lint reports it.
+ */
+static void scan_number(struct rp__scrub_scan *c, const char *p, size_t start, size_t len,
+                        const char *name, size_t name_len, const char *sub)
+{
+    if (c->request && !c->lint) {
+        return;
+    }
+    const char *what = NULL;
+    size_t pos = 0, at = 0, n = 0;
+    if (name_len > 0 && rp__secret_name_card_code(name, name_len)) {
+        what = "card security code";
+    } else if (rp__secret_next(p + start, len, &pos, 1u << RP__SECRET_CARD, &at, &n) ==
+                   RP__SECRET_CARD &&
+               at == 0 && n == len) {
+        what = "card number";
+    }
+    if (what && !(len == 1 && p[start] == '0')) {
+        edit_add(c, start, len, "", name, name_len, what, sub);
+        c->ed->v[c->ed->n - 1].literal = "0";
+    }
 }
 
 /* The secrets a value's look gives away, inside the len bytes at p + start. */
@@ -147,45 +215,6 @@ void rp__scrub_scan_query(struct rp__scrub_scan *c, const char *url, size_t n)
     }
 }
 
-/* Decodes the JSON key whose literal starts at p[i] (its quote) into key; 0 when it is longer
- * than KEY_MAX, holds a NUL or is not a well-formed string (a cut body). */
-static size_t json_key(const char *p, size_t n, size_t i, char key[KEY_MAX + 1])
-{
-    size_t klen = 0;
-    if (!rp__jscan_string(p, n, &i, key, KEY_MAX + 1, &klen, NULL)) {
-        key[0] = '\0';
-        return 0;
-    }
-    return klen;
-}
-
-/* One open container of the JSON scan: where its current key starts, or its element index. */
-struct level {
-    char kind;     /* 'o' or 'a' */
-    size_t key_at; /* an object's current key (its quote), SIZE_MAX before the first */
-    size_t index;  /* an array's current element */
-};
-
-/* The JSON path of the value being read: "$.card.number", "$.items[2].cvv". */
-static void json_path(const char *p, size_t n, const struct level *st, size_t depth, char *out,
-                      size_t outsz)
-{
-    size_t o = (size_t)snprintf(out, outsz, "$");
-    for (size_t d = 0; d < depth && o < outsz; d++) {
-        int k;
-        if (st[d].kind == 'a') {
-            k = snprintf(out + o, outsz - o, "[%zu]", st[d].index);
-        } else if (st[d].key_at != SIZE_MAX) {
-            char key[KEY_MAX + 1];
-            size_t klen = json_key(p, n, st[d].key_at, key);
-            k = snprintf(out + o, outsz - o, ".%.*s", (int)(klen < 48 ? klen : 48), key);
-        } else {
-            k = 0;
-        }
-        o += k > 0 ? (size_t)k : 0;
-    }
-}
-
 /*
  * A lenient scan of JSON text: tracks objects and arrays, and looks at the string values at
  * any depth (by their key's name and their look). It never fails: malformed or truncated JSON
@@ -193,8 +222,10 @@ static void json_path(const char *p, size_t n, const struct level *st, size_t de
  */
 static void scan_json(struct rp__scrub_scan *c, const char *p, size_t n)
 {
+    c->json = p;
+    c->json_len = n;
     enum { WANT_VALUE, WANT_KEY, WANT_COLON, AFTER } state = WANT_VALUE;
-    struct level *st = NULL; /* one per open container; depth is bounded by n */
+    struct rp__scrub_level *st = NULL; /* one per open container; depth is bounded by n */
     size_t depth = 0;
     size_t cap = 0;
     bool have_key = false;
@@ -212,7 +243,8 @@ static void scan_json(struct rp__scrub_scan *c, const char *p, size_t n)
                 cap = cap ? cap * 2 : 32;
                 st = rp_xreallocarray(st, cap, sizeof(*st));
             }
-            st[depth++] = (struct level){.kind = ch == '{' ? 'o' : 'a', .key_at = SIZE_MAX};
+            st[depth++] =
+                (struct rp__scrub_level){.kind = ch == '{' ? 'o' : 'a', .key_at = SIZE_MAX};
             state = ch == '{' ? WANT_KEY : WANT_VALUE;
             have_key = false;
             i++;
@@ -257,15 +289,23 @@ static void scan_json(struct rp__scrub_scan *c, const char *p, size_t n)
             i = end < n ? end + 1 : n;
         } else {
             /* A number, true, false, null, or garbage: up to the next structural byte. */
+            size_t start = i;
             while (i < n && !is_ws(p[i]) && p[i] != ',' && p[i] != ']' && p[i] != '}' &&
                    p[i] != ':') {
                 i++;
+            }
+            if (state == WANT_VALUE && (ch == '-' || (ch >= '0' && ch <= '9'))) {
+                char path[RP__SCRUB_PLACE_MAX];
+                json_path(p, n, st, depth, path, sizeof(path));
+                scan_number(c, p, start, i - start, have_key ? key : "", have_key ? klen : 0, path);
             }
             have_key = false;
             state = AFTER;
         }
     }
     free(st);
+    c->levels = NULL;
+    c->depth = 0;
 }
 
 /* Finds the n2 bytes of needle in the n bytes at hay from offset from; returns index or n. */

@@ -247,7 +247,11 @@ static rp_code edits_apply(struct rp_scrub *sc, const struct rp__scrub_edits *ed
     for (size_t i = 0; i < ed->n && !rc; i++) {
         const struct rp__scrub_edit *e = &ed->v[i];
         rc = rp_buf_add(&b, s + done, e->start - done, err);
-        if (!rc && rp__scrub_is_placeholder(s + e->start, e->len)) {
+        if (!rc && e->literal) {
+            changed = changed || e->len != strlen(e->literal) ||
+                      memcmp(s + e->start, e->literal, e->len) != 0;
+            rc = rp_buf_adds(&b, e->literal, err);
+        } else if (!rc && rp__scrub_is_placeholder(s + e->start, e->len)) {
             rc = rp_buf_add(&b, s + e->start, e->len, err);
         } else if (!rc) {
             char name[RP_MAX_SECRET_NAME + 1];

@@ -201,12 +201,16 @@ static bool hidden(const cJSON *v)
             return true;
         }
     }
-    if (!cJSON_IsString(v)) {
+    if (!cJSON_IsString(v) && !cJSON_IsNumber(v)) {
         return false;
     }
+    /* A number's text too: a card number sent as a JSON number is still one. */
+    char *num = cJSON_IsNumber(v) ? rp__json_print(v, false) : NULL;
+    const char *s = num ? num : v->valuestring;
     size_t pos = 0, at = 0, len = 0;
-    const char *s = v->valuestring;
-    return rp__secret_next(s, strlen(s), &pos, RP__SECRET_ALL, &at, &len) != RP__SECRET_NONE;
+    bool found = rp__secret_next(s, strlen(s), &pos, RP__SECRET_ALL, &at, &len) != RP__SECRET_NONE;
+    cJSON_free(num);
+    return found;
 }
 
 static void describe(struct rp_buf *b, const cJSON *v, bool with_type)

@@ -368,3 +368,23 @@ Test(secrets, mismatch_text_masks_credentials_and_secret_looks)
                      "expected integer, got string \"Ada\"");
     rp_mismatches_cleanup(&m);
 }
+
+Test(secrets, card_numbers_as_json_numbers_become_0_in_responses_and_lint_in_requests)
+{
+    struct rp_exchange ex;
+    make(&ex, "https://a.test/pay", "application/json", "{\"pan\":4111111111111111,\"n\":3}");
+    respond(&ex, "application/json",
+            "{\"pan\":5555555555554444,\"cvv\":737,\"id\":1700000000012,\"cvc\":0}");
+    struct rp_scrub *s = rp_scrub_new();
+    struct found fd = {0};
+    cr_assert_eq(rp_scrub_lint_exchange(s, &ex, collect, &fd), 3);
+    cr_assert_str_eq(fd.lines[0], "card number|request body $.pan|16");
+    cr_assert_str_eq(fd.lines[2], "card security code|response body $.cvv|3");
+    struct rp_error err = {0};
+    cr_assert_eq(rp_scrub_exchange(s, &ex, &err), RP_OK);
+    /* The type stays a number for the shape check; a request is never made invalid JSON. */
+    expect_body(&ex.resp.body, "{\"pan\":0,\"cvv\":0,\"id\":1700000000012,\"cvc\":0}");
+    expect_body(&ex.req.body, "{\"pan\":4111111111111111,\"n\":3}");
+    rp_scrub_free(s);
+    rp_exchange_cleanup(&ex);
+}
