@@ -38,6 +38,10 @@ struct rp_intake {
      * no_redact.
      */
     struct rp_varrec *vars;
+    /* Lint of what was written (scrub.h): the default rules, whatever the recording's own, so
+     * that a warning here is a finding of `reprise lint` later. */
+    struct rp_scrub *lint;
+    uint64_t lint_found;
     struct rp_intake_counts counts;
     rp_code write_rc; /* the writer's first error, sticky */
     bool settled;     /* the writer's losses are counted (settle_lost) */
@@ -138,6 +142,7 @@ rp_code rp_intake_new(const struct rp_intake_opts *opts, struct rp_intake **out,
             rp_scrub_add_field(in->scrub, opts->redact_fields[i]);
         }
     }
+    in->lint = rp_scrub_new();
     in->meta.name = opts->name ? rp_xstrdup(opts->name) : name_from_path(opts->output);
     in->meta.source_kind = rp_xstrdup(opts->source_kind);
     in->meta.source_detail = opts->source_detail ? rp_xstrdup(opts->source_detail) : NULL;
@@ -187,6 +192,22 @@ static void cut_body(struct rp_body *b, uint64_t max)
         }
         b->truncated = true;
     }
+}
+
+/* The most secrets-left warnings one recording prints; the rest are counted at close. */
+#define LINT_WARN_MAX 20u
+
+/* A secret left in an exchange just written: a warning naming the recording's line. */
+static void lint_warn(void *ud, const struct rp_scrub_finding *f)
+{
+    struct rp_intake *in = ud;
+    if (++in->lint_found > LINT_WARN_MAX || !in->wopts.log) {
+        return;
+    }
+    char msg[512];
+    snprintf(msg, sizeof(msg), "%s:%llu: %s left in %s ([hidden: %zu bytes])", in->output,
+             (unsigned long long)in->counts.recorded + 1, f->what, f->place, f->len);
+    in->wopts.log(in->wopts.log_ud, RP_LOG_WARN, msg);
 }
 
 rp_code rp_intake_add(struct rp_intake *in, struct rp_exchange *ex, enum rp_intake_fate *out_fate,
@@ -253,6 +274,7 @@ rp_code rp_intake_add(struct rp_intake *in, struct rp_exchange *ex, enum rp_inta
     }
     fate = RP_INTAKE_RECORDED;
     in->counts.recorded++;
+    rp_scrub_lint_exchange(in->lint, ex, lint_warn, in);
 out:
     if (out_fate) {
         *out_fate = fate;
@@ -303,6 +325,15 @@ rp_code rp_intake_close(struct rp_intake *in, struct rp_error *err)
         in->write_rc = rc;
         return rc;
     }
+    if (in->lint_found > 0 && in->wopts.log) {
+        char msg[512];
+        snprintf(msg, sizeof(msg),
+                 "%s: %llu secret%s left (--redact-field and --redact-header scrub more): "
+                 "'reprise lint %s' lists them",
+                 in->output, (unsigned long long)in->lint_found, in->lint_found == 1 ? "" : "s",
+                 in->output);
+        in->wopts.log(in->wopts.log_ud, RP_LOG_WARN, msg);
+    }
     if (in->replace && rename(in->path, in->output) != 0) {
         in->write_rc = RP_EIO;
         return rp_error_set(err, RP_EIO, "%s: cannot rename %s into place: %s", in->output,
@@ -328,6 +359,7 @@ void rp_intake_free(struct rp_intake *in)
     }
     free(in->only_paths);
     rp_scrub_free(in->scrub);
+    rp_scrub_free(in->lint);
     rp_varrec_free(in->vars);
     rp_rec_meta_cleanup(&in->meta);
     free(in->output);

@@ -57,8 +57,8 @@ struct rp_proxy_stats {
     /* Exchanges relayed but not recorded: the recorder could not read them (more than
      * RP_MAX_HEADER_COUNT headers, a URL past RP_MAX_URL_BYTES, ...), each logged with why. */
     uint64_t unreadable;
-    uint64_t refused;      /* clients outside --allow, and forward relays to local addresses */
-    uint64_t busy;         /* connections answered 503: the file limit was reached */
+    uint64_t refused; /* clients outside --allow, and forward relays to local addresses */
+    uint64_t busy;    /* connections answered 503: the file limit was reached */
 };
 
 struct rp_proxy;

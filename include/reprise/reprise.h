@@ -15,6 +15,7 @@
 #include <reprise/http.h>
 #include <reprise/intake.h>
 #include <reprise/limits.h>
+#include <reprise/lint.h>
 #include <reprise/proxy.h>
 #include <reprise/recording.h>
 #include <reprise/redact.h>

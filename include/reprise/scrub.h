@@ -13,11 +13,21 @@
  *   - in request JSON bodies (at any depth), form bodies (urlencoded and multipart) and the
  *     URL's query: the string value of every field whose name contains password, passwd,
  *     secret, api_key or apikey, or ends with token (but not CSRF tokens: names containing
- *     csrf or xsrf, authenticity_token, __RequestVerificationToken).
+ *     csrf or xsrf, authenticity_token, __RequestVerificationToken);
+ *   - in requests (those places and header values), a random-looking value (secret_int.h's
+ *     high-entropy rule) of a field named like a credential: key, auth, credential, private,
+ *     signature, session (not public_key, idempotency_key);
+ *   - in requests and responses alike (headers, JSON string values, form and multipart values,
+ *     the query, other text bodies): card numbers (13-19 digits, spaces or dashes between
+ *     groups, a card network's prefix, Luhn-valid) as {{secret:card_number}}, AWS access key
+ *     ids as {{secret:aws_access_key_id}}, PEM private keys as {{secret:private_key}}; the
+ *     value of a card security code's field (cvv, cvc, cvv2, security_code…) and a 40-byte
+ *     base64 value of an AWS-named field, under the field's name.
  *
- * Response bodies are never scrubbed here: what a server assigned is taken live at replay, by
+ * Response bodies are otherwise left alone: what a server assigned is taken live at replay, by
  * correlation (ids) or as a record-time variable (credentials: vars.h, which runs first in the
- * recording pipeline), and what a user typed lives in requests.
+ * recording pipeline), and what a user typed lives in requests. JSON numbers are never
+ * scrubbed (a card number as a JSON number is beyond exact JSON numbers in most clients).
  *
  * Ownership, for the whole header: pointers passed in are borrowed for the call unless its
  * comment says the function takes them; what a function "returns new" the caller frees with
@@ -76,6 +86,23 @@ RP_EXTERN void rp_scrub_name(const char *name, size_t len, char *out, size_t out
  */
 RP_EXTERN RP_NODISCARD rp_code rp_scrub_exchange(struct rp_scrub *s, struct rp_exchange *ex,
                                                  struct rp_error *err);
+
+/* One secret left in an exchange. The value itself is never given, only its length. */
+struct rp_scrub_finding {
+    const char *place; /* "request header Authorization", "request body $.card.number",
+                          "query param api_key", "response header Set-Cookie cookie sid" */
+    const char *what;  /* "card number", "JWT", "credentials", "secret field"… */
+    size_t len;        /* the value's length in bytes */
+};
+typedef void (*rp_scrub_finding_fn)(void *ud, const struct rp_scrub_finding *f);
+
+/*
+ * Lint: calls fn (may be NULL) for each secret left in ex, that is each value
+ * rp_scrub_exchange would replace under s, and each JWT anywhere (request or response);
+ * placeholders are not findings. Returns how many were found; ex is not changed, nor s.
+ */
+RP_EXTERN size_t rp_scrub_lint_exchange(const struct rp_scrub *s, const struct rp_exchange *ex,
+                                        rp_scrub_finding_fn fn, void *ud);
 
 #ifdef __cplusplus
 }

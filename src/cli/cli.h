@@ -140,6 +140,7 @@ int cmd_replay(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_lint(int argc, char **argv);
 int cmd_capture(int argc, char **argv);
 int cmd_record(int argc, char **argv);
 int cmd_ca(int argc, char **argv);
@@ -228,6 +229,7 @@ extern const struct option cmd_replay_longopts[];
 extern const struct option cmd_diff_longopts[];
 extern const struct option cmd_import_longopts[];
 extern const struct option cmd_export_longopts[];
+extern const struct option cmd_lint_longopts[];
 extern const struct option cmd_capture_longopts[];
 extern const struct option cmd_record_longopts[];
 extern const struct option cmd_ca_longopts[];
@@ -238,6 +240,6 @@ extern const char cli_help_probe[];
  * overview. */
 extern const char cli_help_reprise[], cli_help_show[], cli_help_shape[], cli_help_replay[],
     cli_help_diff[], cli_help_record[], cli_help_ca[], cli_help_capture[], cli_help_import[],
-    cli_help_export[], cli_help_help[];
+    cli_help_export[], cli_help_help[], cli_help_lint[];
 
 #endif /* REPRISE_CLI_H */

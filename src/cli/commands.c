@@ -16,6 +16,7 @@ const struct cli_command cli_commands[] = {
     {"capture", cmd_capture, cli_help_capture, cmd_capture_longopts},
     {"import", cmd_import, cli_help_import, cmd_import_longopts},
     {"export", cmd_export, cli_help_export, cmd_export_longopts},
+    {"lint", cmd_lint, cli_help_lint, cmd_lint_longopts},
     {"help", cmd_help, cli_help_help, NULL},
     {NULL, NULL, NULL, NULL},
 };

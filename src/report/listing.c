@@ -9,6 +9,7 @@
 
 #include <reprise/replay.h>
 #include <reprise/report.h>
+#include <reprise/scrub.h>
 
 #include "internal.h"
 
@@ -239,8 +240,26 @@ rp_code rp_listing_print(const char *path, FILE *out, const struct rp_listing_op
     return list_exchanges(path, out, o, err);
 }
 
-void rp_listing_request(FILE *out, const char *session, uint64_t seq, const struct rp_request *rq)
+void rp_listing_request(FILE *out, const char *session, uint64_t seq, const struct rp_request *req)
 {
+    /* What a dry run shows is scrubbed as a recording is: a recording made before a rule
+     * existed (or with --no-redact) still shows placeholders, never a card number. A request
+     * that cannot be scrubbed (past a limit) is not shown. */
+    struct rp_exchange ex;
+    rp_exchange_init(&ex);
+    struct rp_scrub *s = rp_scrub_new();
+    rp_code rc = rp_request_copy(&ex.req, req, NULL);
+    if (!rc) {
+        rc = rp_scrub_exchange(s, &ex, NULL);
+    }
+    rp_scrub_free(s);
+    if (rc) {
+        fprintf(out, "# %s, exchange %llu: not shown (it could not be scrubbed)\n\n", session,
+                (unsigned long long)seq);
+        rp_exchange_cleanup(&ex);
+        return;
+    }
+    const struct rp_request *rq = &ex.req;
     fprintf(out, "# %s, exchange %llu\n%s %s\n", session, (unsigned long long)seq, rq->method,
             rq->url);
     for (size_t i = 0; i < rq->headers.n; i++) {
@@ -250,4 +269,5 @@ void rp_listing_request(FILE *out, const char *session, uint64_t seq, const stru
         fprintf(out, "\n%.*s\n", (int)rq->body.len, (const char *)rq->body.data);
     }
     fputc('\n', out);
+    rp_exchange_cleanup(&ex);
 }

@@ -14,6 +14,7 @@
 
 #include <reprise/limits.h>
 #include <reprise/report.h>
+#include <reprise/scrub.h>
 
 #include "../common_int.h"
 #include "internal.h"
@@ -21,6 +22,10 @@
 struct results {
     char *path;
     struct rp_writer *w; /* open between begin() and end() */
+    /* The live exchanges are scrubbed as recordings are (scrub.h): the cookies the session
+     * was given, its credentials, card numbers. One rule set for the file, so that one value
+     * keeps one placeholder name throughout. */
+    struct rp_scrub *scrub;
 };
 
 /* ----- JSON helpers ------------------------------------------------------------------------ */
@@ -164,10 +169,20 @@ static rp_code results_result(void *ctx, const struct rp_verdict *res, struct rp
     check = NULL;
     text = rp__json_print(root, false);
 
-    /* A shallow copy: only extra differs, and it is ours; the rest stays borrowed. */
-    struct rp_exchange ex = *res->live;
-    ex.extra = text;
-    rc = rp_writer_append(r->w, &ex, err);
+    /* A copy, scrubbed: a live Set-Cookie or credential never reaches the file. */
+    struct rp_exchange ex;
+    rp_exchange_init(&ex);
+    rc = rp_exchange_copy(&ex, res->live, err);
+    if (!rc) {
+        rc = rp_scrub_exchange(r->scrub, &ex, err);
+    }
+    if (!rc) {
+        free(ex.extra);
+        ex.extra = text; /* borrowed for the append; freed below */
+        rc = rp_writer_append(r->w, &ex, err);
+        ex.extra = NULL;
+    }
+    rp_exchange_cleanup(&ex);
 out:
     cJSON_free(text);
     cJSON_Delete(check);
@@ -192,6 +207,7 @@ static void results_free(void *ctx)
     }
     /* Without end() (a run cut short), still close the file: what was appended is kept. */
     rp_ignore(rp_writer_close(r->w, NULL));
+    rp_scrub_free(r->scrub);
     free(r->path);
     free(r);
 }
@@ -207,6 +223,7 @@ static const struct rp_sink_ops results_ops = {
 void rp_sink_results(struct rp_sink *sink, const char *path)
 {
     struct results *r = rp_xcalloc(1, sizeof(*r));
+    r->scrub = rp_scrub_new();
     r->path = rp_xstrdup(path);
     sink->ops = &results_ops;
     sink->ctx = r;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../secret_int.h"
 #include "internal.h"
 
 /* ----- the mismatch list ------------------------------------------------------------------- */
@@ -185,9 +186,44 @@ static bool type_ok(unsigned types, const cJSON *v)
 
 /* Appends v for a message: "12.00" quoted and cut, 3, true, null, object; with_type first
  * names the type (string "12.00", number 3, boolean true). */
+/*
+ * True when a value must not be shown: a field named like a credential (password, token, key,
+ * card code…), or a string that looks like a secret (a card number, a key). A live value is
+ * the one the tenant's session really got: mismatch text reaches terminals, JUnit files, CI
+ * logs and results files.
+ */
+static bool hidden(const cJSON *v)
+{
+    if (v->string) {
+        size_t n = strlen(v->string);
+        if (rp__secret_name_credential(v->string, n) || rp__secret_name_card_code(v->string, n) ||
+            rp__secret_name_aws(v->string, n)) {
+            return true;
+        }
+    }
+    if (!cJSON_IsString(v) && !cJSON_IsNumber(v)) {
+        return false;
+    }
+    /* A number's text too: a card number sent as a JSON number is still one. */
+    char *num = cJSON_IsNumber(v) ? rp__json_print(v, false) : NULL;
+    const char *s = num ? num : v->valuestring;
+    size_t pos = 0, at = 0, len = 0;
+    bool found = rp__secret_next(s, strlen(s), &pos, RP__SECRET_ALL, &at, &len) != RP__SECRET_NONE;
+    cJSON_free(num);
+    return found;
+}
+
 static void describe(struct rp_buf *b, const cJSON *v, bool with_type)
 {
-    if (cJSON_IsString(v)) {
+    if ((cJSON_IsString(v) || cJSON_IsNumber(v)) && hidden(v)) {
+        char mask[48];
+        char *num = cJSON_IsNumber(v) ? rp__json_print(v, false) : NULL;
+        rp__secret_mask(num ? strlen(num) : strlen(v->valuestring), mask, sizeof(mask));
+        cJSON_free(num);
+        rp_ignore(
+            rp_buf_adds(b, with_type ? (cJSON_IsNumber(v) ? "number " : "string ") : "", NULL));
+        rp_ignore(rp_buf_adds(b, mask, NULL));
+    } else if (cJSON_IsString(v)) {
         rp_ignore(rp_buf_adds(b, with_type ? "string " : "", NULL));
         rp__quote(b, v->valuestring, RP_SHAPE_SHOW_CHARS);
     } else if (cJSON_IsNumber(v)) {
