@@ -78,6 +78,7 @@ struct rp_verdict {
     char *own_session;
     char *own_error;
     struct rp_shape *own_shape;
+    bool teardown; /* a step of the session's teardown (--teardown): tallied and shown apart */
 };
 
 RP_EXTERN void rp_verdict_init(struct rp_verdict *v);
@@ -98,6 +99,10 @@ struct rp_run_summary {
     uint64_t p50_us, p95_us, max_us; /* latency over exchanges that got a response */
     uint64_t wall_us;                /* the run's duration; 0 for a run read back offline */
     uint64_t unsafe;                 /* refused as unsafe: a failure, as failed */
+    /* Teardown steps, counted here and not above (nor in the latency). */
+    struct {
+        uint64_t passed, failed, errors, skipped, unsafe;
+    } teardown;
 };
 
 /* ----- sinks -------------------------------------------------------------------------------- */

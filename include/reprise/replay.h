@@ -52,6 +52,7 @@ struct rp_replay_event {
     rp_code code;        /* ERROR: the failure class (ECONNECT, ETIMEOUT, ...); UNSAFE: why */
     const char *message; /* ERROR, SKIPPED, UNSAFE: one line */
     uint64_t latency_us; /* DONE: request start to the last byte */
+    bool teardown;       /* a step of the session's teardown (opts.teardown), not a main step */
 };
 
 typedef void (*rp_replay_result_fn)(void *ud, const struct rp_replay_event *ev);
@@ -106,6 +107,10 @@ struct rp_replay_opts {
     void *ud;
     rp_replay_observe_fn observe; /* may be NULL */
     void *observe_ud;
+    /* A recording replayed after each session that started, as its sequel (teardown.c): in
+     * its tenant, with its cookies, variables and correlated values; NULL: none. */
+    const char *teardown;
+    uint64_t teardown_timeout_ms; /* after rp_replay_cancel(): the teardowns' time; 0: 30000 */
 };
 
 struct rp_replay;
@@ -147,6 +152,19 @@ RP_EXTERN RP_NODISCARD rp_code rp_replay_const(struct rp_replay *r, const char *
  * ENOSECRET, EUSAGE ...) found before anything was sent.
  */
 RP_EXTERN RP_NODISCARD rp_code rp_replay_run(struct rp_replay *r, struct rp_error *err);
+
+/*
+ * Cancels the run (SIGINT, SIGTERM): no main step is sent any more and no session starts; a
+ * request in flight finishes; each session that started runs its teardown, if there is one,
+ * until teardown_timeout_ms after the cancel, when what is still in flight is abandoned.
+ * rp_replay_run() then returns as usual, having reported every step it did not send as
+ * SKIPPED. Only sets a flag: safe to call from a signal handler, on an engine that
+ * rp_replay_run() is running.
+ */
+RP_EXTERN void rp_replay_cancel(struct rp_replay *r);
+
+/* True once rp_replay_cancel() was called. */
+RP_EXTERN bool rp_replay_cancelled(const struct rp_replay *r);
 
 /* The run's id (the value of the run header and of {run}), borrowed. */
 RP_EXTERN const char *rp_replay_run_id(const struct rp_replay *r);

@@ -235,11 +235,32 @@ rp_code rp_checker_start_sinks(struct rp_checker *c, struct rp_error *err)
     return RP_OK;
 }
 
-/* Counts v, then hands it to every sink, beginning them at the first verdict. */
-static rp_code tally_and_report(struct rp_checker *c, const struct rp_verdict *v,
-                                uint64_t latency_us, struct rp_error *err)
+/* A teardown step is tallied apart. */
+static void tally_teardown(struct rp_checker *c, enum rp_outcome o)
 {
-    switch (v->outcome) {
+    switch (o) {
+    case RP_OUTCOME_PASS:
+        c->sum.teardown.passed++;
+        break;
+    case RP_OUTCOME_FAIL:
+        c->sum.teardown.failed++;
+        break;
+    case RP_OUTCOME_ERROR:
+        c->sum.teardown.errors++;
+        break;
+    case RP_OUTCOME_UNSAFE:
+        c->sum.teardown.unsafe++;
+        break;
+    default:
+        c->sum.teardown.skipped++;
+        break;
+    }
+}
+
+/* A main step is tallied, and its latency, when it got a response. */
+static void tally_main(struct rp_checker *c, enum rp_outcome o, uint64_t latency_us)
+{
+    switch (o) {
     case RP_OUTCOME_PASS:
         c->sum.passed++;
         rp_latency_add(&c->lat, latency_us);
@@ -257,6 +278,17 @@ static rp_code tally_and_report(struct rp_checker *c, const struct rp_verdict *v
     default:
         c->sum.skipped++;
         break;
+    }
+}
+
+/* Counts v, then hands it to every sink, beginning them at the first verdict. */
+static rp_code tally_and_report(struct rp_checker *c, const struct rp_verdict *v,
+                                uint64_t latency_us, struct rp_error *err)
+{
+    if (v->teardown) {
+        tally_teardown(c, v->outcome);
+    } else {
+        tally_main(c, v->outcome, latency_us);
     }
     rp_code rc = rp_checker_start_sinks(c, err);
     if (rc) {
@@ -292,6 +324,7 @@ rp_code rp_checker_exchange(struct rp_checker *c, const struct rp_replay_event *
     v.recorded_seq = ev->recorded->seq;
     v.live = ev->live;
     v.error = ev->message;
+    v.teardown = ev->teardown;
     rp_code rc = RP_OK;
     switch (ev->status) {
     case RP_REPLAY_DONE: {

@@ -195,6 +195,9 @@ struct replay_opts {
     bool stream;
     int color; /* -1 auto, 0 off, 1 on */
     bool help;
+    const char *teardown;         /* --teardown RECORDING */
+    bool strict_teardown;         /* a teardown failure fails the run */
+    uint64_t teardown_timeout_ms; /* after SIGINT/SIGTERM: the teardowns' time */
 };
 
 /* Frees what parse_replay_args allocated (the pair lists). */

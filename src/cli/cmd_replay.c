@@ -5,6 +5,7 @@
  * terminal, a JUnit file and a results file.
  */
 #include <getopt.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,12 +13,15 @@
 
 #define DEFAULT_RUN_HEADER "X-Reprise-Run"
 
-/* getopt_long codes of the guard options, which have no short form. */
+/* getopt_long codes of the guard and teardown options, which have no short form. */
 enum {
     OPT_SAME_TENANT = 0x500,
     OPT_READ_ONLY,
     OPT_MAX_REQUESTS,
     OPT_STOP_ON,
+    OPT_TEARDOWN,
+    OPT_STRICT_TEARDOWN,
+    OPT_TEARDOWN_TIMEOUT,
 };
 
 const struct option cmd_replay_longopts[] = {
@@ -43,6 +47,9 @@ const struct option cmd_replay_longopts[] = {
     {"junit", required_argument, NULL, 'j'},
     {"dry-run", no_argument, NULL, 'd'},
     {"stream", no_argument, NULL, 'S'},
+    {"teardown", required_argument, NULL, OPT_TEARDOWN},
+    {"strict-teardown", no_argument, NULL, OPT_STRICT_TEARDOWN},
+    {"teardown-timeout", required_argument, NULL, OPT_TEARDOWN_TIMEOUT},
     {"color", no_argument, NULL, 'L'},
     {"no-color", no_argument, NULL, 'l'},
     {"help", no_argument, NULL, 'h'},
@@ -189,6 +196,18 @@ static rp_code replay_opt(void *opts, int c, const char *arg, struct rp_error *e
     case 'L':
         o->color = 1;
         break;
+    case OPT_TEARDOWN:
+        o->teardown = arg;
+        break;
+    case OPT_STRICT_TEARDOWN:
+        o->strict_teardown = true;
+        break;
+    case OPT_TEARDOWN_TIMEOUT:
+        if (!cli_parse_duration_ms(arg, &o->teardown_timeout_ms) || o->teardown_timeout_ms == 0) {
+            return rp_error_set(err, RP_EUSAGE,
+                                "--teardown-timeout wants a duration (30s), got '%s'", arg);
+        }
+        break;
     case 'l':
         o->color = 0;
         break;
@@ -217,6 +236,9 @@ RP_TESTABLE rp_code parse_replay_args(int argc, char **argv, struct replay_opts 
     if (!o->target) {
         return rp_error_set(err, RP_EUSAGE, "missing --target URL");
     }
+    if (o->strict_teardown && !o->teardown) {
+        return rp_error_set(err, RP_EUSAGE, "--strict-teardown needs --teardown RECORDING");
+    }
     o->recordings = (const char *const *)argv + first;
     o->n_recordings = (size_t)(argc - first);
     return RP_OK;
@@ -228,7 +250,9 @@ RP_TESTABLE rp_code parse_replay_args(int argc, char **argv, struct replay_opts 
 static void on_result(void *ud, const struct rp_replay_event *ev)
 {
     if (ev->status == RP_REPLAY_DRY_RUN) {
-        rp_listing_request(stdout, ev->session, ev->recorded->seq, &ev->live->req);
+        char who[192];
+        snprintf(who, sizeof(who), "%s%s", ev->session, ev->teardown ? " teardown" : "");
+        rp_listing_request(stdout, who, ev->recorded->seq, &ev->live->req);
         return;
     }
     rp_ignore(rp_checker_exchange(ud, ev, NULL));
@@ -266,6 +290,8 @@ static rp_code new_engine(const struct replay_opts *o, struct rp_checker *checke
         .ud = checker,
         .observe = rp_checker_observe,
         .observe_ud = checker,
+        .teardown = o->teardown,
+        .teardown_timeout_ms = o->teardown_timeout_ms,
     };
     struct rp_replay *r = NULL;
     rp_code rc = rp_replay_new(&ro, &r, err);
@@ -292,18 +318,60 @@ static rp_code new_engine(const struct replay_opts *o, struct rp_checker *checke
     return RP_OK;
 }
 
+/* The running engine and the signal that cancelled it, for the signal handler. */
+static struct rp_replay *volatile running;
+static volatile sig_atomic_t cancel_signal;
+
+/* The first SIGINT or SIGTERM cancels the run (teardowns still run); a second one kills. */
+static void on_signal(int sig)
+{
+    struct rp_replay *r = running;
+    if (!r || cancel_signal) {
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return;
+    }
+    cancel_signal = sig;
+    rp_replay_cancel(r);
+}
+
+static void catch_signals(struct rp_replay *r)
+{
+    running = r;
+    if (r) {
+        cancel_signal = 0; /* kept after the run, for its exit code */
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = r ? on_signal : SIG_DFL;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+/* A teardown step that did not pass, for --strict-teardown. */
+static bool teardown_failed(const struct rp_run_summary *sum)
+{
+    return sum->teardown.failed || sum->teardown.unsafe || sum->teardown.errors;
+}
+
 static int run_replay(const struct replay_opts *o)
 {
     struct rp_error err = {0};
     struct rp_checker *checker = NULL;
     struct rp_replay *r = NULL;
+    /* The teardown's steps are checked against its own shape file, when it has one. */
+    const char **recs = rp_xcalloc(o->n_recordings + 1, sizeof(*recs));
+    memcpy(recs, o->recordings, o->n_recordings * sizeof(*recs));
+    recs[o->n_recordings] = o->teardown;
     struct rp_checker_opts co = {
-        .recordings = o->recordings,
-        .n_recordings = o->n_recordings,
+        .recordings = recs,
+        .n_recordings = o->n_recordings + (o->teardown != NULL),
         .learn_from_replay = true,
         .log = cli_log,
     };
     rp_code rc = rp_checker_new(&co, &checker, &err);
+    free(recs);
     if (rc) {
         return cli_fail(&err);
     }
@@ -344,7 +412,9 @@ static int run_replay(const struct replay_opts *o)
     rp_checker_begin(checker, &info);
 
     /* A run that stops before anything is checked (a missing secret) writes no report. */
+    catch_signals(r);
     rc = rp_replay_run(r, &err);
+    catch_signals(NULL);
     struct rp_run_summary sum;
     struct rp_error serr = {0};
     rp_code src = rp_checker_end(checker, &sum, &serr);
@@ -354,7 +424,13 @@ static int run_replay(const struct replay_opts *o)
     } else if (rc) {
         exitc = cli_fail(&err);
     } else {
-        exitc = sum.failed || sum.unsafe ? RP_EXIT_MISMATCH : RP_EXIT_OK;
+        exitc = sum.failed || sum.unsafe || (o->strict_teardown && teardown_failed(&sum))
+                    ? RP_EXIT_MISMATCH
+                    : RP_EXIT_OK;
+    }
+    /* A cancelled run has a code of its own: 128 + the signal, as a shell reports it. */
+    if (rp_replay_cancelled(r) && cancel_signal && exitc != RP_EXIT_INPUT) {
+        exitc = 128 + cancel_signal;
     }
 out:
     rp_replay_free(r);

@@ -189,6 +189,10 @@ void rp__replay_cache_keep(struct rp__replay_rec *rec, const struct rp_exchange 
 /* Sets s->cur to the session's next recorded exchange, normalised; *out_got false at the end. */
 rp_code rp__replay_next_recorded(struct rp__replay_session *s, bool *out_got, struct rp_error *err)
 {
+    if (s->in_teardown) {
+        rp__replay_teardown_next(s, out_got);
+        return RP_OK;
+    }
     if (s->rec->cache) {
         *out_got = s->next_cached < s->rec->n_cache;
         if (*out_got) {

@@ -121,6 +121,7 @@ static rp_code send_now(struct rp__replay_session *s, struct rp_error *err)
         return rp_error_set(err, RP_EINTERNAL, "libcurl: %s", curl_multi_strerror(mc));
     }
     s->state = RP__REPLAY_SENDING;
+    s->sent_main = s->sent_main || !s->in_teardown;
     return RP_OK;
 }
 
@@ -203,12 +204,18 @@ static rp_code advance(struct rp__replay_session *s, struct rp_error *err)
         if (rc) {
             return rc;
         }
+        if (!got && rp__replay_teardown_begin(s)) {
+            continue; /* its teardown's steps follow */
+        }
         if (!got) {
             s->state = RP__REPLAY_DONE;
             r->active--;
             rp__replay_log(r, RP_LOG_DEBUG, "%s: done", s->name);
             session_end(r, s); /* s is gone: the caller returns at once */
             return RP_OK;
+        }
+        if (r->cancel && !s->in_teardown && !s->stopped) {
+            rp__replay_cancel_stop(s); /* cancelled: no main step goes out any more */
         }
         if (s->stopped) {
             rp_exchange_cleanup(&s->live);
@@ -248,6 +255,11 @@ static rp_code advance(struct rp__replay_session *s, struct rp_error *err)
     return RP_OK;
 }
 
+rp_code rp__replay_advance(struct rp__replay_session *s, struct rp_error *err)
+{
+    return advance(s, err);
+}
+
 /* A transfer finished: record the response (or the failure), report it, move on. */
 static rp_code complete(struct rp__replay_session *s, CURLcode cc, struct rp_error *err)
 {
@@ -265,7 +277,7 @@ static rp_code complete(struct rp__replay_session *s, CURLcode cc, struct rp_err
         if (k < 0) {
             msg[0] = '\0';
         }
-        if (!r->first_failure) {
+        if (!r->first_failure && !s->in_teardown) { /* a teardown's is reported apart */
             r->first_failure = code;
             copy_cut(r->first_failure_msg, sizeof(r->first_failure_msg), msg);
         }
@@ -286,7 +298,7 @@ static rp_code complete(struct rp__replay_session *s, CURLcode cc, struct rp_err
     rp_body_take(&resp->body, (unsigned char *)data, blen);
     resp->body.truncated = s->body_cut;
     resp->body.orig_len = s->body_cut ? s->body_total : 0;
-    rp_corr_session_observe(s->cs, s->cur->seq, resp);
+    rp_corr_session_observe(s->cs, rp__replay_seq(s), resp);
     rp__replay_vars_observe(s, resp);
     rp__replay_emit(s, RP_REPLAY_DONE, RP_OK, NULL, s->live.duration_us);
     rp__replay_guard_status(s, resp->status);
@@ -296,7 +308,7 @@ static rp_code complete(struct rp__replay_session *s, CURLcode cc, struct rp_err
 /* Starts sessions until `concurrency` are active. */
 static rp_code fill_sessions(struct rp_replay *r, struct rp_error *err)
 {
-    while (r->active < r->o.concurrency && r->next_session < r->n_sessions) {
+    while (r->active < r->o.concurrency && r->next_session < r->n_sessions && !r->cancelled) {
         /* Sessions are made as they start, in order: copy k of recording i is number
          * k * n_recs + i + 1. Fewer than `concurrency` are active, so a slot is free. */
         size_t idx = r->next_session++;
@@ -334,7 +346,12 @@ static rp_code drain_waiting(struct rp_replay *r, struct rp_error *err)
 static rp_code loop(struct rp_replay *r, struct rp_error *err)
 {
     rp_code rc = fill_sessions(r, err);
-    while (!rc && (r->active > 0 || r->next_session < r->n_sessions)) {
+    while (!rc && (r->active > 0 || (r->next_session < r->n_sessions && !r->cancelled))) {
+        bool end = false;
+        rc = rp__replay_cancel_step(r, &end, err);
+        if (rc || end) {
+            break;
+        }
         rc = drain_waiting(r, err);
         if (rc) {
             break;
@@ -357,11 +374,12 @@ static rp_code loop(struct rp_replay *r, struct rp_error *err)
         if (!rc) {
             rc = fill_sessions(r, err);
         }
-        if (rc || (r->active == 0 && r->next_session >= r->n_sessions)) {
+        if (rc || (r->active == 0 && (r->next_session >= r->n_sessions || r->cancelled))) {
             break;
         }
-        /* Sleep until a socket is ready, libcurl's timer, or the next rate slot. */
-        long wait_ms = 1000;
+        /* Sleep until a socket is ready, libcurl's timer, or the next rate slot; a quarter
+         * second at most, so that a cancel is acted on soon. */
+        long wait_ms = 250;
         if (r->n_waiting) {
             int64_t d = r->next_slot_us - rp__mono_us();
             wait_ms = d <= 0 ? 0 : (long)((d + 999) / 1000);
@@ -422,6 +440,9 @@ rp_code rp_replay_new(const struct rp_replay_opts *opts, struct rp_replay **out,
     if (!r->o.secret) {
         r->o.secret = rp_secret_from_env;
     }
+    if (!r->o.teardown_timeout_ms) {
+        r->o.teardown_timeout_ms = 30000;
+    }
     if (opts->run_id) {
         snprintf(r->run_id, sizeof(r->run_id), "%s", opts->run_id);
     } else {
@@ -464,6 +485,7 @@ void rp_replay_free(struct rp_replay *r)
         rp_var_table_free(rec->vars);
         free(rec->origin);
         rp__replay_cache_free(rec);
+        rp__replay_td_free(rec->td);
         rp__replay_guard_cleanup(rec);
     }
     free(r->recs);
@@ -591,6 +613,8 @@ rp_code rp_replay_run(struct rp_replay *r, struct rp_error *err)
             .keep = !r->o.stream,
             .observe = r->o.observe,
             .observe_ud = r->o.observe_ud,
+            .teardown = r->o.teardown,
+            .tenants = &r->tenants,
         };
         rec->guard_rules = &r->tenants;
         rp_code rc = rp__replay_prepass(rec, &pre, err);

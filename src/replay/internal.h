@@ -5,6 +5,8 @@
 #ifndef REPRISE_REPLAY_INTERNAL_H
 #define REPRISE_REPLAY_INTERNAL_H
 
+#include <signal.h>
+
 #include <curl/curl.h>
 
 #include <reprise/limits.h>
@@ -54,6 +56,10 @@ struct rp__replay_rec {
     size_t n_cache;
     size_t cache_bytes;
     bool cache_full;
+    /* --teardown: its exchanges (cache) read as this recording's sequel, seqs shifted by
+     * td_base in correlation, safety nets and variables; NULL without (teardown.c). */
+    struct rp__replay_rec *td;
+    uint64_t td_base;
     /* The tenant guard (guard.c): the rules' FROMs the prepass matches requests against, and
      * what it found. guard_rules NULL: the header's tenants. */
     const struct rp__replay_pairs *guard_rules;
@@ -94,6 +100,10 @@ struct rp_replay {
     rp_code first_failure;
     char first_failure_msg[RP_ERROR_MSG_MAX];
 
+    /* rp_replay_cancel(): set from a signal handler, acted on by the run loop (teardown.c) */
+    volatile sig_atomic_t cancel;
+    bool cancelled;      /* the loop has acted on it */
+    int64_t deadline_us; /* then: when the teardowns' time is up (monotonic) */
     /* Run guards (guard.c). */
     struct rp_status_set stop_on; /* empty: no --stop-on */
     bool has_stop_on;
@@ -145,7 +155,19 @@ struct rp__replay_session {
     /* After a transport failure, the rest is skipped with this reason. */
     bool stopped;
     char stop_reason[RP_ERROR_MSG_MAX];
+
+    /* Its teardown (teardown.c): the steps of rec->td, after the main ones. */
+    bool in_teardown;
+    bool sent_main;    /* a main step was sent: there may be something to clean up */
+    uint64_t seq_base; /* 0, or rec->td_base in the teardown: the seq correlation knows */
+    size_t next_td;
 };
+
+/* The seq of s->cur as the session's correlations, safety nets and variables know it. */
+static inline uint64_t rp__replay_seq(const struct rp__replay_session *s)
+{
+    return s->seq_base + s->cur->seq;
+}
 
 /*
  * Splits an absolute URL into its origin (scheme://authority, lower-cased into origin) and
@@ -256,6 +278,13 @@ struct rp__replay_pre {
     bool keep;                    /* keep the exchanges in the cache when they fit */
     rp_replay_observe_fn observe; /* may be NULL */
     void *observe_ud;
+    /* --teardown: a recording read after this one as one sequence, its seqs shifted past this
+     * one's (rec->td_base) into its correlator, unsourced finder and variables, with the cookie
+     * names its responses set, and kept in rec->td (always in memory: RP_ETOOBIG past
+     * RP_REPLAY_CACHE_BYTES); NULL: none. Its tenants must be among tenants' FROMs, or without
+     * any, among rec's (RP_EFORMAT). */
+    const char *teardown;
+    const struct rp__replay_pairs *tenants;
 };
 
 /*
@@ -266,6 +295,35 @@ struct rp__replay_pre {
  */
 rp_code rp__replay_prepass(struct rp__replay_rec *rec, const struct rp__replay_pre *pre,
                            struct rp_error *err);
+
+/* ----- teardown (teardown.c) -------------------------------------------------------------- */
+
+/* Frees a teardown's recording (rec->td); NULL does nothing. */
+void rp__replay_td_free(struct rp__replay_rec *td);
+
+/*
+ * At the end of s's main steps (passed, failed or stopped): starts its teardown, unless there
+ * is none or the cancelled run's time is up. Returns true when it started: s->cur's successor
+ * is then its first step.
+ */
+bool rp__replay_teardown_begin(struct rp__replay_session *s);
+
+/* In the teardown: sets s->cur to its next step; *out_got false at the end. */
+void rp__replay_teardown_next(struct rp__replay_session *s, bool *out_got);
+
+/*
+ * Called by the run loop each time round: acts once on rp_replay_cancel() (main steps waiting
+ * for a rate slot are reported SKIPPED, sessions in flight will stop at their response and go
+ * to their teardown, no session starts) and, when the teardowns' time is up, abandons what is
+ * in flight. Returns true when the loop should end now. Errors are input errors, as advance's.
+ */
+rp_code rp__replay_cancel_step(struct rp_replay *r, bool *out_end, struct rp_error *err);
+
+/* Stops s's main steps because the run was cancelled: the rest are reported SKIPPED. */
+void rp__replay_cancel_stop(struct rp__replay_session *s);
+
+/* The engine's advance (engine.c), for teardown.c: moves s on until it sends, waits or ends. */
+rp_code rp__replay_advance(struct rp__replay_session *s, struct rp_error *err);
 
 /* ----- record-time variables (vars.c) ---------------------------------------------------- */
 

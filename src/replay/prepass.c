@@ -3,6 +3,7 @@
  * The replay's pre-pass: before anything is sent, each recording is read once to learn its
  * correlations, note its origin, fill the cache, and check that every secret it needs is set.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,37 +28,48 @@ static int check_secret(void *ud, const char *name)
     return 0;
 }
 
-rp_code rp__replay_prepass(struct rp__replay_rec *rec, const struct rp__replay_pre *pre,
-                           struct rp_error *err)
+/*
+ * What a recording and its teardown share while they are read as one sequence: the recording
+ * whose correlator, unsourced finder and variables learn (the main one), the cookie names its
+ * responses set so far, and what checks the secrets.
+ */
+struct pass {
+    struct rp__replay_rec *learn;
+    struct rp__replay_cookie_names cn;
+    struct secret_check *secrets;
+    const struct rp__replay_pre *pre;
+};
+
+/*
+ * Reads the recording into (learn's own, or its teardown): its meta, origin and cache, every
+ * exchange learned into p->learn with base added to its seq. *out_last gets the last seq read.
+ */
+static rp_code read_one(struct pass *p, struct rp__replay_rec *into, uint64_t base,
+                        uint64_t *out_last, struct rp_error *err)
 {
-    rp_log_fn log = pre->log;
-    void *log_ud = pre->log_ud;
-    rp_secret_fn secret = pre->secret;
-    void *secret_ud = pre->secret_ud;
-    bool keep = pre->keep;
-    struct secret_check sc = {.lookup = secret, .ud = secret_ud};
-    struct secret_check *secrets = secret ? &sc : NULL;
+    struct rp__replay_rec *rec = p->learn;
     rp_code rc = RP_EFORMAT;
-    struct rp_reader_opts ropts = {.log = log, .log_ud = log_ud};
+    struct rp_reader_opts ropts = {.log = p->pre->log, .log_ud = p->pre->log_ud};
     struct rp_reader *rd = NULL;
-    struct rp__replay_cookie_names cn = {0};
     struct rp_exchange ex;
     rp_exchange_init(&ex);
-    rec->cache_full = !keep;
+    uint64_t last = 0;
 
-    rc = rp_reader_open(rec->path, &ropts, &rd, err);
+    rc = rp_reader_open(into->path, &ropts, &rd, err);
     if (rc) {
         goto out;
     }
-    rc = rp_rec_meta_copy(&rec->meta, rp_reader_meta(rd), err);
+    rc = rp_rec_meta_copy(&into->meta, rp_reader_meta(rd), err);
     if (rc) {
         goto out;
     }
-    rp__replay_guard_begin(rec);
-    for (size_t i = 0; rec->unsourced && i < rec->meta.n_tenants; i++) {
+    if (into == rec) {
+        rp__replay_guard_begin(rec);
+    }
+    for (size_t i = 0; into == rec && rec->unsourced && i < rec->meta.n_tenants; i++) {
         rp_unsourced_finder_tenant(rec->unsourced, rec->meta.tenants[i]);
     }
-    for (size_t i = 0; rec->corr && i < rec->meta.n_tenants; i++) {
+    for (size_t i = 0; into == rec && rec->corr && i < rec->meta.n_tenants; i++) {
         rp_correlator_tenant(rec->corr, rec->meta.tenants[i]);
     }
     for (;;) {
@@ -69,66 +81,134 @@ rp_code rp__replay_prepass(struct rp__replay_rec *rec, const struct rp__replay_p
         if (!got) {
             break;
         }
-        rc = rp__replay_guard_note(rec, &ex, err);
-        if (rc) {
-            goto out;
+        if (into == rec) {
+            rc = rp__replay_guard_note(rec, &ex, err);
+            if (rc) {
+                goto out;
+            }
         }
-        if (!rec->origin) {
+        if (!into->origin) {
             char origin[RP__REPLAY_MAX_ORIGIN_BYTES];
             const char *rest;
             size_t rest_len;
             if (!rp__replay_split_url(ex.req.url, origin, sizeof(origin), &rest, &rest_len)) {
                 rc = rp_error_set(err, RP_EFORMAT, "%s:%llu: request URL is not absolute: %s",
-                                  rec->path, (unsigned long long)rp_reader_line(rd), ex.req.url);
+                                  into->path, (unsigned long long)rp_reader_line(rd), ex.req.url);
                 goto out;
             }
-            rec->origin = rp_xstrdup(origin);
+            into->origin = rp_xstrdup(origin);
         }
+        /* A teardown's seqs follow the main recording's, for the correlator that reads both. */
+        if (ex.seq > UINT64_MAX - base) {
+            rc = rp_error_set(err, RP_ETOOBIG, "%s:%llu: seq %llu is too large", into->path,
+                              (unsigned long long)rp_reader_line(rd), (unsigned long long)ex.seq);
+            goto out;
+        }
+        ex.seq += base;
         size_t first = rp_correlator_count(rec->corr);
         rc = rp_correlator_learn(rec->corr, &ex, err);
         if (rc) {
-            rp_error_prefix(err, "%s:%llu", rec->path, (unsigned long long)rp_reader_line(rd));
+            rp_error_prefix(err, "%s:%llu", into->path, (unsigned long long)rp_reader_line(rd));
             goto out;
         }
-        if (pre->observe) {
-            pre->observe(pre->observe_ud, rec->path, &ex, rec->corr, first);
+        /* The observer (the identity check) learns the main recording; a teardown's steps,
+         * reported with their own seqs, are not shown to it. */
+        if (p->pre->observe && into == rec) {
+            p->pre->observe(p->pre->observe_ud, rec->path, &ex, rec->corr, first);
         }
         if (rec->unsourced) {
             rp_unsourced_finder_learn(rec->unsourced, rec->corr, &ex);
         }
         rc = rp__replay_vars_prepass(rec, &ex, err);
+        ex.seq -= base;
+        last = ex.seq;
         if (rc) {
-            rp_error_prefix(err, "%s:%llu", rec->path, (unsigned long long)rp_reader_line(rd));
+            rp_error_prefix(err, "%s:%llu", into->path, (unsigned long long)rp_reader_line(rd));
             goto out;
         }
         /* Cookies the jar will supply need no secret: drop them as the replay will. */
-        rc = rp__replay_normalise(&cn, &ex.req, err);
+        rc = rp__replay_normalise(&p->cn, &ex.req, err);
         if (rc) {
             goto out;
         }
-        if (secrets) {
-            if (rp_secrets_each(&ex.req, check_secret, secrets)) {
+        if (p->secrets) {
+            if (rp_secrets_each(&ex.req, check_secret, p->secrets)) {
                 char env[RP_MAX_SECRET_NAME + 32];
-                rp_secret_env_name(secrets->missing, env, sizeof(env));
+                rp_secret_env_name(p->secrets->missing, env, sizeof(env));
                 rc = rp_error_set(err, RP_ENOSECRET, "%s:%llu: secret \"%s\" is not set: export %s",
-                                  rec->path, (unsigned long long)rp_reader_line(rd),
-                                  secrets->missing, env);
+                                  into->path, (unsigned long long)rp_reader_line(rd),
+                                  p->secrets->missing, env);
                 goto out;
             }
         }
         /* After the request: a cookie a response sets serves later requests only. */
-        rp__replay_note_set_cookies(&cn, &ex);
-        rp__replay_cache_keep(rec, &ex);
+        rp__replay_note_set_cookies(&p->cn, &ex);
+        rp__replay_cache_keep(into, &ex);
     }
-    if (!rec->origin) {
-        rc = rp_error_set(err, RP_EFORMAT, "%s: the recording has no exchanges", rec->path);
+    if (!into->origin) {
+        rc = rp_error_set(err, RP_EFORMAT, "%s: the recording has no exchanges", into->path);
         goto out;
     }
+    *out_last = last;
     rc = RP_OK;
 out:
-    rp__replay_cookie_names_cleanup(&cn);
     rp_exchange_cleanup(&ex);
     rp_reader_free(rd);
+    return rc;
+}
+
+/* The teardown's tenants must be ones the session's rules rewrite, or it would act on the
+ * recorded tenant. */
+static rp_code check_td_tenants(const struct rp__replay_rec *rec, const struct rp__replay_rec *td,
+                                const struct rp__replay_pairs *tenants, struct rp_error *err)
+{
+    for (size_t i = 0; i < td->meta.n_tenants; i++) {
+        const char *t = td->meta.tenants[i];
+        bool known = false;
+        for (size_t k = 0; tenants && k < tenants->n && !known; k++) {
+            known = strcmp(tenants->v[k].from, t) == 0;
+        }
+        for (size_t k = 0; (!tenants || !tenants->n) && k < rec->meta.n_tenants && !known; k++) {
+            known = strcmp(rec->meta.tenants[k], t) == 0;
+        }
+        if (!known) {
+            return rp_error_set(err, RP_EFORMAT,
+                                "%s: teardown tenant \"%s\" is not one %s's session rewrites "
+                                "(record the teardown in the main recording's tenant, or "
+                                "--tenant %s=TO)",
+                                td->path, t, rec->path, t);
+        }
+    }
+    return RP_OK;
+}
+
+rp_code rp__replay_prepass(struct rp__replay_rec *rec, const struct rp__replay_pre *pre,
+                           struct rp_error *err)
+{
+    struct secret_check sc = {.lookup = pre->secret, .ud = pre->secret_ud};
+    struct pass p = {.learn = rec, .secrets = pre->secret ? &sc : NULL, .pre = pre};
+    rec->cache_full = !pre->keep;
+    uint64_t last = 0;
+    rp_code rc = read_one(&p, rec, 0, &last, err);
+    if (!rc && pre->teardown) {
+        struct rp__replay_rec *td = rp_xcalloc(1, sizeof(*td));
+        td->path = rp_xstrdup(pre->teardown);
+        rp_rec_meta_init(&td->meta);
+        rec->td = td;
+        rec->td_base = last + 1;
+        rc = read_one(&p, td, rec->td_base, &last, err);
+        if (!rc && td->cache_full) {
+            rc = rp_error_set(err, RP_ETOOBIG,
+                              "%s: a teardown recording must fit in memory (%u MiB decoded)",
+                              pre->teardown, (unsigned)(RP_REPLAY_CACHE_BYTES >> 20));
+        }
+        if (!rc) {
+            rc = check_td_tenants(rec, td, pre->tenants, err);
+        }
+        const char *nm = td->meta.name && td->meta.name[0] ? td->meta.name : td->path;
+        td->name = rp_xstrdup(nm);
+    }
+    rp__replay_cookie_names_cleanup(&p.cn);
     return rc;
 }
 

@@ -37,11 +37,19 @@ static void shown(const char *v, char out[SHOWN + 4])
 static void missing_message(struct rp__replay_session *s, size_t missing, char *msg, size_t msgsz)
 {
     bool answered = false;
-    const struct rp_correlation *k = rp_corr_session_missing(s->cs, s->cur->seq, 0, &answered);
+    const struct rp_correlation *k =
+        rp_corr_session_missing(s->cs, rp__replay_seq(s), 0, &answered);
     char from[128], to[128], val[SHOWN + 4];
     rp_location_format(&k->from, from, sizeof(from));
     rp_location_format(&k->to, to, sizeof(to));
     shown(k->value, val);
+    /* A source in the teardown is named by its own seq there. */
+    uint64_t from_seq = k->from_seq;
+    const char *which = "#";
+    if (s->rec->td && from_seq >= s->rec->td_base) {
+        from_seq -= s->rec->td_base;
+        which = "teardown #";
+    }
     char more[48] = "";
     if (missing > 1) {
         snprintf(more, sizeof(more), "; %zu more value%s missing", missing - 1,
@@ -50,14 +58,14 @@ static void missing_message(struct rp__replay_session *s, size_t missing, char *
     int n;
     if (answered) {
         n = snprintf(msg, msgsz,
-                     "%s not in the live response of #%llu: not sent (the recorded \"%s\" "
+                     "%s not in the live response of %s%llu: not sent (the recorded \"%s\" "
                      "stands at %s)%s",
-                     from, (unsigned long long)k->from_seq, val, to, more);
+                     from, which, (unsigned long long)from_seq, val, to, more);
     } else {
         n = snprintf(msg, msgsz,
-                     "%s: #%llu got no live response to take it from: not sent (the recorded "
+                     "%s: %s%llu got no live response to take it from: not sent (the recorded "
                      "\"%s\" stands at %s)%s",
-                     from, (unsigned long long)k->from_seq, val, to, more);
+                     from, which, (unsigned long long)from_seq, val, to, more);
     }
     if (n < 0) {
         msg[0] = '\0'; /* a cut message is fine; a failed one says nothing */
@@ -93,7 +101,8 @@ bool rp__replay_refuse(struct rp__replay_session *s, size_t missing)
     char msg[RP_ERROR_MSG_MAX];
     /* Nothing is answered in a dry run: every correlated value is missing, and says nothing. */
     bool answered = true;
-    if (missing && !r->o.dry_run && rp_corr_session_missing(s->cs, s->cur->seq, 0, &answered)) {
+    if (missing && !r->o.dry_run &&
+        rp_corr_session_missing(s->cs, rp__replay_seq(s), 0, &answered)) {
         missing_message(s, missing, msg, sizeof(msg));
         if (r->o.read_only && !answered) {
             /* Its source was a write --read-only kept back (or a step skipped after one): the
@@ -110,9 +119,9 @@ bool rp__replay_refuse(struct rp__replay_session *s, size_t missing)
     if (!u || r->o.allow_unsourced) {
         return false;
     }
-    for (size_t i = rp_unsourced_first(u, s->cur->seq); i < rp_unsourced_count(u); i++) {
+    for (size_t i = rp_unsourced_first(u, rp__replay_seq(s)); i < rp_unsourced_count(u); i++) {
         const struct rp_unsourced *e = rp_unsourced_get(u, i);
-        if (e->seq != s->cur->seq) {
+        if (e->seq != rp__replay_seq(s)) {
             break;
         }
         if (!e->write) {
@@ -143,8 +152,11 @@ void rp__replay_warn_unsourced(struct rp_replay *r, const struct rp__replay_rec 
             continue; /* refused when its turn comes, in each session */
         }
         unsourced_message(e, false, msg, sizeof(msg));
-        rp__replay_log(r, RP_LOG_WARN, "%s: exchange %llu: %s%s", rec->path,
-                       (unsigned long long)e->seq, msg, e->write ? " (--allow-unsourced)" : "");
+        /* The teardown's are named in its own file, by its own seqs. */
+        bool td = rec->td && e->seq >= rec->td_base;
+        rp__replay_log(r, RP_LOG_WARN, "%s: exchange %llu: %s%s", td ? rec->td->path : rec->path,
+                       (unsigned long long)(td ? e->seq - rec->td_base : e->seq), msg,
+                       e->write ? " (--allow-unsourced)" : "");
     }
     uint64_t sat = rp_unsourced_finder_saturated(u);
     if (sat) {

@@ -162,7 +162,11 @@ void rp__replay_emit(struct rp__replay_session *s, enum rp_replay_status st, rp_
         .code = code,
         .message = msg,
         .latency_us = latency_us,
+        .teardown = s->in_teardown,
     };
+    if (s->in_teardown) {
+        ev.recording = s->rec->td->path;
+    }
     s->r->o.on_result(s->r->o.ud, &ev);
 }
 
@@ -485,7 +489,7 @@ rp_code rp__replay_build_request(struct rp__replay_session *s, bool *out_send, s
     size_t missing = 0;
     rc = rp_rewrite_request(s->rw, &lv->req, NULL, err);
     if (!rc) {
-        rc = rp_corr_session_apply(s->cs, s->cur->seq, &lv->req, &missing, err);
+        rc = rp_corr_session_apply(s->cs, rp__replay_seq(s), &lv->req, &missing, err);
     }
     if (rc) {
         return rc;

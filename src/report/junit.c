@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The JUnit XML sink: a testsuite per session and a testcase per exchange. A session's results
+ * The JUnit XML sink: a testsuite per session (and one per session's teardown) and a testcase
+ * per exchange. A session's results
  * are kept in memory as little more than the XML needs (a name, a time, an outcome and a
  * capped text) until it finishes; then its testsuite is written to a spill file (an anonymous
  * temporary file) and forgotten, so memory holds only the sessions running. The report is
@@ -113,7 +114,16 @@ static rp_code junit_result(void *ctx, const struct rp_verdict *res, struct rp_e
     struct junit *j = ctx;
     const struct rp_exchange *ex = res->live;
     int64_t start_us = ex && ex->start_us ? ex->start_us : j->start_us;
-    struct jsuite *s = suite_for(j, res->session ? res->session : "-", start_us);
+    /* A session's teardown is a testsuite of its own: "demo-checkout#1 teardown". */
+    const char *session = res->session ? res->session : "-";
+    struct rp_buf sn;
+    rp_buf_init(&sn, strlen(session) + sizeof(" teardown"));
+    rp_ignore(rp_buf_adds(&sn, session, NULL)); /* sized to fit */
+    if (res->teardown) {
+        rp_ignore(rp_buf_adds(&sn, " teardown", NULL));
+    }
+    struct jsuite *s = suite_for(j, sn.data, start_us);
+    rp_buf_cleanup(&sn);
 
     struct rp_buf b;
     rp_buf_init(&b, RP_REPORT_TEXT_MAX + 3);

@@ -87,6 +87,9 @@ static rp_code check_json(const struct rp_verdict *v, cJSON **out, struct rp_err
     cJSON_AddItemToObject(c, "session", json_str(v->session));
     cJSON_AddItemToObject(c, "recorded_seq", cJSON_CreateNumber((double)v->recorded_seq));
     cJSON_AddItemToObject(c, "outcome", cJSON_CreateString(outcome));
+    if (v->teardown) {
+        cJSON_AddItemToObject(c, "teardown", cJSON_CreateTrue());
+    }
     if (v->error) {
         cJSON_AddItemToObject(c, "error", json_str(v->error));
     }
@@ -390,6 +393,14 @@ rp_code rp_results_read_verdict(const struct rp_exchange *ex, struct rp_verdict 
                      "\"unsafe\"");
         goto out;
     }
+
+    /* A teardown step (--teardown) says so; any other verdict says nothing. */
+    j = cJSON_GetObjectItemCaseSensitive(check, "teardown");
+    if (j && !cJSON_IsBool(j)) {
+        rp_error_set(err, RP_EFORMAT, "\"check.teardown\" is not true or false");
+        goto out;
+    }
+    v.teardown = cJSON_IsTrue(j);
 
     j = cJSON_GetObjectItemCaseSensitive(check, "error");
     if (j && !cJSON_IsNull(j)) {

@@ -92,7 +92,14 @@ struct terminal {
     bool live; /* out is a terminal: flush every line, so progress shows as it happens */
     char *target;
     struct rp_buf line; /* a result line, kept from one to the next */
+    /* Teardown lines, held for the "teardown" section after the main ones; past the cap they
+     * are counted, not kept. */
+    struct rp_buf td;
+    uint64_t td_dropped;
 };
+
+/* The most bytes of teardown lines the terminal sink holds for its section. */
+#define TEARDOWN_SECTION_MAX (4u * 1024u * 1024u)
 
 /* Characters (code points) in s. */
 static size_t char_count(const char *s)
@@ -399,8 +406,46 @@ static rp_code terminal_result(void *ctx, const struct rp_verdict *res, struct r
     if (!rc) {
         rc = add_details(b, res, err);
     }
+    if (!rc && res->teardown) {
+        if (rp_buf_add(&t->td, b->data, b->len, NULL)) {
+            t->td_dropped++;
+        }
+        return RP_OK;
+    }
     if (!rc) {
         rc = emit(t, b, err);
+    }
+    return rc;
+}
+
+/* The "teardown" section: its lines, held until now, and its own counts. */
+static rp_code add_teardown(struct terminal *t, struct rp_buf *b, const struct rp_run_summary *sum,
+                            struct rp_error *err)
+{
+    uint64_t n = sum->teardown.passed + sum->teardown.failed + sum->teardown.errors +
+                 sum->teardown.skipped + sum->teardown.unsafe;
+    if (n == 0 && t->td.len == 0) {
+        return RP_OK;
+    }
+    rp_code rc = rp_buf_adds(b, "\nteardown:\n", err);
+    if (!rc) {
+        rc = emit(t, b, err);
+    }
+    rp_buf_reset(b);
+    if (!rc) {
+        rc = emit(t, &t->td, err);
+    }
+    if (!rc && t->td_dropped) {
+        rc =
+            rp_buf_addf(b, err, "  ... %" PRIu64 " more teardown lines not shown\n", t->td_dropped);
+    }
+    if (!rc) {
+        rc = rp_buf_addf(b, err,
+                         "teardown: %" PRIu64 " passed, %" PRIu64 " failed, %" PRIu64
+                         " unsafe, %" PRIu64 " error%s, %" PRIu64 " skipped\n",
+                         sum->teardown.passed, sum->teardown.failed, sum->teardown.unsafe,
+                         sum->teardown.errors, sum->teardown.errors == 1 ? "" : "s",
+                         sum->teardown.skipped);
     }
     return rc;
 }
@@ -415,8 +460,11 @@ static rp_code terminal_end(void *ctx, const struct rp_run_summary *sum, struct 
     struct rp_buf b;
     rp_buf_init(&b, RP_MAX_LINE_BYTES);
     uint64_t hundredths = sum->wall_us / 10000 + (sum->wall_us % 10000 >= 5000 ? 1 : 0);
-    rp_code rc = rp_buf_addf(&b, err, "\n%" PRIu64 " passed, %" PRIu64 " failed, ", sum->passed,
-                             sum->failed);
+    rp_code rc = add_teardown(t, &b, sum, err);
+    if (!rc) {
+        rc = rp_buf_addf(&b, err, "\n%" PRIu64 " passed, %" PRIu64 " failed, ", sum->passed,
+                         sum->failed);
+    }
     /* Refusals are counted only when there are some, so a clean run's line is unchanged. */
     if (!rc && sum->unsafe) {
         rc = rp_buf_addf(&b, err, "%" PRIu64 " unsafe, ", sum->unsafe);
@@ -462,6 +510,7 @@ static void terminal_free(void *ctx)
     if (t) {
         free(t->target);
         rp_buf_cleanup(&t->line);
+        rp_buf_cleanup(&t->td);
         free(t);
     }
 }
@@ -480,6 +529,7 @@ void rp_sink_terminal(struct rp_sink *sink, FILE *out, bool color)
     t->color = color;
     t->live = isatty(fileno(out));
     rp_buf_init(&t->line, RP_MAX_LINE_BYTES);
+    rp_buf_init(&t->td, TEARDOWN_SECTION_MAX);
     sink->ops = &terminal_ops;
     sink->ctx = t;
 }

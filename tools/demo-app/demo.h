@@ -270,6 +270,7 @@ struct demo_object {
     char name[DEMO_MAX_NAME + 1];
     uint64_t quantity; /* orders only */
     bool paid;         /* orders only */
+    bool refunded;     /* orders only */
     bool deleted;
 };
 
@@ -302,6 +303,10 @@ enum demo_status demo_obj_delete(struct demo_objects *o, const char *actor, uint
 /* Marks an order paid; DEMO_CONFLICT when it already was. Any tenant's order. */
 enum demo_status demo_obj_pay(struct demo_objects *o, const char *actor, uint64_t id,
                               struct demo_object *out);
+/* Refunds an order, paid or not (a teardown's clean-up); DEMO_CONFLICT when it already was.
+ * Any tenant's order. */
+enum demo_status demo_obj_refund(struct demo_objects *o, const char *actor, uint64_t id,
+                                 struct demo_object *out);
 /* The tenant's live (not deleted) objects of a kind in ascending id; free() the array. */
 void demo_obj_list(struct demo_objects *o, const char *tenant, enum demo_kind kind,
                    struct demo_object **out, size_t *out_n);

@@ -4,7 +4,8 @@
  *
  *   type Order { id: ID!  status: String!  product: String!  quantity: Int! }
  *   type Query    { order(id: ID!): Order   orders: [Order!]! }
- *   type Mutation { createOrder(input: OrderInput!): Order!   payOrder(id: ID!): Order! }
+ *   type Mutation { createOrder(input: OrderInput!): Order!   payOrder(id: ID!): Order!
+ *                   refundOrder(id: ID!): Order! }
  *   input OrderInput { product: String!  quantity: Int }
  *
  * The body is {"query", "variables", "operationName"} or a batch (an array of them, at most
@@ -14,7 +15,7 @@
  * booleans, null, enums, lists, input objects); fragments and directives are syntax errors.
  * Variables are substituted while parsing. Answers follow the GraphQL spec's shape: "data"
  * and/or "errors":[{"message"}], HTTP 200. Session cookie and X-CSRF-Token as the JSON API.
- * Deliberately unsafe: order(id) and payOrder(id) take any tenant's order.
+ * Deliberately unsafe: order(id), payOrder(id) and refundOrder(id) take any tenant's order.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -513,7 +514,10 @@ static cJSON *order_out(struct exec *x, const struct field *f, const struct demo
         if (strcmp(s->name, "id") == 0) {
             cJSON_AddStringToObject(j, s->alias, id);
         } else if (strcmp(s->name, "status") == 0) {
-            cJSON_AddStringToObject(j, s->alias, o->paid ? "PAID" : "PENDING");
+            cJSON_AddStringToObject(j, s->alias,
+                                    o->refunded ? "REFUNDED"
+                                    : o->paid   ? "PAID"
+                                                : "PENDING");
         } else if (strcmp(s->name, "product") == 0) {
             cJSON_AddStringToObject(j, s->alias, o->name);
         } else if (strcmp(s->name, "quantity") == 0) {
@@ -585,6 +589,22 @@ static cJSON *run_field(struct exec *x, bool mutation, const struct field *f)
         enum demo_status st = demo_obj_pay(x->app->objs, x->tenant, id, &o);
         if (st == DEMO_CONFLICT) {
             add_error(x, f->alias, "order %" PRIu64 " is already paid", id);
+            return cJSON_CreateNull();
+        }
+        if (st) {
+            add_error(x, f->alias, "order %" PRIu64 " not found", id);
+            return cJSON_CreateNull();
+        }
+        return order_out(x, f, &o);
+    }
+    if (mutation && strcmp(f->name, "refundOrder") == 0) {
+        if (!id_arg(f, &id)) {
+            add_error(x, f->alias, "refundOrder needs an argument id of type ID!");
+            return cJSON_CreateNull();
+        }
+        enum demo_status st = demo_obj_refund(x->app->objs, x->tenant, id, &o);
+        if (st == DEMO_CONFLICT) {
+            add_error(x, f->alias, "order %" PRIu64 " is already refunded", id);
             return cJSON_CreateNull();
         }
         if (st) {

@@ -265,6 +265,28 @@ out:
     return st;
 }
 
+enum demo_status demo_obj_refund(struct demo_objects *o, const char *actor, uint64_t id,
+                                 struct demo_object *out)
+{
+    enum demo_status st = DEMO_NOT_FOUND;
+    pthread_mutex_lock(&o->lock);
+    struct demo_object *x = find(o, id, DEMO_ORDER);
+    if (!x || x->deleted) {
+        goto out;
+    }
+    if (x->refunded) {
+        st = DEMO_CONFLICT;
+        goto out;
+    }
+    x->refunded = true;
+    log_write(o, actor, "refund", DEMO_ORDER, id, "");
+    *out = *x;
+    st = DEMO_OK;
+out:
+    pthread_mutex_unlock(&o->lock);
+    return st;
+}
+
 void demo_obj_list(struct demo_objects *o, const char *tenant, enum demo_kind kind,
                    struct demo_object **out, size_t *out_n)
 {
@@ -464,7 +486,10 @@ cJSON *demo_obj_state(struct demo_objects *o)
         cJSON_AddStringToObject(e, "name", x->name);
         if (x->kind == DEMO_ORDER) {
             cJSON_AddNumberToObject(e, "quantity", (double)x->quantity);
-            cJSON_AddStringToObject(e, "status", x->paid ? "paid" : "pending");
+            cJSON_AddStringToObject(e, "status",
+                                    x->refunded ? "refunded"
+                                    : x->paid   ? "paid"
+                                                : "pending");
         }
         cJSON_AddBoolToObject(e, "deleted", x->deleted);
         cJSON_AddItemToArray(objs, e);
