@@ -888,16 +888,17 @@ static struct sess *sess_for(struct identity *id, const char *name, const struct
     return s;
 }
 
-/* A value as a message shows it: a number bare, a string quoted and cut. */
+/* A value as a message shows it: a number bare, a string quoted, either cut past
+ * RP_SHAPE_SHOW_CHARS with "...". */
 static void shown(const char *v, bool is_str, char *out, size_t outsz)
 {
     size_t n = strlen(v);
-    if (!is_str) {
-        snprintf(out, outsz, "%s", v);
-    } else if (n > RP_SHAPE_SHOW_CHARS) {
-        snprintf(out, outsz, "\"%.*s...\"", (int)RP_SHAPE_SHOW_CHARS, v);
+    int cut = n > RP_SHAPE_SHOW_CHARS ? (int)RP_SHAPE_SHOW_CHARS : (int)n;
+    const char *more = n > RP_SHAPE_SHOW_CHARS ? "..." : "";
+    if (is_str) {
+        snprintf(out, outsz, "\"%.*s%s\"", cut, v, more);
     } else {
-        snprintf(out, outsz, "\"%s\"", v);
+        snprintf(out, outsz, "%.*s%s", cut, v, more);
     }
 }
 

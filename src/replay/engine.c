@@ -80,7 +80,7 @@ static void copy_cut(char *dst, size_t dstsz, const char *src)
     dst[n] = '\0';
 }
 
-static rp_code stop_code_for(CURLcode cc)
+rp_code rp__replay_failure_class(CURLcode cc)
 {
     switch (cc) {
     case CURLE_COULDNT_CONNECT:
@@ -270,7 +270,7 @@ static rp_code complete(struct rp__replay_session *s, CURLcode cc, struct rp_err
     curl_easy_getinfo(s->easy, CURLINFO_TOTAL_TIME_T, &total_us);
     s->live.duration_us = total_us > 0 ? (uint64_t)total_us : 0;
     if (cc != CURLE_OK) {
-        rp_code code = stop_code_for(cc);
+        rp_code code = rp__replay_failure_class(cc);
         char msg[RP_ERROR_MSG_MAX * 2];
         int k = snprintf(msg, sizeof(msg), "%s %s: %s", s->live.req.method, s->live.req.url,
                          s->errbuf[0] ? s->errbuf : curl_easy_strerror(cc));

@@ -267,6 +267,10 @@ void rp__replay_cache_free(struct rp__replay_rec *rec);
  * session's own reader; *out_got false at the end. */
 rp_code rp__replay_next_recorded(struct rp__replay_session *s, bool *out_got, struct rp_error *err);
 
+/* The class of a transfer that failed with cc: RP_ECONNECT, ETIMEOUT, EDNS, ETLS, else ETARGET
+ * (engine.c). */
+rp_code rp__replay_failure_class(CURLcode cc);
+
 /* ----- the pre-pass (prepass.c) ----------------------------------------------------------- */
 
 /* How the pre-pass reads a recording. */

@@ -247,32 +247,6 @@ static rp_code send_probe(struct probe *p, struct rp__replay_session *b, struct 
     return RP_OK;
 }
 
-/* The transport failure class of a libcurl code, as the engine names it: a copy of engine.c's
- * static stop_code_for(); keep the two alike. */
-static rp_code failure_class(CURLcode cc)
-{
-    switch (cc) {
-    case CURLE_COULDNT_CONNECT:
-        return RP_ECONNECT;
-    case CURLE_OPERATION_TIMEDOUT:
-        return RP_ETIMEOUT;
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_RESOLVE_PROXY:
-        return RP_EDNS;
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-    case CURLE_SSL_INVALIDCERTSTATUS:
-        return RP_ETLS;
-    default:
-        return RP_ETARGET;
-    }
-}
-
 /* Probes one step and reports it. Returns an input error, or RP_OK (a transport failure is
  * reported and kept in *first_failure). */
 static rp_code probe_step(struct probe *p, struct step *st, rp_probe_fn on_probe, void *ud,
@@ -323,7 +297,7 @@ static rp_code probe_step(struct probe *p, struct step *st, rp_probe_fn on_probe
     }
     if (cc != CURLE_OK) {
         res.outcome = RP_PROBE_ERROR;
-        res.code = failure_class(cc);
+        res.code = rp__replay_failure_class(cc);
         snprintf(msg, sizeof(msg), "%s %s: %s", b->live.req.method, b->live.req.url,
                  b->errbuf[0] ? b->errbuf : curl_easy_strerror(cc));
         res.message = msg;
