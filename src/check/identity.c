@@ -200,70 +200,19 @@ static cJSON *parse_body(const struct rp_response *r)
     return cJSON_ParseWithLength(b, n);
 }
 
-/* Segment idx of the path of the URL in n bytes at url, percent-decoded. */
-static bool url_segment(const char *url, size_t n, size_t idx, char *out, size_t outsz)
-{
-    struct rp__url u;
-    rp__url_split(url, n, &u);
-    size_t pos = 0, off = 0, len = 0;
-    for (size_t k = 0; rp__url_next_segment(url + u.path_off, u.path_len, &pos, &off, &len); k++) {
-        if (k == idx) {
-            size_t got = 0;
-            return rp__pct_decode(url + u.path_off + off, len, false, out, outsz, &got);
-        }
-    }
-    return false;
-}
-
-static bool copy_out(const char *v, size_t n, char *out, size_t outsz)
-{
-    if (n >= outsz || memchr(v, '\0', n)) {
-        return false;
-    }
-    memcpy(out, v, n);
-    out[n] = '\0';
-    return true;
-}
-
-/* The live value at a source's place in response r (doc: its body parsed, or NULL). */
+/* The live value at a source's place in response r (doc: its body parsed, or NULL). A JSON place
+ * is read from doc, so a number and a string of the same digits stay apart; every other place
+ * (headers, cookies, Link, HTML, bound regular expressions) as the replay takes it. A page
+ * link's pattern holds the recorded tenant: live, under another tenant, it is not found, and
+ * the source makes no expectation (as one not seen live). */
 static bool extract(const struct rp_response *r, const cJSON *doc, const struct rp_location *loc,
                     char *out, size_t outsz, bool *is_str)
 {
-    const char *key = loc->key ? loc->key : "";
     *is_str = true;
-    switch (loc->kind) {
-    case RP_LOC_BODY_JSON:
-        return canon(json_at(doc, key), out, outsz, is_str);
-    case RP_LOC_HEADER: {
-        const struct rp_header *h = rp_headers_get(&r->headers, key, NULL);
-        return h && copy_out(h->value, h->value_len, out, outsz);
+    if (loc->kind == RP_LOC_BODY_JSON) {
+        return canon(json_at(doc, loc->key ? loc->key : ""), out, outsz, is_str);
     }
-    case RP_LOC_HEADER_SEGMENT: {
-        const struct rp_header *h = rp_headers_get(&r->headers, key, NULL);
-        return h && !memchr(h->value, '\0', h->value_len) &&
-               url_segment(h->value, h->value_len, loc->index, out, outsz);
-    }
-    case RP_LOC_COOKIE: {
-        bool found = false; /* the last Set-Cookie of a name is the one kept */
-        size_t at = 0;
-        const struct rp_header *h;
-        while ((h = rp_headers_get(&r->headers, "Set-Cookie", &at)) != NULL) {
-            size_t pos = 0;
-            struct rp__pair p;
-            if (rp__cookie_next(h->value, h->value_len, &pos, &p) && p.name_len == strlen(key) &&
-                memcmp(h->value + p.name_off, key, p.name_len) == 0 &&
-                copy_out(h->value + p.value_off, p.value_len, out, outsz)) {
-                found = true;
-            }
-        }
-        return found;
-    }
-    default:
-        /* The HTML, link and regular-expression places, as the replay takes them. A page
-         * link's pattern holds the recorded tenant: live, under another tenant, it is not
-         * found, and the source makes no expectation (as one not seen live). */
-        return rp_location_value(r, loc, out, outsz);
-    }
+    return rp_location_value(r, loc, out, outsz);
 }
 
 /* ----- what an exchange is about -------------------------------------------------------------- */
