@@ -479,28 +479,62 @@ Test(replay_safety, an_unsourced_id_in_a_get_is_sent_with_a_warning)
 
 /* ----- the rule ---------------------------------------------------------------------------- */
 
-Test(replay_safety, the_finder_flags_ids_by_shape_and_place_not_pages_years_quantities_or_tenants)
+/* The unsourced ids the finder sees in tests/data/replay/NAME.jsonl, konst (or NULL) declared
+ * the same in every tenant. */
+static struct rp_unsourced_finder *survey(const char *name, const char *konst)
 {
     char *dir = tmp_dir();
-    char src[512];
-    snprintf(src, sizeof(src), "%s/replay/survey.jsonl", REPRISE_TEST_DATA);
-    char *path = path_in(dir, "survey.jsonl.gz");
+    char src[512], file[128];
+    snprintf(src, sizeof(src), "%s/replay/%s.jsonl", REPRISE_TEST_DATA, name);
+    snprintf(file, sizeof(file), "%s.jsonl.gz", name);
+    char *path = path_in(dir, file);
     cr_assert_eq(gzip_file(src, path), 0);
     struct rp_correlator *c = rp_correlator_new();
     struct rp_unsourced_finder *u = rp_unsourced_finder_new();
-    rp_unsourced_finder_const(u, "SAME4411");
+    if (konst) {
+        rp_unsourced_finder_const(u, konst);
+    }
     struct rp_error err = {0};
     cr_assert_eq(rp_replay_survey(path, c, u, NULL, NULL, &err), RP_OK, "%s", err.msg);
+    rp_correlator_free(c);
+    free(path);
+    rm_tree(dir);
+    return u;
+}
+
+/* One unsourced id a test expects; a NULL method is not checked. */
+struct found {
+    uint64_t seq;
+    const char *method, *where, *value;
+    bool write;
+};
+
+static void expect_found(const struct rp_unsourced_finder *u, const struct found *want, size_t n)
+{
+    cr_assert_eq(rp_unsourced_count(u), n, "found %zu", rp_unsourced_count(u));
+    for (size_t i = 0; i < n; i++) {
+        const struct rp_unsourced *e = rp_unsourced_get(u, i);
+        char where[128];
+        rp_location_format(&e->where, where, sizeof(where));
+        cr_expect_eq(e->seq, want[i].seq, "#%zu", i);
+        if (want[i].method) {
+            cr_expect_str_eq(e->method, want[i].method, "#%zu", i);
+        }
+        cr_expect_str_eq(where, want[i].where, "#%zu: %s", i, where);
+        cr_expect_str_eq(e->value, want[i].value, "#%zu", i);
+        cr_expect_eq(e->write, want[i].write, "#%zu", i);
+    }
+}
+
+Test(replay_safety, the_finder_flags_ids_by_shape_and_place_not_pages_years_quantities_or_tenants)
+{
+    struct rp_unsourced_finder *u = survey("survey", "SAME4411");
 
     /* By hand, from survey.jsonl: 1 and 5 hold pages, limits, years and an id a response gave
      * (order 5); 2 sends order 5 back in its path, but as a product_id it is another noun's id,
      * which no response gave; 7's shop_id holds the tenant, its coupon is a const, its step_id a
      * word. */
-    static const struct {
-        uint64_t seq;
-        const char *method, *where, *value;
-        bool write;
-    } want[] = {
+    static const struct found want[] = {
         {2, "POST", "body $.product_id", "5", true},
         {3, "PUT", "path segment 2", "77", true},
         {3, "PUT", "form order_id", "77", true},
@@ -510,25 +544,11 @@ Test(replay_safety, the_finder_flags_ids_by_shape_and_place_not_pages_years_quan
         {7, "POST", "body $.customer_id", "cus_9x8y7z", true},
     };
     size_t n = sizeof(want) / sizeof(want[0]);
-    cr_assert_eq(rp_unsourced_count(u), n, "found %zu", rp_unsourced_count(u));
-    for (size_t i = 0; i < n; i++) {
-        const struct rp_unsourced *e = rp_unsourced_get(u, i);
-        char where[128];
-        rp_location_format(&e->where, where, sizeof(where));
-        cr_expect_eq(e->seq, want[i].seq, "#%zu", i);
-        cr_expect_str_eq(e->method, want[i].method, "#%zu", i);
-        cr_expect_str_eq(where, want[i].where, "#%zu", i);
-        cr_expect_str_eq(e->value, want[i].value, "#%zu", i);
-        cr_expect_eq(e->write, want[i].write, "#%zu", i);
-    }
+    expect_found(u, want, n);
     cr_expect_eq(rp_unsourced_first(u, 6), 4);
     cr_expect_eq(rp_unsourced_first(u, 5), n);
     cr_expect_eq(rp_unsourced_finder_saturated(u), 0);
-
     rp_unsourced_finder_free(u);
-    rp_correlator_free(c);
-    free(path);
-    rm_tree(dir);
 }
 
 /* Multipart fields and GraphQL literal arguments are read as form fields and JSON are: by hand,
@@ -537,37 +557,13 @@ Test(replay_safety, the_finder_flags_ids_by_shape_and_place_not_pages_years_quan
  * createOrder and 4417 by nothing. */
 Test(replay_safety, the_finder_reads_multipart_fields_and_graphql_literals)
 {
-    char *dir = tmp_dir();
-    char src[512];
-    snprintf(src, sizeof(src), "%s/replay/survey_forms.jsonl", REPRISE_TEST_DATA);
-    char *path = path_in(dir, "survey_forms.jsonl.gz");
-    cr_assert_eq(gzip_file(src, path), 0);
-    struct rp_correlator *c = rp_correlator_new();
-    struct rp_unsourced_finder *u = rp_unsourced_finder_new();
-    struct rp_error err = {0};
-    cr_assert_eq(rp_replay_survey(path, c, u, NULL, NULL, &err), RP_OK, "%s", err.msg);
-    static const struct {
-        uint64_t seq;
-        const char *where, *value;
-    } want[] = {
-        {1, "multipart project_id", "9"},
-        {3, "graphql query literal id", "4417"},
+    struct rp_unsourced_finder *u = survey("survey_forms", NULL);
+    static const struct found want[] = {
+        {1, NULL, "multipart project_id", "9", true},
+        {3, NULL, "graphql query literal id", "4417", true},
     };
-    size_t n = sizeof(want) / sizeof(want[0]);
-    cr_assert_eq(rp_unsourced_count(u), n, "found %zu", rp_unsourced_count(u));
-    for (size_t i = 0; i < n; i++) {
-        const struct rp_unsourced *e = rp_unsourced_get(u, i);
-        char where[128];
-        rp_location_format(&e->where, where, sizeof(where));
-        cr_expect_eq(e->seq, want[i].seq, "#%zu", i);
-        cr_expect_str_eq(where, want[i].where, "#%zu: %s", i, where);
-        cr_expect_str_eq(e->value, want[i].value, "#%zu", i);
-        cr_expect(e->write, "#%zu", i);
-    }
+    expect_found(u, want, sizeof(want) / sizeof(want[0]));
     rp_unsourced_finder_free(u);
-    rp_correlator_free(c);
-    free(path);
-    rm_tree(dir);
 }
 
 /*
@@ -577,41 +573,16 @@ Test(replay_safety, the_finder_reads_multipart_fields_and_graphql_literals)
  */
 Test(replay_safety, a_short_id_is_given_only_at_an_id_place_of_an_earlier_response)
 {
-    char *dir = tmp_dir();
-    char src[512];
-    snprintf(src, sizeof(src), "%s/replay/short_ids.jsonl", REPRISE_TEST_DATA);
-    char *path = path_in(dir, "short_ids.jsonl.gz");
-    cr_assert_eq(gzip_file(src, path), 0);
-    struct rp_correlator *c = rp_correlator_new();
-    struct rp_unsourced_finder *u = rp_unsourced_finder_new();
-    struct rp_error err = {0};
-    cr_assert_eq(rp_replay_survey(path, c, u, NULL, NULL, &err), RP_OK, "%s", err.msg);
+    struct rp_unsourced_finder *u = survey("short_ids", NULL);
 
     /* By hand, from short_ids.jsonl: page 1 holds 3 as a cell, a width, a qty value and the
      * selected project, so thing 3 (#2) is unsourced; page 3 links thing 4 (#4 given); #5 gives
      * {"id": 5} and a count 6 and the long token ab12cd34ef56: #6 (5), #8 (the token) are
      * given, #7 (6) is not. */
-    static const struct {
-        uint64_t seq;
-        const char *where, *value;
-    } want[] = {
-        {2, "path segment 2", "3"},
-        {7, "path segment 2", "6"},
+    static const struct found want[] = {
+        {2, NULL, "path segment 2", "3", true},
+        {7, NULL, "path segment 2", "6", true},
     };
-    size_t n = sizeof(want) / sizeof(want[0]);
-    cr_assert_eq(rp_unsourced_count(u), n, "found %zu", rp_unsourced_count(u));
-    for (size_t i = 0; i < n; i++) {
-        const struct rp_unsourced *e = rp_unsourced_get(u, i);
-        char where[128];
-        rp_location_format(&e->where, where, sizeof(where));
-        cr_expect_eq(e->seq, want[i].seq, "#%zu", i);
-        cr_expect_str_eq(where, want[i].where, "#%zu", i);
-        cr_expect_str_eq(e->value, want[i].value, "#%zu", i);
-        cr_expect(e->write, "#%zu", i);
-    }
-
+    expect_found(u, want, sizeof(want) / sizeof(want[0]));
     rp_unsourced_finder_free(u);
-    rp_correlator_free(c);
-    free(path);
-    rm_tree(dir);
 }
