@@ -353,6 +353,30 @@ Test(identity, a_recording_that_is_not_there_checks_nothing)
     rp_checker_free(c);
 }
 
+/* Sends specs[0..n) (recorded, responses typed by types as write_typed) through c for session,
+ * each with the live response body live_body[i]. */
+static void feed(struct rp_checker *c, const char *session, const struct ex_spec *specs,
+                 const char *const *types, const char *const *live_body, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const struct ex_spec *e = &specs[i];
+        struct rp_exchange rec, lv;
+        make_exchange(&rec, i + 1, e->method, e->path, e->req_body, e->status, e->body);
+        make_exchange(&lv, i + 1, e->method, e->path, e->req_body, e->status, live_body[i]);
+        set_type(&rec, types ? types[i] : NULL);
+        set_type(&lv, types ? types[i] : NULL);
+        struct rp_replay_event ev = {.session = session,
+                                     .recording = rec_path,
+                                     .recorded = &rec,
+                                     .live = &lv,
+                                     .status = RP_REPLAY_DONE};
+        struct rp_error err = {0};
+        cr_assert_eq(rp_checker_exchange(c, &ev, &err), RP_OK, "%s", err.msg);
+        rp_exchange_cleanup(&rec);
+        rp_exchange_cleanup(&lv);
+    }
+}
+
 Test(identity, a_graphql_mutation_names_its_object)
 {
     /* A long id comes back in "variables" and again in the query's answer. */
@@ -367,24 +391,10 @@ Test(identity, a_graphql_mutation_names_its_object)
     write_specs(rec_path, gql, 2);
     struct seen s = {0};
     struct rp_checker *c = new_checker(&s, NULL);
-    struct rp_exchange rec[2], lv[2];
-    const char *live_body[] = {"{\"data\":{\"createOrder\":{\"id\":\"ord_live21\"}}}",
-                               "{\"data\":{\"order\":{\"id\":\"ord_other7\",\"status\":\"new\"}}}"};
-    for (size_t i = 0; i < 2; i++) {
-        make_exchange(&rec[i], i + 1, gql[i].method, gql[i].path, gql[i].req_body, 200,
-                      gql[i].body);
-        make_exchange(&lv[i], i + 1, gql[i].method, gql[i].path, gql[i].req_body, 200,
-                      live_body[i]);
-        struct rp_replay_event ev = {.session = "gql#1",
-                                     .recording = rec_path,
-                                     .recorded = &rec[i],
-                                     .live = &lv[i],
-                                     .status = RP_REPLAY_DONE};
-        struct rp_error err = {0};
-        cr_assert_eq(rp_checker_exchange(c, &ev, &err), RP_OK, "%s", err.msg);
-        rp_exchange_cleanup(&rec[i]);
-        rp_exchange_cleanup(&lv[i]);
-    }
+    static const char *const live_body[] = {
+        "{\"data\":{\"createOrder\":{\"id\":\"ord_live21\"}}}",
+        "{\"data\":{\"order\":{\"id\":\"ord_other7\",\"status\":\"new\"}}}"};
+    feed(c, "gql#1", gql, NULL, live_body, 2);
     struct rp_run_summary sum = end(c);
     cr_assert_eq(sum.failed, 1);
     cr_assert_str_eq(s.first[1], "$.data.order.id: expected \"ord_live21\" (the order created by "
@@ -404,24 +414,10 @@ Test(identity, an_id_given_only_by_a_page_link_holds_the_later_json_to_it)
     write_typed(rec_path, pages, types, 2);
     struct seen s = {0};
     struct rp_checker *c = new_checker(&s, NULL);
-    const char *live_body[] = {"<html><body><a href=\"/orders/ord_live21x/\">tea</a></body></html>",
-                               "{\"order\":{\"id\":\"ord_other7x\",\"status\":\"new\"}}"};
-    for (size_t i = 0; i < 2; i++) {
-        struct rp_exchange rec, lv;
-        make_exchange(&rec, i + 1, pages[i].method, pages[i].path, NULL, 200, pages[i].body);
-        make_exchange(&lv, i + 1, pages[i].method, pages[i].path, NULL, 200, live_body[i]);
-        set_type(&rec, types[i]);
-        set_type(&lv, types[i]);
-        struct rp_replay_event ev = {.session = "pages#1",
-                                     .recording = rec_path,
-                                     .recorded = &rec,
-                                     .live = &lv,
-                                     .status = RP_REPLAY_DONE};
-        struct rp_error err = {0};
-        cr_assert_eq(rp_checker_exchange(c, &ev, &err), RP_OK, "%s", err.msg);
-        rp_exchange_cleanup(&rec);
-        rp_exchange_cleanup(&lv);
-    }
+    static const char *const live_body[] = {
+        "<html><body><a href=\"/orders/ord_live21x/\">tea</a></body></html>",
+        "{\"order\":{\"id\":\"ord_other7x\",\"status\":\"new\"}}"};
+    feed(c, "pages#1", pages, types, live_body, 2);
     struct rp_run_summary sum = end(c);
     cr_assert_eq(sum.failed, 1);
     cr_assert_str_eq(s.first[1],
