@@ -720,3 +720,22 @@ char *rp__correlate_graphql_decode(const char *text, size_t n, size_t start, siz
     *out_len = len;
     return q;
 }
+
+bool rp__correlate_multipart_field(const char *body, size_t n, const char *bnd, size_t blen,
+                                   struct rp__fields *it, struct rp__part *out,
+                                   char name[RP_CORRELATE_MAX_KEY + 1])
+{
+    while (it->parts < RP_CORRELATE_MAX_TARGETS &&
+           rp__correlate_multipart_next(body, n, bnd, blen, &it->pos, out)) {
+        it->parts++;
+        if (out->file || out->name_len == 0 || out->name_len > RP_CORRELATE_MAX_KEY ||
+            memchr(body + out->name_off, '\0', out->name_len) ||
+            memchr(body + out->value_off, '\0', out->value_len)) {
+            continue;
+        }
+        memcpy(name, body + out->name_off, out->name_len);
+        name[out->name_len] = '\0';
+        return true;
+    }
+    return false;
+}

@@ -225,6 +225,20 @@ struct rp__part {
 bool rp__correlate_multipart_next(const char *body, size_t n, const char *bnd, size_t blen,
                                   size_t *pos, struct rp__part *out);
 
+/* Where a walk over the text fields of a multipart body stands; zero it to start. */
+struct rp__fields {
+    size_t pos;
+    size_t parts;
+};
+
+/* The next text field of a multipart body into *out, its name NUL-terminated into name: file
+ * parts and fields whose name is empty, too long or holds a NUL, or whose value holds a NUL,
+ * are passed over. False at the end, at a malformed part, or past RP_CORRELATE_MAX_TARGETS
+ * parts. */
+bool rp__correlate_multipart_field(const char *body, size_t n, const char *bnd, size_t blen,
+                                   struct rp__fields *it, struct rp__part *out,
+                                   char name[RP_CORRELATE_MAX_KEY + 1]);
+
 /* A literal argument (or input field) value in a GraphQL document: arg names it, field is the
  * field or directive whose arguments hold it ("" at none); [start, end) are the literal's bytes
  * in the document, quotes included for a string. Borrowed for the call. */

@@ -443,20 +443,11 @@ static void params(struct req *rq, const char *s, size_t n, enum rp_loc_kind kin
 /* Offers the field values of a multipart/form-data body; file parts are left alone. */
 static void multipart(struct req *rq, const char *b, size_t n, const char *bnd, size_t blen)
 {
-    size_t pos = 0;
+    struct rp__fields it = {0};
     struct rp__part p;
-    for (size_t parts = 0; parts < RP_CORRELATE_MAX_TARGETS &&
-                           rp__correlate_multipart_next(b, n, bnd, blen, &pos, &p);
-         parts++) {
-        char name[RP_CORRELATE_MAX_KEY + 1];
+    char name[RP_CORRELATE_MAX_KEY + 1];
+    while (rp__correlate_multipart_field(b, n, bnd, blen, &it, &p, name)) {
         char noun[NOUN_BUF];
-        if (p.file || p.name_len == 0 || p.name_len > RP_CORRELATE_MAX_KEY ||
-            memchr(b + p.name_off, '\0', p.name_len) ||
-            memchr(b + p.value_off, '\0', p.value_len)) {
-            continue;
-        }
-        memcpy(name, b + p.name_off, p.name_len);
-        name[p.name_len] = '\0';
         struct target t = {
             .kind = RP_LOC_MULTIPART,
             .key = name,

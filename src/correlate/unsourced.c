@@ -685,26 +685,17 @@ static bool json_leaf(void *ud, const struct rp__json_leaf *leaf)
  * left alone. */
 static void scan_multipart(struct req *rq, const char *b, size_t n, const char *bnd, size_t blen)
 {
-    size_t pos = 0;
+    struct rp__fields it = {0};
     struct rp__part p;
-    for (size_t parts = 0; parts < RP_CORRELATE_MAX_TARGETS &&
-                           rp__correlate_multipart_next(b, n, bnd, blen, &pos, &p);
-         parts++) {
-        const char *name = b + p.name_off;
+    char name[RP_CORRELATE_MAX_KEY + 1];
+    while (rp__correlate_multipart_field(b, n, bnd, blen, &it, &p, name)) {
         const char *v = b + p.value_off;
-        if (p.file || p.name_len == 0 || p.name_len > RP_CORRELATE_MAX_KEY ||
-            memchr(name, '\0', p.name_len)) {
-            continue;
-        }
         bool id_key = rp__correlate_key_is_id(name, p.name_len, false) ||
                       rp__correlate_name_is_id(name, p.name_len);
         if (keyed_idlike(id_key, v, p.value_len)) {
-            char key[RP_CORRELATE_MAX_KEY + 1];
-            memcpy(key, name, p.name_len);
-            key[p.name_len] = '\0';
             char noun[NOUN_BUF] = "";
             (void)rp__correlate_key_noun(name, p.name_len, noun, sizeof(noun));
-            offer(rq, RP_LOC_MULTIPART, key, 0, noun, v, p.value_len);
+            offer(rq, RP_LOC_MULTIPART, name, 0, noun, v, p.value_len);
         }
     }
 }
