@@ -5,11 +5,9 @@
  * that was not denied, or whose answer held A's values, as a leak: on the terminal and in a
  * JUnit file, one testcase per probed request. Exit 1 on any leak.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
 
@@ -294,21 +292,6 @@ static rp_code new_engine(const struct probe_opts *o, struct rp_replay **out, st
     return RP_OK;
 }
 
-/* --junit FILE must be writable before anything is sent. */
-static rp_code check_writable(const char *path, struct rp_error *err)
-{
-    bool existed = access(path, F_OK) == 0;
-    FILE *f = fopen(path, "a");
-    if (!f) {
-        return rp_error_set(err, RP_EIO, "--junit %s: %s", path, strerror(errno));
-    }
-    fclose(f);
-    if (!existed) {
-        unlink(path);
-    }
-    return RP_OK;
-}
-
 static int run_probe(const struct probe_opts *o)
 {
     struct rp_error err = {0};
@@ -320,7 +303,7 @@ static int run_probe(const struct probe_opts *o)
         return rc == RP_EUSAGE ? cli_usage_error("probe", "%s", err.msg) : cli_fail(&err);
     }
     if (o->junit) {
-        rc = check_writable(o->junit, &err);
+        rc = rp_report_path_check("--junit", o->junit, &err); /* before anything is sent */
         if (rc) {
             exitc = cli_fail(&err);
             goto out;
