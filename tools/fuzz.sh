@@ -8,10 +8,12 @@
 #   tools/fuzz.sh [SECONDS_PER_TARGET]     default 30
 #
 # REPRISE_FUZZ_JOBS=N runs N targets at once; REPRISE_FUZZ_ONLY=REGEX runs the targets whose
-# name matches. Each target prints its executions, exec/s and coverage (cov/ft) at start and end.
+# name matches; REPRISE_FUZZ_TIMEOUT=S is the wall-clock time one input may take before it is
+# reported as a hang (default 10; a campaign beside other work on a small machine needs more). Each target prints its executions, exec/s and coverage (cov/ft) at start and end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-30}
+timeout=${REPRISE_FUZZ_TIMEOUT:-10}
 tools/install-deps.sh
 build=build/fuzz
 CC=clang cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DREPRISE_FUZZ=ON \
@@ -45,7 +47,7 @@ run_target() { # bin
         for f in tests/data/recording/*.jsonl; do gzip -c "$f" >"$work/$(basename "$f").gz"; done
     fi
     echo "fuzz: $name for ${secs}s"
-    if ! (cd "$build" && "./${bin#"$build"/}" -max_total_time="$secs" -timeout=10 \
+    if ! (cd "$build" && "./${bin#"$build"/}" -max_total_time="$secs" -timeout="$timeout" \
             -rss_limit_mb=2048 -print_final_stats=1 "corpus-$name" "${seeds[@]}" \
             >"fuzz-$name.log" 2>&1); then
         echo "fuzz: $name FAILED, see $build/fuzz-$name.log" >&2
