@@ -9,7 +9,8 @@
 #
 # REPRISE_FUZZ_JOBS=N runs N targets at once; REPRISE_FUZZ_ONLY=REGEX runs the targets whose
 # name matches; REPRISE_FUZZ_TIMEOUT=S is the wall-clock time one input may take before it is
-# reported as a hang (default 10; a campaign beside other work on a small machine needs more). Each target prints its executions, exec/s and coverage (cov/ft) at start and end.
+# reported as a hang (default 10; a campaign beside other work on a small machine needs more).
+# Each target prints its executions, exec/s and coverage (cov/ft) at start and end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-30}
