@@ -198,6 +198,8 @@ struct replay_opts {
     const char *teardown;         /* --teardown RECORDING */
     bool strict_teardown;         /* a teardown failure fails the run */
     uint64_t teardown_timeout_ms; /* after SIGINT/SIGTERM: the teardowns' time */
+    const char *notify;           /* --notify URL, or $REPRISE_NOTIFY_URL; NULL: none */
+    const char *report_url;       /* --report-url URL: linked from the notice */
 };
 
 /* Frees what parse_replay_args allocated (the pair lists). */
