@@ -27,14 +27,18 @@ bool rp_latency_slow(uint64_t live_us, uint64_t ref_us, double factor, uint64_t 
     return live_us - ref_us >= floor_us && (double)live_us > factor * (double)ref_us;
 }
 
-/* Writes us as milliseconds: one decimal under 10 ms ("1.8 ms"), whole above ("840 ms"). */
+/* Writes us as milliseconds: two decimals under 1 ms ("0.04 ms"), one under 10 ms ("1.8 ms"),
+ * whole above ("840 ms"). */
 static void put_ms(char *buf, size_t size, size_t *at, uint64_t us)
 {
     if (*at >= size) {
         return;
     }
     int n;
-    if (us < 10000) {
+    if (us < 995) {
+        uint64_t hundredths = (us + 5) / 10;
+        n = snprintf(buf + *at, size - *at, "0.%02" PRIu64 " ms", hundredths);
+    } else if (us < 9950) {
         uint64_t tenths = (us + 50) / 100;
         n = snprintf(buf + *at, size - *at, "%" PRIu64 ".%" PRIu64 " ms", tenths / 10, tenths % 10);
     } else {
