@@ -802,3 +802,37 @@ Test(check, a_stored_verdict_is_judged_offline_on_the_figures_it_kept)
     rp_exchange_cleanup(&rec);
     rp_exchange_cleanup(&live);
 }
+
+Test(check, a_step_with_no_recorded_timing_is_judged_against_the_baseline_only)
+{
+    /* A HAR without timings records duration 0: no reference, the check does not apply. */
+    struct rp_checker_opts opts = {.slow_factor = RP_SLOW_FACTOR_DEFAULT,
+                                   .slow_floor_us = RP_SLOW_FLOOR_US_DEFAULT};
+    struct rp_baseline *b = rp_baseline_new();
+    cr_assert_eq(rp_baseline_add(b, "shop#1", 2, 100000, NULL), RP_OK);
+    for (int with_baseline = 0; with_baseline < 2; with_baseline++) {
+        opts.baseline = with_baseline ? b : NULL;
+        struct rp_checker *c = new_checker(&opts);
+        struct slow_seen s = {0};
+        struct rp_sink sink = {.ops = &slow_ops, .ctx = &s};
+        rp_checker_add_sink(c, &sink);
+        rp_checker_begin(c, &run);
+        struct rp_exchange rec, live;
+        make_exchange(&rec, 2, 200, "{\"id\":1}");
+        make_exchange(&live, 2, 200, "{\"id\":1}");
+        rec.duration_us = 0;
+        live.duration_us = 5000000;
+        struct rp_replay_event ev = event(&rec, &live, RP_REPLAY_DONE, live.duration_us);
+        cr_assert_eq(rp_checker_exchange(c, &ev, NULL), RP_OK);
+        struct rp_run_summary sum;
+        cr_assert_eq(rp_checker_end(c, &sum, NULL), RP_OK);
+        cr_assert_eq(s.n, 1);
+        cr_assert_eq(s.recorded_us[0], 0);
+        cr_assert_eq(s.slow[0], with_baseline == 1, "with the baseline: 5 s against 100 ms");
+        cr_assert_eq(sum.slow, (uint64_t)with_baseline);
+        rp_checker_free(c);
+        rp_exchange_cleanup(&rec);
+        rp_exchange_cleanup(&live);
+    }
+    rp_baseline_free(b);
+}
