@@ -79,6 +79,11 @@ struct rp_verdict {
     char *own_error;
     struct rp_shape *own_shape;
     bool teardown; /* a step of the session's teardown (--teardown): tallied and shown apart */
+    /* The latency check: the recorded step's latency (0: the recording has no timing), the
+     * baseline's median for the step (0: no baseline, or the step is not in it), and whether
+     * the live latency (live->duration_us) was over budget (rp_latency_slow). */
+    uint64_t recorded_us, baseline_us;
+    bool slow;
 };
 
 RP_EXTERN void rp_verdict_init(struct rp_verdict *v);
@@ -103,6 +108,11 @@ struct rp_run_summary {
     struct {
         uint64_t passed, failed, errors, skipped, unsafe;
     } teardown;
+    uint64_t slow; /* main steps over their latency budget (verdict.slow), whatever the outcome */
+    /* The run-level budget, given a baseline: the baseline's p95 over its main steps (0: no
+     * baseline), and whether this run's p95 is over budget against it. */
+    uint64_t baseline_p95_us;
+    bool slow_p95;
 };
 
 /* ----- sinks -------------------------------------------------------------------------------- */
@@ -150,6 +160,55 @@ RP_EXTERN void rp_latency_merge(struct rp_latency *dst, const struct rp_latency 
 /* The q-quantile (0 < q <= 1) in microseconds, within 1%; 0 when empty. */
 RP_EXTERN uint64_t rp_latency_quantile(const struct rp_latency *l, double q);
 
+/* ----- latency budgets ---------------------------------------------------------------------- */
+
+/*
+ * A step is slow when its live latency is more than factor times its reference latency and at
+ * least floor_us more (both: a 2 ms step taking 7 ms is not news, nor is 10.1 s against 10 s).
+ * The reference is the baseline's median for the step when there is one, else the recorded
+ * latency; a step with neither is not judged. False when ref_us is 0 or factor is not positive.
+ */
+RP_EXTERN bool rp_latency_slow(uint64_t live_us, uint64_t ref_us, double factor, uint64_t floor_us);
+
+/* The defaults of `--slower`: 3 times and 200 ms more. */
+#define RP_SLOW_FACTOR_DEFAULT   3.0
+#define RP_SLOW_FLOOR_US_DEFAULT UINT64_C(200000)
+
+/*
+ * Writes v's latency note into buf (size bytes, NUL-terminated, cut short if need be), with the
+ * figures it has: "840 ms, recorded 95 ms, baseline 110 ms (×7.6)", the factor against the
+ * reference (the baseline when there is one). Returns buf.
+ */
+RP_EXTERN const char *rp_verdict_slow_text(const struct rp_verdict *v, char *buf, size_t size);
+
+/*
+ * The latencies of an earlier run (--baseline), per step: a step is a recording's name and a
+ * recorded seq, so that all the sessions of one recording pool their values. Memory is bounded
+ * by the number of distinct steps, never by the number of sessions: each step keeps a sparse
+ * histogram (the non-empty buckets of rp_latency's, 1% resolution), and the whole run one
+ * rp_latency for its p95.
+ */
+struct rp_baseline;
+
+RP_EXTERN struct rp_baseline *rp_baseline_new(void);
+RP_EXTERN void rp_baseline_free(struct rp_baseline *b);
+
+/*
+ * Adds one live latency of step seq of session ("NAME#N": the step belongs to NAME, the part
+ * before the last '#'; a name without '#' is the recording's name itself). RP_ETOOBIG once
+ * RP_MAX_BASELINE_STEPS distinct steps are held; the baseline is left as it was.
+ */
+RP_EXTERN RP_NODISCARD rp_code rp_baseline_add(struct rp_baseline *b, const char *session,
+                                               uint64_t seq, uint64_t us, struct rp_error *err);
+
+/* The median latency of the session's step seq into *out_us (within 1%); false when the
+ * baseline holds no value of that step. */
+RP_EXTERN bool rp_baseline_median(const struct rp_baseline *b, const char *session, uint64_t seq,
+                                  uint64_t *out_us);
+
+/* The p95 over every value added, within 1%; 0 when empty. */
+RP_EXTERN uint64_t rp_baseline_p95(const struct rp_baseline *b);
+
 /* ----- the checker -------------------------------------------------------------------------- */
 
 struct rp_checker_opts {
@@ -166,6 +225,15 @@ struct rp_checker_opts {
     bool learn_from_replay;
     rp_log_fn log; /* one DEBUG line per shape file used; may be NULL */
     void *log_ud;
+    /* The latency check. slow_factor 0 (or less) turns it off; the CLI sets the defaults
+     * (RP_SLOW_FACTOR_DEFAULT, RP_SLOW_FLOOR_US_DEFAULT). baseline: borrowed for the
+     * checker's life; NULL: steps are compared with their recorded latency (or, offline, with
+     * the baseline figure the results file kept). fail_on_slow: a slow step fails (a "slow"
+     * mismatch) instead of passing with a warning, and so does a slow run-level p95. */
+    double slow_factor;
+    uint64_t slow_floor_us;
+    const struct rp_baseline *baseline;
+    bool fail_on_slow;
 };
 
 struct rp_checker;

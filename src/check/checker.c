@@ -27,6 +27,10 @@ struct rp_checker {
     struct rp_error kept_err;
     struct rp_latency lat;
     struct rp_run_summary sum;
+    /* The run-level latency budget: this run's p95 against the baseline's. */
+    const struct rp_baseline *baseline;
+    double slow_factor;
+    uint64_t slow_floor_us;
 };
 
 static const char *const outcome_names[] = {
@@ -111,6 +115,9 @@ rp_code rp_checker_new(const struct rp_checker_opts *opts, struct rp_checker **o
     rp_code rc = RP_OK;
     struct rp_checker *c = rp_xcalloc(1, sizeof(*c));
     c->failures_only = opts->failures_only;
+    c->baseline = opts->baseline;
+    c->slow_factor = opts->slow_factor;
+    c->slow_floor_us = opts->slow_floor_us;
     rp_latency_init(&c->lat);
     /* checks.c registers fewer than RP_CHECKS_MAX; a longer table is cut there. */
     for (size_t i = 0; rp__checks[i] && c->n_checks < RP_CHECKS_MAX; i++) {
@@ -289,13 +296,15 @@ static rp_code tally_and_report(struct rp_checker *c, const struct rp_verdict *v
         tally_teardown(c, v->outcome);
     } else {
         tally_main(c, v->outcome, latency_us);
+        c->sum.slow += v->slow;
     }
     rp_code rc = rp_checker_start_sinks(c, err);
     if (rc) {
         return rc;
     }
+    /* A slow step's warning is shown with the failures. */
     if (c->failures_only && v->outcome != RP_OUTCOME_FAIL && v->outcome != RP_OUTCOME_ERROR &&
-        v->outcome != RP_OUTCOME_UNSAFE) {
+        v->outcome != RP_OUTCOME_UNSAFE && !v->slow) {
         return RP_OK;
     }
     struct rp_error e = {0};
@@ -419,6 +428,9 @@ rp_code rp_checker_end(struct rp_checker *c, struct rp_run_summary *out, struct 
     c->sum.p50_us = rp_latency_quantile(&c->lat, 0.50);
     c->sum.p95_us = rp_latency_quantile(&c->lat, 0.95);
     c->sum.max_us = c->lat.max_us;
+    c->sum.baseline_p95_us = rp_baseline_p95(c->baseline);
+    c->sum.slow_p95 = c->lat.n > 0 && rp_latency_slow(c->sum.p95_us, c->sum.baseline_p95_us,
+                                                      c->slow_factor, c->slow_floor_us);
     if (c->live && c->info.start_us) {
         c->sum.wall_us = (uint64_t)(rp_now_us() - c->info.start_us);
     }

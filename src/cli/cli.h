@@ -133,6 +133,43 @@ bool cli_parse_rate(const char *s, double *out);
 /* "30" (seconds), "30s", "500ms", "2m". */
 bool cli_parse_duration_ms(const char *s, uint64_t *out);
 
+/* ----- the latency budget options replay and diff share (slowopts.c) ----- */
+
+/* getopt_long codes of --baseline, --slower, --fail-on-slow (past any command's own). */
+enum {
+    CLI_OPT_BASELINE = 0x600,
+    CLI_OPT_SLOWER,
+    CLI_OPT_FAIL_ON_SLOW,
+};
+
+#define CLI_SLOWOPTS_LONGOPTS                                                                      \
+    {"baseline", required_argument, NULL, CLI_OPT_BASELINE},                                       \
+        {"slower", required_argument, NULL, CLI_OPT_SLOWER},                                       \
+    {                                                                                              \
+        "fail-on-slow", no_argument, NULL, CLI_OPT_FAIL_ON_SLOW                                    \
+    }
+
+/* The options as parsed; baseline borrowed from argv. */
+struct cli_slowopts {
+    const char *baseline; /* --baseline RESULTS; NULL: none */
+    double factor;        /* 0: --slower off */
+    uint64_t floor_us;
+    bool fail; /* --fail-on-slow */
+};
+
+/* The defaults: 3 times and 200 ms more, no baseline, a warning. */
+void cli_slowopts_init(struct cli_slowopts *so);
+/* Handles getopt_long's answer c when it is one of the three; *out_handled says whether it was.
+ * RP_EUSAGE, naming the flag, for a bad value. */
+rp_code cli_slowopts_parse(int c, const char *arg, struct cli_slowopts *so, bool *out_handled,
+                           struct rp_error *err);
+/* "3", "2.5,100ms", "off": the factor and, after a comma, the floor (a duration). */
+bool cli_parse_slower(const char *s, double *factor, uint64_t *floor_us);
+/* Fills co's latency fields from so, reading the baseline, when there is one, into a new
+ * *out_baseline (rp_baseline_free; NULL without one), borrowed by co. */
+rp_code cli_slowopts_fill(const struct cli_slowopts *so, struct rp_checker_opts *co,
+                          struct rp_baseline **out_baseline, struct rp_error *err);
+
 /* Commands. Each returns the process exit code. */
 int cmd_show(int argc, char **argv);
 int cmd_shape(int argc, char **argv);
@@ -200,6 +237,7 @@ struct replay_opts {
     uint64_t teardown_timeout_ms; /* after SIGINT/SIGTERM: the teardowns' time */
     const char *notify;           /* --notify URL, or $REPRISE_NOTIFY_URL; NULL: none */
     const char *report_url;       /* --report-url URL: linked from the notice */
+    struct cli_slowopts slow;     /* --baseline, --slower, --fail-on-slow */
 };
 
 /* Frees what parse_replay_args allocated (the pair lists). */
@@ -216,6 +254,7 @@ struct diff_opts {
     const char *shape;
     int color;
     bool help;
+    struct cli_slowopts slow; /* --baseline, --slower, --fail-on-slow */
 };
 
 #ifdef REPRISE_TESTING

@@ -55,6 +55,7 @@ const struct option cmd_replay_longopts[] = {
     {"teardown-timeout", required_argument, NULL, OPT_TEARDOWN_TIMEOUT},
     {"notify", required_argument, NULL, OPT_NOTIFY},
     {"report-url", required_argument, NULL, OPT_REPORT_URL},
+    CLI_SLOWOPTS_LONGOPTS,
     {"color", no_argument, NULL, 'L'},
     {"no-color", no_argument, NULL, 'l'},
     {"help", no_argument, NULL, 'h'},
@@ -104,6 +105,11 @@ static rp_code replay_opt(void *opts, int c, const char *arg, struct rp_error *e
 {
     struct replay_opts *o = opts;
     uint64_t n;
+    bool slow_opt = false;
+    rp_code src = cli_slowopts_parse(c, arg, &o->slow, &slow_opt, err);
+    if (src || slow_opt) {
+        return src;
+    }
     switch (c) {
     case 't':
         o->target = arg;
@@ -244,6 +250,7 @@ RP_TESTABLE rp_code parse_replay_args(int argc, char **argv, struct replay_opts 
     o->timeout_ms = 30000;
     o->run_header = DEFAULT_RUN_HEADER;
     o->color = -1;
+    cli_slowopts_init(&o->slow);
     int first;
     rp_code prc = cli_getopt(argc, argv, "t:T:c:n:r:w:kC:m:b:H:No:j:d", cmd_replay_longopts,
                              replay_opt, o, &o->help, &first, err);
@@ -388,6 +395,7 @@ static int run_replay(const struct replay_opts *o)
     struct rp_error err = {0};
     struct rp_checker *checker = NULL;
     struct rp_replay *r = NULL;
+    struct rp_baseline *baseline = NULL;
     /* The teardown's steps are checked against its own shape file, when it has one. */
     const char **recs = rp_xcalloc(o->n_recordings + 1, sizeof(*recs));
     memcpy(recs, o->recordings, o->n_recordings * sizeof(*recs));
@@ -398,9 +406,13 @@ static int run_replay(const struct replay_opts *o)
         .learn_from_replay = true,
         .log = cli_log,
     };
-    rp_code rc = rp_checker_new(&co, &checker, &err);
+    rp_code rc = cli_slowopts_fill(&o->slow, &co, &baseline, &err);
+    if (!rc) {
+        rc = rp_checker_new(&co, &checker, &err);
+    }
     free(recs);
     if (rc) {
+        rp_baseline_free(baseline);
         return cli_fail(&err);
     }
     int exitc;
@@ -458,7 +470,8 @@ static int run_replay(const struct replay_opts *o)
     } else if (rc) {
         exitc = cli_fail(&err);
     } else {
-        exitc = sum.failed || sum.unsafe || (o->strict_teardown && teardown_failed(&sum))
+        exitc = sum.failed || sum.unsafe || (o->strict_teardown && teardown_failed(&sum)) ||
+                        (o->slow.fail && sum.slow_p95)
                     ? RP_EXIT_MISMATCH
                     : RP_EXIT_OK;
     }
@@ -469,6 +482,7 @@ static int run_replay(const struct replay_opts *o)
 out:
     rp_replay_free(r);
     rp_checker_free(checker);
+    rp_baseline_free(baseline);
     return exitc;
 }
 

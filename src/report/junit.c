@@ -29,6 +29,7 @@ struct jcase {
     size_t n_mismatches;
     char *text; /* FAIL: mismatch lines; ERROR, SKIPPED: the reason; else NULL */
     bool leak;  /* FAIL of the isolation probe's check (`reprise probe`), not of a shape */
+    char *slow; /* over its latency budget: "slow: 840 ms, recorded 95 ms, ..."; else NULL */
 };
 
 struct jsuite {
@@ -108,6 +109,17 @@ static rp_code junit_begin(void *ctx, const struct rp_run_info *run, struct rp_e
     return RP_OK;
 }
 
+/* The testcase's latency note, for its <system-out>: a new string, or NULL when not slow. */
+static char *slow_note(const struct rp_verdict *v)
+{
+    if (!v->slow) {
+        return NULL;
+    }
+    char text[160], note[176];
+    snprintf(note, sizeof(note), "slow: %s", rp_verdict_slow_text(v, text, sizeof(text)));
+    return rp_xstrdup(note);
+}
+
 static rp_code junit_result(void *ctx, const struct rp_verdict *res, struct rp_error *err)
 {
     (void)err;
@@ -172,6 +184,7 @@ static rp_code junit_result(void *ctx, const struct rp_verdict *res, struct rp_e
         c.text = rp_buf_take(&b, NULL);
     }
     rp_buf_cleanup(&b);
+    c.slow = slow_note(res);
 
     if (s->n == s->cap) {
         s->cap = s->cap ? s->cap * 2 : 16;
@@ -248,6 +261,17 @@ static void put_seconds(FILE *f, uint64_t us)
     fprintf(f, "%" PRIu64 ".%03" PRIu64, ms / 1000, ms % 1000);
 }
 
+/* A slow step's latency note, as the testcase's standard output (a warning, which JUnit has no
+ * element for; with --fail-on-slow it is in the failure too). */
+static void put_slow_note(FILE *f, const struct jcase *c)
+{
+    if (c->slow) {
+        fputs("      <system-out>", f);
+        put_xml(f, c->slow, false);
+        fputs("</system-out>\n", f);
+    }
+}
+
 static void put_case(FILE *f, const char *suite, const struct jcase *c)
 {
     fputs("    <testcase classname=\"", f);
@@ -258,8 +282,12 @@ static void put_case(FILE *f, const char *suite, const struct jcase *c)
     put_seconds(f, c->time_us);
     switch (c->outcome) {
     case RP_OUTCOME_PASS:
-        fputs("\"/>\n", f);
-        return;
+        if (!c->slow) {
+            fputs("\"/>\n", f);
+            return;
+        }
+        fputs("\">\n", f);
+        break;
     case RP_OUTCOME_FAIL:
         if (c->leak) {
             fputs("\">\n      <failure message=\"leak\" type=\"isolation\">", f);
@@ -289,6 +317,7 @@ static void put_case(FILE *f, const char *suite, const struct jcase *c)
         fputs("</failure>\n", f);
         break;
     }
+    put_slow_note(f, c);
     fputs("    </testcase>\n", f);
 }
 
@@ -317,6 +346,7 @@ static void suite_free(struct jsuite *s)
     for (size_t k = 0; k < s->n; k++) {
         free(s->cases[k].name);
         free(s->cases[k].text);
+        free(s->cases[k].slow);
     }
     free(s->cases);
     free(s->name);

@@ -5,9 +5,11 @@
  * compression, chunked replies, logging) and the signal handling; the routes are in api.c.
  *
  *   reprise-demo --listen HOST:PORT [--drift] [--leak] [--quiet] [--first-id N]
+ *                [--delay PATTERN=MS]...
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fnmatch.h>
 #include <getopt.h>
 #include <limits.h>
 #include <netinet/in.h>
@@ -19,6 +21,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <time.h>
 
 #define ZLIB_CONST
 #include <microhttpd.h>
@@ -33,6 +36,8 @@
 #define CONNECTION_TIMEOUT 30          /* seconds */
 #define CONNECTION_MEMORY  (64 * 1024) /* MHD's per-connection buffer: caps the headers */
 #define MAX_LOGGED_PATH    256
+#define MAX_DELAYS         8
+#define MAX_DELAY_MS       60000
 
 struct demo_opts {
     char host[INET6_ADDRSTRLEN];
@@ -43,6 +48,8 @@ struct demo_opts {
     bool leak;
     bool quiet;
     uint64_t first_id;
+    struct demo_delay delays[MAX_DELAYS];
+    size_t n_delays;
 };
 
 /* One request's state, from its headers to the request-completed callback. */
@@ -61,6 +68,7 @@ struct conn_req {
 
 static const char usage[] =
     "usage: reprise-demo [--listen HOST:PORT] [--drift] [--leak] [--quiet] [--first-id N]\n"
+    "                    [--delay PATTERN=MS]...\n"
     "\n"
     "A small multi-tenant shop kept in memory, to record and replay sessions against.\n"
     "Once listening it prints its URL (http://HOST:PORT) on one line of standard output.\n"
@@ -74,16 +82,16 @@ static const char usage[] =
     "  --quiet             do not log one line per request to standard error\n"
     "  --first-id N        number the admin's things, GraphQL orders and API notes from N on\n"
     "                      (one sequence for all tenants; default 1)\n"
+    "  --delay PATTERN=MS  reply MS milliseconds late (1 to 60000) to a path matching the\n"
+    "                      shell pattern PATTERN, '*' crossing '/' (/t/*/api/orders/*/pay):\n"
+    "                      a deliberate slowdown for replay's latency budget; up to 8 of them\n"
     "  --help              print this help and exit\n";
 
 static const struct option longopts[] = {
-    {"listen", required_argument, NULL, 'l'},
-    {"drift", no_argument, NULL, 'd'},
-    {"quiet", no_argument, NULL, 'q'},
-    {"first-id", required_argument, NULL, 'f'},
-    {"leak", no_argument, NULL, 'L'},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
+    {"listen", required_argument, NULL, 'l'}, {"drift", no_argument, NULL, 'd'},
+    {"quiet", no_argument, NULL, 'q'},        {"first-id", required_argument, NULL, 'f'},
+    {"leak", no_argument, NULL, 'L'},         {"delay", required_argument, NULL, 'D'},
+    {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
 };
 
 static int usage_error(const char *what, const char *arg)
@@ -153,6 +161,28 @@ static bool parse_listen(const char *s, struct demo_opts *opts)
     return true;
 }
 
+/* Parses PATTERN=MS (split at the last '=', which is cut to a NUL) into the next delay. */
+static bool parse_delay(char *arg, struct demo_opts *opts)
+{
+    char *eq = strrchr(arg, '=');
+    if (!eq || eq == arg || opts->n_delays == MAX_DELAYS) {
+        return false;
+    }
+    size_t len = strlen(eq + 1);
+    errno = 0;
+    char *end = NULL;
+    unsigned long long ms = strtoull(eq + 1, &end, 10);
+    if (len == 0 || len > 5 || strspn(eq + 1, "0123456789") != len || errno || *end || ms == 0 ||
+        ms > MAX_DELAY_MS) {
+        return false;
+    }
+    *eq = '\0';
+    opts->delays[opts->n_delays].pattern = arg;
+    opts->delays[opts->n_delays].ms = (unsigned)ms;
+    opts->n_delays++;
+    return true;
+}
+
 /* Returns -1 to run, or the exit code: 0 after --help, 2 on a usage error. */
 static int parse_args(int argc, char **argv, struct demo_opts *opts)
 {
@@ -177,6 +207,12 @@ static int parse_args(int argc, char **argv, struct demo_opts *opts)
         case 'q':
             opts->quiet = true;
             break;
+        case 'D':
+            if (!parse_delay(optarg, opts)) {
+                return usage_error("--delay wants PATTERN=MS, MS from 1 to 60000, at most 8 times",
+                                   optarg);
+            }
+            break;
         case 'f': {
             size_t len = strlen(optarg);
             char *end = NULL;
@@ -195,6 +231,9 @@ static int parse_args(int argc, char **argv, struct demo_opts *opts)
         default:
             if (optopt == 'f') {
                 return usage_error("--first-id needs N", NULL);
+            }
+            if (optopt == 'D') {
+                return usage_error("--delay needs PATTERN=MS", NULL);
             }
             return usage_error(optopt == 'l' ? "--listen needs HOST:PORT" : "unknown option",
                                optopt == 'l' ? NULL : argv[optind - 1]);
@@ -469,6 +508,24 @@ static bool announced_too_big(const char *cl)
     return errno || *end || n > DEMO_MAX_BODY;
 }
 
+/*
+ * Waits before a reply to a path that --delay names. The wait is a plain sleep on the server's
+ * one thread, so other requests wait too: enough for a test of one session's latency.
+ */
+static void delay_reply(const struct demo_app *app, const char *path)
+{
+    const struct demo_delay *delays = app->delays;
+    for (size_t i = 0; i < app->n_delays; i++) {
+        if (fnmatch(delays[i].pattern, path, 0) == 0) {
+            struct timespec ts = {.tv_sec = delays[i].ms / 1000,
+                                  .tv_nsec = (long)(delays[i].ms % 1000) * 1000000L};
+            while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+            }
+            return;
+        }
+    }
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **req_cls)
@@ -535,6 +592,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     struct demo_reply rep;
     memset(&rep, 0, sizeof(rep));
     demo_route(app, &rq, &rep);
+    delay_reply(app, url);
     return send_reply(conn, r, &rep);
 }
 
@@ -587,6 +645,8 @@ int main(int argc, char **argv)
         .drift = opts.drift,
         .leak = opts.leak,
         .quiet = opts.quiet,
+        .delays = opts.delays,
+        .n_delays = opts.n_delays,
     };
     code = 1;
     unsigned flags = MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD;

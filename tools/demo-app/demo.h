@@ -187,6 +187,12 @@ void demo_orders_free(struct demo_order *v, size_t n);
 
 struct demo_objects;
 
+/* --delay PATTERN=MS: replies to paths matching PATTERN (fnmatch, '*' crosses '/') wait MS. */
+struct demo_delay {
+    const char *pattern; /* borrowed from argv, cut at its '=' in place */
+    unsigned ms;
+};
+
 struct demo_app {
     struct demo_store *store;
     struct demo_objects *objs; /* the admin's things, GraphQL orders, API notes (objects.c) */
@@ -194,6 +200,8 @@ struct demo_app {
     bool leak;                 /* --leak: GET /t/NAME/api/orders/ID checks the session, not the
                                   tenant (a cross-tenant read for `reprise probe` to catch) */
     bool quiet;                /* --quiet: no line per request on stderr */
+    const struct demo_delay *delays; /* --delay, n_delays of them (demo.c's options) */
+    size_t n_delays;
 };
 
 /* What a handler sees of a request. Every pointer is borrowed for the call. */
