@@ -4,7 +4,7 @@
  * sessions against. This file holds the command line, the libmicrohttpd glue (request bodies,
  * compression, chunked replies, logging) and the signal handling; the routes are in api.c.
  *
- *   reprise-demo --listen HOST:PORT [--drift] [--leak] [--quiet] [--first-id N]
+ *   reprise-demo --listen HOST:PORT [--drift] [--leak] [--noise] [--quiet] [--first-id N]
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -43,6 +43,7 @@ struct demo_opts {
     bool leak;
     bool quiet;
     uint64_t first_id;
+    bool noise;
 };
 
 /* One request's state, from its headers to the request-completed callback. */
@@ -60,7 +61,8 @@ struct conn_req {
 /* Command line. */
 
 static const char usage[] =
-    "usage: reprise-demo [--listen HOST:PORT] [--drift] [--leak] [--quiet] [--first-id N]\n"
+    "usage: reprise-demo [--listen HOST:PORT] [--drift] [--leak] [--noise] [--quiet]\n"
+    "                    [--first-id N]\n"
     "\n"
     "A small multi-tenant shop kept in memory, to record and replay sessions against.\n"
     "Once listening it prints its URL (http://HOST:PORT) on one line of standard output.\n"
@@ -71,6 +73,9 @@ static const char usage[] =
     "                      a deliberate regression for replay to catch\n"
     "  --leak              GET /t/NAME/api/orders/ID checks the session but not the tenant:\n"
     "                      a deliberate isolation bug for `reprise probe` to catch\n"
+    "  --noise             order objects vary by tenant as real APIs do (a field null or\n"
+    "                      missing, a new enum value, a number as a string), for\n"
+    "                      `reprise shape --learn`\n"
     "  --quiet             do not log one line per request to standard error\n"
     "  --first-id N        number the admin's things, GraphQL orders and API notes from N on\n"
     "                      (one sequence for all tenants; default 1)\n"
@@ -82,6 +87,7 @@ static const struct option longopts[] = {
     {"quiet", no_argument, NULL, 'q'},
     {"first-id", required_argument, NULL, 'f'},
     {"leak", no_argument, NULL, 'L'},
+    {"noise", no_argument, NULL, 'N'}, /* orders vary by tenant */
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -173,6 +179,9 @@ static int parse_args(int argc, char **argv, struct demo_opts *opts)
             break;
         case 'L':
             opts->leak = true;
+            break;
+        case 'N':
+            opts->noise = true;
             break;
         case 'q':
             opts->quiet = true;
@@ -587,6 +596,7 @@ int main(int argc, char **argv)
         .drift = opts.drift,
         .leak = opts.leak,
         .quiet = opts.quiet,
+        .noise = opts.noise,
     };
     code = 1;
     unsigned flags = MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD;

@@ -132,6 +132,7 @@ struct demo_item {
 
 struct demo_order {
     uint64_t id;
+    uint64_t tenant_id; /* whose order it is (--noise varies by it) */
     bool paid;
     time_t created_at;
     time_t paid_at;
@@ -194,6 +195,7 @@ struct demo_app {
     bool leak;                 /* --leak: GET /t/NAME/api/orders/ID checks the session, not the
                                   tenant (a cross-tenant read for `reprise probe` to catch) */
     bool quiet;                /* --quiet: no line per request on stderr */
+    bool noise;                /* --noise: order objects vary by tenant as real APIs do (api.c) */
 };
 
 /* What a handler sees of a request. Every pointer is borrowed for the call. */
