@@ -86,11 +86,13 @@ static char *node(const struct rp_shapeset *set, const char *path)
 {
     cJSON *body = body_of(set);
     const cJSON *n = body;
-    char *copy = strdup(path);
-    for (char *k = strtok(copy, "."); k && n; k = strtok(NULL, ".")) {
-        n = cJSON_GetObjectItemCaseSensitive(n, k);
+    for (const char *k = path; k && n;) {
+        const char *dot = strchr(k, '.');
+        char *key = dot ? strndup(k, (size_t)(dot - k)) : strdup(k);
+        n = cJSON_GetObjectItemCaseSensitive(n, key);
+        free(key);
+        k = dot ? dot + 1 : NULL;
     }
-    free(copy);
     char *out = n ? cJSON_PrintUnformatted(n) : strdup("(none)");
     cJSON_Delete(body);
     return out;
