@@ -138,6 +138,8 @@ void rp__schema_union(struct rp__schema *a, struct rp__schema *b);
 unsigned rp__type_of(const cJSON *v);
 /* True when v has one of the types (a whole number passes "integer"), as matching decides. */
 bool rp__type_ok(unsigned types, const cJSON *v);
+/* True when v must not be shown or kept: under a credential's name, or looking like a secret. */
+bool rp__value_hidden(const cJSON *v);
 /* True when v equals one of the enum's values, as matching decides. */
 bool rp__in_enum(const cJSON *values, const cJSON *v);
 

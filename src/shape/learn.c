@@ -294,6 +294,9 @@ static void walk_enum(struct rp_shape_learner *l, struct rp__schema *s, const cJ
     char *text = rp__json_print(v, false);
     if (rp__in_enum(s->enum_values, v)) {
         seen_again(l, s, K_ENUM, 0, text);
+    } else if (rp__value_hidden(v)) {
+        /* A live value that looks like a secret goes neither into the file nor into a message. */
+        problem(l, "%s: a value that looks like a secret is not added to the enum", path_text(l));
     } else if (cJSON_IsNumber(v) && v->valuedouble - v->valuedouble != 0) {
         /* 1e999: written back it would read as null, and mean another enum. */
         problem(l, "%s: %s is out of range for an enum: not learned", path_text(l), text);

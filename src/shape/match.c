@@ -192,7 +192,7 @@ bool rp__type_ok(unsigned types, const cJSON *v)
  * the one the tenant's session really got: mismatch text reaches terminals, JUnit files, CI
  * logs and results files.
  */
-static bool hidden(const cJSON *v)
+bool rp__value_hidden(const cJSON *v)
 {
     if (v->string) {
         size_t n = strlen(v->string);
@@ -215,7 +215,7 @@ static bool hidden(const cJSON *v)
 
 static void describe(struct rp_buf *b, const cJSON *v, bool with_type)
 {
-    if ((cJSON_IsString(v) || cJSON_IsNumber(v)) && hidden(v)) {
+    if ((cJSON_IsString(v) || cJSON_IsNumber(v)) && rp__value_hidden(v)) {
         char mask[48];
         char *num = cJSON_IsNumber(v) ? rp__json_print(v, false) : NULL;
         rp__secret_mask(num ? strlen(num) : strlen(v->valuestring), mask, sizeof(mask));

@@ -364,3 +364,20 @@ Test(shape_learn, a_learned_set_saves_and_loads_with_its_annotations)
     rp_shape_learner_free(l);
     rp_shapeset_free(set);
 }
+
+Test(shape_learn, a_value_like_a_secret_is_not_added_to_an_enum)
+{
+    struct rp_shapeset *set = set_written(
+        "{\"status\":200,\"media_type\":\"application/json\",\"body\":{\"type\":\"object\","
+        "\"properties\":{\"card\":{\"enum\":[\"none\"]}}}}");
+    const char *runs[] = {"{\"card\":\"4111111111111111\"}"};
+    struct rp_shape_learner *l = learn_runs(set, 1, runs);
+    cr_assert_eq(rp_shape_learner_count(l), 0);
+    cr_assert_eq(rp_shape_learner_problems(l), 1);
+    cr_assert_str_eq(rp_shape_learner_problem(l, 0),
+                     "exchange 1, run 1: $.card: a value that looks like a secret is not added "
+                     "to the enum");
+    expect_node(set, "properties.card.enum", "[\"none\"]");
+    rp_shape_learner_free(l);
+    rp_shapeset_free(set);
+}
