@@ -263,22 +263,24 @@ static rp_code base_shapes(const struct shape_opts *o, const char *path, struct 
     return rc;
 }
 
-/* "relaxed 2 fields:" then a line per relaxation, grouped by exchange and path. */
+/* "relaxed 2 fields in 1 exchange:" then a line per relaxation, by exchange and path. */
 static void print_learned(const struct rp_shape_learner *l)
 {
     size_t n = rp_shape_learner_count(l);
-    size_t fields = 0;
+    size_t fields = 0, exchanges = 0;
     struct rp_learned prev = {0}, e;
     for (size_t i = 0; i < n; i++) {
         rp_shape_learner_get(l, i, &e);
         fields += i == 0 || e.seq != prev.seq || strcmp(e.path, prev.path) != 0;
+        exchanges += i == 0 || e.seq != prev.seq;
         prev = e;
     }
     if (n == 0) {
         printf("nothing moved between runs: no field relaxed\n");
         return;
     }
-    printf("relaxed %zu field%s:\n", fields, fields == 1 ? "" : "s");
+    printf("relaxed %zu field%s in %zu exchange%s:\n", fields, fields == 1 ? "" : "s", exchanges,
+           exchanges == 1 ? "" : "s");
     for (size_t i = 0; i < n; i++) {
         rp_shape_learner_get(l, i, &e);
         printf("  #%llu %s  %s (%s)\n", (unsigned long long)e.seq, e.request ? e.request : "",
