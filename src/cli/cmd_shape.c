@@ -194,12 +194,12 @@ struct learn_run {
 static void on_step(void *ud, const struct rp_replay_event *ev)
 {
     struct learn_run *lr = ud;
-    if (ev->status == RP_REPLAY_DONE && !ev->teardown) {
+    if (ev->status == RP_REPLAY_DONE && !ev->teardown && ev->recorded) {
         rp_shape_learn(lr->learner, ev->recorded->seq, ev->session_no, &ev->live->resp);
     } else if (ev->status == RP_REPLAY_ERROR || ev->status == RP_REPLAY_UNSAFE) {
         char msg[RP_ERROR_MSG_MAX * 2];
         snprintf(msg, sizeof(msg), "%s: exchange %llu: %s", ev->session,
-                 (unsigned long long)ev->recorded->seq,
+                 (unsigned long long)(ev->recorded ? ev->recorded->seq : 0),
                  ev->message ? ev->message : rp_code_str(ev->code));
         cli_log(NULL, RP_LOG_WARN, msg);
         lr->unsafe += ev->status == RP_REPLAY_UNSAFE;

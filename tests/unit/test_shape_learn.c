@@ -381,3 +381,16 @@ Test(shape_learn, a_value_like_a_secret_is_not_added_to_an_enum)
     rp_shape_learner_free(l);
     rp_shapeset_free(set);
 }
+
+Test(shape_learn, a_map_keyed_by_ids_is_learned_through_its_values)
+{
+    struct rp_shapeset *set = set_inferred("{\"byId\":{\"41\":{\"n\":1},\"42\":{\"n\":2}}}");
+    const char *runs[] = {"{\"byId\":{\"77\":{\"n\":null}}}", "{\"byId\":{\"78\":{\"n\":3}}}"};
+    struct rp_shape_learner *l = learn_runs(set, 2, runs);
+    cr_assert_eq(rp_shape_learner_count(l), 1);
+    expect_learned(l, 0, "$.byId.*.n", "null in 1 of 2 runs");
+    expect_node(set, "properties.byId.additionalProperties.properties.n.type",
+                "[\"number\",\"null\"]");
+    rp_shape_learner_free(l);
+    rp_shapeset_free(set);
+}
