@@ -247,7 +247,27 @@ struct shape_opts {
     const char *file;
     const char *out;
     bool help;
+    /* --learn: replay the recording --runs times and relax what moves (cmd_shape.c). Strings
+     * borrowed from argv; the arrays owned (shape_opts_cleanup). */
+    bool learn;
+    const char *target;
+    unsigned runs;
+    const char **tenants; /* FROM=TO, as given */
+    size_t n_tenants;
+    const char **hosts; /* HOST=URL */
+    size_t n_hosts;
+    const char **binds; /* NAME=PLACE */
+    size_t n_binds;
+    const char **consts;
+    size_t n_consts;
+    uint64_t timeout_ms;
+    bool insecure;
+    const char *cacert;
+    const char *run_header; /* NULL: --no-run-header */
 };
+
+/* Frees what parse_shape_args allocated. */
+void shape_opts_cleanup(struct shape_opts *o);
 
 struct diff_opts {
     const char *results;

@@ -281,3 +281,40 @@ Test(cli, replay_and_diff_take_the_latency_budget_with_its_defaults)
     }
     cr_assert_str_eq(err.msg, "--slower wants FACTOR[,MIN] (3, 2.5,100ms) or off, got '3,'");
 }
+
+Test(cli, shape_learn_options)
+{
+    struct shape_opts so;
+    struct rp_error err = {0};
+    char *learn[] = {"shape",
+                     "a.jsonl.gz",
+                     "--learn",
+                     "--target",
+                     "http://x.test",
+                     "--runs",
+                     "5",
+                     "-T",
+                     "acme=acme-{run}-{session}",
+                     NULL};
+    cr_assert_eq(parse_shape_args(9, learn, &so, &err), RP_OK, "%s", err.msg);
+    cr_assert(so.learn);
+    cr_assert_str_eq(so.target, "http://x.test");
+    cr_assert_eq(so.runs, 5);
+    cr_assert_eq(so.n_tenants, 1);
+    cr_assert_eq(so.timeout_ms, 30000);
+    shape_opts_cleanup(&so);
+    char *dflt[] = {"shape", "a.jsonl.gz", "--learn", "-t", "http://x.test", NULL};
+    cr_assert_eq(parse_shape_args(5, dflt, &so, &err), RP_OK, "%s", err.msg);
+    cr_assert_eq(so.runs, 3);
+    shape_opts_cleanup(&so);
+    char *no_target[] = {"shape", "a.jsonl.gz", "--learn", NULL};
+    cr_assert_eq(parse_shape_args(3, no_target, &so, &err), RP_EUSAGE);
+    shape_opts_cleanup(&so);
+    char *no_learn[] = {"shape", "a.jsonl.gz", "--runs", "3", NULL};
+    cr_assert_eq(parse_shape_args(4, no_learn, &so, &err), RP_EUSAGE);
+    cr_assert(strstr(err.msg, "--runs only goes with --learn"), "%s", err.msg);
+    shape_opts_cleanup(&so);
+    char *zero[] = {"shape", "a.jsonl.gz", "--learn", "-t", "http://x.test", "--runs", "0", NULL};
+    cr_assert_eq(parse_shape_args(7, zero, &so, &err), RP_EUSAGE);
+    shape_opts_cleanup(&so);
+}

@@ -4,7 +4,7 @@
  * sessions against. This file holds the command line, the libmicrohttpd glue (request bodies,
  * compression, chunked replies, logging) and the signal handling; the routes are in api.c.
  *
- *   reprise-demo --listen HOST:PORT [--drift] [--leak] [--quiet] [--first-id N]
+ *   reprise-demo --listen HOST:PORT [--drift] [--leak] [--noise] [--quiet] [--first-id N]
  *                [--delay PATTERN=MS]...
  */
 #include <arpa/inet.h>
@@ -50,6 +50,7 @@ struct demo_opts {
     uint64_t first_id;
     struct demo_delay delays[MAX_DELAYS];
     size_t n_delays;
+    bool noise;
 };
 
 /* One request's state, from its headers to the request-completed callback. */
@@ -67,8 +68,8 @@ struct conn_req {
 /* Command line. */
 
 static const char usage[] =
-    "usage: reprise-demo [--listen HOST:PORT] [--drift] [--leak] [--quiet] [--first-id N]\n"
-    "                    [--delay PATTERN=MS]...\n"
+    "usage: reprise-demo [--listen HOST:PORT] [--drift] [--leak] [--noise] [--quiet]\n"
+    "                    [--first-id N] [--delay PATTERN=MS]...\n"
     "\n"
     "A small multi-tenant shop kept in memory, to record and replay sessions against.\n"
     "Once listening it prints its URL (http://HOST:PORT) on one line of standard output.\n"
@@ -79,6 +80,9 @@ static const char usage[] =
     "                      a deliberate regression for replay to catch\n"
     "  --leak              GET /t/NAME/api/orders/ID checks the session but not the tenant:\n"
     "                      a deliberate isolation bug for `reprise probe` to catch\n"
+    "  --noise             order objects vary by tenant as real APIs do (a field null or\n"
+    "                      missing, a new enum value, a number as a string), for\n"
+    "                      `reprise shape --learn`\n"
     "  --quiet             do not log one line per request to standard error\n"
     "  --first-id N        number the admin's things, GraphQL orders and API notes from N on\n"
     "                      (one sequence for all tenants; default 1)\n"
@@ -88,10 +92,15 @@ static const char usage[] =
     "  --help              print this help and exit\n";
 
 static const struct option longopts[] = {
-    {"listen", required_argument, NULL, 'l'}, {"drift", no_argument, NULL, 'd'},
-    {"quiet", no_argument, NULL, 'q'},        {"first-id", required_argument, NULL, 'f'},
-    {"leak", no_argument, NULL, 'L'},         {"delay", required_argument, NULL, 'D'},
-    {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+    {"listen", required_argument, NULL, 'l'},
+    {"drift", no_argument, NULL, 'd'},
+    {"quiet", no_argument, NULL, 'q'},
+    {"first-id", required_argument, NULL, 'f'},
+    {"leak", no_argument, NULL, 'L'},
+    {"noise", no_argument, NULL, 'N'}, /* orders vary by tenant */
+    {"delay", required_argument, NULL, 'D'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
 };
 
 static int usage_error(const char *what, const char *arg)
@@ -203,6 +212,9 @@ static int parse_args(int argc, char **argv, struct demo_opts *opts)
             break;
         case 'L':
             opts->leak = true;
+            break;
+        case 'N':
+            opts->noise = true;
             break;
         case 'q':
             opts->quiet = true;
@@ -647,6 +659,7 @@ int main(int argc, char **argv)
         .quiet = opts.quiet,
         .delays = opts.delays,
         .n_delays = opts.n_delays,
+        .noise = opts.noise,
     };
     code = 1;
     unsigned flags = MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD;

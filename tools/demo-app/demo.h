@@ -132,6 +132,7 @@ struct demo_item {
 
 struct demo_order {
     uint64_t id;
+    uint64_t tenant_id; /* whose order it is (--noise varies by it) */
     bool paid;
     time_t created_at;
     time_t paid_at;
@@ -202,6 +203,7 @@ struct demo_app {
     bool quiet;                /* --quiet: no line per request on stderr */
     const struct demo_delay *delays; /* --delay, n_delays of them (demo.c's options) */
     size_t n_delays;
+    bool noise; /* --noise: order objects vary by tenant as real APIs do (api.c) */
 };
 
 /* What a handler sees of a request. Every pointer is borrowed for the call. */
