@@ -67,6 +67,15 @@ int cli_parsed(const char *cmd, const char *usage, rp_code rc, const struct rp_e
 /* True when out is a terminal and NO_COLOR is not set. */
 bool cli_color(FILE *out);
 
+/*
+ * The exit code the sessions' verdicts give (sum->sessions): 1 when one failed, or was flaky
+ * with fail_on_flaky; else 3 when one failed on the infrastructure, with one line on stderr
+ * (why's message when why is not NULL: the run's first target failure); else 0 (flaky
+ * sessions pass).
+ */
+int cli_sessions_exit(const struct rp_run_summary *sum, bool fail_on_flaky,
+                      const struct rp_error *why);
+
 /* Appends arg (borrowed from argv) to the list *v of *n strings. */
 void cli_push_arg(const char ***v, size_t *n, const char *arg);
 
@@ -198,6 +207,8 @@ struct replay_opts {
     const char *teardown;         /* --teardown RECORDING */
     bool strict_teardown;         /* a teardown failure fails the run */
     uint64_t teardown_timeout_ms; /* after SIGINT/SIGTERM: the teardowns' time */
+    unsigned retries;             /* --retries N: a failed session again, in a new tenant */
+    bool fail_on_flaky;           /* --fail-on-flaky: a flaky session fails the run */
 };
 
 /* Frees what parse_replay_args allocated (the pair lists). */
@@ -214,6 +225,7 @@ struct diff_opts {
     const char *shape;
     int color;
     bool help;
+    bool fail_on_flaky; /* --fail-on-flaky */
 };
 
 #ifdef REPRISE_TESTING

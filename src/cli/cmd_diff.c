@@ -11,6 +11,7 @@
 
 const struct option cmd_diff_longopts[] = {
     {"shape", required_argument, NULL, 's'},
+    {"fail-on-flaky", no_argument, NULL, 'F'},
     {"color", no_argument, NULL, 'L'},
     {"no-color", no_argument, NULL, 'l'},
     {"help", no_argument, NULL, 'h'},
@@ -30,6 +31,9 @@ static rp_code diff_opt(void *opts, int c, const char *arg, struct rp_error *err
         break;
     case 'l':
         o->color = 0;
+        break;
+    case 'F':
+        o->fail_on_flaky = true;
         break;
     }
     return RP_OK;
@@ -70,10 +74,8 @@ static int run_diff(const struct diff_opts *o)
     fflush(stdout);
     if (rc) {
         exitc = cli_fail(&err);
-    } else if (sum.errors) {
-        exitc = RP_EXIT_TARGET;
     } else {
-        exitc = sum.failed || sum.unsafe ? RP_EXIT_MISMATCH : RP_EXIT_OK;
+        exitc = cli_sessions_exit(&sum, o->fail_on_flaky, NULL); /* as the replay judged them */
     }
     rp_checker_free(checker);
     return exitc;

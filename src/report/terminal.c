@@ -450,6 +450,21 @@ static rp_code add_teardown(struct terminal *t, struct rp_buf *b, const struct r
     return rc;
 }
 
+/* The sessions' verdicts over their attempts (--retries), when some session was judged. */
+static rp_code add_sessions(struct rp_buf *b, const struct rp_run_summary *sum,
+                            struct rp_error *err)
+{
+    if (sum->sessions.passed + sum->sessions.flaky + sum->sessions.failed + sum->sessions.infra ==
+        0) {
+        return RP_OK;
+    }
+    return rp_buf_addf(b, err,
+                       "sessions: %" PRIu64 " passed, %" PRIu64 " flaky, %" PRIu64
+                       " failed, %" PRIu64 " infrastructure\n",
+                       sum->sessions.passed, sum->sessions.flaky, sum->sessions.failed,
+                       sum->sessions.infra);
+}
+
 /*
  * The closing summary. It always carries the wall time and latency after the counts, so the
  * line is never just "N passed, N failed", the form CI log scrapers take for a test runner's.
@@ -493,6 +508,9 @@ static rp_code terminal_end(void *ctx, const struct rp_run_summary *sum, struct 
     }
     if (!rc) {
         rc = rp_buf_adds(&b, " ms\n", err);
+    }
+    if (!rc) {
+        rc = add_sessions(&b, sum, err);
     }
     if (!rc) {
         rc = emit(t, &b, err);
