@@ -5,6 +5,7 @@
  * compression, chunked replies, logging) and the signal handling; the routes are in api.c.
  *
  *   reprise-demo --listen HOST:PORT [--drift] [--leak] [--quiet] [--first-id N]
+ *                [--fail-once PATH] [--gateway-error PATH]
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -43,6 +44,8 @@ struct demo_opts {
     bool leak;
     bool quiet;
     uint64_t first_id;
+    const char *fail_once;     /* --fail-once PATH */
+    const char *gateway_error; /* --gateway-error PATH */
 };
 
 /* One request's state, from its headers to the request-completed callback. */
@@ -61,6 +64,7 @@ struct conn_req {
 
 static const char usage[] =
     "usage: reprise-demo [--listen HOST:PORT] [--drift] [--leak] [--quiet] [--first-id N]\n"
+    "                    [--fail-once PATH] [--gateway-error PATH]\n"
     "\n"
     "A small multi-tenant shop kept in memory, to record and replay sessions against.\n"
     "Once listening it prints its URL (http://HOST:PORT) on one line of standard output.\n"
@@ -74,6 +78,10 @@ static const char usage[] =
     "  --quiet             do not log one line per request to standard error\n"
     "  --first-id N        number the admin's things, GraphQL orders and API notes from N on\n"
     "                      (one sequence for all tenants; default 1)\n"
+    "  --fail-once PATH    the first request whose path ends with PATH (/api/products matches\n"
+    "                      every tenant's) gets a 500, once over the process: a flaky step\n"
+    "  --gateway-error PATH  every request whose path ends with PATH gets a 502 Bad Gateway,\n"
+    "                      as a load balancer gives for an application it cannot reach\n"
     "  --help              print this help and exit\n";
 
 static const struct option longopts[] = {
@@ -82,6 +90,8 @@ static const struct option longopts[] = {
     {"quiet", no_argument, NULL, 'q'},
     {"first-id", required_argument, NULL, 'f'},
     {"leak", no_argument, NULL, 'L'},
+    {"fail-once", required_argument, NULL, 'F'},
+    {"gateway-error", required_argument, NULL, 'G'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -189,12 +199,26 @@ static int parse_args(int argc, char **argv, struct demo_opts *opts)
             opts->first_id = (uint64_t)v;
             break;
         }
+        case 'F':
+        case 'G':
+            if (optarg[0] != '/') {
+                return usage_error(c == 'F' ? "--fail-once wants a path starting with /"
+                                            : "--gateway-error wants a path starting with /",
+                                   optarg);
+            }
+            *(c == 'F' ? &opts->fail_once : &opts->gateway_error) = optarg;
+            break;
         case 'h':
             fputs(usage, stdout);
             return 0;
         default:
             if (optopt == 'f') {
                 return usage_error("--first-id needs N", NULL);
+            }
+            if (optopt == 'F' || optopt == 'G') {
+                return usage_error(optopt == 'F' ? "--fail-once needs PATH"
+                                                 : "--gateway-error needs PATH",
+                                   NULL);
             }
             return usage_error(optopt == 'l' ? "--listen needs HOST:PORT" : "unknown option",
                                optopt == 'l' ? NULL : argv[optind - 1]);
@@ -469,6 +493,33 @@ static bool announced_too_big(const char *cl)
     return errno || *end || n > DEMO_MAX_BODY;
 }
 
+/* Whether path is suffix or ends with it: "/api/products" names every tenant's. */
+static bool path_ends_with(const char *path, const char *suffix)
+{
+    size_t n = strlen(path), k = strlen(suffix);
+    return n >= k && strcmp(path + n - k, suffix) == 0;
+}
+
+/*
+ * The faults for `reprise replay --retries`: --gateway-error's 502 for every request to its
+ * path, and --fail-once's 500 for the first request to its path, before any handler runs (so
+ * nothing is written). Returns true when rep was filled.
+ */
+static bool fault_reply(struct demo_app *app, const char *path, struct demo_reply *rep)
+{
+    if (app->gateway_error && path_ends_with(path, app->gateway_error)) {
+        demo_reply_text(rep, 502, DEMO_CT_HTML,
+                        "<html><body><h1>502 Bad Gateway</h1></body></html>\n");
+        return true;
+    }
+    if (app->fail_once && path_ends_with(path, app->fail_once) &&
+        !atomic_exchange(&app->failed_once, true)) {
+        demo_reply_error(rep, 500, "--fail-once: this request fails, the next ones will not");
+        return true;
+    }
+    return false;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **req_cls)
@@ -534,7 +585,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     };
     struct demo_reply rep;
     memset(&rep, 0, sizeof(rep));
-    demo_route(app, &rq, &rep);
+    if (!fault_reply(app, url, &rep)) {
+        demo_route(app, &rq, &rep);
+    }
     return send_reply(conn, r, &rep);
 }
 
@@ -587,6 +640,8 @@ int main(int argc, char **argv)
         .drift = opts.drift,
         .leak = opts.leak,
         .quiet = opts.quiet,
+        .fail_once = opts.fail_once,
+        .gateway_error = opts.gateway_error,
     };
     code = 1;
     unsigned flags = MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD;

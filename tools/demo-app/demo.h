@@ -8,6 +8,7 @@
 #define REPRISE_DEMO_H
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -194,6 +195,10 @@ struct demo_app {
     bool leak;                 /* --leak: GET /t/NAME/api/orders/ID checks the session, not the
                                   tenant (a cross-tenant read for `reprise probe` to catch) */
     bool quiet;                /* --quiet: no line per request on stderr */
+    /* Faults for `reprise replay --retries` (demo.c): a path suffix each, or NULL. */
+    const char *fail_once;     /* --fail-once PATH: the first request to it gets a 500 */
+    atomic_bool failed_once;   /* it came */
+    const char *gateway_error; /* --gateway-error PATH: every request to it gets a 502 */
 };
 
 /* What a handler sees of a request. Every pointer is borrowed for the call. */
