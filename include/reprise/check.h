@@ -78,8 +78,8 @@ struct rp_verdict {
     char *own_session;
     char *own_error;
     struct rp_shape *own_shape;
-    bool teardown; /* a step of the session's teardown (--teardown): tallied and shown apart */
-    unsigned attempt; /* 0: the session's first run; K: its K-th retry (--retries), in a new tenant */
+    bool teardown;    /* a step of the session's teardown (--teardown): tallied and shown apart */
+    unsigned attempt; /* 0: the session's first run; K: its K-th retry (--retries) */
 };
 
 RP_EXTERN void rp_verdict_init(struct rp_verdict *v);
@@ -277,8 +277,8 @@ RP_EXTERN RP_NODISCARD rp_code rp_checker_stored(struct rp_checker *c, struct rp
 /*
  * Ends the run: gives every session that did not end (a results file read back, a run cut
  * short) its verdict, as rp_checker_session_end() would, in the order they started; fills *out
- * with the totals and percentiles and calls every sink's end() (when their begin() came). Returns the kept sink error, else the first end() error, else RP_OK;
- * *out is filled in every case.
+ * with the totals and percentiles and calls every sink's end() (when their begin() came). Returns
+ * the kept sink error, else the first end() error, else RP_OK; *out is filled in every case.
  */
 RP_EXTERN RP_NODISCARD rp_code rp_checker_end(struct rp_checker *c, struct rp_run_summary *out,
                                               struct rp_error *err);

@@ -20,12 +20,12 @@ struct check_slot {
  */
 struct sess {
     char *name;
-    unsigned attempt; /* the latest attempt seen */
-    bool failed;      /* the latest attempt has a main step that did not pass */
-    bool infra;       /* and the first of them failed for the infrastructure */
-    bool passed_first;  /* attempt 0 passed */
-    bool passed_later;  /* a later attempt passed */
-    bool failed_app;    /* an attempt failed for the application */
+    unsigned attempt;  /* the latest attempt seen */
+    bool failed;       /* the latest attempt has a main step that did not pass */
+    bool infra;        /* and the first of them failed for the infrastructure */
+    bool passed_first; /* attempt 0 passed */
+    bool passed_later; /* a later attempt passed */
+    bool failed_app;   /* an attempt failed for the application */
 };
 
 struct rp_checker {

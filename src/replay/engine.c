@@ -186,8 +186,8 @@ static bool retry_wanted(struct rp_replay *r, const struct rp__replay_session *s
         return false;
     }
     if (r->o.max_requests && r->sent >= r->o.max_requests) {
-        rp__replay_log(r, RP_LOG_WARN, "%s: failed; no retry: --max-requests %llu reached",
-                       s->name, (unsigned long long)r->o.max_requests);
+        rp__replay_log(r, RP_LOG_WARN, "%s: failed; no retry: --max-requests %llu reached", s->name,
+                       (unsigned long long)r->o.max_requests);
         return false;
     }
     return true;

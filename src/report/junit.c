@@ -27,8 +27,8 @@ struct jcase {
     uint64_t time_us;
     enum rp_outcome outcome;
     size_t n_mismatches;
-    char *text; /* FAIL: mismatch lines; ERROR, SKIPPED: the reason; else NULL */
-    bool leak;  /* FAIL of the isolation probe's check (`reprise probe`), not of a shape */
+    char *text;       /* FAIL: mismatch lines; ERROR, SKIPPED: the reason; else NULL */
+    bool leak;        /* FAIL of the isolation probe's check (`reprise probe`), not of a shape */
     uint64_t seq;     /* the recorded step: the same in every attempt */
     unsigned attempt; /* 0, or the retry it came from (--retries) */
     unsigned status;  /* the live status, 0 without a response */
@@ -40,8 +40,8 @@ struct jsuite {
     int64_t start_us;
     struct jcase *cases; /* every attempt's, in the order they came */
     size_t n, cap;
-    unsigned attempts;   /* 1 + the highest attempt among the cases */
-    bool flaky;          /* the session's verdict (session_verdict): flaky */
+    unsigned attempts; /* 1 + the highest attempt among the cases */
+    bool flaky;        /* the session's verdict (session_verdict): flaky */
 };
 
 /* A suite's counts, over the testcases it shows (see struct jmerge). */

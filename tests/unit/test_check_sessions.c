@@ -347,9 +347,9 @@ Test(check_sessions, no_response_and_a_gateways_502_503_504_are_infrastructure_a
         enum rp_outcome outcome;
         bool infra;
     } cases[] = {
-        {502, RP_OUTCOME_FAIL, true},  {503, RP_OUTCOME_FAIL, true},
-        {504, RP_OUTCOME_FAIL, true},  {500, RP_OUTCOME_FAIL, false},
-        {501, RP_OUTCOME_FAIL, false}, {505, RP_OUTCOME_FAIL, false},
+        {502, RP_OUTCOME_FAIL, true},    {503, RP_OUTCOME_FAIL, true},
+        {504, RP_OUTCOME_FAIL, true},    {500, RP_OUTCOME_FAIL, false},
+        {501, RP_OUTCOME_FAIL, false},   {505, RP_OUTCOME_FAIL, false},
         {503, RP_OUTCOME_PASS, false}, /* recorded as a 503 too */
         {200, RP_OUTCOME_UNSAFE, false},
     };
@@ -357,8 +357,8 @@ Test(check_sessions, no_response_and_a_gateways_502_503_504_are_infrastructure_a
         make_exchange(&live, 1, cases[i].status);
         v.live = &live;
         v.outcome = cases[i].outcome;
-        cr_expect_eq(rp_verdict_infra(&v), cases[i].infra, "status %u, outcome %s",
-                     cases[i].status, rp_outcome_name(cases[i].outcome));
+        cr_expect_eq(rp_verdict_infra(&v), cases[i].infra, "status %u, outcome %s", cases[i].status,
+                     rp_outcome_name(cases[i].outcome));
         rp_exchange_cleanup(&live);
     }
     static const char *const names[] = {"passed", "flaky", "failed", "infrastructure"};

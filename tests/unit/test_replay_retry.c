@@ -205,10 +205,9 @@ Test(replay_retry, a_failed_attempt_runs_again_in_a_new_tenant_before_the_next_s
     cr_assert_eq(run(&fx, NULL, msg), RP_OK, "%s", msg);
 
     static const char *const want[] = {
-        "R steps#1 0 1", "R steps#1 0 2", "R steps#1 0 3", "?steps#1 0",
-        "R steps#1 1 1", "R steps#1 1 2", "R steps#1 1 3", "?steps#1 1",
-        "E steps#1",     "R steps#2 0 1", "R steps#2 0 2", "R steps#2 0 3",
-        "?steps#2 0",    "E steps#2",
+        "R steps#1 0 1", "R steps#1 0 2", "R steps#1 0 3", "?steps#1 0", "R steps#1 1 1",
+        "R steps#1 1 2", "R steps#1 1 3", "?steps#1 1",    "E steps#1",  "R steps#2 0 1",
+        "R steps#2 0 2", "R steps#2 0 3", "?steps#2 0",    "E steps#2",
     };
     expect_log(&fx.log, want, sizeof(want) / sizeof(want[0]));
     static const char *const tenants[] = {"acme-r1-1", "acme-r1-1-r1", "acme-r1-2"};
@@ -280,7 +279,10 @@ Test(replay_retry, without_retries_the_engine_asks_nothing)
     cr_assert_eq(run(&fx, NULL, msg), RP_OK, "%s", msg);
 
     static const char *const want[] = {
-        "R steps#1 0 1", "R steps#1 0 2", "R steps#1 0 3", "E steps#1",
+        "R steps#1 0 1",
+        "R steps#1 0 2",
+        "R steps#1 0 3",
+        "E steps#1",
     };
     expect_log(&fx.log, want, sizeof(want) / sizeof(want[0]));
     fx_stop(&fx);

@@ -139,10 +139,10 @@ Test(report_retry, junit_merges_a_sessions_attempts_into_a_testcase_per_step_as_
         rp_exchange_cleanup(&ex);
     }
     /* shop#1 ends (written to the spill file); shop#2 is still open at the end. */
-    struct rp_session_result flaky = {.session = "shop#1", .verdict = RP_SESSION_FLAKY,
-                                      .attempts = 2};
-    struct rp_session_result failed = {.session = "shop#2", .verdict = RP_SESSION_FAILED,
-                                       .attempts = 3};
+    struct rp_session_result flaky = {
+        .session = "shop#1", .verdict = RP_SESSION_FLAKY, .attempts = 2};
+    struct rp_session_result failed = {
+        .session = "shop#2", .verdict = RP_SESSION_FAILED, .attempts = 3};
     cr_assert_eq(sink.ops->session_verdict(sink.ctx, &flaky, &err), RP_OK, "%s", err.msg);
     cr_assert_eq(sink.ops->session_end(sink.ctx, "shop#1", &err), RP_OK, "%s", err.msg);
     cr_assert_eq(sink.ops->session_verdict(sink.ctx, &failed, &err), RP_OK, "%s", err.msg);
@@ -210,8 +210,7 @@ Test(report_retry, the_results_file_keeps_a_retrys_attempt_and_reads_it_back)
     struct rp_verdict v;
     cr_assert_eq(rp_reader_next(r, &got, &more, &err), RP_OK, "%s", err.msg);
     cr_assert(more);
-    cr_expect_null(strstr(got.extra, "\"attempt\""), "a first attempt says nothing: %s",
-                   got.extra);
+    cr_expect_null(strstr(got.extra, "\"attempt\""), "a first attempt says nothing: %s", got.extra);
     cr_assert_eq(read_check(got.extra, &v, &err), RP_OK, "%s", err.msg);
     cr_expect_eq(v.attempt, 0);
     rp_verdict_cleanup(&v);
@@ -240,8 +239,7 @@ Test(report_retry, an_attempt_that_is_not_an_integer_from_0_to_10_is_a_format_er
         struct rp_verdict v;
         struct rp_error err = {0};
         cr_expect_eq(read_check(extra, &v, &err), RP_EFORMAT, "attempt %s", bad[i]);
-        cr_expect_str_eq(err.msg, "\"check.attempt\" is not an integer from 0 to 10", "%s",
-                         bad[i]);
+        cr_expect_str_eq(err.msg, "\"check.attempt\" is not an integer from 0 to 10", "%s", bad[i]);
         rp_verdict_cleanup(&v);
     }
 }

@@ -216,9 +216,8 @@ static int parse_args(int argc, char **argv, struct demo_opts *opts)
                 return usage_error("--first-id needs N", NULL);
             }
             if (optopt == 'F' || optopt == 'G') {
-                return usage_error(optopt == 'F' ? "--fail-once needs PATH"
-                                                 : "--gateway-error needs PATH",
-                                   NULL);
+                return usage_error(
+                    optopt == 'F' ? "--fail-once needs PATH" : "--gateway-error needs PATH", NULL);
             }
             return usage_error(optopt == 'l' ? "--listen needs HOST:PORT" : "unknown option",
                                optopt == 'l' ? NULL : argv[optind - 1]);
