@@ -10,9 +10,12 @@
 #include "cli.h"
 
 const struct option cmd_diff_longopts[] = {
-    {"shape", required_argument, NULL, 's'}, {"fail-on-flaky", no_argument, NULL, 'F'},
-    {"color", no_argument, NULL, 'L'},       {"no-color", no_argument, NULL, 'l'},
-    {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
+    {"shape", required_argument, NULL, 's'},
+    {"fail-on-flaky", no_argument, NULL, 'F'}, /* --retries: a flaky session exits 1 */
+    {"color", no_argument, NULL, 'L'},
+    {"no-color", no_argument, NULL, 'l'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
 };
 
 static rp_code diff_opt(void *opts, int c, const char *arg, struct rp_error *err)
