@@ -8,7 +8,8 @@
  * each recorded exchange: build the live request (session.c), wait for a rate token, send,
  * observe the response for later correlations, report. At most `concurrency` sessions run at
  * once; the others wait their turn. A transport failure stops the session; its remaining
- * exchanges are reported as skipped.
+ * exchanges are reported as skipped. A session whose attempt failed (the retry callback says
+ * so) starts again from its start, in a new tenant, before any session not yet started.
  */
 #include <stdarg.h>
 #include <stdio.h>

@@ -7,7 +7,10 @@
  * temporary file) and forgotten, so memory holds only the sessions running. The report is
  * written at end(), to PATH.tmp and renamed, so a CI job never reads half a report: the
  * totals, the finished sessions in the order they finished, then any still open (a run read
- * back from a results file, or one that stopped early) in order of first appearance.
+ * back from a results file, or one that stopped early) in order of first appearance. A session
+ * retried (--retries) keeps every attempt's results until its verdict (session_verdict), and
+ * shows one testcase per step, with the other attempts' failures inside as Maven Surefire
+ * writes a re-run test's (see struct jmerge).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -273,9 +276,11 @@ static const struct jcase *merge_match(const struct jmerge *m, unsigned a, size_
     return NULL;
 }
 
+/* A failure or an error: what a retry re-runs, and what an attempt's testcase shows. */
 static bool case_failed(const struct jcase *c)
 {
-    return c && c->outcome != RP_OUTCOME_PASS && c->outcome != RP_OUTCOME_SKIPPED;
+    return c && (c->outcome == RP_OUTCOME_FAIL || c->outcome == RP_OUTCOME_UNSAFE ||
+                 c->outcome == RP_OUTCOME_ERROR);
 }
 
 /* The case testcase k shows, and in *out_attempt its attempt. */
