@@ -103,7 +103,8 @@ static char *note(struct log *l)
 
 static void on_result(void *ud, const struct rp_replay_event *ev)
 {
-    snprintf(note(ud), 64, "R %s %u %u", ev->session, ev->attempt, (unsigned)ev->recorded->seq);
+    snprintf(note(ud), 64, "%s %s %u %u%s", ev->teardown ? "T" : "R", ev->session, ev->attempt,
+             (unsigned)ev->recorded->seq, ev->status == RP_REPLAY_SKIPPED ? " skipped" : "");
 }
 
 static void on_session_end(void *ud, const char *session)
@@ -266,6 +267,48 @@ Test(replay_retry, no_retry_starts_once_max_requests_is_reached)
     };
     expect_log(&fx.log, want, sizeof(want) / sizeof(want[0]));
     cr_expect_eq(fx.up.n_seen, 3);
+    fx_stop(&fx);
+}
+
+Test(replay_retry, a_retrys_requests_count_toward_max_requests)
+{
+    struct fx fx;
+    fx_start(&fx);
+    fx.log.fail_always = true;
+    fx.o.max_requests = 4;
+    char msg[RP_ERROR_MSG_MAX];
+    cr_assert_eq(run(&fx, NULL, msg), RP_OK, "%s", msg);
+
+    /* The retry sends one request, the fourth; its other steps are kept back, and no third
+     * attempt starts. */
+    static const char *const want[] = {
+        "R steps#1 0 1", "R steps#1 0 2",         "R steps#1 0 3",         "?steps#1 0",
+        "R steps#1 1 1", "R steps#1 1 2 skipped", "R steps#1 1 3 skipped", "?steps#1 1",
+        "E steps#1",
+    };
+    expect_log(&fx.log, want, sizeof(want) / sizeof(want[0]));
+    cr_expect_eq(fx.up.n_seen, 4);
+    fx_stop(&fx);
+}
+
+Test(replay_retry, each_attempt_runs_its_own_teardown_in_its_own_tenant_before_the_retry)
+{
+    struct fx fx;
+    fx_start(&fx);
+    fx.o.retries = 1;
+    fx.log.fail_always = true;
+    fx.o.teardown = fx.path; /* the same three steps, as each attempt's sequel */
+    char msg[RP_ERROR_MSG_MAX];
+    cr_assert_eq(run(&fx, NULL, msg), RP_OK, "%s", msg);
+
+    static const char *const want[] = {
+        "R steps#1 0 1", "R steps#1 0 2", "R steps#1 0 3", "T steps#1 0 1", "T steps#1 0 2",
+        "T steps#1 0 3", "?steps#1 0",    "R steps#1 1 1", "R steps#1 1 2", "R steps#1 1 3",
+        "T steps#1 1 1", "T steps#1 1 2", "T steps#1 1 3", "E steps#1",
+    };
+    expect_log(&fx.log, want, sizeof(want) / sizeof(want[0]));
+    static const char *const tenants[] = {"acme-r1-1", "acme-r1-1", "acme-r1-1-r1", "acme-r1-1-r1"};
+    expect_paths(&fx.up, tenants, 4);
     fx_stop(&fx);
 }
 
