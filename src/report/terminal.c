@@ -336,6 +336,17 @@ static rp_code add_details(struct rp_buf *b, const struct rp_verdict *res, struc
     return rc;
 }
 
+/* The session column: "demo-checkout#1", and "demo-checkout#1 r2" for its retry 2 (--retries),
+ * as its tenant ends in "-r2". */
+static const char *session_label(const struct rp_verdict *res, char *buf, size_t bufsz)
+{
+    if (!res->session || !res->attempt) {
+        return res->session ? res->session : "-";
+    }
+    snprintf(buf, bufsz, "%s r%u", res->session, res->attempt);
+    return buf;
+}
+
 /*
  * One line per exchange, in fixed columns:
  *   demo-checkout#1       3  POST   /api/login                                200      12.3 ms  ok
@@ -350,9 +361,10 @@ static rp_code terminal_result(void *ctx, const struct rp_verdict *res, struct r
     struct rp_buf *b = &t->line;
     rp_buf_reset(b);
 
+    char label[192];
     rp_code rc = rp_buf_adds(b, "  ", err);
     if (!rc) {
-        rc = add_clean(b, res->session ? res->session : "-", SIZE_MAX, COL_SESSION, err);
+        rc = add_clean(b, session_label(res, label, sizeof(label)), SIZE_MAX, COL_SESSION, err);
     }
     char num[24];
     const char *digits = u64_digits(res->recorded_seq, num);

@@ -126,6 +126,8 @@ if [ "$part" = flaky ] || [ "$part" = all ]; then
     check "flaky: the first attempt's product list FAILED with the 500" \
         grep -qE 'GET +/t/acme-[a-z0-9]+-1/api/products +500 .*FAILED' "$tmp/out"
     check "flaky: the retry is logged" grep -q 'main#1: failed; retry 1 of 2, from its start in a new tenant' "$tmp/err"
+    check "flaky: the retry's lines say so, and its product list passed" \
+        grep -qE '^  main#1 r1 +5 +GET +/t/acme-[a-z0-9]+-1-r1/api/products +200 .* ok$' "$tmp/out"
     check "flaky: the summary gives the sessions' verdicts" \
         grep -qx 'sessions: 1 passed, 1 flaky, 0 failed, 0 infrastructure' "$tmp/out"
     mapfile -t ts < <(tenants)

@@ -246,7 +246,7 @@ Test(report_retry, an_attempt_that_is_not_an_integer_from_0_to_10_is_a_format_er
 
 /* ----- the terminal ------------------------------------------------------------------------- */
 
-Test(report_retry, the_terminal_summary_gives_the_sessions_verdicts_when_there_are_some)
+Test(report_retry, the_terminal_marks_a_retrys_lines_and_gives_the_sessions_verdicts)
 {
     char *text = NULL;
     size_t len = 0;
@@ -255,6 +255,14 @@ Test(report_retry, the_terminal_summary_gives_the_sessions_verdicts_when_there_a
     rp_sink_terminal(&sink, out, false);
     struct rp_error err = {0};
     cr_assert_eq(sink.ops->begin(sink.ctx, &run_info, &err), RP_OK, "%s", err.msg);
+    struct rp_exchange ex;
+    make_exchange(&ex, 1, "/t/acme-r-1-r2/api/a", 200, 1500);
+    struct rp_verdict v = {
+        .session = "shop#1", .recorded_seq = 1, .live = &ex, .outcome = RP_OUTCOME_PASS};
+    cr_assert_eq(sink.ops->result(sink.ctx, &v, &err), RP_OK, "%s", err.msg);
+    v.attempt = 2;
+    cr_assert_eq(sink.ops->result(sink.ctx, &v, &err), RP_OK, "%s", err.msg);
+    rp_exchange_cleanup(&ex);
     struct rp_run_summary sum = {.passed = 9, .failed = 2, .wall_us = 1000000};
     sum.sessions.passed = 1;
     sum.sessions.flaky = 2;
@@ -263,9 +271,14 @@ Test(report_retry, the_terminal_summary_gives_the_sessions_verdicts_when_there_a
     cr_assert_eq(sink.ops->end(sink.ctx, &sum, &err), RP_OK, "%s", err.msg);
     rp_sink_free(&sink);
     fclose(out);
-    const char *want = "\n9 passed, 2 failed, 0 errors, 0 skipped in 1.00 s; latency p50 0.0 ms, "
-                       "p95 0.0 ms, max 0.0 ms\n"
-                       "sessions: 1 passed, 2 flaky, 3 failed, 4 infrastructure\n";
+    const char *want =
+        "  shop#1                1  GET    /t/acme-r-1-r2/api/a                      200"
+        "       1.5 ms  ok\n"
+        "  shop#1 r2             1  GET    /t/acme-r-1-r2/api/a                      200"
+        "       1.5 ms  ok\n"
+        "\n9 passed, 2 failed, 0 errors, 0 skipped in 1.00 s; latency p50 0.0 ms, "
+        "p95 0.0 ms, max 0.0 ms\n"
+        "sessions: 1 passed, 2 flaky, 3 failed, 4 infrastructure\n";
     size_t wl = strlen(want);
     cr_assert_geq(len, wl);
     cr_expect_str_eq(text + len - wl, want);
