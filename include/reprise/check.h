@@ -84,10 +84,40 @@ struct rp_verdict {
      * the live latency (live->duration_us) was over budget (rp_latency_slow). */
     uint64_t recorded_us, baseline_us;
     bool slow;
+    unsigned attempt; /* 0: the session's first run; K: its K-th retry (--retries) */
 };
 
 RP_EXTERN void rp_verdict_init(struct rp_verdict *v);
 RP_EXTERN void rp_verdict_cleanup(struct rp_verdict *v);
+
+/*
+ * True when v failed because of the infrastructure, not the application: no response (ERROR:
+ * connect, TLS, DNS, timeout) or a FAIL whose live status is 502, 503 or 504 (a gateway that
+ * answered for an application it could not reach).
+ */
+RP_EXTERN bool rp_verdict_infra(const struct rp_verdict *v);
+
+/*
+ * A session's verdict over its attempts (--retries). An attempt fails when one of its main
+ * steps is FAIL, UNSAFE or ERROR (teardown steps do not count); it is an infrastructure failure
+ * when the first of them is one (rp_verdict_infra).
+ */
+enum rp_session_verdict {
+    RP_SESSION_PASSED, /* its first attempt passed */
+    RP_SESSION_FLAKY,  /* an attempt failed, a later one passed */
+    RP_SESSION_FAILED, /* every attempt failed, one at least for the application */
+    RP_SESSION_INFRA,  /* every attempt failed, each for the infrastructure */
+};
+
+/* "passed", "flaky", "failed", "infrastructure"; NULL for a value outside the enum. */
+RP_EXTERN const char *rp_session_verdict_name(enum rp_session_verdict v);
+
+/* A session's verdict, as the checker hands it to its sinks. */
+struct rp_session_result {
+    const char *session; /* "demo-checkout#1" */
+    enum rp_session_verdict verdict;
+    unsigned attempts; /* how many ran: 1 + its retries */
+};
 
 /* What the run was. */
 struct rp_run_info {
@@ -113,6 +143,10 @@ struct rp_run_summary {
      * baseline), and whether this run's p95 is over budget against it. */
     uint64_t baseline_p95_us;
     bool slow_p95;
+    /* Sessions by their verdict over their attempts (enum rp_session_verdict). */
+    struct {
+        uint64_t passed, flaky, failed, infra;
+    } sessions;
 };
 
 /* ----- sinks -------------------------------------------------------------------------------- */
@@ -132,6 +166,11 @@ struct rp_sink_ops {
     /* May be NULL: a session has finished (no verdict of it follows); called only after
      * begin(). A sink that keeps results per session writes them out here. */
     rp_code (*session_end)(void *ctx, const char *session, struct rp_error *err);
+    /* May be NULL: a session's verdict over its attempts, once it is final: just before its
+     * session_end(), or at the end of a run for a session that never ended (a results file
+     * read back, a run cut short), before end(). Called only after begin(). */
+    rp_code (*session_verdict)(void *ctx, const struct rp_session_result *res,
+                               struct rp_error *err);
 };
 
 struct rp_sink {
@@ -278,11 +317,21 @@ RP_EXTERN RP_NODISCARD rp_code rp_checker_exchange(struct rp_checker *c,
                                                    struct rp_error *err);
 
 /*
- * A session of the live run has finished (rp_replay_opts.on_session_end): the checks drop
- * what they kept about it and the sinks may write it out, so a run's memory does not grow
- * with the sessions it has run. A sink error is kept, as rp_checker_exchange()'s.
+ * A session of the live run has finished (rp_replay_opts.on_session_end), after its last
+ * attempt: its verdict over its attempts is counted (rp_run_summary.sessions) and handed to the
+ * sinks' session_verdict(), the checks drop what they kept about it and the sinks may write it
+ * out, so a run's memory does not grow with the sessions it has run. A sink error is kept, as
+ * rp_checker_exchange()'s.
  */
 RP_EXTERN void rp_checker_session_end(struct rp_checker *c, const char *session);
+
+/*
+ * True when the latest attempt of session failed (a main step FAIL, UNSAFE or ERROR so far):
+ * the question the replay engine asks before a retry (rp_replay_opts.retry). A verdict with a
+ * higher attempt number starts the session's next attempt: the checks drop what they kept of
+ * the last one, as at a session's end.
+ */
+RP_EXTERN bool rp_checker_session_failed(struct rp_checker *c, const char *session);
 
 /*
  * Re-checks a verdict read back from a results file (v, changed in place): a PASS or FAIL
@@ -294,9 +343,10 @@ RP_EXTERN RP_NODISCARD rp_code rp_checker_stored(struct rp_checker *c, struct rp
                                                  struct rp_error *err);
 
 /*
- * Ends the run: fills *out with the totals and percentiles and calls every sink's end() (when
- * their begin() came). Returns the kept sink error, else the first end() error, else RP_OK;
- * *out is filled in every case.
+ * Ends the run: gives every session that did not end (a results file read back, a run cut
+ * short) its verdict, as rp_checker_session_end() would, in the order they started; fills *out
+ * with the totals and percentiles and calls every sink's end() (when their begin() came). Returns
+ * the kept sink error, else the first end() error, else RP_OK; *out is filled in every case.
  */
 RP_EXTERN RP_NODISCARD rp_code rp_checker_end(struct rp_checker *c, struct rp_run_summary *out,
                                               struct rp_error *err);

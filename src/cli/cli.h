@@ -67,6 +67,15 @@ int cli_parsed(const char *cmd, const char *usage, rp_code rc, const struct rp_e
 /* True when out is a terminal and NO_COLOR is not set. */
 bool cli_color(FILE *out);
 
+/*
+ * The exit code the sessions' verdicts give (sum->sessions): 1 when one failed, or was flaky
+ * with fail_on_flaky; else 3 when one failed on the infrastructure, with one line on stderr
+ * (why's message when why is not NULL: the run's first target failure); else 0 (flaky
+ * sessions pass).
+ */
+int cli_sessions_exit(const struct rp_run_summary *sum, bool fail_on_flaky,
+                      const struct rp_error *why);
+
 /* Appends arg (borrowed from argv) to the list *v of *n strings. */
 void cli_push_arg(const char ***v, size_t *n, const char *arg);
 
@@ -238,6 +247,8 @@ struct replay_opts {
     const char *notify;           /* --notify URL, or $REPRISE_NOTIFY_URL; NULL: none */
     const char *report_url;       /* --report-url URL: linked from the notice */
     struct cli_slowopts slow;     /* --baseline, --slower, --fail-on-slow */
+    unsigned retries;             /* --retries N: a failed session again, in a new tenant */
+    bool fail_on_flaky;           /* --fail-on-flaky: a flaky session fails the run */
 };
 
 /* Frees what parse_replay_args allocated (the pair lists). */
@@ -275,6 +286,7 @@ struct diff_opts {
     int color;
     bool help;
     struct cli_slowopts slow; /* --baseline, --slower, --fail-on-slow */
+    bool fail_on_flaky;       /* --fail-on-flaky */
 };
 
 #ifdef REPRISE_TESTING

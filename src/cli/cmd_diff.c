@@ -10,9 +10,13 @@
 #include "cli.h"
 
 const struct option cmd_diff_longopts[] = {
-    {"shape", required_argument, NULL, 's'}, {"color", no_argument, NULL, 'L'},
-    {"no-color", no_argument, NULL, 'l'},    CLI_SLOWOPTS_LONGOPTS,
-    {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
+    {"shape", required_argument, NULL, 's'},
+    {"fail-on-flaky", no_argument, NULL, 'F'}, /* --retries: a flaky session exits 1 */
+    {"color", no_argument, NULL, 'L'},
+    {"no-color", no_argument, NULL, 'l'},
+    CLI_SLOWOPTS_LONGOPTS,
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
 };
 
 static rp_code diff_opt(void *opts, int c, const char *arg, struct rp_error *err)
@@ -32,6 +36,9 @@ static rp_code diff_opt(void *opts, int c, const char *arg, struct rp_error *err
         break;
     case 'l':
         o->color = 0;
+        break;
+    case 'F':
+        o->fail_on_flaky = true;
         break;
     }
     return RP_OK;
@@ -78,11 +85,11 @@ static int run_diff(const struct diff_opts *o)
     fflush(stdout);
     if (rc) {
         exitc = cli_fail(&err);
-    } else if (sum.errors) {
-        exitc = RP_EXIT_TARGET;
     } else {
-        exitc = sum.failed || sum.unsafe || (o->slow.fail && sum.slow_p95) ? RP_EXIT_MISMATCH
-                                                                           : RP_EXIT_OK;
+        exitc = cli_sessions_exit(&sum, o->fail_on_flaky, NULL); /* as the replay judged them */
+        if (o->slow.fail && sum.slow_p95) {                      /* the run's p95 over its budget */
+            exitc = RP_EXIT_MISMATCH;
+        }
     }
     rp_checker_free(checker);
     rp_baseline_free(baseline);

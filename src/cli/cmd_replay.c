@@ -25,6 +25,8 @@ enum {
     OPT_TEARDOWN_TIMEOUT,
     OPT_NOTIFY,
     OPT_REPORT_URL,
+    OPT_RETRIES,
+    OPT_FAIL_ON_FLAKY,
 };
 
 const struct option cmd_replay_longopts[] = {
@@ -56,6 +58,8 @@ const struct option cmd_replay_longopts[] = {
     {"notify", required_argument, NULL, OPT_NOTIFY},
     {"report-url", required_argument, NULL, OPT_REPORT_URL},
     CLI_SLOWOPTS_LONGOPTS,
+    {"retries", required_argument, NULL, OPT_RETRIES},
+    {"fail-on-flaky", no_argument, NULL, OPT_FAIL_ON_FLAKY},
     {"color", no_argument, NULL, 'L'},
     {"no-color", no_argument, NULL, 'l'},
     {"help", no_argument, NULL, 'h'},
@@ -237,6 +241,16 @@ static rp_code replay_opt(void *opts, int c, const char *arg, struct rp_error *e
     case 'l':
         o->color = 0;
         break;
+    case OPT_RETRIES:
+        if (!cli_parse_count(arg, RP_REPLAY_MAX_RETRIES, &n)) {
+            return rp_error_set(err, RP_EUSAGE, "--retries wants 0 to %u, got '%s'",
+                                RP_REPLAY_MAX_RETRIES, arg);
+        }
+        o->retries = (unsigned)n;
+        break;
+    case OPT_FAIL_ON_FLAKY:
+        o->fail_on_flaky = true;
+        break;
     }
     return RP_OK;
 }
@@ -299,6 +313,13 @@ static void on_session_end(void *ud, const char *session)
     rp_checker_session_end(ud, session);
 }
 
+/* --retries: the engine asks whether a session's attempt failed; the checker knows. */
+static bool on_retry(void *ud, const char *session, unsigned attempt)
+{
+    (void)attempt;
+    return rp_checker_session_failed(ud, session);
+}
+
 /* The engine for o, with its tenant, host and bind rules. */
 static rp_code new_engine(const struct replay_opts *o, struct rp_checker *checker,
                           struct rp_replay **out, struct rp_error *err)
@@ -327,6 +348,8 @@ static rp_code new_engine(const struct replay_opts *o, struct rp_checker *checke
         .observe_ud = checker,
         .teardown = o->teardown,
         .teardown_timeout_ms = o->teardown_timeout_ms,
+        .retries = o->retries,
+        .retry = on_retry,
     };
     struct rp_replay *r = NULL;
     rp_code rc = rp_replay_new(&ro, &r, err);
@@ -467,13 +490,16 @@ static int run_replay(const struct replay_opts *o)
     fflush(stdout);
     if (src) {
         exitc = cli_fail(&serr);
-    } else if (rc) {
+    } else if (rc && rp_code_exit(rc) != RP_EXIT_TARGET) {
         exitc = cli_fail(&err);
+    } else if (o->strict_teardown && teardown_failed(&sum)) {
+        exitc = RP_EXIT_MISMATCH;
     } else {
-        exitc = sum.failed || sum.unsafe || (o->strict_teardown && teardown_failed(&sum)) ||
-                        (o->slow.fail && sum.slow_p95)
-                    ? RP_EXIT_MISMATCH
-                    : RP_EXIT_OK;
+        /* A target failure is judged with its session: retried, it may have passed. */
+        exitc = cli_sessions_exit(&sum, o->fail_on_flaky, rc ? &err : NULL);
+        if (o->slow.fail && sum.slow_p95) { /* the run's p95 over its budget */
+            exitc = RP_EXIT_MISMATCH;
+        }
     }
     /* A cancelled run has a code of its own: 128 + the signal, as a shell reports it. */
     if (rp_replay_cancelled(r) && cancel_signal && exitc != RP_EXIT_INPUT) {

@@ -110,6 +110,9 @@ static rp_code check_json(const struct rp_verdict *v, cJSON **out, struct rp_err
     if (v->teardown) {
         cJSON_AddItemToObject(c, "teardown", cJSON_CreateTrue());
     }
+    if (v->attempt) { /* a retry's (--retries); the first attempt's say nothing */
+        cJSON_AddItemToObject(c, "attempt", cJSON_CreateNumber((double)v->attempt));
+    }
     if (v->error) {
         cJSON_AddItemToObject(c, "error", json_str(v->error));
     }
@@ -452,6 +455,16 @@ rp_code rp_results_read_verdict(const struct rp_exchange *ex, struct rp_verdict 
         goto out;
     }
     v.teardown = cJSON_IsTrue(j);
+
+    /* A retry's step (--retries) says which attempt; the first attempt's say nothing. */
+    j = cJSON_GetObjectItemCaseSensitive(check, "attempt");
+    if (j && (!cJSON_IsNumber(j) || j->valuedouble < 0 || j->valuedouble > RP_REPLAY_MAX_RETRIES ||
+              j->valuedouble != (double)(unsigned)j->valuedouble)) {
+        rp_error_set(err, RP_EFORMAT, "\"check.attempt\" is not an integer from 0 to %u",
+                     RP_REPLAY_MAX_RETRIES);
+        goto out;
+    }
+    v.attempt = j ? (unsigned)j->valuedouble : 0;
 
     j = cJSON_GetObjectItemCaseSensitive(check, "error");
     if (j && !cJSON_IsNull(j)) {

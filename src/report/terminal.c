@@ -360,6 +360,17 @@ static rp_code add_slow_note(struct terminal *t, struct rp_buf *b, const struct 
                        t->color ? COLOR_RESET : "", rp_verdict_slow_text(v, note, sizeof(note)));
 }
 
+/* The session column: "demo-checkout#1", and "demo-checkout#1 r2" for its retry 2 (--retries),
+ * as its tenant ends in "-r2". */
+static const char *session_label(const struct rp_verdict *res, char *buf, size_t bufsz)
+{
+    if (!res->session || !res->attempt) {
+        return res->session ? res->session : "-";
+    }
+    snprintf(buf, bufsz, "%s r%u", res->session, res->attempt);
+    return buf;
+}
+
 /*
  * One line per exchange, in fixed columns:
  *   demo-checkout#1       3  POST   /api/login                                200      12.3 ms  ok
@@ -374,9 +385,10 @@ static rp_code terminal_result(void *ctx, const struct rp_verdict *res, struct r
     struct rp_buf *b = &t->line;
     rp_buf_reset(b);
 
+    char label[192];
     rp_code rc = rp_buf_adds(b, "  ", err);
     if (!rc) {
-        rc = add_clean(b, res->session ? res->session : "-", SIZE_MAX, COL_SESSION, err);
+        rc = add_clean(b, session_label(res, label, sizeof(label)), SIZE_MAX, COL_SESSION, err);
     }
     char num[24];
     const char *digits = u64_digits(res->recorded_seq, num);
@@ -477,6 +489,21 @@ static rp_code add_teardown(struct terminal *t, struct rp_buf *b, const struct r
     return rc;
 }
 
+/* The sessions' verdicts over their attempts (--retries), when some session was judged. */
+static rp_code add_sessions(struct rp_buf *b, const struct rp_run_summary *sum,
+                            struct rp_error *err)
+{
+    if (sum->sessions.passed + sum->sessions.flaky + sum->sessions.failed + sum->sessions.infra ==
+        0) {
+        return RP_OK;
+    }
+    return rp_buf_addf(b, err,
+                       "sessions: %" PRIu64 " passed, %" PRIu64 " flaky, %" PRIu64
+                       " failed, %" PRIu64 " infrastructure\n",
+                       sum->sessions.passed, sum->sessions.flaky, sum->sessions.failed,
+                       sum->sessions.infra);
+}
+
 /*
  * The latency budget's line under the summary, when there is something to say: the steps over
  * budget, and with a baseline the run's p95 against the baseline's.
@@ -550,6 +577,9 @@ static rp_code terminal_end(void *ctx, const struct rp_run_summary *sum, struct 
     }
     if (!rc) {
         rc = rp_buf_adds(&b, " ms\n", err);
+    }
+    if (!rc) {
+        rc = add_sessions(&b, sum, err);
     }
     if (!rc) {
         rc = add_slow_summary(&b, sum, err);

@@ -5,7 +5,7 @@
  * compression, chunked replies, logging) and the signal handling; the routes are in api.c.
  *
  *   reprise-demo --listen HOST:PORT [--drift] [--leak] [--noise] [--quiet] [--first-id N]
- *                [--delay PATTERN=MS]...
+ *                [--delay PATTERN=MS]... [--fail-once PATH] [--gateway-error PATH]
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -51,6 +51,8 @@ struct demo_opts {
     struct demo_delay delays[MAX_DELAYS];
     size_t n_delays;
     bool noise;
+    const char *fail_once;     /* --fail-once PATH */
+    const char *gateway_error; /* --gateway-error PATH */
 };
 
 /* One request's state, from its headers to the request-completed callback. */
@@ -69,7 +71,8 @@ struct conn_req {
 
 static const char usage[] =
     "usage: reprise-demo [--listen HOST:PORT] [--drift] [--leak] [--noise] [--quiet]\n"
-    "                    [--first-id N] [--delay PATTERN=MS]...\n"
+    "                    [--first-id N] [--delay PATTERN=MS]... [--fail-once PATH]\n"
+    "                    [--gateway-error PATH]\n"
     "\n"
     "A small multi-tenant shop kept in memory, to record and replay sessions against.\n"
     "Once listening it prints its URL (http://HOST:PORT) on one line of standard output.\n"
@@ -89,6 +92,10 @@ static const char usage[] =
     "  --delay PATTERN=MS  reply MS milliseconds late (1 to 60000) to a path matching the\n"
     "                      shell pattern PATTERN, '*' crossing '/' (/t/*/api/orders/*/pay):\n"
     "                      a deliberate slowdown for replay's latency budget; up to 8 of them\n"
+    "  --fail-once PATH    the first request whose path ends with PATH (/api/products matches\n"
+    "                      every tenant's) gets a 500, once over the process: a flaky step\n"
+    "  --gateway-error PATH  every request whose path ends with PATH gets a 502 Bad Gateway,\n"
+    "                      as a load balancer gives for an application it cannot reach\n"
     "  --help              print this help and exit\n";
 
 static const struct option longopts[] = {
@@ -99,6 +106,8 @@ static const struct option longopts[] = {
     {"leak", no_argument, NULL, 'L'},
     {"noise", no_argument, NULL, 'N'}, /* orders vary by tenant */
     {"delay", required_argument, NULL, 'D'},
+    {"fail-once", required_argument, NULL, 'F'},
+    {"gateway-error", required_argument, NULL, 'G'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -237,6 +246,15 @@ static int parse_args(int argc, char **argv, struct demo_opts *opts)
             opts->first_id = (uint64_t)v;
             break;
         }
+        case 'F':
+        case 'G':
+            if (optarg[0] != '/') {
+                return usage_error(c == 'F' ? "--fail-once wants a path starting with /"
+                                            : "--gateway-error wants a path starting with /",
+                                   optarg);
+            }
+            *(c == 'F' ? &opts->fail_once : &opts->gateway_error) = optarg;
+            break;
         case 'h':
             fputs(usage, stdout);
             return 0;
@@ -246,6 +264,10 @@ static int parse_args(int argc, char **argv, struct demo_opts *opts)
             }
             if (optopt == 'D') {
                 return usage_error("--delay needs PATTERN=MS", NULL);
+            }
+            if (optopt == 'F' || optopt == 'G') {
+                return usage_error(
+                    optopt == 'F' ? "--fail-once needs PATH" : "--gateway-error needs PATH", NULL);
             }
             return usage_error(optopt == 'l' ? "--listen needs HOST:PORT" : "unknown option",
                                optopt == 'l' ? NULL : argv[optind - 1]);
@@ -538,6 +560,33 @@ static void delay_reply(const struct demo_app *app, const char *path)
     }
 }
 
+/* Whether path is suffix or ends with it: "/api/products" names every tenant's. */
+static bool path_ends_with(const char *path, const char *suffix)
+{
+    size_t n = strlen(path), k = strlen(suffix);
+    return n >= k && strcmp(path + n - k, suffix) == 0;
+}
+
+/*
+ * The faults for `reprise replay --retries`: --gateway-error's 502 for every request to its
+ * path, and --fail-once's 500 for the first request to its path, before any handler runs (so
+ * nothing is written). Returns true when rep was filled.
+ */
+static bool fault_reply(struct demo_app *app, const char *path, struct demo_reply *rep)
+{
+    if (app->gateway_error && path_ends_with(path, app->gateway_error)) {
+        demo_reply_text(rep, 502, DEMO_CT_HTML,
+                        "<html><body><h1>502 Bad Gateway</h1></body></html>\n");
+        return true;
+    }
+    if (app->fail_once && path_ends_with(path, app->fail_once) &&
+        !atomic_exchange(&app->failed_once, true)) {
+        demo_reply_error(rep, 500, "--fail-once: this request fails, the next ones will not");
+        return true;
+    }
+    return false;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **req_cls)
@@ -603,7 +652,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     };
     struct demo_reply rep;
     memset(&rep, 0, sizeof(rep));
-    demo_route(app, &rq, &rep);
+    if (!fault_reply(app, url, &rep)) {
+        demo_route(app, &rq, &rep);
+    }
     delay_reply(app, url);
     return send_reply(conn, r, &rep);
 }
@@ -660,6 +711,8 @@ int main(int argc, char **argv)
         .delays = opts.delays,
         .n_delays = opts.n_delays,
         .noise = opts.noise,
+        .fail_once = opts.fail_once,
+        .gateway_error = opts.gateway_error,
     };
     code = 1;
     unsigned flags = MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD;

@@ -8,6 +8,7 @@
 #define REPRISE_DEMO_H
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -204,6 +205,10 @@ struct demo_app {
     const struct demo_delay *delays; /* --delay, n_delays of them (demo.c's options) */
     size_t n_delays;
     bool noise; /* --noise: order objects vary by tenant as real APIs do (api.c) */
+    /* Faults for `reprise replay --retries` (demo.c): a path suffix each, or NULL. */
+    const char *fail_once;     /* --fail-once PATH: the first request to it gets a 500 */
+    atomic_bool failed_once;   /* it came */
+    const char *gateway_error; /* --gateway-error PATH: every request to it gets a 502 */
 };
 
 /* What a handler sees of a request. Every pointer is borrowed for the call. */
