@@ -33,8 +33,24 @@ const struct cli_command *cli_find(const char *name);
 /* Verbosity set by the global -q / -v flags: -1 quiet, 0 normal, 1 verbose. */
 extern int cli_verbosity;
 
+/* The progress line of the run under way (replay on a terminal), cleared before each log line;
+ * NULL when there is none. */
+extern struct rp_progress *cli_progress;
+
 /* The library log callback: "reprise: msg" on stderr, filtered by cli_verbosity. */
 void cli_log(void *ud, enum rp_log_level lvl, const char *msg);
+
+/* The columns of the terminal f is (TIOCGWINSZ, else $COLUMNS, else 80); 0 when f is not a
+ * terminal. */
+unsigned cli_term_width(FILE *f);
+
+/* True when an output flag's path is "-": standard output. */
+bool cli_is_stdout(const char *path);
+
+/* RP_EUSAGE naming both flags when two of the n output paths are "-" (flags[i] names
+ * paths[i]; a NULL path is not given). */
+rp_code cli_one_stdout(const char *const *flags, const char *const *paths, size_t n,
+                       struct rp_error *err);
 
 /* Prints "reprise: MSG" and returns the exit code for err's code. */
 int cli_fail(const struct rp_error *err);
@@ -44,8 +60,9 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) RP_PRINTF(2, 3);
 
 /*
  * getopt_long over a command's arguments, with what every command does alike: a fresh start
- * (so tests can parse more than once), -h/--help, and the usage errors for a missing value and
- * an unknown option. Every other option goes to on_opt(opts, code, optarg, err), which returns
+ * (so tests can parse more than once), -h/--help, the global -q/--quiet and -v/--verbose
+ * (they set cli_verbosity, after the command's name as before it), and the usage errors for a
+ * missing value and an unknown option. Every other option goes to on_opt(opts, code, optarg, err), which returns
  * RP_EUSAGE with a message for a bad value. On RP_OK, *out_first is the index of the first
  * operand; after --help, *help is true and the rest is not parsed.
  */
