@@ -62,9 +62,9 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) RP_PRINTF(2, 3);
  * getopt_long over a command's arguments, with what every command does alike: a fresh start
  * (so tests can parse more than once), -h/--help, the global -q/--quiet and -v/--verbose
  * (they set cli_verbosity, after the command's name as before it), and the usage errors for a
- * missing value and an unknown option. Every other option goes to on_opt(opts, code, optarg, err), which returns
- * RP_EUSAGE with a message for a bad value. On RP_OK, *out_first is the index of the first
- * operand; after --help, *help is true and the rest is not parsed.
+ * missing value and an unknown option. Every other option goes to on_opt(opts, code, optarg, err),
+ * which returns RP_EUSAGE with a message for a bad value. On RP_OK, *out_first is the index of the
+ * first operand; after --help, *help is true and the rest is not parsed.
  */
 typedef rp_code (*cli_opt_fn)(void *opts, int code, const char *arg, struct rp_error *err);
 rp_code cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts,

@@ -180,12 +180,15 @@ static int run_capture(const struct capture_opts *o)
     rp_capture_get_stats(cap, &st);
     struct rp_intake_counts ic;
     rp_intake_counts(in, &ic);
-    printf("captured %llu exchanges (%llu incomplete, %llu without a response, %llu static "
-           "left out) from %llu packets, %llu connections, to %s\n",
-           (unsigned long long)st.exchanges, (unsigned long long)st.incomplete,
-           (unsigned long long)st.unanswered, (unsigned long long)ic.filtered_static,
-           (unsigned long long)st.packets, (unsigned long long)st.flows, o->out);
-    fflush(stdout);
+    /* With "-o -" the recording is standard output: the note goes to standard error. */
+    FILE *note = cli_is_stdout(o->out) ? stderr : stdout;
+    fprintf(note,
+            "captured %llu exchanges (%llu incomplete, %llu without a response, %llu static "
+            "left out) from %llu packets, %llu connections, to %s\n",
+            (unsigned long long)st.exchanges, (unsigned long long)st.incomplete,
+            (unsigned long long)st.unanswered, (unsigned long long)ic.filtered_static,
+            (unsigned long long)st.packets, (unsigned long long)st.flows, o->out);
+    fflush(note);
     cli_recopts_warn_tenant(&o->rec);
     exitc = RP_EXIT_OK;
 out:

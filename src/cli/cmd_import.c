@@ -112,14 +112,16 @@ static int run_import(const struct import_opts *o)
     }
     struct rp_intake_counts ic;
     rp_intake_counts(in, &ic);
-    printf("imported %llu of %llu entries from %s to %s", (unsigned long long)ic.recorded,
-           (unsigned long long)st.entries, o->file, out);
+    /* With "-o -" the recording is standard output: the note goes to standard error. */
+    FILE *note = cli_is_stdout(out) ? stderr : stdout;
+    fprintf(note, "imported %llu of %llu entries from %s to %s", (unsigned long long)ic.recorded,
+            (unsigned long long)st.entries, o->file, out);
     if (ic.filtered_static || st.dropped) {
-        printf(" (%llu static assets left out, %llu not replayable)",
-               (unsigned long long)ic.filtered_static, (unsigned long long)st.dropped);
+        fprintf(note, " (%llu static assets left out, %llu not replayable)",
+                (unsigned long long)ic.filtered_static, (unsigned long long)st.dropped);
     }
-    printf("\n");
-    fflush(stdout);
+    fprintf(note, "\n");
+    fflush(note);
     cli_recopts_warn_tenant(&o->rec);
     exitc = RP_EXIT_OK;
 out:

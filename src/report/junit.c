@@ -407,8 +407,10 @@ static rp_code junit_to_stdout(struct junit *j, const struct rp_run_summary *sum
 {
     errno = 0;
     if (!put_document(stdout, j, sum ? sum->wall_us : 0)) {
-        return rp_error_set(err, RP_EIO, "junit to standard output: cannot read back the finished "
-                                         "sessions: %s", errno ? strerror(errno) : "I/O error");
+        return rp_error_set(err, RP_EIO,
+                            "junit to standard output: cannot read back the finished "
+                            "sessions: %s",
+                            errno ? strerror(errno) : "I/O error");
     }
     if (fflush(stdout) != 0 || ferror(stdout)) {
         return rp_error_set(err, RP_EIO, "junit to standard output: write failed: %s",

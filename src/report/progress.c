@@ -103,7 +103,7 @@ size_t rp_progress_format(char *buf, size_t size, unsigned width, uint64_t done,
             /* The steps left at the rate so far. */
             uint64_t left = total - done;
             uint64_t secs = left > UINT64_MAX / elapsed_us ? UINT64_MAX / 1000000
-                                                             : left * elapsed_us / done / 1000000;
+                                                           : left * elapsed_us / done / 1000000;
             memcpy(buf + n, ", ", 3);
             n += 2;
             add_clock(buf, size, &n, secs);

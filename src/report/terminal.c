@@ -91,7 +91,7 @@ char *rp__report_utf8_clean(const char *s)
 #define COL_URL     40u
 #define MIN_URL     20u
 /* What follows the URL: "  200      12.3 ms  SKIPPED". */
-#define ROW_TAIL 27u
+#define ROW_TAIL    27u
 
 /* One distinct failure of one step, for the recap. */
 struct recap_row {
@@ -525,8 +525,7 @@ static rp_code add_details(struct terminal *t, struct rp_buf *b, const struct rp
         for (size_t i = 0; i < n && !rc && seen < n; i++) {
             const struct rp_mismatch *m = &res->mismatches.v[i];
             if (!was[i]) {
-                rc = add_detail(b, m->path ? m->path : "", ": ", m->message ? m->message : "",
-                                err);
+                rc = add_detail(b, m->path ? m->path : "", ": ", m->message ? m->message : "", err);
             }
         }
         if (!rc && seen && seen < n) {
@@ -575,8 +574,8 @@ static int recap_cmp(const void *a, const void *b)
 }
 
 /* Appends the heading of one step in the recap: "  demo-checkout, step 5: POST /api/orders". */
-static rp_code add_recap_step(const struct terminal *t, struct rp_buf *b,
-                              const struct recap_row *r, struct rp_error *err)
+static rp_code add_recap_step(const struct terminal *t, struct rp_buf *b, const struct recap_row *r,
+                              struct rp_error *err)
 {
     size_t used = 0;
     rp_code rc = rp_buf_adds(b, "  ", err);
@@ -638,10 +637,9 @@ static rp_code add_recap(struct terminal *t, struct rp_buf *b, struct rp_error *
         }
     }
     if (!rc && t->recap_dropped) {
-        rc = rp_buf_addf(b, err,
-                         "  ... and %" PRIu64 " more failure%s of other kinds (the recap keeps %u)\n",
-                         t->recap_dropped, t->recap_dropped == 1 ? "" : "s",
-                         RP_REPORT_RECAP_ROWS);
+        rc = rp_buf_addf(
+            b, err, "  ... and %" PRIu64 " more failure%s of other kinds (the recap keeps %u)\n",
+            t->recap_dropped, t->recap_dropped == 1 ? "" : "s", RP_REPORT_RECAP_ROWS);
     }
     free(order);
     return rc;
