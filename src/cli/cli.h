@@ -44,8 +44,8 @@ void cli_log(void *ud, enum rp_log_level lvl, const char *msg);
  * terminal. */
 unsigned cli_term_width(FILE *f);
 
-/* True when an output flag's path is "-": standard output. */
-bool cli_is_stdout(const char *path);
+/* True when path is "-": standard output for an output flag, standard input for an input. */
+bool cli_is_dash(const char *path);
 
 /* RP_EUSAGE naming both flags when two of the n output paths are "-" (flags[i] names
  * paths[i]; a NULL path is not given). */

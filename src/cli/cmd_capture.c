@@ -181,7 +181,7 @@ static int run_capture(const struct capture_opts *o)
     struct rp_intake_counts ic;
     rp_intake_counts(in, &ic);
     /* With "-o -" the recording is standard output: the note goes to standard error. */
-    FILE *note = cli_is_stdout(o->out) ? stderr : stdout;
+    FILE *note = cli_is_dash(o->out) ? stderr : stdout;
     fprintf(note,
             "captured %llu exchanges (%llu incomplete, %llu without a response, %llu static "
             "left out) from %llu packets, %llu connections, to %s\n",

@@ -113,7 +113,7 @@ static int run_import(const struct import_opts *o)
     struct rp_intake_counts ic;
     rp_intake_counts(in, &ic);
     /* With "-o -" the recording is standard output: the note goes to standard error. */
-    FILE *note = cli_is_stdout(out) ? stderr : stdout;
+    FILE *note = cli_is_dash(out) ? stderr : stdout;
     fprintf(note, "imported %llu of %llu entries from %s to %s", (unsigned long long)ic.recorded,
             (unsigned long long)st.entries, o->file, out);
     if (ic.filtered_static || st.dropped) {

@@ -297,7 +297,7 @@ static int run_probe(const struct probe_opts *o)
 {
     struct rp_error err = {0};
     struct rp_replay *r = NULL;
-    struct probe_run pr = {.target = o->target, .out = cli_is_stdout(o->junit) ? stderr : stdout};
+    struct probe_run pr = {.target = o->target, .out = cli_is_dash(o->junit) ? stderr : stdout};
     int exitc;
     rp_code rc = new_engine(o, &r, &err);
     if (rc) {

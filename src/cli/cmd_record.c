@@ -218,7 +218,7 @@ static int run_record(const struct record_opts *o)
     const char *host = o->listen ? o->listen : RP_PROXY_LISTEN;
     const char *colon = strrchr(host, ':');
     /* With "-o -" the recording is standard output: these lines go to standard error. */
-    FILE *note = cli_is_stdout(o->output) ? stderr : stdout;
+    FILE *note = cli_is_dash(o->output) ? stderr : stdout;
     fprintf(note, "listening on http://%.*s:%u\n", (int)(colon ? colon - host : 0), host,
             rp_proxy_port(p));
     if (rp_proxy_ca_path(p)) {

@@ -450,7 +450,7 @@ static int run_replay(const struct replay_opts *o)
     struct rp_sink sink;
     if (!o->dry_run) {
         /* A report on standard output ("--junit -") moves the terminal's to standard error. */
-        FILE *term = cli_is_stdout(o->junit) || cli_is_stdout(o->results) ? stderr : stdout;
+        FILE *term = cli_is_dash(o->junit) || cli_is_dash(o->results) ? stderr : stdout;
         struct rp_terminal_opts to = {
             .color = o->color < 0 ? cli_color(term) : o->color == 1,
             .quiet = quiet,

@@ -46,7 +46,7 @@ static int run_shape(const struct shape_opts *o)
         exitc = cli_fail(&err);
     } else {
         /* With "-o -" the shapes are standard output: the note goes to standard error. */
-        fprintf(cli_is_stdout(path) ? stderr : stdout, "wrote %zu shapes to %s\n",
+        fprintf(cli_is_dash(path) ? stderr : stdout, "wrote %zu shapes to %s\n",
                 rp_shapeset_count(set), path);
     }
     free(path);

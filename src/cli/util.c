@@ -41,7 +41,7 @@ unsigned cli_term_width(FILE *f)
     return 80;
 }
 
-bool cli_is_stdout(const char *path)
+bool cli_is_dash(const char *path)
 {
     return path && strcmp(path, "-") == 0;
 }
@@ -51,7 +51,7 @@ rp_code cli_one_stdout(const char *const *flags, const char *const *paths, size_
 {
     const char *first = NULL;
     for (size_t i = 0; i < n; i++) {
-        if (!cli_is_stdout(paths[i])) {
+        if (!cli_is_dash(paths[i])) {
             continue;
         }
         if (first) {
