@@ -356,11 +356,11 @@ static rp_code add_outcome(struct terminal *t, struct rp_buf *b, enum rp_outcome
     return rc;
 }
 
-/* True for an outcome the recap gathers and -q shows: the step did not pass, and not because
- * it was left out. */
+/* True for an outcome the recap gathers and -q shows: a check failed, no response came, or
+ * the step was refused. An outcome added later is shown as a skip is. */
 static bool is_failure(enum rp_outcome o)
 {
-    return o != RP_OUTCOME_PASS && o != RP_OUTCOME_SKIPPED;
+    return o == RP_OUTCOME_FAIL || o == RP_OUTCOME_ERROR || o == RP_OUTCOME_UNSAFE;
 }
 
 /* ----- the recap of failures --------------------------------------------------------------- */
@@ -500,6 +500,9 @@ static rp_code add_same_as(struct rp_buf *b, const char *first, struct rp_error 
 static rp_code add_details(struct terminal *t, struct rp_buf *b, const struct rp_verdict *res,
                            struct rp_error *err)
 {
+    if (res->outcome == RP_OUTCOME_PASS) {
+        return rp_buf_addc(b, '\n', err);
+    }
     const char *session = res->session ? res->session : "-";
     struct step st;
     step_of(t, res, &st);
@@ -543,7 +546,10 @@ static rp_code add_details(struct terminal *t, struct rp_buf *b, const struct rp
     bool was = false;
     const struct recap_row *row = NULL;
     if (is_failure(res->outcome)) {
-        row = recap_add(t, &st, res->error ? res->error : "no response", session, &was);
+        const char *why = res->error                        ? res->error
+                          : res->outcome == RP_OUTCOME_FAIL ? "failed"
+                                                            : "no response";
+        row = recap_add(t, &st, why, session, &was);
     }
     if (was) {
         return add_same_as(b, row->first, err);
