@@ -215,8 +215,10 @@ static void on_probe(void *ud, const struct rp_probe_result *res)
     switch (res->outcome) {
     case RP_PROBE_DENIED:
         pr->denied++;
-        fprintf(pr->out, "  ok    #%llu %s %s as %s: %u (denied)\n", (unsigned long long)res->seq,
-                method, url, res->session_b, ex->resp.status);
+        if (cli_verbosity >= 0) { /* -q: only leaks, errors and the summary */
+            fprintf(pr->out, "  ok    #%llu %s %s as %s: %u (denied)\n",
+                    (unsigned long long)res->seq, method, url, res->session_b, ex->resp.status);
+        }
         v.outcome = RP_OUTCOME_PASS;
         v.checks[0].outcome = RP_OUTCOME_PASS;
         break;
@@ -239,8 +241,10 @@ static void on_probe(void *ud, const struct rp_probe_result *res)
         break;
     case RP_PROBE_SKIPPED:
         pr->skipped++;
-        fprintf(pr->out, "  skip  #%llu %s %s: %s\n", (unsigned long long)res->seq, method, url,
-                res->message);
+        if (cli_verbosity >= 0) {
+            fprintf(pr->out, "  skip  #%llu %s %s: %s\n", (unsigned long long)res->seq, method, url,
+                    res->message);
+        }
         v.outcome = RP_OUTCOME_SKIPPED;
         v.checks[0].outcome = RP_OUTCOME_SKIPPED;
         v.error = res->message;
