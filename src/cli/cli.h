@@ -47,6 +47,10 @@ unsigned cli_term_width(FILE *f);
 /* True when path is "-": standard output for an output flag, standard input for an input. */
 bool cli_is_dash(const char *path);
 
+/* RP_EUSAGE naming flag when path is "-" and standard output is a terminal: a recording is
+ * gzip, which a terminal would show as garbage. */
+rp_code cli_gzip_stdout(const char *flag, const char *path, struct rp_error *err);
+
 /* RP_EUSAGE naming both flags when two of the n output paths are "-" (flags[i] names
  * paths[i]; a NULL path is not given). */
 rp_code cli_one_stdout(const char *const *flags, const char *const *paths, size_t n,

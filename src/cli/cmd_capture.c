@@ -104,7 +104,8 @@ RP_TESTABLE rp_code parse_capture_args(int argc, char **argv, struct capture_opt
     if (o->duration_ms && !o->iface) {
         return rp_error_set(err, RP_EUSAGE, "--duration is for live capture (-i)");
     }
-    return cli_recopts_check(&o->rec, err);
+    rp_code grc = cli_gzip_stdout("-o", o->out, err);
+    return grc ? grc : cli_recopts_check(&o->rec, err);
 }
 
 /* The running capture, for the signal handler. */

@@ -61,7 +61,8 @@ RP_TESTABLE rp_code parse_import_args(int argc, char **argv, struct import_opts 
     if (strcmp(o->file, "-") == 0 && !o->out) {
         return rp_error_set(err, RP_EUSAGE, "reading standard input needs -o FILE");
     }
-    return cli_recopts_check(&o->rec, err);
+    rp_code grc = cli_gzip_stdout("-o", o->out, err);
+    return grc ? grc : cli_recopts_check(&o->rec, err);
 }
 
 /* Length of path without a final ".har" (any case). */

@@ -144,7 +144,8 @@ RP_TESTABLE rp_code parse_record_args(int argc, char **argv, struct record_opts 
     if (o->insecure && o->cacert) {
         return rp_error_set(err, RP_EUSAGE, "--insecure and --cacert contradict each other");
     }
-    return cli_recopts_check(&o->rec, err);
+    rp_code grc = cli_gzip_stdout("-o", o->output, err);
+    return grc ? grc : cli_recopts_check(&o->rec, err);
 }
 
 /* ----- running ----------------------------------------------------------------------------- */

@@ -271,6 +271,9 @@ RP_TESTABLE rp_code parse_replay_args(int argc, char **argv, struct replay_opts 
     const char *const out_flags[] = {"--junit", "--results"};
     const char *const out_paths[] = {o->junit, o->results};
     rp_code orc = cli_one_stdout(out_flags, out_paths, 2, err);
+    if (!orc && !o->dry_run) {
+        orc = cli_gzip_stdout("--results", o->results, err);
+    }
     if (orc) {
         return orc;
     }

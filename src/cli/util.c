@@ -46,6 +46,16 @@ bool cli_is_dash(const char *path)
     return path && strcmp(path, "-") == 0;
 }
 
+rp_code cli_gzip_stdout(const char *flag, const char *path, struct rp_error *err)
+{
+    if (cli_is_dash(path) && isatty(STDOUT_FILENO)) {
+        return rp_error_set(err, RP_EUSAGE,
+                            "%s -: a gzip file would go to the terminal; redirect or pipe it",
+                            flag);
+    }
+    return RP_OK;
+}
+
 rp_code cli_one_stdout(const char *const *flags, const char *const *paths, size_t n,
                        struct rp_error *err)
 {

@@ -89,6 +89,10 @@ check "piped: no progress line" bash -c "! grep -qE 'steps, [0-9]+ failed' '$tmp
 check "piped: no carriage return or erase sequence" bash -c "! grep -q \$'\\r\\|\\e\\[K' '$tmp/piped.txt'"
 check "piped: the same recap" test "$(grep -c '× 200 sessions' "$tmp/piped.txt")" -eq 8
 check "piped: rows fit the fixed table width" test "$(grep -E ' (ok|FAILED)$' "$tmp/piped.txt" | awk '{ if (length($0) > 101) n++ } END { print n+0 }')" -eq 0
+# A gzip results file is not sent to the terminal: a usage error, nothing sent.
+tm send-keys -t t "clear; '$REPRISE' replay '$rec' --target '$DEMO_URL' --results -; echo GZIP=\$?" Enter
+check "--results - on a terminal is refused with exit 2" pane_waits_for 60 '^GZIP=2$'
+check "... saying why" bash -c "tmux -u -S '$sock' capture-pane -p -J -t t | grep -q 'a gzip file would go to the terminal'"
 tm kill-server || true
 
 # 3. -q after the command: only the failures, the recap and the summary; no log line.
@@ -138,7 +142,7 @@ check "import -o -: its note goes to stderr" grep -q '^imported ' "$tmp/i.err"
 px=$!
 pids+=("$px")
 addr() { sed -n 's/^listening on //p' "$tmp/rec.err"; }
-if wait_for 60 bash -c "grep -q '^listening on ' '$tmp/rec.err'"; then
+if wait_for 60 bash -c "grep -qs '^listening on ' '$tmp/rec.err'"; then
     curl -sS --max-time 60 -o /dev/null "$(addr)/"
     curl -sS --max-time 60 -o /dev/null "$(addr)/api/products"
     kill -INT "$px"
