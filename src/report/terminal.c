@@ -197,8 +197,8 @@ static size_t ms_text(uint64_t us, char buf[32])
  * end of a path tells steps apart as much as its start), and spaces pad it to width
  * characters. *out_chars, when not NULL, gets the characters appended.
  */
-static rp_code add_clean(struct rp_buf *b, const char *s, size_t max, size_t width,
-                         size_t *out_chars, struct rp_error *err)
+static rp_code add_fit(struct rp_buf *b, const char *s, size_t max, size_t width, size_t *out_chars,
+                       struct rp_error *err)
 {
     /* Printable ASCII, what almost every session name, method and URL is, needs no cleaning:
      * one append and the padding, every result line. */
@@ -257,6 +257,13 @@ static rp_code add_clean(struct rp_buf *b, const char *s, size_t max, size_t wid
     return rc;
 }
 
+/* add_fit() without the count of characters appended. */
+static rp_code add_clean(struct rp_buf *b, const char *s, size_t max, size_t width,
+                         struct rp_error *err)
+{
+    return add_fit(b, s, max, width, NULL, err);
+}
+
 /* Appends microseconds as milliseconds with one decimal, rounded: 12345 gives "12.3". */
 static rp_code add_ms(struct rp_buf *b, uint64_t us, struct rp_error *err)
 {
@@ -295,12 +302,12 @@ static rp_code terminal_begin(void *ctx, const struct rp_run_info *run, struct r
     rp_code rc = rp_buf_addf(&b, err, "replaying %zu recording%s against ", run->n_recordings,
                              run->n_recordings == 1 ? "" : "s");
     if (!rc) {
-        rc = add_clean(&b, run->target ? run->target : "-", SIZE_MAX, 0, NULL, err);
+        rc = add_clean(&b, run->target ? run->target : "-", SIZE_MAX, 0, err);
     }
     if (!rc && run->run_id) {
         rc = rp_buf_adds(&b, " (run ", err);
         if (!rc) {
-            rc = add_clean(&b, run->run_id, SIZE_MAX, 0, NULL, err);
+            rc = add_clean(&b, run->run_id, SIZE_MAX, 0, err);
         }
         if (!rc) {
             rc = rp_buf_addc(&b, ')', err);
@@ -469,13 +476,13 @@ static rp_code add_detail(struct rp_buf *b, const char *a, const char *sep, cons
 {
     rp_code rc = rp_buf_adds(b, "      ", err);
     if (!rc) {
-        rc = add_clean(b, a, SIZE_MAX, 0, NULL, err);
+        rc = add_clean(b, a, SIZE_MAX, 0, err);
     }
     if (!rc && sep) {
         rc = rp_buf_adds(b, sep, err);
     }
     if (!rc && c) {
-        rc = add_clean(b, c, SIZE_MAX, 0, NULL, err);
+        rc = add_clean(b, c, SIZE_MAX, 0, err);
     }
     return rc ? rc : rp_buf_addc(b, '\n', err);
 }
@@ -485,7 +492,7 @@ static rp_code add_same_as(struct rp_buf *b, const char *first, struct rp_error 
 {
     rp_code rc = rp_buf_adds(b, "  (same as ", err);
     if (!rc) {
-        rc = add_clean(b, first, SIZE_MAX, 0, NULL, err);
+        rc = add_clean(b, first, SIZE_MAX, 0, err);
     }
     return rc ? rc : rp_buf_adds(b, ")\n", err);
 }
@@ -534,7 +541,7 @@ static rp_code add_details(struct terminal *t, struct rp_buf *b, const struct rp
         if (!rc && seen && seen < n) {
             rc = rp_buf_addf(b, err, "      and %zu more as in ", seen);
             if (!rc) {
-                rc = add_clean(b, first, SIZE_MAX, 0, NULL, err);
+                rc = add_clean(b, first, SIZE_MAX, 0, err);
             }
             if (!rc) {
                 rc = rp_buf_addc(b, '\n', err);
@@ -586,7 +593,7 @@ static rp_code add_recap_step(const struct terminal *t, struct rp_buf *b, const 
     size_t used = 0;
     rp_code rc = rp_buf_adds(b, "  ", err);
     if (!rc) {
-        rc = add_clean(b, r->recording, MAX_SESSION, 0, &used, err);
+        rc = add_fit(b, r->recording, MAX_SESSION, 0, &used, err);
     }
     if (!rc) {
         char head[64];
@@ -597,7 +604,7 @@ static rp_code add_recap_step(const struct terminal *t, struct rp_buf *b, const 
     }
     size_t room = t->width > used + MIN_URL ? t->width - used : MIN_URL;
     if (!rc) {
-        rc = add_clean(b, r->step, room, 0, NULL, err);
+        rc = add_clean(b, r->step, room, 0, err);
     }
     return rc ? rc : rp_buf_addc(b, '\n', err);
 }
@@ -629,14 +636,14 @@ static rp_code add_recap(struct terminal *t, struct rp_buf *b, struct rp_error *
             rc = rp_buf_adds(b, "      ", err);
         }
         if (!rc) {
-            rc = add_clean(b, r->what, SIZE_MAX, 0, NULL, err);
+            rc = add_clean(b, r->what, SIZE_MAX, 0, err);
         }
         if (!rc) {
             rc = rp_buf_addf(b, err, "  \xc3\x97 %" PRIu64 " session%s, first ", r->count,
                              r->count == 1 ? "" : "s");
         }
         if (!rc) {
-            rc = add_clean(b, r->first, SIZE_MAX, 0, NULL, err);
+            rc = add_clean(b, r->first, SIZE_MAX, 0, err);
         }
         if (!rc) {
             rc = rp_buf_addc(b, '\n', err);
@@ -668,7 +675,7 @@ static rp_code add_row(struct terminal *t, struct rp_buf *b, const struct rp_ver
     size_t used = 2, k = 0;
     rp_code rc = rp_buf_adds(b, "  ", err);
     if (!rc) {
-        rc = add_clean(b, res->session ? res->session : "-", MAX_SESSION, COL_SESSION, &k, err);
+        rc = add_fit(b, res->session ? res->session : "-", MAX_SESSION, COL_SESSION, &k, err);
         used += k;
     }
     char num[24];
@@ -685,7 +692,7 @@ static rp_code add_row(struct terminal *t, struct rp_buf *b, const struct rp_ver
         rc = rp_buf_adds(b, "  ", err);
     }
     if (!rc) {
-        rc = add_clean(b, method, MAX_METHOD, COL_METHOD, &k, err);
+        rc = add_fit(b, method, MAX_METHOD, COL_METHOD, &k, err);
         used += 2 + k;
     }
     if (!rc) {
@@ -694,7 +701,7 @@ static rp_code add_row(struct terminal *t, struct rp_buf *b, const struct rp_ver
     }
     size_t room = t->width > used + ROW_TAIL + MIN_URL ? t->width - used - ROW_TAIL : MIN_URL;
     if (!rc) {
-        rc = add_clean(b, url, room, room < COL_URL ? room : COL_URL, NULL, err);
+        rc = add_clean(b, url, room, room < COL_URL ? room : COL_URL, err);
     }
     if (!rc && ex && ex->has_response) {
         digits = u64_digits(ex->resp.status, num);
