@@ -273,7 +273,7 @@ static rp_code add_ms(struct rp_buf *b, uint64_t us, struct rp_error *err)
 }
 
 /*
- * Writes the n bytes of b to the sink's stream, the progress line cleared first. On a terminal
+ * Writes the n bytes of b to the sink's stream. On a terminal
  * each line is flushed, so progress shows as it happens; into a file or pipe stdio's buffering
  * saves a write per exchange, and end() flushes.
  */
@@ -282,7 +282,11 @@ static rp_code emit(struct terminal *t, const struct rp_buf *b, struct rp_error 
     if (!b->len) {
         return RP_OK;
     }
-    rp_progress_clear(t->progress);
+    /* A line for the terminal the progress line is on: erase that first. Into a file or a
+     * pipe the line goes elsewhere, and the progress line stays. */
+    if (t->live) {
+        rp_progress_clear(t->progress);
+    }
     if (fwrite(b->data, 1, b->len, t->out) != b->len || (t->live && fflush(t->out) != 0)) {
         return rp_error_set(err, RP_EIO, "terminal report: write failed");
     }
