@@ -29,14 +29,74 @@
 extern "C" {
 #endif
 
-/* Terminal report to out (borrowed; stays the caller's). color: ANSI colours. verbose: also
- * one line per mismatch for passing exchanges' warnings (none today) and the full URL. */
+/* Terminal report to out (borrowed; stays the caller's), with ANSI colours when color: as
+ * rp_sink_terminal_opts() with only color set. */
 RP_EXTERN void rp_sink_terminal(struct rp_sink *sink, FILE *out, bool color);
 
-/* JUnit XML written to path at end(). RP_EIO naming path when it cannot be written. */
+struct rp_progress;
+
+/* How the terminal sink shows a run. */
+struct rp_terminal_opts {
+    bool color; /* ANSI colours on the outcome words */
+    /* Only what failed (FAIL, ERROR, UNSAFE rows and their details), the recap and the
+     * summary: no header line, no passing or skipped rows. */
+    bool quiet;
+    /* The columns each row fits in: a terminal's width. A URL (or session) too long for its
+     * column is elided in the middle. 0: RP_REPORT_TABLE_COLUMNS, the fixed width used when
+     * the report does not go to a terminal. */
+    unsigned width;
+    /* Borrowed, may be NULL: stepped once per main step's verdict, and cleared before each
+     * line the sink prints (it must outlive the sink's end()). */
+    struct rp_progress *progress;
+};
+
+/*
+ * Terminal report to out (borrowed; stays the caller's): a header line, one row per exchange in
+ * fixed columns, the details of a failure under its row (a mismatch already shown for the same
+ * step in another session is not repeated: "same mismatch as NAME#1"), and at the end a recap
+ * of the failures grouped by step and mismatch with their counts ("× 200 sessions"; at most
+ * RP_REPORT_RECAP_ROWS distinct rows, the rest counted), then the summary.
+ */
+RP_EXTERN void rp_sink_terminal_opts(struct rp_sink *sink, FILE *out,
+                                     const struct rp_terminal_opts *o);
+
+/* ----- the progress line ------------------------------------------------------------------ */
+
+/*
+ * A single line on a terminal saying how far a run is: steps done of the total, failed ones,
+ * the rate and the time left ("  412/2600 steps, 37 failed, 85.2/s, 0:26 left"). Nothing is
+ * drawn during the first RP_PROGRESS_DELAY_MS, so a short run never shows it; its text changes
+ * at most every RP_PROGRESS_REDRAW_MS. Whoever prints another line to the same terminal clears
+ * it first (rp_progress_clear); the next step shows it again.
+ */
+#define RP_PROGRESS_DELAY_MS  1000u
+#define RP_PROGRESS_REDRAW_MS 100u
+
+/* Returns a new progress line drawn on out (borrowed: a terminal), fitted in width columns
+ * (0: 80). The clock starts now. */
+RP_EXTERN struct rp_progress *rp_progress_new(FILE *out, unsigned width);
+/* Clears the line and frees p; NULL does nothing. */
+RP_EXTERN void rp_progress_free(struct rp_progress *p);
+/* Adds steps to the total the run will report. */
+RP_EXTERN void rp_progress_add_total(struct rp_progress *p, uint64_t steps);
+/* One step finished (failed: it did not pass); draws the line when it is due. */
+RP_EXTERN void rp_progress_step(struct rp_progress *p, bool failed);
+/* Erases the line, if it is shown, so another line can be printed; NULL does nothing. */
+RP_EXTERN void rp_progress_clear(struct rp_progress *p);
+
+/*
+ * The progress text for done of total steps, failed of them, elapsed_us into the run, cut to
+ * fit width - 1 columns, into buf (size bytes, NUL-terminated); returns its length.
+ */
+RP_EXTERN size_t rp_progress_format(char *buf, size_t size, unsigned width, uint64_t done,
+                                    uint64_t total, uint64_t failed, uint64_t elapsed_us);
+
+/* JUnit XML written to path at end() ("-": standard output). RP_EIO naming path when it
+ * cannot be written. */
 RP_EXTERN void rp_sink_junit(struct rp_sink *sink, const char *path);
 
-/* A results file (recording format) at path, written as results arrive (durable). */
+/* A results file (recording format) at path ("-": standard output), written as results arrive
+ * (durable). */
 RP_EXTERN void rp_sink_results(struct rp_sink *sink, const char *path);
 
 /*
@@ -60,8 +120,8 @@ RP_EXTERN void rp_sink_notify(struct rp_sink *sink, const struct rp_notify_opts 
 /*
  * Checks, before a run sends anything, that a report can be written at path: its directory
  * exists and is writable (the JUnit sink writes PATH.tmp there and renames it), and path, when
- * it exists, is a writable file and not a directory. Creates nothing. RP_EIO naming flag (the
- * option, "--junit") and path otherwise.
+ * it exists, is a writable file and not a directory. "-" (standard output) always passes.
+ * Creates nothing. RP_EIO naming flag (the option, "--junit") and path otherwise.
  */
 RP_EXTERN RP_NODISCARD rp_code rp_report_path_check(const char *flag, const char *path,
                                                     struct rp_error *err);

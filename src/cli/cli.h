@@ -33,8 +33,28 @@ const struct cli_command *cli_find(const char *name);
 /* Verbosity set by the global -q / -v flags: -1 quiet, 0 normal, 1 verbose. */
 extern int cli_verbosity;
 
+/* The progress line of the run under way (replay on a terminal), cleared before each log line;
+ * NULL when there is none. */
+extern struct rp_progress *cli_progress;
+
 /* The library log callback: "reprise: msg" on stderr, filtered by cli_verbosity. */
 void cli_log(void *ud, enum rp_log_level lvl, const char *msg);
+
+/* The columns of the terminal f is (TIOCGWINSZ, else $COLUMNS, else 80); 0 when f is not a
+ * terminal. */
+unsigned cli_term_width(FILE *f);
+
+/* True when path is "-": standard output for an output flag, standard input for an input. */
+bool cli_is_dash(const char *path);
+
+/* RP_EUSAGE naming flag when path is "-" and standard output is a terminal: a recording is
+ * gzip, which a terminal would show as garbage. */
+rp_code cli_gzip_stdout(const char *flag, const char *path, struct rp_error *err);
+
+/* RP_EUSAGE naming both flags when two of the n output paths are "-" (flags[i] names
+ * paths[i]; a NULL path is not given). */
+rp_code cli_one_stdout(const char *const *flags, const char *const *paths, size_t n,
+                       struct rp_error *err);
 
 /* Prints "reprise: MSG" and returns the exit code for err's code. */
 int cli_fail(const struct rp_error *err);
@@ -44,10 +64,11 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) RP_PRINTF(2, 3);
 
 /*
  * getopt_long over a command's arguments, with what every command does alike: a fresh start
- * (so tests can parse more than once), -h/--help, and the usage errors for a missing value and
- * an unknown option. Every other option goes to on_opt(opts, code, optarg, err), which returns
- * RP_EUSAGE with a message for a bad value. On RP_OK, *out_first is the index of the first
- * operand; after --help, *help is true and the rest is not parsed.
+ * (so tests can parse more than once), -h/--help, the global -q/--quiet and -v/--verbose
+ * (they set cli_verbosity, after the command's name as before it), and the usage errors for a
+ * missing value and an unknown option. Every other option goes to on_opt(opts, code, optarg, err),
+ * which returns RP_EUSAGE with a message for a bad value. On RP_OK, *out_first is the index of the
+ * first operand; after --help, *help is true and the rest is not parsed.
  */
 typedef rp_code (*cli_opt_fn)(void *opts, int code, const char *arg, struct rp_error *err);
 rp_code cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts,

@@ -74,7 +74,12 @@ static int run_diff(const struct diff_opts *o)
         return cli_fail(&err);
     }
     struct rp_sink sink;
-    rp_sink_terminal(&sink, stdout, o->color < 0 ? cli_color(stdout) : o->color == 1);
+    struct rp_terminal_opts to = {
+        .color = o->color < 0 ? cli_color(stdout) : o->color == 1,
+        .quiet = cli_verbosity < 0,
+        .width = cli_term_width(stdout),
+    };
+    rp_sink_terminal_opts(&sink, stdout, &to);
     rp_checker_add_sink(checker, &sink);
     int exitc;
     struct rp_run_summary sum;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -288,6 +289,15 @@ RP_TESTABLE rp_code parse_replay_args(int argc, char **argv, struct replay_opts 
     if (o->notify && !http_url(o->notify)) {
         return rp_error_set(err, RP_EUSAGE, "--notify wants an http:// or https:// URL");
     }
+    const char *const out_flags[] = {"--junit", "--results"};
+    const char *const out_paths[] = {o->junit, o->results};
+    rp_code orc = cli_one_stdout(out_flags, out_paths, 2, err);
+    if (!orc && !o->dry_run) {
+        orc = cli_gzip_stdout("--results", o->results, err);
+    }
+    if (orc) {
+        return orc;
+    }
     o->recordings = (const char *const *)argv + first;
     o->n_recordings = (size_t)(argc - first);
     return RP_OK;
@@ -320,9 +330,25 @@ static bool on_retry(void *ud, const char *session, unsigned attempt)
     return rp_checker_session_failed(ud, session);
 }
 
+/* What the pre-pass shows of each recorded exchange goes to the checker, and counts towards
+ * the progress line's total: one step per session of its recording. */
+struct observer {
+    struct rp_checker *checker;
+    struct rp_progress *progress; /* NULL: none */
+    unsigned sessions;
+};
+
+static void observe(void *ud, const char *recording, const struct rp_exchange *ex,
+                    const struct rp_correlator *corr, size_t first)
+{
+    struct observer *ob = ud;
+    rp_checker_observe(ob->checker, recording, ex, corr, first);
+    rp_progress_add_total(ob->progress, ob->sessions);
+}
+
 /* The engine for o, with its tenant, host and bind rules. */
 static rp_code new_engine(const struct replay_opts *o, struct rp_checker *checker,
-                          struct rp_replay **out, struct rp_error *err)
+                          struct observer *ob, struct rp_replay **out, struct rp_error *err)
 {
     struct rp_replay_opts ro = {
         .target = o->target,
@@ -344,8 +370,8 @@ static rp_code new_engine(const struct replay_opts *o, struct rp_checker *checke
         .on_result = on_result,
         .on_session_end = on_session_end,
         .ud = checker,
-        .observe = rp_checker_observe,
-        .observe_ud = checker,
+        .observe = observe,
+        .observe_ud = ob,
         .teardown = o->teardown,
         .teardown_timeout_ms = o->teardown_timeout_ms,
         .retries = o->retries,
@@ -439,7 +465,14 @@ static int run_replay(const struct replay_opts *o)
         return cli_fail(&err);
     }
     int exitc;
-    rc = new_engine(o, checker, &r, &err);
+    /* The progress line: on a terminal only, and not with -q. */
+    bool quiet = cli_verbosity < 0;
+    struct rp_progress *progress = NULL;
+    if (!quiet && !o->dry_run && isatty(STDERR_FILENO)) {
+        progress = rp_progress_new(stderr, cli_term_width(stderr));
+    }
+    struct observer ob = {.checker = checker, .progress = progress, .sessions = o->sessions};
+    rc = new_engine(o, checker, &ob, &r, &err);
     if (rc) {
         exitc = rc == RP_EUSAGE ? cli_usage_error("replay", "%s", err.msg) : cli_fail(&err);
         goto out;
@@ -454,7 +487,15 @@ static int run_replay(const struct replay_opts *o)
     }
     struct rp_sink sink;
     if (!o->dry_run) {
-        rp_sink_terminal(&sink, stdout, o->color < 0 ? cli_color(stdout) : o->color == 1);
+        /* A report on standard output ("--junit -") moves the terminal's to standard error. */
+        FILE *term = cli_is_dash(o->junit) || cli_is_dash(o->results) ? stderr : stdout;
+        struct rp_terminal_opts to = {
+            .color = o->color < 0 ? cli_color(term) : o->color == 1,
+            .quiet = quiet,
+            .width = cli_term_width(term),
+            .progress = progress,
+        };
+        rp_sink_terminal_opts(&sink, term, &to);
         rp_checker_add_sink(checker, &sink);
         if (o->junit) {
             rp_sink_junit(&sink, o->junit);
@@ -482,11 +523,15 @@ static int run_replay(const struct replay_opts *o)
 
     /* A run that stops before anything is checked (a missing secret) writes no report. */
     catch_signals(r);
+    cli_progress = progress;
     rc = rp_replay_run(r, &err);
     catch_signals(NULL);
     struct rp_run_summary sum;
     struct rp_error serr = {0};
     rp_code src = rp_checker_end(checker, &sum, &serr);
+    cli_progress = NULL;
+    rp_progress_free(progress);
+    progress = NULL;
     fflush(stdout);
     if (src) {
         exitc = cli_fail(&serr);
@@ -509,6 +554,7 @@ out:
     rp_replay_free(r);
     rp_checker_free(checker);
     rp_baseline_free(baseline);
+    rp_progress_free(progress);
     return exitc;
 }
 

@@ -657,9 +657,30 @@ static bool put_document(FILE *f, const struct junit *j, uint64_t wall_us)
     return ok;
 }
 
+/* The document on standard output ("--junit -"): no temporary file, nothing to rename. */
+static rp_code junit_to_stdout(struct junit *j, const struct rp_run_summary *sum,
+                               struct rp_error *err)
+{
+    errno = 0;
+    if (!put_document(stdout, j, sum ? sum->wall_us : 0)) {
+        return rp_error_set(err, RP_EIO,
+                            "junit to standard output: cannot read back the finished "
+                            "sessions: %s",
+                            errno ? strerror(errno) : "I/O error");
+    }
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        return rp_error_set(err, RP_EIO, "junit to standard output: write failed: %s",
+                            errno ? strerror(errno) : "I/O error");
+    }
+    return RP_OK;
+}
+
 static rp_code junit_end(void *ctx, const struct rp_run_summary *sum, struct rp_error *err)
 {
     struct junit *j = ctx;
+    if (strcmp(j->path, "-") == 0) {
+        return junit_to_stdout(j, sum, err);
+    }
     rp_code rc = RP_EIO;
     FILE *f = NULL;
     size_t n = strlen(j->path);
