@@ -79,6 +79,10 @@ struct rp_verdict {
     char *own_error;
     struct rp_shape *own_shape;
     bool teardown; /* a step of the session's teardown (--teardown): tallied and shown apart */
+    const char *step; /* the step's name (rp_replay_event's), NULL when unknown; see own_step */
+    char *own_step;
+    const char *tenants; /* the session's tenant rules (rp_replay_event's); see own_tenants */
+    char *own_tenants;
 };
 
 RP_EXTERN void rp_verdict_init(struct rp_verdict *v);

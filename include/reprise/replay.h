@@ -53,6 +53,13 @@ struct rp_replay_event {
     const char *message; /* ERROR, SKIPPED, UNSAFE: one line */
     uint64_t latency_us; /* DONE: request start to the last byte */
     bool teardown;       /* a step of the session's teardown (opts.teardown), not a main step */
+    /* The step's name, the same in every run: the recorded method and path with tenant values
+     * as {tenant} and correlated values as {NOUN} ("POST /t/{tenant}/api/orders/{order}/pay"),
+     * " #2" added to a step of the same recording (or teardown) named alike before it. */
+    const char *step;
+    /* The session's tenant rules, one "FROM=TO" line each ("acme=acme-x1y2z3-1"); NULL when it
+     * has none. `reprise replay --step N --from RESULTS` replays a step in the same tenant. */
+    const char *tenants;
 };
 
 typedef void (*rp_replay_result_fn)(void *ud, const struct rp_replay_event *ev);

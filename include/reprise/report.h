@@ -22,8 +22,10 @@
 
 #include <stdio.h>
 
+#include <reprise/buf.h>
 #include <reprise/check.h>
 #include <reprise/recording.h>
+#include <reprise/scrub.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -47,6 +49,39 @@ RP_EXTERN void rp_sink_results(struct rp_sink *sink, const char *path);
  */
 RP_EXTERN RP_NODISCARD rp_code rp_report_path_check(const char *flag, const char *path,
                                                     struct rp_error *err);
+
+/* ----- one step, for a person (step.c) ----------------------------------------------------- */
+
+/* What rp_step_format() shows of an exchange; any combination. */
+#define RP_STEP_REQUEST_HEAD  1u /* "METHOD URL VERSION" and the headers */
+#define RP_STEP_REQUEST_BODY  2u
+#define RP_STEP_RESPONSE_HEAD 4u /* "VERSION STATUS REASON" and the headers */
+#define RP_STEP_RESPONSE_BODY 8u
+#define RP_STEP_REQUEST_ALL   (RP_STEP_REQUEST_HEAD | RP_STEP_REQUEST_BODY)
+#define RP_STEP_ALL           15u
+
+/*
+ * Appends to out the parts of ex asked for, as text a person reads: heads as on the wire (one
+ * header a line), a blank line before a body, a text body cut at body_max bytes (at a
+ * character) with a line saying how many more bytes there are, a binary one as its size, "(no
+ * response)" when the response is asked for and ex has none. With scrub (not NULL), a copy of
+ * ex is scrubbed first (scrub.h: cookies, credentials, card numbers become placeholders), so no
+ * secret is shown. RP_ETOOBIG when out's cap is reached (what fitted stays).
+ */
+RP_EXTERN RP_NODISCARD rp_code rp_step_format(struct rp_buf *out, const struct rp_exchange *ex,
+                                              unsigned parts, size_t body_max,
+                                              struct rp_scrub *scrub, struct rp_error *err);
+
+/*
+ * Appends rq as a curl command line (a newline at its end) that sends it again: method, URL,
+ * headers (but those curl sets itself: Host, Content-Length, Transfer-Encoding, Connection,
+ * Accept-Encoding, Expect) and body, each a single-quoted shell word. A {{secret:NAME}}
+ * placeholder becomes "$REPRISE_SECRET_NAME" (rp_secret_env_name) and a {{var:NAME}} one
+ * "$REPRISE_VAR_NAME", so the shell fills them and no value is printed; a binary body is left
+ * to a file (--data-binary @BODY_FILE, with a comment). RP_ETOOBIG at out's cap.
+ */
+RP_EXTERN RP_NODISCARD rp_code rp_step_curl(struct rp_buf *out, const struct rp_request *rq,
+                                            struct rp_error *err);
 
 /* ----- results files, read back (reprise diff) ------------------------------------------- */
 

@@ -37,6 +37,40 @@ struct rp__replay_cookie_names {
     size_t n;
 };
 
+/* ----- step names (step.c) ---------------------------------------------------------------- */
+
+#define RP__STEP_NOUN_MAX 64u
+
+struct rp__replay_step_slot {
+    size_t first;   /* the index of the name's first occurrence */
+    uint64_t count; /* occurrences so far; 0: a free slot */
+};
+
+/* A recording's step names, unique: a name seen before gets " #2", " #3" ... */
+struct rp__replay_steps {
+    char **v;
+    size_t n, cap;
+    struct rp__replay_step_slot *slots; /* open addressing over the first occurrences */
+    size_t n_slots, used;
+};
+
+/*
+ * Returns the new step name of recorded exchange ex: "METHOD PATH?QUERY" with the segments and
+ * query values that a correlation of [first, count) of corr carries into its request shown as
+ * {NOUN} (the word segment before it, singular: "orders/4" gives "orders/{order}"; else the
+ * source's key, "$.order.id" or "order_id" giving "order"; else "id"), then tenants' rules
+ * applied (rules FROM -> "{tenant}"), cut to RP_MAX_STEP_NAME bytes. corr and tenants may be
+ * NULL.
+ */
+char *rp__replay_step_name(const struct rp_exchange *ex, const struct rp_correlator *corr,
+                           size_t first, const struct rp_rewriter *tenants);
+
+/* Appends name (taken), with " #N" added when it is the Nth occurrence of it (N > 1). */
+void rp__replay_steps_add(struct rp__replay_steps *st, char *name);
+/* The i-th name, borrowed; NULL past the end. */
+const char *rp__replay_steps_get(const struct rp__replay_steps *st, size_t i);
+void rp__replay_steps_cleanup(struct rp__replay_steps *st);
+
 /* What the prepass learns of one recording. */
 struct rp__replay_rec {
     char *path;
@@ -65,6 +99,8 @@ struct rp__replay_rec {
     const struct rp__replay_pairs *guard_rules;
     struct rp_rewriter *guard_rw;
     struct rp_tenant_guard guard;
+    /* The step name of each exchange, in the order read (step.c). */
+    struct rp__replay_steps steps;
 };
 
 struct rp__replay_session;
@@ -137,6 +173,7 @@ struct rp__replay_session {
     struct rp_corr_session *cs;
     struct rp_var_table *vt; /* its variables' live values (replay/vars.c); NULL until needed */
     char *origin;            /* the recording's origin, rewritten for this session's tenant */
+    char *tenants;           /* its tenant rules, "FROM=TO" lines; NULL without any */
     CURL *easy;
     char errbuf[CURL_ERROR_SIZE];
 
@@ -161,6 +198,7 @@ struct rp__replay_session {
     bool sent_main;    /* a main step was sent: there may be something to clean up */
     uint64_t seq_base; /* 0, or rec->td_base in the teardown: the seq correlation knows */
     size_t next_td;
+    size_t n_read; /* main exchanges read so far: the index of s->cur's step name + 1 */
 };
 
 /* The seq of s->cur as the session's correlations, safety nets and variables know it. */

@@ -23,16 +23,21 @@
 #include "internal.h"
 
 struct jcase {
-    char *name; /* "SEQ METHOD PATH" */
+    char *name; /* the step's name ("POST /t/{tenant}/api/orders/{order}/pay"), else "SEQ METHOD
+                   PATH" */
     uint64_t time_us;
     enum rp_outcome outcome;
     size_t n_mismatches;
     char *text; /* FAIL: mismatch lines; ERROR, SKIPPED: the reason; else NULL */
     bool leak;  /* FAIL of the isolation probe's check (`reprise probe`), not of a shape */
+    char *message; /* FAIL: the failure's message attribute ("2 mismatches: $.a: ..."); NULL:
+                      "N mismatches" */
+    char *out;     /* <system-out>: the request and response heads, scrubbed; NULL: none */
 };
 
 struct jsuite {
     char *name;
+    char *classname; /* the recording's name (the session's without "#N"), " teardown" added */
     int64_t start_us;
     uint64_t time_us;
     uint64_t failures, errors, skipped;
@@ -48,6 +53,7 @@ struct junit {
     size_t n, cap;
     size_t last; /* the suite used last: a session's results usually come together */
     FILE *spill; /* the finished sessions' testsuites; NULL until one finished */
+    struct rp_scrub *scrub; /* what a testcase shows of its exchange is scrubbed */
     uint64_t spilled_tests, spilled_failures, spilled_errors, spilled_skipped;
 };
 
@@ -75,6 +81,28 @@ static bool add_capped(struct rp_buf *b, const char *s)
     return false;
 }
 
+/*
+ * The classname of a session's testcases: the recording's name, the session's ("NAME#N", or
+ * "NAME#N teardown") without its number, so that a step keeps one classname and name in every
+ * run and CI history follows it (new memory).
+ */
+static char *classname_of(const char *session)
+{
+    const char *hash = strrchr(session, '#');
+    if (!hash || hash == session) {
+        return rp_xstrdup(session);
+    }
+    const char *end = hash + 1;
+    while (*end >= '0' && *end <= '9') {
+        end++;
+    }
+    size_t head = (size_t)(hash - session), tail = strlen(end);
+    char *c = rp_xmalloc(head + tail + 1);
+    memcpy(c, session, head);
+    memcpy(c + head, end, tail + 1);
+    return c;
+}
+
 static struct jsuite *suite_for(struct junit *j, const char *name, int64_t start_us)
 {
     if (j->last < j->n && strcmp(j->suites[j->last].name, name) == 0) {
@@ -93,9 +121,79 @@ static struct jsuite *suite_for(struct junit *j, const char *name, int64_t start
     struct jsuite *s = &j->suites[j->n];
     memset(s, 0, sizeof(*s));
     s->name = rp_xstrdup(name);
+    s->classname = classname_of(name);
     s->start_us = start_us;
     j->last = j->n++;
     return s;
+}
+
+/* ----- what a testcase shows of its exchange ---------------------------------------------- */
+
+/* How much of a failed step's response body its failure shows. */
+#define FAILURE_BODY_MAX 2048u
+/* The most bytes of a failure's message attribute. */
+#define FAILURE_MESSAGE_MAX 300u
+
+/* The <system-out> of a step: its request and response heads, scrubbed (new memory; NULL when
+ * they cannot be shown). */
+static char *case_out(struct junit *j, const struct rp_exchange *ex)
+{
+    struct rp_buf b;
+    rp_buf_init(&b, RP_REPORT_TEXT_MAX);
+    /* Past the cap, the heads are cut: what fitted is shown. */
+    rp_ignore(rp_step_format(&b, ex, RP_STEP_REQUEST_HEAD | RP_STEP_RESPONSE_HEAD, 0, j->scrub,
+                             NULL));
+    if (b.len == 0) {
+        rp_buf_cleanup(&b);
+        return NULL;
+    }
+    return rp_buf_take(&b, NULL);
+}
+
+/* Appends, under a failure's mismatches, the request line, the status line and an excerpt of the
+ * response body (FAILURE_BODY_MAX bytes), scrubbed. */
+static void add_exchange(struct junit *j, struct rp_buf *b, const struct rp_exchange *ex)
+{
+    struct rp_buf t;
+    rp_buf_init(&t, RP_REPORT_TEXT_MAX);
+    rp_ignore(rp_buf_addf(&t, NULL, "\n\n%s %s\n", ex->req.method ? ex->req.method : "-",
+                          ex->req.url ? ex->req.url : "-"));
+    if (ex->has_response) {
+        rp_ignore(rp_buf_addf(&t, NULL, "%s %u%s%s\n",
+                              ex->resp.version ? ex->resp.version : "HTTP/1.1", ex->resp.status,
+                              ex->resp.reason && ex->resp.reason[0] ? " " : "",
+                              ex->resp.reason ? ex->resp.reason : ""));
+        /* What does not fit is cut, as the rest of the text is. */
+        rp_ignore(rp_step_format(&t, ex, RP_STEP_RESPONSE_BODY, FAILURE_BODY_MAX, j->scrub, NULL));
+    }
+    if (t.len) {
+        add_capped(b, t.data);
+    }
+    rp_buf_cleanup(&t);
+}
+
+/* A failure's message: how many mismatches, and the first ("2 mismatches: $.items[0].price:
+ * expected number, got string"), cut to a line a dashboard shows (new memory). */
+static char *failure_message(const struct rp_mismatches *mm)
+{
+    struct rp_buf b;
+    rp_buf_init(&b, RP_REPORT_TEXT_MAX);
+    rp_code rc = rp_buf_addf(&b, NULL, "%zu mismatch%s", mm->n, mm->n == 1 ? "" : "es");
+    if (!rc && mm->n) {
+        rc = rp_buf_addf(&b, NULL, ": %s: %s", mm->v[0].path ? mm->v[0].path : "",
+                         mm->v[0].message ? mm->v[0].message : "");
+    }
+    rp_ignore(rc); /* a first mismatch past the cap leaves the count alone */
+    if (b.len > FAILURE_MESSAGE_MAX) {
+        /* A line a dashboard shows: cut at a character, with "...". */
+        size_t n = FAILURE_MESSAGE_MAX - 3;
+        while (n > 0 && ((unsigned char)b.data[n] & 0xC0) == 0x80) {
+            n--;
+        }
+        memcpy(b.data + n, "...", 4);
+        b.len = n + 3;
+    }
+    return rp_buf_take(&b, NULL);
 }
 
 static rp_code junit_begin(void *ctx, const struct rp_run_info *run, struct rp_error *err)
@@ -129,21 +227,24 @@ static rp_code junit_result(void *ctx, const struct rp_verdict *res, struct rp_e
     rp_buf_init(&b, RP_REPORT_TEXT_MAX + 3);
     char seq[32];
     snprintf(seq, sizeof(seq), "%" PRIu64 " ", res->recorded_seq);
-    bool room = add_capped(&b, seq);
-    if (room) {
+    /* A step's name is the same in every run; without one (a results file written before
+     * names), the seq and what was sent. */
+    bool room = add_capped(&b, res->step ? res->step : seq);
+    if (room && !res->step) {
         room = add_capped(&b, ex && ex->req.method ? ex->req.method : "-");
-    }
-    if (room) {
-        room = add_capped(&b, " ");
-    }
-    if (room) {
-        add_capped(&b, ex && ex->req.url ? rp__report_url_shown(ex->req.url, j->target) : "-");
+        if (room) {
+            room = add_capped(&b, " ");
+        }
+        if (room) {
+            add_capped(&b, ex && ex->req.url ? rp__report_url_shown(ex->req.url, j->target) : "-");
+        }
     }
     struct jcase c = {.outcome = res->outcome};
     c.leak = res->n_checks > 0 && strcmp(res->checks[0].name, "isolation") == 0;
     c.name = rp_buf_take(&b, NULL);
     if (ex && res->outcome != RP_OUTCOME_SKIPPED) {
         c.time_us = ex->duration_us;
+        c.out = case_out(j, ex);
     }
 
     if (res->outcome == RP_OUTCOME_FAIL) {
@@ -162,7 +263,11 @@ static rp_code junit_result(void *ctx, const struct rp_verdict *res, struct rp_e
                 room = add_capped(&b, m->message ? m->message : "");
             }
         }
+        if (room && ex) {
+            add_exchange(j, &b, ex);
+        }
         c.text = rp_buf_take(&b, NULL);
+        c.message = failure_message(&res->mismatches);
     } else if (res->outcome == RP_OUTCOME_ERROR || res->outcome == RP_OUTCOME_SKIPPED ||
                res->outcome == RP_OUTCOME_UNSAFE) {
         add_capped(&b, res->error                          ? res->error
@@ -248,6 +353,17 @@ static void put_seconds(FILE *f, uint64_t us)
     fprintf(f, "%" PRIu64 ".%03" PRIu64, ms / 1000, ms % 1000);
 }
 
+/* A testcase's <system-out>, when it has one. */
+static void put_system_out(FILE *f, const char *out)
+{
+    if (!out) {
+        return;
+    }
+    fputs("      <system-out>", f);
+    put_xml(f, out, false);
+    fputs("</system-out>\n", f);
+}
+
 static void put_case(FILE *f, const char *suite, const struct jcase *c)
 {
     fputs("    <testcase classname=\"", f);
@@ -258,11 +374,19 @@ static void put_case(FILE *f, const char *suite, const struct jcase *c)
     put_seconds(f, c->time_us);
     switch (c->outcome) {
     case RP_OUTCOME_PASS:
-        fputs("\"/>\n", f);
-        return;
+        if (!c->out) {
+            fputs("\"/>\n", f);
+            return;
+        }
+        fputs("\">\n", f);
+        break;
     case RP_OUTCOME_FAIL:
         if (c->leak) {
             fputs("\">\n      <failure message=\"leak\" type=\"isolation\">", f);
+        } else if (c->message) {
+            fputs("\">\n      <failure message=\"", f);
+            put_xml(f, c->message, true);
+            fputs("\" type=\"shape\">", f);
         } else {
             fprintf(f, "\">\n      <failure message=\"%zu mismatch%s\" type=\"shape\">",
                     c->n_mismatches, c->n_mismatches == 1 ? "" : "es");
@@ -289,6 +413,7 @@ static void put_case(FILE *f, const char *suite, const struct jcase *c)
         fputs("</failure>\n", f);
         break;
     }
+    put_system_out(f, c->out);
     fputs("    </testcase>\n", f);
 }
 
@@ -307,7 +432,7 @@ static void put_suite(FILE *f, const struct jsuite *s)
     put_seconds(f, s->time_us);
     fprintf(f, "\" timestamp=\"%s\">\n", when);
     for (size_t i = 0; i < s->n; i++) {
-        put_case(f, s->name, &s->cases[i]);
+        put_case(f, s->classname, &s->cases[i]);
     }
     fputs("  </testsuite>\n", f);
 }
@@ -317,9 +442,12 @@ static void suite_free(struct jsuite *s)
     for (size_t k = 0; k < s->n; k++) {
         free(s->cases[k].name);
         free(s->cases[k].text);
+        free(s->cases[k].message);
+        free(s->cases[k].out);
     }
     free(s->cases);
     free(s->name);
+    free(s->classname);
 }
 
 /* A session finished: its testsuite goes to the spill file and its results are freed. */
@@ -469,6 +597,7 @@ static void junit_free(void *ctx)
     }
     free(j->target);
     free(j->path);
+    rp_scrub_free(j->scrub);
     free(j);
 }
 
@@ -484,6 +613,7 @@ void rp_sink_junit(struct rp_sink *sink, const char *path)
 {
     struct junit *j = rp_xcalloc(1, sizeof(*j));
     j->path = rp_xstrdup(path);
+    j->scrub = rp_scrub_new();
     sink->ops = &junit_ops;
     sink->ctx = j;
 }
