@@ -102,6 +102,39 @@ RP_EXTERN RP_NODISCARD rp_code rp_results_read_verdict(const struct rp_exchange 
 RP_EXTERN RP_NODISCARD rp_code rp_results_check(const char *path, struct rp_checker *c,
                                                 rp_log_fn log, void *log_ud, struct rp_error *err);
 
+/* One step of a results file (results_step.c), for `reprise diff --step` and `reprise replay
+ * --step N --from`. */
+struct rp_results_step {
+    struct rp_verdict v;       /* the step's verdict as stored; v.live is &live */
+    struct rp_exchange live;   /* the step as sent, and its response (scrubbed, as stored) */
+    struct rp_exchange *before; /* the session's earlier main steps that got a response, in
+                                   order, each with seq set to its recorded seq */
+    size_t n_before;
+    char *recording;             /* the recording the session replayed, when the results file
+                                    names it and it can be read here; else NULL */
+    struct rp_exchange recorded; /* its exchange of the step's seq, when has_recorded */
+    bool has_recorded;
+};
+
+RP_EXTERN void rp_results_step_init(struct rp_results_step *st);
+RP_EXTERN void rp_results_step_cleanup(struct rp_results_step *st);
+
+/*
+ * Reads step seq (a recorded seq, as the terminal report shows it) of the results file at path
+ * into out (initialised): of session (as "NAME#N") when not NULL, else of the first session whose
+ * step seq failed (fail, unsafe or error), else of the first that has it; teardown steps are not
+ * looked at. Also the recording: the one among the file's recordings whose name is the
+ * session's, read for the recorded exchange when it can be. RP_EUSAGE when no session has the
+ * step; the reader's errors (RP_EFORMAT ...) naming FILE:LINE.
+ */
+RP_EXTERN RP_NODISCARD rp_code rp_results_step(const char *path, uint64_t seq, const char *session,
+                                               struct rp_results_step *out, struct rp_error *err);
+
+/* The cookies the step's session was given by its earlier responses, as a Cookie header value
+ * ("demo_session={{secret:cookie_demo_session}}": the file holds placeholders), new memory; NULL
+ * when none. */
+RP_EXTERN char *rp_results_step_cookies(const struct rp_results_step *st);
+
 /* ----- listings of a recording (reprise show) -------------------------------------------- */
 
 enum rp_listing_kind {

@@ -198,6 +198,10 @@ struct replay_opts {
     const char *teardown;         /* --teardown RECORDING */
     bool strict_teardown;         /* a teardown failure fails the run */
     uint64_t teardown_timeout_ms; /* after SIGINT/SIGTERM: the teardowns' time */
+    bool has_step;                /* --step N: only recorded exchange N is sent */
+    uint64_t step;
+    const char *from;    /* --from RESULTS: the live values, tenant and cookies of an earlier run */
+    const char *session; /* --session NAME#N: which session of RESULTS */
 };
 
 /* Frees what parse_replay_args allocated (the pair lists). */
@@ -214,6 +218,10 @@ struct diff_opts {
     const char *shape;
     int color;
     bool help;
+    bool has_step;       /* --step N: triage of one step */
+    uint64_t step;       /* its recorded seq */
+    const char *session; /* --session NAME#N: of that session; NULL: the first that failed it */
+    bool curl;           /* --curl: the live request as a curl command */
 };
 
 #ifdef REPRISE_TESTING

@@ -22,6 +22,9 @@ enum {
     OPT_TEARDOWN,
     OPT_STRICT_TEARDOWN,
     OPT_TEARDOWN_TIMEOUT,
+    OPT_STEP,
+    OPT_FROM,
+    OPT_SESSION,
 };
 
 const struct option cmd_replay_longopts[] = {
@@ -50,6 +53,9 @@ const struct option cmd_replay_longopts[] = {
     {"teardown", required_argument, NULL, OPT_TEARDOWN},
     {"strict-teardown", no_argument, NULL, OPT_STRICT_TEARDOWN},
     {"teardown-timeout", required_argument, NULL, OPT_TEARDOWN_TIMEOUT},
+    {"step", required_argument, NULL, OPT_STEP},
+    {"from", required_argument, NULL, OPT_FROM},
+    {"session", required_argument, NULL, OPT_SESSION},
     {"color", no_argument, NULL, 'L'},
     {"no-color", no_argument, NULL, 'l'},
     {"help", no_argument, NULL, 'h'},
@@ -211,6 +217,19 @@ static rp_code replay_opt(void *opts, int c, const char *arg, struct rp_error *e
     case 'l':
         o->color = 0;
         break;
+    case OPT_STEP:
+        if (!cli_parse_count(arg, UINT64_C(9007199254740992), &o->step)) {
+            return rp_error_set(err, RP_EUSAGE, "--step wants a step number (its seq), got '%s'",
+                                arg);
+        }
+        o->has_step = true;
+        break;
+    case OPT_FROM:
+        o->from = arg;
+        break;
+    case OPT_SESSION:
+        o->session = arg;
+        break;
     }
     return RP_OK;
 }
@@ -239,6 +258,13 @@ RP_TESTABLE rp_code parse_replay_args(int argc, char **argv, struct replay_opts 
     if (o->strict_teardown && !o->teardown) {
         return rp_error_set(err, RP_EUSAGE, "--strict-teardown needs --teardown RECORDING");
     }
+    if (o->has_step != (o->from != NULL) || (o->session && !o->from)) {
+        return rp_error_set(err, RP_EUSAGE, "--step N and --from RESULTS go together%s",
+                            o->session ? " (and --session with them)" : "");
+    }
+    if (o->from && argc - first != 1) {
+        return rp_error_set(err, RP_EUSAGE, "--step N --from RESULTS replays one RECORDING");
+    }
     o->recordings = (const char *const *)argv + first;
     o->n_recordings = (size_t)(argc - first);
     return RP_OK;
@@ -262,6 +288,46 @@ static void on_result(void *ud, const struct rp_replay_event *ev)
 static void on_session_end(void *ud, const char *session)
 {
     rp_checker_session_end(ud, session);
+}
+
+/*
+ * --step N --from RESULTS: the engine sends only step N, in the tenant the earlier run used
+ * (unless --tenant says otherwise), with the live values its earlier steps' responses gave and
+ * the cookies its session was given (placeholders, filled from the environment).
+ */
+static rp_code from_results(const struct replay_opts *o, struct rp_replay *r, struct rp_error *err)
+{
+    struct rp_results_step st;
+    rp_results_step_init(&st);
+    rp_code rc = rp_results_step(o->from, o->step, o->session, &st, err);
+    const char *line = st.v.tenants && o->n_tenants == 0 ? st.v.tenants : "";
+    while (!rc && *line) {
+        const char *end = strchr(line, '\n');
+        size_t n = end ? (size_t)(end - line) : strlen(line);
+        char *pair = rp_xstrndup(line, n);
+        char *eq = strchr(pair, '=');
+        if (eq) {
+            *eq = '\0';
+            rc = rp_replay_tenant(r, pair, eq + 1, err);
+        }
+        free(pair);
+        line += n + (end ? 1 : 0);
+    }
+    for (size_t i = 0; !rc && i < st.n_before; i++) {
+        rc = rp_replay_seed(r, st.before[i].seq, &st.before[i].resp, err);
+    }
+    if (!rc) {
+        char *cookies = rp_results_step_cookies(&st);
+        rp_replay_step_cookie(r, cookies);
+        free(cookies);
+        rp_replay_only_step(r, o->step);
+        char msg[RP_ERROR_MSG_MAX];
+        snprintf(msg, sizeof(msg), "step %llu of %s in %s: sent alone, with its live values",
+                 (unsigned long long)o->step, st.v.session, o->from);
+        cli_log(NULL, RP_LOG_INFO, msg);
+    }
+    rp_results_step_cleanup(&st);
+    return rc;
 }
 
 /* The engine for o, with its tenant, host and bind rules. */
@@ -309,6 +375,9 @@ static rp_code new_engine(const struct replay_opts *o, struct rp_checker *checke
     }
     for (size_t i = 0; !rc && i < o->n_recordings; i++) {
         rp_replay_add_recording(r, o->recordings[i]);
+    }
+    if (!rc && o->from) {
+        rc = from_results(o, r, err);
     }
     if (rc) {
         rp_replay_free(r);

@@ -214,6 +214,9 @@ static rp_code advance(struct rp__replay_session *s, struct rp_error *err)
             session_end(r, s); /* s is gone: the caller returns at once */
             return RP_OK;
         }
+        if (r->only && rp__replay_only_pass(s)) {
+            continue; /* --step N: not the step */
+        }
         if (r->cancel && !s->in_teardown && !s->stopped) {
             rp__replay_cancel_stop(s); /* cancelled: no main step goes out any more */
         }
@@ -497,6 +500,7 @@ void rp_replay_free(struct rp_replay *r)
     pairs_cleanup(&r->hosts);
     pairs_cleanup(&r->binds);
     pairs_cleanup(&r->consts);
+    rp__replay_only_cleanup(r);
     free(r->waiting);
     free(r->target);
     free(r);

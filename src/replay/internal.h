@@ -145,6 +145,13 @@ struct rp_replay {
     bool has_stop_on;
     uint64_t sent;   /* requests sent (or queued for a rate slot) so far */
     uint64_t capped; /* steps SKIPPED by --max-requests */
+    /* --step N --from RESULTS (step.c): only recorded exchange only_seq is sent, after the
+     * earlier ones' live responses of the earlier run (seeds) were observed */
+    bool only;
+    uint64_t only_seq;
+    struct rp_exchange *seeds; /* responses only, ordered as given */
+    size_t n_seeds;
+    char *step_cookie; /* the Cookie the step goes with, placeholders kept; NULL: none */
 };
 
 /* Logs one line through the run's log callback, when it has one. */
@@ -293,6 +300,15 @@ void rp__replay_guard_sent(struct rp__replay_session *s);
 void rp__replay_guard_status(struct rp__replay_session *s, unsigned status);
 /* At the end of the run: says when --max-requests kept steps back. */
 void rp__replay_guard_end(struct rp_replay *r);
+
+/* ----- --step N --from RESULTS (step.c) ---------------------------------------------------- */
+
+/* In step mode, for s->cur: true when it is not the step (it is passed over, unreported, its
+ * seed observed when it comes before the step); false for the step itself. */
+bool rp__replay_only_pass(struct rp__replay_session *s);
+/* In step mode, adds the step's Cookie (placeholders kept) to req when it has none. */
+void rp__replay_only_cookie(struct rp_replay *r, struct rp_request *req);
+void rp__replay_only_cleanup(struct rp_replay *r);
 
 /* ----- the cache of packed exchanges and --stream reading (cache.c) ----------------------- */
 

@@ -505,6 +505,7 @@ rp_code rp__replay_build_request(struct rp__replay_session *s, bool *out_send, s
     }
 
     size_t missing = 0;
+    rp__replay_only_cookie(r, &lv->req);
     rc = rp_rewrite_request(s->rw, &lv->req, NULL, err);
     if (!rc) {
         rc = rp_corr_session_apply(s->cs, rp__replay_seq(s), &lv->req, &missing, err);
@@ -591,6 +592,11 @@ rp_code rp__replay_build_request(struct rp__replay_session *s, bool *out_send, s
         }
         if (!rc && vars) {
             rc = rp__replay_vars_fill(s, &s->wire.req, err);
+        }
+        /* --step N --from: a variable's value from a results file is its scrubbed placeholder,
+         * filled from the environment as any secret. */
+        if (!rc && vars && r->only) {
+            rc = rp_secrets_fill(&s->wire.req, r->o.secret, r->o.secret_ud, err);
         }
     }
     if (rc == RP_EMISSING) {

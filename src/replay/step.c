@@ -335,3 +335,76 @@ void rp__replay_steps_cleanup(struct rp__replay_steps *st)
     free(st->slots);
     memset(st, 0, sizeof(*st));
 }
+
+/* ----- one step alone: --step N --from RESULTS ------------------------------------------- */
+
+void rp_replay_only_step(struct rp_replay *r, uint64_t seq)
+{
+    r->only = true;
+    r->only_seq = seq;
+}
+
+rp_code rp_replay_seed(struct rp_replay *r, uint64_t seq, const struct rp_response *resp,
+                       struct rp_error *err)
+{
+    struct rp_exchange ex;
+    rp_exchange_init(&ex);
+    ex.seq = seq;
+    ex.has_response = true;
+    ex.resp = *resp;
+    struct rp_exchange copy;
+    rp_exchange_init(&copy);
+    rp_code rc = rp_exchange_copy(&copy, &ex, err);
+    if (rc) {
+        return rc;
+    }
+    r->seeds = rp_xreallocarray(r->seeds, r->n_seeds + 1, sizeof(*r->seeds));
+    r->seeds[r->n_seeds++] = copy;
+    return RP_OK;
+}
+
+void rp_replay_step_cookie(struct rp_replay *r, const char *cookie)
+{
+    free(r->step_cookie);
+    r->step_cookie = cookie && cookie[0] ? rp_xstrdup(cookie) : NULL;
+}
+
+bool rp__replay_only_pass(struct rp__replay_session *s)
+{
+    struct rp_replay *r = s->r;
+    if (s->in_teardown || s->cur->seq > r->only_seq) {
+        return true;
+    }
+    if (s->cur->seq == r->only_seq) {
+        return false;
+    }
+    /* The live values the earlier run took from this step's response, for the correlations
+     * and variables of the step. */
+    for (size_t i = 0; i < r->n_seeds; i++) {
+        if (r->seeds[i].seq == s->cur->seq) {
+            rp_corr_session_observe(s->cs, rp__replay_seq(s), &r->seeds[i].resp);
+            rp__replay_vars_observe(s, &r->seeds[i].resp);
+        }
+    }
+    return true;
+}
+
+void rp__replay_only_cookie(struct rp_replay *r, struct rp_request *req)
+{
+    if (!r->only || !r->step_cookie || rp_headers_get(&req->headers, "Cookie", NULL)) {
+        return;
+    }
+    /* Only past the header cap does this fail; the step then goes without it, and says so by
+     * the response it gets. */
+    rp_ignore(
+        rp_headers_add(&req->headers, "Cookie", 6, r->step_cookie, strlen(r->step_cookie), NULL));
+}
+
+void rp__replay_only_cleanup(struct rp_replay *r)
+{
+    for (size_t i = 0; i < r->n_seeds; i++) {
+        rp_exchange_cleanup(&r->seeds[i]);
+    }
+    free(r->seeds);
+    free(r->step_cookie);
+}
