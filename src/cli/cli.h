@@ -222,6 +222,7 @@ struct diff_opts {
     uint64_t step;       /* its recorded seq */
     const char *session; /* --session NAME#N: of that session; NULL: the first that failed it */
     bool curl;           /* --curl: the live request as a curl command */
+    const char *junit;   /* --junit FILE: the re-checked failures as JUnit XML */
 };
 
 #ifdef REPRISE_TESTING

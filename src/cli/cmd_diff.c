@@ -14,6 +14,7 @@ enum {
     OPT_STEP = 0x600,
     OPT_SESSION,
     OPT_CURL,
+    OPT_JUNIT,
 };
 
 const struct option cmd_diff_longopts[] = {
@@ -21,6 +22,7 @@ const struct option cmd_diff_longopts[] = {
     {"step", required_argument, NULL, OPT_STEP},
     {"session", required_argument, NULL, OPT_SESSION},
     {"curl", no_argument, NULL, OPT_CURL},
+    {"junit", required_argument, NULL, OPT_JUNIT},
     {"color", no_argument, NULL, 'L'},
     {"no-color", no_argument, NULL, 'l'},
     {"help", no_argument, NULL, 'h'},
@@ -43,6 +45,9 @@ static rp_code diff_opt(void *opts, int c, const char *arg, struct rp_error *err
         break;
     case OPT_CURL:
         o->curl = true;
+        break;
+    case OPT_JUNIT:
+        o->junit = arg;
         break;
     case 's':
         o->shape = arg;
@@ -188,6 +193,16 @@ static int run_diff(const struct diff_opts *o)
     struct rp_sink sink;
     rp_sink_terminal(&sink, stdout, o->color < 0 ? cli_color(stdout) : o->color == 1);
     rp_checker_add_sink(checker, &sink);
+    if (o->junit) {
+        rc = rp_report_path_check("--junit", o->junit, &err);
+        if (rc) {
+            rp_checker_free(checker);
+            return cli_fail(&err);
+        }
+        /* The failures re-checked, under the names the run gave its steps. */
+        rp_sink_junit(&sink, o->junit);
+        rp_checker_add_sink(checker, &sink);
+    }
     int exitc;
     struct rp_run_summary sum;
     rc = rp_results_check(o->results, checker, cli_log, NULL, &err);
