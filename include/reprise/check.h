@@ -79,9 +79,13 @@ struct rp_verdict {
     char *own_error;
     struct rp_shape *own_shape;
     bool teardown; /* a step of the session's teardown (--teardown): tallied and shown apart */
-    const char *step; /* the step's name (rp_replay_event's), NULL when unknown; see own_step */
+    /* The step's name (rp_replay_event's: the same in every run), NULL when unknown; own_step
+     * holds it in a verdict read back. */
+    const char *step;
     char *own_step;
-    const char *tenants; /* the session's tenant rules (rp_replay_event's); see own_tenants */
+    /* The session's tenant rules, "FROM=TO" lines (rp_replay_event's), NULL when none;
+     * own_tenants holds them in a verdict read back. */
+    const char *tenants;
     char *own_tenants;
 };
 

@@ -188,8 +188,7 @@ RP_EXTERN void rp_replay_only_step(struct rp_replay *r, uint64_t seq);
  * value in it that the results file scrubbed ({{secret:NAME}}) is filled from the environment
  * where the step sends it. */
 RP_EXTERN RP_NODISCARD rp_code rp_replay_seed(struct rp_replay *r, uint64_t seq,
-                                              const struct rp_response *resp,
-                                              struct rp_error *err);
+                                              const struct rp_response *resp, struct rp_error *err);
 
 /* The Cookie header value (copied; placeholders filled from the environment when sent) the step
  * goes with in step mode, when its request has none: the cookies the earlier run's session was

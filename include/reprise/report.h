@@ -105,8 +105,8 @@ RP_EXTERN RP_NODISCARD rp_code rp_results_check(const char *path, struct rp_chec
 /* One step of a results file (results_step.c), for `reprise diff --step` and `reprise replay
  * --step N --from`. */
 struct rp_results_step {
-    struct rp_verdict v;       /* the step's verdict as stored; v.live is &live */
-    struct rp_exchange live;   /* the step as sent, and its response (scrubbed, as stored) */
+    struct rp_verdict v;        /* the step's verdict as stored; v.live is &live */
+    struct rp_exchange live;    /* the step as sent, and its response (scrubbed, as stored) */
     struct rp_exchange *before; /* the session's earlier main steps that got a response, in
                                    order, each with seq set to its recorded seq */
     size_t n_before;

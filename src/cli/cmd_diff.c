@@ -122,8 +122,8 @@ static int print_curl(const struct rp_results_step *st)
         rc = rp_step_curl(&b, &rq, &err);
     }
     if (!rc) {
-        printf("# step %llu of %s: %s\n%.*s", (unsigned long long)st->v.recorded_seq,
-               st->v.session, st->v.step ? st->v.step : "", (int)b.len, b.data);
+        printf("# step %llu of %s: %s\n%.*s", (unsigned long long)st->v.recorded_seq, st->v.session,
+               st->v.step ? st->v.step : "", (int)b.len, b.data);
     }
     rp_buf_cleanup(&b);
     free(cookies);
@@ -170,10 +170,10 @@ static int run_step(const struct diff_opts *o)
     }
     fflush(stdout);
     rp_scrub_free(scrub);
-    int exitc = !ok                                  ? RP_EXIT_INPUT
-                : st.v.outcome == RP_OUTCOME_ERROR   ? RP_EXIT_TARGET
-                : failed_outcome(st.v.outcome)       ? RP_EXIT_MISMATCH
-                                                     : RP_EXIT_OK;
+    int exitc = !ok                                ? RP_EXIT_INPUT
+                : st.v.outcome == RP_OUTCOME_ERROR ? RP_EXIT_TARGET
+                : failed_outcome(st.v.outcome)     ? RP_EXIT_MISMATCH
+                                                   : RP_EXIT_OK;
     rp_results_step_cleanup(&st);
     return exitc;
 }

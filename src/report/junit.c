@@ -28,8 +28,8 @@ struct jcase {
     uint64_t time_us;
     enum rp_outcome outcome;
     size_t n_mismatches;
-    char *text; /* FAIL: mismatch lines; ERROR, SKIPPED: the reason; else NULL */
-    bool leak;  /* FAIL of the isolation probe's check (`reprise probe`), not of a shape */
+    char *text;    /* FAIL: mismatch lines; ERROR, SKIPPED: the reason; else NULL */
+    bool leak;     /* FAIL of the isolation probe's check (`reprise probe`), not of a shape */
     char *message; /* FAIL: the failure's message attribute ("2 mismatches: $.a: ..."); NULL:
                       "N mismatches" */
     char *out;     /* <system-out>: the request and response heads, scrubbed; NULL: none */
@@ -51,8 +51,8 @@ struct junit {
     int64_t start_us;
     struct jsuite *suites; /* the sessions not finished yet */
     size_t n, cap;
-    size_t last; /* the suite used last: a session's results usually come together */
-    FILE *spill; /* the finished sessions' testsuites; NULL until one finished */
+    size_t last;            /* the suite used last: a session's results usually come together */
+    FILE *spill;            /* the finished sessions' testsuites; NULL until one finished */
     struct rp_scrub *scrub; /* what a testcase shows of its exchange is scrubbed */
     uint64_t spilled_tests, spilled_failures, spilled_errors, spilled_skipped;
 };
@@ -130,7 +130,7 @@ static struct jsuite *suite_for(struct junit *j, const char *name, int64_t start
 /* ----- what a testcase shows of its exchange ---------------------------------------------- */
 
 /* How much of a failed step's response body its failure shows. */
-#define FAILURE_BODY_MAX 2048u
+#define FAILURE_BODY_MAX    2048u
 /* The most bytes of a failure's message attribute. */
 #define FAILURE_MESSAGE_MAX 300u
 
@@ -141,8 +141,8 @@ static char *case_out(struct junit *j, const struct rp_exchange *ex)
     struct rp_buf b;
     rp_buf_init(&b, RP_REPORT_TEXT_MAX);
     /* Past the cap, the heads are cut: what fitted is shown. */
-    rp_ignore(rp_step_format(&b, ex, RP_STEP_REQUEST_HEAD | RP_STEP_RESPONSE_HEAD, 0, j->scrub,
-                             NULL));
+    rp_ignore(
+        rp_step_format(&b, ex, RP_STEP_REQUEST_HEAD | RP_STEP_RESPONSE_HEAD, 0, j->scrub, NULL));
     if (b.len == 0) {
         rp_buf_cleanup(&b);
         return NULL;

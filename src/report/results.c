@@ -103,8 +103,9 @@ static rp_code read_tenants(const cJSON *obj, char **out, struct rp_error *err)
         return RP_OK;
     }
     if (!cJSON_IsObject(obj) || cJSON_GetArraySize(obj) > (int)RP_MAX_REWRITE_RULES) {
-        return rp_error_set(err, RP_EFORMAT, "\"check.tenants\" is not an object of at most %u "
-                            "tenants", RP_MAX_REWRITE_RULES);
+        return rp_error_set(err, RP_EFORMAT,
+                            "\"check.tenants\" is not an object of at most %u tenants",
+                            RP_MAX_REWRITE_RULES);
     }
     struct rp_buf b;
     rp_buf_init(&b, RP_MAX_REWRITE_RULES * (RP_MAX_TENANT_BYTES + RP_MAX_TEMPLATE_BYTES + 2));

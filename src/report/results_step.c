@@ -70,8 +70,9 @@ static rp_code pass(const char *path, uint64_t seq, char **session, struct rp_re
     }
     const struct rp_rec_meta *m = rp_reader_meta(r);
     if (!m->source_kind || strcmp(m->source_kind, "replay") != 0) {
-        rc = rp_error_set(err, RP_EFORMAT, "%s:1: not a results file (write one with 'reprise "
-                                           "replay --results')",
+        rc = rp_error_set(err, RP_EFORMAT,
+                          "%s:1: not a results file (write one with 'reprise "
+                          "replay --results')",
                           path);
         goto out;
     }

@@ -84,9 +84,10 @@ static rp_code add_parts(struct rp_buf *b, const struct rp_exchange *ex, unsigne
         rc = add_body(b, &rq->body, body_max, err);
     }
     if (!ex->has_response) {
-        return rc ? rc : ((parts & (RP_STEP_RESPONSE_HEAD | RP_STEP_RESPONSE_BODY))
-                              ? rp_buf_adds(b, "(no response)\n", err)
-                              : RP_OK);
+        return rc ? rc
+                  : ((parts & (RP_STEP_RESPONSE_HEAD | RP_STEP_RESPONSE_BODY))
+                         ? rp_buf_adds(b, "(no response)\n", err)
+                         : RP_OK);
     }
     const struct rp_response *rs = &ex->resp;
     if (!rc && (parts & RP_STEP_RESPONSE_HEAD)) {
@@ -195,9 +196,14 @@ static rp_code add_word(struct rp_buf *b, const char *s, size_t n, struct rp_err
 /* Headers curl writes itself from the URL and the body, or that describe the connection. */
 static bool curl_sets(const struct rp_header *h)
 {
-    static const char *const names[] = {"Host",       "Content-Length", "Transfer-Encoding",
-                                        "Connection", "Keep-Alive",     "Accept-Encoding",
-                                        "Expect",     NULL};
+    static const char *const names[] = {"Host",
+                                        "Content-Length",
+                                        "Transfer-Encoding",
+                                        "Connection",
+                                        "Keep-Alive",
+                                        "Accept-Encoding",
+                                        "Expect",
+                                        NULL};
     for (size_t i = 0; names[i]; i++) {
         if (rp_strieq(h->name, h->name_len, names[i])) {
             return true;
@@ -251,8 +257,9 @@ rp_code rp_step_curl(struct rp_buf *out, const struct rp_request *rq, struct rp_
         if (!rp__utf8_text(rq->body.data, rq->body.len) ||
             memchr(rq->body.data, '\0', rq->body.len)) {
             /* A shell word cannot hold a NUL: the binary body goes through a file. */
-            rc = rp_buf_addf(out, err, " \\\n  --data-binary @BODY_FILE  # a binary body of %zu "
-                                       "bytes: write it to BODY_FILE",
+            rc = rp_buf_addf(out, err,
+                             " \\\n  --data-binary @BODY_FILE  # a binary body of %zu "
+                             "bytes: write it to BODY_FILE",
                              rq->body.len);
         } else {
             rc = rp_buf_adds(out, " \\\n  --data-binary ", err);
