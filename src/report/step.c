@@ -83,11 +83,13 @@ static rp_code add_parts(struct rp_buf *b, const struct rp_exchange *ex, unsigne
     if (!rc && (parts & RP_STEP_REQUEST_BODY)) {
         rc = add_body(b, &rq->body, body_max, err);
     }
-    if (!ex->has_response) {
-        return rc ? rc
-                  : ((parts & (RP_STEP_RESPONSE_HEAD | RP_STEP_RESPONSE_BODY))
-                         ? rp_buf_adds(b, "(no response)\n", err)
-                         : RP_OK);
+    bool want = parts & (RP_STEP_RESPONSE_HEAD | RP_STEP_RESPONSE_BODY);
+    if (!rc && want && !ex->has_response) {
+        return rp_buf_adds(b, parts & RP_STEP_REQUEST_ALL ? "\n(no response)\n" : "(no response)\n",
+                           err);
+    }
+    if (rc || !ex->has_response) {
+        return rc;
     }
     const struct rp_response *rs = &ex->resp;
     if (!rc && (parts & RP_STEP_RESPONSE_HEAD)) {

@@ -356,10 +356,12 @@ Test(report, junit_writes_a_suite_per_session_in_order_of_first_appearance)
     assert_xpath(path, "string(//testsuite[1]/@tests)", "3");
     assert_xpath(path, "string(//testsuite[2]/@name)", "search<&\">#2");
     assert_xpath(path, "string(//testsuite[1]/testcase[3]/@name)", "3 POST /api/logout");
-    assert_xpath(path, "string(//failure/@message)", "2 mismatches");
+    assert_xpath(path, "string(//failure/@message)",
+                 "2 mismatches: $.items[0].price: expected number, got string \"12.00\"");
     assert_xpath(path, "string(//failure)",
                  "$.items[0].price: expected number, got string \"12.00\"\n"
-                 "$.note: expected <string> & got \"xy\xEF\xBF\xBD\"");
+                 "$.note: expected <string> & got \"xy\xEF\xBF\xBD\"\n\n"
+                 "GET https://shop.example.test/api/cart\nHTTP/1.1 200"); /* trailing newline cut */
     assert_xpath(path, "string(//skipped/@message)", "session stopped\nafter an error");
     assert_xpath(path, "string(//error/@message)", "connection refused: <timeout> & 'x'");
 
