@@ -491,6 +491,7 @@ void rp_replay_free(struct rp_replay *r)
         rp__replay_td_free(rec->td);
         rp__replay_guard_cleanup(rec);
         rp__replay_steps_cleanup(&rec->steps);
+        rp_rewriter_free(rec->name_rules);
     }
     free(r->recs);
     if (r->multi) {

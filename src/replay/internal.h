@@ -42,34 +42,45 @@ struct rp__replay_cookie_names {
 #define RP__STEP_NOUN_MAX 64u
 
 struct rp__replay_step_slot {
-    size_t first;   /* the index of the name's first occurrence */
-    uint64_t count; /* occurrences so far; 0: a free slot */
+    uint64_t hash;  /* a name's */
+    uint32_t count; /* occurrences so far; 0: a free slot */
 };
 
-/* A recording's step names, unique: a name seen before gets " #2", " #3" ... */
+/*
+ * What makes a recording's step names unique: for each exchange, in the order read, which
+ * occurrence of its name it is (1 the first; " #2" is added to the second). The names
+ * themselves are made again when a step is reported (rp__replay_step_of), so a streamed
+ * recording costs 4 bytes an exchange, not a name.
+ */
 struct rp__replay_steps {
-    char **v;
+    uint32_t *dup;
     size_t n, cap;
-    struct rp__replay_step_slot *slots; /* open addressing over the first occurrences */
+    struct rp__replay_step_slot *slots; /* while the pre-pass counts: open addressing by hash */
     size_t n_slots, used;
 };
 
 /*
  * Returns the new step name of recorded exchange ex: "METHOD PATH?QUERY" with the segments and
- * query values that a correlation of [first, count) of corr carries into its request shown as
- * {NOUN} (the word segment before it, singular: "orders/4" gives "orders/{order}"; else the
- * source's key, "$.order.id" or "order_id" giving "order"; else "id"), then tenants' rules
- * applied (rules FROM -> "{tenant}"), cut to RP_MAX_STEP_NAME bytes. corr and tenants may be
- * NULL.
+ * query values that a correlation of [first, end) of corr (those into ex's request) carries
+ * shown as {NOUN} (the word segment before it, singular: "orders/4" gives "orders/{order}";
+ * else the source's key, "$.order.id" or "order_id" giving "order"; else "id"), then tenants'
+ * rules applied (each tenant to "{tenant}"), cut to RP_MAX_STEP_NAME bytes. corr and tenants
+ * may be NULL.
  */
 char *rp__replay_step_name(const struct rp_exchange *ex, const struct rp_correlator *corr,
-                           size_t first, const struct rp_rewriter *tenants);
+                           size_t first, size_t end, const struct rp_rewriter *tenants);
 
-/* Appends name (taken), with " #N" added when it is the Nth occurrence of it (N > 1). */
-void rp__replay_steps_add(struct rp__replay_steps *st, char *name);
-/* The i-th name, borrowed; NULL past the end. */
-const char *rp__replay_steps_get(const struct rp__replay_steps *st, size_t i);
+/* Counts the next exchange's name (borrowed). */
+void rp__replay_steps_add(struct rp__replay_steps *st, const char *name);
+/* The pre-pass is over: the counting table is freed, the occurrence numbers kept. */
+void rp__replay_steps_done(struct rp__replay_steps *st);
+/* Which occurrence of its name the i-th exchange is (1: the first); 0 past the end. */
+uint32_t rp__replay_steps_dup(const struct rp__replay_steps *st, size_t i);
 void rp__replay_steps_cleanup(struct rp__replay_steps *st);
+
+struct rp__replay_session;
+/* The name of s->cur's step, in the session's buffer (until its next step), or NULL. */
+const char *rp__replay_step_of(struct rp__replay_session *s);
 
 /* What the prepass learns of one recording. */
 struct rp__replay_rec {
@@ -99,8 +110,10 @@ struct rp__replay_rec {
     const struct rp__replay_pairs *guard_rules;
     struct rp_rewriter *guard_rw;
     struct rp_tenant_guard guard;
-    /* The step name of each exchange, in the order read (step.c). */
+    /* What makes its step names unique, and its tenants each to "{tenant}" for them
+     * (step.c); name_rules NULL without tenants. */
     struct rp__replay_steps steps;
+    struct rp_rewriter *name_rules;
 };
 
 struct rp__replay_session;
@@ -206,6 +219,7 @@ struct rp__replay_session {
     uint64_t seq_base; /* 0, or rec->td_base in the teardown: the seq correlation knows */
     size_t next_td;
     size_t n_read; /* main exchanges read so far: the index of s->cur's step name + 1 */
+    char step[RP_MAX_STEP_NAME + 24]; /* s->cur's step name (rp__replay_step_of) */
 };
 
 /* The seq of s->cur as the session's correlations, safety nets and variables know it. */

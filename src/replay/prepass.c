@@ -38,7 +38,6 @@ struct pass {
     struct rp__replay_cookie_names cn;
     struct secret_check *secrets;
     const struct rp__replay_pre *pre;
-    struct rp_rewriter *names; /* the tenants, each to "{tenant}", for step names */
 };
 
 /* The tenants of rec (the --tenant FROMs, else its header's), each to "{tenant}", for the step
@@ -85,7 +84,8 @@ static rp_code read_one(struct pass *p, struct rp__replay_rec *into, uint64_t ba
     }
     if (into == rec) {
         rp__replay_guard_begin(rec);
-        p->names = name_rules(rec, p->pre->tenants);
+        rp_rewriter_free(rec->name_rules);
+        rec->name_rules = name_rules(rec, p->pre->tenants);
     }
     for (size_t i = 0; into == rec && rec->unsourced && i < rec->meta.n_tenants; i++) {
         rp_unsourced_finder_tenant(rec->unsourced, rec->meta.tenants[i]);
@@ -132,7 +132,10 @@ static rp_code read_one(struct pass *p, struct rp__replay_rec *into, uint64_t ba
             rp_error_prefix(err, "%s:%llu", into->path, (unsigned long long)rp_reader_line(rd));
             goto out;
         }
-        rp__replay_steps_add(&into->steps, rp__replay_step_name(&ex, rec->corr, first, p->names));
+        char *step = rp__replay_step_name(&ex, rec->corr, first, rp_correlator_count(rec->corr),
+                                          rec->name_rules);
+        rp__replay_steps_add(&into->steps, step);
+        free(step);
         /* The observer (the identity check) learns the main recording; a teardown's steps,
          * reported with their own seqs, are not shown to it. */
         if (p->pre->observe && into == rec) {
@@ -231,7 +234,10 @@ rp_code rp__replay_prepass(struct rp__replay_rec *rec, const struct rp__replay_p
         td->name = rp_xstrdup(nm);
     }
     rp__replay_cookie_names_cleanup(&p.cn);
-    rp_rewriter_free(p.names);
+    rp__replay_steps_done(&rec->steps);
+    if (rec->td) {
+        rp__replay_steps_done(&rec->td->steps);
+    }
     return rc;
 }
 
@@ -255,6 +261,7 @@ rp_code rp_replay_survey(const char *path, struct rp_correlator *c, struct rp_un
     rp_rec_meta_cleanup(&rec.meta);
     rp__replay_guard_cleanup(&rec);
     rp__replay_steps_cleanup(&rec.steps);
+    rp_rewriter_free(rec.name_rules);
     rp_var_table_free(rec.vars);
     free(rec.origin);
     return rc;

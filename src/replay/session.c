@@ -167,10 +167,8 @@ void rp__replay_emit(struct rp__replay_session *s, enum rp_replay_status st, rp_
     };
     if (s->in_teardown) {
         ev.recording = s->rec->td->path;
-        ev.step = s->next_td ? rp__replay_steps_get(&s->rec->td->steps, s->next_td - 1) : NULL;
-    } else {
-        ev.step = s->n_read ? rp__replay_steps_get(&s->rec->steps, s->n_read - 1) : NULL;
     }
+    ev.step = rp__replay_step_of(s);
     s->r->o.on_result(s->r->o.ud, &ev);
 }
 

@@ -120,13 +120,12 @@ static bool source_noun(const struct rp_correlation *c, char *out)
 
 /* ----- the name ---------------------------------------------------------------------------- */
 
-/* The correlation of [first, count) into path segment seg (query parameter key when key is
- * not NULL) of the exchange's request, or NULL. */
+/* The correlation of [first, end) into path segment seg (query parameter key when key is not
+ * NULL) of the exchange's request, or NULL. */
 static const struct rp_correlation *target(const struct rp_correlator *corr, size_t first,
-                                           size_t seg, const char *key, size_t key_len)
+                                           size_t end, size_t seg, const char *key, size_t key_len)
 {
-    size_t count = rp_correlator_count(corr);
-    for (size_t i = first; i < count; i++) {
+    for (size_t i = first; i < end; i++) {
         const struct rp_correlation *c = rp_correlator_get(corr, i);
         if (!key && c->to.kind == RP_LOC_PATH_SEGMENT && c->to.index == seg) {
             return c;
@@ -151,7 +150,8 @@ static rp_code add_noun(struct rp_buf *b, const char *noun, struct rp_error *err
 /* Appends the path, each correlated segment as its {NOUN}: the word segment before it, else
  * its source's key, else "id". */
 static rp_code add_path(struct rp_buf *b, const char *path, size_t n,
-                        const struct rp_correlator *corr, size_t first, struct rp_error *err)
+                        const struct rp_correlator *corr, size_t first, size_t end,
+                        struct rp_error *err)
 {
     size_t pos = 0, off, len, seg = 0;
     const char *word = NULL;
@@ -162,7 +162,7 @@ static rp_code add_path(struct rp_buf *b, const char *path, size_t n,
     }
     while (!rc && rp__url_next_segment(path, n, &pos, &off, &len)) {
         rc = rp_buf_addc(b, '/', err);
-        const struct rp_correlation *c = corr ? target(corr, first, seg, NULL, 0) : NULL;
+        const struct rp_correlation *c = corr ? target(corr, first, end, seg, NULL, 0) : NULL;
         char noun[RP__STEP_NOUN_MAX];
         if (!rc && c) {
             if (word) {
@@ -185,14 +185,15 @@ static rp_code add_path(struct rp_buf *b, const char *path, size_t n,
 
 /* Appends "?" and the query, each correlated value as its {NOUN}. */
 static rp_code add_query(struct rp_buf *b, const char *q, size_t n,
-                         const struct rp_correlator *corr, size_t first, struct rp_error *err)
+                         const struct rp_correlator *corr, size_t first, size_t end,
+                         struct rp_error *err)
 {
     rp_code rc = rp_buf_addc(b, '?', err);
     size_t pos = 0, done = 0;
     struct rp__pair p;
     while (!rc && rp__url_next_param(q, n, &pos, &p)) {
         const struct rp_correlation *c =
-            corr ? target(corr, first, 0, q + p.name_off, p.name_len) : NULL;
+            corr ? target(corr, first, end, 0, q + p.name_off, p.name_len) : NULL;
         if (!c) {
             continue;
         }
@@ -231,7 +232,7 @@ static void cap_name(struct rp_buf *b)
 }
 
 char *rp__replay_step_name(const struct rp_exchange *ex, const struct rp_correlator *corr,
-                           size_t first, const struct rp_rewriter *tenants)
+                           size_t first, size_t end, const struct rp_rewriter *tenants)
 {
     struct rp_buf b;
     /* Room for every segment to become a longer noun; the name is cut to its cap after. */
@@ -244,10 +245,10 @@ char *rp__replay_step_name(const struct rp_exchange *ex, const struct rp_correla
         rc = rp_buf_addc(&b, ' ', NULL);
     }
     if (!rc) {
-        rc = add_path(&b, url + u.path_off, u.path_len, corr, first, NULL);
+        rc = add_path(&b, url + u.path_off, u.path_len, corr, first, end, NULL);
     }
     if (!rc && u.has_query) {
-        rc = add_query(&b, url + u.query_off, u.query_len, corr, first, NULL);
+        rc = add_query(&b, url + u.query_off, u.query_len, corr, first, end, NULL);
     }
     rp_ignore(rc); /* past the generous cap, what fits is cut below */
     cap_name(&b);
@@ -272,7 +273,7 @@ static uint64_t hash_name(const char *s)
     return h;
 }
 
-/* Doubles the table and puts every kept first occurrence back. */
+/* Doubles the table and puts every name's count back. */
 static void grow_table(struct rp__replay_steps *st)
 {
     size_t cap = st->n_slots ? st->n_slots * 2 : 64;
@@ -281,7 +282,7 @@ static void grow_table(struct rp__replay_steps *st)
         if (!st->slots[i].count) {
             continue;
         }
-        size_t k = (size_t)(hash_name(st->v[st->slots[i].first]) & (cap - 1));
+        size_t k = (size_t)(st->slots[i].hash & (cap - 1));
         while (slots[k].count) {
             k = (k + 1) & (cap - 1);
         }
@@ -292,48 +293,93 @@ static void grow_table(struct rp__replay_steps *st)
     st->n_slots = cap;
 }
 
-void rp__replay_steps_add(struct rp__replay_steps *st, char *name)
+void rp__replay_steps_add(struct rp__replay_steps *st, const char *name)
 {
     if (st->used * 2 >= st->n_slots) {
         grow_table(st);
     }
-    size_t k = (size_t)(hash_name(name) & (st->n_slots - 1));
-    while (st->slots[k].count && strcmp(st->v[st->slots[k].first], name) != 0) {
+    /* Names are told apart by a 64-bit hash: two names of one recording sharing one would only
+     * number the second as a repeat of the first. */
+    uint64_t h = hash_name(name);
+    size_t k = (size_t)(h & (st->n_slots - 1));
+    while (st->slots[k].count && st->slots[k].hash != h) {
         k = (k + 1) & (st->n_slots - 1);
     }
-    if (st->slots[k].count) {
-        /* The same step again: "GET /api/orders #2". */
-        uint64_t no = ++st->slots[k].count;
-        size_t n = strlen(name);
-        char *named = rp_xmalloc(n + 24);
-        snprintf(named, n + 24, "%s #%llu", name, (unsigned long long)no);
-        free(name);
-        name = named;
-    } else {
-        st->slots[k].first = st->n;
-        st->slots[k].count = 1;
+    if (!st->slots[k].count) {
+        st->slots[k].hash = h;
         st->used++;
+    }
+    if (st->slots[k].count < UINT32_MAX) {
+        st->slots[k].count++;
     }
     if (st->n == st->cap) {
         st->cap = st->cap ? st->cap * 2 : 16;
-        st->v = rp_xreallocarray(st->v, st->cap, sizeof(*st->v));
+        st->dup = rp_xreallocarray(st->dup, st->cap, sizeof(*st->dup));
     }
-    st->v[st->n++] = name;
+    st->dup[st->n++] = st->slots[k].count;
 }
 
-const char *rp__replay_steps_get(const struct rp__replay_steps *st, size_t i)
+void rp__replay_steps_done(struct rp__replay_steps *st)
 {
-    return i < st->n ? st->v[i] : NULL;
+    free(st->slots);
+    st->slots = NULL;
+    st->n_slots = 0;
+    st->used = 0;
+}
+
+uint32_t rp__replay_steps_dup(const struct rp__replay_steps *st, size_t i)
+{
+    return i < st->n ? st->dup[i] : 0;
 }
 
 void rp__replay_steps_cleanup(struct rp__replay_steps *st)
 {
-    for (size_t i = 0; i < st->n; i++) {
-        free(st->v[i]);
-    }
-    free(st->v);
+    free(st->dup);
     free(st->slots);
     memset(st, 0, sizeof(*st));
+}
+
+/* [*lo, *hi): the correlations of corr into recorded exchange seq (they are in order of
+ * to_seq). */
+static void range_of(const struct rp_correlator *corr, uint64_t seq, size_t *lo, size_t *hi)
+{
+    size_t a = 0, b = rp_correlator_count(corr);
+    while (a < b) {
+        size_t m = a + (b - a) / 2;
+        if (rp_correlator_get(corr, m)->to_seq < seq) {
+            a = m + 1;
+        } else {
+            b = m;
+        }
+    }
+    size_t e = a, count = rp_correlator_count(corr);
+    while (e < count && rp_correlator_get(corr, e)->to_seq == seq) {
+        e++;
+    }
+    *lo = a;
+    *hi = e;
+}
+
+const char *rp__replay_step_of(struct rp__replay_session *s)
+{
+    const struct rp__replay_rec *rec = s->in_teardown ? s->rec->td : s->rec;
+    size_t i = s->in_teardown ? s->next_td : s->n_read;
+    if (!s->cur || i == 0) {
+        return NULL;
+    }
+    size_t lo = 0, hi = 0;
+    if (s->rec->corr) {
+        range_of(s->rec->corr, rp__replay_seq(s), &lo, &hi);
+    }
+    char *name = rp__replay_step_name(s->cur, s->rec->corr, lo, hi, s->rec->name_rules);
+    uint32_t dup = rp__replay_steps_dup(&rec->steps, i - 1);
+    if (dup > 1) {
+        snprintf(s->step, sizeof(s->step), "%s #%u", name, (unsigned)dup);
+    } else {
+        snprintf(s->step, sizeof(s->step), "%s", name);
+    }
+    free(name);
+    return s->step;
 }
 
 /* ----- one step alone: --step N --from RESULTS ------------------------------------------- */

@@ -51,6 +51,16 @@ check "the order's page is named by its template" grep -qxF 'demo-checkout|GET /
 check "a step without a tenant keeps its path" grep -qxF 'demo-checkout|POST /api/signup' "$tmp/n1"
 check "no live tenant in a name" bash -c "! grep -q 'acme-' '$tmp/n1'"
 
+# The same step twice in one recording: the second is "#2", in every run.
+{ zcat "$rec"; zcat "$rec" | tail -n 1 | jq -c '.seq = 10'; } | gzip -c >"$tmp/twice.jsonl.gz"
+run replay "$tmp/twice.jsonl.gz" --target "$good" --junit "$tmp/jt.xml" --no-color
+check "a recording with a step twice passes (exit $code)" test "$code" -eq 0
+names "$tmp/jt.xml" >"$tmp/nt"
+check "its second copy is numbered" test "$(tail -n 2 "$tmp/nt" | paste -sd,)" = 'demo-checkout|GET /t/{tenant}/api/orders,demo-checkout|GET /t/{tenant}/api/orders #2'
+run replay "$tmp/twice.jsonl.gz" --target "$good" --junit "$tmp/jt2.xml" --stream --no-color
+names "$tmp/jt2.xml" >"$tmp/nt2"
+check "streamed, the names are the same" cmp -s "$tmp/nt" "$tmp/nt2"
+
 # A drifted shop: four steps fail on the price's type.
 demo_start "$DEMO_BIN" --drift; pids+=("$DEMO_PID"); drift=$DEMO_URL
 run replay "$rec" --target "$drift" --junit "$tmp/jd.xml" --results "$tmp/rd.jsonl.gz" --no-color
