@@ -418,6 +418,12 @@ static void catch_signals(struct rp_replay *r)
     sigaction(SIGTERM, &sa, NULL);
 }
 
+/* --step N --from: nothing was reported, so the recording has no step N. */
+static bool no_step(const struct rp_run_summary *sum)
+{
+    return sum->passed + sum->failed + sum->errors + sum->skipped + sum->unsafe == 0;
+}
+
 /* A teardown step that did not pass, for --strict-teardown. */
 static bool teardown_failed(const struct rp_run_summary *sum)
 {
@@ -496,6 +502,12 @@ static int run_replay(const struct replay_opts *o)
         exitc = sum.failed || sum.unsafe || (o->strict_teardown && teardown_failed(&sum))
                     ? RP_EXIT_MISMATCH
                     : RP_EXIT_OK;
+    }
+    if (exitc == RP_EXIT_OK && o->from && !o->dry_run && no_step(&sum)) {
+        struct rp_error e = {0};
+        rp_error_set(&e, RP_EUSAGE, "%s: no step %llu to send", o->recordings[0],
+                     (unsigned long long)o->step);
+        exitc = cli_fail(&e);
     }
     /* A cancelled run has a code of its own: 128 + the signal, as a shell reports it. */
     if (rp_replay_cancelled(r) && cancel_signal && exitc != RP_EXIT_INPUT) {

@@ -130,6 +130,10 @@ run replay "$rec" --target "$shop2" --step 7 --from "$tmp/r2.jsonl.gz" --no-colo
 check "without the cookie's variable it exits 2 naming it (exit $code)" bash -c "test '$code' -eq 2 && grep -qF REPRISE_SECRET_COOKIE_DEMO_SESSION '$tmp/err'"
 run replay "$rec" --target "$shop2" --step 7 --no-color
 check "--step without --from exits 2 (exit $code)" test "$code" -eq 2
+{ zcat "$rec"; zcat "$rec" | tail -n 1 | jq -c '.seq = 10'; } | gzip -c >"$tmp/twice.jsonl.gz"
+run replay "$tmp/twice.jsonl.gz" --target "$shop2" --results "$tmp/rt.jsonl.gz" --no-color
+run replay "$rec" --target "$shop2" --step 10 --from "$tmp/rt.jsonl.gz" --no-color
+check "--step N of a recording without step N exits 2 naming it (exit $code)" bash -c "test '$code' -eq 2 && grep -qF 'no step 10 to send' '$tmp/err'"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
