@@ -377,6 +377,7 @@ static char *tenant_lines(const char *const *from, const char *const *to, size_t
     return rp_buf_take(&b, NULL);
 }
 
+/* Opens a session: its reader, its tenant rules, its correlation state, its easy handle. */
 /* The session's tenant rewrite, for the correlation session (rp_corr_rewrite_fn). */
 static char *rewrite_text(void *ud, const char *text, size_t n, size_t *out_len)
 {

@@ -28,11 +28,12 @@ struct jcase {
     uint64_t time_us;
     enum rp_outcome outcome;
     size_t n_mismatches;
-    char *text;    /* FAIL: mismatch lines; ERROR, SKIPPED: the reason; else NULL */
-    bool leak;     /* FAIL of the isolation probe's check (`reprise probe`), not of a shape */
-    char *message; /* FAIL: the failure's message attribute ("2 mismatches: $.a: ..."); NULL:
-                      "N mismatches" */
-    char *out;     /* <system-out>: the request and response heads, scrubbed; NULL: none */
+    char *text; /* FAIL: mismatch lines; ERROR, SKIPPED: the reason; else NULL */
+    bool leak;  /* FAIL of the isolation probe's check (`reprise probe`), not of a shape */
+    /* FAIL: the failure's message attribute ("2 mismatches: $.a: ..."); NULL: "N mismatches" */
+    char *message;
+    /* <system-out>: the request and response heads, scrubbed; NULL: none */
+    char *out;
 };
 
 struct jsuite {
@@ -51,9 +52,10 @@ struct junit {
     int64_t start_us;
     struct jsuite *suites; /* the sessions not finished yet */
     size_t n, cap;
-    size_t last;            /* the suite used last: a session's results usually come together */
-    FILE *spill;            /* the finished sessions' testsuites; NULL until one finished */
-    struct rp_scrub *scrub; /* what a testcase shows of its exchange is scrubbed */
+    size_t last; /* the suite used last: a session's results usually come together */
+    FILE *spill; /* the finished sessions' testsuites; NULL until one finished */
+    /* What a testcase shows of its exchange is scrubbed with it. */
+    struct rp_scrub *scrub;
     uint64_t spilled_tests, spilled_failures, spilled_errors, spilled_skipped;
 };
 
@@ -263,7 +265,8 @@ static rp_code junit_result(void *ctx, const struct rp_verdict *res, struct rp_e
                 room = add_capped(&b, m->message ? m->message : "");
             }
         }
-        if (room && ex) {
+        /* A step's failure shows what was sent and got; the probe's leak says it in its line. */
+        if (room && ex && !c.leak) {
             add_exchange(j, &b, ex);
         }
         c.text = rp_buf_take(&b, NULL);
