@@ -115,10 +115,18 @@ rp_code rp_step_format(struct rp_buf *out, const struct rp_exchange *ex, unsigne
     if (!scrub) {
         return add_parts(out, ex, parts, body_max, err);
     }
-    /* A copy, scrubbed as a recording is: a live cookie or credential is never shown. */
+    /* A copy, scrubbed as a recording is: a live cookie or credential is never shown. Bodies
+     * not shown are not copied (nor scanned): a step's heads cost what heads cost. */
+    struct rp_exchange view = *ex;
+    if (!(parts & RP_STEP_REQUEST_BODY)) {
+        memset(&view.req.body, 0, sizeof(view.req.body));
+    }
+    if (!(parts & RP_STEP_RESPONSE_BODY)) {
+        memset(&view.resp.body, 0, sizeof(view.resp.body));
+    }
     struct rp_exchange copy;
     rp_exchange_init(&copy);
-    rp_code rc = rp_exchange_copy(&copy, ex, err);
+    rp_code rc = rp_exchange_copy(&copy, &view, err);
     if (!rc) {
         rc = rp_scrub_exchange(scrub, &copy, err);
     }
