@@ -202,6 +202,8 @@ struct replay_opts {
     uint64_t step;
     const char *from;    /* --from RESULTS: the live values, tenant and cookies of an earlier run */
     const char *session; /* --session NAME#N: which session of RESULTS */
+    const char *notify;  /* --notify URL, or $REPRISE_NOTIFY_URL; NULL: none */
+    const char *report_url; /* --report-url URL: linked from the notice */
 };
 
 /* Frees what parse_replay_args allocated (the pair lists). */

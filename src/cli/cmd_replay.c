@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli.h"
 
@@ -25,6 +26,8 @@ enum {
     OPT_STEP,
     OPT_FROM,
     OPT_SESSION,
+    OPT_NOTIFY,
+    OPT_REPORT_URL,
 };
 
 const struct option cmd_replay_longopts[] = {
@@ -56,6 +59,8 @@ const struct option cmd_replay_longopts[] = {
     {"step", required_argument, NULL, OPT_STEP},
     {"from", required_argument, NULL, OPT_FROM},
     {"session", required_argument, NULL, OPT_SESSION},
+    {"notify", required_argument, NULL, OPT_NOTIFY},
+    {"report-url", required_argument, NULL, OPT_REPORT_URL},
     {"color", no_argument, NULL, 'L'},
     {"no-color", no_argument, NULL, 'l'},
     {"help", no_argument, NULL, 'h'},
@@ -73,6 +78,15 @@ static bool add_pair(char ***list, size_t *n, const char *arg)
     (*list)[(*n)++] = rp_xstrndup(arg, (size_t)(eq - arg));
     (*list)[(*n)++] = rp_xstrdup(eq + 1);
     return true;
+}
+
+/* An http:// or https:// URL with a host. */
+static bool http_url(const char *s)
+{
+    size_t skip = strncasecmp(s, "http://", 7) == 0    ? 7
+                  : strncasecmp(s, "https://", 8) == 0 ? 8
+                                                       : 0;
+    return skip > 0 && s[skip] != '\0' && s[skip] != '/';
 }
 
 static void free_pairs(char **list, size_t n)
@@ -214,6 +228,12 @@ static rp_code replay_opt(void *opts, int c, const char *arg, struct rp_error *e
                                 "--teardown-timeout wants a duration (30s), got '%s'", arg);
         }
         break;
+    case OPT_NOTIFY:
+        o->notify = arg;
+        break;
+    case OPT_REPORT_URL:
+        o->report_url = arg;
+        break;
     case 'l':
         o->color = 0;
         break;
@@ -264,6 +284,14 @@ RP_TESTABLE rp_code parse_replay_args(int argc, char **argv, struct replay_opts 
     }
     if (o->from && argc - first != 1) {
         return rp_error_set(err, RP_EUSAGE, "--step N --from RESULTS replays one RECORDING");
+    }
+    /* The webhook is a credential: from the environment, it stays off the command line. */
+    if (!o->notify) {
+        const char *env = getenv("REPRISE_NOTIFY_URL");
+        o->notify = env && *env ? env : NULL;
+    }
+    if (o->notify && !http_url(o->notify)) {
+        return rp_error_set(err, RP_EUSAGE, "--notify wants an http:// or https:// URL");
     }
     o->recordings = (const char *const *)argv + first;
     o->n_recordings = (size_t)(argc - first);
@@ -474,6 +502,12 @@ static int run_replay(const struct replay_opts *o)
         }
         if (o->results) {
             rp_sink_results(&sink, o->results);
+            rp_checker_add_sink(checker, &sink);
+        }
+        if (o->notify) {
+            struct rp_notify_opts no = {
+                .url = o->notify, .report_url = o->report_url, .log = cli_log};
+            rp_sink_notify(&sink, &no);
             rp_checker_add_sink(checker, &sink);
         }
     }
