@@ -56,6 +56,9 @@
 #define RP_REPORT_RECAP_ROWS    64u
 #define RP_REPORT_TEXT_MAX      (16u * 1024u)
 
+/* A step's name ("POST /t/{tenant}/api/orders/{order}/pay") is cut to this many bytes. */
+#define RP_MAX_STEP_NAME 512u
+
 /* A request rewritten for replay (tenant rules, filled secrets) may grow to twice the caps it
  * was recorded under; a rewrite past these is refused. Header bytes count every value. */
 #define RP_MAX_URL_REWRITTEN    (2u * RP_MAX_URL_BYTES)

@@ -22,8 +22,10 @@
 
 #include <stdio.h>
 
+#include <reprise/buf.h>
 #include <reprise/check.h>
 #include <reprise/recording.h>
+#include <reprise/scrub.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -126,6 +128,39 @@ RP_EXTERN void rp_sink_notify(struct rp_sink *sink, const struct rp_notify_opts 
 RP_EXTERN RP_NODISCARD rp_code rp_report_path_check(const char *flag, const char *path,
                                                     struct rp_error *err);
 
+/* ----- one step, for a person (step.c) ----------------------------------------------------- */
+
+/* What rp_step_format() shows of an exchange; any combination. */
+#define RP_STEP_REQUEST_HEAD  1u /* "METHOD URL VERSION" and the headers */
+#define RP_STEP_REQUEST_BODY  2u
+#define RP_STEP_RESPONSE_HEAD 4u /* "VERSION STATUS REASON" and the headers */
+#define RP_STEP_RESPONSE_BODY 8u
+#define RP_STEP_REQUEST_ALL   (RP_STEP_REQUEST_HEAD | RP_STEP_REQUEST_BODY)
+#define RP_STEP_ALL           15u
+
+/*
+ * Appends to out the parts of ex asked for, as text a person reads: heads as on the wire (one
+ * header a line), a blank line before a body, a text body cut at body_max bytes (at a
+ * character) with a line saying how many more bytes there are, a binary one as its size, "(no
+ * response)" when the response is asked for and ex has none. With scrub (not NULL), a copy of
+ * ex is scrubbed first (scrub.h: cookies, credentials, card numbers become placeholders), so no
+ * secret is shown. RP_ETOOBIG when out's cap is reached (what fitted stays).
+ */
+RP_EXTERN RP_NODISCARD rp_code rp_step_format(struct rp_buf *out, const struct rp_exchange *ex,
+                                              unsigned parts, size_t body_max,
+                                              struct rp_scrub *scrub, struct rp_error *err);
+
+/*
+ * Appends rq as a curl command line (a newline at its end) that sends it again: method, URL,
+ * headers (but those curl sets itself: Host, Content-Length, Transfer-Encoding, Connection,
+ * Accept-Encoding, Expect) and body, each a single-quoted shell word. A {{secret:NAME}}
+ * placeholder becomes "$REPRISE_SECRET_NAME" (rp_secret_env_name) and a {{var:NAME}} one
+ * "$REPRISE_VAR_NAME", so the shell fills them and no value is printed; a binary body is left
+ * to a file (--data-binary @BODY_FILE, with a comment). RP_ETOOBIG at out's cap.
+ */
+RP_EXTERN RP_NODISCARD rp_code rp_step_curl(struct rp_buf *out, const struct rp_request *rq,
+                                            struct rp_error *err);
+
 /* ----- results files, read back (reprise diff) ------------------------------------------- */
 
 /*
@@ -152,6 +187,39 @@ RP_EXTERN RP_NODISCARD rp_code rp_results_check(const char *path, struct rp_chec
  */
 RP_EXTERN RP_NODISCARD rp_code rp_results_baseline(const char *path, rp_log_fn log, void *log_ud,
                                                    struct rp_baseline **out, struct rp_error *err);
+
+/* One step of a results file (results_step.c), for `reprise diff --step` and `reprise replay
+ * --step N --from`. */
+struct rp_results_step {
+    struct rp_verdict v;        /* the step's verdict as stored; v.live is &live */
+    struct rp_exchange live;    /* the step as sent, and its response (scrubbed, as stored) */
+    struct rp_exchange *before; /* the session's earlier main steps that got a response, in
+                                   order, each with seq set to its recorded seq */
+    size_t n_before;
+    char *recording;             /* the recording the session replayed, when the results file
+                                    names it and it can be read here; else NULL */
+    struct rp_exchange recorded; /* its exchange of the step's seq, when has_recorded */
+    bool has_recorded;
+};
+
+RP_EXTERN void rp_results_step_init(struct rp_results_step *st);
+RP_EXTERN void rp_results_step_cleanup(struct rp_results_step *st);
+
+/*
+ * Reads step seq (a recorded seq, as the terminal report shows it) of the results file at path
+ * into out (initialised): of session (as "NAME#N") when not NULL, else of the first session whose
+ * step seq failed (fail, unsafe or error), else of the first that has it; teardown steps are not
+ * looked at. Also the recording: the one among the file's recordings whose name is the
+ * session's, read for the recorded exchange when it can be. RP_EUSAGE when no session has the
+ * step; the reader's errors (RP_EFORMAT ...) naming FILE:LINE.
+ */
+RP_EXTERN RP_NODISCARD rp_code rp_results_step(const char *path, uint64_t seq, const char *session,
+                                               struct rp_results_step *out, struct rp_error *err);
+
+/* The cookies the step's session was given by its earlier responses, as a Cookie header value
+ * ("demo_session={{secret:cookie_demo_session}}": the file holds placeholders), new memory; NULL
+ * when none. */
+RP_EXTERN char *rp_results_step_cookies(const struct rp_results_step *st);
 
 /* ----- listings of a recording (reprise show) -------------------------------------------- */
 

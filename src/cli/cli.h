@@ -165,9 +165,10 @@ bool cli_parse_duration_ms(const char *s, uint64_t *out);
 
 /* ----- the latency budget options replay and diff share (slowopts.c) ----- */
 
-/* getopt_long codes of --baseline, --slower, --fail-on-slow (past any command's own). */
+/* getopt_long codes of --baseline, --slower, --fail-on-slow: past any command's own, which stay
+ * below 0x700 (replay and shape from 0x500, diff from 0x600). */
 enum {
-    CLI_OPT_BASELINE = 0x600,
+    CLI_OPT_BASELINE = 0x700,
     CLI_OPT_SLOWER,
     CLI_OPT_FAIL_ON_SLOW,
 };
@@ -270,6 +271,10 @@ struct replay_opts {
     struct cli_slowopts slow;     /* --baseline, --slower, --fail-on-slow */
     unsigned retries;             /* --retries N: a failed session again, in a new tenant */
     bool fail_on_flaky;           /* --fail-on-flaky: a flaky session fails the run */
+    bool has_step;                /* --step N: only recorded exchange N is sent */
+    uint64_t step;
+    const char *from;    /* --from RESULTS: the live values, tenant and cookies of an earlier run */
+    const char *session; /* --session NAME#N: which session of RESULTS */
 };
 
 /* Frees what parse_replay_args allocated (the pair lists). */
@@ -308,6 +313,11 @@ struct diff_opts {
     bool help;
     struct cli_slowopts slow; /* --baseline, --slower, --fail-on-slow */
     bool fail_on_flaky;       /* --fail-on-flaky */
+    bool has_step;            /* --step N: triage of one step */
+    uint64_t step;            /* its recorded seq */
+    const char *session; /* --session NAME#N: of that session; NULL: the first that failed it */
+    bool curl;           /* --curl: the live request as a curl command */
+    const char *junit;   /* --junit FILE: the re-checked failures as JUnit XML */
 };
 
 #ifdef REPRISE_TESTING

@@ -24,6 +24,9 @@ enum {
     OPT_TEARDOWN,
     OPT_STRICT_TEARDOWN,
     OPT_TEARDOWN_TIMEOUT,
+    OPT_STEP,
+    OPT_FROM,
+    OPT_SESSION,
     OPT_NOTIFY,
     OPT_REPORT_URL,
     OPT_RETRIES,
@@ -56,6 +59,9 @@ const struct option cmd_replay_longopts[] = {
     {"teardown", required_argument, NULL, OPT_TEARDOWN},
     {"strict-teardown", no_argument, NULL, OPT_STRICT_TEARDOWN},
     {"teardown-timeout", required_argument, NULL, OPT_TEARDOWN_TIMEOUT},
+    {"step", required_argument, NULL, OPT_STEP},
+    {"from", required_argument, NULL, OPT_FROM},
+    {"session", required_argument, NULL, OPT_SESSION},
     {"notify", required_argument, NULL, OPT_NOTIFY},
     {"report-url", required_argument, NULL, OPT_REPORT_URL},
     CLI_SLOWOPTS_LONGOPTS,
@@ -252,6 +258,19 @@ static rp_code replay_opt(void *opts, int c, const char *arg, struct rp_error *e
     case OPT_FAIL_ON_FLAKY:
         o->fail_on_flaky = true;
         break;
+    case OPT_STEP:
+        if (!cli_parse_count(arg, UINT64_C(9007199254740992), &o->step)) {
+            return rp_error_set(err, RP_EUSAGE, "--step wants a step number (its seq), got '%s'",
+                                arg);
+        }
+        o->has_step = true;
+        break;
+    case OPT_FROM:
+        o->from = arg;
+        break;
+    case OPT_SESSION:
+        o->session = arg;
+        break;
     }
     return RP_OK;
 }
@@ -280,6 +299,13 @@ RP_TESTABLE rp_code parse_replay_args(int argc, char **argv, struct replay_opts 
     }
     if (o->strict_teardown && !o->teardown) {
         return rp_error_set(err, RP_EUSAGE, "--strict-teardown needs --teardown RECORDING");
+    }
+    if (o->has_step != (o->from != NULL) || (o->session && !o->from)) {
+        return rp_error_set(err, RP_EUSAGE, "--step N and --from RESULTS go together%s",
+                            o->session ? " (and --session with them)" : "");
+    }
+    if (o->from && argc - first != 1) {
+        return rp_error_set(err, RP_EUSAGE, "--step N --from RESULTS replays one RECORDING");
     }
     /* The webhook is a credential: from the environment, it stays off the command line. */
     if (!o->notify) {
@@ -346,6 +372,46 @@ static void observe(void *ud, const char *recording, const struct rp_exchange *e
     rp_progress_add_total(ob->progress, ob->sessions);
 }
 
+/*
+ * --step N --from RESULTS: the engine sends only step N, in the tenant the earlier run used
+ * (unless --tenant says otherwise), with the live values its earlier steps' responses gave and
+ * the cookies its session was given (placeholders, filled from the environment).
+ */
+static rp_code from_results(const struct replay_opts *o, struct rp_replay *r, struct rp_error *err)
+{
+    struct rp_results_step st;
+    rp_results_step_init(&st);
+    rp_code rc = rp_results_step(o->from, o->step, o->session, &st, err);
+    const char *line = st.v.tenants && o->n_tenants == 0 ? st.v.tenants : "";
+    while (!rc && *line) {
+        const char *end = strchr(line, '\n');
+        size_t n = end ? (size_t)(end - line) : strlen(line);
+        char *pair = rp_xstrndup(line, n);
+        char *eq = strchr(pair, '=');
+        if (eq) {
+            *eq = '\0';
+            rc = rp_replay_tenant(r, pair, eq + 1, err);
+        }
+        free(pair);
+        line += n + (end ? 1 : 0);
+    }
+    for (size_t i = 0; !rc && i < st.n_before; i++) {
+        rc = rp_replay_seed(r, st.before[i].seq, &st.before[i].resp, err);
+    }
+    if (!rc) {
+        char *cookies = rp_results_step_cookies(&st);
+        rp_replay_step_cookie(r, cookies);
+        free(cookies);
+        rp_replay_only_step(r, o->step);
+        char msg[RP_ERROR_MSG_MAX];
+        snprintf(msg, sizeof(msg), "step %llu of %s in %s: sent alone, with its live values",
+                 (unsigned long long)o->step, st.v.session, o->from);
+        cli_log(NULL, RP_LOG_INFO, msg);
+    }
+    rp_results_step_cleanup(&st);
+    return rc;
+}
+
 /* The engine for o, with its tenant, host and bind rules. */
 static rp_code new_engine(const struct replay_opts *o, struct rp_checker *checker,
                           struct observer *ob, struct rp_replay **out, struct rp_error *err)
@@ -394,6 +460,9 @@ static rp_code new_engine(const struct replay_opts *o, struct rp_checker *checke
     for (size_t i = 0; !rc && i < o->n_recordings; i++) {
         rp_replay_add_recording(r, o->recordings[i]);
     }
+    if (!rc && o->from) {
+        rc = from_results(o, r, err);
+    }
     if (rc) {
         rp_replay_free(r);
         return rc;
@@ -431,6 +500,12 @@ static void catch_signals(struct rp_replay *r)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+}
+
+/* --step N --from: nothing was reported, so the recording has no step N. */
+static bool no_step(const struct rp_run_summary *sum)
+{
+    return sum->passed + sum->failed + sum->errors + sum->skipped + sum->unsafe == 0;
 }
 
 /* A teardown step that did not pass, for --strict-teardown. */
@@ -545,6 +620,12 @@ static int run_replay(const struct replay_opts *o)
         if (o->slow.fail && sum.slow_p95) { /* the run's p95 over its budget */
             exitc = RP_EXIT_MISMATCH;
         }
+    }
+    if (exitc == RP_EXIT_OK && o->from && !o->dry_run && no_step(&sum)) {
+        struct rp_error e = {0};
+        rp_error_set(&e, RP_EUSAGE, "%s: no step %llu to send", o->recordings[0],
+                     (unsigned long long)o->step);
+        exitc = cli_fail(&e);
     }
     /* A cancelled run has a code of its own: 128 + the signal, as a shell reports it. */
     if (rp_replay_cancelled(r) && cancel_signal && exitc != RP_EXIT_INPUT) {

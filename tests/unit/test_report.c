@@ -368,10 +368,12 @@ Test(report, junit_writes_a_suite_per_session_in_order_of_first_appearance)
     assert_xpath(path, "string(//testsuite[1]/@tests)", "3");
     assert_xpath(path, "string(//testsuite[2]/@name)", "search<&\">#2");
     assert_xpath(path, "string(//testsuite[1]/testcase[3]/@name)", "3 POST /api/logout");
-    assert_xpath(path, "string(//failure/@message)", "2 mismatches");
+    assert_xpath(path, "string(//failure/@message)",
+                 "2 mismatches: $.items[0].price: expected number, got string \"12.00\"");
     assert_xpath(path, "string(//failure)",
                  "$.items[0].price: expected number, got string \"12.00\"\n"
-                 "$.note: expected <string> & got \"xy\xEF\xBF\xBD\"");
+                 "$.note: expected <string> & got \"xy\xEF\xBF\xBD\"\n\n"
+                 "GET https://shop.example.test/api/cart\nHTTP/1.1 200"); /* trailing newline cut */
     assert_xpath(path, "string(//skipped/@message)", "session stopped\nafter an error");
     assert_xpath(path, "string(//error/@message)", "connection refused: <timeout> & 'x'");
 
@@ -1028,10 +1030,18 @@ Test(report, junit_puts_a_slow_steps_note_in_its_system_out)
     rp_sink_junit(&sink, path);
     run_sink(&sink, &run_info, t.res, 3, &slow_summary);
     rp_sink_free(&sink);
-    assert_xpath(path, "string(//testcase[@name=\"3 POST /api/login\"]/system-out)",
-                 "slow: 840 ms, recorded 95 ms, baseline 110 ms (\xC3\x97"
+    /* The note is the last line of its one <system-out>, after the step's heads. */
+    assert_xpath(path,
+                 "substring-after(string(//testcase[@name=\"3 POST /api/login\"]/system-out), "
+                 "\"\nslow: \")",
+                 "840 ms, recorded 95 ms, baseline 110 ms (\xC3\x97"
                  "7.6)");
-    assert_xpath(path, "count(//system-out)", "1");
+    assert_xpath(path,
+                 "starts-with(string(//testcase[@name=\"3 POST /api/login\"]/system-out), "
+                 "\"POST \")",
+                 "true");
+    assert_xpath(path, "count(//testcase[@name=\"3 POST /api/login\"]/system-out)", "1");
+    assert_xpath(path, "count(//system-out[contains(., \"slow:\")])", "1");
     assert_xpath(path, "count(//testcase[@name=\"3 POST /api/login\"]/failure)", "0");
     assert_xpath(path, "string(//testsuites/@failures)", "0");
     free(path);
