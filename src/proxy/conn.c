@@ -151,6 +151,9 @@ struct rp__conn *rp__proxy_conn_new(struct rp_proxy *p, int cfd)
         /* A compressed body is inflated only up to what will be recorded of it. */
         rp_http_parser_set_max_body(c->req.rp, rp_intake_max_body(p->in));
         rp_http_parser_set_max_body(c->resp.rp, rp_intake_max_body(p->in));
+        /* ... and not on the loop: the recording thread decodes it (record.c). */
+        rp_http_parser_defer_decoding(c->req.rp, true);
+        rp_http_parser_defer_decoding(c->resp.rp, true);
     }
     c->next = p->conns;
     if (p->conns) {

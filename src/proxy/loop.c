@@ -434,7 +434,11 @@ rp_code rp_proxy_run(struct rp_proxy *p, struct rp_error *err)
     size_t cap = 0;
     bool stopping = false;
     int64_t drain_end = 0;
-    rp_code rc = RP_ESYS;
+    rp_code rc = rp__proxy_rec_start(p, err);
+    if (rc) {
+        return rc;
+    }
+    rc = RP_ESYS;
 
     for (;;) {
         int64_t now = rp__mono_ms();
@@ -525,9 +529,12 @@ rp_code rp_proxy_run(struct rp_proxy *p, struct rp_error *err)
     }
     rc = RP_OK;
 out:
+    /* Nothing is relayed any more: what is still in flight waits for room in the queue. */
+    rp__proxy_rec_blocking(p);
     while (p->conns) {
         rp__proxy_conn_free(p, p->conns, "the proxy stopped before the answer");
     }
+    rp__proxy_rec_finish(p);
     if (rc == RP_OK && p->write_rc) {
         rc = rp_error_set(err, p->write_rc, "%s", p->write_err.msg);
     }
@@ -544,7 +551,7 @@ void rp_proxy_stop(struct rp_proxy *p, bool now)
 
 void rp_proxy_stats(const struct rp_proxy *p, struct rp_proxy_stats *out)
 {
-    *out = p->stats;
+    rp__proxy_rec_stats(p, out);
 }
 
 unsigned rp_proxy_port(const struct rp_proxy *p)
