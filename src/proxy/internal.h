@@ -10,6 +10,7 @@
 
 #include <http_parser.h>
 #include <netdb.h>
+#include <poll.h>
 #include <openssl/ssl.h>
 #include <sys/socket.h>
 
@@ -155,6 +156,12 @@ struct rp_proxy {
     uint64_t next_conn_id;
     struct rp_proxy_stats stats;
     struct rp__recq *rec; /* the recording thread's queue (record.c); NULL: record at once */
+    /* The loop's state between turns (loop.c). */
+    struct pollfd *pfd;
+    struct rp__conn **who; /* the connection of each pfd entry */
+    size_t pfd_cap;
+    bool stopping;     /* a graceful stop: no accepting, the connections in flight drain */
+    int64_t drain_end; /* ... until then at most */
     rp_code write_rc; /* the intake's first writer error: the proxy stops gracefully */
     struct rp_error write_err;
     char scratch[64 * 1024];
@@ -268,6 +275,16 @@ void rp__proxy_start_upstream(struct rp_proxy *p, struct rp__conn *c);
 void rp__proxy_upstream_open(struct rp__conn *c);
 /* The non-blocking connect finished: checks it and starts TLS, or tries the next address. */
 void rp__proxy_upstream_connected(struct rp_proxy *p, struct rp__conn *c);
+
+/* ----- the loop (loop.c) ----- */
+
+/*
+ * One turn of the loop: deadlines, one poll() (at most timeout_ms), then every connection with
+ * something to do, and new clients. Returns 1 to go on, 0 when the loop is done (stopped, or
+ * drained after a graceful stop), -1 when poll() failed (err says why). rp_proxy_run() turns
+ * it until done; a test drives it directly (tests/fuzz/fuzz_relay.c).
+ */
+int rp__proxy_turn(struct rp_proxy *p, int timeout_ms, struct rp_error *err);
 
 /* ----- header blocks and bodies (relay.c) ----- */
 

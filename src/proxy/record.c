@@ -12,10 +12,16 @@
  * the relay never waits for the recorder. Once the loop has ended, queuing waits for room
  * instead, so what is still in flight at a stop is written.
  */
+/* syscall(SYS_gettid), for a thread's own nice value (Linux), is not in POSIX 2008. */
+#define _GNU_SOURCE
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <reprise/limits.h>
 
@@ -103,9 +109,9 @@ static void log_exchange(struct rp_proxy *p, const struct rp_exchange *ex, enum 
 static void record_job(struct rp_proxy *p, struct job *j)
 {
     uint64_t max = rp_intake_max_body(p->in);
-    rp_ignore(rp_http_message_decode(&j->req, max)); /* its work is the cap's, not counted */
+    (void)rp_http_message_decode(&j->req, max); /* its work is the cap's, not counted */
     if (j->has_resp) {
-        rp_ignore(rp_http_message_decode(&j->resp, max));
+        (void)rp_http_message_decode(&j->resp, max);
     }
     struct rp_exchange ex;
     rp_exchange_init(&ex);
@@ -174,11 +180,24 @@ static size_t message_bytes(const struct rp_http_message *m)
     return n;
 }
 
+/* How much the recording thread yields to the loop when both want a CPU (a nice increment). */
+#define RECORDER_NICE 10
+
 /* The recording thread: jobs in the order they came, until closing and none is left. */
 static void *recorder(void *arg)
 {
     struct rp_proxy *p = arg;
     struct rp__recq *q = p->rec;
+#if defined(__linux__) && defined(SYS_gettid)
+    /* Recording is background work: on a busy machine the relay gets the CPU first (on Linux
+     * each thread has its own nice value; elsewhere this is skipped). The queue absorbs the
+     * delay, and what does not fit is counted. */
+    errno = 0;
+    int cur = getpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid));
+    if (errno == 0) {
+        (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), cur + RECORDER_NICE);
+    }
+#endif
     pthread_mutex_lock(&q->lock);
     for (;;) {
         while (!q->head && !q->closing) {
