@@ -443,6 +443,10 @@ static void set_port(struct rp__addrs *a, unsigned port)
 
 void rp__proxy_start_upstream(struct rp_proxy *p, struct rp__conn *c)
 {
+    if (p->connect_seam) {
+        p->connect_seam(p, c);
+        return;
+    }
     struct rp__origin *o = c->org;
     char why[300] = "";
     if (!o->resolved) {

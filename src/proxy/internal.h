@@ -156,6 +156,9 @@ struct rp_proxy {
     uint64_t next_conn_id;
     struct rp_proxy_stats stats;
     struct rp__recq *rec; /* the recording thread's queue (record.c); NULL: record at once */
+    /* A test's stand-in for looking the upstream up and connecting to it (fuzz_relay): it opens
+     * c's upstream (rp__proxy_upstream_open) or fails it. NULL in the proxy. */
+    void (*connect_seam)(struct rp_proxy *p, struct rp__conn *c);
     /* The loop's state between turns (loop.c). */
     struct pollfd *pfd;
     struct rp__conn **who; /* the connection of each pfd entry */

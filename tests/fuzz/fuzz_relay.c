@@ -6,25 +6,34 @@
  * bytes. A step writes bytes to the proxy as the client or as the upstream, half-closes either
  * side, or closes both and starts a new connection; after each, the loop turns (poll() with no
  * wait) until it has nothing left to do, and what it sent either way is read and thrown away.
- * Reverse mode (an upstream already connected: no address is resolved or connected to). The
- * sockets are socketpairs: no network port is opened, and nothing leaves the process. The
+ * Reverse or forward mode; the upstream is never looked up or connected to: the proxy's
+ * connect_seam gives each connection a socketpair as its upstream when the proxy would
+ * connect. The sockets are socketpairs: no network port is opened, and nothing leaves the
+ * process. Forward mode records hosts matching shop.test and *.shop.test, tunnels others, and
+ * intercepts a CONNECT to a recorded host with a CA made once per process in a temporary
+ * directory (removed at exit); the fuzzed client's TLS handshake then mostly fails, as it
+ * should. The
  * recording goes to /dev/null (or $FUZZ_RELAY_OUT) through a fresh intake per input, recorded on the loop's thread
  * (no recording thread: the seam record.c keeps for this), so a run is deterministic.
  *
  * Flags byte: bit 0 a 64-byte body cap (else the default), bit 1 secrets recorded as sent
- * (--no-redact), bit 2 --only-path "/api/…" (filtering), bit 3 static assets kept.
+ * (--no-redact), bit 2 --only-path "/api/…" (filtering), bit 3 static assets kept, bit 4
+ * forward mode.
  * Op byte, low 3 bits: 0 client bytes, 1 upstream bytes, 2 client half-close, 3 upstream
  * half-close, 4 a new connection (the old one closed), 5-7 client bytes again (the common case).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <reprise/ca.h>
 #include <reprise/intake.h>
 #include <reprise/limits.h>
 
@@ -40,10 +49,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 struct harness {
     struct rp_proxy *p;
-    int cl;  /* the client's end of the client socketpair */
-    int up;  /* the upstream's end of the upstream socketpair */
+    int cl; /* the client's end of the client socketpair */
+    int up; /* the upstream's end of the upstream socketpair; -1 until the proxy connects */
     char sink[65536];
 };
+
+/* The harness of the input being run: the connect seam has no user data of its own. */
+static struct harness *g_h;
 
 static void set_nonblock(int fd)
 {
@@ -52,25 +64,37 @@ static void set_nonblock(int fd)
     (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
 }
 
-/* A new connection, its upstream already open: two socketpairs, the proxy's ends non-blocking. */
+static void pair(int sv[2])
+{
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) {
+        abort();
+    }
+    set_nonblock(sv[0]);
+    set_nonblock(sv[1]);
+}
+
+/* Where the proxy would resolve and connect: a socketpair, open at once (any TLS to the
+ * upstream skipped). A connection moving to another origin closed its old upstream first. */
+static void connect_seam(struct rp_proxy *p, struct rp__conn *c)
+{
+    (void)p;
+    int us[2];
+    pair(us);
+    if (g_h->up >= 0) {
+        close(g_h->up);
+    }
+    c->ufd = us[0];
+    g_h->up = us[1];
+    rp__proxy_upstream_open(c);
+}
+
+/* A new client connection: a socketpair, the proxy's end non-blocking. */
 static void conn_open(struct harness *h)
 {
-    int cs[2], us[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM, 0, cs) != 0) {
-        abort();
-    }
-    if (socketpair(AF_UNIX, SOCK_STREAM, 0, us) != 0) {
-        abort();
-    }
-    for (int i = 0; i < 2; i++) {
-        set_nonblock(cs[i]);
-        set_nonblock(us[i]);
-    }
-    struct rp__conn *c = rp__proxy_conn_new(h->p, cs[0]);
-    c->ufd = us[0];
-    c->up = UP_OPEN;
+    int cs[2];
+    pair(cs);
+    (void)rp__proxy_conn_new(h->p, cs[0]);
     h->cl = cs[1];
-    h->up = us[1];
 }
 
 static void conn_close(struct harness *h)
@@ -152,16 +176,58 @@ static struct rp_intake *intake_for(uint8_t flags)
     return in;
 }
 
-/* A proxy in reverse mode to http://shop.test, with no socket of its own: no listen socket,
- * no wake pipe, nothing resolved (every connection's upstream is a socketpair already open). */
-static struct rp_proxy *proxy_for(struct rp_intake *in)
+static char ca_dir[] = "/tmp/fuzz_relay_ca.XXXXXX";
+
+static void ca_dir_remove(void)
 {
+    DIR *d = opendir(ca_dir);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (e->d_name[0] != '.') {
+            char path[sizeof(ca_dir) + 300];
+            snprintf(path, sizeof(path), "%s/%s", ca_dir, e->d_name);
+            unlink(path);
+        }
+    }
+    if (d) {
+        closedir(d);
+    }
+    rmdir(ca_dir);
+}
+
+/* The interception CA, made once per process. */
+static struct rp_ca *the_ca(void)
+{
+    static struct rp_ca *ca;
+    if (!ca) {
+        bool created = false;
+        if (!mkdtemp(ca_dir) || rp_ca_open(ca_dir, true, &ca, &created, NULL)) {
+            abort();
+        }
+        atexit(ca_dir_remove);
+    }
+    return ca;
+}
+
+/* A proxy in reverse mode to http://shop.test:8080, or in forward mode, with no socket of its
+ * own: no listen socket, no wake pipe, no resolver; connect_seam stands in for connecting. */
+static struct rp_proxy *proxy_for(struct rp_intake *in, bool forward)
+{
+    static const char *const only[] = {"shop.test", "*.shop.test"};
     struct rp_proxy *p = rp_xcalloc(1, sizeof(*p));
     p->lfd = -1;
     p->wake[0] = p->wake[1] = -1;
     p->in = in;
     p->max_conns = 16;
     p->fd_limit = 1024;
+    p->connect_seam = connect_seam;
+    if (forward) {
+        p->o.forward = true;
+        p->o.only_hosts = only;
+        p->o.n_only_hosts = 2;
+        p->ca = the_ca();
+        return p;
+    }
     static const char up[] = "shop.test:8080";
     if (!rp__origin_set(&p->rev, false, up, sizeof(up) - 1)) {
         abort();
@@ -185,8 +251,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     data++;
     size--;
     struct harness h = {.cl = -1, .up = -1};
+    g_h = &h;
     struct rp_intake *in = intake_for(flags);
-    h.p = proxy_for(in);
+    h.p = proxy_for(in, (flags & 16) != 0);
     conn_open(&h);
     for (int step = 0; step < MAX_STEPS && size >= 3; step++) {
         uint8_t op = data[0] & 7;
@@ -232,7 +299,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     free(h.p->pfd);
     free(h.p->who);
+    h.p->ca = NULL; /* the process's, kept for the next input */
     rp_proxy_free(h.p);
+    g_h = NULL;
     rp_ignore(rp_intake_close(in, NULL));
     rp_intake_free(in);
     return 0;
