@@ -59,7 +59,7 @@ struct rp_http_parser {
     /* The body reached body_max with decoding under way: the rest of the body is skipped, not
      * inflated, and its decoded size is unknown (a gzip bomb costs the cap, not its size). */
     bool capped;
-    size_t body_max;   /* decoded body bytes kept per message (RP_MAX_BODY_RECORDED at most) */
+    size_t body_max; /* decoded body bytes kept per message (RP_MAX_BODY_RECORDED at most) */
     /* Compressed bodies are kept as sent (up to raw_max) for rp_http_message_decode(). */
     bool defer;
     uint64_t inflated; /* bytes every decoding stage produced, over the parser's life */

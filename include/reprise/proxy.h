@@ -88,14 +88,13 @@ RP_EXTERN unsigned rp_proxy_port(const struct rp_proxy *p);
 
 /*
  * Runs the loop until rp_proxy_stop(), with a second thread that records (decodes, scrubs and
- * writes each finished exchange, so a large body never holds the relay). A graceful stop stops accepting, lets the exchanges in
- * flight finish (at most RP_PROXY_DRAIN_MS) and closes the connections; an immediate stop
- * closes them at once. Requests that never got an answer are recorded with an error; every
- * exchange queued is written before it returns (either stop). RP_ESYS also when the recording
- * thread cannot start. The caller
- * ignores SIGPIPE first (OpenSSL writes to the upstream with write(), not send()). Returns
- * RP_ESYS when poll() fails, or the intake's writer error when the recording could not be
- * written.
+ * writes each finished exchange, so a large body never holds the relay). A graceful stop stops
+ * accepting, lets the exchanges in flight finish (at most RP_PROXY_DRAIN_MS) and closes the
+ * connections; an immediate stop closes them at once. Requests that never got an answer are
+ * recorded with an error, and every exchange queued is written before it returns, whichever
+ * the stop. The caller ignores SIGPIPE first (OpenSSL writes to the upstream with write(), not
+ * send()). Returns RP_ESYS when poll() fails or the recording thread cannot start, or the
+ * intake's writer error when the recording could not be written.
  */
 RP_EXTERN RP_NODISCARD rp_code rp_proxy_run(struct rp_proxy *p, struct rp_error *err);
 

@@ -165,7 +165,7 @@ struct rp_proxy {
     size_t pfd_cap;
     bool stopping;     /* a graceful stop: no accepting, the connections in flight drain */
     int64_t drain_end; /* ... until then at most */
-    rp_code write_rc; /* the intake's first writer error: the proxy stops gracefully */
+    rp_code write_rc;  /* the intake's first writer error: the proxy stops gracefully */
     struct rp_error write_err;
     char scratch[64 * 1024];
 };

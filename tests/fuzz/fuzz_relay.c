@@ -13,8 +13,9 @@
  * intercepts a CONNECT to a recorded host with a CA made once per process in a temporary
  * directory (removed at exit); the fuzzed client's TLS handshake then mostly fails, as it
  * should. The
- * recording goes to /dev/null (or $FUZZ_RELAY_OUT) through a fresh intake per input, recorded on the loop's thread
- * (no recording thread: the seam record.c keeps for this), so a run is deterministic.
+ * recording goes to /dev/null (or $FUZZ_RELAY_OUT) through a fresh intake per input, recorded on
+ * the loop's thread (no recording thread: the seam record.c keeps for this), so a run is
+ * deterministic.
  *
  * Flags byte: bit 0 a 64-byte body cap (else the default), bit 1 secrets recorded as sent
  * (--no-redact), bit 2 --only-path "/api/…" (filtering), bit 3 static assets kept, bit 4

@@ -3,8 +3,8 @@
  * Unit tests for the HTTP parser's bounded work: a gzip bomb (single or double gzip, a GiB of
  * zeros in a few KB) is inflated only up to the body cap, whatever its decoded size, and the
  * parser stays in step for the next message; deferred decoding (the proxy's) reads a body
- * without inflating it and decodes it later to the same result; and rp_http_parser_reset() resynchronises a
- * parser after an error, keeping a linked response parser's method queue in step.
+ * without inflating it and decodes it later to the same result; and rp_http_parser_reset()
+ * resynchronises a parser after an error, keeping a linked response parser's method queue in step.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
