@@ -109,7 +109,9 @@ static void log_exchange(struct rp_proxy *p, const struct rp_exchange *ex, enum 
 static void record_job(struct rp_proxy *p, struct job *j)
 {
     uint64_t max = rp_intake_max_body(p->in);
-    (void)rp_http_message_decode(&j->req, max); /* its work is the cap's, not counted */
+    /* Bodies the loop kept as they came are decoded here, off the loop (what it cost is not
+     * needed: it is bounded by the cap). */
+    (void)rp_http_message_decode(&j->req, max);
     if (j->has_resp) {
         (void)rp_http_message_decode(&j->resp, max);
     }
