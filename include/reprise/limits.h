@@ -164,6 +164,13 @@
 #define RP_CA_LEAF_DAYS  397u
 #define RP_CA_VALID_DAYS 3650u
 
+/* The proxy's recording thread: finished exchanges waiting for it (decoding, scrubbing,
+ * encoding, writing), at most this many and this many bytes of bodies and headers; one that
+ * finds the queue full is counted as lost and logged, so the relay never waits for the disk.
+ * An exchange that finds the queue empty is always taken, whatever its size. */
+#define RP_PROXY_RECORD_QUEUE_MAX   4096u
+#define RP_PROXY_RECORD_QUEUE_BYTES (128u * 1024u * 1024u)
+
 /* Forward mode: host names remembered with their addresses, and for how long. */
 #define RP_PROXY_DNS_CACHE  256u
 #define RP_PROXY_DNS_TTL_MS 60000u

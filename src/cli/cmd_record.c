@@ -249,14 +249,15 @@ static int run_record(const struct record_opts *o)
                  (unsigned long long)st.skipped_host);
     }
     /* Every exchange relayed is recorded or counted here, each kind of error with its reason. */
-    uint64_t nerr = ic.errors + st.unanswered + st.unreadable;
+    uint64_t nerr = ic.errors + st.unanswered + st.unreadable + st.dropped;
     char why[256] = "";
     if (nerr) {
         snprintf(why, sizeof(why),
                  ": %llu unreadable, %llu unanswered, %llu lost to a failed write, %llu not "
-                 "scrubbable",
+                 "scrubbable, %llu lost to a full recording queue",
                  (unsigned long long)st.unreadable, (unsigned long long)st.unanswered,
-                 (unsigned long long)ic.lost, (unsigned long long)(ic.errors - ic.lost));
+                 (unsigned long long)ic.lost, (unsigned long long)(ic.errors - ic.lost),
+                 (unsigned long long)st.dropped);
     }
     snprintf(sum, sizeof(sum),
              "recorded %llu exchange%s to %s (%llu skipped as static, %llu outside --only-path%s, "
