@@ -2,7 +2,8 @@
 /*
  * The chat notice (--notify): at the end of a run, one Slack-compatible incoming-webhook
  * message, posted with libcurl. It holds a plain "text" (what a notification or a chat that
- * ignores blocks shows) and "blocks": a header with the verdict, the counts, the first failures
+ * ignores blocks shows) and "blocks": a header with the verdict, the sessions by verdict (passed,
+ * flaky, failed, infrastructure) and the steps' counts, the first failures
  * with their sessions and steps, and a context line with the run id, the target and a link to
  * the report (--report-url).
  *
@@ -114,8 +115,18 @@ static rp_code notify_result(void *ctx, const struct rp_verdict *v, struct rp_er
     struct rp_buf b;
     rp_buf_init(&b, RP_REPORT_TEXT_MAX);
     /* Past the buffer's cap a part is left out; the line is cut to NOTIFY_LINE_MAX below. */
-    rp_ignore(rp_buf_addf(&b, NULL, "%s · %" PRIu64 " %s %s · ", v->session ? v->session : "",
-                          v->recorded_seq, method, path));
+    char attempt[16] = "";
+    if (v->attempt) {
+        snprintf(attempt, sizeof(attempt), " r%u", v->attempt);
+    }
+    if (v->step) { /* the step's name, the same in every run */
+        rp_ignore(rp_buf_addf(&b, NULL, "%s%s · %" PRIu64 " %s · ", v->session ? v->session : "",
+                              attempt, v->recorded_seq, v->step));
+    } else {
+        rp_ignore(rp_buf_addf(&b, NULL, "%s%s · %" PRIu64 " %s %s · ",
+                              v->session ? v->session : "", attempt, v->recorded_seq, method,
+                              path));
+    }
     if (v->outcome == RP_OUTCOME_FAIL && v->mismatches.n > 0) {
         rp_ignore(
             rp_buf_addf(&b, NULL, "%s: %s", v->mismatches.v[0].path, v->mismatches.v[0].message));
@@ -148,16 +159,20 @@ static void add_count(cJSON *fields, const char *what, uint64_t count)
     cJSON_AddItemToArray(fields, mrkdwn(text));
 }
 
-/* The verdict a person reads first, from the totals. */
+/* The verdict a person reads first, from the sessions' verdicts (as the exit code is). */
 static const char *verdict_of(const struct rp_run_summary *sum, const char **emoji)
 {
-    if (sum->failed || sum->unsafe) {
+    if (sum->sessions.failed) {
         *emoji = ":x:";
         return "failed";
     }
-    if (sum->errors) {
+    if (sum->sessions.infra) {
         *emoji = ":warning:";
-        return "could not reach the target";
+        return "failed on the infrastructure";
+    }
+    if (sum->sessions.flaky) {
+        *emoji = ":large_yellow_circle:";
+        return "passed, with flaky sessions";
     }
     *emoji = ":white_check_mark:";
     return "passed";
@@ -170,14 +185,17 @@ static char *message(const struct notify *n, const struct rp_run_summary *sum)
     const char *verdict = verdict_of(sum, &emoji);
     const char *run = n->run_id ? n->run_id : "?";
     const char *target = n->target ? n->target : "?";
+    uint64_t steps_failed = sum->failed + sum->unsafe + sum->errors;
+    uint64_t steps = sum->passed + steps_failed + sum->skipped;
     cJSON *root = cJSON_CreateObject();
 
     char text[512];
     snprintf(text, sizeof(text),
-             "reprise %s on %s: %" PRIu64 " failed, %" PRIu64 " unsafe, %" PRIu64
-             " errors, %" PRIu64 " passed, %" PRIu64 " skipped (run %s)",
-             verdict, target, sum->failed, sum->unsafe, sum->errors, sum->passed, sum->skipped,
-             run);
+             "reprise %s on %s: sessions %" PRIu64 " passed, %" PRIu64 " flaky, %" PRIu64
+             " failed, %" PRIu64 " infrastructure; %" PRIu64 " of %" PRIu64
+             " steps failed (run %s)",
+             verdict, target, sum->sessions.passed, sum->sessions.flaky, sum->sessions.failed,
+             sum->sessions.infra, steps_failed, steps, run);
     cJSON_AddStringToObject(root, "text", text);
 
     cJSON *blocks = cJSON_AddArrayToObject(root, "blocks");
@@ -191,13 +209,20 @@ static char *message(const struct notify *n, const struct rp_run_summary *sum)
     cJSON_AddBoolToObject(htext, "emoji", true);
     cJSON_AddItemToArray(blocks, header);
 
+    /* The sessions by verdict, then the steps. */
     cJSON *counts = cJSON_CreateObject();
     cJSON_AddStringToObject(counts, "type", "section");
     cJSON *fields = cJSON_AddArrayToObject(counts, "fields");
-    add_count(fields, "Passed", sum->passed);
-    add_count(fields, "Failed", sum->failed + sum->unsafe);
-    add_count(fields, "Errors", sum->errors);
-    add_count(fields, "Skipped", sum->skipped);
+    add_count(fields, "Passed", sum->sessions.passed);
+    add_count(fields, "Flaky", sum->sessions.flaky);
+    add_count(fields, "Failed", sum->sessions.failed);
+    add_count(fields, "Infrastructure", sum->sessions.infra);
+    char steptext[160];
+    snprintf(steptext, sizeof(steptext),
+             "*Steps*\n%" PRIu64 " passed, %" PRIu64 " failed, %" PRIu64 " unsafe, %" PRIu64
+             " errors, %" PRIu64 " skipped",
+             sum->passed, sum->failed, sum->unsafe, sum->errors, sum->skipped);
+    cJSON_AddItemToArray(fields, mrkdwn(steptext));
     cJSON_AddItemToArray(blocks, counts);
 
     if (n->n_failures > 0) {

@@ -56,20 +56,21 @@ check "it is a POST of JSON to the webhook's path" \
          "POST /services/$key application/json"
 body=$(jq -r .body "$msg")
 check "the text says passed, the target and the run id" \
-    bash -c "grep -q '^reprise passed on $good: 0 failed' <<<'$(jq -r .text <<<"$body")'"
+    bash -c "grep -q '^reprise passed on $good: sessions 1 passed, 0 flaky, 0 failed, 0 infrastructure; 0 of $n_exchanges steps failed (run ' <<<'$(jq -r .text <<<"$body")'"
 run_id=$(sed -nE 's/.*run ([A-Za-z0-9_-]+).*/\1/p' <<<"$(jq -r .text <<<"$body")")
 sent_id=$(zcat "$tmp/pass.jsonl.gz" | tail -n +2 | jq -r '.request.headers[] | select(.[0] == "X-Reprise-Run") | .[1]' | sort -u)
 check "the run id is the one the requests carried ($run_id)" test -n "$run_id" -a "$run_id" = "$sent_id"
 check "the header block says passed" \
     test "$(jq -r '.blocks[0].type + ": " + .blocks[0].text.text' <<<"$body")" = \
          "header: :white_check_mark: reprise: passed"
-check "the counts: $n_exchanges passed, 0 failed" \
+check "the counts: 1 session passed, $n_exchanges steps passed" \
     test "$(jq -r '[.blocks[1].fields[].text] | join("|")' <<<"$body")" = \
          "*Passed*
-$n_exchanges|*Failed*
-0|*Errors*
-0|*Skipped*
-0"
+1|*Flaky*
+0|*Failed*
+0|*Infrastructure*
+0|*Steps*
+$n_exchanges passed, 0 failed, 0 unsafe, 0 errors, 0 skipped"
 check "no failure list in a passing run" \
     test "$(jq '[.blocks[] | select(.type == "section" and .text != null)] | length' <<<"$body")" -eq 0
 check "the context links the report" \
@@ -87,22 +88,37 @@ failures=$(xmllint --xpath 'sum(//testsuite/@failures)' "$tmp/drift.xml")
 passed=$(( $(xmllint --xpath 'count(//testcase)' "$tmp/drift.xml") - failures ))
 check "the header block says failed" \
     test "$(jq -r '.blocks[0].text.text' <<<"$body")" = ":x: reprise: failed"
-check "Failed and Passed agree with the JUnit report ($failures, $passed)" \
-    test "$(jq -r '[.blocks[1].fields[0,1].text] | join("|")' <<<"$body")" = "*Passed*
-$passed|*Failed*
-$failures"
+check "one session failed; its steps agree with the JUnit report ($failures failed, $passed passed)" \
+    test "$(jq -r '[.blocks[1].fields[2,4].text] | join("|")' <<<"$body")" = "*Failed*
+1|*Steps*
+$passed passed, $failures failed, 0 unsafe, 0 errors, 0 skipped"
 list=$(jq -r '.blocks[] | select(.type == "section" and .text != null) | .text.text' <<<"$body")
 check "the first failures are listed" grep -q '^\*First failures\*' <<<"$list"
 check "a failure names its session, step and mismatch" \
-    grep -qE '^• demo-checkout#1 · [0-9]+ (POST|GET) /t/acme-[a-z0-9]+-1/api/orders[^ ]* · \$\.items\[0\]\.price: expected number, got string' <<<"$list"
+    grep -qE '^• demo-checkout#1 · [0-9]+ (POST|GET) /t/\{tenant\}/api/orders[^ ]* · \$\.items\[0\]\.price: expected number, got string' <<<"$list"
 check "at most 5 failures are quoted" test "$(grep -c '^• ' <<<"$list")" -le 5
 check "the webhook's key is in no report" \
     bash -c "! grep -qF 'XXXXsecretwebhookkey' '$tmp/out' '$tmp/err' '$tmp/drift.xml' && ! zcat '$tmp/drift.jsonl.gz' | grep -qF XXXXsecretwebhookkey"
 check "no secret value in the message" bash -c "! grep -qF '$REPRISE_SECRET_PASSWORD' '$tmp/ok/1.json' '$tmp/ok/2.json'"
 
+# A session that fails once and passes on its retry: flaky, exit 0, said so.
+demo_start "$DEMO_BIN" --fail-once /api/products; pids+=("$DEMO_PID")
+run replay "$rec" --target "$DEMO_URL" --no-color --retries 1 --notify "$HOOK_URL/services/$key"
+check "a flaky run exits 0 (exit $code)" test "$code" -eq 0
+body=$(jq -r .body "$tmp/ok/3.json")
+check "the header says passed, with flaky sessions" \
+    test "$(jq -r '.blocks[0].text.text' <<<"$body")" = ":large_yellow_circle: reprise: passed, with flaky sessions"
+check "the counts: 0 passed, 1 flaky" \
+    test "$(jq -r '[.blocks[1].fields[0,1].text] | join("|")' <<<"$body")" = "*Passed*
+0|*Flaky*
+1"
+check "the failed first attempt's step is quoted" \
+    grep -qE '^• demo-checkout#1 · [0-9]+ GET /t/\{tenant\}/api/products · ' \
+        <<<"$(jq -r '.blocks[] | select(.type == "section" and .text != null) | .text.text' <<<"$body")"
+
 # 3. The environment stands for --notify.
 REPRISE_NOTIFY_URL="$HOOK_URL/services/$key" run replay "$rec" --target "$good" --no-color
-check "REPRISE_NOTIFY_URL posts too (exit $code)" bash -c "test $code -eq 0 && test -f '$tmp/ok/3.json'"
+check "REPRISE_NOTIFY_URL posts too (exit $code)" bash -c "test $code -eq 0 && test -f '$tmp/ok/4.json'"
 
 # 4. A webhook that fails never changes the exit code: one warning, with the host only.
 hook_start broken 500

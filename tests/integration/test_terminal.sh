@@ -53,9 +53,11 @@ pane_waits_for() { wait_for "$1" bash -c "tmux -u -S '$sock' capture-pane -p -J 
 run="'$REPRISE' replay '$rec' --target '$DEMO_URL' --sessions $sessions --concurrency 4 --rate 400 --no-color"
 tm send-keys -t t "cd '$tmp/cwd' && $run; echo EXIT=\$?" Enter
 progress="[0-9]+/$steps steps, [0-9]+ failed, [0-9.]+/s, [0-9:]+ left"
-if pane_waits_for 120 "$progress"; then
+# The capture that matched is kept: the line may be gone (the run over) by a second capture.
+seen=$tmp/seen.txt
+if wait_for 120 bash -c "tmux -u -S '$sock' capture-pane -p -J -t t >'$seen'; grep -qE '$progress' '$seen'"; then
     ok "the pane shows the progress line while the run goes on"
-    line=$(pane | grep -oE "$progress" | tail -n1)
+    line=$(grep -oE "$progress" "$seen" | tail -n1)
     check "the progress line counts failed steps ($line)" bash -c "[[ '$line' =~ ,\ ([0-9]+)\ failed ]] && [ \${BASH_REMATCH[1]} -gt 0 ]"
 else
     bad "the pane shows the progress line while the run goes on"
