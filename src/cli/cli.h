@@ -162,6 +162,8 @@ bool cli_parse_count(const char *s, uint64_t max, uint64_t *out);
 bool cli_parse_rate(const char *s, double *out);
 /* "30" (seconds), "30s", "500ms", "2m". */
 bool cli_parse_duration_ms(const char *s, uint64_t *out);
+/* --step N: a recorded seq, as the terminal report shows it. RP_EUSAGE naming the flag. */
+rp_code cli_parse_step(const char *s, uint64_t *out, struct rp_error *err);
 
 /* ----- the latency budget options replay and diff share (slowopts.c) ----- */
 

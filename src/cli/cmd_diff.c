@@ -41,12 +41,8 @@ static rp_code diff_opt(void *opts, int c, const char *arg, struct rp_error *err
     }
     switch (c) {
     case OPT_STEP:
-        if (!cli_parse_count(arg, UINT64_C(9007199254740992), &o->step)) {
-            return rp_error_set(err, RP_EUSAGE, "--step wants a step number (its seq), got '%s'",
-                                arg);
-        }
         o->has_step = true;
-        break;
+        return cli_parse_step(arg, &o->step, err);
     case OPT_SESSION:
         o->session = arg;
         break;

@@ -59,3 +59,12 @@ bool cli_parse_duration_ms(const char *s, uint64_t *out)
     *out = (uint64_t)llround(v);
     return true;
 }
+
+rp_code cli_parse_step(const char *s, uint64_t *out, struct rp_error *err)
+{
+    /* A seq is a JSON number in the recording: at most 2^53, exact in a double. */
+    if (!cli_parse_count(s, UINT64_C(9007199254740992), out)) {
+        return rp_error_set(err, RP_EUSAGE, "--step wants a step number (its seq), got '%s'", s);
+    }
+    return RP_OK;
+}
