@@ -215,7 +215,7 @@ static rp_code value_end(struct doc *d, size_t enclosing, size_t *out_end, struc
 /*
  * Parses the n bytes at text with cJSON inside enclosing "[" (or after one space at the top:
  * a byte order mark is skipped only at the very start). *out_root is the tree or NULL; *out_off
- * is where parsing stopped, as an offset into text (n past a whole value).
+ * is where parsing stopped, as an offset into text (n past a whole value inside "[").
  */
 static void parse_wrapped(const char *text, size_t n, size_t enclosing, cJSON **out_root,
                           size_t *out_off)
@@ -231,12 +231,14 @@ static void parse_wrapped(const char *text, size_t n, size_t enclosing, cJSON **
     cJSON *root = cJSON_ParseWithLengthOpts(wrap, wlen, &stop, false);
     size_t off = stop && stop >= wrap ? (size_t)(stop - wrap) : 0;
     free(wrap);
-    if (root && off != wlen) {
-        cJSON_Delete(root); /* cannot happen: the scan found the value's end */
+    if (root && enclosing && off != wlen) {
+        cJSON_Delete(root); /* cannot happen: inside "[", cJSON wants a "," or "]" next */
         root = NULL;
     }
+    /* At the top, a number or literal may end before the scan's end ("falsex"): the rest is
+     * text after the document. */
     *out_off = off > pre ? off - pre : 0;
-    if (root) {
+    if (root && enclosing) {
         *out_off = n;
     }
     *out_root = root;
@@ -282,7 +284,7 @@ static rp_code read_value(struct doc *d, size_t enclosing, bool mask, cJSON **ou
     if (!root) {
         return syntax_error(d, d->pos + (off < n ? off : n), false, err);
     }
-    d->pos = end;
+    d->pos = enclosing ? end : d->pos + (off < n ? off : n);
     if (!out_root) {
         cJSON_Delete(root);
         return RP_OK;
