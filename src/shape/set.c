@@ -169,9 +169,108 @@ static bool get_seq(const cJSON *j, uint64_t *out)
     return true;
 }
 
+/*
+ * The distinct shapes met while a file loads, by their text. Most exchanges of a recording
+ * share their shape with others (every GET of one endpoint), so the set holds each distinct
+ * shape compiled once and its exchanges point to it: 1.2 KB a shape becomes a hundred bytes
+ * an exchange. The table, texts and all, is freed once the file is loaded.
+ */
+struct distinct {
+    uint64_t *hashes;
+    char **keys;
+    struct rp_shape **shapes;
+    size_t n;
+    size_t n_slots; /* a power of two, at least twice n */
+};
+
+static uint64_t fnv1a(const char *s, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < n; i++) {
+        h = (h ^ (unsigned char)s[i]) * 0x100000001b3ULL;
+    }
+    return h;
+}
+
+static void distinct_cleanup(struct distinct *d)
+{
+    for (size_t i = 0; i < d->n_slots; i++) {
+        free(d->keys[i]);
+    }
+    free(d->hashes);
+    free(d->keys);
+    free(d->shapes);
+    *d = (struct distinct){0};
+}
+
+/* The slot of key (hash h), or the empty slot where it would go. */
+static size_t distinct_slot(const struct distinct *d, uint64_t h, const char *key)
+{
+    size_t mask = d->n_slots - 1;
+    for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
+        if (!d->keys[i] || (d->hashes[i] == h && strcmp(d->keys[i], key) == 0)) {
+            return i;
+        }
+    }
+}
+
+/* Remembers shape s (owned by the set) under key (taken). */
+static void distinct_add(struct distinct *d, uint64_t h, char *key, struct rp_shape *s)
+{
+    if ((d->n + 1) * 2 > d->n_slots) {
+        struct distinct old = *d;
+        d->n_slots = old.n_slots ? old.n_slots * 2 : 64;
+        d->hashes = rp_xcalloc(d->n_slots, sizeof(*d->hashes));
+        d->keys = rp_xcalloc(d->n_slots, sizeof(*d->keys));
+        d->shapes = rp_xcalloc(d->n_slots, sizeof(*d->shapes));
+        for (size_t i = 0; i < old.n_slots; i++) {
+            if (old.keys[i]) {
+                size_t j = distinct_slot(d, old.hashes[i], old.keys[i]);
+                d->hashes[j] = old.hashes[i];
+                d->keys[j] = old.keys[i];
+                d->shapes[j] = old.shapes[i];
+            }
+        }
+        free(old.hashes);
+        free(old.keys);
+        free(old.shapes);
+    }
+    size_t i = distinct_slot(d, h, key);
+    d->hashes[i] = h;
+    d->keys[i] = key;
+    d->shapes[i] = s;
+    d->n++;
+}
+
+/* Appends the member key of x as cJSON prints it (or "-" when absent), then a separator. */
+static void key_part(struct rp_buf *b, const cJSON *x, const char *key)
+{
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(x, key);
+    char *text = j ? cJSON_PrintUnformatted(j) : NULL;
+    /* The buffer's cap is far above any shape's text: the adds cannot fail. */
+    rp_ignore(rp_buf_adds(b, text ? text : "-", NULL));
+    rp_ignore(rp_buf_addc(b, '\x01', NULL));
+    cJSON_free(text);
+}
+
+/*
+ * The text of what a shape is compiled from (rp__shape_from_cjson reads "status",
+ * "media_type" and "body" and nothing else): two exchanges with the same text compile to the
+ * same shape. Returns it new.
+ */
+static char *shape_key(const cJSON *x)
+{
+    struct rp_buf b;
+    rp_buf_init(&b, SIZE_MAX / 2);
+    key_part(&b, x, "status");
+    key_part(&b, x, "media_type");
+    key_part(&b, x, "body");
+    return rp_buf_take(&b, NULL);
+}
+
 /* Adds one element of "exchanges" to set; errors name the exchange and the file. */
-static rp_code load_exchange(struct rp_shapeset *set, const char *path, size_t index,
-                             const cJSON *x, struct rp_error *err)
+static rp_code load_exchange(struct rp_shapeset *set, struct distinct *seen, const char *path,
+                             size_t index, const cJSON *x, struct rp_error *err)
 {
     if (!cJSON_IsObject(x)) {
         return rp_error_set(err, RP_EFORMAT, "%s: exchanges[%zu]: not an object", path, index);
@@ -196,12 +295,22 @@ static rp_code load_exchange(struct rp_shapeset *set, const char *path, size_t i
         return rp_error_set(err, RP_EFORMAT, "%s: exchange %llu: seq %llu appears twice", path, s,
                             s);
     }
-    struct rp_shape *shape = NULL;
-    rp_code rc = rp__shape_from_cjson(x, &shape, err);
-    if (rc) {
-        /* Not return rp_error_prefix(): with err NULL it returns RP_OK. */
-        rp_error_prefix(err, "%s: exchange %llu", path, s);
-        return rc;
+    char *key = shape_key(x);
+    uint64_t h = fnv1a(key, strlen(key));
+    size_t slot = seen->n_slots ? distinct_slot(seen, h, key) : 0;
+    struct rp_shape *shape = seen->n_slots ? seen->shapes[slot] : NULL;
+    if (shape) {
+        free(key);
+        shape->extra_owners++; /* one more exchange holds it: see rp_shape_free */
+    } else {
+        rp_code rc = rp__shape_from_cjson(x, &shape, err);
+        if (rc) {
+            free(key);
+            /* Not return rp_error_prefix(): with err NULL it returns RP_OK. */
+            rp_error_prefix(err, "%s: exchange %llu", path, s);
+            return rc;
+        }
+        distinct_add(seen, h, key, shape);
     }
     rp_shapeset_put(set, seq, cJSON_IsString(label) ? label->valuestring : NULL, shape);
     return RP_OK;
@@ -211,6 +320,7 @@ rp_code rp_shapeset_load(const char *path, struct rp_shapeset **out, struct rp_e
 {
     rp_code rc = RP_EFORMAT;
     struct rp_shapeset *set = NULL;
+    struct distinct seen = {0};
     cJSON *doc = NULL;
     struct rp_buf text;
     rp_buf_init(&text, RP_MAX_SHAPE_FILE_BYTES);
@@ -251,7 +361,7 @@ rp_code rp_shapeset_load(const char *path, struct rp_shapeset **out, struct rp_e
         rc = rp_error_set(err, RP_EFORMAT, "%s: \"recording\" is not a string", path);
         goto out;
     }
-    const cJSON *exchanges = cJSON_GetObjectItemCaseSensitive(doc, "exchanges");
+    cJSON *exchanges = cJSON_GetObjectItemCaseSensitive(doc, "exchanges");
     if (!exchanges) {
         rc = rp_error_set(err, RP_EFORMAT, "%s: \"exchanges\" is missing", path);
         goto out;
@@ -261,24 +371,26 @@ rp_code rp_shapeset_load(const char *path, struct rp_shapeset **out, struct rp_e
         goto out;
     }
     set = rp_shapeset_new(cJSON_IsString(name) ? name->valuestring : NULL);
-    size_t index = 0;
-    const cJSON *x;
-    cJSON_ArrayForEach(x, exchanges)
-    {
+    /* The text is parsed: only the tree is needed now. */
+    rp_buf_cleanup(&text);
+    /* Each exchange leaves the tree as it is compiled, so the tree shrinks as the set grows. */
+    for (size_t index = 0; exchanges->child; index++) {
         if (index == RP_MAX_SHAPES) {
             rc = rp_error_set(err, RP_ETOOBIG, "%s: more than %u exchanges", path, RP_MAX_SHAPES);
             goto out;
         }
-        rc = load_exchange(set, path, index, x, err);
+        cJSON *x = cJSON_DetachItemViaPointer(exchanges, exchanges->child);
+        rc = load_exchange(set, &seen, path, index, x, err);
+        cJSON_Delete(x);
         if (rc) {
             goto out;
         }
-        index++;
     }
     *out = set;
     set = NULL;
     rc = RP_OK;
 out:
+    distinct_cleanup(&seen);
     rp_shapeset_free(set);
     cJSON_Delete(doc);
     rp_buf_cleanup(&text);

@@ -1299,3 +1299,55 @@ Test(shape, the_example_in_the_documentation_loads_and_checks_what_it_says)
     rp_shapeset_free(set);
     free(path);
 }
+
+/* ----- shapes shared in a loaded set ------------------------------------------------------- */
+
+Test(shape, exchanges_of_one_shape_share_it_once_loaded)
+{
+    /* 2,000 exchanges of two shapes (seq 2 alone differs): what the set keeps must be the two
+     * shapes and a small entry per exchange, not 2,000 compiled shapes. */
+    const char *body =
+        "\"body\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"integer\"},"
+        "\"name\":{\"type\":\"string\"},\"tags\":{\"type\":\"array\",\"items\":"
+        "{\"type\":\"string\"}},\"at\":{\"type\":\"string\",\"format\":"
+        "\"date-time\"}},\"required\":[\"id\",\"name\"]}";
+    struct rp_buf b;
+    rp_buf_init(&b, SIZE_MAX / 2);
+    cr_assert_eq(rp_buf_adds(&b, "{\"reprise_shape\":1,\"exchanges\":[", NULL), RP_OK);
+    for (unsigned seq = 1; seq <= 2000; seq++) {
+        cr_assert_eq(rp_buf_addf(&b, NULL,
+                                 "%s{\"seq\":%u,\"request\":\"GET /api/%u\",\"status\":%u,"
+                                 "\"media_type\":\"application/json\",%s}",
+                                 seq > 1 ? "," : "", seq, seq, seq == 2 ? 201 : 200,
+                                 seq % 2 ? body : "\"body\":null"),
+                     RP_OK);
+    }
+    cr_assert_eq(rp_buf_adds(&b, "]}", NULL), RP_OK);
+    char *path = path_in(dir, "many.shape.json");
+    write_file(path, b.data, b.len);
+    rp_buf_cleanup(&b);
+
+    size_t before = heap_in_use();
+    struct rp_shapeset *set = NULL;
+    struct rp_error err = {0};
+    cr_assert_eq(rp_shapeset_load(path, &set, &err), RP_OK, "%s", err.msg);
+    size_t held = heap_in_use() - before;
+    cr_assert_eq(rp_shapeset_count(set), 2000);
+    cr_assert_eq(rp_shapeset_get(set, 1), rp_shapeset_get(set, 1999));
+    cr_assert_eq(rp_shapeset_get(set, 4), rp_shapeset_get(set, 2000));
+    cr_assert_neq(rp_shapeset_get(set, 1), rp_shapeset_get(set, 4));
+    cr_assert_neq(rp_shapeset_get(set, 2), rp_shapeset_get(set, 4));
+    cr_assert_eq(rp_shape_status(rp_shapeset_get(set, 2)), 201);
+    cr_assert_lt(held, 2000u * 300u, "the set keeps %zu bytes", held);
+
+    /* Replacing one exchange's shape leaves the others' shared one whole. */
+    struct rp_shape *own = NULL;
+    const char *j = "{\"status\":204}";
+    cr_assert_eq(rp_shape_from_json(j, strlen(j), &own, &err), RP_OK, "%s", err.msg);
+    rp_shapeset_put(set, 3, "GET /api/3", own);
+    cr_assert_eq(rp_shape_status(rp_shapeset_get(set, 3)), 204);
+    cr_assert_eq(rp_shape_status(rp_shapeset_get(set, 1)), 200);
+    cr_assert_str_eq(rp_shape_media_type(rp_shapeset_get(set, 1)), "application/json");
+    rp_shapeset_free(set);
+    free(path);
+}
