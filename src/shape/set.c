@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../jscan_int.h"
 #include "internal.h"
 
 struct entry {
@@ -316,30 +317,208 @@ static rp_code load_exchange(struct rp_shapeset *set, struct distinct *seen, con
     return RP_OK;
 }
 
+/*
+ * What a load reads of a shape file: the first "reprise_shape", "recording" and "exchanges"
+ * members of the top-level object (as cJSON's lookup finds them), from a parse of the whole
+ * file, or from a scan that parses one value at a time.
+ */
+struct top {
+    cJSON *doc;           /* the parse: the whole tree */
+    cJSON *version_tree;  /* the scan: the first "reprise_shape" value alone */
+    cJSON *name_tree;     /* the scan: the first "recording" value alone */
+    const cJSON *version; /* NULL: absent */
+    const cJSON *name;    /* NULL: absent */
+    bool has_exchanges;
+    bool exchanges_array;
+    cJSON *exchanges; /* the parse: the array */
+    const char *text; /* the scan: the file, and the offset of the array's next element or */
+    size_t n;         /* of its "]" */
+    size_t next;
+};
+
+static void top_cleanup(struct top *t)
+{
+    cJSON_Delete(t->doc);
+    cJSON_Delete(t->version_tree);
+    cJSON_Delete(t->name_tree);
+}
+
+/* True when the n bytes at s are one whole JSON value for cJSON; *out (may be NULL) its tree. */
+static bool parse_span(const char *s, size_t n, cJSON **out)
+{
+    const char *end = NULL;
+    cJSON *j = cJSON_ParseWithLengthOpts(s, n, &end, false);
+    bool whole = j && end == s + n;
+    if (whole && out) {
+        *out = j;
+        j = NULL;
+    }
+    cJSON_Delete(j);
+    return whole;
+}
+
+/* The next element of the scanned exchanges array at t->next into *out (new), or NULL at its
+ * end. The scan checked every element already: false only if that changed. */
+static bool scan_next(struct top *t, cJSON **out)
+{
+    size_t i = rp__jscan_ws(t->text, t->n, t->next);
+    if (i < t->n && t->text[i] == ']') {
+        *out = NULL;
+        return true;
+    }
+    size_t v0 = i;
+    if (!rp__jscan_value(t->text, t->n, &i, 2) || !parse_span(t->text + v0, i - v0, out)) {
+        return false;
+    }
+    i = rp__jscan_ws(t->text, t->n, i);
+    t->next = i < t->n && t->text[i] == ',' ? i + 1 : i;
+    return true;
+}
+
+/*
+ * Reads the file's top level without building its whole tree: strict JSON walked with the
+ * in-place scanner, every value parsed alone with cJSON (each exchange parsed and freed here
+ * to check it; the load parses it again when it comes to it). False when the text is anything
+ * this does not read exactly as a parse of the whole would — escaped keys, a lone surrogate
+ * escape, cJSON's leniencies or limits —: the caller then parses it whole, as before.
+ */
+static bool scan_top(const char *s, size_t n, struct top *t)
+{
+    size_t i = n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+    for (size_t k = i; k + 2 < n; k++) {
+        if (s[k] == '\\' && (s[k + 1] == 'u' || s[k + 1] == 'U') && k + 3 < n &&
+            (s[k + 2] == 'd' || s[k + 2] == 'D') && s[k + 3] &&
+            strchr("89abcdefABCDEF", s[k + 3])) {
+            return false; /* surrogates: cJSON refuses a lone one, the scanner does not */
+        }
+    }
+    i = rp__jscan_ws(s, n, i);
+    if (i >= n || s[i] != '{') {
+        return false;
+    }
+    i = rp__jscan_ws(s, n, i + 1);
+    bool empty = i < n && s[i] == '}';
+    while (!empty) {
+        size_t k0 = i + 1;
+        if (i >= n || s[i] != '"' || !rp__jscan_string(s, n, &i, NULL, 0, NULL, NULL) ||
+            memchr(s + k0, '\\', i - 1 - k0)) {
+            return false;
+        }
+        size_t klen = i - 1 - k0;
+        i = rp__jscan_ws(s, n, i);
+        if (i >= n || s[i] != ':') {
+            return false;
+        }
+        size_t v0 = rp__jscan_ws(s, n, i + 1);
+        i = v0;
+        if (!rp__jscan_value(s, n, &i, 1)) {
+            return false;
+        }
+        bool is_x = klen == 9 && memcmp(s + k0, "exchanges", 9) == 0 && !t->has_exchanges;
+        if (is_x) {
+            t->has_exchanges = true;
+            t->exchanges_array = s[v0] == '[';
+        }
+        if (is_x && t->exchanges_array) {
+            t->text = s;
+            t->n = n;
+            t->next = v0 + 1;
+            for (;;) {
+                cJSON *x = NULL;
+                if (!scan_next(t, &x)) {
+                    return false;
+                }
+                if (!x) {
+                    break;
+                }
+                cJSON_Delete(x);
+            }
+            t->next = v0 + 1;
+        } else {
+            cJSON **keep = NULL;
+            if (klen == 13 && memcmp(s + k0, "reprise_shape", 13) == 0 && !t->version_tree) {
+                keep = &t->version_tree;
+            } else if (klen == 9 && memcmp(s + k0, "recording", 9) == 0 && !t->name_tree) {
+                keep = &t->name_tree;
+            }
+            if (!parse_span(s + v0, i - v0, keep)) {
+                return false;
+            }
+        }
+        i = rp__jscan_ws(s, n, i);
+        if (i < n && s[i] == '}') {
+            break;
+        }
+        if (i >= n || s[i] != ',') {
+            return false;
+        }
+        i = rp__jscan_ws(s, n, i + 1);
+    }
+    i = rp__jscan_ws(s, n, i + 1);
+    t->version = t->version_tree;
+    t->name = t->name_tree;
+    return i == n;
+}
+
+/* Reads the whole file as one tree (what scan_top does not read). */
+static rp_code parse_top(const char *path, const char *s, size_t n, struct top *t,
+                         struct rp_error *err)
+{
+    size_t off = 0;
+    t->doc = rp__json_parse(s, n, &off);
+    if (!t->doc) {
+        size_t line = 1;
+        for (size_t i = 0; i < off && i < n; i++) {
+            line += s[i] == '\n';
+        }
+        return rp_error_set(err, RP_EFORMAT, "%s: invalid JSON at line %zu", path, line);
+    }
+    if (cJSON_IsObject(t->doc)) {
+        t->version = cJSON_GetObjectItemCaseSensitive(t->doc, "reprise_shape");
+        t->name = cJSON_GetObjectItemCaseSensitive(t->doc, "recording");
+        t->exchanges = cJSON_GetObjectItemCaseSensitive(t->doc, "exchanges");
+    }
+    t->has_exchanges = t->exchanges;
+    t->exchanges_array = cJSON_IsArray(t->exchanges);
+    return RP_OK;
+}
+
+/* The next exchange into *out (new; NULL after the last). */
+static bool next_exchange(struct top *t, cJSON **out)
+{
+    if (t->doc) {
+        /* Each leaves the tree as it is compiled, so the tree shrinks as the set grows. */
+        *out = t->exchanges->child ? cJSON_DetachItemViaPointer(t->exchanges, t->exchanges->child)
+                                   : NULL;
+        return true;
+    }
+    return scan_next(t, out);
+}
+
 rp_code rp_shapeset_load(const char *path, struct rp_shapeset **out, struct rp_error *err)
 {
     rp_code rc = RP_EFORMAT;
     struct rp_shapeset *set = NULL;
     struct distinct seen = {0};
-    cJSON *doc = NULL;
+    struct top t = {0};
     struct rp_buf text;
     rp_buf_init(&text, RP_MAX_SHAPE_FILE_BYTES);
     rc = read_all(path, &text, err);
     if (rc) {
         goto out;
     }
-    size_t off = 0;
-    doc = rp__json_parse(text.data, text.len, &off);
-    if (!doc) {
-        size_t line = 1;
-        for (size_t i = 0; i < off && i < text.len; i++) {
-            line += text.data[i] == '\n';
+    /* One exchange's tree at a time when the file is plain JSON (reprise writes nothing else);
+     * the whole tree otherwise, with the same result and the same messages. */
+    if (!scan_top(text.data, text.len, &t)) {
+        top_cleanup(&t);
+        t = (struct top){0};
+        rc = parse_top(path, text.data, text.len, &t, err);
+        rp_buf_cleanup(&text); /* parsed: only the tree is needed now */
+        if (rc) {
+            goto out;
         }
-        rc = rp_error_set(err, RP_EFORMAT, "%s: invalid JSON at line %zu", path, line);
-        goto out;
     }
-    const cJSON *v =
-        cJSON_IsObject(doc) ? cJSON_GetObjectItemCaseSensitive(doc, "reprise_shape") : NULL;
+    const cJSON *v = t.version;
     if (!v) {
         rc = rp_error_set(err, RP_EFORMAT,
                           "%s: not a reprise shape file (no \"reprise_shape\" version)", path);
@@ -356,30 +535,35 @@ rp_code rp_shapeset_load(const char *path, struct rp_shapeset **out, struct rp_e
                           path, v->valuedouble, RP_SHAPE_FILE_VERSION);
         goto out;
     }
-    const cJSON *name = cJSON_GetObjectItemCaseSensitive(doc, "recording");
+    const cJSON *name = t.name;
     if (name && !cJSON_IsString(name) && !cJSON_IsNull(name)) {
         rc = rp_error_set(err, RP_EFORMAT, "%s: \"recording\" is not a string", path);
         goto out;
     }
-    cJSON *exchanges = cJSON_GetObjectItemCaseSensitive(doc, "exchanges");
-    if (!exchanges) {
+    if (!t.has_exchanges) {
         rc = rp_error_set(err, RP_EFORMAT, "%s: \"exchanges\" is missing", path);
         goto out;
     }
-    if (!cJSON_IsArray(exchanges)) {
+    if (!t.exchanges_array) {
         rc = rp_error_set(err, RP_EFORMAT, "%s: \"exchanges\" is not an array", path);
         goto out;
     }
     set = rp_shapeset_new(cJSON_IsString(name) ? name->valuestring : NULL);
-    /* The text is parsed: only the tree is needed now. */
-    rp_buf_cleanup(&text);
-    /* Each exchange leaves the tree as it is compiled, so the tree shrinks as the set grows. */
-    for (size_t index = 0; exchanges->child; index++) {
+    for (size_t index = 0;; index++) {
+        cJSON *x = NULL;
+        if (!next_exchange(&t, &x)) {
+            /* Cannot happen: scan_top parsed every exchange already. */
+            rc = rp_error_set(err, RP_EFORMAT, "%s: invalid JSON in \"exchanges\"", path);
+            goto out;
+        }
+        if (!x) {
+            break;
+        }
         if (index == RP_MAX_SHAPES) {
+            cJSON_Delete(x);
             rc = rp_error_set(err, RP_ETOOBIG, "%s: more than %u exchanges", path, RP_MAX_SHAPES);
             goto out;
         }
-        cJSON *x = cJSON_DetachItemViaPointer(exchanges, exchanges->child);
         rc = load_exchange(set, &seen, path, index, x, err);
         cJSON_Delete(x);
         if (rc) {
@@ -392,7 +576,7 @@ rp_code rp_shapeset_load(const char *path, struct rp_shapeset **out, struct rp_e
 out:
     distinct_cleanup(&seen);
     rp_shapeset_free(set);
-    cJSON_Delete(doc);
+    top_cleanup(&t);
     rp_buf_cleanup(&text);
     return rc;
 }
