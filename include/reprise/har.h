@@ -6,8 +6,9 @@
  * Export reads a recording with the streaming reader and writes a HAR 1.2 file entry by entry,
  * so that a recording opens in any HAR viewer; importing it again gives the same exchanges.
  *
- * A HAR is one JSON document, so import parses the whole file (at most RP_MAX_HAR_BYTES) and
- * then frees each entry as soon as it has been converted. Export holds one exchange at a time.
+ * Import reads the file a chunk at a time and parses one entry at a time (at most
+ * RP_MAX_HAR_BYTES in all): it holds one entry, not the file. Export holds one exchange at a
+ * time.
  */
 #ifndef REPRISE_HAR_H
 #define REPRISE_HAR_H
@@ -22,6 +23,8 @@ extern "C" {
 struct rp_har_import_opts {
     rp_log_fn log; /* one DEBUG line per entry left out as not replayable; may be NULL */
     void *log_ud;
+    size_t read_size; /* bytes read at a time; 0: 64 KiB. Tests set it small, so that every
+                         token and entry falls across reads somewhere */
 };
 
 /* What an import did with the entries of a HAR file. */
@@ -40,7 +43,8 @@ typedef rp_code (*rp_har_exchange_fn)(void *ud, struct rp_exchange *ex, struct r
 /*
  * Parses the len bytes at data (borrowed; a UTF-8 byte order mark is skipped) as a HAR file
  * and calls fn for each exchange it yields, unfiltered and unscrubbed (that is the intake's
- * work), numbered from 1. opts may be NULL. name (borrowed) is
+ * work), numbered from 1, as each entry is read: an error later in the file comes after the
+ * calls for the entries before it. opts may be NULL. name (borrowed) is
  * the file name errors start with. *out_stats (may be NULL) is written on success. Errors,
  * each one line naming name: RP_EFORMAT ("invalid JSON at line L, column C", "not HAR: no
  * log.entries", "entry N: ..."), RP_ETOOBIG (an entry past a limits.h cap), or fn's own.

@@ -124,8 +124,8 @@
  * take at most this much; a longer recording is streamed again by each session. */
 #define RP_REPLAY_CACHE_BYTES (16u * 1024u * 1024u)
 
-/* HAR import reads the whole file and parses it as one JSON document: a bigger file is refused.
- * Export and import hold one exchange (import: plus the parsed document) at a time. */
+/* HAR import reads a file up to this size (one entry held at a time): a bigger file is refused.
+ * Export and import hold one exchange (import: plus that entry's text and tree) at a time. */
 #define RP_MAX_HAR_BYTES (512u * 1024u * 1024u)
 
 /* HTTP parsing: requests a response parser remembers the methods of, unanswered (pipelining),

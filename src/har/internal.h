@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Declarations shared by the files of HAR import: small cJSON helpers, entry conversion
- * (import_entry.c) and body decoding (import_body.c).
+ * Declarations shared by the files of HAR import: the window a HAR file is read through
+ * (window.c), small cJSON helpers, entry conversion (import_entry.c) and body decoding
+ * (import_body.c).
  */
 #ifndef REPRISE_HAR_INTERNAL_H
 #define REPRISE_HAR_INTERNAL_H
@@ -12,6 +13,59 @@
 
 #include "../common_int.h"
 #include "../text_int.h"
+
+/* ----- the window (window.c) ------------------------------------------------------------- */
+
+/*
+ * A HAR file's text read a chunk at a time. The reader says which bytes it may still need (a
+ * keep offset); those before it are dropped at the next read, so what is held is one entry and
+ * a read, not the file. Offsets count from the start of the text, after a UTF-8 byte order mark.
+ */
+struct rp__har_window {
+    int fd;          /* the file, or -1 when reading from memory */
+    bool close_fd;   /* false for standard input */
+    const char *mem; /* rp_har_read_mem's text, mem_len bytes, mem_off of them read */
+    size_t mem_len;
+    size_t mem_off;
+    const char *name; /* the file name messages start with */
+    size_t chunk;     /* bytes per read */
+    char *buf;        /* buf[0] is the byte at offset beg; len bytes held, cap allocated */
+    size_t beg;
+    size_t len;
+    size_t cap;
+    size_t total;     /* bytes read from the source, a byte order mark included */
+    bool eof;         /* the source has no more: beg + len is the text's length */
+    bool bom_checked; /* the first bytes were looked at for a byte order mark */
+    size_t lines;     /* line breaks before beg */
+    size_t last_nl;   /* the offset of the last of them, when lines > 0 */
+};
+
+/* Bytes read at a time unless rp_har_import_opts.read_size says otherwise. */
+#define RP__HAR_READ_SIZE (64u * 1024u)
+
+/* Sets w up to read the len bytes at data (borrowed, for w's life), chunk bytes at a time. */
+void rp__har_window_mem(struct rp__har_window *w, const char *data, size_t len, const char *name,
+                        size_t chunk);
+
+/*
+ * Sets w up to read the file at path ("-": standard input), chunk bytes at a time. RP_EIO when
+ * it cannot be opened or is a directory, RP_ETOOBIG when it is larger than RP_MAX_HAR_BYTES;
+ * w needs no cleanup then.
+ */
+rp_code rp__har_window_open(struct rp__har_window *w, const char *path, size_t chunk,
+                            struct rp_error *err);
+
+void rp__har_window_cleanup(struct rp__har_window *w);
+
+/*
+ * Reads the next chunk, first dropping the bytes before offset keep (at least beg). Sets eof
+ * when the source has no more. A UTF-8 byte order mark at the very start is skipped. RP_EIO on a
+ * read error, RP_ETOOBIG past RP_MAX_HAR_BYTES (a file that grew, standard input).
+ */
+rp_code rp__har_window_more(struct rp__har_window *w, size_t keep, struct rp_error *err);
+
+/* Line and column (from 1) of the byte at offset off (at least beg, at most beg + len). */
+void rp__har_window_position(const struct rp__har_window *w, size_t off, size_t *line, size_t *col);
 
 /* ----- small helpers ---------------------------------------------------------------------- */
 

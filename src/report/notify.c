@@ -123,9 +123,8 @@ static rp_code notify_result(void *ctx, const struct rp_verdict *v, struct rp_er
         rp_ignore(rp_buf_addf(&b, NULL, "%s%s · %" PRIu64 " %s · ", v->session ? v->session : "",
                               attempt, v->recorded_seq, v->step));
     } else {
-        rp_ignore(rp_buf_addf(&b, NULL, "%s%s · %" PRIu64 " %s %s · ",
-                              v->session ? v->session : "", attempt, v->recorded_seq, method,
-                              path));
+        rp_ignore(rp_buf_addf(&b, NULL, "%s%s · %" PRIu64 " %s %s · ", v->session ? v->session : "",
+                              attempt, v->recorded_seq, method, path));
     }
     if (v->outcome == RP_OUTCOME_FAIL && v->mismatches.n > 0) {
         rp_ignore(

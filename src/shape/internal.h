@@ -77,6 +77,8 @@ struct rp_shape {
     unsigned status;
     char *media_type;        /* lower-case, no parameters; NULL: not checked */
     struct rp__schema *body; /* NULL: the body is not checked */
+    size_t extra_owners;     /* exchanges of a shape set sharing it besides the first: each
+                                rp_shape_free takes one away, the last frees it */
 };
 
 /* ----- schema.c ---------------------------------------------------------------------------- */

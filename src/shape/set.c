@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../jscan_int.h"
 #include "internal.h"
 
 struct entry {
@@ -187,9 +188,108 @@ static bool get_seq(const cJSON *j, uint64_t *out)
     return true;
 }
 
+/*
+ * The distinct shapes met while a file loads, by their text. Most exchanges of a recording
+ * share their shape with others (every GET of one endpoint), so the set holds each distinct
+ * shape compiled once and its exchanges point to it: 1.2 KB a shape becomes a hundred bytes
+ * an exchange. The table, texts and all, is freed once the file is loaded.
+ */
+struct distinct {
+    uint64_t *hashes;
+    char **keys;
+    struct rp_shape **shapes;
+    size_t n;
+    size_t n_slots; /* a power of two, at least twice n */
+};
+
+static uint64_t fnv1a(const char *s, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < n; i++) {
+        h = (h ^ (unsigned char)s[i]) * 0x100000001b3ULL;
+    }
+    return h;
+}
+
+static void distinct_cleanup(struct distinct *d)
+{
+    for (size_t i = 0; i < d->n_slots; i++) {
+        free(d->keys[i]);
+    }
+    free(d->hashes);
+    free(d->keys);
+    free(d->shapes);
+    *d = (struct distinct){0};
+}
+
+/* The slot of key (hash h), or the empty slot where it would go. */
+static size_t distinct_slot(const struct distinct *d, uint64_t h, const char *key)
+{
+    size_t mask = d->n_slots - 1;
+    for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
+        if (!d->keys[i] || (d->hashes[i] == h && strcmp(d->keys[i], key) == 0)) {
+            return i;
+        }
+    }
+}
+
+/* Remembers shape s (owned by the set) under key (taken). */
+static void distinct_add(struct distinct *d, uint64_t h, char *key, struct rp_shape *s)
+{
+    if ((d->n + 1) * 2 > d->n_slots) {
+        struct distinct old = *d;
+        d->n_slots = old.n_slots ? old.n_slots * 2 : 64;
+        d->hashes = rp_xcalloc(d->n_slots, sizeof(*d->hashes));
+        d->keys = rp_xcalloc(d->n_slots, sizeof(*d->keys));
+        d->shapes = rp_xcalloc(d->n_slots, sizeof(*d->shapes));
+        for (size_t i = 0; i < old.n_slots; i++) {
+            if (old.keys[i]) {
+                size_t j = distinct_slot(d, old.hashes[i], old.keys[i]);
+                d->hashes[j] = old.hashes[i];
+                d->keys[j] = old.keys[i];
+                d->shapes[j] = old.shapes[i];
+            }
+        }
+        free(old.hashes);
+        free(old.keys);
+        free(old.shapes);
+    }
+    size_t i = distinct_slot(d, h, key);
+    d->hashes[i] = h;
+    d->keys[i] = key;
+    d->shapes[i] = s;
+    d->n++;
+}
+
+/* Appends the member key of x as cJSON prints it (or "-" when absent), then a separator. */
+static void key_part(struct rp_buf *b, const cJSON *x, const char *key)
+{
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(x, key);
+    char *text = j ? cJSON_PrintUnformatted(j) : NULL;
+    /* The buffer's cap is far above any shape's text: the adds cannot fail. */
+    rp_ignore(rp_buf_adds(b, text ? text : "-", NULL));
+    rp_ignore(rp_buf_addc(b, '\x01', NULL));
+    cJSON_free(text);
+}
+
+/*
+ * The text of what a shape is compiled from (rp__shape_from_cjson reads "status",
+ * "media_type" and "body" and nothing else): two exchanges with the same text compile to the
+ * same shape. Returns it new.
+ */
+static char *shape_key(const cJSON *x)
+{
+    struct rp_buf b;
+    rp_buf_init(&b, SIZE_MAX / 2);
+    key_part(&b, x, "status");
+    key_part(&b, x, "media_type");
+    key_part(&b, x, "body");
+    return rp_buf_take(&b, NULL);
+}
+
 /* Adds one element of "exchanges" to set; errors name the exchange and the file. */
-static rp_code load_exchange(struct rp_shapeset *set, const char *path, size_t index,
-                             const cJSON *x, struct rp_error *err)
+static rp_code load_exchange(struct rp_shapeset *set, struct distinct *seen, const char *path,
+                             size_t index, const cJSON *x, struct rp_error *err)
 {
     if (!cJSON_IsObject(x)) {
         return rp_error_set(err, RP_EFORMAT, "%s: exchanges[%zu]: not an object", path, index);
@@ -214,40 +314,229 @@ static rp_code load_exchange(struct rp_shapeset *set, const char *path, size_t i
         return rp_error_set(err, RP_EFORMAT, "%s: exchange %llu: seq %llu appears twice", path, s,
                             s);
     }
-    struct rp_shape *shape = NULL;
-    rp_code rc = rp__shape_from_cjson(x, &shape, err);
-    if (rc) {
-        /* Not return rp_error_prefix(): with err NULL it returns RP_OK. */
-        rp_error_prefix(err, "%s: exchange %llu", path, s);
-        return rc;
+    char *key = shape_key(x);
+    uint64_t h = fnv1a(key, strlen(key));
+    size_t slot = seen->n_slots ? distinct_slot(seen, h, key) : 0;
+    struct rp_shape *shape = seen->n_slots ? seen->shapes[slot] : NULL;
+    if (shape) {
+        free(key);
+        shape->extra_owners++; /* one more exchange holds it: see rp_shape_free */
+    } else {
+        rp_code rc = rp__shape_from_cjson(x, &shape, err);
+        if (rc) {
+            free(key);
+            /* Not return rp_error_prefix(): with err NULL it returns RP_OK. */
+            rp_error_prefix(err, "%s: exchange %llu", path, s);
+            return rc;
+        }
+        distinct_add(seen, h, key, shape);
     }
     rp_shapeset_put(set, seq, cJSON_IsString(label) ? label->valuestring : NULL, shape);
     return RP_OK;
+}
+
+/*
+ * What a load reads of a shape file: the first "reprise_shape", "recording" and "exchanges"
+ * members of the top-level object (as cJSON's lookup finds them), from a parse of the whole
+ * file, or from a scan that parses one value at a time.
+ */
+struct top {
+    cJSON *doc;           /* the parse: the whole tree */
+    cJSON *version_tree;  /* the scan: the first "reprise_shape" value alone */
+    cJSON *name_tree;     /* the scan: the first "recording" value alone */
+    const cJSON *version; /* NULL: absent */
+    const cJSON *name;    /* NULL: absent */
+    bool has_exchanges;
+    bool exchanges_array;
+    cJSON *exchanges; /* the parse: the array */
+    const char *text; /* the scan: the file, and the offset of the array's next element or */
+    size_t n;         /* of its "]" */
+    size_t next;
+};
+
+static void top_cleanup(struct top *t)
+{
+    cJSON_Delete(t->doc);
+    cJSON_Delete(t->version_tree);
+    cJSON_Delete(t->name_tree);
+}
+
+/* True when the n bytes at s are one whole JSON value for cJSON; *out (may be NULL) its tree. */
+static bool parse_span(const char *s, size_t n, cJSON **out)
+{
+    const char *end = NULL;
+    cJSON *j = cJSON_ParseWithLengthOpts(s, n, &end, false);
+    bool whole = j && end == s + n;
+    if (whole && out) {
+        *out = j;
+        j = NULL;
+    }
+    cJSON_Delete(j);
+    return whole;
+}
+
+/* The next element of the scanned exchanges array at t->next into *out (new), or NULL at its
+ * end. The scan checked every element already: false only if that changed. */
+static bool scan_next(struct top *t, cJSON **out)
+{
+    size_t i = rp__jscan_ws(t->text, t->n, t->next);
+    if (i < t->n && t->text[i] == ']') {
+        *out = NULL;
+        return true;
+    }
+    size_t v0 = i;
+    if (!rp__jscan_value(t->text, t->n, &i, 2) || !parse_span(t->text + v0, i - v0, out)) {
+        return false;
+    }
+    i = rp__jscan_ws(t->text, t->n, i);
+    t->next = i < t->n && t->text[i] == ',' ? i + 1 : i;
+    return true;
+}
+
+/*
+ * Reads the file's top level without building its whole tree: strict JSON walked with the
+ * in-place scanner, every value parsed alone with cJSON (each exchange parsed and freed here
+ * to check it; the load parses it again when it comes to it). False when the text is anything
+ * this does not read exactly as a parse of the whole would — escaped keys, a lone surrogate
+ * escape, cJSON's leniencies or limits —: the caller then parses it whole, as before.
+ */
+static bool scan_top(const char *s, size_t n, struct top *t)
+{
+    size_t i = n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+    for (size_t k = i; k + 2 < n; k++) {
+        if (s[k] == '\\' && (s[k + 1] == 'u' || s[k + 1] == 'U') && k + 3 < n &&
+            (s[k + 2] == 'd' || s[k + 2] == 'D') && s[k + 3] &&
+            strchr("89abcdefABCDEF", s[k + 3])) {
+            return false; /* surrogates: cJSON refuses a lone one, the scanner does not */
+        }
+    }
+    i = rp__jscan_ws(s, n, i);
+    if (i >= n || s[i] != '{') {
+        return false;
+    }
+    i = rp__jscan_ws(s, n, i + 1);
+    bool empty = i < n && s[i] == '}';
+    while (!empty) {
+        size_t k0 = i + 1;
+        if (i >= n || s[i] != '"' || !rp__jscan_string(s, n, &i, NULL, 0, NULL, NULL) ||
+            memchr(s + k0, '\\', i - 1 - k0)) {
+            return false;
+        }
+        size_t klen = i - 1 - k0;
+        i = rp__jscan_ws(s, n, i);
+        if (i >= n || s[i] != ':') {
+            return false;
+        }
+        size_t v0 = rp__jscan_ws(s, n, i + 1);
+        i = v0;
+        if (!rp__jscan_value(s, n, &i, 1)) {
+            return false;
+        }
+        bool is_x = klen == 9 && memcmp(s + k0, "exchanges", 9) == 0 && !t->has_exchanges;
+        if (is_x) {
+            t->has_exchanges = true;
+            t->exchanges_array = s[v0] == '[';
+        }
+        if (is_x && t->exchanges_array) {
+            t->text = s;
+            t->n = n;
+            t->next = v0 + 1;
+            for (;;) {
+                cJSON *x = NULL;
+                if (!scan_next(t, &x)) {
+                    return false;
+                }
+                if (!x) {
+                    break;
+                }
+                cJSON_Delete(x);
+            }
+            t->next = v0 + 1;
+        } else {
+            cJSON **keep = NULL;
+            if (klen == 13 && memcmp(s + k0, "reprise_shape", 13) == 0 && !t->version_tree) {
+                keep = &t->version_tree;
+            } else if (klen == 9 && memcmp(s + k0, "recording", 9) == 0 && !t->name_tree) {
+                keep = &t->name_tree;
+            }
+            if (!parse_span(s + v0, i - v0, keep)) {
+                return false;
+            }
+        }
+        i = rp__jscan_ws(s, n, i);
+        if (i < n && s[i] == '}') {
+            break;
+        }
+        if (i >= n || s[i] != ',') {
+            return false;
+        }
+        i = rp__jscan_ws(s, n, i + 1);
+    }
+    i = rp__jscan_ws(s, n, i + 1);
+    t->version = t->version_tree;
+    t->name = t->name_tree;
+    return i == n;
+}
+
+/* Reads the whole file as one tree (what scan_top does not read). */
+static rp_code parse_top(const char *path, const char *s, size_t n, struct top *t,
+                         struct rp_error *err)
+{
+    size_t off = 0;
+    t->doc = rp__json_parse(s, n, &off);
+    if (!t->doc) {
+        size_t line = 1;
+        for (size_t i = 0; i < off && i < n; i++) {
+            line += s[i] == '\n';
+        }
+        return rp_error_set(err, RP_EFORMAT, "%s: invalid JSON at line %zu", path, line);
+    }
+    if (cJSON_IsObject(t->doc)) {
+        t->version = cJSON_GetObjectItemCaseSensitive(t->doc, "reprise_shape");
+        t->name = cJSON_GetObjectItemCaseSensitive(t->doc, "recording");
+        t->exchanges = cJSON_GetObjectItemCaseSensitive(t->doc, "exchanges");
+    }
+    t->has_exchanges = t->exchanges;
+    t->exchanges_array = cJSON_IsArray(t->exchanges);
+    return RP_OK;
+}
+
+/* The next exchange into *out (new; NULL after the last). */
+static bool next_exchange(struct top *t, cJSON **out)
+{
+    if (t->doc) {
+        /* Each leaves the tree as it is compiled, so the tree shrinks as the set grows. */
+        *out = t->exchanges->child ? cJSON_DetachItemViaPointer(t->exchanges, t->exchanges->child)
+                                   : NULL;
+        return true;
+    }
+    return scan_next(t, out);
 }
 
 rp_code rp_shapeset_load(const char *path, struct rp_shapeset **out, struct rp_error *err)
 {
     rp_code rc = RP_EFORMAT;
     struct rp_shapeset *set = NULL;
-    cJSON *doc = NULL;
+    struct distinct seen = {0};
+    struct top t = {0};
     struct rp_buf text;
     rp_buf_init(&text, RP_MAX_SHAPE_FILE_BYTES);
     rc = read_all(path, &text, err);
     if (rc) {
         goto out;
     }
-    size_t off = 0;
-    doc = rp__json_parse(text.data, text.len, &off);
-    if (!doc) {
-        size_t line = 1;
-        for (size_t i = 0; i < off && i < text.len; i++) {
-            line += text.data[i] == '\n';
+    /* One exchange's tree at a time when the file is plain JSON (reprise writes nothing else);
+     * the whole tree otherwise, with the same result and the same messages. */
+    if (!scan_top(text.data, text.len, &t)) {
+        top_cleanup(&t);
+        t = (struct top){0};
+        rc = parse_top(path, text.data, text.len, &t, err);
+        rp_buf_cleanup(&text); /* parsed: only the tree is needed now */
+        if (rc) {
+            goto out;
         }
-        rc = rp_error_set(err, RP_EFORMAT, "%s: invalid JSON at line %zu", path, line);
-        goto out;
     }
-    const cJSON *v =
-        cJSON_IsObject(doc) ? cJSON_GetObjectItemCaseSensitive(doc, "reprise_shape") : NULL;
+    const cJSON *v = t.version;
     if (!v) {
         rc = rp_error_set(err, RP_EFORMAT,
                           "%s: not a reprise shape file (no \"reprise_shape\" version)", path);
@@ -264,41 +553,48 @@ rp_code rp_shapeset_load(const char *path, struct rp_shapeset **out, struct rp_e
                           path, v->valuedouble, RP_SHAPE_FILE_VERSION);
         goto out;
     }
-    const cJSON *name = cJSON_GetObjectItemCaseSensitive(doc, "recording");
+    const cJSON *name = t.name;
     if (name && !cJSON_IsString(name) && !cJSON_IsNull(name)) {
         rc = rp_error_set(err, RP_EFORMAT, "%s: \"recording\" is not a string", path);
         goto out;
     }
-    const cJSON *exchanges = cJSON_GetObjectItemCaseSensitive(doc, "exchanges");
-    if (!exchanges) {
+    if (!t.has_exchanges) {
         rc = rp_error_set(err, RP_EFORMAT, "%s: \"exchanges\" is missing", path);
         goto out;
     }
-    if (!cJSON_IsArray(exchanges)) {
+    if (!t.exchanges_array) {
         rc = rp_error_set(err, RP_EFORMAT, "%s: \"exchanges\" is not an array", path);
         goto out;
     }
     set = rp_shapeset_new(cJSON_IsString(name) ? name->valuestring : NULL);
-    size_t index = 0;
-    const cJSON *x;
-    cJSON_ArrayForEach(x, exchanges)
-    {
+    for (size_t index = 0;; index++) {
+        cJSON *x = NULL;
+        if (!next_exchange(&t, &x)) {
+            /* Cannot happen: scan_top parsed every exchange already. */
+            rc = rp_error_set(err, RP_EFORMAT, "%s: invalid JSON in \"exchanges\"", path);
+            goto out;
+        }
+        if (!x) {
+            break;
+        }
         if (index == RP_MAX_SHAPES) {
+            cJSON_Delete(x);
             rc = rp_error_set(err, RP_ETOOBIG, "%s: more than %u exchanges", path, RP_MAX_SHAPES);
             goto out;
         }
-        rc = load_exchange(set, path, index, x, err);
+        rc = load_exchange(set, &seen, path, index, x, err);
+        cJSON_Delete(x);
         if (rc) {
             goto out;
         }
-        index++;
     }
     *out = set;
     set = NULL;
     rc = RP_OK;
 out:
+    distinct_cleanup(&seen);
     rp_shapeset_free(set);
-    cJSON_Delete(doc);
+    top_cleanup(&t);
     rp_buf_cleanup(&text);
     return rc;
 }

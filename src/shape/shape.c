@@ -79,6 +79,10 @@ void rp_shape_free(struct rp_shape *s)
     if (!s) {
         return;
     }
+    if (s->extra_owners) {
+        s->extra_owners--; /* a shape set's exchanges share it: another still holds it */
+        return;
+    }
     free(s->media_type);
     rp__schema_free(s->body);
     free(s);

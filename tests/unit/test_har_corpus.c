@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <reprise/har.h>
+#include <reprise/recording.h>
 
 #include "har_import.h"
 #include "helpers.h"
@@ -98,6 +99,41 @@ Test(har, every_corpus_file_imports_with_the_expected_count)
     }
     free(out);
     rm_tree(tmp);
+}
+
+/* Appends each exchange's recording line to the rp_buf at ud. */
+static rp_code keep_line(void *ud, struct rp_exchange *ex, struct rp_error *err)
+{
+    rp_code rc = rp_recording_encode_exchange(ex, ud, err);
+    return rc ? rc : rp_buf_addc(ud, '\n', err);
+}
+
+static void read_lines(const char *path, size_t read_size, struct rp_buf *out)
+{
+    rp_buf_init(out, SIZE_MAX / 2);
+    struct rp_har_import_opts opts = {.read_size = read_size};
+    struct rp_error err = {0};
+    rp_code rc = rp_har_read(path, &opts, keep_line, out, NULL, &err);
+    cr_assert_eq(rc, RP_OK, "%s at read size %zu: %s", path, read_size, err.msg);
+}
+
+Test(har, every_corpus_file_gives_the_same_exchanges_whatever_the_read_size)
+{
+    /* Read in one go, and a few bytes at a time, so that every token and entry of the real
+     * files falls across two reads somewhere. */
+    const char *dir = corpus_dir();
+    for (size_t i = 0; i < sizeof(corpus) / sizeof(corpus[0]); i++) {
+        char path[1200];
+        snprintf(path, sizeof(path), "%s/%s", dir, corpus[i].file);
+        struct rp_buf whole, cut;
+        read_lines(path, 4u << 20, &whole);
+        read_lines(path, i % 2 ? 3 : 1, &cut);
+        cr_assert_eq(whole.len, cut.len, "%s", corpus[i].file);
+        cr_assert(whole.len == 0 || memcmp(whole.data, cut.data, whole.len) == 0, "%s",
+                  corpus[i].file);
+        rp_buf_cleanup(&whole);
+        rp_buf_cleanup(&cut);
+    }
 }
 
 Test(har, the_invalid_corpus_files_fail_with_one_clear_message)

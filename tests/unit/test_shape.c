@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests for shapes: inference, matching and its messages, the shape file. */
 #include <criterion/criterion.h>
+#include <malloc.h>
 #include <cjson/cJSON.h>
 
 #include <reprise/buf.h>
@@ -1298,4 +1299,159 @@ Test(shape, the_example_in_the_documentation_loads_and_checks_what_it_says)
     rp_mismatches_cleanup(&m);
     rp_shapeset_free(set);
     free(path);
+}
+
+/* ----- shapes shared in a loaded set ------------------------------------------------------- */
+
+Test(shape, exchanges_of_one_shape_share_it_once_loaded)
+{
+    /* 2,000 exchanges of two shapes (seq 2 alone differs): what the set keeps must be the two
+     * shapes and a small entry per exchange, not 2,000 compiled shapes. */
+    const char *body =
+        "\"body\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"integer\"},"
+        "\"name\":{\"type\":\"string\"},\"tags\":{\"type\":\"array\",\"items\":"
+        "{\"type\":\"string\"}},\"at\":{\"type\":\"string\",\"format\":"
+        "\"date-time\"}},\"required\":[\"id\",\"name\"]}";
+    struct rp_buf b;
+    rp_buf_init(&b, SIZE_MAX / 2);
+    cr_assert_eq(rp_buf_adds(&b, "{\"reprise_shape\":1,\"exchanges\":[", NULL), RP_OK);
+    for (unsigned seq = 1; seq <= 2000; seq++) {
+        cr_assert_eq(rp_buf_addf(&b, NULL,
+                                 "%s{\"seq\":%u,\"request\":\"GET /api/%u\",\"status\":%u,"
+                                 "\"media_type\":\"application/json\",%s}",
+                                 seq > 1 ? "," : "", seq, seq, seq == 2 ? 201 : 200,
+                                 seq % 2 ? body : "\"body\":null"),
+                     RP_OK);
+    }
+    cr_assert_eq(rp_buf_adds(&b, "]}", NULL), RP_OK);
+    char *path = path_in(dir, "many.shape.json");
+    write_file(path, b.data, b.len);
+    rp_buf_cleanup(&b);
+
+    size_t before = heap_in_use();
+    struct rp_shapeset *set = NULL;
+    struct rp_error err = {0};
+    cr_assert_eq(rp_shapeset_load(path, &set, &err), RP_OK, "%s", err.msg);
+    size_t held = heap_in_use() - before;
+    cr_assert_eq(rp_shapeset_count(set), 2000);
+    cr_assert_eq(rp_shapeset_get(set, 1), rp_shapeset_get(set, 1999));
+    cr_assert_eq(rp_shapeset_get(set, 4), rp_shapeset_get(set, 2000));
+    cr_assert_neq(rp_shapeset_get(set, 1), rp_shapeset_get(set, 4));
+    cr_assert_neq(rp_shapeset_get(set, 2), rp_shapeset_get(set, 4));
+    cr_assert_eq(rp_shape_status(rp_shapeset_get(set, 2)), 201);
+    cr_assert_lt(held, 2000u * 300u, "the set keeps %zu bytes", held);
+
+    /* Replacing one exchange's shape leaves the others' shared one whole. */
+    struct rp_shape *own = NULL;
+    const char *j = "{\"status\":204}";
+    cr_assert_eq(rp_shape_from_json(j, strlen(j), &own, &err), RP_OK, "%s", err.msg);
+    rp_shapeset_put(set, 3, "GET /api/3", own);
+    cr_assert_eq(rp_shape_status(rp_shapeset_get(set, 3)), 204);
+    cr_assert_eq(rp_shape_status(rp_shapeset_get(set, 1)), 200);
+    cr_assert_str_eq(rp_shape_media_type(rp_shapeset_get(set, 1)), "application/json");
+    rp_shapeset_free(set);
+    free(path);
+}
+
+/* ----- loading one exchange at a time ----------------------------------------------------- */
+
+static size_t cjson_now, cjson_peak;
+
+static void *counting_malloc(size_t n)
+{
+    void *p = malloc(n);
+    cr_assert(p);
+    cjson_now += malloc_usable_size(p);
+    cjson_peak = cjson_now > cjson_peak ? cjson_now : cjson_peak;
+    return p;
+}
+
+static void counting_free(void *p)
+{
+    if (p) {
+        cjson_now -= malloc_usable_size(p);
+    }
+    free(p);
+}
+
+Test(shape, a_plain_shape_file_is_never_held_as_one_tree)
+{
+    /* 2,000 exchanges of different shapes: about 400 KB of file, megabytes as one tree. */
+    struct rp_buf b;
+    rp_buf_init(&b, SIZE_MAX / 2);
+    cr_assert_eq(rp_buf_adds(&b, "{\"reprise_shape\":1,\"exchanges\":[", NULL), RP_OK);
+    for (unsigned seq = 1; seq <= 2000; seq++) {
+        cr_assert_eq(
+            rp_buf_addf(&b, NULL,
+                        "%s{\"seq\":%u,\"status\":200,\"media_type\":\"application/json\","
+                        "\"body\":{\"type\":\"object\",\"properties\":{\"f%u\":{\"type\":"
+                        "\"integer\"},\"g\":{\"type\":\"string\"}},\"required\":[\"f%u\"]}}",
+                        seq > 1 ? "," : "", seq, seq, seq),
+            RP_OK);
+    }
+    cr_assert_eq(rp_buf_adds(&b, "],\"recording\":\"late\"}\n", NULL), RP_OK);
+    char *path = path_in(dir, "plain.shape.json");
+    write_file(path, b.data, b.len);
+    rp_buf_cleanup(&b);
+
+    cJSON_Hooks hooks = {.malloc_fn = counting_malloc, .free_fn = counting_free};
+    cJSON_InitHooks(&hooks);
+    struct rp_shapeset *set = NULL;
+    struct rp_error err = {0};
+    rp_code rc = rp_shapeset_load(path, &set, &err);
+    cJSON_InitHooks(NULL);
+    cr_assert_eq(rc, RP_OK, "%s", err.msg);
+    cr_assert_eq(rp_shapeset_count(set), 2000);
+    cr_assert_eq(rp_shape_status(rp_shapeset_get(set, 1234)), 200);
+    cr_assert_lt(cjson_peak, 16u * 1024u, "cJSON held %zu bytes at most", cjson_peak);
+    rp_shapeset_free(set);
+    free(path);
+}
+
+/* Loads text as a shape file: the code, and the message after "PATH: " (or the count). */
+static void expect_text_load(const char *text, rp_code code, const char *what)
+{
+    char *path = path_in(dir, "t.shape.json");
+    write_file(path, text, strlen(text));
+    struct rp_shapeset *set = NULL;
+    struct rp_error err = {0};
+    rp_code rc = rp_shapeset_load(path, &set, &err);
+    cr_assert_eq(rc, code, "%s: %s", text, err.msg);
+    if (rc) {
+        char want[1024];
+        snprintf(want, sizeof(want), "%s: %s", path, what);
+        cr_assert_str_eq(err.msg, want, "%s", text);
+    } else {
+        char got[32];
+        snprintf(got, sizeof(got), "%zu", rp_shapeset_count(set));
+        cr_assert_str_eq(got, what, "%s", text);
+    }
+    rp_shapeset_free(set);
+    free(path);
+}
+
+Test(shape, what_the_scan_leaves_to_a_whole_parse_loads_as_before)
+{
+    /* An escaped key, a raw tab in a string, a byte below 0x20 before the document: cJSON
+     * takes them, so the file loads. */
+    expect_text_load("{\"reprise_\\u0073hape\":1,\"exchanges\":[{\"seq\":1,\"status\":200}]}",
+                     RP_OK, "1");
+    expect_text_load("{\"reprise_shape\":1,\"recording\":\"a\tb\",\"exchanges\":[]}", RP_OK, "0");
+    expect_text_load("\x0b{\"reprise_shape\":1,\"exchanges\":[]}", RP_OK, "0");
+    /* A number cJSON takes and strict JSON does not ("1."): the file loads. */
+    expect_text_load("{\"reprise_shape\":1,\"exchanges\":[{\"seq\":1,\"status\":200,\"body\":"
+                     "{\"enum\":[1.]}}]}",
+                     RP_OK, "1");
+    /* A lone surrogate: cJSON refuses it, so the file does not load. */
+    expect_text_load("{\"reprise_shape\":1,\n\"recording\":\"\\ud800\",\"exchanges\":[]}",
+                     RP_EFORMAT, "invalid JSON at line 2");
+    /* The first of a name counts, wherever it is. */
+    expect_text_load("{\"exchanges\":[{\"seq\":1,\"status\":200}],\"exchanges\":[],"
+                     "\"reprise_shape\":1,\"reprise_shape\":2}",
+                     RP_OK, "1");
+    expect_text_load("{\"exchanges\":{},\"exchanges\":[],\"reprise_shape\":1}", RP_EFORMAT,
+                     "\"exchanges\" is not an array");
+    /* A semantic error in an exchange comes after the check of the whole file's syntax. */
+    expect_text_load("{\"reprise_shape\":1,\"exchanges\":[{\"seq\":1,\"status\":42},\n\n{]}",
+                     RP_EFORMAT, "invalid JSON at line 3");
 }
