@@ -24,6 +24,7 @@ pkgs=(
     libhttp-parser-dev          # HTTP/1.x message parsing (proxy, capture)
     curl jq                     # integration tests drive the demo app with them
     libxml2-utils               # xmllint checks the JUnit report
+    python3-junitparser         # a JUnit parser reads a cancelled run's report (test_cancel)
     nginx-light                 # TLS and HTTP/2 in front of the demo shop (replay tests, bench)
     time procps                 # /usr/bin/time -v (peak RSS) and pgrep in the proxy tests
     clang                       # libFuzzer fuzz targets

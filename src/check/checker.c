@@ -27,11 +27,14 @@ struct rp_checker {
     struct rp_error kept_err;
     struct rp_latency lat;
     struct rp_run_summary sum;
+    char *unfinished_why; /* rp_checker_unfinished(): why; NULL: finished, or no reason known */
+    bool unfinished;
 };
 
 static const char *const outcome_names[] = {
     [RP_OUTCOME_PASS] = "pass",       [RP_OUTCOME_FAIL] = "fail",     [RP_OUTCOME_ERROR] = "error",
     [RP_OUTCOME_SKIPPED] = "skipped", [RP_OUTCOME_UNSAFE] = "unsafe",
+    [RP_OUTCOME_CANCELLED] = "cancelled",
 };
 
 const char *rp_outcome_name(enum rp_outcome o)
@@ -102,6 +105,7 @@ void rp_checker_free(struct rp_checker *c)
     }
     free(c->sinks);
     info_cleanup(&c->info);
+    free(c->unfinished_why);
     free(c);
 }
 
@@ -275,6 +279,9 @@ static void tally_main(struct rp_checker *c, enum rp_outcome o, uint64_t latency
     case RP_OUTCOME_UNSAFE:
         c->sum.unsafe++;
         break;
+    case RP_OUTCOME_CANCELLED:
+        c->sum.cancelled++;
+        break;
     default:
         c->sum.skipped++;
         break;
@@ -346,6 +353,9 @@ rp_code rp_checker_exchange(struct rp_checker *c, const struct rp_replay_event *
     case RP_REPLAY_UNSAFE:
         v.outcome = RP_OUTCOME_UNSAFE;
         break;
+    case RP_REPLAY_CANCELLED:
+        v.outcome = RP_OUTCOME_CANCELLED;
+        break;
     default:
         v.outcome = RP_OUTCOME_SKIPPED;
         break;
@@ -414,8 +424,19 @@ rp_code rp_checker_stored(struct rp_checker *c, struct rp_verdict *v, struct rp_
     return tally_and_report(c, v, v->live ? v->live->duration_us : 0, err);
 }
 
+void rp_checker_unfinished(struct rp_checker *c, const char *why, uint64_t not_sent)
+{
+    c->unfinished = true;
+    if (!c->unfinished_why && why) {
+        c->unfinished_why = rp_xstrdup(why);
+    }
+    c->sum.cancelled += not_sent;
+}
+
 rp_code rp_checker_end(struct rp_checker *c, struct rp_run_summary *out, struct rp_error *err)
 {
+    c->sum.finished = !c->unfinished;
+    c->sum.unfinished_why = c->unfinished_why;
     c->sum.p50_us = rp_latency_quantile(&c->lat, 0.50);
     c->sum.p95_us = rp_latency_quantile(&c->lat, 0.95);
     c->sum.max_us = c->lat.max_us;

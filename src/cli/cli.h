@@ -198,6 +198,7 @@ struct replay_opts {
     const char *teardown;         /* --teardown RECORDING */
     bool strict_teardown;         /* a teardown failure fails the run */
     uint64_t teardown_timeout_ms; /* after SIGINT/SIGTERM: the teardowns' time */
+    uint64_t cancel_grace_ms;     /* after SIGINT/SIGTERM: what is in flight may answer; 0: 5 s */
 };
 
 /* Frees what parse_replay_args allocated (the pair lists). */

@@ -70,6 +70,11 @@ static int run_diff(const struct diff_opts *o)
     fflush(stdout);
     if (rc) {
         exitc = cli_fail(&err);
+    } else if (!sum.finished) {
+        /* Partial results prove nothing either way: the summary says why, and so does stderr. */
+        fprintf(stderr, "reprise: %s: the run did not finish: %s\n", o->results,
+                sum.unfinished_why ? sum.unfinished_why : "why is not known");
+        exitc = RP_EXIT_UNFINISHED;
     } else if (sum.errors) {
         exitc = RP_EXIT_TARGET;
     } else {

@@ -142,7 +142,7 @@ static rp_code junit_result(void *ctx, const struct rp_verdict *res, struct rp_e
     struct jcase c = {.outcome = res->outcome};
     c.leak = res->n_checks > 0 && strcmp(res->checks[0].name, "isolation") == 0;
     c.name = rp_buf_take(&b, NULL);
-    if (ex && res->outcome != RP_OUTCOME_SKIPPED) {
+    if (ex && res->outcome != RP_OUTCOME_SKIPPED && res->outcome != RP_OUTCOME_CANCELLED) {
         c.time_us = ex->duration_us;
     }
 
@@ -163,6 +163,14 @@ static rp_code junit_result(void *ctx, const struct rp_verdict *res, struct rp_e
             }
         }
         c.text = rp_buf_take(&b, NULL);
+    } else if (res->outcome == RP_OUTCOME_CANCELLED) {
+        /* "cancelled: not sent: the run was cancelled" reads as it says. */
+        const char *why = res->error ? res->error : "cancelled";
+        if (strncmp(why, "cancelled", 9) != 0) {
+            add_capped(&b, "cancelled: ");
+        }
+        add_capped(&b, why);
+        c.text = rp_buf_take(&b, NULL);
     } else if (res->outcome == RP_OUTCOME_ERROR || res->outcome == RP_OUTCOME_SKIPPED ||
                res->outcome == RP_OUTCOME_UNSAFE) {
         add_capped(&b, res->error                          ? res->error
@@ -181,7 +189,7 @@ static rp_code junit_result(void *ctx, const struct rp_verdict *res, struct rp_e
     s->time_us += c.time_us;
     s->failures += res->outcome == RP_OUTCOME_FAIL || res->outcome == RP_OUTCOME_UNSAFE;
     s->errors += res->outcome == RP_OUTCOME_ERROR;
-    s->skipped += res->outcome == RP_OUTCOME_SKIPPED;
+    s->skipped += res->outcome == RP_OUTCOME_SKIPPED || res->outcome == RP_OUTCOME_CANCELLED;
     return RP_OK;
 }
 
@@ -276,6 +284,7 @@ static void put_case(FILE *f, const char *suite, const struct jcase *c)
         fputs("\" type=\"target\"/>\n", f);
         break;
     case RP_OUTCOME_SKIPPED:
+    case RP_OUTCOME_CANCELLED: /* not a result: a CI counts it skipped, message "cancelled: …" */
         fputs("\">\n      <skipped message=\"", f);
         put_xml(f, c->text ? c->text : "", true);
         fputs("\"/>\n", f);

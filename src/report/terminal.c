@@ -290,6 +290,10 @@ static rp_code add_outcome(struct terminal *t, struct rp_buf *b, enum rp_outcome
         word = "UNSAFE";
         color = COLOR_RED;
         break;
+    case RP_OUTCOME_CANCELLED:
+        word = "CANCELLED";
+        color = COLOR_YELLOW;
+        break;
     }
     rp_code rc = t->color ? rp_buf_adds(b, color, err) : RP_OK;
     if (!rc) {
@@ -323,7 +327,7 @@ static rp_code add_details(struct rp_buf *b, const struct rp_verdict *res, struc
             }
         }
     } else if ((res->outcome == RP_OUTCOME_ERROR || res->outcome == RP_OUTCOME_SKIPPED ||
-                res->outcome == RP_OUTCOME_UNSAFE) &&
+                res->outcome == RP_OUTCOME_UNSAFE || res->outcome == RP_OUTCOME_CANCELLED) &&
                res->error) {
         rc = rp_buf_adds(b, "      ", err);
         if (!rc) {
@@ -386,7 +390,8 @@ static rp_code terminal_result(void *ctx, const struct rp_verdict *res, struct r
     } else if (!rc) {
         rc = rp_buf_adds(b, "  ---  ", err);
     }
-    if (!rc && ex && res->outcome != RP_OUTCOME_SKIPPED && res->outcome != RP_OUTCOME_UNSAFE) {
+    if (!rc && ex && res->outcome != RP_OUTCOME_SKIPPED && res->outcome != RP_OUTCOME_UNSAFE &&
+        res->outcome != RP_OUTCOME_CANCELLED) {
         /* Right-align the number in eight columns, as "%8.1f" would, without floating point. */
         char ms[32];
         size_t n = ms_text(ex->duration_us, ms);
@@ -451,6 +456,28 @@ static rp_code add_teardown(struct terminal *t, struct rp_buf *b, const struct r
 }
 
 /*
+ * A run that did not finish says so, under its summary: "cancelled by SIGTERM after 5 of 9
+ * steps", the steps counted being main steps (the cancelled ones are in the second figure).
+ */
+static rp_code add_unfinished(struct rp_buf *b, const struct rp_run_summary *sum,
+                              struct rp_error *err)
+{
+    if (sum->finished) {
+        return RP_OK;
+    }
+    uint64_t done = sum->passed + sum->failed + sum->errors + sum->skipped + sum->unsafe;
+    const char *why = sum->unfinished_why ? sum->unfinished_why : "not finished";
+    rp_code rc = add_clean(b, why, SIZE_MAX, 0, err);
+    if (!rc && sum->cancelled) {
+        rc = rp_buf_addf(b, err, " after %" PRIu64 " of %" PRIu64 " steps\n", done,
+                         done + sum->cancelled);
+    } else if (!rc) {
+        rc = rp_buf_addf(b, err, " after %" PRIu64 " step%s\n", done, done == 1 ? "" : "s");
+    }
+    return rc;
+}
+
+/*
  * The closing summary. It always carries the wall time and latency after the counts, so the
  * line is never just "N passed, N failed", the form CI log scrapers take for a test runner's.
  */
@@ -493,6 +520,9 @@ static rp_code terminal_end(void *ctx, const struct rp_run_summary *sum, struct 
     }
     if (!rc) {
         rc = rp_buf_adds(&b, " ms\n", err);
+    }
+    if (!rc) {
+        rc = add_unfinished(&b, sum, err);
     }
     if (!rc) {
         rc = emit(t, &b, err);
