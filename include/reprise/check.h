@@ -110,7 +110,8 @@ struct rp_run_summary {
      * cancelled: main steps not sent, or abandoned in flight, because the run was cancelled,
      * the steps of sessions that never started included (teardown steps count as skipped).
      * unfinished_why: why it did not finish ("cancelled by SIGTERM"), owned by the checker;
-     * NULL when finished or unknown. */
+     * set exactly when finished is false, so sinks test it: a summary made by hand, zeroed,
+     * reads as finished. */
     bool finished;
     uint64_t cancelled;
     const char *unfinished_why;

@@ -427,8 +427,8 @@ rp_code rp_checker_stored(struct rp_checker *c, struct rp_verdict *v, struct rp_
 void rp_checker_unfinished(struct rp_checker *c, const char *why, uint64_t not_sent)
 {
     c->unfinished = true;
-    if (!c->unfinished_why && why) {
-        c->unfinished_why = rp_xstrdup(why);
+    if (!c->unfinished_why) {
+        c->unfinished_why = rp_xstrdup(why ? why : "not finished");
     }
     c->sum.cancelled += not_sent;
 }

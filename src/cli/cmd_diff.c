@@ -73,7 +73,7 @@ static int run_diff(const struct diff_opts *o)
     } else if (!sum.finished) {
         /* Partial results prove nothing either way: the summary says why, and so does stderr. */
         fprintf(stderr, "reprise: %s: the run did not finish: %s\n", o->results,
-                sum.unfinished_why ? sum.unfinished_why : "why is not known");
+                sum.unfinished_why);
         exitc = RP_EXIT_UNFINISHED;
     } else if (sum.errors) {
         exitc = RP_EXIT_TARGET;

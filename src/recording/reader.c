@@ -231,31 +231,42 @@ static bool blank(const struct rp_buf *b)
  * The end record's object when the line is one ({"end":OBJECT}, as rp_writer_end writes it:
  * "end" its first key), else NULL; *out_len its length.
  */
-static const char *end_record(const struct rp_buf *b, size_t *out_len)
+static size_t skip_space(const struct rp_buf *b, size_t i)
 {
-    static const char key[] = "\"end\":";
-    size_t i = 0, n = b->len;
-    while (i < n && (b->data[i] == ' ' || b->data[i] == '\t')) {
+    while (i < b->len && (b->data[i] == ' ' || b->data[i] == '\t')) {
         i++;
     }
+    return i;
+}
+
+static const char *end_record(const struct rp_buf *b, size_t *out_len)
+{
+    static const char key[] = "\"end\"";
+    size_t n = b->len;
+    size_t i = skip_space(b, 0);
     if (i == n || b->data[i] != '{') {
         return NULL;
     }
-    i++;
-    while (i < n && (b->data[i] == ' ' || b->data[i] == '\t')) {
-        i++;
-    }
+    i = skip_space(b, i + 1);
     if (n - i < sizeof(key) - 1 || memcmp(b->data + i, key, sizeof(key) - 1) != 0) {
         return NULL;
     }
-    i += sizeof(key) - 1;
+    i = skip_space(b, i + sizeof(key) - 1);
+    if (i == n || b->data[i] != ':') {
+        return NULL;
+    }
+    i = skip_space(b, i + 1);
     while (n > i && (b->data[n - 1] == ' ' || b->data[n - 1] == '\t' || b->data[n - 1] == '\r')) {
         n--;
     }
     if (n == i || b->data[n - 1] != '}') {
         return NULL;
     }
-    *out_len = n - 1 - i;
+    n--; /* the record's closing brace, and the space before it */
+    while (n > i && (b->data[n - 1] == ' ' || b->data[n - 1] == '\t')) {
+        n--;
+    }
+    *out_len = n - i;
     return b->data + i;
 }
 

@@ -201,14 +201,13 @@ out:
 static char *end_json(const struct results *r, const struct rp_run_summary *sum)
 {
     cJSON *e = cJSON_CreateObject();
-    cJSON_AddItemToObject(e, "finished", cJSON_CreateBool(sum->finished));
+    bool finished = !sum->unfinished_why; /* check.h: a zeroed summary reads as finished */
+    cJSON_AddItemToObject(e, "finished", cJSON_CreateBool(finished));
     char when[32];
     rp_time_format(rp_now_us(), when);
     cJSON_AddItemToObject(e, "ended", cJSON_CreateString(when));
-    if (!sum->finished) {
-        if (sum->unfinished_why) {
-            cJSON_AddItemToObject(e, "why", json_str(sum->unfinished_why));
-        }
+    if (!finished) {
+        cJSON_AddItemToObject(e, "why", json_str(sum->unfinished_why));
         uint64_t lost = sum->cancelled > r->cancelled ? sum->cancelled - r->cancelled : 0;
         cJSON_AddItemToObject(e, "cancelled", cJSON_CreateNumber((double)sum->cancelled));
         cJSON_AddItemToObject(e, "not_started", cJSON_CreateNumber((double)lost));

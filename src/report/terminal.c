@@ -462,12 +462,11 @@ static rp_code add_teardown(struct terminal *t, struct rp_buf *b, const struct r
 static rp_code add_unfinished(struct rp_buf *b, const struct rp_run_summary *sum,
                               struct rp_error *err)
 {
-    if (sum->finished) {
-        return RP_OK;
+    if (!sum->unfinished_why) {
+        return RP_OK; /* finished */
     }
     uint64_t done = sum->passed + sum->failed + sum->errors + sum->skipped + sum->unsafe;
-    const char *why = sum->unfinished_why ? sum->unfinished_why : "not finished";
-    rp_code rc = add_clean(b, why, SIZE_MAX, 0, err);
+    rp_code rc = add_clean(b, sum->unfinished_why, SIZE_MAX, 0, err);
     if (!rc && sum->cancelled) {
         rc = rp_buf_addf(b, err, " after %" PRIu64 " of %" PRIu64 " steps\n", done,
                          done + sum->cancelled);
