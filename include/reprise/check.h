@@ -32,8 +32,9 @@ enum rp_outcome {
     RP_OUTCOME_UNSAFE,  /* not sent: it would have carried a recorded server value (a correlated
                            value missing live, an unsourced id in a write; see error). A check
                            failure, as FAIL */
-    RP_OUTCOME_CANCELLED, /* not sent, or sent and abandoned: the run was cancelled (SIGINT,
-                             SIGTERM) before its response came; neither a pass nor a failure */
+    /* Not sent, or sent and abandoned: the run was cancelled (SIGINT, SIGTERM) before its
+     * response came; neither a pass nor a failure. */
+    RP_OUTCOME_CANCELLED,
 };
 
 /* The name of an outcome as the results file writes it ("pass", "fail", "error", "skipped",

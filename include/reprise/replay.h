@@ -39,8 +39,9 @@ enum rp_replay_status {
     RP_REPLAY_UNSAFE,  /* not sent: it would carry a recorded server value (EMISSING: a
                           correlated value missing from the live response; EUNSAFE: an unsourced
                           id in a write); the session stops there; message names value and place */
-    RP_REPLAY_CANCELLED, /* not sent because the run was cancelled (rp_replay_cancel), or sent
-                            and abandoned when the grace for what was in flight ran out */
+    /* Not sent because the run was cancelled (rp_replay_cancel), or sent and abandoned when the
+     * grace for what was in flight ran out. */
+    RP_REPLAY_CANCELLED,
 };
 
 /* One exchange's outcome, passed to the result callback; everything borrowed for the call. */

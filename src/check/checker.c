@@ -32,9 +32,9 @@ struct rp_checker {
 };
 
 static const char *const outcome_names[] = {
-    [RP_OUTCOME_PASS] = "pass",       [RP_OUTCOME_FAIL] = "fail",     [RP_OUTCOME_ERROR] = "error",
-    [RP_OUTCOME_SKIPPED] = "skipped", [RP_OUTCOME_UNSAFE] = "unsafe",
-    [RP_OUTCOME_CANCELLED] = "cancelled",
+    [RP_OUTCOME_PASS] = "pass",     [RP_OUTCOME_FAIL] = "fail",
+    [RP_OUTCOME_ERROR] = "error",   [RP_OUTCOME_SKIPPED] = "skipped",
+    [RP_OUTCOME_UNSAFE] = "unsafe", [RP_OUTCOME_CANCELLED] = "cancelled",
 };
 
 const char *rp_outcome_name(enum rp_outcome o)

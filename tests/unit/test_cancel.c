@@ -179,8 +179,7 @@ static rp_code diff(const char *path, struct seen *s, struct rp_error *err)
     rp_code rc = rp_results_check(path, c, NULL, NULL, err);
     if (!rc) {
         s->sum = end(c);
-        snprintf(s->why, sizeof(s->why), "%s",
-                 s->sum.unfinished_why ? s->sum.unfinished_why : "");
+        snprintf(s->why, sizeof(s->why), "%s", s->sum.unfinished_why ? s->sum.unfinished_why : "");
     }
     rp_checker_free(c);
     return rc;
@@ -390,8 +389,8 @@ Test(cancel, a_malformed_end_record_or_a_line_after_it_is_an_error_naming_the_li
     struct seen d = {0};
     write_gz(path, HEADER LINE "{\"end\":{\"finished\":\"yes\"}}\n");
     cr_expect_eq(diff(path, &d, &err), RP_EFORMAT);
-    cr_expect_not_null(strstr(err.msg, "bad.jsonl.gz:3: the end record has no \"finished\""),
-                       "%s", err.msg);
+    cr_expect_not_null(strstr(err.msg, "bad.jsonl.gz:3: the end record has no \"finished\""), "%s",
+                       err.msg);
     write_gz(path, HEADER LINE "{\"end\":{\"finished\":true}}\n" LINE);
     cr_expect_eq(diff(path, &d, &err), RP_EFORMAT);
     cr_expect_not_null(strstr(err.msg, "bad.jsonl.gz:4: a line after the end record"), "%s",
