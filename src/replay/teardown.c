@@ -202,10 +202,14 @@ static rp_code abandon_main(struct rp_replay *r, struct rp_error *err)
 {
     r->graced = true;
     char why[160];
-    snprintf(why, sizeof(why),
-             "cancelled in flight: no response within %llu ms of the cancel (the server may "
-             "have acted on it)",
-             (unsigned long long)r->o.cancel_grace_ms);
+    if (r->cancel > 1) {
+        snprintf(why, sizeof(why), "cancelled in flight: the run was cancelled a second time");
+    } else {
+        snprintf(why, sizeof(why),
+                 "cancelled in flight: no response within %llu ms of the cancel (the server may "
+                 "have acted on it)",
+                 (unsigned long long)r->o.cancel_grace_ms);
+    }
     rp_code rc = RP_OK;
     /* A session that ends is freed and its slot cleared: each slot is read afresh. */
     for (size_t i = 0; i < r->n_slots && !rc; i++) {

@@ -11,14 +11,16 @@
 #   sigkill   SIGKILL mid-way: the results file has no end record; diff says so and exits 4
 #   inflight  SIGTERM while a request hangs: it is abandoned after --cancel-grace and reported
 #             CANCELLED, the session that never started is counted, the reports are written
+#   twice     SIGTERM, then SIGINT, while a request hangs with a long grace: the second signal
+#             abandons it at once, and the reports are still written
 #
-#   test_cancel.sh DEMO [sigterm|sigkill|inflight]
-# ctest-parts: sigterm sigkill inflight
+#   test_cancel.sh DEMO [sigterm|sigkill|inflight|twice]
+# ctest-parts: sigterm sigkill inflight twice
 set -euo pipefail
 : "${REPRISE:?set REPRISE to the reprise binary}"
 DEMO_BIN=${1:-${REPRISE_DEMO:?set REPRISE_DEMO}}
 part=${2:-all}
-case $part in sigterm|sigkill|inflight|all) ;; *) echo "$0: no part '$part'" >&2; exit 2 ;; esac
+case $part in sigterm|sigkill|inflight|twice|all) ;; *) echo "$0: no part '$part'" >&2; exit 2 ;; esac
 src=${REPRISE_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 rec="$src/recordings/demo-checkout.jsonl.gz"
 source "$src/tools/lib/check.sh"
@@ -86,6 +88,8 @@ for suite in junitparser.JUnitXml.fromfile(sys.argv[1]):
                 print(case.name, "|", r.message)
 EOF
 }
+has_url() { [ -s "$tmp/url" ]; }
+asked() { grep -q '^request 1$' "$tmp/url"; }
 run_diff() { code=0; timeout 120 "$REPRISE" diff "$tmp/r.jsonl.gz" --no-color >"$tmp/dout" 2>"$tmp/derr" || code=$?; }
 
 # ================================================================================================
@@ -126,6 +130,8 @@ if [ "$part" = sigterm ] || [ "$part" = all ]; then
     check "sigterm: diff of it exits 4: the run did not finish (exit $code)" test "$code" -eq 4
     check "sigterm: diff says why, on stderr" grep -qx "reprise: $tmp/r.jsonl.gz: the run did not finish: cancelled by SIGTERM" "$tmp/derr"
     check "sigterm: diff's summary says it too" grep -qx "cancelled by SIGTERM after $n_pass of $n_steps steps" "$tmp/dout"
+    check "sigterm: show --json prints the end record last" \
+        test "$("$REPRISE" show --json "$tmp/r.jsonl.gz" | tail -n 1 | jq -c .end.finished)" = false
     # The shop: the order step (6) was cancelled, so the replay's tenant has no order.
     check "sigterm: the order step was cancelled" \
         test "$(zcat "$tmp/r.jsonl.gz" | tail -n +2 | jq -r 'select(.check.recorded_seq == 6) | .check.outcome')" = cancelled
@@ -166,12 +172,10 @@ if [ "$part" = inflight ] || [ "$part" = all ]; then
     "$REPRISE_FAULT_SERVER" hang --max-seconds 120 >"$tmp/url" &
     fpid=$!
     pids+=("$fpid")
-    has_url() { [ -s "$tmp/url" ]; }
     wait_for 60 has_url || true
     url=$(head -n1 "$tmp/url")
     # Two sessions, one at a time: the first hangs at its first step, the second never starts.
     start_replay "$url" --sessions 2 --timeout 60s --cancel-grace 1s
-    asked() { grep -q '^request 1$' "$tmp/url"; }
     if wait_for 60 asked; then ok "inflight: the first request is in flight"; else bad "inflight: the first request is in flight"; fi
     t0=$SECONDS
     kill -TERM "$rp"
@@ -193,6 +197,31 @@ if [ "$part" = inflight ] || [ "$part" = all ]; then
     check "inflight: diff of it exits 4 (exit $code)" test "$code" -eq 4
     check "inflight: diff's summary counts the same" \
         grep -qx "cancelled by SIGTERM after 0 of $((2 * n_steps)) steps" "$tmp/dout"
+fi
+
+# ================================================================================================
+if [ "$part" = twice ] || [ "$part" = all ]; then
+    : >"$tmp/url"
+    "$REPRISE_FAULT_SERVER" hang --max-seconds 120 >"$tmp/url" &
+    pids+=("$!")
+    wait_for 60 has_url || true
+    url=$(head -n1 "$tmp/url")
+    start_replay "$url" --timeout 100s --cancel-grace 90s --teardown-timeout 100s
+    if wait_for 60 asked; then ok "twice: the first request is in flight"; else bad "twice: the first request is in flight"; fi
+    t0=$SECONDS
+    kill -TERM "$rp"
+    cancelled() { grep -q 'cancelled: no more main steps' "$tmp/err"; }
+    if wait_for 60 cancelled; then ok "twice: the first signal cancelled the run"; else bad "twice: the first signal cancelled the run"; fi
+    kill -INT "$rp"
+    end_replay
+    took=$((SECONDS - t0))
+    check "twice: exit 128 + the first signal, SIGTERM (exit $code; $(why))" test "$code" -eq 143
+    check "twice: the second signal did not wait out the 90 s grace (${took} s)" test "$took" -lt 30
+    check "twice: the abandoned request is CANCELLED" grep -q 'cancelled in flight: the run was cancelled a second time' "$tmp/out"
+    check "twice: the JUnit file is written, and a JUnit parser reads it ($(junit_counts))" \
+        test "$(junit_counts)" = "$n_steps 0 0 $n_steps | $n_steps 0 0 $n_steps"
+    check "twice: the results file's end record says cancelled" \
+        test "$(zcat "$tmp/r.jsonl.gz" | tail -n 1 | jq -c '.end | [.finished, .why]')" = '[false,"cancelled by SIGTERM"]'
 fi
 
 echo "$pass passed, $fail failed"
