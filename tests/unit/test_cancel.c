@@ -4,7 +4,8 @@
  * apart, a run marked unfinished, the results file's end record written and read back by the
  * offline re-check (present and finished, present and cancelled, absent), the recording
  * reader's handling of that record, JUnit's cancelled testcases and the empty report of a run
- * cancelled before any verdict, and the terminal's "cancelled by SIGTERM after N of M steps".
+ * cancelled before any verdict, the terminal's "cancelled by SIGTERM after N of M steps", and
+ * replay's --cancel-grace.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 
 #include <reprise/report.h>
 
+#include "cli.h"
 #include "helpers.h"
 
 static char *dir;
@@ -478,4 +480,24 @@ Test(cancel, the_terminal_says_cancelled_by_which_signal_after_how_many_steps)
     cr_expect_not_null(strstr(text, "\n2 passed, 0 failed, 0 errors, 0 skipped in "), "%s", text);
     cr_expect_not_null(strstr(text, " ms\ncancelled by SIGTERM after 2 of 9 steps\n"), "%s", text);
     free(text);
+}
+
+/* ----- the command line -------------------------------------------------------------------- */
+
+Test(cancel, replay_takes_a_cancel_grace_and_refuses_a_bad_one)
+{
+    struct replay_opts o;
+    struct rp_error err = {0};
+    char *ok[] = {"replay", "a", "--target", "http://x", "--cancel-grace", "2s", NULL};
+    cr_assert_eq(parse_replay_args(6, ok, &o, &err), RP_OK, "%s", err.msg);
+    cr_expect_eq(o.cancel_grace_ms, 2000);
+    replay_opts_cleanup(&o);
+    char *dflt[] = {"replay", "a", "--target", "http://x", NULL};
+    cr_assert_eq(parse_replay_args(4, dflt, &o, &err), RP_OK, "%s", err.msg);
+    cr_expect_eq(o.cancel_grace_ms, 0, "0: the engine's 5 s");
+    replay_opts_cleanup(&o);
+    char *bad[] = {"replay", "a", "--target", "http://x", "--cancel-grace", "0", NULL};
+    cr_assert_eq(parse_replay_args(6, bad, &o, &err), RP_EUSAGE);
+    cr_expect_str_eq(err.msg, "--cancel-grace wants a duration (5s), got '0'");
+    replay_opts_cleanup(&o);
 }
