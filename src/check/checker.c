@@ -27,8 +27,7 @@ struct rp_checker {
     struct rp_error kept_err;
     struct rp_latency lat;
     struct rp_run_summary sum;
-    char *unfinished_why; /* rp_checker_unfinished(): why; NULL: finished, or no reason known */
-    bool unfinished;
+    char *unfinished_why; /* rp_checker_unfinished(): why; NULL: the run finished */
 };
 
 static const char *const outcome_names[] = {
@@ -426,7 +425,6 @@ rp_code rp_checker_stored(struct rp_checker *c, struct rp_verdict *v, struct rp_
 
 void rp_checker_unfinished(struct rp_checker *c, const char *why, uint64_t not_sent)
 {
-    c->unfinished = true;
     if (!c->unfinished_why) {
         c->unfinished_why = rp_xstrdup(why ? why : "not finished");
     }
@@ -435,7 +433,7 @@ void rp_checker_unfinished(struct rp_checker *c, const char *why, uint64_t not_s
 
 rp_code rp_checker_end(struct rp_checker *c, struct rp_run_summary *out, struct rp_error *err)
 {
-    c->sum.finished = !c->unfinished;
+    c->sum.finished = !c->unfinished_why;
     c->sum.unfinished_why = c->unfinished_why;
     c->sum.p50_us = rp_latency_quantile(&c->lat, 0.50);
     c->sum.p95_us = rp_latency_quantile(&c->lat, 0.95);
