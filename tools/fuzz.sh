@@ -6,9 +6,15 @@
 # when a target crashes, leaks or times out; the reproducer is left in build/fuzz/.
 #
 #   tools/fuzz.sh [SECONDS_PER_TARGET]     default 30
+#
+# REPRISE_FUZZ_JOBS=N runs N targets at once; REPRISE_FUZZ_ONLY=REGEX runs the targets whose
+# name matches; REPRISE_FUZZ_TIMEOUT=S is the wall-clock time one input may take before it is
+# reported as a hang (default 10; a campaign beside other work on a small machine needs more).
+# Each target prints its executions, exec/s and coverage (cov/ft) at start and end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-30}
+timeout=${REPRISE_FUZZ_TIMEOUT:-10}
 tools/install-deps.sh
 build=build/fuzz
 CC=clang cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DREPRISE_FUZZ=ON \
@@ -27,13 +33,13 @@ seeds_for() { # target -> seed directories
     esac
 }
 
-status=0
-for bin in "$build"/tests/fuzz/fuzz_* "$build"/tools/demo-app/reprise-demo-fuzz; do
-    [ -x "$bin" ] || continue
+# One target's run; its summary is printed when it ends. Exit status: the target's.
+run_target() { # bin
+    local bin=$1 name work d
     name=$(basename "$bin")
     work="$build/corpus-$name" # what this run finds; the seeds stay where they are
     mkdir -p "$work"
-    seeds=()
+    local seeds=()
     for d in $(seeds_for "$name"); do
         [ -d "$d" ] && seeds+=("$(cd "$d" && pwd)")
     done
@@ -42,14 +48,42 @@ for bin in "$build"/tests/fuzz/fuzz_* "$build"/tools/demo-app/reprise-demo-fuzz;
         for f in tests/data/recording/*.jsonl; do gzip -c "$f" >"$work/$(basename "$f").gz"; done
     fi
     echo "fuzz: $name for ${secs}s"
-    if ! (cd "$build" && "./${bin#"$build"/}" -max_total_time="$secs" -timeout=10 \
+    if ! (cd "$build" && "./${bin#"$build"/}" -max_total_time="$secs" -timeout="$timeout" \
             -rss_limit_mb=2048 -print_final_stats=1 "corpus-$name" "${seeds[@]}" \
             >"fuzz-$name.log" 2>&1); then
         echo "fuzz: $name FAILED, see $build/fuzz-$name.log" >&2
         tail -n 30 "$build/fuzz-$name.log" >&2
-        status=1
-    else
-        grep -E 'stat::number_of_executed_units|stat::average_exec_per_sec' "$build/fuzz-$name.log" | sed "s/^/  /"
+        return 1
     fi
+    # Coverage when the seeds were loaded (INITED) and at the end, and the run's speed.
+    local log="$build/fuzz-$name.log" start end execs rate
+    start=$(grep -m1 -o 'INITED cov: [0-9]* ft: [0-9]*' "$log" | cut -d' ' -f3,5 || true)
+    end=$(grep -o 'cov: [0-9]* ft: [0-9]*' "$log" | tail -n1 | cut -d' ' -f2,4 || true)
+    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+    rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
+    printf 'fuzz: %s done: %s execs, %s exec/s, cov/ft %s -> %s\n' "$name" "$execs" "$rate" \
+        "${start/ //}" "${end/ //}"
+}
+
+# REPRISE_FUZZ_JOBS targets run at once (default 1); a long campaign on a many-core machine
+# sets it higher. The exit status is non-zero when any target failed.
+jobs=${REPRISE_FUZZ_JOBS:-1}
+status=0
+running=0
+for bin in "$build"/tests/fuzz/fuzz_* "$build"/tools/demo-app/reprise-demo-fuzz; do
+    [ -x "$bin" ] || continue
+    if [ -n "${REPRISE_FUZZ_ONLY:-}" ] && [[ ! $(basename "$bin") =~ $REPRISE_FUZZ_ONLY ]]; then
+        continue
+    fi
+    run_target "$bin" &
+    running=$((running + 1))
+    if [ "$running" -ge "$jobs" ]; then
+        wait -n || status=1
+        running=$((running - 1))
+    fi
+done
+while [ "$running" -gt 0 ]; do
+    wait -n || status=1
+    running=$((running - 1))
 done
 exit $status

@@ -33,6 +33,7 @@ pkgs=(
     libnss3-tools               # certutil: the browser tests trust the interception CA
     fonts-dejavu-core           # chromium renders the demo pages with some font
     python3-django python3-gunicorn sqlite3 # test_realapp_django: Django's admin, its database
+    man-db dpkg-dev zsh bash-completion # test_install: man -l, cpack's dpkg-shlibdeps, completions
 )
 # Node.js and npm for the npm applications: any node on PATH will do (a newer one than
 # Debian's may be installed already; Debian's npm package would pull its own nodejs).

@@ -40,6 +40,24 @@ RP_EXTERN void rp_sink_junit(struct rp_sink *sink, const char *path);
 RP_EXTERN void rp_sink_results(struct rp_sink *sink, const char *path);
 
 /*
+ * A chat notice at the end of the run (notify.c): one Slack-compatible incoming-webhook message
+ * (a plain "text" and "blocks": the verdict, the counts, the first failures with their sessions
+ * and steps, the run id, the target, a link to the report) posted to url. A post that fails is
+ * one RP_LOG_WARN line naming the webhook's scheme and host only (its path is its key), and
+ * never an error: end() returns RP_OK.
+ */
+struct rp_notify_opts {
+    const char *url;        /* the webhook; required */
+    const char *report_url; /* linked from the message; NULL: no link */
+    const char *cacert;     /* CA bundle for an https webhook; NULL: the system's */
+    bool insecure;          /* do not verify the webhook's certificate */
+    uint64_t timeout_ms;    /* 0: 10000 */
+    rp_log_fn log;          /* the warning, and an INFO line when posted; may be NULL */
+    void *log_ud;
+};
+RP_EXTERN void rp_sink_notify(struct rp_sink *sink, const struct rp_notify_opts *opts);
+
+/*
  * Checks, before a run sends anything, that a report can be written at path: its directory
  * exists and is writable (the JUnit sink writes PATH.tmp there and renames it), and path, when
  * it exists, is a writable file and not a directory. Creates nothing. RP_EIO naming flag (the

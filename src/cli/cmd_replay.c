@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli.h"
 
@@ -23,6 +24,8 @@ enum {
     OPT_STRICT_TEARDOWN,
     OPT_TEARDOWN_TIMEOUT,
     OPT_CANCEL_GRACE,
+    OPT_NOTIFY,
+    OPT_REPORT_URL,
 };
 
 const struct option cmd_replay_longopts[] = {
@@ -52,6 +55,8 @@ const struct option cmd_replay_longopts[] = {
     {"strict-teardown", no_argument, NULL, OPT_STRICT_TEARDOWN},
     {"teardown-timeout", required_argument, NULL, OPT_TEARDOWN_TIMEOUT},
     {"cancel-grace", required_argument, NULL, OPT_CANCEL_GRACE},
+    {"notify", required_argument, NULL, OPT_NOTIFY},
+    {"report-url", required_argument, NULL, OPT_REPORT_URL},
     {"color", no_argument, NULL, 'L'},
     {"no-color", no_argument, NULL, 'l'},
     {"help", no_argument, NULL, 'h'},
@@ -69,6 +74,15 @@ static bool add_pair(char ***list, size_t *n, const char *arg)
     (*list)[(*n)++] = rp_xstrndup(arg, (size_t)(eq - arg));
     (*list)[(*n)++] = rp_xstrdup(eq + 1);
     return true;
+}
+
+/* An http:// or https:// URL with a host. */
+static bool http_url(const char *s)
+{
+    size_t skip = strncasecmp(s, "http://", 7) == 0    ? 7
+                  : strncasecmp(s, "https://", 8) == 0 ? 8
+                                                       : 0;
+    return skip > 0 && s[skip] != '\0' && s[skip] != '/';
 }
 
 static void free_pairs(char **list, size_t n)
@@ -210,6 +224,12 @@ static rp_code replay_opt(void *opts, int c, const char *arg, struct rp_error *e
                                 "--teardown-timeout wants a duration (30s), got '%s'", arg);
         }
         break;
+    case OPT_NOTIFY:
+        o->notify = arg;
+        break;
+    case OPT_REPORT_URL:
+        o->report_url = arg;
+        break;
     case 'l':
         o->color = 0;
         break;
@@ -246,6 +266,14 @@ RP_TESTABLE rp_code parse_replay_args(int argc, char **argv, struct replay_opts 
     }
     if (o->strict_teardown && !o->teardown) {
         return rp_error_set(err, RP_EUSAGE, "--strict-teardown needs --teardown RECORDING");
+    }
+    /* The webhook is a credential: from the environment, it stays off the command line. */
+    if (!o->notify) {
+        const char *env = getenv("REPRISE_NOTIFY_URL");
+        o->notify = env && *env ? env : NULL;
+    }
+    if (o->notify && !http_url(o->notify)) {
+        return rp_error_set(err, RP_EUSAGE, "--notify wants an http:// or https:// URL");
     }
     o->recordings = (const char *const *)argv + first;
     o->n_recordings = (size_t)(argc - first);
@@ -450,6 +478,12 @@ static int run_replay(const struct replay_opts *o)
         }
         if (o->results) {
             rp_sink_results(&sink, o->results);
+            rp_checker_add_sink(checker, &sink);
+        }
+        if (o->notify) {
+            struct rp_notify_opts no = {
+                .url = o->notify, .report_url = o->report_url, .log = cli_log};
+            rp_sink_notify(&sink, &no);
             rp_checker_add_sink(checker, &sink);
         }
     }

@@ -10,7 +10,8 @@
 #             finish and exits 4; the shop's state shows the cancelled write was not sent
 #   sigkill   SIGKILL mid-way: the results file has no end record; diff says so and exits 4
 #   inflight  SIGTERM while a request hangs: it is abandoned after --cancel-grace and reported
-#             CANCELLED, the session that never started is counted, the reports are written
+#             CANCELLED, the session that never started is counted, the reports are written and
+#             the chat notice (--notify) says cancelled
 #   twice     SIGTERM, then SIGINT, while a request hangs with a long grace: the second signal
 #             abandons it at once, and the reports are still written
 #
@@ -25,7 +26,7 @@ src=${REPRISE_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 rec="$src/recordings/demo-checkout.jsonl.gz"
 source "$src/tools/lib/check.sh"
 source "$src/tools/lib/demo-app.sh"
-need curl jq xmllint zcat
+need curl jq xmllint zcat python3
 # The JUnit parser is Debian's python3-junitparser (tools/install-deps.sh), for Debian's python.
 py=/usr/bin/python3
 [ -x "$py" ] && "$py" -c 'import junitparser' 2>/dev/null ||
@@ -175,7 +176,11 @@ if [ "$part" = inflight ] || [ "$part" = all ]; then
     wait_for 60 has_url || true
     url=$(head -n1 "$tmp/url")
     # Two sessions, one at a time: the first hangs at its first step, the second never starts.
-    start_replay "$url" --sessions 2 --timeout 60s --cancel-grace 1s
+    mkdir -p "$tmp/hook"
+    python3 "$src/tests/integration/webhook.py" "$tmp/hook" 200 >"$tmp/hook.url" &
+    pids+=("$!")
+    wait_for 30 test -s "$tmp/hook.url" || bad "inflight: the webhook receiver started"
+    start_replay "$url" --sessions 2 --timeout 60s --cancel-grace 1s --notify "$(head -n1 "$tmp/hook.url")/hook"
     if wait_for 60 asked; then ok "inflight: the first request is in flight"; else bad "inflight: the first request is in flight"; fi
     t0=$SECONDS
     kill -TERM "$rp"
@@ -193,6 +198,11 @@ if [ "$part" = inflight ] || [ "$part" = all ]; then
         test "$counts" = "$n_steps 0 0 $n_steps | $n_steps 0 0 $n_steps"
     check "inflight: the end record counts the steps no line stands for" \
         test "$(zcat "$tmp/r.jsonl.gz" | tail -n 1 | jq -c '.end | [.finished, .cancelled, .not_started]')" = "[false,$((2 * n_steps)),$n_steps]"
+    body=$(jq -r .body "$tmp/hook/1.json" 2>/dev/null || true)
+    check "inflight: the chat notice says cancelled, not passed ($(jq -r '.blocks[0].text.text' <<<"$body" 2>/dev/null))" \
+        test "$(jq -r '.blocks[0].text.text' <<<"$body" 2>/dev/null)" = ":stop_sign: reprise: cancelled by SIGTERM"
+    check "inflight: and counts the cancelled steps" \
+        bash -c "jq -r '.blocks[1].fields[].text' <<<'$body' | tr '\n' ' ' | grep -q 'Cancelled\* $((2 * n_steps))'"
     run_diff
     check "inflight: diff of it exits 4 (exit $code)" test "$code" -eq 4
     check "inflight: diff's summary counts the same" \
