@@ -25,6 +25,7 @@ pkgs=(
     curl jq                     # integration tests drive the demo app with them
     libxml2-utils               # xmllint checks the JUnit report
     python3-junitparser         # a JUnit parser reads a cancelled run's report (test_cancel)
+    python3                     # test_retry reads the JUnit report as a parser does (ElementTree)
     nginx-light                 # TLS and HTTP/2 in front of the demo shop (replay tests, bench)
     time procps                 # /usr/bin/time -v (peak RSS) and pgrep in the proxy tests
     clang                       # libFuzzer fuzz targets

@@ -82,10 +82,45 @@ struct rp_verdict {
     char *own_error;
     struct rp_shape *own_shape;
     bool teardown; /* a step of the session's teardown (--teardown): tallied and shown apart */
+    /* The latency check: the recorded step's latency (0: the recording has no timing), the
+     * baseline's median for the step (0: no baseline, or the step is not in it), and whether
+     * the live latency (live->duration_us) was over budget (rp_latency_slow). */
+    uint64_t recorded_us, baseline_us;
+    bool slow;
+    unsigned attempt; /* 0: the session's first run; K: its K-th retry (--retries) */
 };
 
 RP_EXTERN void rp_verdict_init(struct rp_verdict *v);
 RP_EXTERN void rp_verdict_cleanup(struct rp_verdict *v);
+
+/*
+ * True when v failed because of the infrastructure, not the application: no response (ERROR:
+ * connect, TLS, DNS, timeout) or a FAIL whose live status is 502, 503 or 504 (a gateway that
+ * answered for an application it could not reach).
+ */
+RP_EXTERN bool rp_verdict_infra(const struct rp_verdict *v);
+
+/*
+ * A session's verdict over its attempts (--retries). An attempt fails when one of its main
+ * steps is FAIL, UNSAFE or ERROR (teardown steps do not count); it is an infrastructure failure
+ * when the first of them is one (rp_verdict_infra).
+ */
+enum rp_session_verdict {
+    RP_SESSION_PASSED, /* its first attempt passed */
+    RP_SESSION_FLAKY,  /* an attempt failed, a later one passed */
+    RP_SESSION_FAILED, /* every attempt failed, one at least for the application */
+    RP_SESSION_INFRA,  /* every attempt failed, each for the infrastructure */
+};
+
+/* "passed", "flaky", "failed", "infrastructure"; NULL for a value outside the enum. */
+RP_EXTERN const char *rp_session_verdict_name(enum rp_session_verdict v);
+
+/* A session's verdict, as the checker hands it to its sinks. */
+struct rp_session_result {
+    const char *session; /* "demo-checkout#1" */
+    enum rp_session_verdict verdict;
+    unsigned attempts; /* how many ran: 1 + its retries */
+};
 
 /* What the run was. */
 struct rp_run_info {
@@ -106,6 +141,15 @@ struct rp_run_summary {
     struct {
         uint64_t passed, failed, errors, skipped, unsafe;
     } teardown;
+    uint64_t slow; /* main steps over their latency budget (verdict.slow), whatever the outcome */
+    /* The run-level budget, given a baseline: the baseline's p95 over its main steps (0: no
+     * baseline), and whether this run's p95 is over budget against it. */
+    uint64_t baseline_p95_us;
+    bool slow_p95;
+    /* Sessions by their verdict over their attempts (enum rp_session_verdict). */
+    struct {
+        uint64_t passed, flaky, failed, infra;
+    } sessions;
     /* Whether the run ended normally (cancel): false for a run cancelled or stopped by an
      * error, and for a results file without its end record (a run killed, or still running).
      * cancelled: main steps not sent, or abandoned in flight, because the run was cancelled,
@@ -135,6 +179,11 @@ struct rp_sink_ops {
     /* May be NULL: a session has finished (no verdict of it follows); called only after
      * begin(). A sink that keeps results per session writes them out here. */
     rp_code (*session_end)(void *ctx, const char *session, struct rp_error *err);
+    /* May be NULL: a session's verdict over its attempts, once it is final: just before its
+     * session_end(), or at the end of a run for a session that never ended (a results file
+     * read back, a run cut short), before end(). Called only after begin(). */
+    rp_code (*session_verdict)(void *ctx, const struct rp_session_result *res,
+                               struct rp_error *err);
 };
 
 struct rp_sink {
@@ -163,6 +212,55 @@ RP_EXTERN void rp_latency_merge(struct rp_latency *dst, const struct rp_latency 
 /* The q-quantile (0 < q <= 1) in microseconds, within 1%; 0 when empty. */
 RP_EXTERN uint64_t rp_latency_quantile(const struct rp_latency *l, double q);
 
+/* ----- latency budgets ---------------------------------------------------------------------- */
+
+/*
+ * A step is slow when its live latency is more than factor times its reference latency and at
+ * least floor_us more (both: a 2 ms step taking 7 ms is not news, nor is 10.1 s against 10 s).
+ * The reference is the baseline's median for the step when there is one, else the recorded
+ * latency; a step with neither is not judged. False when ref_us is 0 or factor is not positive.
+ */
+RP_EXTERN bool rp_latency_slow(uint64_t live_us, uint64_t ref_us, double factor, uint64_t floor_us);
+
+/* The defaults of `--slower`: 3 times and 200 ms more. */
+#define RP_SLOW_FACTOR_DEFAULT   3.0
+#define RP_SLOW_FLOOR_US_DEFAULT UINT64_C(200000)
+
+/*
+ * Writes v's latency note into buf (size bytes, NUL-terminated, cut short if need be), with the
+ * figures it has: "840 ms, recorded 95 ms, baseline 110 ms (×7.6)", the factor against the
+ * reference (the baseline when there is one). Returns buf.
+ */
+RP_EXTERN const char *rp_verdict_slow_text(const struct rp_verdict *v, char *buf, size_t size);
+
+/*
+ * The latencies of an earlier run (--baseline), per step: a step is a recording's name and a
+ * recorded seq, so that all the sessions of one recording pool their values. Memory is bounded
+ * by the number of distinct steps, never by the number of sessions: each step keeps a sparse
+ * histogram (the non-empty buckets of rp_latency's, 1% resolution), and the whole run one
+ * rp_latency for its p95.
+ */
+struct rp_baseline;
+
+RP_EXTERN struct rp_baseline *rp_baseline_new(void);
+RP_EXTERN void rp_baseline_free(struct rp_baseline *b);
+
+/*
+ * Adds one live latency of step seq of session ("NAME#N": the step belongs to NAME, the part
+ * before the last '#'; a name without '#' is the recording's name itself). RP_ETOOBIG once
+ * RP_MAX_BASELINE_STEPS distinct steps are held; the baseline is left as it was.
+ */
+RP_EXTERN RP_NODISCARD rp_code rp_baseline_add(struct rp_baseline *b, const char *session,
+                                               uint64_t seq, uint64_t us, struct rp_error *err);
+
+/* The median latency of the session's step seq into *out_us (within 1%); false when the
+ * baseline holds no value of that step. */
+RP_EXTERN bool rp_baseline_median(const struct rp_baseline *b, const char *session, uint64_t seq,
+                                  uint64_t *out_us);
+
+/* The p95 over every value added, within 1%; 0 when empty. */
+RP_EXTERN uint64_t rp_baseline_p95(const struct rp_baseline *b);
+
 /* ----- the checker -------------------------------------------------------------------------- */
 
 struct rp_checker_opts {
@@ -179,6 +277,15 @@ struct rp_checker_opts {
     bool learn_from_replay;
     rp_log_fn log; /* one DEBUG line per shape file used; may be NULL */
     void *log_ud;
+    /* The latency check. slow_factor 0 (or less) turns it off; the CLI sets the defaults
+     * (RP_SLOW_FACTOR_DEFAULT, RP_SLOW_FLOOR_US_DEFAULT). baseline: borrowed for the
+     * checker's life; NULL: steps are compared with their recorded latency (or, offline, with
+     * the baseline figure the results file kept). fail_on_slow: a slow step fails (a "slow"
+     * mismatch) instead of passing with a warning, and so does a slow run-level p95. */
+    double slow_factor;
+    uint64_t slow_floor_us;
+    const struct rp_baseline *baseline;
+    bool fail_on_slow;
 };
 
 struct rp_checker;
@@ -223,11 +330,21 @@ RP_EXTERN RP_NODISCARD rp_code rp_checker_exchange(struct rp_checker *c,
                                                    struct rp_error *err);
 
 /*
- * A session of the live run has finished (rp_replay_opts.on_session_end): the checks drop
- * what they kept about it and the sinks may write it out, so a run's memory does not grow
- * with the sessions it has run. A sink error is kept, as rp_checker_exchange()'s.
+ * A session of the live run has finished (rp_replay_opts.on_session_end), after its last
+ * attempt: its verdict over its attempts is counted (rp_run_summary.sessions) and handed to the
+ * sinks' session_verdict(), the checks drop what they kept about it and the sinks may write it
+ * out, so a run's memory does not grow with the sessions it has run. A sink error is kept, as
+ * rp_checker_exchange()'s.
  */
 RP_EXTERN void rp_checker_session_end(struct rp_checker *c, const char *session);
+
+/*
+ * True when the latest attempt of session failed (a main step FAIL, UNSAFE or ERROR so far):
+ * the question the replay engine asks before a retry (rp_replay_opts.retry). A verdict with a
+ * higher attempt number starts the session's next attempt: the checks drop what they kept of
+ * the last one, as at a session's end.
+ */
+RP_EXTERN bool rp_checker_session_failed(struct rp_checker *c, const char *session);
 
 /*
  * Re-checks a verdict read back from a results file (v, changed in place): a PASS or FAIL
@@ -248,9 +365,10 @@ RP_EXTERN RP_NODISCARD rp_code rp_checker_stored(struct rp_checker *c, struct rp
 RP_EXTERN void rp_checker_unfinished(struct rp_checker *c, const char *why, uint64_t not_sent);
 
 /*
- * Ends the run: fills *out with the totals and percentiles and calls every sink's end() (when
- * their begin() came). Returns the kept sink error, else the first end() error, else RP_OK;
- * *out is filled in every case.
+ * Ends the run: gives every session that did not end (a results file read back, a run cut
+ * short) its verdict, as rp_checker_session_end() would, in the order they started; fills *out
+ * with the totals and percentiles and calls every sink's end() (when their begin() came). Returns
+ * the kept sink error, else the first end() error, else RP_OK; *out is filled in every case.
  */
 RP_EXTERN RP_NODISCARD rp_code rp_checker_end(struct rp_checker *c, struct rp_run_summary *out,
                                               struct rp_error *err);

@@ -162,4 +162,7 @@
 #define RP_PROXY_DNS_CACHE  256u
 #define RP_PROXY_DNS_TTL_MS 60000u
 
+/* A latency baseline (--baseline): the distinct steps (recording name and seq) it holds. */
+#define RP_MAX_BASELINE_STEPS 1000000u
+
 #endif /* REPRISE_LIMITS_H */

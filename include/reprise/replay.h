@@ -56,6 +56,7 @@ struct rp_replay_event {
     const char *message; /* ERROR, SKIPPED, UNSAFE: one line */
     uint64_t latency_us; /* DONE: request start to the last byte */
     bool teardown;       /* a step of the session's teardown (opts.teardown), not a main step */
+    unsigned attempt;    /* 0: the session's first run; K: its K-th retry (opts.retries) */
 };
 
 typedef void (*rp_replay_result_fn)(void *ud, const struct rp_replay_event *ev);
@@ -78,6 +79,17 @@ typedef void (*rp_replay_observe_fn)(void *ud, const char *recording, const stru
  * (a report's testsuite, a check's live values) may be written out or dropped now.
  */
 typedef void (*rp_replay_session_end_fn)(void *ud, const char *session);
+
+/*
+ * Called when attempt (0 for the first) of session has ended, its teardown included, while
+ * retries are left and the run is not cancelled: true runs the session again from its start,
+ * as attempt + 1, in a new tenant (see opts.retries). The engine knows nothing of checks; the
+ * caller answers from its checker (rp_checker_session_failed).
+ */
+typedef bool (*rp_replay_retry_fn)(void *ud, const char *session, unsigned attempt);
+
+/* The most retries a session may have (--retries). */
+#define RP_REPLAY_MAX_RETRIES 10
 
 struct rp_replay_opts {
     const char *target;          /* base URL: scheme://host[:port][/prefix]; required */
@@ -117,6 +129,15 @@ struct rp_replay_opts {
     /* After rp_replay_cancel(): how long a main request in flight may take to answer before it
      * is abandoned (CANCELLED); 0: 5000. Never longer than teardown_timeout_ms. */
     uint64_t cancel_grace_ms;
+    /* Retries (--retries): a session whose attempt retry() says failed runs again from its
+     * start, at most retries times (up to RP_REPLAY_MAX_RETRIES), before a session not yet
+     * started. Each attempt is a new session of the same number: its own tenant ({session}
+     * expands to "N-rK" for retry K), cookie jar, correlation state, variables and teardown;
+     * its requests count toward max_requests and the rate. on_session_end comes once, after
+     * the last attempt. The run refuses (RP_EUSAGE, nothing sent) a --tenant template with
+     * neither {session} nor {uuid}, and same_tenant: a retry must not reuse a tenant. */
+    unsigned retries;
+    rp_replay_retry_fn retry; /* with ud; required when retries is not 0 */
 };
 
 struct rp_replay;

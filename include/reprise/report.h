@@ -85,6 +85,14 @@ RP_EXTERN RP_NODISCARD rp_code rp_results_read_verdict(const struct rp_exchange 
 RP_EXTERN RP_NODISCARD rp_code rp_results_check(const char *path, struct rp_checker *c,
                                                 rp_log_fn log, void *log_ud, struct rp_error *err);
 
+/*
+ * Reads the results file at path (RP_EFORMAT naming it when its source kind is not "replay")
+ * into a new latency baseline in *out (rp_baseline_free): the latency of every main step that
+ * got a response, per recording name and recorded seq. Errors name path and line.
+ */
+RP_EXTERN RP_NODISCARD rp_code rp_results_baseline(const char *path, rp_log_fn log, void *log_ud,
+                                                   struct rp_baseline **out, struct rp_error *err);
+
 /* ----- listings of a recording (reprise show) -------------------------------------------- */
 
 enum rp_listing_kind {

@@ -130,6 +130,57 @@ RP_EXTERN RP_NODISCARD rp_code rp_shapeset_infer(const char *recording_path, rp_
                                                  void *log_ud, struct rp_shapeset **out,
                                                  struct rp_error *err);
 
+/* ----- learning what moves between runs (learn.c) ------------------------------------------- */
+
+/* At most this many runs are learned from (`reprise shape --learn --runs N`). */
+#define RP_SHAPE_LEARN_MAX_RUNS 100
+
+/*
+ * A learner relaxes a shape set from live responses of several runs of one recording, each in
+ * its own tenant: what moves between them (a value sometimes null or of another type, a key
+ * sometimes missing, an enum that takes a new value, a string that loses its format, a new key
+ * where additionalProperties is false) is relaxed just enough for every observed response to
+ * pass, and each relaxed node gets a "learned" annotation saying why (docs/shape-file.md).
+ * What did not move stays as strict as it was. Differences that cannot be expressed as a
+ * relaxation (status, media type, a body that is not JSON, a hand-written pattern) are kept as
+ * problems.
+ */
+struct rp_shape_learner;
+
+/* A learner over set (borrowed: changed in place, must outlive the learner) for runs runs
+ * (1 to RP_SHAPE_LEARN_MAX_RUNS). */
+RP_EXTERN struct rp_shape_learner *rp_shape_learner_new(struct rp_shapeset *set, unsigned runs);
+RP_EXTERN void rp_shape_learner_free(struct rp_shape_learner *l);
+
+/*
+ * Learns from the live response (borrowed) that exchange seq got in run (1-based, at most the
+ * learner's runs). An exchange with no shape in the set is not checked, and not learned from.
+ */
+RP_EXTERN void rp_shape_learn(struct rp_shape_learner *l, uint64_t seq, unsigned run,
+                              const struct rp_response *live);
+
+/* Writes the "learned" annotations into the set's shapes; once, after the last run. An
+ * annotation already there (from an earlier learning) keeps its other reasons. */
+RP_EXTERN void rp_shape_learner_finish(struct rp_shape_learner *l);
+
+/* One relaxation, everything borrowed from the learner. */
+struct rp_learned {
+    uint64_t seq;
+    const char *request; /* the exchange's "METHOD /path" from the shape file, or NULL */
+    const char *path;    /* the relaxed node: "$.discount", "$.items[*].price", "$.byId.*" */
+    const char *why;     /* "null in 2 of 3 runs" (after rp_shape_learner_finish) */
+};
+
+/* Number of relaxations, and the i-th (by seq, then in the order they were learned). */
+RP_EXTERN size_t rp_shape_learner_count(const struct rp_shape_learner *l);
+RP_EXTERN void rp_shape_learner_get(const struct rp_shape_learner *l, size_t i,
+                                    struct rp_learned *out);
+
+/* Number of differences that could not be learned, and the i-th as one line:
+ * "exchange 4, run 2: status: expected 201, got 500". */
+RP_EXTERN size_t rp_shape_learner_problems(const struct rp_shape_learner *l);
+RP_EXTERN const char *rp_shape_learner_problem(const struct rp_shape_learner *l, size_t i);
+
 /* "recordings/x.jsonl.gz" gives "recordings/x.shape.json". Returns new memory. */
 RP_EXTERN char *rp_shape_path_for(const char *recording_path);
 

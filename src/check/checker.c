@@ -13,6 +13,21 @@ struct check_slot {
     void *ctx;
 };
 
+/*
+ * A session being judged over its attempts (--retries): kept from its first verdict to its
+ * end, so a live run holds as many as it runs at once (a run read back holds them all until
+ * rp_checker_end: a name and a few flags each).
+ */
+struct sess {
+    char *name;
+    unsigned attempt;  /* the latest attempt seen */
+    bool failed;       /* the latest attempt has a main step that did not pass */
+    bool infra;        /* and the first of them failed for the infrastructure */
+    bool passed_first; /* attempt 0 passed */
+    bool passed_later; /* a later attempt passed */
+    bool failed_app;   /* an attempt failed for the application */
+};
+
 struct rp_checker {
     struct check_slot checks[RP_CHECKS_MAX];
     size_t n_checks;
@@ -28,6 +43,12 @@ struct rp_checker {
     struct rp_latency lat;
     struct rp_run_summary sum;
     char *unfinished_why; /* rp_checker_unfinished(): why; NULL: the run finished */
+    /* The run-level latency budget: this run's p95 against the baseline's. */
+    const struct rp_baseline *baseline;
+    double slow_factor;
+    uint64_t slow_floor_us;
+    struct sess *sessions; /* in the order they started */
+    size_t n_sessions, cap_sessions;
 };
 
 static const char *const outcome_names[] = {
@@ -39,6 +60,31 @@ static const char *const outcome_names[] = {
 const char *rp_outcome_name(enum rp_outcome o)
 {
     return (unsigned)o < sizeof(outcome_names) / sizeof(outcome_names[0]) ? outcome_names[o] : NULL;
+}
+
+static const char *const session_verdict_names[] = {
+    [RP_SESSION_PASSED] = "passed",
+    [RP_SESSION_FLAKY] = "flaky",
+    [RP_SESSION_FAILED] = "failed",
+    [RP_SESSION_INFRA] = "infrastructure",
+};
+
+const char *rp_session_verdict_name(enum rp_session_verdict v)
+{
+    size_t n = sizeof(session_verdict_names) / sizeof(session_verdict_names[0]);
+    return (unsigned)v < n ? session_verdict_names[v] : NULL;
+}
+
+bool rp_verdict_infra(const struct rp_verdict *v)
+{
+    if (v->outcome == RP_OUTCOME_ERROR) {
+        return true;
+    }
+    if (v->outcome != RP_OUTCOME_FAIL || !v->live || !v->live->has_response) {
+        return false;
+    }
+    unsigned st = v->live->resp.status;
+    return st == 502 || st == 503 || st == 504;
 }
 
 /* ----- verdicts and sinks ------------------------------------------------------------------- */
@@ -103,6 +149,10 @@ void rp_checker_free(struct rp_checker *c)
         rp_sink_free(&c->sinks[i]);
     }
     free(c->sinks);
+    for (size_t i = 0; i < c->n_sessions; i++) {
+        free(c->sessions[i].name);
+    }
+    free(c->sessions);
     info_cleanup(&c->info);
     free(c->unfinished_why);
     free(c);
@@ -114,6 +164,9 @@ rp_code rp_checker_new(const struct rp_checker_opts *opts, struct rp_checker **o
     rp_code rc = RP_OK;
     struct rp_checker *c = rp_xcalloc(1, sizeof(*c));
     c->failures_only = opts->failures_only;
+    c->baseline = opts->baseline;
+    c->slow_factor = opts->slow_factor;
+    c->slow_floor_us = opts->slow_floor_us;
     rp_latency_init(&c->lat);
     /* checks.c registers fewer than RP_CHECKS_MAX; a longer table is cut there. */
     for (size_t i = 0; rp__checks[i] && c->n_checks < RP_CHECKS_MAX; i++) {
@@ -287,6 +340,130 @@ static void tally_main(struct rp_checker *c, enum rp_outcome o, uint64_t latency
     }
 }
 
+/* ----- sessions over their attempts (--retries) ---------------------------------------------- */
+
+/* The checks drop what they kept of a session: at its end, or at its next attempt. */
+static void checks_forget(struct rp_checker *c, const char *session)
+{
+    for (size_t i = 0; i < c->n_checks; i++) {
+        if (c->checks[i].ops->session_end) {
+            c->checks[i].ops->session_end(c->checks[i].ctx, session);
+        }
+    }
+}
+
+/* The index of session's record, or n_sessions. From the newest: the sessions running are the
+ * last ones started. */
+static size_t session_find(const struct rp_checker *c, const char *name)
+{
+    for (size_t i = c->n_sessions; i > 0; i--) {
+        if (strcmp(c->sessions[i - 1].name, name) == 0) {
+            return i - 1;
+        }
+    }
+    return c->n_sessions;
+}
+
+/* The latest attempt of s is over: it passed, or failed for the application or not. */
+static void attempt_close(struct sess *s)
+{
+    if (!s->failed) {
+        s->passed_first = s->passed_first || s->attempt == 0;
+        s->passed_later = s->passed_later || s->attempt > 0;
+    } else if (!s->infra) {
+        s->failed_app = true;
+    }
+}
+
+/*
+ * The record of the session a verdict belongs to, made at its first verdict; NULL for a verdict
+ * without a session. The first verdict of a later attempt closes the one before, and the checks
+ * forget the session: the retry runs in a new tenant, with nothing of the last attempt.
+ */
+static struct sess *session_for(struct rp_checker *c, const char *name, unsigned attempt)
+{
+    if (!name) {
+        return NULL;
+    }
+    size_t i = session_find(c, name);
+    if (i == c->n_sessions) {
+        if (c->n_sessions == c->cap_sessions) {
+            c->cap_sessions = c->cap_sessions ? c->cap_sessions * 2 : 16;
+            c->sessions = rp_xreallocarray(c->sessions, c->cap_sessions, sizeof(*c->sessions));
+        }
+        struct sess *s = &c->sessions[c->n_sessions++];
+        memset(s, 0, sizeof(*s));
+        s->name = rp_xstrdup(name);
+        s->attempt = attempt;
+        return s;
+    }
+    struct sess *s = &c->sessions[i];
+    if (attempt > s->attempt) {
+        attempt_close(s);
+        checks_forget(c, name);
+        s->attempt = attempt;
+        s->failed = false;
+        s->infra = false;
+    }
+    return s;
+}
+
+/* Notes a verdict in its session's latest attempt: the first main step that does not pass
+ * decides whether the attempt failed for the infrastructure. Teardown steps do not count. */
+static void session_note(struct sess *s, const struct rp_verdict *v)
+{
+    if (!s || v->teardown || v->attempt != s->attempt || s->failed) {
+        return;
+    }
+    if (v->outcome == RP_OUTCOME_FAIL || v->outcome == RP_OUTCOME_UNSAFE ||
+        v->outcome == RP_OUTCOME_ERROR) {
+        s->failed = true;
+        s->infra = rp_verdict_infra(v);
+    }
+}
+
+/*
+ * Closes s's last attempt, counts its verdict and hands it to the sinks. An application
+ * failure in any attempt makes a session that never passed failed rather than infrastructure:
+ * the stronger signal wins.
+ */
+static void session_finish(struct rp_checker *c, struct sess *s)
+{
+    attempt_close(s);
+    enum rp_session_verdict verdict = s->passed_first   ? RP_SESSION_PASSED
+                                      : s->passed_later ? RP_SESSION_FLAKY
+                                      : s->failed_app   ? RP_SESSION_FAILED
+                                                        : RP_SESSION_INFRA;
+    c->sum.sessions.passed += verdict == RP_SESSION_PASSED;
+    c->sum.sessions.flaky += verdict == RP_SESSION_FLAKY;
+    c->sum.sessions.failed += verdict == RP_SESSION_FAILED;
+    c->sum.sessions.infra += verdict == RP_SESSION_INFRA;
+    if (c->kept || !c->begun) {
+        return;
+    }
+    struct rp_session_result res = {
+        .session = s->name,
+        .verdict = verdict,
+        .attempts = s->attempt + 1,
+    };
+    for (size_t i = 0; i < c->n_sinks; i++) {
+        struct rp_error e = {0};
+        rp_code rc = c->sinks[i].ops->session_verdict
+                         ? c->sinks[i].ops->session_verdict(c->sinks[i].ctx, &res, &e)
+                         : RP_OK;
+        if (rc) {
+            rp_ignore(keep(c, rc, &e, NULL)); /* returned by the next call, and at the end */
+            return;
+        }
+    }
+}
+
+bool rp_checker_session_failed(struct rp_checker *c, const char *session)
+{
+    size_t i = session_find(c, session);
+    return i < c->n_sessions && c->sessions[i].failed;
+}
+
 /* Counts v, then hands it to every sink, beginning them at the first verdict. */
 static rp_code tally_and_report(struct rp_checker *c, const struct rp_verdict *v,
                                 uint64_t latency_us, struct rp_error *err)
@@ -295,13 +472,15 @@ static rp_code tally_and_report(struct rp_checker *c, const struct rp_verdict *v
         tally_teardown(c, v->outcome);
     } else {
         tally_main(c, v->outcome, latency_us);
+        c->sum.slow += v->slow;
     }
     rp_code rc = rp_checker_start_sinks(c, err);
     if (rc) {
         return rc;
     }
+    /* A slow step's warning is shown with the failures. */
     if (c->failures_only && v->outcome != RP_OUTCOME_FAIL && v->outcome != RP_OUTCOME_ERROR &&
-        v->outcome != RP_OUTCOME_UNSAFE) {
+        v->outcome != RP_OUTCOME_UNSAFE && !v->slow) {
         return RP_OK;
     }
     struct rp_error e = {0};
@@ -331,6 +510,8 @@ rp_code rp_checker_exchange(struct rp_checker *c, const struct rp_replay_event *
     v.live = ev->live;
     v.error = ev->message;
     v.teardown = ev->teardown;
+    v.attempt = ev->attempt;
+    struct sess *sess = session_for(c, v.session, v.attempt);
     rp_code rc = RP_OK;
     switch (ev->status) {
     case RP_REPLAY_DONE: {
@@ -359,6 +540,7 @@ rp_code rp_checker_exchange(struct rp_checker *c, const struct rp_replay_event *
         v.outcome = RP_OUTCOME_SKIPPED;
         break;
     }
+    session_note(sess, &v);
     if (!rc) {
         rc = tally_and_report(c, &v, ev->latency_us, err);
     }
@@ -368,10 +550,14 @@ rp_code rp_checker_exchange(struct rp_checker *c, const struct rp_replay_event *
 
 void rp_checker_session_end(struct rp_checker *c, const char *session)
 {
-    for (size_t i = 0; i < c->n_checks; i++) {
-        if (c->checks[i].ops->session_end) {
-            c->checks[i].ops->session_end(c->checks[i].ctx, session);
-        }
+    checks_forget(c, session);
+    size_t k = session_find(c, session);
+    if (k < c->n_sessions) {
+        session_finish(c, &c->sessions[k]);
+        free(c->sessions[k].name);
+        memmove(&c->sessions[k], &c->sessions[k + 1],
+                (c->n_sessions - k - 1) * sizeof(*c->sessions));
+        c->n_sessions--;
     }
     if (c->kept || !c->begun) {
         return;
@@ -393,6 +579,7 @@ rp_code rp_checker_stored(struct rp_checker *c, struct rp_verdict *v, struct rp_
     if (c->kept) {
         return keep(c, c->kept, &c->kept_err, err);
     }
+    struct sess *sess = session_for(c, v->session, v->attempt);
     bool sent = v->outcome == RP_OUTCOME_PASS || v->outcome == RP_OUTCOME_FAIL;
     if (sent && v->live && v->live->has_response) {
         /* Re-check into a fresh list; keep the stored one if no check applies offline. */
@@ -420,6 +607,7 @@ rp_code rp_checker_stored(struct rp_checker *c, struct rp_verdict *v, struct rp_
             rp_mismatches_cleanup(&stored);
         }
     }
+    session_note(sess, v);
     return tally_and_report(c, v, v->live ? v->live->duration_us : 0, err);
 }
 
@@ -435,9 +623,17 @@ rp_code rp_checker_end(struct rp_checker *c, struct rp_run_summary *out, struct 
 {
     c->sum.finished = !c->unfinished_why;
     c->sum.unfinished_why = c->unfinished_why;
+    for (size_t i = 0; i < c->n_sessions; i++) {
+        session_finish(c, &c->sessions[i]);
+        free(c->sessions[i].name);
+    }
+    c->n_sessions = 0;
     c->sum.p50_us = rp_latency_quantile(&c->lat, 0.50);
     c->sum.p95_us = rp_latency_quantile(&c->lat, 0.95);
     c->sum.max_us = c->lat.max_us;
+    c->sum.baseline_p95_us = rp_baseline_p95(c->baseline);
+    c->sum.slow_p95 = c->lat.n > 0 && rp_latency_slow(c->sum.p95_us, c->sum.baseline_p95_us,
+                                                      c->slow_factor, c->slow_floor_us);
     if (c->live && c->info.start_us) {
         c->sum.wall_us = (uint64_t)(rp_now_us() - c->info.start_us);
     }

@@ -9,6 +9,7 @@
 #define RP_CHECK_LIST(X) \
     X(shape)             \
     X(identity)          \
+    X(latency)           \
     /* the list ends here: a new check is one "X(name) \" line above */
 /* clang-format on */
 

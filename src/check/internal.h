@@ -36,6 +36,11 @@ struct rp__check_ops {
     void (*session_end)(void *ctx, const char *session); /* may be NULL: drop its state */
 };
 
+/* The latency histogram's buckets (latency.c), shared with the baseline's sparse ones: the
+ * bucket a value falls in, and the value that stands for a bucket (its midpoint). */
+size_t rp__latency_bucket(uint64_t us);
+uint64_t rp__latency_bucket_value(size_t i);
+
 /* The registered checks, in the order they run, ending with NULL (checks.c). */
 extern const struct rp__check_ops *const rp__checks[];
 

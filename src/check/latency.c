@@ -8,7 +8,7 @@
  */
 #include <string.h>
 
-#include <reprise/check.h>
+#include "internal.h"
 
 #define SUB_BITS  6u
 #define SUB_COUNT (1u << SUB_BITS) /* buckets per power of two, and exact buckets below it */
@@ -24,7 +24,7 @@ static unsigned top_bit(uint64_t v)
     return b;
 }
 
-static size_t bucket_of(uint64_t us)
+size_t rp__latency_bucket(uint64_t us)
 {
     if (us < SUB_COUNT) {
         return (size_t)us;
@@ -36,7 +36,7 @@ static size_t bucket_of(uint64_t us)
 }
 
 /* The value that stands for bucket i: its midpoint. */
-static uint64_t bucket_value(size_t i)
+uint64_t rp__latency_bucket_value(size_t i)
 {
     if (i < SUB_COUNT) {
         return i;
@@ -55,7 +55,7 @@ void rp_latency_init(struct rp_latency *l)
 
 void rp_latency_add(struct rp_latency *l, uint64_t us)
 {
-    l->counts[bucket_of(us)]++;
+    l->counts[rp__latency_bucket(us)]++;
     l->n++;
     if (us > l->max_us) {
         l->max_us = us;
@@ -92,7 +92,7 @@ uint64_t rp_latency_quantile(const struct rp_latency *l, double q)
     for (size_t i = 0; i < N_BUCKETS; i++) {
         seen += l->counts[i];
         if (seen >= rank) {
-            uint64_t v = bucket_value(i);
+            uint64_t v = rp__latency_bucket_value(i);
             return v < l->max_us ? v : l->max_us;
         }
     }

@@ -67,6 +67,15 @@ int cli_parsed(const char *cmd, const char *usage, rp_code rc, const struct rp_e
 /* True when out is a terminal and NO_COLOR is not set. */
 bool cli_color(FILE *out);
 
+/*
+ * The exit code the sessions' verdicts give (sum->sessions): 1 when one failed, or was flaky
+ * with fail_on_flaky; else 3 when one failed on the infrastructure, with one line on stderr
+ * (why's message when why is not NULL: the run's first target failure); else 0 (flaky
+ * sessions pass).
+ */
+int cli_sessions_exit(const struct rp_run_summary *sum, bool fail_on_flaky,
+                      const struct rp_error *why);
+
 /* Appends arg (borrowed from argv) to the list *v of *n strings. */
 void cli_push_arg(const char ***v, size_t *n, const char *arg);
 
@@ -132,6 +141,43 @@ bool cli_parse_count(const char *s, uint64_t max, uint64_t *out);
 bool cli_parse_rate(const char *s, double *out);
 /* "30" (seconds), "30s", "500ms", "2m". */
 bool cli_parse_duration_ms(const char *s, uint64_t *out);
+
+/* ----- the latency budget options replay and diff share (slowopts.c) ----- */
+
+/* getopt_long codes of --baseline, --slower, --fail-on-slow (past any command's own). */
+enum {
+    CLI_OPT_BASELINE = 0x600,
+    CLI_OPT_SLOWER,
+    CLI_OPT_FAIL_ON_SLOW,
+};
+
+#define CLI_SLOWOPTS_LONGOPTS                                                                      \
+    {"baseline", required_argument, NULL, CLI_OPT_BASELINE},                                       \
+        {"slower", required_argument, NULL, CLI_OPT_SLOWER},                                       \
+    {                                                                                              \
+        "fail-on-slow", no_argument, NULL, CLI_OPT_FAIL_ON_SLOW                                    \
+    }
+
+/* The options as parsed; baseline borrowed from argv. */
+struct cli_slowopts {
+    const char *baseline; /* --baseline RESULTS; NULL: none */
+    double factor;        /* 0: --slower off */
+    uint64_t floor_us;
+    bool fail; /* --fail-on-slow */
+};
+
+/* The defaults: 3 times and 200 ms more, no baseline, a warning. */
+void cli_slowopts_init(struct cli_slowopts *so);
+/* Handles getopt_long's answer c when it is one of the three; *out_handled says whether it was.
+ * RP_EUSAGE, naming the flag, for a bad value. */
+rp_code cli_slowopts_parse(int c, const char *arg, struct cli_slowopts *so, bool *out_handled,
+                           struct rp_error *err);
+/* "3", "2.5,100ms", "off": the factor and, after a comma, the floor (a duration). */
+bool cli_parse_slower(const char *s, double *factor, uint64_t *floor_us);
+/* Fills co's latency fields from so, reading the baseline, when there is one, into a new
+ * *out_baseline (rp_baseline_free; NULL without one), borrowed by co. */
+rp_code cli_slowopts_fill(const struct cli_slowopts *so, struct rp_checker_opts *co,
+                          struct rp_baseline **out_baseline, struct rp_error *err);
 
 /* Commands. Each returns the process exit code. */
 int cmd_show(int argc, char **argv);
@@ -201,6 +247,9 @@ struct replay_opts {
     uint64_t cancel_grace_ms;     /* after SIGINT/SIGTERM: what is in flight may answer; 0: 5 s */
     const char *notify;           /* --notify URL, or $REPRISE_NOTIFY_URL; NULL: none */
     const char *report_url;       /* --report-url URL: linked from the notice */
+    struct cli_slowopts slow;     /* --baseline, --slower, --fail-on-slow */
+    unsigned retries;             /* --retries N: a failed session again, in a new tenant */
+    bool fail_on_flaky;           /* --fail-on-flaky: a flaky session fails the run */
 };
 
 /* Frees what parse_replay_args allocated (the pair lists). */
@@ -210,13 +259,35 @@ struct shape_opts {
     const char *file;
     const char *out;
     bool help;
+    /* --learn: replay the recording --runs times and relax what moves (cmd_shape.c). Strings
+     * borrowed from argv; the arrays owned (shape_opts_cleanup). */
+    bool learn;
+    const char *target;
+    unsigned runs;
+    const char **tenants; /* FROM=TO, as given */
+    size_t n_tenants;
+    const char **hosts; /* HOST=URL */
+    size_t n_hosts;
+    const char **binds; /* NAME=PLACE */
+    size_t n_binds;
+    const char **consts;
+    size_t n_consts;
+    uint64_t timeout_ms;
+    bool insecure;
+    const char *cacert;
+    const char *run_header; /* NULL: --no-run-header */
 };
+
+/* Frees what parse_shape_args allocated. */
+void shape_opts_cleanup(struct shape_opts *o);
 
 struct diff_opts {
     const char *results;
     const char *shape;
     int color;
     bool help;
+    struct cli_slowopts slow; /* --baseline, --slower, --fail-on-slow */
+    bool fail_on_flaky;       /* --fail-on-flaky */
 };
 
 #ifdef REPRISE_TESTING

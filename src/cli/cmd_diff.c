@@ -11,8 +11,10 @@
 
 const struct option cmd_diff_longopts[] = {
     {"shape", required_argument, NULL, 's'},
+    {"fail-on-flaky", no_argument, NULL, 'F'}, /* --retries: a flaky session exits 1 */
     {"color", no_argument, NULL, 'L'},
     {"no-color", no_argument, NULL, 'l'},
+    CLI_SLOWOPTS_LONGOPTS,
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -20,7 +22,11 @@ const struct option cmd_diff_longopts[] = {
 static rp_code diff_opt(void *opts, int c, const char *arg, struct rp_error *err)
 {
     struct diff_opts *o = opts;
-    (void)err;
+    bool slow_opt = false;
+    rp_code src = cli_slowopts_parse(c, arg, &o->slow, &slow_opt, err);
+    if (src || slow_opt) {
+        return src;
+    }
     switch (c) {
     case 's':
         o->shape = arg;
@@ -31,6 +37,9 @@ static rp_code diff_opt(void *opts, int c, const char *arg, struct rp_error *err
     case 'l':
         o->color = 0;
         break;
+    case 'F':
+        o->fail_on_flaky = true;
+        break;
     }
     return RP_OK;
 }
@@ -40,6 +49,7 @@ RP_TESTABLE rp_code parse_diff_args(int argc, char **argv, struct diff_opts *o,
 {
     memset(o, 0, sizeof(*o));
     o->color = -1;
+    cli_slowopts_init(&o->slow);
     int first;
     rp_code prc =
         cli_getopt(argc, argv, "s:", cmd_diff_longopts, diff_opt, o, &o->help, &first, err);
@@ -53,9 +63,14 @@ static int run_diff(const struct diff_opts *o)
 {
     struct rp_error err = {0};
     struct rp_checker *checker = NULL;
+    struct rp_baseline *baseline = NULL;
     struct rp_checker_opts co = {.shape_file = o->shape, .failures_only = true, .log = cli_log};
-    rp_code rc = rp_checker_new(&co, &checker, &err);
+    rp_code rc = cli_slowopts_fill(&o->slow, &co, &baseline, &err);
+    if (!rc) {
+        rc = rp_checker_new(&co, &checker, &err);
+    }
     if (rc) {
+        rp_baseline_free(baseline);
         return cli_fail(&err);
     }
     struct rp_sink sink;
@@ -75,12 +90,14 @@ static int run_diff(const struct diff_opts *o)
         fprintf(stderr, "reprise: %s: the run did not finish: %s\n", o->results,
                 sum.unfinished_why);
         exitc = RP_EXIT_UNFINISHED;
-    } else if (sum.errors) {
-        exitc = RP_EXIT_TARGET;
     } else {
-        exitc = sum.failed || sum.unsafe ? RP_EXIT_MISMATCH : RP_EXIT_OK;
+        exitc = cli_sessions_exit(&sum, o->fail_on_flaky, NULL); /* as the replay judged them */
+        if (o->slow.fail && sum.slow_p95) {                      /* the run's p95 over its budget */
+            exitc = RP_EXIT_MISMATCH;
+        }
     }
     rp_checker_free(checker);
+    rp_baseline_free(baseline);
     return exitc;
 }
 

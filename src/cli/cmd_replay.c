@@ -26,6 +26,8 @@ enum {
     OPT_CANCEL_GRACE,
     OPT_NOTIFY,
     OPT_REPORT_URL,
+    OPT_RETRIES,
+    OPT_FAIL_ON_FLAKY,
 };
 
 const struct option cmd_replay_longopts[] = {
@@ -57,6 +59,9 @@ const struct option cmd_replay_longopts[] = {
     {"cancel-grace", required_argument, NULL, OPT_CANCEL_GRACE},
     {"notify", required_argument, NULL, OPT_NOTIFY},
     {"report-url", required_argument, NULL, OPT_REPORT_URL},
+    CLI_SLOWOPTS_LONGOPTS,
+    {"retries", required_argument, NULL, OPT_RETRIES},
+    {"fail-on-flaky", no_argument, NULL, OPT_FAIL_ON_FLAKY},
     {"color", no_argument, NULL, 'L'},
     {"no-color", no_argument, NULL, 'l'},
     {"help", no_argument, NULL, 'h'},
@@ -106,6 +111,11 @@ static rp_code replay_opt(void *opts, int c, const char *arg, struct rp_error *e
 {
     struct replay_opts *o = opts;
     uint64_t n;
+    bool slow_opt = false;
+    rp_code src = cli_slowopts_parse(c, arg, &o->slow, &slow_opt, err);
+    if (src || slow_opt) {
+        return src;
+    }
     switch (c) {
     case 't':
         o->target = arg;
@@ -239,6 +249,16 @@ static rp_code replay_opt(void *opts, int c, const char *arg, struct rp_error *e
                                 arg);
         }
         break;
+    case OPT_RETRIES:
+        if (!cli_parse_count(arg, RP_REPLAY_MAX_RETRIES, &n)) {
+            return rp_error_set(err, RP_EUSAGE, "--retries wants 0 to %u, got '%s'",
+                                RP_REPLAY_MAX_RETRIES, arg);
+        }
+        o->retries = (unsigned)n;
+        break;
+    case OPT_FAIL_ON_FLAKY:
+        o->fail_on_flaky = true;
+        break;
     }
     return RP_OK;
 }
@@ -252,6 +272,7 @@ RP_TESTABLE rp_code parse_replay_args(int argc, char **argv, struct replay_opts 
     o->timeout_ms = 30000;
     o->run_header = DEFAULT_RUN_HEADER;
     o->color = -1;
+    cli_slowopts_init(&o->slow);
     int first;
     rp_code prc = cli_getopt(argc, argv, "t:T:c:n:r:w:kC:m:b:H:No:j:d", cmd_replay_longopts,
                              replay_opt, o, &o->help, &first, err);
@@ -300,6 +321,13 @@ static void on_session_end(void *ud, const char *session)
     rp_checker_session_end(ud, session);
 }
 
+/* --retries: the engine asks whether a session's attempt failed; the checker knows. */
+static bool on_retry(void *ud, const char *session, unsigned attempt)
+{
+    (void)attempt;
+    return rp_checker_session_failed(ud, session);
+}
+
 /* The engine for o, with its tenant, host and bind rules. */
 static rp_code new_engine(const struct replay_opts *o, struct rp_checker *checker,
                           struct rp_replay **out, struct rp_error *err)
@@ -329,6 +357,8 @@ static rp_code new_engine(const struct replay_opts *o, struct rp_checker *checke
         .teardown = o->teardown,
         .teardown_timeout_ms = o->teardown_timeout_ms,
         .cancel_grace_ms = o->cancel_grace_ms,
+        .retries = o->retries,
+        .retry = on_retry,
     };
     struct rp_replay *r = NULL;
     rp_code rc = rp_replay_new(&ro, &r, err);
@@ -439,6 +469,7 @@ static int run_replay(const struct replay_opts *o)
     struct rp_error err = {0};
     struct rp_checker *checker = NULL;
     struct rp_replay *r = NULL;
+    struct rp_baseline *baseline = NULL;
     /* The teardown's steps are checked against its own shape file, when it has one. */
     const char **recs = rp_xcalloc(o->n_recordings + 1, sizeof(*recs));
     memcpy(recs, o->recordings, o->n_recordings * sizeof(*recs));
@@ -449,9 +480,13 @@ static int run_replay(const struct replay_opts *o)
         .learn_from_replay = true,
         .log = cli_log,
     };
-    rp_code rc = rp_checker_new(&co, &checker, &err);
+    rp_code rc = cli_slowopts_fill(&o->slow, &co, &baseline, &err);
+    if (!rc) {
+        rc = rp_checker_new(&co, &checker, &err);
+    }
     free(recs);
     if (rc) {
+        rp_baseline_free(baseline);
         return cli_fail(&err);
     }
     int exitc;
@@ -507,12 +542,16 @@ static int run_replay(const struct replay_opts *o)
     fflush(stdout);
     if (src) {
         exitc = cli_fail(&serr);
-    } else if (rc) {
+    } else if (rc && rp_code_exit(rc) != RP_EXIT_TARGET) {
         exitc = cli_fail(&err);
+    } else if (o->strict_teardown && teardown_failed(&sum)) {
+        exitc = RP_EXIT_MISMATCH;
     } else {
-        exitc = sum.failed || sum.unsafe || (o->strict_teardown && teardown_failed(&sum))
-                    ? RP_EXIT_MISMATCH
-                    : RP_EXIT_OK;
+        /* A target failure is judged with its session: retried, it may have passed. */
+        exitc = cli_sessions_exit(&sum, o->fail_on_flaky, rc ? &err : NULL);
+        if (o->slow.fail && sum.slow_p95) { /* the run's p95 over its budget */
+            exitc = RP_EXIT_MISMATCH;
+        }
     }
     /* A cancelled run has a code of its own: 128 + the signal, as a shell reports it. */
     if (rp_replay_cancelled(r) && cancel_signal && exitc != RP_EXIT_INPUT) {
@@ -521,6 +560,7 @@ static int run_replay(const struct replay_opts *o)
 out:
     rp_replay_free(r);
     rp_checker_free(checker);
+    rp_baseline_free(baseline);
     return exitc;
 }
 

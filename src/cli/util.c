@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The CLI's output helpers: logging, one-line errors, usage errors, colour, sizes. */
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,26 @@ int cli_fail(const struct rp_error *err)
 {
     fprintf(stderr, "reprise: %s\n", err->msg[0] ? err->msg : rp_code_str(err->code));
     return rp_code_exit(err->code);
+}
+
+int cli_sessions_exit(const struct rp_run_summary *sum, bool fail_on_flaky,
+                      const struct rp_error *why)
+{
+    if (sum->sessions.failed || (fail_on_flaky && sum->sessions.flaky)) {
+        return RP_EXIT_MISMATCH;
+    }
+    if (sum->sessions.infra && why) {
+        fprintf(stderr, "reprise: %s\n", why->msg[0] ? why->msg : rp_code_str(why->code));
+        return RP_EXIT_TARGET;
+    }
+    if (sum->sessions.infra) {
+        fprintf(stderr,
+                "reprise: %" PRIu64 " session%s failed on the infrastructure (no response, or a "
+                "gateway's 502, 503 or 504) and nothing else failed\n",
+                sum->sessions.infra, sum->sessions.infra == 1 ? "" : "s");
+        return RP_EXIT_TARGET;
+    }
+    return RP_EXIT_OK;
 }
 
 int cli_usage_error(const char *cmd, const char *fmt, ...)

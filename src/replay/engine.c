@@ -8,7 +8,8 @@
  * each recorded exchange: build the live request (session.c), wait for a rate token, send,
  * observe the response for later correlations, report. At most `concurrency` sessions run at
  * once; the others wait their turn. A transport failure stops the session; its remaining
- * exchanges are reported as skipped.
+ * exchanges are reported as skipped. A session whose attempt failed (the retry callback says
+ * so) starts again from its start, in a new tenant, before any session not yet started.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -169,14 +170,72 @@ static bool take_slot(struct rp_replay *r)
     return true;
 }
 
+/* ----- retries: a failed session again, from its start, in a new tenant ---------------------- */
+
+/*
+ * Whether s, whose attempt just ended, runs again: retries left, the run neither cancelled nor
+ * out of --max-requests (a retry that could send nothing would pass by skipping), and the
+ * caller's checker says the attempt failed.
+ */
+static bool retry_wanted(struct rp_replay *r, const struct rp__replay_session *s)
+{
+    if (r->keep_sessions || r->cancel || r->o.dry_run || s->attempt >= r->o.retries ||
+        !r->o.retry) {
+        return false;
+    }
+    if (!r->o.retry(r->o.ud, s->name, s->attempt)) {
+        return false;
+    }
+    if (r->o.max_requests && r->sent >= r->o.max_requests) {
+        rp__replay_log(r, RP_LOG_WARN, "%s: failed; no retry: --max-requests %llu reached", s->name,
+                       (unsigned long long)r->o.max_requests);
+        return false;
+    }
+    return true;
+}
+
+static void retry_push(struct rp_replay *r, const struct rp__replay_session *s)
+{
+    if (r->n_retryq == r->cap_retryq) {
+        r->cap_retryq = r->cap_retryq ? r->cap_retryq * 2 : 8;
+        r->retryq = rp_xreallocarray(r->retryq, r->cap_retryq, sizeof(*r->retryq));
+    }
+    r->retryq[r->n_retryq++] =
+        (struct rp__replay_retry){.rec = s->rec, .no = s->no, .attempt = s->attempt + 1};
+    rp__replay_log(r, RP_LOG_INFO, "%s: failed; retry %u of %u, from its start in a new tenant",
+                   s->name, s->attempt + 1, r->o.retries);
+}
+
+/* A cancelled run starts no retry: the sessions waiting for one end as they are. */
+static void retry_drop(struct rp_replay *r)
+{
+    for (size_t i = 0; i < r->n_retryq; i++) {
+        if (r->o.on_session_end) {
+            char name[sizeof(((struct rp__replay_session *)0)->name)];
+            snprintf(name, sizeof(name), "%s#%u", r->retryq[i].rec->name, r->retryq[i].no);
+            r->o.on_session_end(r->o.ud, name);
+        }
+    }
+    r->n_retryq = 0;
+}
+
+/* Sessions wait to start: retries first, then the run's own. */
+static bool more_to_start(const struct rp_replay *r)
+{
+    return !r->cancelled && (r->n_retryq > 0 || r->next_session < r->n_sessions);
+}
+
 /*
  * A finished session keeps nothing: its reports went out exchange by exchange, so its slot,
  * handle, cookie jar, correlation state and buffers are freed now. The run's memory is then
- * bounded by its concurrency, not by how many sessions it runs.
+ * bounded by its concurrency, not by how many sessions it runs. A session to retry is not
+ * finished: it waits for its next attempt, which on_session_end follows.
  */
 static void session_end(struct rp_replay *r, struct rp__replay_session *s)
 {
-    if (r->o.on_session_end) {
+    if (retry_wanted(r, s)) {
+        retry_push(r, s);
+    } else if (r->o.on_session_end) {
         r->o.on_session_end(r->o.ud, s->name);
     }
     if (r->keep_sessions) {
@@ -306,15 +365,28 @@ static rp_code complete(struct rp__replay_session *s, CURLcode cc, struct rp_err
     return advance(s, err);
 }
 
-/* Starts sessions until `concurrency` are active. */
+/* Starts sessions until `concurrency` are active: retries first, so that a session's attempts
+ * follow each other and what reports keep of it until its verdict does not pile up. */
 static rp_code fill_sessions(struct rp_replay *r, struct rp_error *err)
 {
-    while (r->active < r->o.concurrency && r->next_session < r->n_sessions && !r->cancelled) {
+    if (r->cancelled) {
+        retry_drop(r);
+    }
+    while (r->active < r->o.concurrency && more_to_start(r)) {
         /* Sessions are made as they start, in order: copy k of recording i is number
          * k * n_recs + i + 1. Fewer than `concurrency` are active, so a slot is free. */
-        size_t idx = r->next_session++;
-        struct rp__replay_session *s =
-            rp__replay_session_new(r, &r->recs[idx % r->n_recs], (unsigned)idx + 1);
+        struct rp__replay_session *s;
+        size_t idx = 0;
+        if (r->n_retryq) {
+            struct rp__replay_retry q = r->retryq[0];
+            memmove(r->retryq, r->retryq + 1, (r->n_retryq - 1) * sizeof(*r->retryq));
+            r->n_retryq--;
+            s = rp__replay_session_new(r, q.rec, q.no);
+            s->attempt = q.attempt;
+        } else {
+            idx = r->next_session++;
+            s = rp__replay_session_new(r, &r->recs[idx % r->n_recs], (unsigned)idx + 1);
+        }
         size_t slot = r->keep_sessions ? idx : 0;
         while (slot < r->n_slots && r->sessions[slot]) {
             slot++;
@@ -347,7 +419,7 @@ static rp_code drain_waiting(struct rp_replay *r, struct rp_error *err)
 static rp_code loop(struct rp_replay *r, struct rp_error *err)
 {
     rp_code rc = fill_sessions(r, err);
-    while (!rc && (r->active > 0 || (r->next_session < r->n_sessions && !r->cancelled))) {
+    while (!rc && (r->active > 0 || more_to_start(r))) {
         bool end = false;
         rc = rp__replay_cancel_step(r, &end, err);
         if (rc || end) {
@@ -375,7 +447,7 @@ static rp_code loop(struct rp_replay *r, struct rp_error *err)
         if (!rc) {
             rc = fill_sessions(r, err);
         }
-        if (rc || (r->active == 0 && (r->next_session >= r->n_sessions || r->cancelled))) {
+        if (rc || (r->active == 0 && !more_to_start(r))) {
             break;
         }
         /* Sleep until a socket is ready, libcurl's timer, or the next rate slot; a quarter
@@ -414,6 +486,10 @@ rp_code rp_replay_new(const struct rp_replay_opts *opts, struct rp_replay **out,
     }
     if (opts->rate < 0) {
         return rp_error_set(err, RP_EUSAGE, "--rate must not be negative");
+    }
+    if (opts->retries > RP_REPLAY_MAX_RETRIES) {
+        return rp_error_set(err, RP_EUSAGE, "--retries wants 0 to %u, got %u",
+                            RP_REPLAY_MAX_RETRIES, opts->retries);
     }
     struct rp_status_set stop_on = {{0}};
     if (opts->stop_on) {
@@ -504,6 +580,7 @@ void rp_replay_free(struct rp_replay *r)
     pairs_cleanup(&r->binds);
     pairs_cleanup(&r->consts);
     free(r->waiting);
+    free(r->retryq);
     free(r->target);
     free(r);
 }
@@ -587,10 +664,43 @@ const char *rp_replay_run_id(const struct rp_replay *r)
     return r->run_id;
 }
 
+/*
+ * A retry runs in a new tenant, or it is no fair retry: refused (RP_EUSAGE) when a --tenant
+ * template would give every attempt the same tenant, or with --same-tenant.
+ */
+static rp_code retry_tenants_check(const struct rp_replay *r, struct rp_error *err)
+{
+    if (!r->o.retries) {
+        return RP_OK;
+    }
+    if (!r->o.retry) {
+        return rp_error_set(err, RP_EUSAGE, "retries need a retry callback");
+    }
+    if (r->o.same_tenant) {
+        return rp_error_set(err, RP_EUSAGE,
+                            "--retries with --same-tenant: a retry would run in the tenant the "
+                            "failed attempt left behind");
+    }
+    for (size_t i = 0; i < r->tenants.n; i++) {
+        const char *to = r->tenants.v[i].to;
+        if (!strstr(to, "{session}") && !strstr(to, "{uuid}")) {
+            return rp_error_set(err, RP_EUSAGE,
+                                "--retries with --tenant %s=%s: a retry needs a new tenant; put "
+                                "{session} or {uuid} in it",
+                                r->tenants.v[i].from, to);
+        }
+    }
+    return RP_OK;
+}
+
 rp_code rp_replay_run(struct rp_replay *r, struct rp_error *err)
 {
     if (r->n_recs == 0) {
         return rp_error_set(err, RP_EUSAGE, "no recording to replay");
+    }
+    rp_code trc = retry_tenants_check(r, err);
+    if (trc) {
+        return trc;
     }
     /* Everything that can be wrong with the input is found before the first request. */
     for (size_t i = 0; i < r->n_recs; i++) {
@@ -657,6 +767,7 @@ rp_code rp_replay_run(struct rp_replay *r, struct rp_error *err)
     r->n_slots = r->keep_sessions ? r->n_sessions : r->o.concurrency;
     r->sessions = rp_xcalloc(r->n_slots ? r->n_slots : 1, sizeof(*r->sessions));
     rp_code rc = loop(r, err);
+    retry_drop(r); /* none left but on a cancel or an error */
     if (rc) {
         return rc;
     }

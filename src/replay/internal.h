@@ -70,6 +70,13 @@ struct rp__replay_rec {
 
 struct rp__replay_session;
 
+/* A session to run again: its recording, number and next attempt. */
+struct rp__replay_retry {
+    struct rp__replay_rec *rec;
+    unsigned no;
+    unsigned attempt;
+};
+
 struct rp_replay {
     struct rp_replay_opts o;
     char run_id[16];
@@ -112,6 +119,10 @@ struct rp_replay {
     bool has_stop_on;
     uint64_t sent;   /* requests sent (or queued for a rate slot) so far */
     uint64_t capped; /* steps SKIPPED by --max-requests */
+    /* Retries (opts.retries): sessions to run again, started before any new one (engine.c).
+     * At most `concurrency` wait: each comes from a session that just ended. */
+    struct rp__replay_retry *retryq;
+    size_t n_retryq, cap_retryq;
 };
 
 /* Logs one line through the run's log callback, when it has one. */
@@ -132,6 +143,7 @@ struct rp__replay_session {
     struct rp_replay *r;
     struct rp__replay_rec *rec;
     unsigned no;
+    unsigned attempt; /* 0, or K for its K-th retry: its tenant's {session} is "N-rK" */
     char name[160];
     enum rp__replay_state state;
 

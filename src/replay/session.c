@@ -163,6 +163,7 @@ void rp__replay_emit(struct rp__replay_session *s, enum rp_replay_status st, rp_
         .message = msg,
         .latency_us = latency_us,
         .teardown = s->in_teardown,
+        .attempt = s->attempt,
     };
     if (s->in_teardown) {
         ev.recording = s->rec->td->path;
@@ -382,8 +383,13 @@ rp_code rp__replay_session_start(struct rp__replay_session *s, struct rp_error *
         }
     }
     s->rw = rp_rewriter_new();
-    char session_no[16];
-    snprintf(session_no, sizeof(session_no), "%u", s->no);
+    /* A retry's tenant is new: "3-r1" for session 3's first retry, where {session} stands. */
+    char session_no[32];
+    if (s->attempt) {
+        snprintf(session_no, sizeof(session_no), "%u-r%u", s->no, s->attempt);
+    } else {
+        snprintf(session_no, sizeof(session_no), "%u", s->no);
+    }
     struct rp_template_ctx ctx = {
         .run_id = r->run_id,
         .session_id = session_no,

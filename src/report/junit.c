@@ -7,7 +7,10 @@
  * temporary file) and forgotten, so memory holds only the sessions running. The report is
  * written at end(), to PATH.tmp and renamed, so a CI job never reads half a report: the
  * totals, the finished sessions in the order they finished, then any still open (a run read
- * back from a results file, or one that stopped early) in order of first appearance.
+ * back from a results file, or one that stopped early) in order of first appearance. A session
+ * retried (--retries) keeps every attempt's results until its verdict (session_verdict), and
+ * shows one testcase per step, with the other attempts' failures inside as Maven Surefire
+ * writes a re-run test's (see struct jmerge).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -27,17 +30,27 @@ struct jcase {
     uint64_t time_us;
     enum rp_outcome outcome;
     size_t n_mismatches;
-    char *text; /* FAIL: mismatch lines; ERROR, SKIPPED: the reason; else NULL */
-    bool leak;  /* FAIL of the isolation probe's check (`reprise probe`), not of a shape */
+    char *text;       /* FAIL: mismatch lines; ERROR, SKIPPED: the reason; else NULL */
+    bool leak;        /* FAIL of the isolation probe's check (`reprise probe`), not of a shape */
+    uint64_t seq;     /* the recorded step: the same in every attempt */
+    unsigned attempt; /* 0, or the retry it came from (--retries) */
+    unsigned status;  /* the live status, 0 without a response */
+    bool infra;       /* rp_verdict_infra(): written as an <error> */
+    char *slow;       /* over its latency budget: "slow: 840 ms, recorded 95 ms, ..."; else NULL */
 };
 
 struct jsuite {
     char *name;
     int64_t start_us;
-    uint64_t time_us;
-    uint64_t failures, errors, skipped;
-    struct jcase *cases;
+    struct jcase *cases; /* every attempt's, in the order they came */
     size_t n, cap;
+    unsigned attempts; /* 1 + the highest attempt among the cases */
+    bool flaky;        /* the session's verdict (session_verdict): flaky */
+};
+
+/* A suite's counts, over the testcases it shows (see struct jmerge). */
+struct jcounts {
+    uint64_t tests, failures, errors, skipped, time_us;
 };
 
 struct junit {
@@ -48,7 +61,7 @@ struct junit {
     size_t n, cap;
     size_t last; /* the suite used last: a session's results usually come together */
     FILE *spill; /* the finished sessions' testsuites; NULL until one finished */
-    uint64_t spilled_tests, spilled_failures, spilled_errors, spilled_skipped;
+    struct jcounts spilled;
 };
 
 /* ----- collecting -------------------------------------------------------------------------- */
@@ -108,6 +121,17 @@ static rp_code junit_begin(void *ctx, const struct rp_run_info *run, struct rp_e
     return RP_OK;
 }
 
+/* The testcase's latency note, for its <system-out>: a new string, or NULL when not slow. */
+static char *slow_note(const struct rp_verdict *v)
+{
+    if (!v->slow) {
+        return NULL;
+    }
+    char text[160], note[176];
+    snprintf(note, sizeof(note), "slow: %s", rp_verdict_slow_text(v, text, sizeof(text)));
+    return rp_xstrdup(note);
+}
+
 static rp_code junit_result(void *ctx, const struct rp_verdict *res, struct rp_error *err)
 {
     (void)err;
@@ -139,8 +163,11 @@ static rp_code junit_result(void *ctx, const struct rp_verdict *res, struct rp_e
     if (room) {
         add_capped(&b, ex && ex->req.url ? rp__report_url_shown(ex->req.url, j->target) : "-");
     }
-    struct jcase c = {.outcome = res->outcome};
+    struct jcase c = {.outcome = res->outcome, .seq = res->recorded_seq};
+    c.attempt = res->attempt < RP_REPLAY_MAX_RETRIES ? res->attempt : RP_REPLAY_MAX_RETRIES;
     c.leak = res->n_checks > 0 && strcmp(res->checks[0].name, "isolation") == 0;
+    c.status = ex && ex->has_response ? ex->resp.status : 0;
+    c.infra = rp_verdict_infra(res);
     c.name = rp_buf_take(&b, NULL);
     if (ex && res->outcome != RP_OUTCOME_SKIPPED && res->outcome != RP_OUTCOME_CANCELLED) {
         c.time_us = ex->duration_us;
@@ -180,17 +207,145 @@ static rp_code junit_result(void *ctx, const struct rp_verdict *res, struct rp_e
         c.text = rp_buf_take(&b, NULL);
     }
     rp_buf_cleanup(&b);
+    c.slow = slow_note(res);
 
     if (s->n == s->cap) {
         s->cap = s->cap ? s->cap * 2 : 16;
         s->cases = rp_xreallocarray(s->cases, s->cap, sizeof(*s->cases));
     }
     s->cases[s->n++] = c;
-    s->time_us += c.time_us;
-    s->failures += res->outcome == RP_OUTCOME_FAIL || res->outcome == RP_OUTCOME_UNSAFE;
-    s->errors += res->outcome == RP_OUTCOME_ERROR;
-    s->skipped += res->outcome == RP_OUTCOME_SKIPPED || res->outcome == RP_OUTCOME_CANCELLED;
+    if (c.attempt >= s->attempts) {
+        s->attempts = c.attempt + 1;
+    }
     return RP_OK;
+}
+
+/* The session's verdict: a flaky one shows its passing attempt, with the failed ones inside. */
+static rp_code junit_session_verdict(void *ctx, const struct rp_session_result *res,
+                                     struct rp_error *err)
+{
+    (void)err;
+    struct junit *j = ctx;
+    size_t n = strlen(res->session);
+    for (size_t i = 0; i < j->n; i++) {
+        const char *name = j->suites[i].name;
+        /* Its main suite and its teardown's ("demo-checkout#1 teardown"). */
+        if (strncmp(name, res->session, n) == 0 &&
+            (name[n] == '\0' || strcmp(name + n, " teardown") == 0)) {
+            j->suites[i].flaky = res->verdict == RP_SESSION_FLAKY;
+        }
+    }
+    return RP_OK;
+}
+
+/* ----- attempts: a session's retries merged into one testcase per step ----------------------- */
+
+/*
+ * A session retried (--retries) has a case per step per attempt; JUnit shows one testcase per
+ * step, as Maven Surefire does for a test it re-ran. Flaky (an attempt passed after failures):
+ * the passing attempt's case, with a <flakyFailure> or <flakyError> per earlier attempt where
+ * the step failed. Otherwise: the step's first failure (or, when it never failed, its first
+ * attempt's case), with a <rerunFailure> or <rerunError> per later attempt where it failed.
+ * The steps of every attempt come in the same order, so the k-th case of one attempt is the
+ * k-th of another, unless an attempt was cut short (then its step is looked for by seq).
+ */
+struct jmerge {
+    const struct jsuite *s;
+    size_t *idx[RP_REPLAY_MAX_RETRIES + 1]; /* per attempt: its cases' indices, in order */
+    size_t len[RP_REPLAY_MAX_RETRIES + 1];
+    unsigned skeleton; /* the attempt whose cases give the testcases and their order */
+};
+
+static void merge_init(struct jmerge *m, const struct jsuite *s)
+{
+    memset(m, 0, sizeof(*m));
+    m->s = s;
+    unsigned attempts = s->attempts ? s->attempts : 1;
+    for (size_t i = 0; i < s->n; i++) {
+        unsigned a = s->cases[i].attempt;
+        if (!m->idx[a]) {
+            m->idx[a] = rp_xcalloc(s->n, sizeof(*m->idx[a]));
+        }
+        m->idx[a][m->len[a]++] = i;
+    }
+    /* Flaky: the last attempt (the one that passed); else the first. One with no case (a
+     * teardown that did not run in it): the nearest that has some. */
+    m->skeleton = s->flaky ? attempts - 1 : 0;
+    for (unsigned d = 0; d < attempts && m->len[m->skeleton] == 0; d++) {
+        m->skeleton = s->flaky ? attempts - 1 - d : d;
+    }
+}
+
+static void merge_cleanup(struct jmerge *m)
+{
+    for (size_t a = 0; a <= RP_REPLAY_MAX_RETRIES; a++) {
+        free(m->idx[a]);
+    }
+}
+
+/* Attempt a's case of the step at position k of the skeleton (seq), or NULL. */
+static const struct jcase *merge_match(const struct jmerge *m, unsigned a, size_t k, uint64_t seq)
+{
+    if (k < m->len[a] && m->s->cases[m->idx[a][k]].seq == seq) {
+        return &m->s->cases[m->idx[a][k]];
+    }
+    for (size_t i = 0; i < m->len[a]; i++) {
+        if (m->s->cases[m->idx[a][i]].seq == seq) {
+            return &m->s->cases[m->idx[a][i]];
+        }
+    }
+    return NULL;
+}
+
+/* A failure or an error: what a retry re-runs, and what an attempt's testcase shows. */
+static bool case_failed(const struct jcase *c)
+{
+    return c && (c->outcome == RP_OUTCOME_FAIL || c->outcome == RP_OUTCOME_UNSAFE ||
+                 c->outcome == RP_OUTCOME_ERROR);
+}
+
+/* The case testcase k shows, and in *out_attempt its attempt. */
+static const struct jcase *merge_primary(const struct jmerge *m, size_t k, unsigned *out_attempt)
+{
+    const struct jcase *sk = &m->s->cases[m->idx[m->skeleton][k]];
+    *out_attempt = m->skeleton;
+    if (m->s->flaky) {
+        return sk;
+    }
+    for (unsigned a = 0; a < m->s->attempts; a++) {
+        const struct jcase *c = merge_match(m, a, k, sk->seq);
+        if (case_failed(c)) {
+            *out_attempt = a;
+            return c;
+        }
+    }
+    return sk;
+}
+
+/* An <error> rather than a <failure>: no response, or a gateway's 502, 503 or 504. */
+static bool case_is_error(const struct jcase *c)
+{
+    return c->outcome == RP_OUTCOME_ERROR || (c->outcome == RP_OUTCOME_FAIL && c->infra);
+}
+
+static void suite_counts(const struct jsuite *s, struct jcounts *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (s->n == 0) {
+        return;
+    }
+    struct jmerge m;
+    merge_init(&m, s);
+    for (size_t k = 0; k < m.len[m.skeleton]; k++) {
+        unsigned a;
+        const struct jcase *c = merge_primary(&m, k, &a);
+        out->tests++;
+        out->time_us += c->time_us;
+        out->errors += case_is_error(c);
+        out->failures += case_failed(c) && !case_is_error(c);
+        out->skipped += c->outcome == RP_OUTCOME_SKIPPED || c->outcome == RP_OUTCOME_CANCELLED;
+    }
+    merge_cleanup(&m);
 }
 
 /* ----- writing ----------------------------------------------------------------------------- */
@@ -256,53 +411,146 @@ static void put_seconds(FILE *f, uint64_t us)
     fprintf(f, "%" PRIu64 ".%03" PRIu64, ms / 1000, ms % 1000);
 }
 
-static void put_case(FILE *f, const char *suite, const struct jcase *c)
+/* A slow step's latency note, as the testcase's standard output (a warning, which JUnit has no
+ * element for; with --fail-on-slow it is in the failure too). */
+static void put_slow_note(FILE *f, const struct jcase *c)
 {
+    if (c->slow) {
+        fputs("      <system-out>", f);
+        put_xml(f, c->slow, false);
+        fputs("</system-out>\n", f);
+    }
+}
+
+/* Writes the message and type attributes of c's failure or error; prefix (may be NULL) goes
+ * before the message ("attempt 1 of 3: "). */
+static void put_failure_attrs(FILE *f, const struct jcase *c, const char *prefix)
+{
+    char msg[64];
+    const char *type = "shape";
+    const char *text = msg;
+    if (c->outcome == RP_OUTCOME_FAIL && c->leak) {
+        snprintf(msg, sizeof(msg), "leak");
+        type = "isolation";
+    } else if (c->outcome == RP_OUTCOME_FAIL && c->infra) {
+        snprintf(msg, sizeof(msg), "status %u: %zu mismatch%s", c->status, c->n_mismatches,
+                 c->n_mismatches == 1 ? "" : "es");
+        type = "gateway";
+    } else if (c->outcome == RP_OUTCOME_FAIL) {
+        snprintf(msg, sizeof(msg), "%zu mismatch%s", c->n_mismatches,
+                 c->n_mismatches == 1 ? "" : "es");
+    } else {
+        text = c->text ? c->text : "";
+        type = c->outcome == RP_OUTCOME_UNSAFE ? "unsafe" : "target";
+    }
+    fputs(" message=\"", f);
+    if (prefix) {
+        put_xml(f, prefix, true);
+    }
+    put_xml(f, text, true);
+    fprintf(f, "\" type=\"%s\"", type);
+}
+
+/*
+ * Writes the other attempts' failures of the step of testcase k, as Surefire does for a re-run
+ * test: of the kind errors (want_error) or failures, each an element with the failure's message
+ * and type and its text as the stackTrace.
+ */
+static void put_attempts(FILE *f, const struct jmerge *m, size_t k, unsigned primary,
+                         bool want_error)
+{
+    const struct jsuite *s = m->s;
+    uint64_t seq = s->cases[m->idx[m->skeleton][k]].seq;
+    const char *el = s->flaky ? (want_error ? "flakyError" : "flakyFailure")
+                              : (want_error ? "rerunError" : "rerunFailure");
+    for (unsigned a = 0; a < s->attempts; a++) {
+        const struct jcase *c = merge_match(m, a, k, seq);
+        if (a == primary || (s->flaky ? a > primary : a < primary) || !case_failed(c) ||
+            case_is_error(c) != want_error) {
+            continue;
+        }
+        char prefix[48];
+        snprintf(prefix, sizeof(prefix), "attempt %u of %u: ", a + 1, s->attempts);
+        fprintf(f, "      <%s", el);
+        put_failure_attrs(f, c, prefix);
+        fputs(">\n        <stackTrace>", f);
+        put_xml(f, c->text ? c->text : "", false);
+        fprintf(f, "</stackTrace>\n      </%s>\n", el);
+    }
+}
+
+/* Whether testcase k has other attempts' failures to show. */
+static bool has_attempts(const struct jmerge *m, size_t k, unsigned primary)
+{
+    const struct jsuite *s = m->s;
+    uint64_t seq = s->cases[m->idx[m->skeleton][k]].seq;
+    for (unsigned a = 0; a < s->attempts; a++) {
+        if (a != primary && (s->flaky ? a < primary : a > primary) &&
+            case_failed(merge_match(m, a, k, seq))) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * Writes testcase k: its case's outcome, and the other attempts' failures of its step, in the
+ * order Surefire's schema wants (failure, rerunFailure, flakyFailure, skipped, error,
+ * rerunError, flakyError).
+ */
+static void put_case(FILE *f, const char *suite, const struct jmerge *m, size_t k)
+{
+    unsigned primary;
+    const struct jcase *c = merge_primary(m, k, &primary);
     fputs("    <testcase classname=\"", f);
     put_xml(f, suite, true);
     fputs("\" name=\"", f);
     put_xml(f, c->name, true);
     fputs("\" time=\"", f);
     put_seconds(f, c->time_us);
-    switch (c->outcome) {
-    case RP_OUTCOME_PASS:
+    if (c->outcome == RP_OUTCOME_PASS && !c->slow && !has_attempts(m, k, primary)) {
         fputs("\"/>\n", f);
         return;
-    case RP_OUTCOME_FAIL:
-        if (c->leak) {
-            fputs("\">\n      <failure message=\"leak\" type=\"isolation\">", f);
-        } else {
-            fprintf(f, "\">\n      <failure message=\"%zu mismatch%s\" type=\"shape\">",
-                    c->n_mismatches, c->n_mismatches == 1 ? "" : "es");
-        }
+    }
+    fputs("\">\n", f);
+    bool error = case_is_error(c);
+    if (case_failed(c) && !error) {
+        /* FAIL, or UNSAFE: not sent, and a failure, since sending it would have acted on a
+         * recorded server value. */
+        fputs("      <failure", f);
+        put_failure_attrs(f, c, NULL);
+        fputc('>', f);
         put_xml(f, c->text ? c->text : "", false);
         fputs("</failure>\n", f);
-        break;
-    case RP_OUTCOME_ERROR:
-        fputs("\">\n      <error message=\"", f);
-        put_xml(f, c->text ? c->text : "", true);
-        fputs("\" type=\"target\"/>\n", f);
-        break;
-    case RP_OUTCOME_SKIPPED:
-    case RP_OUTCOME_CANCELLED: /* not a result: a CI counts it skipped, message "cancelled: …" */
-        fputs("\">\n      <skipped message=\"", f);
+    }
+    put_attempts(f, m, k, primary, false);
+    /* CANCELLED is not a result: a CI counts it skipped, its message "cancelled: …". */
+    if (c->outcome == RP_OUTCOME_SKIPPED || c->outcome == RP_OUTCOME_CANCELLED) {
+        fputs("      <skipped message=\"", f);
         put_xml(f, c->text ? c->text : "", true);
         fputs("\"/>\n", f);
-        break;
-    case RP_OUTCOME_UNSAFE:
-        /* Not sent, and a failure: sending it would have acted on a recorded server value. */
-        fputs("\">\n      <failure message=\"", f);
-        put_xml(f, c->text ? c->text : "", true);
-        fputs("\" type=\"unsafe\">", f);
-        put_xml(f, c->text ? c->text : "", false);
-        fputs("</failure>\n", f);
-        break;
     }
+    if (error && c->outcome == RP_OUTCOME_ERROR) {
+        fputs("      <error", f);
+        put_failure_attrs(f, c, NULL);
+        fputs("/>\n", f);
+    } else if (error) {
+        fputs("      <error", f); /* a gateway's 502, 503 or 504 */
+        put_failure_attrs(f, c, NULL);
+        fputc('>', f);
+        put_xml(f, c->text ? c->text : "", false);
+        fputs("</error>\n", f);
+    }
+    put_attempts(f, m, k, primary, true);
+    put_slow_note(f, c); /* after the errors, as the schema orders them */
     fputs("    </testcase>\n", f);
 }
 
-static void put_suite(FILE *f, const struct jsuite *s)
+/* Writes s and adds what it counts to *sum. */
+static void put_suite(FILE *f, const struct jsuite *s, struct jcounts *sum)
 {
+    struct jcounts n;
+    suite_counts(s, &n);
     /* JUnit's schema wants the timestamp without a zone; it is UTC. */
     char when[32];
     rp_time_format(s->start_us, when);
@@ -310,15 +558,24 @@ static void put_suite(FILE *f, const struct jsuite *s)
     fputs("  <testsuite name=\"", f);
     put_xml(f, s->name, true);
     fprintf(f,
-            "\" tests=\"%zu\" failures=\"%" PRIu64 "\" errors=\"%" PRIu64 "\" skipped=\"%" PRIu64
-            "\" time=\"",
-            s->n, s->failures, s->errors, s->skipped);
-    put_seconds(f, s->time_us);
+            "\" tests=\"%" PRIu64 "\" failures=\"%" PRIu64 "\" errors=\"%" PRIu64
+            "\" skipped=\"%" PRIu64 "\" time=\"",
+            n.tests, n.failures, n.errors, n.skipped);
+    put_seconds(f, n.time_us);
     fprintf(f, "\" timestamp=\"%s\">\n", when);
-    for (size_t i = 0; i < s->n; i++) {
-        put_case(f, s->name, &s->cases[i]);
+    if (s->n) {
+        struct jmerge m;
+        merge_init(&m, s);
+        for (size_t k = 0; k < m.len[m.skeleton]; k++) {
+            put_case(f, s->name, &m, k);
+        }
+        merge_cleanup(&m);
     }
     fputs("  </testsuite>\n", f);
+    sum->tests += n.tests;
+    sum->failures += n.failures;
+    sum->errors += n.errors;
+    sum->skipped += n.skipped;
 }
 
 static void suite_free(struct jsuite *s)
@@ -326,6 +583,7 @@ static void suite_free(struct jsuite *s)
     for (size_t k = 0; k < s->n; k++) {
         free(s->cases[k].name);
         free(s->cases[k].text);
+        free(s->cases[k].slow);
     }
     free(s->cases);
     free(s->name);
@@ -350,15 +608,11 @@ static rp_code junit_session_end(void *ctx, const char *session, struct rp_error
         }
     }
     struct jsuite *s = &j->suites[i];
-    put_suite(j->spill, s);
+    put_suite(j->spill, s, &j->spilled);
     if (ferror(j->spill)) {
         return rp_error_set(err, RP_EIO, "%s: cannot write to a temporary file: %s", j->path,
                             strerror(errno));
     }
-    j->spilled_tests += s->n;
-    j->spilled_failures += s->failures;
-    j->spilled_errors += s->errors;
-    j->spilled_skipped += s->skipped;
     suite_free(s);
     memmove(s, s + 1, (j->n - i - 1) * sizeof(*s));
     j->n--;
@@ -387,24 +641,26 @@ static bool put_spilled(FILE *f, FILE *spill)
 
 static bool put_document(FILE *f, const struct junit *j, uint64_t wall_us)
 {
-    uint64_t tests = j->spilled_tests, failures = j->spilled_failures, errors = j->spilled_errors,
-             skipped = j->spilled_skipped;
+    struct jcounts t = j->spilled;
     for (size_t i = 0; i < j->n; i++) {
-        tests += j->suites[i].n;
-        failures += j->suites[i].failures;
-        errors += j->suites[i].errors;
-        skipped += j->suites[i].skipped;
+        struct jcounts n;
+        suite_counts(&j->suites[i], &n);
+        t.tests += n.tests;
+        t.failures += n.failures;
+        t.errors += n.errors;
+        t.skipped += n.skipped;
     }
     fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", f);
     fprintf(f,
             "<testsuites name=\"reprise\" tests=\"%" PRIu64 "\" failures=\"%" PRIu64
             "\" errors=\"%" PRIu64 "\" skipped=\"%" PRIu64 "\" time=\"",
-            tests, failures, errors, skipped);
+            t.tests, t.failures, t.errors, t.skipped);
     put_seconds(f, wall_us);
     fputs("\">\n", f);
     bool ok = put_spilled(f, j->spill);
+    struct jcounts unused = {0};
     for (size_t i = 0; i < j->n; i++) {
-        put_suite(f, &j->suites[i]);
+        put_suite(f, &j->suites[i], &unused);
     }
     fputs("</testsuites>\n", f);
     return ok;
@@ -487,6 +743,7 @@ static const struct rp_sink_ops junit_ops = {
     .end = junit_end,
     .free = junit_free,
     .session_end = junit_session_end,
+    .session_verdict = junit_session_verdict,
 };
 
 void rp_sink_junit(struct rp_sink *sink, const char *path)

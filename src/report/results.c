@@ -76,6 +76,26 @@ static rp_code results_begin(void *ctx, const struct rp_run_info *run, struct rp
     return rc;
 }
 
+/* The latency check's figures, "latency": {"recorded_us", "baseline_us", "slow"}, each only
+ * when known (or true); nothing when none is. */
+static void add_latency(cJSON *c, const struct rp_verdict *v)
+{
+    if (!v->recorded_us && !v->baseline_us && !v->slow) {
+        return;
+    }
+    cJSON *l = cJSON_CreateObject();
+    cJSON_AddItemToObject(c, "latency", l);
+    if (v->recorded_us) {
+        cJSON_AddItemToObject(l, "recorded_us", cJSON_CreateNumber((double)v->recorded_us));
+    }
+    if (v->baseline_us) {
+        cJSON_AddItemToObject(l, "baseline_us", cJSON_CreateNumber((double)v->baseline_us));
+    }
+    if (v->slow) {
+        cJSON_AddItemToObject(l, "slow", cJSON_CreateTrue());
+    }
+}
+
 /* Builds the "check" object for v. */
 static rp_code check_json(const struct rp_verdict *v, cJSON **out, struct rp_error *err)
 {
@@ -90,6 +110,9 @@ static rp_code check_json(const struct rp_verdict *v, cJSON **out, struct rp_err
     cJSON_AddItemToObject(c, "outcome", cJSON_CreateString(outcome));
     if (v->teardown) {
         cJSON_AddItemToObject(c, "teardown", cJSON_CreateTrue());
+    }
+    if (v->attempt) { /* a retry's (--retries); the first attempt's say nothing */
+        cJSON_AddItemToObject(c, "attempt", cJSON_CreateNumber((double)v->attempt));
     }
     if (v->error) {
         cJSON_AddItemToObject(c, "error", json_str(v->error));
@@ -123,6 +146,7 @@ static rp_code check_json(const struct rp_verdict *v, cJSON **out, struct rp_err
             cJSON_AddItemToObject(o, "what", json_str(e->what));
         }
     }
+    add_latency(c, v);
     if (v->shape) {
         char *text = rp_shape_to_json(v->shape);
         cJSON *s = cJSON_Parse(text);
@@ -389,6 +413,39 @@ static rp_code read_notes(const cJSON *obj, struct rp_verdict *v, struct rp_erro
     return RP_OK;
 }
 
+/* A non-negative integer a JSON number carries exactly (2^53 at most) into *out. */
+static bool json_u64(const cJSON *j, uint64_t *out)
+{
+    if (!cJSON_IsNumber(j) || j->valuedouble < 0 || j->valuedouble > 9007199254740992.0 ||
+        j->valuedouble != (double)(uint64_t)j->valuedouble) {
+        return false;
+    }
+    *out = (uint64_t)j->valuedouble;
+    return true;
+}
+
+/* Reads the optional latency figures ("latency": {"recorded_us", "baseline_us"}) into v; "slow"
+ * is not read: the latency check judges again. */
+static rp_code read_latency(const cJSON *obj, struct rp_verdict *v, struct rp_error *err)
+{
+    if (!obj || cJSON_IsNull(obj)) {
+        return RP_OK;
+    }
+    if (!cJSON_IsObject(obj)) {
+        return rp_error_set(err, RP_EFORMAT, "\"check.latency\" is not an object");
+    }
+    static const char *const keys[] = {"recorded_us", "baseline_us"};
+    uint64_t *dst[] = {&v->recorded_us, &v->baseline_us};
+    for (size_t i = 0; i < 2; i++) {
+        const cJSON *j = cJSON_GetObjectItemCaseSensitive(obj, keys[i]);
+        if (j && !json_u64(j, dst[i])) {
+            return rp_error_set(err, RP_EFORMAT,
+                                "\"check.latency.%s\" is not a non-negative integer", keys[i]);
+        }
+    }
+    return RP_OK;
+}
+
 rp_code rp_results_read_verdict(const struct rp_exchange *ex, struct rp_verdict *out,
                                 struct rp_error *err)
 {
@@ -411,13 +468,10 @@ rp_code rp_results_read_verdict(const struct rp_exchange *ex, struct rp_verdict 
     v.own_session = rp_xstrdup(j->valuestring);
 
     j = cJSON_GetObjectItemCaseSensitive(check, "recorded_seq");
-    /* 2^53: the largest integer a JSON number carries exactly. */
-    if (!cJSON_IsNumber(j) || j->valuedouble < 0 || j->valuedouble > 9007199254740992.0 ||
-        j->valuedouble != (double)(uint64_t)j->valuedouble) {
+    if (!json_u64(j, &v.recorded_seq)) {
         rp_error_set(err, RP_EFORMAT, "\"check.recorded_seq\" is not a non-negative integer");
         goto out;
     }
-    v.recorded_seq = (uint64_t)j->valuedouble;
 
     j = cJSON_GetObjectItemCaseSensitive(check, "outcome");
     if (!cJSON_IsString(j) || !parse_outcome(j->valuestring, &v.outcome)) {
@@ -435,6 +489,16 @@ rp_code rp_results_read_verdict(const struct rp_exchange *ex, struct rp_verdict 
     }
     v.teardown = cJSON_IsTrue(j);
 
+    /* A retry's step (--retries) says which attempt; the first attempt's say nothing. */
+    j = cJSON_GetObjectItemCaseSensitive(check, "attempt");
+    if (j && (!cJSON_IsNumber(j) || j->valuedouble < 0 || j->valuedouble > RP_REPLAY_MAX_RETRIES ||
+              j->valuedouble != (double)(unsigned)j->valuedouble)) {
+        rp_error_set(err, RP_EFORMAT, "\"check.attempt\" is not an integer from 0 to %u",
+                     RP_REPLAY_MAX_RETRIES);
+        goto out;
+    }
+    v.attempt = j ? (unsigned)j->valuedouble : 0;
+
     j = cJSON_GetObjectItemCaseSensitive(check, "error");
     if (j && !cJSON_IsNull(j)) {
         if (!cJSON_IsString(j)) {
@@ -450,6 +514,9 @@ rp_code rp_results_read_verdict(const struct rp_exchange *ex, struct rp_verdict 
     }
     if (!rc) {
         rc = read_identity(cJSON_GetObjectItemCaseSensitive(check, "identity"), &v, err);
+    }
+    if (!rc) {
+        rc = read_latency(cJSON_GetObjectItemCaseSensitive(check, "latency"), &v, err);
     }
     if (rc) {
         goto out;
@@ -520,6 +587,28 @@ static rp_code read_end(const char *text, size_t n, struct rp_checker *c, struct
     return rc;
 }
 
+/* Opens path for reading, refusing a recording that is not a results file. */
+static rp_code open_results(const char *path, const struct rp_reader_opts *ropts,
+                            struct rp_reader **out, struct rp_error *err)
+{
+    struct rp_reader *r = NULL;
+    rp_code rc = rp_reader_open(path, ropts, &r, err);
+    if (rc) {
+        return rc;
+    }
+    const struct rp_rec_meta *m = rp_reader_meta(r);
+    if (!m->source_kind || strcmp(m->source_kind, "replay") != 0) {
+        rc = rp_error_set(err, RP_EFORMAT,
+                          "%s:1: not a results file (source kind %s; write one with 'reprise "
+                          "replay --results')",
+                          path, m->source_kind ? m->source_kind : "unknown");
+        rp_reader_free(r);
+        return rc;
+    }
+    *out = r;
+    return RP_OK;
+}
+
 rp_code rp_results_check(const char *path, struct rp_checker *c, rp_log_fn log, void *log_ud,
                          struct rp_error *err)
 {
@@ -530,18 +619,11 @@ rp_code rp_results_check(const char *path, struct rp_checker *c, rp_log_fn log, 
     struct rp_verdict v;
     rp_verdict_init(&v);
 
-    rp_code rc = rp_reader_open(path, &ropts, &r, err);
+    rp_code rc = open_results(path, &ropts, &r, err);
     if (rc) {
         goto out;
     }
     const struct rp_rec_meta *m = rp_reader_meta(r);
-    if (!m->source_kind || strcmp(m->source_kind, "replay") != 0) {
-        rc = rp_error_set(err, RP_EFORMAT,
-                          "%s:1: not a results file (source kind %s; write one with 'reprise "
-                          "replay --results')",
-                          path, m->source_kind ? m->source_kind : "unknown");
-        goto out;
-    }
     const char *const recs[] = {path};
     struct rp_run_info info = {
         .run_id = "diff",
@@ -579,5 +661,49 @@ out:
     rp_verdict_cleanup(&v);
     rp_exchange_cleanup(&ex);
     rp_reader_free(r);
+    return rc;
+}
+
+/* ----- a results file as a latency baseline ------------------------------------------------ */
+
+rp_code rp_results_baseline(const char *path, rp_log_fn log, void *log_ud, struct rp_baseline **out,
+                            struct rp_error *err)
+{
+    struct rp_reader_opts ropts = {.log = log, .log_ud = log_ud};
+    struct rp_reader *r = NULL;
+    struct rp_baseline *b = rp_baseline_new();
+    struct rp_exchange ex;
+    rp_exchange_init(&ex);
+    struct rp_verdict v;
+    rp_verdict_init(&v);
+
+    rp_code rc = open_results(path, &ropts, &r, err);
+    while (!rc) {
+        bool got = false;
+        rc = rp_reader_next(r, &ex, &got, err);
+        if (rc || !got) {
+            break;
+        }
+        rp_verdict_cleanup(&v);
+        rp_verdict_init(&v);
+        rc = rp_results_read_verdict(&ex, &v, err);
+        /* The latencies the run's own p50 and p95 count: main steps that got a response. */
+        bool answered = (v.outcome == RP_OUTCOME_PASS || v.outcome == RP_OUTCOME_FAIL) &&
+                        ex.has_response && !v.teardown;
+        if (!rc && answered) {
+            rc = rp_baseline_add(b, v.session, v.recorded_seq, ex.duration_us, err);
+        }
+        if (rc) {
+            rp_error_prefix(err, "%s:%llu", path, (unsigned long long)rp_reader_line(r));
+        }
+    }
+    if (!rc) {
+        *out = b;
+        b = NULL;
+    }
+    rp_verdict_cleanup(&v);
+    rp_exchange_cleanup(&ex);
+    rp_reader_free(r);
+    rp_baseline_free(b);
     return rc;
 }

@@ -340,6 +340,41 @@ static rp_code add_details(struct rp_buf *b, const struct rp_verdict *res, struc
     return rc;
 }
 
+/* True when v's slow note is already among its mismatches (--fail-on-slow). */
+static bool slow_is_mismatch(const struct rp_verdict *v)
+{
+    for (size_t i = 0; v->outcome == RP_OUTCOME_FAIL && i < v->mismatches.n; i++) {
+        if (v->mismatches.v[i].path && strcmp(v->mismatches.v[i].path, "slow") == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Appends the latency warning under a slow step that did not fail for it:
+ *       slow: 840 ms, recorded 95 ms, baseline 110 ms (×7.6) */
+static rp_code add_slow_note(struct terminal *t, struct rp_buf *b, const struct rp_verdict *v,
+                             struct rp_error *err)
+{
+    if (!v->slow || slow_is_mismatch(v)) {
+        return RP_OK;
+    }
+    char note[160];
+    return rp_buf_addf(b, err, "      %sslow%s: %s\n", t->color ? COLOR_YELLOW : "",
+                       t->color ? COLOR_RESET : "", rp_verdict_slow_text(v, note, sizeof(note)));
+}
+
+/* The session column: "demo-checkout#1", and "demo-checkout#1 r2" for its retry 2 (--retries),
+ * as its tenant ends in "-r2". */
+static const char *session_label(const struct rp_verdict *res, char *buf, size_t bufsz)
+{
+    if (!res->session || !res->attempt) {
+        return res->session ? res->session : "-";
+    }
+    snprintf(buf, bufsz, "%s r%u", res->session, res->attempt);
+    return buf;
+}
+
 /*
  * One line per exchange, in fixed columns:
  *   demo-checkout#1       3  POST   /api/login                                200      12.3 ms  ok
@@ -354,9 +389,10 @@ static rp_code terminal_result(void *ctx, const struct rp_verdict *res, struct r
     struct rp_buf *b = &t->line;
     rp_buf_reset(b);
 
+    char label[192];
     rp_code rc = rp_buf_adds(b, "  ", err);
     if (!rc) {
-        rc = add_clean(b, res->session ? res->session : "-", SIZE_MAX, COL_SESSION, err);
+        rc = add_clean(b, session_label(res, label, sizeof(label)), SIZE_MAX, COL_SESSION, err);
     }
     char num[24];
     const char *digits = u64_digits(res->recorded_seq, num);
@@ -411,6 +447,9 @@ static rp_code terminal_result(void *ctx, const struct rp_verdict *res, struct r
     if (!rc) {
         rc = add_details(b, res, err);
     }
+    if (!rc) {
+        rc = add_slow_note(t, b, res, err);
+    }
     if (!rc && res->teardown) {
         if (rp_buf_add(&t->td, b->data, b->len, NULL)) {
             t->td_dropped++;
@@ -453,6 +492,51 @@ static rp_code add_teardown(struct terminal *t, struct rp_buf *b, const struct r
                          sum->teardown.skipped);
     }
     return rc;
+}
+
+/* The sessions' verdicts over their attempts (--retries), when some session was judged. */
+static rp_code add_sessions(struct rp_buf *b, const struct rp_run_summary *sum,
+                            struct rp_error *err)
+{
+    if (sum->sessions.passed + sum->sessions.flaky + sum->sessions.failed + sum->sessions.infra ==
+        0) {
+        return RP_OK;
+    }
+    return rp_buf_addf(b, err,
+                       "sessions: %" PRIu64 " passed, %" PRIu64 " flaky, %" PRIu64
+                       " failed, %" PRIu64 " infrastructure\n",
+                       sum->sessions.passed, sum->sessions.flaky, sum->sessions.failed,
+                       sum->sessions.infra);
+}
+
+/*
+ * The latency budget's line under the summary, when there is something to say: the steps over
+ * budget, and with a baseline the run's p95 against the baseline's.
+ */
+static rp_code add_slow_summary(struct rp_buf *b, const struct rp_run_summary *sum,
+                                struct rp_error *err)
+{
+    if (!sum->slow && !sum->baseline_p95_us) {
+        return RP_OK;
+    }
+    rp_code rc = rp_buf_addf(b, err, "slow: %" PRIu64 " step%s over the latency budget", sum->slow,
+                             sum->slow == 1 ? "" : "s");
+    if (!rc && sum->baseline_p95_us) {
+        rc = rp_buf_adds(b, "; p95 ", err);
+        if (!rc) {
+            rc = add_ms(b, sum->p95_us, err);
+        }
+        if (!rc) {
+            rc = rp_buf_adds(b, " ms, baseline p95 ", err);
+        }
+        if (!rc) {
+            rc = add_ms(b, sum->baseline_p95_us, err);
+        }
+        if (!rc) {
+            rc = rp_buf_adds(b, sum->slow_p95 ? " ms: over budget" : " ms", err);
+        }
+    }
+    return rc ? rc : rp_buf_addc(b, '\n', err);
 }
 
 /*
@@ -519,6 +603,12 @@ static rp_code terminal_end(void *ctx, const struct rp_run_summary *sum, struct 
     }
     if (!rc) {
         rc = rp_buf_adds(&b, " ms\n", err);
+    }
+    if (!rc) {
+        rc = add_sessions(&b, sum, err);
+    }
+    if (!rc) {
+        rc = add_slow_summary(&b, sum, err);
     }
     if (!rc) {
         rc = add_unfinished(&b, sum, err);

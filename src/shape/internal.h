@@ -132,6 +132,24 @@ struct rp__schema *rp__schema_infer(const cJSON *v, size_t depth);
  * merged into it adds its values' schemas to the map's. */
 void rp__schema_union(struct rp__schema *a, struct rp__schema *b);
 
+/* ----- match.c ----------------------------------------------------------------------------- */
+
+/* The RP__T_* bit of a JSON value's type (a number is RP__T_NUMBER); 0 for none. */
+unsigned rp__type_of(const cJSON *v);
+/* True when v has one of the types (a whole number passes "integer"), as matching decides. */
+bool rp__type_ok(unsigned types, const cJSON *v);
+/* True when v must not be shown or kept: under a credential's name, or looking like a secret. */
+bool rp__value_hidden(const cJSON *v);
+/* True when v equals one of the enum's values, as matching decides. */
+bool rp__in_enum(const cJSON *values, const cJSON *v);
+
+/* ----- set.c ------------------------------------------------------------------------------- */
+
+/* The shape of exchange seq, borrowed from set and open to change (learn.c), or NULL. */
+struct rp_shape *rp__shapeset_get_mut(struct rp_shapeset *set, uint64_t seq);
+/* The label ("METHOD /path") of exchange seq, borrowed from set, or NULL. */
+const char *rp__shapeset_label(const struct rp_shapeset *set, uint64_t seq);
+
 /* ----- shape.c ----------------------------------------------------------------------------- */
 
 /*

@@ -143,7 +143,7 @@ static void report(struct match_ctx *c, const char *text)
     rp_buf_cleanup(&b);
 }
 
-static unsigned type_of(const cJSON *v)
+unsigned rp__type_of(const cJSON *v)
 {
     if (cJSON_IsObject(v)) {
         return RP__T_OBJECT;
@@ -175,9 +175,9 @@ static bool integral(double d)
     return d == (double)(int64_t)d;
 }
 
-static bool type_ok(unsigned types, const cJSON *v)
+bool rp__type_ok(unsigned types, const cJSON *v)
 {
-    unsigned t = type_of(v);
+    unsigned t = rp__type_of(v);
     if (types & t) {
         return true;
     }
@@ -192,7 +192,7 @@ static bool type_ok(unsigned types, const cJSON *v)
  * the one the tenant's session really got: mismatch text reaches terminals, JUnit files, CI
  * logs and results files.
  */
-static bool hidden(const cJSON *v)
+bool rp__value_hidden(const cJSON *v)
 {
     if (v->string) {
         size_t n = strlen(v->string);
@@ -215,7 +215,7 @@ static bool hidden(const cJSON *v)
 
 static void describe(struct rp_buf *b, const cJSON *v, bool with_type)
 {
-    if ((cJSON_IsString(v) || cJSON_IsNumber(v)) && hidden(v)) {
+    if ((cJSON_IsString(v) || cJSON_IsNumber(v)) && rp__value_hidden(v)) {
         char mask[48];
         char *num = cJSON_IsNumber(v) ? rp__json_print(v, false) : NULL;
         rp__secret_mask(num ? strlen(num) : strlen(v->valuestring), mask, sizeof(mask));
@@ -288,7 +288,7 @@ static bool json_equal(const cJSON *a, const cJSON *b, size_t depth)
     return !x && !y;
 }
 
-static bool in_enum(const cJSON *values, const cJSON *v)
+bool rp__in_enum(const cJSON *values, const cJSON *v)
 {
     const cJSON *e;
     cJSON_ArrayForEach(e, values)
@@ -440,13 +440,13 @@ static void match_value(struct match_ctx *c, const struct rp__schema *s, const c
     if (depth >= RP_MAX_JSON_DEPTH) {
         return;
     }
-    if (s->types && !type_ok(s->types, v)) {
+    if (s->types && !rp__type_ok(s->types, v)) {
         if (room(c)) {
             report_type(c, s->types, v);
         }
         return;
     }
-    if (s->enum_values && !in_enum(s->enum_values, v)) {
+    if (s->enum_values && !rp__in_enum(s->enum_values, v)) {
         if (room(c)) {
             report_enum(c, s->enum_values, v);
         }

@@ -121,6 +121,24 @@ const struct rp_shape *rp_shapeset_get(const struct rp_shapeset *set, uint64_t s
     return e ? set->v[e - 1].shape : NULL;
 }
 
+struct rp_shape *rp__shapeset_get_mut(struct rp_shapeset *set, uint64_t seq)
+{
+    if (set->n_slots == 0) {
+        return NULL;
+    }
+    size_t e = *slot_for(set, seq);
+    return e ? set->v[e - 1].shape : NULL;
+}
+
+const char *rp__shapeset_label(const struct rp_shapeset *set, uint64_t seq)
+{
+    if (set->n_slots == 0) {
+        return NULL;
+    }
+    size_t e = *slot_for(set, seq);
+    return e ? set->v[e - 1].label : NULL;
+}
+
 size_t rp_shapeset_count(const struct rp_shapeset *set)
 {
     return set->n;

@@ -245,3 +245,76 @@ Test(cli, record_takes_the_shared_redact_options, .init = cr_redirect_stderr)
     cr_assert_stderr_eq_str("reprise: record: --no-redact cannot go with --redact-header or "
                             "--redact-field\ntry 'reprise record --help'\n");
 }
+
+Test(cli, replay_and_diff_take_the_latency_budget_with_its_defaults)
+{
+    struct replay_opts o;
+    struct diff_opts d;
+    struct rp_error err = {0};
+    char *plain[] = {"replay", "a", "--target", "http://x", NULL};
+    cr_assert_eq(parse_replay_args(4, plain, &o, &err), RP_OK, "%s", err.msg);
+    cr_assert_float_eq(o.slow.factor, 3.0, 1e-9);
+    cr_assert_eq(o.slow.floor_us, 200000);
+    cr_assert_null(o.slow.baseline);
+    cr_assert_not(o.slow.fail);
+    replay_opts_cleanup(&o);
+    char *set[] = {"replay",    "a",          "--target",      "http://x",       "--slower",
+                   "2.5,100ms", "--baseline", "base.jsonl.gz", "--fail-on-slow", NULL};
+    cr_assert_eq(parse_replay_args(9, set, &o, &err), RP_OK, "%s", err.msg);
+    cr_assert_float_eq(o.slow.factor, 2.5, 1e-9);
+    cr_assert_eq(o.slow.floor_us, 100000);
+    cr_assert_str_eq(o.slow.baseline, "base.jsonl.gz");
+    cr_assert(o.slow.fail);
+    replay_opts_cleanup(&o);
+    char *diff[] = {"diff", "r.jsonl.gz", "--slower", "4", "--baseline", "b.jsonl.gz", NULL};
+    cr_assert_eq(parse_diff_args(6, diff, &d, &err), RP_OK, "%s", err.msg);
+    cr_assert_float_eq(d.slow.factor, 4.0, 1e-9);
+    cr_assert_eq(d.slow.floor_us, 200000, "the floor stays the default");
+    cr_assert_str_eq(d.slow.baseline, "b.jsonl.gz");
+    char *off[] = {"diff", "r.jsonl.gz", "--slower", "off", NULL};
+    cr_assert_eq(parse_diff_args(4, off, &d, &err), RP_OK, "%s", err.msg);
+    cr_assert_float_eq(d.slow.factor, 0.0, 1e-9);
+    static const char *const bad[] = {"0.5", "3,soon", "", "x3", "-2", "3,"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char *argv[] = {"diff", "r.jsonl.gz", "--slower", (char *)bad[i], NULL};
+        cr_assert_eq(parse_diff_args(4, argv, &d, &err), RP_EUSAGE, "'%s'", bad[i]);
+    }
+    cr_assert_str_eq(err.msg, "--slower wants FACTOR[,MIN] (3, 2.5,100ms) or off, got '3,'");
+}
+
+Test(cli, shape_learn_options)
+{
+    struct shape_opts so;
+    struct rp_error err = {0};
+    char *learn[] = {"shape",
+                     "a.jsonl.gz",
+                     "--learn",
+                     "--target",
+                     "http://x.test",
+                     "--runs",
+                     "5",
+                     "-T",
+                     "acme=acme-{run}-{session}",
+                     NULL};
+    cr_assert_eq(parse_shape_args(9, learn, &so, &err), RP_OK, "%s", err.msg);
+    cr_assert(so.learn);
+    cr_assert_str_eq(so.target, "http://x.test");
+    cr_assert_eq(so.runs, 5);
+    cr_assert_eq(so.n_tenants, 1);
+    cr_assert_eq(so.timeout_ms, 30000);
+    shape_opts_cleanup(&so);
+    char *dflt[] = {"shape", "a.jsonl.gz", "--learn", "-t", "http://x.test", NULL};
+    cr_assert_eq(parse_shape_args(5, dflt, &so, &err), RP_OK, "%s", err.msg);
+    cr_assert_eq(so.runs, 3);
+    shape_opts_cleanup(&so);
+    char *no_target[] = {"shape", "a.jsonl.gz", "--learn", NULL};
+    cr_assert_eq(parse_shape_args(3, no_target, &so, &err), RP_EUSAGE);
+    shape_opts_cleanup(&so);
+    char *no_learn[] = {"shape", "a.jsonl.gz", "--runs", "3", NULL};
+    cr_assert_eq(parse_shape_args(4, no_learn, &so, &err), RP_EUSAGE);
+    cr_assert(strstr(err.msg, "--runs only goes with --learn"), "%s", err.msg);
+    shape_opts_cleanup(&so);
+    char *zero[] = {"shape", "a.jsonl.gz", "--learn", "-t", "http://x.test", "--runs", "0", NULL};
+    cr_assert_eq(parse_shape_args(7, zero, &so, &err), RP_EUSAGE);
+    shape_opts_cleanup(&so);
+}

@@ -928,3 +928,169 @@ Test(report, latency_clamps_huge_values_but_keeps_the_exact_maximum)
     uint64_t p60 = rp_latency_quantile(&l, 0.6);
     cr_assert(p60 > 1000 && p60 <= UINT64_MAX);
 }
+
+/* ----- latency budgets --------------------------------------------------------------------- */
+
+/* A slow pass (840 ms, recorded 95, baseline 110), a pass in budget and an error. */
+struct slow_three {
+    struct rp_exchange ex[3];
+    struct rp_verdict res[3];
+};
+
+static void slow_three_init(struct slow_three *t)
+{
+    make_exchange(&t->ex[0], 1, "POST", TARGET "/api/login", 200, "{}", 840000);
+    make_exchange(&t->ex[1], 2, "GET", TARGET "/api/cart", 200, "{}", 48100);
+    make_exchange(&t->ex[2], 3, "GET", TARGET "/api/feed", 0, NULL, 0);
+    t->res[0] = (struct rp_verdict){.session = "demo-checkout#1",
+                                    .recorded_seq = 3,
+                                    .live = &t->ex[0],
+                                    .outcome = RP_OUTCOME_PASS,
+                                    .recorded_us = 95000,
+                                    .baseline_us = 110000,
+                                    .slow = true};
+    t->res[1] = (struct rp_verdict){.session = "demo-checkout#1",
+                                    .recorded_seq = 4,
+                                    .live = &t->ex[1],
+                                    .outcome = RP_OUTCOME_PASS,
+                                    .recorded_us = 1000};
+    t->res[2] = (struct rp_verdict){.session = "demo-checkout#1",
+                                    .recorded_seq = 5,
+                                    .live = &t->ex[2],
+                                    .outcome = RP_OUTCOME_ERROR,
+                                    .error = "connection refused"};
+}
+
+static void slow_three_cleanup(struct slow_three *t)
+{
+    for (size_t i = 0; i < 3; i++) {
+        rp_exchange_cleanup(&t->ex[i]);
+    }
+}
+
+static const struct rp_run_summary slow_summary = {
+    .passed = 2,
+    .errors = 1,
+    .p50_us = 48100,
+    .p95_us = 840000,
+    .max_us = 840000,
+    .wall_us = 1000000,
+    .slow = 1,
+    .baseline_p95_us = 110000,
+    .slow_p95 = true,
+};
+
+Test(report, terminal_notes_a_slow_step_under_its_line_and_the_budget_under_the_summary)
+{
+    struct slow_three t;
+    slow_three_init(&t);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    struct rp_sink sink;
+    rp_sink_terminal(&sink, out, false);
+    run_sink(&sink, &run_info, t.res, 3, &slow_summary);
+    rp_sink_free(&sink);
+    fclose(out);
+    cr_assert_not_null(strstr(text,
+                              "/api/login                                200     840.0 ms  ok\n"
+                              "      slow: 840 ms, recorded 95 ms, baseline 110 ms (\xC3\x97"
+                              "7.6)\n"
+                              "  demo-checkout#1       4  GET"),
+                       "%s", text);
+    cr_assert_not_null(strstr(text, "max 840.0 ms\nslow: 1 step over the latency budget; p95 "
+                                    "840.0 ms, baseline p95 110.0 ms: over budget\n"),
+                       "%s", text);
+    const char *first = strstr(text, "slow: 840");
+    cr_assert_null(strstr(first + 1, "slow: 840"), "one note: %s", text);
+    free(text);
+    slow_three_cleanup(&t);
+}
+
+Test(report, junit_puts_a_slow_steps_note_in_its_system_out)
+{
+    struct slow_three t;
+    slow_three_init(&t);
+    char *path = path_in(dir, "slow.xml");
+    struct rp_sink sink;
+    rp_sink_junit(&sink, path);
+    run_sink(&sink, &run_info, t.res, 3, &slow_summary);
+    rp_sink_free(&sink);
+    assert_xpath(path, "string(//testcase[@name=\"3 POST /api/login\"]/system-out)",
+                 "slow: 840 ms, recorded 95 ms, baseline 110 ms (\xC3\x97"
+                 "7.6)");
+    assert_xpath(path, "count(//system-out)", "1");
+    assert_xpath(path, "count(//testcase[@name=\"3 POST /api/login\"]/failure)", "0");
+    assert_xpath(path, "string(//testsuites/@failures)", "0");
+    free(path);
+    slow_three_cleanup(&t);
+}
+
+Test(report, results_file_keeps_the_latency_figures_and_reads_back_as_a_baseline)
+{
+    struct slow_three t;
+    slow_three_init(&t);
+    char *path = path_in(dir, "slow.results.jsonl.gz");
+    struct rp_sink sink;
+    rp_sink_results(&sink, path);
+    run_sink(&sink, &run_info, t.res, 3, &slow_summary);
+    rp_sink_free(&sink);
+
+    struct rp_error err = {0};
+    struct rp_reader *r = NULL;
+    cr_assert_eq(rp_reader_open(path, NULL, &r, &err), RP_OK, "%s", err.msg);
+    struct rp_exchange got;
+    rp_exchange_init(&got);
+    bool more = false;
+    cr_assert_eq(rp_reader_next(r, &got, &more, &err), RP_OK, "%s", err.msg);
+    cr_assert_not_null(strstr(got.extra, "\"latency\":{\"recorded_us\":95000,"
+                                         "\"baseline_us\":110000,\"slow\":true}"),
+                       "%s", got.extra);
+    struct rp_verdict v;
+    rp_verdict_init(&v);
+    cr_assert_eq(rp_results_read_verdict(&got, &v, &err), RP_OK, "%s", err.msg);
+    cr_assert_eq(v.recorded_us, 95000);
+    cr_assert_eq(v.baseline_us, 110000);
+    cr_assert_not(v.slow, "the check judges again");
+    rp_verdict_cleanup(&v);
+    cr_assert_eq(rp_reader_next(r, &got, &more, &err), RP_OK, "%s", err.msg);
+    cr_assert_not_null(strstr(got.extra, "\"latency\":{\"recorded_us\":1000}"), "%s", got.extra);
+    cr_assert_eq(rp_reader_next(r, &got, &more, &err), RP_OK, "%s", err.msg);
+    cr_assert_null(strstr(got.extra, "latency"), "nothing known: %s", got.extra);
+    rp_exchange_cleanup(&got);
+    rp_reader_free(r);
+
+    /* As a baseline: the two answered steps, at their bucket's midpoint; not the error. */
+    struct rp_baseline *b = NULL;
+    cr_assert_eq(rp_results_baseline(path, NULL, NULL, &b, &err), RP_OK, "%s", err.msg);
+    uint64_t m = 0;
+    cr_assert(rp_baseline_median(b, "demo-checkout#7", 3, &m));
+    cr_assert_eq(m, 839679, "the bucket [835584, 843776)");
+    cr_assert(rp_baseline_median(b, "demo-checkout#7", 4, &m));
+    cr_assert_eq(m, 47871, "the bucket [47616, 48128)");
+    cr_assert_not(rp_baseline_median(b, "demo-checkout#7", 5, &m));
+    rp_baseline_free(b);
+    free(path);
+    slow_three_cleanup(&t);
+}
+
+Test(report, a_baseline_must_be_a_results_file_and_a_bad_figure_is_refused)
+{
+    struct rp_error err = {0};
+    struct rp_baseline *b = NULL;
+    char *missing = path_in(dir, "none.jsonl.gz");
+    cr_assert_neq(rp_results_baseline(missing, NULL, NULL, &b, &err), RP_OK);
+    cr_assert_null(b);
+    free(missing);
+
+    struct rp_exchange ex;
+    rp_exchange_init(&ex);
+    ex.extra = rp_xstrdup("{\"check\":{\"session\":\"s#1\",\"recorded_seq\":1,\"outcome\":\"pass\","
+                          "\"latency\":{\"recorded_us\":-5}}}");
+    struct rp_verdict v;
+    rp_verdict_init(&v);
+    cr_assert_eq(rp_results_read_verdict(&ex, &v, &err), RP_EFORMAT);
+    cr_assert_str_eq(err.msg, "\"check.latency.recorded_us\" is not a non-negative integer");
+    rp_verdict_cleanup(&v);
+    rp_exchange_cleanup(&ex);
+}

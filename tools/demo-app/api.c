@@ -172,10 +172,38 @@ static void add_time(cJSON *obj, const char *key, time_t t)
     cJSON_AddStringToObject(obj, key, iso);
 }
 
+/* --noise: what real APIs vary between tenants, chosen by the tenant's id so that a test knows
+ * which tenant gets what: discount null (or 0.5 when id % 3 is 1), gift_note missing (id % 3 is
+ * 0), channel "app" instead of "web" and points the string "12" instead of 12 (id % 3 is 2),
+ * tags empty (unless id % 3 is 1). */
+static void add_noise(cJSON *j, uint64_t tenant_id)
+{
+    unsigned k = (unsigned)(tenant_id % 3);
+    if (k == 1) {
+        cJSON_AddNumberToObject(j, "discount", 0.5);
+    } else {
+        cJSON_AddNullToObject(j, "discount");
+    }
+    if (k != 0) {
+        cJSON_AddStringToObject(j, "gift_note", "thank you");
+    }
+    cJSON_AddStringToObject(j, "channel", k == 2 ? "app" : "web");
+    if (k == 2) {
+        cJSON_AddStringToObject(j, "points", "12");
+    } else {
+        cJSON_AddNumberToObject(j, "points", 12);
+    }
+    cJSON *tags = cJSON_AddArrayToObject(j, "tags");
+    if (k == 1) {
+        cJSON_AddItemToArray(tags, cJSON_CreateString("new"));
+    }
+}
+
 /* An order object. With drift each item's price is a string with two decimals: the deliberate
  * regression a replay should catch. Totals are summed in cents so they print exactly. */
-static cJSON *order_json(const struct demo_order *o, bool drift)
+static cJSON *order_json(const struct demo_order *o, const struct demo_app *app)
 {
+    bool drift = app->drift;
     cJSON *j = cJSON_CreateObject();
     cJSON_AddNumberToObject(j, "id", (double)o->id);
     cJSON_AddStringToObject(j, "status", o->paid ? "paid" : "pending");
@@ -205,6 +233,9 @@ static cJSON *order_json(const struct demo_order *o, bool drift)
         add_time(j, "paid_at", o->paid_at);
     } else {
         cJSON_AddNullToObject(j, "paid_at");
+    }
+    if (app->noise) {
+        add_noise(j, o->tenant_id);
     }
     return j;
 }
@@ -408,7 +439,7 @@ static void h_order_create(struct demo_app *app, const struct demo_request *rq, 
         demo_reply_error(rep, 404, "not found");
         goto out;
     }
-    reply_json(rep, 201, order_json(&order, app->drift));
+    reply_json(rep, 201, order_json(&order, app));
     struct demo_buf b;
     demo_buf_init(&b, 256);
     demo_buf_addf(&b, "/t/%s/api/orders/%" PRIu64, tenant, order.id);
@@ -427,7 +458,7 @@ static void h_order_get(struct demo_app *app, uint64_t id, const struct demo_ses
         demo_reply_error(rep, 404, "order not found");
         return;
     }
-    reply_json(rep, 200, order_json(&order, app->drift));
+    reply_json(rep, 200, order_json(&order, app));
     demo_order_cleanup(&order);
 }
 
@@ -440,7 +471,7 @@ static void h_order_get_any(struct demo_app *app, uint64_t id, struct demo_reply
         demo_reply_error(rep, 404, "order not found");
         return;
     }
-    reply_json(rep, 200, order_json(&order, app->drift));
+    reply_json(rep, 200, order_json(&order, app));
     demo_order_cleanup(&order);
 }
 
@@ -474,7 +505,7 @@ static void h_order_pay(struct demo_app *app, const struct demo_request *rq, uin
         demo_reply_error(rep, 404, "order not found");
         goto out;
     }
-    reply_json(rep, 200, order_json(&order, app->drift));
+    reply_json(rep, 200, order_json(&order, app));
 out:
     demo_order_cleanup(&order);
     cJSON_Delete(j);
@@ -490,7 +521,7 @@ static void h_order_list(struct demo_app *app, const struct demo_session *sess,
     cJSON *res = cJSON_CreateObject();
     cJSON *arr = cJSON_AddArrayToObject(res, "orders");
     for (size_t i = 0; i < n; i++) {
-        cJSON_AddItemToArray(arr, order_json(&v[i], app->drift));
+        cJSON_AddItemToArray(arr, order_json(&v[i], app));
     }
     demo_orders_free(v, n);
     reply_json(rep, 200, res);

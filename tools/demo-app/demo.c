@@ -4,10 +4,12 @@
  * sessions against. This file holds the command line, the libmicrohttpd glue (request bodies,
  * compression, chunked replies, logging) and the signal handling; the routes are in api.c.
  *
- *   reprise-demo --listen HOST:PORT [--drift] [--leak] [--quiet] [--first-id N]
+ *   reprise-demo --listen HOST:PORT [--drift] [--leak] [--noise] [--quiet] [--first-id N]
+ *                [--delay PATTERN=MS]... [--fail-once PATH] [--gateway-error PATH]
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fnmatch.h>
 #include <getopt.h>
 #include <limits.h>
 #include <netinet/in.h>
@@ -19,6 +21,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <time.h>
 
 #define ZLIB_CONST
 #include <microhttpd.h>
@@ -33,6 +36,8 @@
 #define CONNECTION_TIMEOUT 30          /* seconds */
 #define CONNECTION_MEMORY  (64 * 1024) /* MHD's per-connection buffer: caps the headers */
 #define MAX_LOGGED_PATH    256
+#define MAX_DELAYS         8
+#define MAX_DELAY_MS       60000
 
 struct demo_opts {
     char host[INET6_ADDRSTRLEN];
@@ -43,6 +48,11 @@ struct demo_opts {
     bool leak;
     bool quiet;
     uint64_t first_id;
+    struct demo_delay delays[MAX_DELAYS];
+    size_t n_delays;
+    bool noise;
+    const char *fail_once;     /* --fail-once PATH */
+    const char *gateway_error; /* --gateway-error PATH */
 };
 
 /* One request's state, from its headers to the request-completed callback. */
@@ -60,7 +70,9 @@ struct conn_req {
 /* Command line. */
 
 static const char usage[] =
-    "usage: reprise-demo [--listen HOST:PORT] [--drift] [--leak] [--quiet] [--first-id N]\n"
+    "usage: reprise-demo [--listen HOST:PORT] [--drift] [--leak] [--noise] [--quiet]\n"
+    "                    [--first-id N] [--delay PATTERN=MS]... [--fail-once PATH]\n"
+    "                    [--gateway-error PATH]\n"
     "\n"
     "A small multi-tenant shop kept in memory, to record and replay sessions against.\n"
     "Once listening it prints its URL (http://HOST:PORT) on one line of standard output.\n"
@@ -71,9 +83,19 @@ static const char usage[] =
     "                      a deliberate regression for replay to catch\n"
     "  --leak              GET /t/NAME/api/orders/ID checks the session but not the tenant:\n"
     "                      a deliberate isolation bug for `reprise probe` to catch\n"
+    "  --noise             order objects vary by tenant as real APIs do (a field null or\n"
+    "                      missing, a new enum value, a number as a string), for\n"
+    "                      `reprise shape --learn`\n"
     "  --quiet             do not log one line per request to standard error\n"
     "  --first-id N        number the admin's things, GraphQL orders and API notes from N on\n"
     "                      (one sequence for all tenants; default 1)\n"
+    "  --delay PATTERN=MS  reply MS milliseconds late (1 to 60000) to a path matching the\n"
+    "                      shell pattern PATTERN, '*' crossing '/' (/t/*/api/orders/*/pay):\n"
+    "                      a deliberate slowdown for replay's latency budget; up to 8 of them\n"
+    "  --fail-once PATH    the first request whose path ends with PATH (/api/products matches\n"
+    "                      every tenant's) gets a 500, once over the process: a flaky step\n"
+    "  --gateway-error PATH  every request whose path ends with PATH gets a 502 Bad Gateway,\n"
+    "                      as a load balancer gives for an application it cannot reach\n"
     "  --help              print this help and exit\n";
 
 static const struct option longopts[] = {
@@ -82,6 +104,10 @@ static const struct option longopts[] = {
     {"quiet", no_argument, NULL, 'q'},
     {"first-id", required_argument, NULL, 'f'},
     {"leak", no_argument, NULL, 'L'},
+    {"noise", no_argument, NULL, 'N'}, /* orders vary by tenant */
+    {"delay", required_argument, NULL, 'D'},
+    {"fail-once", required_argument, NULL, 'F'},
+    {"gateway-error", required_argument, NULL, 'G'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -153,6 +179,28 @@ static bool parse_listen(const char *s, struct demo_opts *opts)
     return true;
 }
 
+/* Parses PATTERN=MS (split at the last '=', which is cut to a NUL) into the next delay. */
+static bool parse_delay(char *arg, struct demo_opts *opts)
+{
+    char *eq = strrchr(arg, '=');
+    if (!eq || eq == arg || opts->n_delays == MAX_DELAYS) {
+        return false;
+    }
+    size_t len = strlen(eq + 1);
+    errno = 0;
+    char *end = NULL;
+    unsigned long long ms = strtoull(eq + 1, &end, 10);
+    if (len == 0 || len > 5 || strspn(eq + 1, "0123456789") != len || errno || *end || ms == 0 ||
+        ms > MAX_DELAY_MS) {
+        return false;
+    }
+    *eq = '\0';
+    opts->delays[opts->n_delays].pattern = arg;
+    opts->delays[opts->n_delays].ms = (unsigned)ms;
+    opts->n_delays++;
+    return true;
+}
+
 /* Returns -1 to run, or the exit code: 0 after --help, 2 on a usage error. */
 static int parse_args(int argc, char **argv, struct demo_opts *opts)
 {
@@ -174,8 +222,17 @@ static int parse_args(int argc, char **argv, struct demo_opts *opts)
         case 'L':
             opts->leak = true;
             break;
+        case 'N':
+            opts->noise = true;
+            break;
         case 'q':
             opts->quiet = true;
+            break;
+        case 'D':
+            if (!parse_delay(optarg, opts)) {
+                return usage_error("--delay wants PATTERN=MS, MS from 1 to 60000, at most 8 times",
+                                   optarg);
+            }
             break;
         case 'f': {
             size_t len = strlen(optarg);
@@ -189,12 +246,28 @@ static int parse_args(int argc, char **argv, struct demo_opts *opts)
             opts->first_id = (uint64_t)v;
             break;
         }
+        case 'F':
+        case 'G':
+            if (optarg[0] != '/') {
+                return usage_error(c == 'F' ? "--fail-once wants a path starting with /"
+                                            : "--gateway-error wants a path starting with /",
+                                   optarg);
+            }
+            *(c == 'F' ? &opts->fail_once : &opts->gateway_error) = optarg;
+            break;
         case 'h':
             fputs(usage, stdout);
             return 0;
         default:
             if (optopt == 'f') {
                 return usage_error("--first-id needs N", NULL);
+            }
+            if (optopt == 'D') {
+                return usage_error("--delay needs PATTERN=MS", NULL);
+            }
+            if (optopt == 'F' || optopt == 'G') {
+                return usage_error(
+                    optopt == 'F' ? "--fail-once needs PATH" : "--gateway-error needs PATH", NULL);
             }
             return usage_error(optopt == 'l' ? "--listen needs HOST:PORT" : "unknown option",
                                optopt == 'l' ? NULL : argv[optind - 1]);
@@ -469,6 +542,51 @@ static bool announced_too_big(const char *cl)
     return errno || *end || n > DEMO_MAX_BODY;
 }
 
+/*
+ * Waits before a reply to a path that --delay names. The wait is a plain sleep on the server's
+ * one thread, so other requests wait too: enough for a test of one session's latency.
+ */
+static void delay_reply(const struct demo_app *app, const char *path)
+{
+    const struct demo_delay *delays = app->delays;
+    for (size_t i = 0; i < app->n_delays; i++) {
+        if (fnmatch(delays[i].pattern, path, 0) == 0) {
+            struct timespec ts = {.tv_sec = delays[i].ms / 1000,
+                                  .tv_nsec = (long)(delays[i].ms % 1000) * 1000000L};
+            while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+            }
+            return;
+        }
+    }
+}
+
+/* Whether path is suffix or ends with it: "/api/products" names every tenant's. */
+static bool path_ends_with(const char *path, const char *suffix)
+{
+    size_t n = strlen(path), k = strlen(suffix);
+    return n >= k && strcmp(path + n - k, suffix) == 0;
+}
+
+/*
+ * The faults for `reprise replay --retries`: --gateway-error's 502 for every request to its
+ * path, and --fail-once's 500 for the first request to its path, before any handler runs (so
+ * nothing is written). Returns true when rep was filled.
+ */
+static bool fault_reply(struct demo_app *app, const char *path, struct demo_reply *rep)
+{
+    if (app->gateway_error && path_ends_with(path, app->gateway_error)) {
+        demo_reply_text(rep, 502, DEMO_CT_HTML,
+                        "<html><body><h1>502 Bad Gateway</h1></body></html>\n");
+        return true;
+    }
+    if (app->fail_once && path_ends_with(path, app->fail_once) &&
+        !atomic_exchange(&app->failed_once, true)) {
+        demo_reply_error(rep, 500, "--fail-once: this request fails, the next ones will not");
+        return true;
+    }
+    return false;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **req_cls)
@@ -534,7 +652,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     };
     struct demo_reply rep;
     memset(&rep, 0, sizeof(rep));
-    demo_route(app, &rq, &rep);
+    if (!fault_reply(app, url, &rep)) {
+        demo_route(app, &rq, &rep);
+    }
+    delay_reply(app, url);
     return send_reply(conn, r, &rep);
 }
 
@@ -587,6 +708,11 @@ int main(int argc, char **argv)
         .drift = opts.drift,
         .leak = opts.leak,
         .quiet = opts.quiet,
+        .delays = opts.delays,
+        .n_delays = opts.n_delays,
+        .noise = opts.noise,
+        .fail_once = opts.fail_once,
+        .gateway_error = opts.gateway_error,
     };
     code = 1;
     unsigned flags = MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD;

@@ -8,6 +8,7 @@
 #define REPRISE_DEMO_H
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -132,6 +133,7 @@ struct demo_item {
 
 struct demo_order {
     uint64_t id;
+    uint64_t tenant_id; /* whose order it is (--noise varies by it) */
     bool paid;
     time_t created_at;
     time_t paid_at;
@@ -187,6 +189,12 @@ void demo_orders_free(struct demo_order *v, size_t n);
 
 struct demo_objects;
 
+/* --delay PATTERN=MS: replies to paths matching PATTERN (fnmatch, '*' crosses '/') wait MS. */
+struct demo_delay {
+    const char *pattern; /* borrowed from argv, cut at its '=' in place */
+    unsigned ms;
+};
+
 struct demo_app {
     struct demo_store *store;
     struct demo_objects *objs; /* the admin's things, GraphQL orders, API notes (objects.c) */
@@ -194,6 +202,13 @@ struct demo_app {
     bool leak;                 /* --leak: GET /t/NAME/api/orders/ID checks the session, not the
                                   tenant (a cross-tenant read for `reprise probe` to catch) */
     bool quiet;                /* --quiet: no line per request on stderr */
+    const struct demo_delay *delays; /* --delay, n_delays of them (demo.c's options) */
+    size_t n_delays;
+    bool noise; /* --noise: order objects vary by tenant as real APIs do (api.c) */
+    /* Faults for `reprise replay --retries` (demo.c): a path suffix each, or NULL. */
+    const char *fail_once;     /* --fail-once PATH: the first request to it gets a 500 */
+    atomic_bool failed_once;   /* it came */
+    const char *gateway_error; /* --gateway-error PATH: every request to it gets a 502 */
 };
 
 /* What a handler sees of a request. Every pointer is borrowed for the call. */

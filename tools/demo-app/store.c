@@ -295,6 +295,7 @@ out:
 static void copy_order(const struct order_rec *r, uint64_t id, struct demo_order *out)
 {
     out->id = id;
+    out->tenant_id = r->tenant_id;
     out->paid = r->paid;
     out->created_at = r->created_at;
     out->paid_at = r->paid_at;
