@@ -59,7 +59,9 @@ struct rp_http_parser {
     /* The body reached body_max with decoding under way: the rest of the body is skipped, not
      * inflated, and its decoded size is unknown (a gzip bomb costs the cap, not its size). */
     bool capped;
-    size_t body_max;   /* decoded body bytes kept per message (RP_MAX_BODY_RECORDED at most) */
+    size_t body_max; /* decoded body bytes kept per message (RP_MAX_BODY_RECORDED at most) */
+    /* Compressed bodies are kept as sent (up to raw_max) for rp_http_message_decode(). */
+    bool defer;
     uint64_t inflated; /* bytes every decoding stage produced, over the parser's life */
 
     /* Whole messages not yet taken, oldest first. */
@@ -265,6 +267,27 @@ static void body_append(struct rp_http_parser *p, const void *data, size_t len)
     }
 }
 
+/* The compressed bytes kept of a body whose decoding is deferred: enough to decode to the cap
+ * (gzip and deflate grow incompressible data by well under 1/64, plus a block header). */
+static size_t raw_max(const struct rp_http_parser *p)
+{
+    return p->body_max + p->body_max / 64 + 64 * 1024;
+}
+
+/* Deferred decoding: keeps the body as sent, up to raw_max(); the rest is skipped (capped). */
+static void raw_append(struct rp_http_parser *p, const void *data, size_t len)
+{
+    size_t room = raw_max(p) - p->body.len;
+    size_t n = len < room ? len : room;
+    if (n < len) {
+        p->cur.body.truncated = true;
+        p->capped = true;
+    }
+    if (n) {
+        rp_ignore(rp_buf_add(&p->body, data, n, NULL)); /* fits: n is at most the room left */
+    }
+}
+
 static const char *coding_name(enum coding k)
 {
     return k == COD_GZIP ? "gzip" : "deflate";
@@ -462,7 +485,7 @@ static void reset_current(struct rp_http_parser *p)
     rp_buf_reset(&p->field);
     rp_buf_reset(&p->value);
     rp_buf_cleanup(&p->body);
-    rp_buf_init(&p->body, p->body_max);
+    rp_buf_init(&p->body, p->defer ? raw_max(p) : p->body_max);
     stages_cleanup(p);
     p->busy = p->have_start = p->in_value = p->in_body = p->chunked = false;
     p->body_hole = p->filling = false;
@@ -627,6 +650,8 @@ static int on_body(http_parser *hp, const char *at, size_t len)
     }
     if (p->cur.flags & RP_HTTP_MSG_UNDECODED || !p->nstages) {
         body_append(p, at, len);
+    } else if (p->defer) {
+        raw_append(p, at, len);
     } else {
         push(p, 0, (const unsigned char *)at, len);
     }
@@ -636,7 +661,11 @@ static int on_body(http_parser *hp, const char *at, size_t len)
 /* Moves the current message to the done queue. */
 static void queue_current(struct rp_http_parser *p)
 {
-    decode_end(p);
+    if (p->defer && p->nstages && !(p->cur.flags & RP_HTTP_MSG_UNDECODED)) {
+        p->cur.flags |= RP_HTTP_MSG_ENCODED; /* decoded later: rp_http_message_decode() */
+    } else {
+        decode_end(p);
+    }
     size_t len = 0;
     char *data = rp_buf_take(&p->body, &len);
     uint64_t orig = p->cur.body.orig_len;
@@ -724,6 +753,58 @@ void rp_http_parser_set_max_body(struct rp_http_parser *p, uint64_t max)
 uint64_t rp_http_parser_inflated(const struct rp_http_parser *p)
 {
     return p->inflated;
+}
+
+void rp_http_parser_defer_decoding(struct rp_http_parser *p, bool on)
+{
+    p->defer = on;
+    if (!p->busy) {
+        rp_buf_cleanup(&p->body);
+        rp_buf_init(&p->body, on ? raw_max(p) : p->body_max);
+    }
+}
+
+uint64_t rp_http_message_decode(struct rp_http_message *m, uint64_t max)
+{
+    if (!(m->flags & RP_HTTP_MSG_ENCODED)) {
+        return 0;
+    }
+    /* A parser of its own undoes the codings the message's headers name, as one would have
+     * while reading it: the same stages, cap and flags. */
+    struct rp_http_parser *p = rp_http_parser_new(m->dir);
+    rp_http_parser_set_max_body(p, max);
+    rp_http_message_cleanup(&p->cur);
+    p->cur = *m;
+    rp_http_message_init(m);
+    p->cur.flags &= ~RP_HTTP_MSG_ENCODED;
+    unsigned char *raw = p->cur.body.data;
+    size_t nraw = p->cur.body.len;
+    bool cut = p->cur.body.truncated; /* only a prefix was kept */
+    memset(&p->cur.body, 0, sizeof(p->cur.body));
+    plan_decoding(p);
+    push(p, 0, raw, nraw);
+    free(raw);
+    if (cut && !p->capped && !p->decode_failed) {
+        /* The prefix kept ran out before the cap: what came of it is real, the rest unknown. */
+        p->cur.body.truncated = true;
+        p->capped = true;
+    }
+    if (p->capped) {
+        p->cur.body.orig_len = 0;
+    }
+    decode_end(p);
+    size_t len = 0;
+    char *data = rp_buf_take(&p->body, &len);
+    uint64_t orig = p->cur.body.orig_len;
+    bool trunc = p->cur.body.truncated;
+    rp_body_take(&p->cur.body, (unsigned char *)data, len);
+    p->cur.body.truncated = trunc;
+    p->cur.body.orig_len = trunc ? orig : len;
+    *m = p->cur;
+    rp_http_message_init(&p->cur);
+    uint64_t work = p->inflated;
+    rp_http_parser_free(p);
+    return work;
 }
 
 void rp_http_parser_free(struct rp_http_parser *p)

@@ -112,7 +112,7 @@ rp_code rp_intake_new(const struct rp_intake_opts *opts, struct rp_intake **out,
     rp_code rc = RP_EUSAGE;
     rp_rec_meta_init(&in->meta);
     in->output = rp_xstrdup(opts->output);
-    if (opts->replace) {
+    if (opts->replace && strcmp(opts->output, "-") != 0) {
         size_t n = strlen(opts->output) + sizeof(".part");
         in->path = rp_xmalloc(n);
         snprintf(in->path, n, "%s.part", opts->output);
@@ -129,7 +129,8 @@ rp_code rp_intake_new(const struct rp_intake_opts *opts, struct rp_intake **out,
     in->max_body = opts->max_body && opts->max_body < RP_MAX_BODY_RECORDED ? opts->max_body
                                                                            : RP_MAX_BODY_RECORDED;
     in->created_from_first = opts->created_from_first;
-    in->replace = opts->replace;
+    /* Standard output ("-") is written as it goes: there is no file to put in place. */
+    in->replace = opts->replace && strcmp(opts->output, "-") != 0;
     in->wopts = (struct rp_writer_opts){
         .sync = opts->sync, .level = opts->gzip_level, .log = opts->log, .log_ud = opts->log_ud};
     if (!opts->no_redact) {

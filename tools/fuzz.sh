@@ -28,6 +28,7 @@ seeds_for() { # target -> seed directories
         fuzz_shape) echo tests/data/shape ;;
         fuzz_har) echo tests/data/har "$corpus/har" ;;
         fuzz_capture) echo "$corpus/pcap" ;;
+        fuzz_relay) echo tests/data/relay ;;
         reprise-demo-fuzz) echo tests/data/demo-fuzz ;;
         *) echo "tests/data/${1#fuzz_}" ;;
     esac

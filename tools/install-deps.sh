@@ -34,7 +34,9 @@ pkgs=(
     libnss3-tools               # certutil: the browser tests trust the interception CA
     fonts-dejavu-core           # chromium renders the demo pages with some font
     python3-django python3-gunicorn sqlite3 # test_realapp_django: Django's admin, its database
+    python3-junitparser         # test_step_junit: a JUnit parser the report is held against
     man-db dpkg-dev zsh bash-completion # test_install: man -l, cpack's dpkg-shlibdeps, completions
+    tmux                        # test_terminal reads the progress line from a real terminal
 )
 # Node.js and npm for the npm applications: any node on PATH will do (a newer one than
 # Debian's may be installed already; Debian's npm package would pull its own nodejs).
@@ -82,5 +84,19 @@ if [ ! "$realapps/node_modules/.package-lock.json" -nt "$realapps/package-lock.j
         else
             echo "install-deps: npm ci failed (try $try of 3); again" >&2
         fi
+    done
+fi
+
+# The second JUnit parser test_step_junit holds the report against (junit2json), as locked;
+# not fatal either: without it that test skips.
+junitparse=$(cd "$(dirname "$0")/.." && pwd)/tests/junitparse
+if [ ! "$junitparse/node_modules/.package-lock.json" -nt "$junitparse/package-lock.json" ]; then
+    echo "install-deps: npm ci in tests/junitparse" >&2
+    for try in 1 2 3; do
+        if npm ci --prefix "$junitparse" --no-audit --no-fund --ignore-scripts --loglevel=error \
+            >/dev/null; then
+            break
+        fi
+        [ "$try" -lt 3 ] || echo "install-deps: npm ci in tests/junitparse failed 3 times" >&2
     done
 fi

@@ -88,6 +88,14 @@ struct rp_verdict {
     uint64_t recorded_us, baseline_us;
     bool slow;
     unsigned attempt; /* 0: the session's first run; K: its K-th retry (--retries) */
+    /* The step's name (rp_replay_event's: the same in every run), NULL when unknown; own_step
+     * holds it in a verdict read back. */
+    const char *step;
+    char *own_step;
+    /* The session's tenant rules, "FROM=TO" lines (rp_replay_event's), NULL when none;
+     * own_tenants holds them in a verdict read back. */
+    const char *tenants;
+    char *own_tenants;
 };
 
 RP_EXTERN void rp_verdict_init(struct rp_verdict *v);

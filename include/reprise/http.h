@@ -31,6 +31,9 @@ enum rp_http_dir {
 #define RP_HTTP_MSG_DECODE_ERROR (1u << 2)
 /* The connection leaves HTTP after this message (101 Switching Protocols, 2xx to CONNECT). */
 #define RP_HTTP_MSG_UPGRADE      (1u << 3)
+/* The body is still content-coded as sent (a parser told to defer decoding): at most the cap
+ * plus a little of it, truncated set when it was cut. rp_http_message_decode() decodes it. */
+#define RP_HTTP_MSG_ENCODED      (1u << 4)
 
 /* One whole message. Every pointer is owned by the message. */
 struct rp_http_message {
@@ -132,6 +135,23 @@ RP_EXTERN bool rp_http_parser_next(struct rp_http_parser *p, struct rp_http_mess
  * RP_MAX_BODY_RECORDED, the default). A compressed body is inflated only up to it.
  */
 RP_EXTERN void rp_http_parser_set_max_body(struct rp_http_parser *p, uint64_t max);
+
+/*
+ * With on, compressed bodies are not decoded while they are read: each message keeps its body
+ * as sent (up to the body cap plus 1/64 of it plus 64 KiB, enough to decode to the cap), flagged
+ * RP_HTTP_MSG_ENCODED, for rp_http_message_decode() to decode later, elsewhere (the proxy
+ * decodes on its recording thread, not on the thread that relays). Off by default.
+ */
+RP_EXTERN void rp_http_parser_defer_decoding(struct rp_http_parser *p, bool on);
+
+/*
+ * Decodes the body of a message flagged RP_HTTP_MSG_ENCODED in place, as a parser with body
+ * cap max would have while reading it: at most max decoded bytes kept, decoding stopping there
+ * (the size then unknown), RP_HTTP_MSG_DECODE_ERROR and coding set when it fails. A body cut
+ * before its end decodes to what its prefix gives, truncated, its size unknown. Returns the
+ * bytes decoding produced (its work); 0 and nothing done for a message not so flagged.
+ */
+RP_EXTERN uint64_t rp_http_message_decode(struct rp_http_message *m, uint64_t max);
 
 /* Bytes all decoding stages have produced over p's life: the work decoding cost. */
 RP_EXTERN uint64_t rp_http_parser_inflated(const struct rp_http_parser *p);

@@ -48,10 +48,16 @@
 #define RP_WRITER_FLUSH_MS     250u
 #define RP_WRITER_MEMBER_BYTES (1024u * 1024u)
 
-/* Reports: the terminal shows a URL cut to this many characters (with "..."), and the JUnit
+/* Reports: the terminal's table is this many columns wide when it does not go to a terminal
+ * (its URL column then holds 40 characters, a longer URL is elided in the middle), its recap of
+ * failures keeps this many distinct (step, mismatch) rows and counts the rest, and the JUnit
  * sink keeps at most this many bytes of text (name, failure lines) for one testcase. */
-#define RP_REPORT_URL_COLUMNS 60u
-#define RP_REPORT_TEXT_MAX    (16u * 1024u)
+#define RP_REPORT_TABLE_COLUMNS 101u
+#define RP_REPORT_RECAP_ROWS    64u
+#define RP_REPORT_TEXT_MAX      (16u * 1024u)
+
+/* A step's name ("POST /t/{tenant}/api/orders/{order}/pay") is cut to this many bytes. */
+#define RP_MAX_STEP_NAME 512u
 
 /* A request rewritten for replay (tenant rules, filled secrets) may grow to twice the caps it
  * was recorded under; a rewrite past these is refused. Header bytes count every value. */
@@ -157,6 +163,13 @@
 #define RP_CA_MAX_LEAVES 1024u
 #define RP_CA_LEAF_DAYS  397u
 #define RP_CA_VALID_DAYS 3650u
+
+/* The proxy's recording thread: finished exchanges waiting for it (decoding, scrubbing,
+ * encoding, writing), at most this many and this many bytes of bodies and headers; one that
+ * finds the queue full is counted as lost and logged, so the relay never waits for the disk.
+ * An exchange that finds the queue empty is always taken, whatever its size. */
+#define RP_PROXY_RECORD_QUEUE_MAX   4096u
+#define RP_PROXY_RECORD_QUEUE_BYTES (128u * 1024u * 1024u)
 
 /* Forward mode: host names remembered with their addresses, and for how long. */
 #define RP_PROXY_DNS_CACHE  256u

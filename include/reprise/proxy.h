@@ -21,9 +21,11 @@ extern "C" {
 #endif
 
 /*
- * Called on the loop's thread once per finished exchange (borrowed for the call), after the
- * recording pipeline: fate says whether it was recorded, filtered out or not written. An
- * exchange the upstream never answered has has_response false and extra {"error":"..."}.
+ * Called on the proxy's recording thread (not the loop's) once per finished exchange, in the
+ * order they finished (borrowed for the call), after the recording pipeline: fate says whether
+ * it was recorded, filtered out or not written. An exchange the upstream never answered has
+ * has_response false and extra {"error":"..."}. Every call has returned when rp_proxy_run()
+ * returns.
  */
 typedef void (*rp_proxy_exchange_fn)(void *ud, const struct rp_exchange *ex,
                                      enum rp_intake_fate fate);
@@ -59,6 +61,9 @@ struct rp_proxy_stats {
     uint64_t unreadable;
     uint64_t refused; /* clients outside --allow, and forward relays to local addresses */
     uint64_t busy;    /* connections answered 503: the file limit was reached */
+    /* Exchanges relayed but not recorded because the recording thread's queue was full
+     * (RP_PROXY_RECORD_QUEUE_MAX, RP_PROXY_RECORD_QUEUE_BYTES), each logged. */
+    uint64_t dropped;
 };
 
 struct rp_proxy;
@@ -82,12 +87,14 @@ RP_EXTERN RP_NODISCARD rp_code rp_proxy_new(const struct rp_proxy_opts *opts, st
 RP_EXTERN unsigned rp_proxy_port(const struct rp_proxy *p);
 
 /*
- * Runs the loop until rp_proxy_stop(). A graceful stop stops accepting, lets the exchanges in
- * flight finish (at most RP_PROXY_DRAIN_MS) and closes the connections; an immediate stop
- * closes them at once. Requests that never got an answer are recorded with an error. The caller
- * ignores SIGPIPE first (OpenSSL writes to the upstream with write(), not send()). Returns
- * RP_ESYS when poll() fails, or the intake's writer error when the recording could not be
- * written.
+ * Runs the loop until rp_proxy_stop(), with a second thread that records (decodes, scrubs and
+ * writes each finished exchange, so a large body never holds the relay). A graceful stop stops
+ * accepting, lets the exchanges in flight finish (at most RP_PROXY_DRAIN_MS) and closes the
+ * connections; an immediate stop closes them at once. Requests that never got an answer are
+ * recorded with an error, and every exchange queued is written before it returns, whichever
+ * the stop. The caller ignores SIGPIPE first (OpenSSL writes to the upstream with write(), not
+ * send()). Returns RP_ESYS when poll() fails or the recording thread cannot start, or the
+ * intake's writer error when the recording could not be written.
  */
 RP_EXTERN RP_NODISCARD rp_code rp_proxy_run(struct rp_proxy *p, struct rp_error *err);
 

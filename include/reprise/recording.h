@@ -94,9 +94,9 @@ struct rp_writer_opts {
 };
 
 /*
- * Creates (or truncates) path and writes the header line for meta (borrowed) as a first,
- * complete gzip member. opts may be NULL for defaults. On success *out is a new writer the
- * caller closes with rp_writer_close(). RP_EIO names path when it cannot be created.
+ * Creates (or truncates) path ("-": standard output) and writes the header line for meta
+ * (borrowed) as a first, complete gzip member. opts may be NULL for defaults. On success *out is a
+ * new writer the caller closes with rp_writer_close(). RP_EIO names path when it cannot be created.
  */
 RP_EXTERN RP_NODISCARD rp_code rp_writer_open(const char *path, const struct rp_rec_meta *meta,
                                               const struct rp_writer_opts *opts,

@@ -57,6 +57,13 @@ struct rp_replay_event {
     uint64_t latency_us; /* DONE: request start to the last byte */
     bool teardown;       /* a step of the session's teardown (opts.teardown), not a main step */
     unsigned attempt;    /* 0: the session's first run; K: its K-th retry (opts.retries) */
+    /* The step's name, the same in every run: the recorded method and path with tenant values
+     * as {tenant} and correlated values as {NOUN} ("POST /t/{tenant}/api/orders/{order}/pay"),
+     * " #2" added to a step of the same recording (or teardown) named alike before it. */
+    const char *step;
+    /* The session's tenant rules, one "FROM=TO" line each ("acme=acme-x1y2z3-1"); NULL when it
+     * has none. `reprise replay --step N --from RESULTS` replays a step in the same tenant. */
+    const char *tenants;
 };
 
 typedef void (*rp_replay_result_fn)(void *ud, const struct rp_replay_event *ev);
@@ -199,6 +206,28 @@ RP_EXTERN uint64_t rp_replay_not_started(const struct rp_replay *r);
 
 /* True once rp_replay_cancel() was called. */
 RP_EXTERN bool rp_replay_cancelled(const struct rp_replay *r);
+
+/* ----- one step alone: `reprise replay --step N --from RESULTS` (step.c) ------------------ */
+
+/*
+ * Step mode: only recorded exchange seq of each session is sent (and reported); the exchanges
+ * before it are passed over unsent and unreported, their responses given by rp_replay_seed()
+ * observed in their place, so the step carries the live values (correlations, variables) an
+ * earlier run took; those after it, and a teardown, are passed over. Give the earlier run's
+ * tenants with rp_replay_tenant().
+ */
+RP_EXTERN void rp_replay_only_step(struct rp_replay *r, uint64_t seq);
+
+/* The live response (copied) an earlier run got for recorded exchange seq, for step mode. A
+ * value in it that the results file scrubbed ({{secret:NAME}}) is filled from the environment
+ * where the step sends it. */
+RP_EXTERN RP_NODISCARD rp_code rp_replay_seed(struct rp_replay *r, uint64_t seq,
+                                              const struct rp_response *resp, struct rp_error *err);
+
+/* The Cookie header value (copied; placeholders filled from the environment when sent) the step
+ * goes with in step mode, when its request has none: the cookies the earlier run's session was
+ * given, which a results file holds only as placeholders. NULL or "": none. */
+RP_EXTERN void rp_replay_step_cookie(struct rp_replay *r, const char *cookie);
 
 /* The run's id (the value of the run header and of {run}), borrowed. */
 RP_EXTERN const char *rp_replay_run_id(const struct rp_replay *r);

@@ -22,21 +22,83 @@
 
 #include <stdio.h>
 
+#include <reprise/buf.h>
 #include <reprise/check.h>
 #include <reprise/recording.h>
+#include <reprise/scrub.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* Terminal report to out (borrowed; stays the caller's). color: ANSI colours. verbose: also
- * one line per mismatch for passing exchanges' warnings (none today) and the full URL. */
+/* Terminal report to out (borrowed; stays the caller's), with ANSI colours when color: as
+ * rp_sink_terminal_opts() with only color set. */
 RP_EXTERN void rp_sink_terminal(struct rp_sink *sink, FILE *out, bool color);
 
-/* JUnit XML written to path at end(). RP_EIO naming path when it cannot be written. */
+struct rp_progress;
+
+/* How the terminal sink shows a run. */
+struct rp_terminal_opts {
+    bool color; /* ANSI colours on the outcome words */
+    /* Only what failed (FAIL, ERROR, UNSAFE rows and their details), the recap and the
+     * summary: no header line, no passing or skipped rows. */
+    bool quiet;
+    /* The columns each row fits in: a terminal's width. A URL (or session) too long for its
+     * column is elided in the middle. 0: RP_REPORT_TABLE_COLUMNS, the fixed width used when
+     * the report does not go to a terminal. */
+    unsigned width;
+    /* Borrowed, may be NULL: stepped once per main step's verdict, and cleared before each
+     * line the sink prints (it must outlive the sink's end()). */
+    struct rp_progress *progress;
+};
+
+/*
+ * Terminal report to out (borrowed; stays the caller's): a header line, one row per exchange in
+ * fixed columns, the details of a failure under its row (a mismatch already shown for the same
+ * step in another session is not repeated: "same mismatch as NAME#1"), and at the end a recap
+ * of the failures grouped by step and mismatch with their counts ("× 200 sessions"; at most
+ * RP_REPORT_RECAP_ROWS distinct rows, the rest counted), then the summary.
+ */
+RP_EXTERN void rp_sink_terminal_opts(struct rp_sink *sink, FILE *out,
+                                     const struct rp_terminal_opts *o);
+
+/* ----- the progress line ------------------------------------------------------------------ */
+
+/*
+ * A single line on a terminal saying how far a run is: steps done of the total, failed ones,
+ * the rate and the time left ("  412/2600 steps, 37 failed, 85.2/s, 0:26 left"). Nothing is
+ * drawn during the first RP_PROGRESS_DELAY_MS, so a short run never shows it; its text changes
+ * at most every RP_PROGRESS_REDRAW_MS. Whoever prints another line to the same terminal clears
+ * it first (rp_progress_clear); the next step shows it again.
+ */
+#define RP_PROGRESS_DELAY_MS  1000u
+#define RP_PROGRESS_REDRAW_MS 100u
+
+/* Returns a new progress line drawn on out (borrowed: a terminal), fitted in width columns
+ * (0: 80). The clock starts now. */
+RP_EXTERN struct rp_progress *rp_progress_new(FILE *out, unsigned width);
+/* Clears the line and frees p; NULL does nothing. */
+RP_EXTERN void rp_progress_free(struct rp_progress *p);
+/* Adds steps to the total the run will report. */
+RP_EXTERN void rp_progress_add_total(struct rp_progress *p, uint64_t steps);
+/* One step finished (failed: it did not pass); draws the line when it is due. */
+RP_EXTERN void rp_progress_step(struct rp_progress *p, bool failed);
+/* Erases the line, if it is shown, so another line can be printed; NULL does nothing. */
+RP_EXTERN void rp_progress_clear(struct rp_progress *p);
+
+/*
+ * The progress text for done of total steps, failed of them, elapsed_us into the run, cut to
+ * fit width - 1 columns, into buf (size bytes, NUL-terminated); returns its length.
+ */
+RP_EXTERN size_t rp_progress_format(char *buf, size_t size, unsigned width, uint64_t done,
+                                    uint64_t total, uint64_t failed, uint64_t elapsed_us);
+
+/* JUnit XML written to path at end() ("-": standard output). RP_EIO naming path when it
+ * cannot be written. */
 RP_EXTERN void rp_sink_junit(struct rp_sink *sink, const char *path);
 
-/* A results file (recording format) at path, written as results arrive (durable). */
+/* A results file (recording format) at path ("-": standard output), written as results arrive
+ * (durable). */
 RP_EXTERN void rp_sink_results(struct rp_sink *sink, const char *path);
 
 /*
@@ -60,11 +122,44 @@ RP_EXTERN void rp_sink_notify(struct rp_sink *sink, const struct rp_notify_opts 
 /*
  * Checks, before a run sends anything, that a report can be written at path: its directory
  * exists and is writable (the JUnit sink writes PATH.tmp there and renames it), and path, when
- * it exists, is a writable file and not a directory. Creates nothing. RP_EIO naming flag (the
- * option, "--junit") and path otherwise.
+ * it exists, is a writable file and not a directory. "-" (standard output) always passes.
+ * Creates nothing. RP_EIO naming flag (the option, "--junit") and path otherwise.
  */
 RP_EXTERN RP_NODISCARD rp_code rp_report_path_check(const char *flag, const char *path,
                                                     struct rp_error *err);
+
+/* ----- one step, for a person (step.c) ----------------------------------------------------- */
+
+/* What rp_step_format() shows of an exchange; any combination. */
+#define RP_STEP_REQUEST_HEAD  1u /* "METHOD URL VERSION" and the headers */
+#define RP_STEP_REQUEST_BODY  2u
+#define RP_STEP_RESPONSE_HEAD 4u /* "VERSION STATUS REASON" and the headers */
+#define RP_STEP_RESPONSE_BODY 8u
+#define RP_STEP_REQUEST_ALL   (RP_STEP_REQUEST_HEAD | RP_STEP_REQUEST_BODY)
+#define RP_STEP_ALL           15u
+
+/*
+ * Appends to out the parts of ex asked for, as text a person reads: heads as on the wire (one
+ * header a line), a blank line before a body, a text body cut at body_max bytes (at a
+ * character) with a line saying how many more bytes there are, a binary one as its size, "(no
+ * response)" when the response is asked for and ex has none. With scrub (not NULL), a copy of
+ * ex is scrubbed first (scrub.h: cookies, credentials, card numbers become placeholders), so no
+ * secret is shown. RP_ETOOBIG when out's cap is reached (what fitted stays).
+ */
+RP_EXTERN RP_NODISCARD rp_code rp_step_format(struct rp_buf *out, const struct rp_exchange *ex,
+                                              unsigned parts, size_t body_max,
+                                              struct rp_scrub *scrub, struct rp_error *err);
+
+/*
+ * Appends rq as a curl command line (a newline at its end) that sends it again: method, URL,
+ * headers (but those curl sets itself: Host, Content-Length, Transfer-Encoding, Connection,
+ * Accept-Encoding, Expect) and body, each a single-quoted shell word. A {{secret:NAME}}
+ * placeholder becomes "$REPRISE_SECRET_NAME" (rp_secret_env_name) and a {{var:NAME}} one
+ * "$REPRISE_VAR_NAME", so the shell fills them and no value is printed; a binary body is left
+ * to a file (--data-binary @BODY_FILE, with a comment). RP_ETOOBIG at out's cap.
+ */
+RP_EXTERN RP_NODISCARD rp_code rp_step_curl(struct rp_buf *out, const struct rp_request *rq,
+                                            struct rp_error *err);
 
 /* ----- results files, read back (reprise diff) ------------------------------------------- */
 
@@ -92,6 +187,39 @@ RP_EXTERN RP_NODISCARD rp_code rp_results_check(const char *path, struct rp_chec
  */
 RP_EXTERN RP_NODISCARD rp_code rp_results_baseline(const char *path, rp_log_fn log, void *log_ud,
                                                    struct rp_baseline **out, struct rp_error *err);
+
+/* One step of a results file (results_step.c), for `reprise diff --step` and `reprise replay
+ * --step N --from`. */
+struct rp_results_step {
+    struct rp_verdict v;        /* the step's verdict as stored; v.live is &live */
+    struct rp_exchange live;    /* the step as sent, and its response (scrubbed, as stored) */
+    struct rp_exchange *before; /* the session's earlier main steps that got a response, in
+                                   order, each with seq set to its recorded seq */
+    size_t n_before;
+    char *recording;             /* the recording the session replayed, when the results file
+                                    names it and it can be read here; else NULL */
+    struct rp_exchange recorded; /* its exchange of the step's seq, when has_recorded */
+    bool has_recorded;
+};
+
+RP_EXTERN void rp_results_step_init(struct rp_results_step *st);
+RP_EXTERN void rp_results_step_cleanup(struct rp_results_step *st);
+
+/*
+ * Reads step seq (a recorded seq, as the terminal report shows it) of the results file at path
+ * into out (initialised): of session (as "NAME#N") when not NULL, else of the first session whose
+ * step seq failed (fail, unsafe or error), else of the first that has it; teardown steps are not
+ * looked at. Also the recording: the one among the file's recordings whose name is the
+ * session's, read for the recorded exchange when it can be. RP_EUSAGE when no session has the
+ * step; the reader's errors (RP_EFORMAT ...) naming FILE:LINE.
+ */
+RP_EXTERN RP_NODISCARD rp_code rp_results_step(const char *path, uint64_t seq, const char *session,
+                                               struct rp_results_step *out, struct rp_error *err);
+
+/* The cookies the step's session was given by its earlier responses, as a Cookie header value
+ * ("demo_session={{secret:cookie_demo_session}}": the file holds placeholders), new memory; NULL
+ * when none. */
+RP_EXTERN char *rp_results_step_cookies(const struct rp_results_step *st);
 
 /* ----- listings of a recording (reprise show) -------------------------------------------- */
 

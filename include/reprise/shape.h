@@ -117,7 +117,8 @@ RP_EXTERN size_t rp_shapeset_count(const struct rp_shapeset *set);
 RP_EXTERN RP_NODISCARD rp_code rp_shapeset_load(const char *path, struct rp_shapeset **out,
                                                 struct rp_error *err);
 
-/* Writes set to path as indented JSON, one exchange after another in seq order. */
+/* Writes set to path ("-": standard output) as indented JSON, one exchange after another in
+ * seq order. */
 RP_EXTERN RP_NODISCARD rp_code rp_shapeset_save(const struct rp_shapeset *set, const char *path,
                                                 struct rp_error *err);
 

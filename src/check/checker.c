@@ -106,6 +106,8 @@ void rp_verdict_cleanup(struct rp_verdict *v)
     free(v->identity);
     free(v->own_session);
     free(v->own_error);
+    free(v->own_step);
+    free(v->own_tenants);
     rp_shape_free(v->own_shape);
     memset(v, 0, sizeof(*v));
 }
@@ -510,6 +512,8 @@ rp_code rp_checker_exchange(struct rp_checker *c, const struct rp_replay_event *
     v.live = ev->live;
     v.error = ev->message;
     v.teardown = ev->teardown;
+    v.step = ev->step;
+    v.tenants = ev->tenants;
     v.attempt = ev->attempt;
     struct sess *sess = session_for(c, v.session, v.attempt);
     rp_code rc = RP_OK;

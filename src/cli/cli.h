@@ -33,8 +33,28 @@ const struct cli_command *cli_find(const char *name);
 /* Verbosity set by the global -q / -v flags: -1 quiet, 0 normal, 1 verbose. */
 extern int cli_verbosity;
 
+/* The progress line of the run under way (replay on a terminal), cleared before each log line;
+ * NULL when there is none. */
+extern struct rp_progress *cli_progress;
+
 /* The library log callback: "reprise: msg" on stderr, filtered by cli_verbosity. */
 void cli_log(void *ud, enum rp_log_level lvl, const char *msg);
+
+/* The columns of the terminal f is (TIOCGWINSZ, else $COLUMNS, else 80); 0 when f is not a
+ * terminal. */
+unsigned cli_term_width(FILE *f);
+
+/* True when path is "-": standard output for an output flag, standard input for an input. */
+bool cli_is_dash(const char *path);
+
+/* RP_EUSAGE naming flag when path is "-" and standard output is a terminal: a recording is
+ * gzip, which a terminal would show as garbage. */
+rp_code cli_gzip_stdout(const char *flag, const char *path, struct rp_error *err);
+
+/* RP_EUSAGE naming both flags when two of the n output paths are "-" (flags[i] names
+ * paths[i]; a NULL path is not given). */
+rp_code cli_one_stdout(const char *const *flags, const char *const *paths, size_t n,
+                       struct rp_error *err);
 
 /* Prints "reprise: MSG" and returns the exit code for err's code. */
 int cli_fail(const struct rp_error *err);
@@ -44,10 +64,11 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) RP_PRINTF(2, 3);
 
 /*
  * getopt_long over a command's arguments, with what every command does alike: a fresh start
- * (so tests can parse more than once), -h/--help, and the usage errors for a missing value and
- * an unknown option. Every other option goes to on_opt(opts, code, optarg, err), which returns
- * RP_EUSAGE with a message for a bad value. On RP_OK, *out_first is the index of the first
- * operand; after --help, *help is true and the rest is not parsed.
+ * (so tests can parse more than once), -h/--help, the global -q/--quiet and -v/--verbose
+ * (they set cli_verbosity, after the command's name as before it), and the usage errors for a
+ * missing value and an unknown option. Every other option goes to on_opt(opts, code, optarg, err),
+ * which returns RP_EUSAGE with a message for a bad value. On RP_OK, *out_first is the index of the
+ * first operand; after --help, *help is true and the rest is not parsed.
  */
 typedef rp_code (*cli_opt_fn)(void *opts, int code, const char *arg, struct rp_error *err);
 rp_code cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts,
@@ -144,9 +165,10 @@ bool cli_parse_duration_ms(const char *s, uint64_t *out);
 
 /* ----- the latency budget options replay and diff share (slowopts.c) ----- */
 
-/* getopt_long codes of --baseline, --slower, --fail-on-slow (past any command's own). */
+/* getopt_long codes of --baseline, --slower, --fail-on-slow: past any command's own, which stay
+ * below 0x700 (replay and shape from 0x500, diff from 0x600). */
 enum {
-    CLI_OPT_BASELINE = 0x600,
+    CLI_OPT_BASELINE = 0x700,
     CLI_OPT_SLOWER,
     CLI_OPT_FAIL_ON_SLOW,
 };
@@ -250,6 +272,10 @@ struct replay_opts {
     struct cli_slowopts slow;     /* --baseline, --slower, --fail-on-slow */
     unsigned retries;             /* --retries N: a failed session again, in a new tenant */
     bool fail_on_flaky;           /* --fail-on-flaky: a flaky session fails the run */
+    bool has_step;                /* --step N: only recorded exchange N is sent */
+    uint64_t step;
+    const char *from;    /* --from RESULTS: the live values, tenant and cookies of an earlier run */
+    const char *session; /* --session NAME#N: which session of RESULTS */
 };
 
 /* Frees what parse_replay_args allocated (the pair lists). */
@@ -288,6 +314,11 @@ struct diff_opts {
     bool help;
     struct cli_slowopts slow; /* --baseline, --slower, --fail-on-slow */
     bool fail_on_flaky;       /* --fail-on-flaky */
+    bool has_step;            /* --step N: triage of one step */
+    uint64_t step;            /* its recorded seq */
+    const char *session; /* --session NAME#N: of that session; NULL: the first that failed it */
+    bool curl;           /* --curl: the live request as a curl command */
+    const char *junit;   /* --junit FILE: the re-checked failures as JUnit XML */
 };
 
 #ifdef REPRISE_TESTING

@@ -104,7 +104,8 @@ RP_TESTABLE rp_code parse_capture_args(int argc, char **argv, struct capture_opt
     if (o->duration_ms && !o->iface) {
         return rp_error_set(err, RP_EUSAGE, "--duration is for live capture (-i)");
     }
-    return cli_recopts_check(&o->rec, err);
+    rp_code grc = cli_gzip_stdout("-o", o->out, err);
+    return grc ? grc : cli_recopts_check(&o->rec, err);
 }
 
 /* The running capture, for the signal handler. */
@@ -180,12 +181,15 @@ static int run_capture(const struct capture_opts *o)
     rp_capture_get_stats(cap, &st);
     struct rp_intake_counts ic;
     rp_intake_counts(in, &ic);
-    printf("captured %llu exchanges (%llu incomplete, %llu without a response, %llu static "
-           "left out) from %llu packets, %llu connections, to %s\n",
-           (unsigned long long)st.exchanges, (unsigned long long)st.incomplete,
-           (unsigned long long)st.unanswered, (unsigned long long)ic.filtered_static,
-           (unsigned long long)st.packets, (unsigned long long)st.flows, o->out);
-    fflush(stdout);
+    /* With "-o -" the recording is standard output: the note goes to standard error. */
+    FILE *note = cli_is_dash(o->out) ? stderr : stdout;
+    fprintf(note,
+            "captured %llu exchanges (%llu incomplete, %llu without a response, %llu static "
+            "left out) from %llu packets, %llu connections, to %s\n",
+            (unsigned long long)st.exchanges, (unsigned long long)st.incomplete,
+            (unsigned long long)st.unanswered, (unsigned long long)ic.filtered_static,
+            (unsigned long long)st.packets, (unsigned long long)st.flows, o->out);
+    fflush(note);
     cli_recopts_warn_tenant(&o->rec);
     exitc = RP_EXIT_OK;
 out:

@@ -61,7 +61,8 @@ RP_TESTABLE rp_code parse_import_args(int argc, char **argv, struct import_opts 
     if (strcmp(o->file, "-") == 0 && !o->out) {
         return rp_error_set(err, RP_EUSAGE, "reading standard input needs -o FILE");
     }
-    return cli_recopts_check(&o->rec, err);
+    rp_code grc = cli_gzip_stdout("-o", o->out, err);
+    return grc ? grc : cli_recopts_check(&o->rec, err);
 }
 
 /* Length of path without a final ".har" (any case). */
@@ -112,14 +113,16 @@ static int run_import(const struct import_opts *o)
     }
     struct rp_intake_counts ic;
     rp_intake_counts(in, &ic);
-    printf("imported %llu of %llu entries from %s to %s", (unsigned long long)ic.recorded,
-           (unsigned long long)st.entries, o->file, out);
+    /* With "-o -" the recording is standard output: the note goes to standard error. */
+    FILE *note = cli_is_dash(out) ? stderr : stdout;
+    fprintf(note, "imported %llu of %llu entries from %s to %s", (unsigned long long)ic.recorded,
+            (unsigned long long)st.entries, o->file, out);
     if (ic.filtered_static || st.dropped) {
-        printf(" (%llu static assets left out, %llu not replayable)",
-               (unsigned long long)ic.filtered_static, (unsigned long long)st.dropped);
+        fprintf(note, " (%llu static assets left out, %llu not replayable)",
+                (unsigned long long)ic.filtered_static, (unsigned long long)st.dropped);
     }
-    printf("\n");
-    fflush(stdout);
+    fprintf(note, "\n");
+    fflush(note);
     cli_recopts_warn_tenant(&o->rec);
     exitc = RP_EXIT_OK;
 out:

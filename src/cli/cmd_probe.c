@@ -150,6 +150,7 @@ static rp_code parse_probe_args(int argc, char **argv, struct probe_opts *o, str
 
 struct probe_run {
     const char *target;
+    FILE *out; /* the lines and summary: stdout, or stderr when the JUnit report is there */
     struct rp_sink junit; /* ops NULL: no --junit */
     rp_code sink_rc;
     struct rp_error sink_err;
@@ -214,15 +215,17 @@ static void on_probe(void *ud, const struct rp_probe_result *res)
     switch (res->outcome) {
     case RP_PROBE_DENIED:
         pr->denied++;
-        printf("  ok    #%llu %s %s as %s: %u (denied)\n", (unsigned long long)res->seq, method,
-               url, res->session_b, ex->resp.status);
+        if (cli_verbosity >= 0) { /* -q: only leaks, errors and the summary */
+            fprintf(pr->out, "  ok    #%llu %s %s as %s: %u (denied)\n",
+                    (unsigned long long)res->seq, method, url, res->session_b, ex->resp.status);
+        }
         v.outcome = RP_OUTCOME_PASS;
         v.checks[0].outcome = RP_OUTCOME_PASS;
         break;
     case RP_PROBE_LEAK:
         leak_text(res, text, sizeof(text));
-        printf("  LEAK  #%llu %s %s as %s: %s\n", (unsigned long long)res->seq, method, url,
-               res->session_b, text);
+        fprintf(pr->out, "  LEAK  #%llu %s %s as %s: %s\n", (unsigned long long)res->seq, method,
+                url, res->session_b, text);
         v.outcome = RP_OUTCOME_FAIL;
         v.checks[0].outcome = RP_OUTCOME_FAIL;
         rp_mismatches_add(&v.mismatches, "isolation", "%s's object read as %s: %s", res->session_a,
@@ -230,16 +233,18 @@ static void on_probe(void *ud, const struct rp_probe_result *res)
         break;
     case RP_PROBE_ERROR:
         pr->errors++;
-        printf("  ERROR #%llu %s %s as %s: %s\n", (unsigned long long)res->seq, method, url,
-               res->session_b, res->message);
+        fprintf(pr->out, "  ERROR #%llu %s %s as %s: %s\n", (unsigned long long)res->seq, method,
+                url, res->session_b, res->message);
         v.outcome = RP_OUTCOME_ERROR;
         v.checks[0].outcome = RP_OUTCOME_ERROR;
         v.error = res->message;
         break;
     case RP_PROBE_SKIPPED:
         pr->skipped++;
-        printf("  skip  #%llu %s %s: %s\n", (unsigned long long)res->seq, method, url,
-               res->message);
+        if (cli_verbosity >= 0) {
+            fprintf(pr->out, "  skip  #%llu %s %s: %s\n", (unsigned long long)res->seq, method, url,
+                    res->message);
+        }
         v.outcome = RP_OUTCOME_SKIPPED;
         v.checks[0].outcome = RP_OUTCOME_SKIPPED;
         v.error = res->message;
@@ -296,7 +301,7 @@ static int run_probe(const struct probe_opts *o)
 {
     struct rp_error err = {0};
     struct rp_replay *r = NULL;
-    struct probe_run pr = {.target = o->target};
+    struct probe_run pr = {.target = o->target, .out = cli_is_dash(o->junit) ? stderr : stdout};
     int exitc;
     rp_code rc = new_engine(o, &r, &err);
     if (rc) {
@@ -324,18 +329,18 @@ static int run_probe(const struct probe_opts *o)
         exitc = cli_fail(&err); /* nothing probed: no report */
         goto out;
     }
-    printf("probe: %llu request%s probed, %llu leak%s, %llu denied", (unsigned long long)pr.probed,
-           pr.probed == 1 ? "" : "s", (unsigned long long)leaks, leaks == 1 ? "" : "s",
-           (unsigned long long)pr.denied);
+    fprintf(pr.out, "probe: %llu request%s probed, %llu leak%s, %llu denied",
+            (unsigned long long)pr.probed, pr.probed == 1 ? "" : "s", (unsigned long long)leaks,
+            leaks == 1 ? "" : "s", (unsigned long long)pr.denied);
     if (pr.errors || pr.skipped) {
-        printf(", %llu error%s, %llu skipped", (unsigned long long)pr.errors,
-               pr.errors == 1 ? "" : "s", (unsigned long long)pr.skipped);
+        fprintf(pr.out, ", %llu error%s, %llu skipped", (unsigned long long)pr.errors,
+                pr.errors == 1 ? "" : "s", (unsigned long long)pr.skipped);
     }
-    printf("\n");
+    fprintf(pr.out, "\n");
     if (pr.probed == 0) {
-        printf("probe: no read carries a value a response gave: nothing to probe\n");
+        fprintf(pr.out, "probe: no read carries a value a response gave: nothing to probe\n");
     }
-    fflush(stdout);
+    fflush(pr.out);
     if (pr.junit.ops && !pr.sink_rc) {
         struct rp_run_summary sum = {
             .passed = pr.denied,

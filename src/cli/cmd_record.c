@@ -144,7 +144,8 @@ RP_TESTABLE rp_code parse_record_args(int argc, char **argv, struct record_opts 
     if (o->insecure && o->cacert) {
         return rp_error_set(err, RP_EUSAGE, "--insecure and --cacert contradict each other");
     }
-    return cli_recopts_check(&o->rec, err);
+    rp_code grc = cli_gzip_stdout("-o", o->output, err);
+    return grc ? grc : cli_recopts_check(&o->rec, err);
 }
 
 /* ----- running ----------------------------------------------------------------------------- */
@@ -217,12 +218,14 @@ static int run_record(const struct record_opts *o)
 
     const char *host = o->listen ? o->listen : RP_PROXY_LISTEN;
     const char *colon = strrchr(host, ':');
-    printf("listening on http://%.*s:%u\n", (int)(colon ? colon - host : 0), host,
-           rp_proxy_port(p));
+    /* With "-o -" the recording is standard output: these lines go to standard error. */
+    FILE *note = cli_is_dash(o->output) ? stderr : stdout;
+    fprintf(note, "listening on http://%.*s:%u\n", (int)(colon ? colon - host : 0), host,
+            rp_proxy_port(p));
     if (rp_proxy_ca_path(p)) {
-        printf("intercepting HTTPS with the CA in %s\n", rp_proxy_ca_path(p));
+        fprintf(note, "intercepting HTTPS with the CA in %s\n", rp_proxy_ca_path(p));
     }
-    fflush(stdout);
+    fflush(note);
     cli_recopts_warn_tenant(&o->rec);
 
     rc = rp_proxy_run(p, &err);
@@ -246,14 +249,15 @@ static int run_record(const struct record_opts *o)
                  (unsigned long long)st.skipped_host);
     }
     /* Every exchange relayed is recorded or counted here, each kind of error with its reason. */
-    uint64_t nerr = ic.errors + st.unanswered + st.unreadable;
+    uint64_t nerr = ic.errors + st.unanswered + st.unreadable + st.dropped;
     char why[256] = "";
     if (nerr) {
         snprintf(why, sizeof(why),
                  ": %llu unreadable, %llu unanswered, %llu lost to a failed write, %llu not "
-                 "scrubbable",
+                 "scrubbable, %llu lost to a full recording queue",
                  (unsigned long long)st.unreadable, (unsigned long long)st.unanswered,
-                 (unsigned long long)ic.lost, (unsigned long long)(ic.errors - ic.lost));
+                 (unsigned long long)ic.lost, (unsigned long long)(ic.errors - ic.lost),
+                 (unsigned long long)st.dropped);
     }
     snprintf(sum, sizeof(sum),
              "recorded %llu exchange%s to %s (%llu skipped as static, %llu outside --only-path%s, "

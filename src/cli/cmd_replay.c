@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -24,6 +25,9 @@ enum {
     OPT_STRICT_TEARDOWN,
     OPT_TEARDOWN_TIMEOUT,
     OPT_CANCEL_GRACE,
+    OPT_STEP,
+    OPT_FROM,
+    OPT_SESSION,
     OPT_NOTIFY,
     OPT_REPORT_URL,
     OPT_RETRIES,
@@ -57,6 +61,9 @@ const struct option cmd_replay_longopts[] = {
     {"strict-teardown", no_argument, NULL, OPT_STRICT_TEARDOWN},
     {"teardown-timeout", required_argument, NULL, OPT_TEARDOWN_TIMEOUT},
     {"cancel-grace", required_argument, NULL, OPT_CANCEL_GRACE},
+    {"step", required_argument, NULL, OPT_STEP},
+    {"from", required_argument, NULL, OPT_FROM},
+    {"session", required_argument, NULL, OPT_SESSION},
     {"notify", required_argument, NULL, OPT_NOTIFY},
     {"report-url", required_argument, NULL, OPT_REPORT_URL},
     CLI_SLOWOPTS_LONGOPTS,
@@ -259,6 +266,19 @@ static rp_code replay_opt(void *opts, int c, const char *arg, struct rp_error *e
     case OPT_FAIL_ON_FLAKY:
         o->fail_on_flaky = true;
         break;
+    case OPT_STEP:
+        if (!cli_parse_count(arg, UINT64_C(9007199254740992), &o->step)) {
+            return rp_error_set(err, RP_EUSAGE, "--step wants a step number (its seq), got '%s'",
+                                arg);
+        }
+        o->has_step = true;
+        break;
+    case OPT_FROM:
+        o->from = arg;
+        break;
+    case OPT_SESSION:
+        o->session = arg;
+        break;
     }
     return RP_OK;
 }
@@ -288,6 +308,13 @@ RP_TESTABLE rp_code parse_replay_args(int argc, char **argv, struct replay_opts 
     if (o->strict_teardown && !o->teardown) {
         return rp_error_set(err, RP_EUSAGE, "--strict-teardown needs --teardown RECORDING");
     }
+    if (o->has_step != (o->from != NULL) || (o->session && !o->from)) {
+        return rp_error_set(err, RP_EUSAGE, "--step N and --from RESULTS go together%s",
+                            o->session ? " (and --session with them)" : "");
+    }
+    if (o->from && argc - first != 1) {
+        return rp_error_set(err, RP_EUSAGE, "--step N --from RESULTS replays one RECORDING");
+    }
     /* The webhook is a credential: from the environment, it stays off the command line. */
     if (!o->notify) {
         const char *env = getenv("REPRISE_NOTIFY_URL");
@@ -295,6 +322,15 @@ RP_TESTABLE rp_code parse_replay_args(int argc, char **argv, struct replay_opts 
     }
     if (o->notify && !http_url(o->notify)) {
         return rp_error_set(err, RP_EUSAGE, "--notify wants an http:// or https:// URL");
+    }
+    const char *const out_flags[] = {"--junit", "--results"};
+    const char *const out_paths[] = {o->junit, o->results};
+    rp_code orc = cli_one_stdout(out_flags, out_paths, 2, err);
+    if (!orc && !o->dry_run) {
+        orc = cli_gzip_stdout("--results", o->results, err);
+    }
+    if (orc) {
+        return orc;
     }
     o->recordings = (const char *const *)argv + first;
     o->n_recordings = (size_t)(argc - first);
@@ -328,9 +364,65 @@ static bool on_retry(void *ud, const char *session, unsigned attempt)
     return rp_checker_session_failed(ud, session);
 }
 
+/* What the pre-pass shows of each recorded exchange goes to the checker, and counts towards
+ * the progress line's total: one step per session of its recording. */
+struct observer {
+    struct rp_checker *checker;
+    struct rp_progress *progress; /* NULL: none */
+    unsigned sessions;
+};
+
+static void observe(void *ud, const char *recording, const struct rp_exchange *ex,
+                    const struct rp_correlator *corr, size_t first)
+{
+    struct observer *ob = ud;
+    rp_checker_observe(ob->checker, recording, ex, corr, first);
+    rp_progress_add_total(ob->progress, ob->sessions);
+}
+
+/*
+ * --step N --from RESULTS: the engine sends only step N, in the tenant the earlier run used
+ * (unless --tenant says otherwise), with the live values its earlier steps' responses gave and
+ * the cookies its session was given (placeholders, filled from the environment).
+ */
+static rp_code from_results(const struct replay_opts *o, struct rp_replay *r, struct rp_error *err)
+{
+    struct rp_results_step st;
+    rp_results_step_init(&st);
+    rp_code rc = rp_results_step(o->from, o->step, o->session, &st, err);
+    const char *line = st.v.tenants && o->n_tenants == 0 ? st.v.tenants : "";
+    while (!rc && *line) {
+        const char *end = strchr(line, '\n');
+        size_t n = end ? (size_t)(end - line) : strlen(line);
+        char *pair = rp_xstrndup(line, n);
+        char *eq = strchr(pair, '=');
+        if (eq) {
+            *eq = '\0';
+            rc = rp_replay_tenant(r, pair, eq + 1, err);
+        }
+        free(pair);
+        line += n + (end ? 1 : 0);
+    }
+    for (size_t i = 0; !rc && i < st.n_before; i++) {
+        rc = rp_replay_seed(r, st.before[i].seq, &st.before[i].resp, err);
+    }
+    if (!rc) {
+        char *cookies = rp_results_step_cookies(&st);
+        rp_replay_step_cookie(r, cookies);
+        free(cookies);
+        rp_replay_only_step(r, o->step);
+        char msg[RP_ERROR_MSG_MAX];
+        snprintf(msg, sizeof(msg), "step %llu of %s in %s: sent alone, with its live values",
+                 (unsigned long long)o->step, st.v.session, o->from);
+        cli_log(NULL, RP_LOG_INFO, msg);
+    }
+    rp_results_step_cleanup(&st);
+    return rc;
+}
+
 /* The engine for o, with its tenant, host and bind rules. */
 static rp_code new_engine(const struct replay_opts *o, struct rp_checker *checker,
-                          struct rp_replay **out, struct rp_error *err)
+                          struct observer *ob, struct rp_replay **out, struct rp_error *err)
 {
     struct rp_replay_opts ro = {
         .target = o->target,
@@ -352,8 +444,8 @@ static rp_code new_engine(const struct replay_opts *o, struct rp_checker *checke
         .on_result = on_result,
         .on_session_end = on_session_end,
         .ud = checker,
-        .observe = rp_checker_observe,
-        .observe_ud = checker,
+        .observe = observe,
+        .observe_ud = ob,
         .teardown = o->teardown,
         .teardown_timeout_ms = o->teardown_timeout_ms,
         .cancel_grace_ms = o->cancel_grace_ms,
@@ -376,6 +468,9 @@ static rp_code new_engine(const struct replay_opts *o, struct rp_checker *checke
     }
     for (size_t i = 0; !rc && i < o->n_recordings; i++) {
         rp_replay_add_recording(r, o->recordings[i]);
+    }
+    if (!rc && o->from) {
+        rc = from_results(o, r, err);
     }
     if (rc) {
         rp_replay_free(r);
@@ -458,6 +553,12 @@ static void mark_unfinished(struct rp_checker *checker, struct rp_replay *r, rp_
     }
 }
 
+/* --step N --from: nothing was reported, so the recording has no step N. */
+static bool no_step(const struct rp_run_summary *sum)
+{
+    return sum->passed + sum->failed + sum->errors + sum->skipped + sum->unsafe == 0;
+}
+
 /* A teardown step that did not pass, for --strict-teardown. */
 static bool teardown_failed(const struct rp_run_summary *sum)
 {
@@ -490,7 +591,14 @@ static int run_replay(const struct replay_opts *o)
         return cli_fail(&err);
     }
     int exitc;
-    rc = new_engine(o, checker, &r, &err);
+    /* The progress line: on a terminal only, and not with -q. */
+    bool quiet = cli_verbosity < 0;
+    struct rp_progress *progress = NULL;
+    if (!quiet && !o->dry_run && isatty(STDERR_FILENO)) {
+        progress = rp_progress_new(stderr, cli_term_width(stderr));
+    }
+    struct observer ob = {.checker = checker, .progress = progress, .sessions = o->sessions};
+    rc = new_engine(o, checker, &ob, &r, &err);
     if (rc) {
         exitc = rc == RP_EUSAGE ? cli_usage_error("replay", "%s", err.msg) : cli_fail(&err);
         goto out;
@@ -505,7 +613,15 @@ static int run_replay(const struct replay_opts *o)
     }
     struct rp_sink sink;
     if (!o->dry_run) {
-        rp_sink_terminal(&sink, stdout, o->color < 0 ? cli_color(stdout) : o->color == 1);
+        /* A report on standard output ("--junit -") moves the terminal's to standard error. */
+        FILE *term = cli_is_dash(o->junit) || cli_is_dash(o->results) ? stderr : stdout;
+        struct rp_terminal_opts to = {
+            .color = o->color < 0 ? cli_color(term) : o->color == 1,
+            .quiet = quiet,
+            .width = cli_term_width(term),
+            .progress = progress,
+        };
+        rp_sink_terminal_opts(&sink, term, &to);
         rp_checker_add_sink(checker, &sink);
         if (o->junit) {
             rp_sink_junit(&sink, o->junit);
@@ -533,12 +649,16 @@ static int run_replay(const struct replay_opts *o)
 
     /* A run that stops before anything is checked (a missing secret) writes no report. */
     catch_signals(r);
+    cli_progress = progress;
     rc = rp_replay_run(r, &err);
     catch_signals(NULL);
     mark_unfinished(checker, r, rc, &err);
     struct rp_run_summary sum;
     struct rp_error serr = {0};
     rp_code src = rp_checker_end(checker, &sum, &serr);
+    cli_progress = NULL;
+    rp_progress_free(progress);
+    progress = NULL;
     fflush(stdout);
     if (src) {
         exitc = cli_fail(&serr);
@@ -553,6 +673,12 @@ static int run_replay(const struct replay_opts *o)
             exitc = RP_EXIT_MISMATCH;
         }
     }
+    if (exitc == RP_EXIT_OK && o->from && !o->dry_run && no_step(&sum)) {
+        struct rp_error e = {0};
+        rp_error_set(&e, RP_EUSAGE, "%s: no step %llu to send", o->recordings[0],
+                     (unsigned long long)o->step);
+        exitc = cli_fail(&e);
+    }
     /* A cancelled run has a code of its own: 128 + the signal, as a shell reports it. */
     if (rp_replay_cancelled(r) && cancel_signal && exitc != RP_EXIT_INPUT) {
         exitc = 128 + cancel_signal;
@@ -561,6 +687,7 @@ out:
     rp_replay_free(r);
     rp_checker_free(checker);
     rp_baseline_free(baseline);
+    rp_progress_free(progress);
     return exitc;
 }
 

@@ -351,7 +351,9 @@ static int run_infer(const struct shape_opts *o, const char *path)
         rp_shapeset_save(set, path, &err)) {
         exitc = cli_fail(&err);
     } else {
-        printf("wrote %zu shapes to %s\n", rp_shapeset_count(set), path);
+        /* With "-o -" the shapes are standard output: the note goes to standard error. */
+        fprintf(cli_is_dash(path) ? stderr : stdout, "wrote %zu shapes to %s\n",
+                rp_shapeset_count(set), path);
     }
     rp_shapeset_free(set);
     return exitc;

@@ -92,8 +92,9 @@ static int run_show(const struct show_opts *opts)
     if (rc == RP_EUSAGE) {
         return cli_usage_error("show", "%s", err.msg);
     }
-    if (!rc && lo.kind == RP_LISTING_TABLE) {
-        /* The tenant guard, as replay would apply it. */
+    /* The tenant guard, as replay would apply it: a second reading, which standard input
+     * ("-", read once already) cannot give. */
+    if (!rc && lo.kind == RP_LISTING_TABLE && !cli_is_dash(opts->file)) {
         struct rp_tenant_guard g;
         rc = rp_replay_guard_survey(opts->file, NULL, 0, &g, &err);
         char msg[RP_ERROR_MSG_MAX * 2];

@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: MIT */
-/* The CLI's output helpers: logging, one-line errors, usage errors, colour, sizes. */
+/* The CLI's output helpers: logging, one-line errors, usage errors, colour, terminal width,
+ * standard output as a file, sizes. */
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "cli.h"
 
 int cli_verbosity = 0;
+struct rp_progress *cli_progress = NULL;
 
 void cli_log(void *ud, enum rp_log_level lvl, const char *msg)
 {
@@ -17,8 +20,58 @@ void cli_log(void *ud, enum rp_log_level lvl, const char *msg)
         (lvl == RP_LOG_WARN && cli_verbosity < 0)) {
         return;
     }
+    rp_progress_clear(cli_progress);
     const char *tag = lvl == RP_LOG_WARN ? "warning: " : "";
     fprintf(stderr, "reprise: %s%s\n", tag, msg);
+}
+
+unsigned cli_term_width(FILE *f)
+{
+    if (!isatty(fileno(f))) {
+        return 0;
+    }
+    struct winsize ws;
+    if (ioctl(fileno(f), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) {
+        return ws.ws_col;
+    }
+    const char *cols = getenv("COLUMNS");
+    uint64_t n;
+    if (cols && cli_parse_count(cols, 10000, &n) && n > 0) {
+        return (unsigned)n;
+    }
+    return 80;
+}
+
+bool cli_is_dash(const char *path)
+{
+    return path && strcmp(path, "-") == 0;
+}
+
+rp_code cli_gzip_stdout(const char *flag, const char *path, struct rp_error *err)
+{
+    if (cli_is_dash(path) && isatty(STDOUT_FILENO)) {
+        return rp_error_set(err, RP_EUSAGE,
+                            "%s -: a gzip file would go to the terminal; redirect or pipe it",
+                            flag);
+    }
+    return RP_OK;
+}
+
+rp_code cli_one_stdout(const char *const *flags, const char *const *paths, size_t n,
+                       struct rp_error *err)
+{
+    const char *first = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (!cli_is_dash(paths[i])) {
+            continue;
+        }
+        if (first) {
+            return rp_error_set(err, RP_EUSAGE, "%s - and %s - both want standard output", first,
+                                flags[i]);
+        }
+        first = flags[i];
+    }
+    return RP_OK;
 }
 
 int cli_fail(const struct rp_error *err)
@@ -62,36 +115,62 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
     return RP_EXIT_INPUT;
 }
 
+/* The global options every command also takes after its name ("reprise replay -q ..."). */
+static const struct option global_longopts[] = {
+    {"quiet", no_argument, NULL, 'q'},
+    {"verbose", no_argument, NULL, 'v'},
+};
+#define N_GLOBAL (sizeof(global_longopts) / sizeof(global_longopts[0]))
+
+/* A new copy of longopts (may be NULL) with the global options added before its end. */
+static struct option *with_globals(const struct option *longopts)
+{
+    size_t n = 0;
+    while (longopts && longopts[n].name) {
+        n++;
+    }
+    struct option *all = rp_xcalloc(n + N_GLOBAL + 1, sizeof(*all));
+    if (n) {
+        memcpy(all, longopts, n * sizeof(*all));
+    }
+    memcpy(all + n, global_longopts, sizeof(global_longopts));
+    return all; /* the last entry stays zero */
+}
+
 rp_code cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts,
                    cli_opt_fn on_opt, void *opts, bool *help, int *out_first, struct rp_error *err)
 {
     char spec[64];
-    int n = snprintf(spec, sizeof(spec), ":%sh", shortopts);
+    int n = snprintf(spec, sizeof(spec), ":%sqvh", shortopts);
     if (n < 0 || (size_t)n >= sizeof(spec)) {
         abort(); /* a command's own table, not input */
     }
+    struct option *all = with_globals(longopts);
     *help = false;
     optind = 0; /* glibc: start afresh */
     opterr = 0;
+    rp_code rc = RP_OK;
     int c;
-    while ((c = getopt_long(argc, argv, spec, longopts, NULL)) != -1) {
+    while (!rc && (c = getopt_long(argc, argv, spec, all, NULL)) != -1) {
         if (c == 'h') {
             *help = true;
-            return RP_OK;
+            break;
         }
         if (c == ':') {
-            return rp_error_set(err, RP_EUSAGE, "%s needs a value", argv[optind - 1]);
-        }
-        if (c == '?') {
-            return rp_error_set(err, RP_EUSAGE, "unknown option %s", argv[optind - 1]);
-        }
-        rp_code rc = on_opt(opts, c, optarg, err);
-        if (rc) {
-            return rc;
+            rc = rp_error_set(err, RP_EUSAGE, "%s needs a value", argv[optind - 1]);
+        } else if (c == '?') {
+            rc = rp_error_set(err, RP_EUSAGE, "unknown option %s", argv[optind - 1]);
+        } else if (c == 'q' || c == 'v') {
+            cli_verbosity = c == 'q' ? -1 : 1;
+        } else {
+            rc = on_opt(opts, c, optarg, err);
         }
     }
-    *out_first = optind;
-    return RP_OK;
+    free(all);
+    if (!rc && !*help) {
+        *out_first = optind;
+    }
+    return rc;
 }
 
 rp_code cli_one_operand(int argc, char **argv, int first, const char *what, const char **out,

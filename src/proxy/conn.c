@@ -151,6 +151,9 @@ struct rp__conn *rp__proxy_conn_new(struct rp_proxy *p, int cfd)
         /* A compressed body is inflated only up to what will be recorded of it. */
         rp_http_parser_set_max_body(c->req.rp, rp_intake_max_body(p->in));
         rp_http_parser_set_max_body(c->resp.rp, rp_intake_max_body(p->in));
+        /* ... and not on the loop: the recording thread decodes it (record.c). */
+        rp_http_parser_defer_decoding(c->req.rp, true);
+        rp_http_parser_defer_decoding(c->resp.rp, true);
     }
     c->next = p->conns;
     if (p->conns) {
@@ -440,6 +443,10 @@ static void set_port(struct rp__addrs *a, unsigned port)
 
 void rp__proxy_start_upstream(struct rp_proxy *p, struct rp__conn *c)
 {
+    if (p->connect_seam) {
+        p->connect_seam(p, c);
+        return;
+    }
     struct rp__origin *o = c->org;
     char why[300] = "";
     if (!o->resolved) {

@@ -10,6 +10,7 @@
 
 #include <http_parser.h>
 #include <netdb.h>
+#include <poll.h>
 #include <openssl/ssl.h>
 #include <sys/socket.h>
 
@@ -154,7 +155,17 @@ struct rp_proxy {
     size_t n_conns;
     uint64_t next_conn_id;
     struct rp_proxy_stats stats;
-    rp_code write_rc; /* the intake's first writer error: the proxy stops gracefully */
+    struct rp__recq *rec; /* the recording thread's queue (record.c); NULL: record at once */
+    /* A test's stand-in for looking the upstream up and connecting to it (fuzz_relay): it opens
+     * c's upstream (rp__proxy_upstream_open) or fails it. NULL in the proxy. */
+    void (*connect_seam)(struct rp_proxy *p, struct rp__conn *c);
+    /* The loop's state between turns (loop.c). */
+    struct pollfd *pfd;
+    struct rp__conn **who; /* the connection of each pfd entry */
+    size_t pfd_cap;
+    bool stopping;     /* a graceful stop: no accepting, the connections in flight drain */
+    int64_t drain_end; /* ... until then at most */
+    rp_code write_rc;  /* the intake's first writer error: the proxy stops gracefully */
     struct rp_error write_err;
     char scratch[64 * 1024];
 };
@@ -268,6 +279,16 @@ void rp__proxy_upstream_open(struct rp__conn *c);
 /* The non-blocking connect finished: checks it and starts TLS, or tries the next address. */
 void rp__proxy_upstream_connected(struct rp_proxy *p, struct rp__conn *c);
 
+/* ----- the loop (loop.c) ----- */
+
+/*
+ * One turn of the loop: deadlines, one poll() (at most timeout_ms), then every connection with
+ * something to do, and new clients. Returns 1 to go on, 0 when the loop is done (stopped, or
+ * drained after a graceful stop), -1 when poll() failed (err says why). rp_proxy_run() turns
+ * it until done; a test drives it directly (tests/fuzz/fuzz_relay.c).
+ */
+int rp__proxy_turn(struct rp_proxy *p, int timeout_ms, struct rp_error *err);
+
 /* ----- header blocks and bodies (relay.c) ----- */
 
 /*
@@ -337,9 +358,24 @@ bool rp__proxy_head_has(const char *blk, size_t len, const char *name, const cha
 
 /* ----- recording (record.c) ----- */
 
+struct rp__recq;
+
+/* Starts the recording thread: exchanges are recorded on it from now on, in order. RP_ESYS
+ * when it cannot be started. Without it (a test's seam), they are recorded at once. */
+rp_code rp__proxy_rec_start(struct rp_proxy *p, struct rp_error *err);
+/* The loop has ended: queuing an exchange now waits for room instead of dropping it. */
+void rp__proxy_rec_blocking(struct rp_proxy *p);
+/* Lets the recording thread write what is queued, joins it and takes its counts. */
+void rp__proxy_rec_finish(struct rp_proxy *p);
+/* The proxy's counts with the recording thread's so far. */
+void rp__proxy_rec_stats(const struct rp_proxy *p, struct rp_proxy_stats *out);
+
 /*
  * Hands one request and its response (NULL: none came; why, borrowed, says why) to the
- * intake. Takes the contents of both messages, which are left to be cleaned up by the caller.
+ * recording thread (or, without one, records it at once): decoded, made an exchange and given
+ * to the intake there. Takes the contents of both messages, which are left to be cleaned up by
+ * the caller. When the thread's queue is full the exchange is counted in stats.dropped and
+ * logged instead.
  */
 void rp__proxy_record(struct rp_proxy *p, const struct rp__conn *c, struct rp_http_message *req,
                       struct rp_http_message *resp, const char *why);

@@ -427,112 +427,123 @@ static short poll_upstream(const struct rp__conn *c)
     }
 }
 
-rp_code rp_proxy_run(struct rp_proxy *p, struct rp_error *err)
+int rp__proxy_turn(struct rp_proxy *p, int timeout_ms, struct rp_error *err)
 {
-    struct pollfd *pfd = NULL;
-    struct rp__conn **who = NULL;
-    size_t cap = 0;
-    bool stopping = false;
-    int64_t drain_end = 0;
-    rp_code rc = RP_ESYS;
-
-    for (;;) {
-        int64_t now = rp__mono_ms();
-        if (stopping) {
-            for (struct rp__conn *c = p->conns, *next; c; c = next) {
-                next = c->next;
-                if (conn_idle(c) || c->tunnel) {
-                    rp__proxy_conn_free(p, c, "the proxy stopped");
-                }
-            }
-            if (!p->conns || now >= drain_end) {
-                break;
-            }
-        }
+    int64_t now = rp__mono_ms();
+    if (p->stopping) {
         for (struct rp__conn *c = p->conns, *next; c; c = next) {
             next = c->next;
-            if ((c->up == UP_RESOLVING || c->up == UP_CONNECTING || c->up == UP_HANDSHAKE) &&
-                now >= c->deadline_ms) {
-                rp__proxy_fail_upstream(p, c, "upstream connect timed out");
-            } else if (now - c->active_ms >= (int64_t)RP_PROXY_IDLE_MS) {
-                rp__proxy_conn_free(p, c, "the connection was idle too long");
+            if (conn_idle(c) || c->tunnel) {
+                rp__proxy_conn_free(p, c, "the proxy stopped");
             }
         }
-        size_t want = 3 + 2 * p->n_conns;
-        if (want > cap) {
-            cap = want * 2;
-            pfd = rp_xreallocarray(pfd, cap, sizeof(*pfd));
-            who = rp_xreallocarray(who, cap, sizeof(*who));
-        }
-        size_t n = 0;
-        pfd[n++] = (struct pollfd){.fd = p->wake[0], .events = POLLIN};
-        bool accepting = !stopping && now >= p->accept_resume_ms;
-        pfd[n++] = (struct pollfd){.fd = accepting ? p->lfd : -1, .events = POLLIN};
-        pfd[n++] = (struct pollfd){.fd = p->dns ? rp__dns_fd(p->dns) : -1, .events = POLLIN};
-        for (struct rp__conn *c = p->conns; c; c = c->next) {
-            who[n] = c;
-            pfd[n++] = (struct pollfd){.fd = c->cfd, .events = poll_client(c)};
-            who[n] = c;
-            pfd[n++] = (struct pollfd){.fd = c->ufd, .events = poll_upstream(c)};
-        }
-        int timeout = 200;
-        for (struct rp__conn *c = p->conns; c; c = c->next) {
-            if (tls_buffered(c)) {
-                timeout = 0;
-                break;
-            }
-        }
-        int r = poll(pfd, (nfds_t)n, timeout);
-        if (r < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            rp_error_set(err, RP_ESYS, "poll: %s", strerror(errno));
-            goto out;
-        }
-        if (pfd[0].revents) {
-            char b[16];
-            ssize_t k = read(p->wake[0], b, sizeof(b));
-            bool now_stop = k > 0 && memchr(b, 'n', (size_t)k);
-            if (now_stop) {
-                break;
-            }
-            if (k > 0 && !stopping) {
-                stopping = true;
-                drain_end = now + RP_PROXY_DRAIN_MS;
-            }
-        }
-        /* Connections accepted now are polled from the next turn; the ones polled this turn are
-         * stepped in order, skipping any freed on the way (a freed one is never revisited). */
-        if (pfd[2].revents) {
-            take_lookups(p);
-        }
-        for (size_t i = 3; i + 1 < n; i += 2) {
-            struct rp__conn *c = who[i];
-            short crev = pfd[i].revents;
-            short urev = pfd[i + 1].revents;
-            if (!crev && !urev && !tls_buffered(c)) {
-                continue;
-            }
-            if (c->cssl && !crev && SSL_pending(c->cssl) > 0) {
-                crev = POLLIN;
-            }
-            (void)conn_step(p, c, crev, urev); /* each connection is in who[] once */
-        }
-        if (accepting && pfd[1].revents) {
-            accept_clients(p);
+        if (!p->conns || now >= p->drain_end) {
+            return 0;
         }
     }
-    rc = RP_OK;
-out:
+    for (struct rp__conn *c = p->conns, *next; c; c = next) {
+        next = c->next;
+        if ((c->up == UP_RESOLVING || c->up == UP_CONNECTING || c->up == UP_HANDSHAKE) &&
+            now >= c->deadline_ms) {
+            rp__proxy_fail_upstream(p, c, "upstream connect timed out");
+        } else if (now - c->active_ms >= (int64_t)RP_PROXY_IDLE_MS) {
+            rp__proxy_conn_free(p, c, "the connection was idle too long");
+        }
+    }
+    size_t want = 3 + 2 * p->n_conns;
+    if (want > p->pfd_cap) {
+        p->pfd_cap = want * 2;
+        p->pfd = rp_xreallocarray(p->pfd, p->pfd_cap, sizeof(*p->pfd));
+        p->who = rp_xreallocarray(p->who, p->pfd_cap, sizeof(*p->who));
+    }
+    struct pollfd *pfd = p->pfd;
+    struct rp__conn **who = p->who;
+    size_t n = 0;
+    pfd[n++] = (struct pollfd){.fd = p->wake[0], .events = POLLIN};
+    bool accepting = !p->stopping && now >= p->accept_resume_ms;
+    pfd[n++] = (struct pollfd){.fd = accepting ? p->lfd : -1, .events = POLLIN};
+    pfd[n++] = (struct pollfd){.fd = p->dns ? rp__dns_fd(p->dns) : -1, .events = POLLIN};
+    for (struct rp__conn *c = p->conns; c; c = c->next) {
+        who[n] = c;
+        pfd[n++] = (struct pollfd){.fd = c->cfd, .events = poll_client(c)};
+        who[n] = c;
+        pfd[n++] = (struct pollfd){.fd = c->ufd, .events = poll_upstream(c)};
+    }
+    int timeout = timeout_ms;
+    for (struct rp__conn *c = p->conns; c; c = c->next) {
+        if (tls_buffered(c)) {
+            timeout = 0;
+            break;
+        }
+    }
+    int r = poll(pfd, (nfds_t)n, timeout);
+    if (r < 0) {
+        if (errno == EINTR) {
+            return 1;
+        }
+        rp_error_set(err, RP_ESYS, "poll: %s", strerror(errno));
+        return -1;
+    }
+    if (pfd[0].revents) {
+        char b[16];
+        ssize_t k = read(p->wake[0], b, sizeof(b));
+        bool now_stop = k > 0 && memchr(b, 'n', (size_t)k);
+        if (now_stop) {
+            return 0;
+        }
+        if (k > 0 && !p->stopping) {
+            p->stopping = true;
+            p->drain_end = now + RP_PROXY_DRAIN_MS;
+        }
+    }
+    /* Connections accepted now are polled from the next turn; the ones polled this turn are
+     * stepped in order, skipping any freed on the way (a freed one is never revisited). */
+    if (pfd[2].revents) {
+        take_lookups(p);
+    }
+    for (size_t i = 3; i + 1 < n; i += 2) {
+        struct rp__conn *c = who[i];
+        short crev = pfd[i].revents;
+        short urev = pfd[i + 1].revents;
+        if (!crev && !urev && !tls_buffered(c)) {
+            continue;
+        }
+        if (c->cssl && !crev && SSL_pending(c->cssl) > 0) {
+            crev = POLLIN;
+        }
+        (void)conn_step(p, c, crev, urev); /* each connection is in who[] once */
+    }
+    if (accepting && pfd[1].revents) {
+        accept_clients(p);
+    }
+    return 1;
+}
+
+rp_code rp_proxy_run(struct rp_proxy *p, struct rp_error *err)
+{
+    rp_code rc = rp__proxy_rec_start(p, err);
+    if (rc) {
+        return rc;
+    }
+    int r;
+    do {
+        r = rp__proxy_turn(p, 200, err);
+    } while (r > 0);
+    rc = r < 0 ? RP_ESYS : RP_OK;
+    /* Nothing is relayed any more: what is still in flight waits for room in the queue. */
+    rp__proxy_rec_blocking(p);
     while (p->conns) {
         rp__proxy_conn_free(p, p->conns, "the proxy stopped before the answer");
     }
+    rp__proxy_rec_finish(p);
     if (rc == RP_OK && p->write_rc) {
         rc = rp_error_set(err, p->write_rc, "%s", p->write_err.msg);
     }
-    free(pfd);
-    free(who);
+    free(p->pfd);
+    free(p->who);
+    p->pfd = NULL;
+    p->who = NULL;
+    p->pfd_cap = 0;
     return rc;
 }
 
@@ -544,7 +555,7 @@ void rp_proxy_stop(struct rp_proxy *p, bool now)
 
 void rp_proxy_stats(const struct rp_proxy *p, struct rp_proxy_stats *out)
 {
-    *out = p->stats;
+    rp__proxy_rec_stats(p, out);
 }
 
 unsigned rp_proxy_port(const struct rp_proxy *p)

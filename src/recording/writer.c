@@ -269,7 +269,12 @@ rp_code rp_writer_open(const char *path, const struct rp_rec_meta *meta,
         goto out;
     }
 
-    w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    /* "-" is standard output: a copy of it, so closing the recording leaves stdout open. */
+    if (strcmp(path, "-") == 0) {
+        w->fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 0);
+    } else {
+        w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    }
     if (w->fd < 0) {
         rc = rp_error_set(err, RP_EIO, "%s: cannot create: %s", path, strerror(errno));
         goto out;

@@ -197,6 +197,7 @@ rp_code rp__replay_next_recorded(struct rp__replay_session *s, bool *out_got, st
         *out_got = s->next_cached < s->rec->n_cache;
         if (*out_got) {
             s->cur = s->rec->cache[s->next_cached++];
+            s->n_read++;
         }
         return RP_OK;
     }
@@ -207,6 +208,7 @@ rp_code rp__replay_next_recorded(struct rp__replay_session *s, bool *out_got, st
     rp_code rc = rp_reader_next(s->reader, &s->read, out_got, err);
     if (!rc && *out_got) {
         s->cur = &s->read;
+        s->n_read++;
         rc = rp__replay_normalise(&s->cn, &s->read.req, err);
     }
     return rc;

@@ -273,6 +273,9 @@ static rp_code advance(struct rp__replay_session *s, struct rp_error *err)
             session_end(r, s); /* s is gone: the caller returns at once */
             return RP_OK;
         }
+        if (r->only && rp__replay_only_pass(s)) {
+            continue; /* --step N: not the step */
+        }
         if (r->cancel && !s->in_teardown && !s->stopped) {
             rp__replay_cancel_stop(s); /* cancelled: no main step goes out any more */
         }
@@ -570,6 +573,8 @@ void rp_replay_free(struct rp_replay *r)
         rp__replay_cache_free(rec);
         rp__replay_td_free(rec->td);
         rp__replay_guard_cleanup(rec);
+        rp__replay_steps_cleanup(&rec->steps);
+        rp_rewriter_free(rec->name_rules);
     }
     free(r->recs);
     if (r->multi) {
@@ -579,6 +584,7 @@ void rp_replay_free(struct rp_replay *r)
     pairs_cleanup(&r->hosts);
     pairs_cleanup(&r->binds);
     pairs_cleanup(&r->consts);
+    rp__replay_only_cleanup(r);
     free(r->waiting);
     free(r->retryq);
     free(r->target);

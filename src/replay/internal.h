@@ -37,6 +37,51 @@ struct rp__replay_cookie_names {
     size_t n;
 };
 
+/* ----- step names (step.c) ---------------------------------------------------------------- */
+
+#define RP__STEP_NOUN_MAX 64u
+
+struct rp__replay_step_slot {
+    uint64_t hash;  /* a name's */
+    uint32_t count; /* occurrences so far; 0: a free slot */
+};
+
+/*
+ * What makes a recording's step names unique: for each exchange, in the order read, which
+ * occurrence of its name it is (1 the first; " #2" is added to the second). The names
+ * themselves are made again when a step is reported (rp__replay_step_of), so a streamed
+ * recording costs 4 bytes an exchange, not a name.
+ */
+struct rp__replay_steps {
+    uint32_t *dup;
+    size_t n, cap;
+    struct rp__replay_step_slot *slots; /* while the pre-pass counts: open addressing by hash */
+    size_t n_slots, used;
+};
+
+/*
+ * Returns the new step name of recorded exchange ex: "METHOD PATH?QUERY" with the segments and
+ * query values that a correlation of [first, end) of corr (those into ex's request) carries
+ * shown as {NOUN} (the word segment before it, singular: "orders/4" gives "orders/{order}";
+ * else the source's key, "$.order.id" or "order_id" giving "order"; else "id"), then tenants'
+ * rules applied (each tenant to "{tenant}"), cut to RP_MAX_STEP_NAME bytes. corr and tenants
+ * may be NULL.
+ */
+char *rp__replay_step_name(const struct rp_exchange *ex, const struct rp_correlator *corr,
+                           size_t first, size_t end, const struct rp_rewriter *tenants);
+
+/* Counts the next exchange's name (borrowed). */
+void rp__replay_steps_add(struct rp__replay_steps *st, const char *name);
+/* The pre-pass is over: the counting table is freed, the occurrence numbers kept. */
+void rp__replay_steps_done(struct rp__replay_steps *st);
+/* Which occurrence of its name the i-th exchange is (1: the first); 0 past the end. */
+uint32_t rp__replay_steps_dup(const struct rp__replay_steps *st, size_t i);
+void rp__replay_steps_cleanup(struct rp__replay_steps *st);
+
+struct rp__replay_session;
+/* The name of s->cur's step, in the session's buffer (until its next step), or NULL. */
+const char *rp__replay_step_of(struct rp__replay_session *s);
+
 /* What the prepass learns of one recording. */
 struct rp__replay_rec {
     char *path;
@@ -66,6 +111,10 @@ struct rp__replay_rec {
     const struct rp__replay_pairs *guard_rules;
     struct rp_rewriter *guard_rw;
     struct rp_tenant_guard guard;
+    /* What makes its step names unique, and its tenants each to "{tenant}" for them
+     * (step.c); name_rules NULL without tenants. */
+    struct rp__replay_steps steps;
+    struct rp_rewriter *name_rules;
 };
 
 struct rp__replay_session;
@@ -123,6 +172,13 @@ struct rp_replay {
      * At most `concurrency` wait: each comes from a session that just ended. */
     struct rp__replay_retry *retryq;
     size_t n_retryq, cap_retryq;
+    /* --step N --from RESULTS (step.c): only recorded exchange only_seq is sent, after the
+     * earlier ones' live responses of the earlier run (seeds) were observed */
+    bool only;
+    uint64_t only_seq;
+    struct rp_exchange *seeds; /* responses only, ordered as given */
+    size_t n_seeds;
+    char *step_cookie; /* the Cookie the step goes with, placeholders kept; NULL: none */
 };
 
 /* Logs one line through the run's log callback, when it has one. */
@@ -152,6 +208,7 @@ struct rp__replay_session {
     struct rp_corr_session *cs;
     struct rp_var_table *vt; /* its variables' live values (replay/vars.c); NULL until needed */
     char *origin;            /* the recording's origin, rewritten for this session's tenant */
+    char *tenants;           /* its tenant rules, "FROM=TO" lines; NULL without any */
     CURL *easy;
     char errbuf[CURL_ERROR_SIZE];
 
@@ -178,6 +235,8 @@ struct rp__replay_session {
     bool sent_main;    /* a main step was sent: there may be something to clean up */
     uint64_t seq_base; /* 0, or rec->td_base in the teardown: the seq correlation knows */
     size_t next_td;
+    size_t n_read; /* main exchanges read so far: the index of s->cur's step name + 1 */
+    char step[RP_MAX_STEP_NAME + 24]; /* s->cur's step name (rp__replay_step_of) */
 };
 
 /* The seq of s->cur as the session's correlations, safety nets and variables know it. */
@@ -272,6 +331,15 @@ void rp__replay_guard_sent(struct rp__replay_session *s);
 void rp__replay_guard_status(struct rp__replay_session *s, unsigned status);
 /* At the end of the run: says when --max-requests kept steps back. */
 void rp__replay_guard_end(struct rp_replay *r);
+
+/* ----- --step N --from RESULTS (step.c) ---------------------------------------------------- */
+
+/* In step mode, for s->cur: true when it is not the step (it is passed over, unreported, its
+ * seed observed when it comes before the step); false for the step itself. */
+bool rp__replay_only_pass(struct rp__replay_session *s);
+/* In step mode, adds the step's Cookie (placeholders kept) to req when it has none. */
+void rp__replay_only_cookie(struct rp_replay *r, struct rp_request *req);
+void rp__replay_only_cleanup(struct rp_replay *r);
 
 /* ----- the cache of packed exchanges and --stream reading (cache.c) ----------------------- */
 

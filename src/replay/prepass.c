@@ -40,6 +40,25 @@ struct pass {
     const struct rp__replay_pre *pre;
 };
 
+/* The tenants of rec (the --tenant FROMs, else its header's), each to "{tenant}", for the step
+ * names; NULL when it has none. */
+static struct rp_rewriter *name_rules(const struct rp__replay_rec *rec,
+                                      const struct rp__replay_pairs *tenants)
+{
+    size_t n = tenants && tenants->n ? tenants->n : rec->meta.n_tenants;
+    if (n == 0) {
+        return NULL;
+    }
+    struct rp_rewriter *rw = rp_rewriter_new();
+    for (size_t i = 0; i < n; i++) {
+        const char *from = tenants && tenants->n ? tenants->v[i].from : rec->meta.tenants[i];
+        /* A tenant no rule can match (checked again, and refused, where the replay makes its
+         * rules) is simply not shown as {tenant}. */
+        rp_ignore(rp_rewriter_add(rw, from, "{tenant}", NULL));
+    }
+    return rw;
+}
+
 /*
  * Reads the recording into (learn's own, or its teardown): its meta, origin and cache, every
  * exchange learned into p->learn with base added to its seq. *out_last gets the last seq read.
@@ -65,6 +84,8 @@ static rp_code read_one(struct pass *p, struct rp__replay_rec *into, uint64_t ba
     }
     if (into == rec) {
         rp__replay_guard_begin(rec);
+        rp_rewriter_free(rec->name_rules);
+        rec->name_rules = name_rules(rec, p->pre->tenants);
     }
     for (size_t i = 0; into == rec && rec->unsourced && i < rec->meta.n_tenants; i++) {
         rp_unsourced_finder_tenant(rec->unsourced, rec->meta.tenants[i]);
@@ -111,6 +132,10 @@ static rp_code read_one(struct pass *p, struct rp__replay_rec *into, uint64_t ba
             rp_error_prefix(err, "%s:%llu", into->path, (unsigned long long)rp_reader_line(rd));
             goto out;
         }
+        char *step = rp__replay_step_name(&ex, rec->corr, first, rp_correlator_count(rec->corr),
+                                          rec->name_rules);
+        rp__replay_steps_add(&into->steps, step);
+        free(step);
         /* The observer (the identity check) learns the main recording; a teardown's steps,
          * reported with their own seqs, are not shown to it. */
         if (p->pre->observe && into == rec) {
@@ -210,6 +235,10 @@ rp_code rp__replay_prepass(struct rp__replay_rec *rec, const struct rp__replay_p
         td->name = rp_xstrdup(nm);
     }
     rp__replay_cookie_names_cleanup(&p.cn);
+    rp__replay_steps_done(&rec->steps);
+    if (rec->td) {
+        rp__replay_steps_done(&rec->td->steps);
+    }
     return rc;
 }
 
@@ -232,6 +261,8 @@ rp_code rp_replay_survey(const char *path, struct rp_correlator *c, struct rp_un
     rp_code rc = rp__replay_prepass(&rec, &pre, err);
     rp_rec_meta_cleanup(&rec.meta);
     rp__replay_guard_cleanup(&rec);
+    rp__replay_steps_cleanup(&rec.steps);
+    rp_rewriter_free(rec.name_rules);
     rp_var_table_free(rec.vars);
     free(rec.origin);
     return rc;

@@ -164,10 +164,12 @@ void rp__replay_emit(struct rp__replay_session *s, enum rp_replay_status st, rp_
         .latency_us = latency_us,
         .teardown = s->in_teardown,
         .attempt = s->attempt,
+        .tenants = s->tenants,
     };
     if (s->in_teardown) {
         ev.recording = s->rec->td->path;
     }
+    ev.step = rp__replay_step_of(s);
     s->r->o.on_result(s->r->o.ud, &ev);
 }
 
@@ -208,6 +210,7 @@ void rp__replay_session_free(struct rp__replay_session *s)
     rp_corr_session_free(s->cs);
     rp_var_table_free(s->vt);
     free(s->origin);
+    free(s->tenants);
     free(s);
 }
 
@@ -364,6 +367,17 @@ static bool proxy_in_env(void)
     return false;
 }
 
+/* The tenant rules as reports keep them: "FROM=TO" lines (new memory). */
+static char *tenant_lines(const char *const *from, const char *const *to, size_t n)
+{
+    struct rp_buf b;
+    rp_buf_init(&b, n * (RP_MAX_TENANT_BYTES + RP_MAX_TEMPLATE_BYTES + 2));
+    for (size_t i = 0; i < n; i++) {
+        rp_ignore(rp_buf_addf(&b, NULL, "%s%s=%s", i ? "\n" : "", from[i], to[i]));
+    }
+    return rp_buf_take(&b, NULL);
+}
+
 /* Opens a session: its reader, its tenant rules, its correlation state, its easy handle. */
 /* The session's tenant rewrite, for the correlation session (rp_corr_rewrite_fn). */
 static char *rewrite_text(void *ud, const char *text, size_t n, size_t *out_len)
@@ -410,6 +424,9 @@ rp_code rp__replay_session_start(struct rp__replay_session *s, struct rp_error *
     }
     for (size_t i = 0; i < n && !rc; i++) {
         rp__replay_log(r, RP_LOG_INFO, "%s: tenant %s -> %s", s->name, from[i], to[i]);
+    }
+    if (!rc && n) {
+        s->tenants = tenant_lines(from, (const char *const *)to, n);
     }
     if (!rc && r->o.on_session) {
         r->o.on_session(r->o.ud, s->name, from, (const char *const *)to, n);
@@ -493,6 +510,7 @@ rp_code rp__replay_build_request(struct rp__replay_session *s, bool *out_send, s
     }
 
     size_t missing = 0;
+    rp__replay_only_cookie(r, &lv->req);
     rc = rp_rewrite_request(s->rw, &lv->req, NULL, err);
     if (!rc) {
         rc = rp_corr_session_apply(s->cs, rp__replay_seq(s), &lv->req, &missing, err);
@@ -547,6 +565,13 @@ rp_code rp__replay_build_request(struct rp__replay_session *s, bool *out_send, s
     }
     free(lv->req.url);
     lv->req.url = rp_buf_take(&url, NULL);
+    /* libcurl sends the Host of the URL; what is reported (dry run, results) says the same. */
+    char live_origin[RP__REPLAY_MAX_ORIGIN_BYTES];
+    if (rp_headers_get(&lv->req.headers, "Host", NULL) &&
+        rp__replay_split_url(lv->req.url, live_origin, sizeof(live_origin), &rest, &rest_len)) {
+        const char *host = authority_of(live_origin);
+        rp_ignore(rp_headers_set(&lv->req.headers, "Host", host, strlen(host), NULL));
+    }
     if (r->o.run_header) {
         rp_ignore(
             rp_headers_set(&lv->req.headers, r->o.run_header, r->run_id, strlen(r->run_id), NULL));
@@ -572,6 +597,11 @@ rp_code rp__replay_build_request(struct rp__replay_session *s, bool *out_send, s
         }
         if (!rc && vars) {
             rc = rp__replay_vars_fill(s, &s->wire.req, err);
+        }
+        /* --step N --from: a variable's value from a results file is its scrubbed placeholder,
+         * filled from the environment as any secret. */
+        if (!rc && vars && r->only) {
+            rc = rp_secrets_fill(&s->wire.req, r->o.secret, r->o.secret_ud, err);
         }
     }
     if (rc == RP_EMISSING) {

@@ -31,6 +31,7 @@ void rp__replay_td_free(struct rp__replay_rec *td)
     rp_rec_meta_cleanup(&td->meta);
     free(td->origin);
     rp__replay_cache_free(td);
+    rp__replay_steps_cleanup(&td->steps);
     free(td);
 }
 

@@ -26,7 +26,8 @@
 #include "internal.h"
 
 struct jcase {
-    char *name; /* "SEQ METHOD PATH" */
+    char *name; /* the step's name ("POST /t/{tenant}/api/orders/{order}/pay"), else "SEQ METHOD
+                   PATH" */
     uint64_t time_us;
     enum rp_outcome outcome;
     size_t n_mismatches;
@@ -37,10 +38,15 @@ struct jcase {
     unsigned status;  /* the live status, 0 without a response */
     bool infra;       /* rp_verdict_infra(): written as an <error> */
     char *slow;       /* over its latency budget: "slow: 840 ms, recorded 95 ms, ..."; else NULL */
+    /* FAIL: the failure's message attribute ("2 mismatches: $.a: ..."); NULL: "N mismatches" */
+    char *message;
+    /* <system-out>: the request and response heads, scrubbed; NULL: none */
+    char *out;
 };
 
 struct jsuite {
     char *name;
+    char *classname; /* the recording's name (the session's without "#N"), " teardown" added */
     int64_t start_us;
     struct jcase *cases; /* every attempt's, in the order they came */
     size_t n, cap;
@@ -62,6 +68,8 @@ struct junit {
     size_t last; /* the suite used last: a session's results usually come together */
     FILE *spill; /* the finished sessions' testsuites; NULL until one finished */
     struct jcounts spilled;
+    /* What a testcase shows of its exchange is scrubbed with it. */
+    struct rp_scrub *scrub;
 };
 
 /* ----- collecting -------------------------------------------------------------------------- */
@@ -88,6 +96,28 @@ static bool add_capped(struct rp_buf *b, const char *s)
     return false;
 }
 
+/*
+ * The classname of a session's testcases: the recording's name, the session's ("NAME#N", or
+ * "NAME#N teardown") without its number, so that a step keeps one classname and name in every
+ * run and CI history follows it (new memory).
+ */
+static char *classname_of(const char *session)
+{
+    const char *hash = strrchr(session, '#');
+    if (!hash || hash == session) {
+        return rp_xstrdup(session);
+    }
+    const char *end = hash + 1;
+    while (*end >= '0' && *end <= '9') {
+        end++;
+    }
+    size_t head = (size_t)(hash - session), tail = strlen(end);
+    char *c = rp_xmalloc(head + tail + 1);
+    memcpy(c, session, head);
+    memcpy(c + head, end, tail + 1);
+    return c;
+}
+
 static struct jsuite *suite_for(struct junit *j, const char *name, int64_t start_us)
 {
     if (j->last < j->n && strcmp(j->suites[j->last].name, name) == 0) {
@@ -106,9 +136,79 @@ static struct jsuite *suite_for(struct junit *j, const char *name, int64_t start
     struct jsuite *s = &j->suites[j->n];
     memset(s, 0, sizeof(*s));
     s->name = rp_xstrdup(name);
+    s->classname = classname_of(name);
     s->start_us = start_us;
     j->last = j->n++;
     return s;
+}
+
+/* ----- what a testcase shows of its exchange ---------------------------------------------- */
+
+/* How much of a failed step's response body its failure shows. */
+#define FAILURE_BODY_MAX    2048u
+/* The most bytes of a failure's message attribute. */
+#define FAILURE_MESSAGE_MAX 300u
+
+/* The <system-out> of a step: its request and response heads, scrubbed (new memory; NULL when
+ * they cannot be shown). */
+static char *case_out(struct junit *j, const struct rp_exchange *ex)
+{
+    struct rp_buf b;
+    rp_buf_init(&b, RP_REPORT_TEXT_MAX);
+    /* Past the cap, the heads are cut: what fitted is shown. */
+    rp_ignore(
+        rp_step_format(&b, ex, RP_STEP_REQUEST_HEAD | RP_STEP_RESPONSE_HEAD, 0, j->scrub, NULL));
+    if (b.len == 0) {
+        rp_buf_cleanup(&b);
+        return NULL;
+    }
+    return rp_buf_take(&b, NULL);
+}
+
+/* Appends, under a failure's mismatches, the request line, the status line and an excerpt of the
+ * response body (FAILURE_BODY_MAX bytes), scrubbed. */
+static void add_exchange(struct junit *j, struct rp_buf *b, const struct rp_exchange *ex)
+{
+    struct rp_buf t;
+    rp_buf_init(&t, RP_REPORT_TEXT_MAX);
+    rp_ignore(rp_buf_addf(&t, NULL, "\n\n%s %s\n", ex->req.method ? ex->req.method : "-",
+                          ex->req.url ? ex->req.url : "-"));
+    if (ex->has_response) {
+        rp_ignore(rp_buf_addf(&t, NULL, "%s %u%s%s\n",
+                              ex->resp.version ? ex->resp.version : "HTTP/1.1", ex->resp.status,
+                              ex->resp.reason && ex->resp.reason[0] ? " " : "",
+                              ex->resp.reason ? ex->resp.reason : ""));
+        /* What does not fit is cut, as the rest of the text is. */
+        rp_ignore(rp_step_format(&t, ex, RP_STEP_RESPONSE_BODY, FAILURE_BODY_MAX, j->scrub, NULL));
+    }
+    if (t.len) {
+        add_capped(b, t.data);
+    }
+    rp_buf_cleanup(&t);
+}
+
+/* A failure's message: how many mismatches, and the first ("2 mismatches: $.items[0].price:
+ * expected number, got string"), cut to a line a dashboard shows (new memory). */
+static char *failure_message(const struct rp_mismatches *mm)
+{
+    struct rp_buf b;
+    rp_buf_init(&b, RP_REPORT_TEXT_MAX);
+    rp_code rc = rp_buf_addf(&b, NULL, "%zu mismatch%s", mm->n, mm->n == 1 ? "" : "es");
+    if (!rc && mm->n) {
+        rc = rp_buf_addf(&b, NULL, ": %s: %s", mm->v[0].path ? mm->v[0].path : "",
+                         mm->v[0].message ? mm->v[0].message : "");
+    }
+    rp_ignore(rc); /* a first mismatch past the cap leaves the count alone */
+    if (b.len > FAILURE_MESSAGE_MAX) {
+        /* A line a dashboard shows: cut at a character, with "...". */
+        size_t n = FAILURE_MESSAGE_MAX - 3;
+        while (n > 0 && ((unsigned char)b.data[n] & 0xC0) == 0x80) {
+            n--;
+        }
+        memcpy(b.data + n, "...", 4);
+        b.len = n + 3;
+    }
+    return rp_buf_take(&b, NULL);
 }
 
 static rp_code junit_begin(void *ctx, const struct rp_run_info *run, struct rp_error *err)
@@ -153,15 +253,17 @@ static rp_code junit_result(void *ctx, const struct rp_verdict *res, struct rp_e
     rp_buf_init(&b, RP_REPORT_TEXT_MAX + 3);
     char seq[32];
     snprintf(seq, sizeof(seq), "%" PRIu64 " ", res->recorded_seq);
-    bool room = add_capped(&b, seq);
-    if (room) {
+    /* A step's name is the same in every run; without one (a results file written before
+     * names), the seq and what was sent. */
+    bool room = add_capped(&b, res->step ? res->step : seq);
+    if (room && !res->step) {
         room = add_capped(&b, ex && ex->req.method ? ex->req.method : "-");
-    }
-    if (room) {
-        room = add_capped(&b, " ");
-    }
-    if (room) {
-        add_capped(&b, ex && ex->req.url ? rp__report_url_shown(ex->req.url, j->target) : "-");
+        if (room) {
+            room = add_capped(&b, " ");
+        }
+        if (room) {
+            add_capped(&b, ex && ex->req.url ? rp__report_url_shown(ex->req.url, j->target) : "-");
+        }
     }
     struct jcase c = {.outcome = res->outcome, .seq = res->recorded_seq};
     c.attempt = res->attempt < RP_REPLAY_MAX_RETRIES ? res->attempt : RP_REPLAY_MAX_RETRIES;
@@ -171,6 +273,7 @@ static rp_code junit_result(void *ctx, const struct rp_verdict *res, struct rp_e
     c.name = rp_buf_take(&b, NULL);
     if (ex && res->outcome != RP_OUTCOME_SKIPPED && res->outcome != RP_OUTCOME_CANCELLED) {
         c.time_us = ex->duration_us;
+        c.out = case_out(j, ex);
     }
 
     if (res->outcome == RP_OUTCOME_FAIL) {
@@ -189,7 +292,12 @@ static rp_code junit_result(void *ctx, const struct rp_verdict *res, struct rp_e
                 room = add_capped(&b, m->message ? m->message : "");
             }
         }
+        /* A step's failure shows what was sent and got; the probe's leak says it in its line. */
+        if (room && ex && !c.leak) {
+            add_exchange(j, &b, ex);
+        }
         c.text = rp_buf_take(&b, NULL);
+        c.message = failure_message(&res->mismatches);
     } else if (res->outcome == RP_OUTCOME_CANCELLED) {
         /* "cancelled: not sent: the run was cancelled" reads as it says. */
         const char *why = res->error ? res->error : "cancelled";
@@ -411,15 +519,22 @@ static void put_seconds(FILE *f, uint64_t us)
     fprintf(f, "%" PRIu64 ".%03" PRIu64, ms / 1000, ms % 1000);
 }
 
-/* A slow step's latency note, as the testcase's standard output (a warning, which JUnit has no
- * element for; with --fail-on-slow it is in the failure too). */
-static void put_slow_note(FILE *f, const struct jcase *c)
+/* A testcase's <system-out>: its request and response heads, then a slow step's latency note
+ * (a warning, which JUnit has no element for; with --fail-on-slow it is in the failure too). */
+static void put_system_out(FILE *f, const struct jcase *c)
 {
-    if (c->slow) {
-        fputs("      <system-out>", f);
-        put_xml(f, c->slow, false);
-        fputs("</system-out>\n", f);
+    if (!c->out && !c->slow) {
+        return;
     }
+    fputs("      <system-out>", f);
+    if (c->out) {
+        put_xml(f, c->out, false);
+    }
+    if (c->slow) {
+        fputs(c->out ? "\n" : "", f);
+        put_xml(f, c->slow, false);
+    }
+    fputs("</system-out>\n", f);
 }
 
 /* Writes the message and type attributes of c's failure or error; prefix (may be NULL) goes
@@ -436,6 +551,8 @@ static void put_failure_attrs(FILE *f, const struct jcase *c, const char *prefix
         snprintf(msg, sizeof(msg), "status %u: %zu mismatch%s", c->status, c->n_mismatches,
                  c->n_mismatches == 1 ? "" : "es");
         type = "gateway";
+    } else if (c->outcome == RP_OUTCOME_FAIL && c->message) {
+        text = c->message; /* "2 mismatches: $.a: expected ..." */
     } else if (c->outcome == RP_OUTCOME_FAIL) {
         snprintf(msg, sizeof(msg), "%zu mismatch%s", c->n_mismatches,
                  c->n_mismatches == 1 ? "" : "es");
@@ -508,7 +625,7 @@ static void put_case(FILE *f, const char *suite, const struct jmerge *m, size_t 
     put_xml(f, c->name, true);
     fputs("\" time=\"", f);
     put_seconds(f, c->time_us);
-    if (c->outcome == RP_OUTCOME_PASS && !c->slow && !has_attempts(m, k, primary)) {
+    if (c->outcome == RP_OUTCOME_PASS && !c->slow && !c->out && !has_attempts(m, k, primary)) {
         fputs("\"/>\n", f);
         return;
     }
@@ -542,7 +659,7 @@ static void put_case(FILE *f, const char *suite, const struct jmerge *m, size_t 
         fputs("</error>\n", f);
     }
     put_attempts(f, m, k, primary, true);
-    put_slow_note(f, c); /* after the errors, as the schema orders them */
+    put_system_out(f, c); /* after the errors, as the schema orders them */
     fputs("    </testcase>\n", f);
 }
 
@@ -567,7 +684,7 @@ static void put_suite(FILE *f, const struct jsuite *s, struct jcounts *sum)
         struct jmerge m;
         merge_init(&m, s);
         for (size_t k = 0; k < m.len[m.skeleton]; k++) {
-            put_case(f, s->name, &m, k);
+            put_case(f, s->classname, &m, k);
         }
         merge_cleanup(&m);
     }
@@ -584,9 +701,12 @@ static void suite_free(struct jsuite *s)
         free(s->cases[k].name);
         free(s->cases[k].text);
         free(s->cases[k].slow);
+        free(s->cases[k].message);
+        free(s->cases[k].out);
     }
     free(s->cases);
     free(s->name);
+    free(s->classname);
 }
 
 /* A session finished: its testsuite goes to the spill file and its results are freed. */
@@ -666,9 +786,30 @@ static bool put_document(FILE *f, const struct junit *j, uint64_t wall_us)
     return ok;
 }
 
+/* The document on standard output ("--junit -"): no temporary file, nothing to rename. */
+static rp_code junit_to_stdout(struct junit *j, const struct rp_run_summary *sum,
+                               struct rp_error *err)
+{
+    errno = 0;
+    if (!put_document(stdout, j, sum ? sum->wall_us : 0)) {
+        return rp_error_set(err, RP_EIO,
+                            "junit to standard output: cannot read back the finished "
+                            "sessions: %s",
+                            errno ? strerror(errno) : "I/O error");
+    }
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        return rp_error_set(err, RP_EIO, "junit to standard output: write failed: %s",
+                            errno ? strerror(errno) : "I/O error");
+    }
+    return RP_OK;
+}
+
 static rp_code junit_end(void *ctx, const struct rp_run_summary *sum, struct rp_error *err)
 {
     struct junit *j = ctx;
+    if (strcmp(j->path, "-") == 0) {
+        return junit_to_stdout(j, sum, err);
+    }
     rp_code rc = RP_EIO;
     FILE *f = NULL;
     size_t n = strlen(j->path);
@@ -734,6 +875,7 @@ static void junit_free(void *ctx)
     }
     free(j->target);
     free(j->path);
+    rp_scrub_free(j->scrub);
     free(j);
 }
 
@@ -750,6 +892,7 @@ void rp_sink_junit(struct rp_sink *sink, const char *path)
 {
     struct junit *j = rp_xcalloc(1, sizeof(*j));
     j->path = rp_xstrdup(path);
+    j->scrub = rp_scrub_new();
     sink->ops = &junit_ops;
     sink->ctx = j;
 }

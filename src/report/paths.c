@@ -16,6 +16,9 @@ rp_code rp_report_path_check(const char *flag, const char *path, struct rp_error
     if (!path[0]) {
         return rp_error_set(err, RP_EIO, "%s: an empty path; nothing was sent", flag);
     }
+    if (strcmp(path, "-") == 0) {
+        return RP_OK; /* standard output */
+    }
     struct stat st;
     if (stat(path, &st) == 0) {
         if (S_ISDIR(st.st_mode)) {

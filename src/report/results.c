@@ -96,6 +96,63 @@ static void add_latency(cJSON *c, const struct rp_verdict *v)
     }
 }
 
+/* The tenant rules' "FROM=TO" lines as {"FROM": "TO", ...}. */
+static cJSON *tenants_json(const char *lines)
+{
+    cJSON *o = cJSON_CreateObject();
+    const char *p = lines;
+    while (*p) {
+        const char *end = strchr(p, '\n');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        const char *eq = memchr(p, '=', n);
+        if (eq) {
+            char *from = rp_xstrndup(p, (size_t)(eq - p));
+            char *to = rp_xstrndup(eq + 1, n - (size_t)(eq - p) - 1);
+            cJSON_AddItemToObject(o, from, json_str(to));
+            free(from);
+            free(to);
+        }
+        p += n + (end ? 1 : 0);
+    }
+    return o;
+}
+
+/* Reads "tenants" ({"FROM": "TO"}) back into "FROM=TO" lines (new memory) in *out. */
+static rp_code read_tenants(const cJSON *obj, char **out, struct rp_error *err)
+{
+    if (!obj || cJSON_IsNull(obj)) {
+        return RP_OK;
+    }
+    if (!cJSON_IsObject(obj) || cJSON_GetArraySize(obj) > (int)RP_MAX_REWRITE_RULES) {
+        return rp_error_set(err, RP_EFORMAT,
+                            "\"check.tenants\" is not an object of at most %u tenants",
+                            RP_MAX_REWRITE_RULES);
+    }
+    struct rp_buf b;
+    rp_buf_init(&b, RP_MAX_REWRITE_RULES * (RP_MAX_TENANT_BYTES + RP_MAX_TEMPLATE_BYTES + 2));
+    const cJSON *j;
+    rp_code rc = RP_OK;
+    cJSON_ArrayForEach(j, obj)
+    {
+        if (!cJSON_IsString(j) || strlen(j->string) > RP_MAX_TENANT_BYTES ||
+            strlen(j->valuestring) > RP_MAX_TEMPLATE_BYTES || strpbrk(j->string, "=\n") ||
+            strchr(j->valuestring, '\n')) {
+            rc = rp_error_set(err, RP_EFORMAT, "\"check.tenants.%s\" is not a tenant", j->string);
+            break;
+        }
+        rc = rp_buf_addf(&b, err, "%s%s=%s", b.len ? "\n" : "", j->string, j->valuestring);
+    }
+    if (rc) {
+        rp_buf_cleanup(&b);
+        return rc;
+    }
+    *out = b.len ? rp_buf_take(&b, NULL) : NULL;
+    if (!*out) {
+        rp_buf_cleanup(&b);
+    }
+    return RP_OK;
+}
+
 /* Builds the "check" object for v. */
 static rp_code check_json(const struct rp_verdict *v, cJSON **out, struct rp_error *err)
 {
@@ -113,6 +170,12 @@ static rp_code check_json(const struct rp_verdict *v, cJSON **out, struct rp_err
     }
     if (v->attempt) { /* a retry's (--retries); the first attempt's say nothing */
         cJSON_AddItemToObject(c, "attempt", cJSON_CreateNumber((double)v->attempt));
+    }
+    if (v->step) {
+        cJSON_AddItemToObject(c, "step", json_str(v->step));
+    }
+    if (v->tenants) {
+        cJSON_AddItemToObject(c, "tenants", tenants_json(v->tenants));
     }
     if (v->error) {
         cJSON_AddItemToObject(c, "error", json_str(v->error));
@@ -498,6 +561,16 @@ rp_code rp_results_read_verdict(const struct rp_exchange *ex, struct rp_verdict 
         goto out;
     }
     v.attempt = j ? (unsigned)j->valuedouble : 0;
+    /* The step's name (results files written before it existed have none). */
+    j = cJSON_GetObjectItemCaseSensitive(check, "step");
+    if (j && !cJSON_IsNull(j)) {
+        if (!cJSON_IsString(j) || strlen(j->valuestring) > RP_MAX_STEP_NAME + 24) {
+            rp_error_set(err, RP_EFORMAT, "\"check.step\" is not a string of at most %u bytes",
+                         RP_MAX_STEP_NAME + 24);
+            goto out;
+        }
+        v.own_step = rp_xstrdup(j->valuestring);
+    }
 
     j = cJSON_GetObjectItemCaseSensitive(check, "error");
     if (j && !cJSON_IsNull(j)) {
@@ -517,6 +590,9 @@ rp_code rp_results_read_verdict(const struct rp_exchange *ex, struct rp_verdict 
     }
     if (!rc) {
         rc = read_latency(cJSON_GetObjectItemCaseSensitive(check, "latency"), &v, err);
+    }
+    if (!rc) {
+        rc = read_tenants(cJSON_GetObjectItemCaseSensitive(check, "tenants"), &v.own_tenants, err);
     }
     if (rc) {
         goto out;
@@ -539,6 +615,8 @@ rp_code rp_results_read_verdict(const struct rp_exchange *ex, struct rp_verdict 
     /* Success: hand everything over. */
     v.session = v.own_session;
     v.error = v.own_error;
+    v.step = v.own_step;
+    v.tenants = v.own_tenants;
     v.shape = v.own_shape;
     v.live = ex;
     rp_verdict_cleanup(out);

@@ -380,6 +380,11 @@ rp_code rp_shapeset_save(const struct rp_shapeset *set, const char *path, struct
         sorted[i] = &set->v[i];
     }
     qsort(sorted, set->n, sizeof(*sorted), entry_cmp);
+    if (strcmp(path, "-") == 0) {
+        bool put = write_set(stdout, set, sorted) && fflush(stdout) == 0;
+        rc = put ? RP_OK : rp_error_set(err, RP_EIO, "standard output: %s", strerror(errno));
+        goto out;
+    }
 
     /* Written beside the target and renamed over it, so a failed save keeps the old file. */
     char tmp[4096];

@@ -52,8 +52,18 @@ REPRISE=$tmp/limited.sh
 px_start "$tmp/px" --upstream "http://127.0.0.1:$up_port" -o "$rec" --no-redact
 REPRISE=$REPRISE_REAL
 
+# A few exchanges (40 KiB, under the limit) first, and they are written (the file grows past its
+# header) before more come: otherwise, on a loaded machine, the writer may take them all into
+# its first member after the limit and nothing is written before the failure.
+head_size=$(stat -c %s "$rec")
+for i in 0 1 2 3 4; do
+    curl -sS --max-time 10 -o /dev/null "$PX_URL/big/8192?n=$i" 2>/dev/null || true
+done
+grown() { [ "$(stat -c %s "$rec")" -gt "$head_size" ]; }
+wait_for 30 grown || echo "# the first exchanges were not written within 30 s"
+
 # One request at a time until the proxy stops by itself (bounded: 400 requests, 120 s).
-sent=0
+sent=5
 deadline=$((SECONDS + 120))
 while kill -0 "$PX_PID" 2>/dev/null && [ "$sent" -lt 400 ] && [ "$SECONDS" -lt "$deadline" ]; do
     curl -sS --max-time 10 -o /dev/null "$PX_URL/big/8192?n=$sent" 2>/dev/null || true

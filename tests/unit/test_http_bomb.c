@@ -2,8 +2,9 @@
 /*
  * Unit tests for the HTTP parser's bounded work: a gzip bomb (single or double gzip, a GiB of
  * zeros in a few KB) is inflated only up to the body cap, whatever its decoded size, and the
- * parser stays in step for the next message; and rp_http_parser_reset() resynchronises a
- * parser after an error, keeping a linked response parser's method queue in step.
+ * parser stays in step for the next message; deferred decoding (the proxy's) reads a body
+ * without inflating it and decodes it later to the same result; and rp_http_parser_reset()
+ * resynchronises a parser after an error, keeping a linked response parser's method queue in step.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -213,6 +214,122 @@ Test(http_bomb, an_identity_body_past_a_lower_cap_still_counts_its_size)
     cr_assert_eq(m.body.orig_len, 10);
     rp_http_message_cleanup(&m);
     rp_http_parser_free(p);
+}
+
+Test(http_bomb, deferred_decoding_reads_a_bomb_without_inflating_and_decodes_it_to_the_cap)
+{
+    size_t n1 = 0, n2 = 0;
+    unsigned char *inner = zero_bomb(16384, &n1); /* 1 GiB of zeros */
+    unsigned char *outer = gzip_of(inner, n1, &n2);
+    struct rp_http_parser *p = rp_http_parser_new(RP_HTTP_RESPONSE);
+    uint64_t cap = 1024 * 1024;
+    rp_http_parser_set_max_body(p, cap);
+    rp_http_parser_defer_decoding(p, true);
+    feed_response(p, "gzip, gzip", outer, n2);
+    struct rp_http_message m;
+    rp_http_message_init(&m);
+    cr_assert(rp_http_parser_next(p, &m));
+    /* Read, not decoded: the body is the bytes as sent, and nothing was inflated. */
+    cr_assert_eq(rp_http_parser_inflated(p), 0);
+    cr_assert(m.flags & RP_HTTP_MSG_ENCODED);
+    cr_assert_eq(m.body.len, n2);
+    cr_assert_eq(memcmp(m.body.data, outer, n2), 0);
+    assert_next_plain(p);
+
+    uint64_t work = rp_http_message_decode(&m, cap);
+    cr_assert_eq(m.flags, 0, "flags %#x", m.flags);
+    cr_assert_eq(m.body.len, cap);
+    cr_assert(m.body.truncated);
+    cr_assert_eq(m.body.orig_len, 0);
+    cr_assert_eq(m.body.data[cap - 1], 0);
+    cr_assert_geq(work, cap);
+    cr_assert_leq(work, cap + 64 * 1024, "inflated %llu", (unsigned long long)work);
+    cr_assert_eq(rp_http_message_decode(&m, cap), 0, "a decoded message is left alone");
+    rp_http_message_cleanup(&m);
+    rp_http_parser_free(p);
+    free(inner);
+    free(outer);
+}
+
+Test(http_bomb, deferred_decoding_gives_what_immediate_decoding_gives)
+{
+    /* A small gzip body whole, and a broken one: the same body, flags and coding either way. */
+    static const unsigned char text[] = "{\"id\": 42, \"name\": \"gizmo\"}";
+    size_t n = 0;
+    unsigned char *gz = gzip_of(text, sizeof(text) - 1, &n);
+    for (int broken = 0; broken < 2; broken++) {
+        if (broken) {
+            gz[n / 2] ^= 0xff;
+        }
+        struct rp_http_message a, b;
+        rp_http_message_init(&a);
+        rp_http_message_init(&b);
+        struct rp_http_parser *now = rp_http_parser_new(RP_HTTP_RESPONSE);
+        struct rp_http_parser *later = rp_http_parser_new(RP_HTTP_RESPONSE);
+        rp_http_parser_defer_decoding(later, true);
+        feed_response(now, "gzip", gz, n);
+        feed_response(later, "gzip", gz, n);
+        cr_assert(rp_http_parser_next(now, &a));
+        cr_assert(rp_http_parser_next(later, &b));
+        (void)rp_http_message_decode(&b, RP_MAX_BODY_RECORDED);
+        cr_assert_eq(a.flags, b.flags, "broken %d: %#x vs %#x", broken, a.flags, b.flags);
+        cr_assert_eq(a.body.len, b.body.len);
+        cr_assert_eq(a.body.truncated, b.body.truncated);
+        cr_assert_eq(a.body.orig_len, b.body.orig_len);
+        cr_assert(a.body.len == 0 || memcmp(a.body.data, b.body.data, a.body.len) == 0);
+        cr_assert_str_eq(a.coding ? a.coding : "-", b.coding ? b.coding : "-");
+        if (!broken) {
+            cr_assert_eq(b.body.len, sizeof(text) - 1);
+            cr_assert_eq(memcmp(b.body.data, text, b.body.len), 0);
+            cr_assert_eq(b.flags, 0);
+        } else {
+            cr_assert(b.flags & RP_HTTP_MSG_DECODE_ERROR);
+        }
+        rp_http_message_cleanup(&a);
+        rp_http_message_cleanup(&b);
+        rp_http_parser_free(now);
+        rp_http_parser_free(later);
+    }
+    free(gz);
+}
+
+Test(http_bomb, deferred_decoding_keeps_a_bounded_prefix_of_a_long_compressed_body)
+{
+    /* 1 MiB of incompressible bytes, gzipped, with a 64 KiB cap: the parser keeps at most the
+     * cap plus its slack of the compressed bytes, which still decode to the full cap. */
+    size_t plain = 1024 * 1024;
+    unsigned char *noise = malloc(plain);
+    uint32_t x = 2463534242u;
+    for (size_t i = 0; i < plain; i++) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        noise[i] = (unsigned char)x;
+    }
+    size_t n = 0;
+    unsigned char *gz = gzip_of(noise, plain, &n);
+    cr_assert_gt(n, plain);
+    struct rp_http_parser *p = rp_http_parser_new(RP_HTTP_RESPONSE);
+    uint64_t cap = 64 * 1024;
+    rp_http_parser_set_max_body(p, cap);
+    rp_http_parser_defer_decoding(p, true);
+    feed_response(p, "gzip", gz, n);
+    struct rp_http_message m;
+    rp_http_message_init(&m);
+    cr_assert(rp_http_parser_next(p, &m));
+    cr_assert(m.body.truncated);
+    cr_assert_leq(m.body.len, cap + cap / 64 + 64 * 1024);
+    (void)rp_http_message_decode(&m, cap);
+    cr_assert_eq(m.flags, 0, "a prefix is not a decoding error: %#x", m.flags);
+    cr_assert_eq(m.body.len, cap);
+    cr_assert(m.body.truncated);
+    cr_assert_eq(m.body.orig_len, 0);
+    cr_assert_eq(memcmp(m.body.data, noise, cap), 0);
+    assert_next_plain(p);
+    rp_http_message_cleanup(&m);
+    rp_http_parser_free(p);
+    free(gz);
+    free(noise);
 }
 
 /* A request of n headers "X-n: v". Returns new memory. */

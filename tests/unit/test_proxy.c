@@ -13,6 +13,7 @@
 
 #include <reprise/ca.h>
 #include <reprise/filter.h>
+#include <reprise/limits.h>
 #include <reprise/proxy.h>
 #include <reprise/recording.h>
 
@@ -197,7 +198,7 @@ static void *proxy_main(void *ud)
 
 /* What a test looks at after a run: the intake's counts and the proxy's own. */
 struct px_stats {
-    uint64_t recorded, skipped_static, skipped_path, errors, skipped_host;
+    uint64_t recorded, skipped_static, skipped_path, errors, skipped_host, dropped;
 };
 
 /* Starts a proxy recording through an intake configured by io (may be NULL: the defaults). */
@@ -216,8 +217,10 @@ static void px_start_io(struct px *x, const char *upstream, struct rp_proxy_opts
     }
     o->upstream = upstream;
     o->listen = "127.0.0.1:0";
-    o->on_exchange = on_exchange;
-    o->exchange_ud = &x->seen;
+    if (!o->on_exchange) {
+        o->on_exchange = on_exchange;
+        o->exchange_ud = &x->seen;
+    }
     struct rp_intake_opts iopts = io ? *io : (struct rp_intake_opts){0};
     iopts.output = x->path;
     iopts.source_kind = "proxy";
@@ -248,7 +251,8 @@ static void px_stop(struct px *x, struct px_stats *st)
                             .skipped_static = c.filtered_static,
                             .skipped_path = c.filtered_path,
                             .errors = c.errors + ps.unanswered,
-                            .skipped_host = ps.skipped_host};
+                            .skipped_host = ps.skipped_host,
+                            .dropped = ps.dropped};
 }
 
 static void px_cleanup(struct px *x)
@@ -822,4 +826,193 @@ Test(proxy, forward_mode_intercepts_connect_with_a_certificate_from_its_ca)
     free(proxy_ca);
     px_cleanup(&x);
     rm_tree(up_dir);
+}
+
+/* ----- the recording thread ----- */
+
+/* An on_exchange that holds the recording thread in the first call until released, and keeps
+ * the paths it saw in order; a log that counts the "queue is full" warnings. */
+struct gate {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool entered;
+    bool released;
+    char paths[64][32];
+    size_t n;
+    size_t calls;
+    uint64_t full_warnings;
+};
+
+static void gate_init(struct gate *g)
+{
+    memset(g, 0, sizeof(*g));
+    pthread_mutex_init(&g->lock, NULL);
+    pthread_cond_init(&g->cond, NULL);
+}
+
+static void gate_cleanup(struct gate *g)
+{
+    pthread_cond_destroy(&g->cond);
+    pthread_mutex_destroy(&g->lock);
+}
+
+static void gated_exchange(void *ud, const struct rp_exchange *ex, enum rp_intake_fate fate)
+{
+    (void)fate;
+    struct gate *g = ud;
+    pthread_mutex_lock(&g->lock);
+    const char *path = strstr(ex->req.url, "/item/");
+    if (g->n < 64) {
+        snprintf(g->paths[g->n++], 32, "%s", path ? path : ex->req.url);
+    }
+    g->calls++;
+    g->entered = true;
+    pthread_cond_broadcast(&g->cond);
+    while (!g->released) {
+        pthread_cond_wait(&g->cond, &g->lock);
+    }
+    pthread_mutex_unlock(&g->lock);
+}
+
+static void gate_log(void *ud, enum rp_log_level lvl, const char *msg)
+{
+    struct gate *g = ud;
+    if (lvl == RP_LOG_WARN && strstr(msg, "the recording queue is full")) {
+        pthread_mutex_lock(&g->lock);
+        g->full_warnings++;
+        pthread_mutex_unlock(&g->lock);
+    }
+}
+
+/* Waits (at most 20 s) until the recording thread is held in the gate. */
+static bool gate_wait_entered(struct gate *g)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 20;
+    pthread_mutex_lock(&g->lock);
+    int r = 0;
+    while (!g->entered && r == 0) {
+        r = pthread_cond_timedwait(&g->cond, &g->lock, &until);
+    }
+    bool in = g->entered;
+    pthread_mutex_unlock(&g->lock);
+    return in;
+}
+
+static void gate_release(struct gate *g)
+{
+    pthread_mutex_lock(&g->lock);
+    g->released = true;
+    pthread_cond_broadcast(&g->cond);
+    pthread_mutex_unlock(&g->lock);
+}
+
+/* A keep-alive connection to the proxy whose reads give up after 10 s (a held relay fails the
+ * test instead of hanging it). */
+static int connect_proxy(const struct px *x)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+                            .sin_port = htons((uint16_t)rp_proxy_port(x->p))};
+    cr_assert(connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0);
+    struct timeval tv = {.tv_sec = 10};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    return fd;
+}
+
+/* GET /item/i on fd, and its whole answer (the upstream's default {"a":1}). */
+static bool get_item(int fd, size_t i)
+{
+    char req[128];
+    int n = snprintf(req, sizeof(req), "GET /item/%zu HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", i);
+    if (write(fd, req, (size_t)n) != n) {
+        return false;
+    }
+    char buf[1024];
+    return read_until(fd, buf, sizeof(buf), "{\"a\":1}\n") && strncmp(buf, "HTTP/1.1 200", 12) == 0;
+}
+
+Test(proxy, a_held_recorder_never_holds_the_relay_and_a_stop_writes_its_queue_in_order)
+{
+    struct upstream u;
+    upstream_start(&u);
+    char up[64];
+    snprintf(up, sizeof(up), "http://127.0.0.1:%u", u.port);
+    struct gate g;
+    gate_init(&g);
+    struct rp_proxy_opts o = {.on_exchange = gated_exchange, .exchange_ud = &g};
+    struct px x;
+    px_start(&x, up, &o);
+
+    int fd = connect_proxy(&x);
+    cr_assert(get_item(fd, 0));
+    cr_assert(gate_wait_entered(&g), "the first exchange reached the recorder");
+    /* The recorder is held in its first exchange: the relay goes on all the same. Before the
+     * recording thread, the loop itself was held and this request never got its answer. */
+    for (size_t i = 1; i < 20; i++) {
+        cr_assert(get_item(fd, i), "request %zu answered while the recorder is held", i);
+    }
+    close(fd);
+    /* A graceful stop while 19 exchanges wait: every one is written, in order. */
+    rp_proxy_stop(x.p, false);
+    gate_release(&g);
+    struct px_stats st;
+    px_stop(&x, &st);
+    cr_assert_eq(st.recorded, 20);
+    cr_assert_eq(st.dropped, 0);
+    cr_assert_eq(st.errors, 0);
+    struct rp_exchange ex[24];
+    cr_assert_eq(read_all(x.path, ex, 24), 20);
+    for (size_t i = 0; i < 20; i++) {
+        char want[128];
+        snprintf(want, sizeof(want), "%s/item/%zu", up, i);
+        cr_assert_str_eq(ex[i].req.url, want);
+        snprintf(want, sizeof(want), "/item/%zu", i);
+        cr_assert_str_eq(g.paths[i], want, "on_exchange in order");
+    }
+    cr_assert_eq(g.calls, 20);
+    free_all(ex, 20);
+    px_cleanup(&x);
+    upstream_stop(&u);
+    gate_cleanup(&g);
+}
+
+Test(proxy, a_full_recording_queue_counts_and_logs_what_it_drops_and_the_relay_goes_on)
+{
+    struct upstream u;
+    upstream_start(&u);
+    char up[64];
+    snprintf(up, sizeof(up), "http://127.0.0.1:%u", u.port);
+    struct gate g;
+    gate_init(&g);
+    struct rp_proxy_opts o = {
+        .on_exchange = gated_exchange, .exchange_ud = &g, .log = gate_log, .log_ud = &g};
+    struct px x;
+    px_start(&x, up, &o);
+
+    /* The first exchange holds the recorder (it stays queued while held); the queue takes
+     * RP_PROXY_RECORD_QUEUE_MAX in all, and the 10 after them are dropped, each counted and
+     * logged, while every request is answered. */
+    size_t total = RP_PROXY_RECORD_QUEUE_MAX + 10;
+    int fd = connect_proxy(&x);
+    cr_assert(get_item(fd, 0));
+    cr_assert(gate_wait_entered(&g));
+    for (size_t i = 1; i < total; i++) {
+        cr_assert(get_item(fd, i), "request %zu answered", i);
+    }
+    close(fd);
+    rp_proxy_stop(x.p, false);
+    gate_release(&g);
+    struct px_stats st;
+    px_stop(&x, &st);
+    cr_assert_eq(st.dropped, 10);
+    cr_assert_eq(g.full_warnings, 10);
+    cr_assert_eq(st.recorded, RP_PROXY_RECORD_QUEUE_MAX);
+    cr_assert_eq(st.recorded + st.dropped, total, "every exchange relayed is accounted for");
+    cr_assert_eq(g.calls, RP_PROXY_RECORD_QUEUE_MAX);
+    px_cleanup(&x);
+    upstream_stop(&u);
+    gate_cleanup(&g);
 }

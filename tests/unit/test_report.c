@@ -170,9 +170,17 @@ Test(report, terminal_prints_one_line_per_result_details_and_a_summary)
         "  search#2              1  GET    http://other.example.test/feed            ---"
         "   30000.0 ms  ERROR\n"
         "      connection refused\n"
-        "  search#2              2  GET    "
-        "/api/products/search?query=abcdefghijklmnopqrstuvwxyz0123...  ---         -     SKIPPED\n"
+        "  search#2              2  GET    /api/products/searc...23456789ABCDEFGHIJ  ---"
+        "         -     SKIPPED\n"
         "      session stopped after an error\n"
+        "\n"
+        "failures by step:\n"
+        "  demo-checkout, step 4: GET /api/cart?id=7\n"
+        "      $.items[0].price: expected number, got string  \xc3\x97 1 session, first "
+        "demo-checkout#1\n"
+        "      $.total: missing  \xc3\x97 1 session, first demo-checkout#1\n"
+        "  search, step 1: GET http://other.example.test/feed\n"
+        "      connection refused  \xc3\x97 1 session, first search#2\n"
         "\n"
         "1 passed, 1 failed, 1 error, 1 skipped in 1.23 s; latency p50 12.3 ms, p95 48.1 ms, "
         "max 48.1 ms\n";
@@ -225,6 +233,10 @@ Test(report, terminal_replaces_control_characters_from_the_server)
         "  s?#1                  1  GET    /a?[2Jb                                   500"
         "       1.0 ms  FAILED\n"
         "      status: expected 200, got 500 \"?]0;pwned?\"\n"
+        "\n"
+        "failures by step:\n"
+        "  s?, step 1: GET /a?[2Jb\n"
+        "      status: expected 200, got 500 \"?]0;pwned?\"  \xc3\x97 1 session, first s?#1\n"
         "\n"
         "0 passed, 1 failed, 0 errors, 0 skipped in 0.01 s; latency p50 1.0 ms, p95 1.0 ms, "
         "max 1.0 ms\n";
@@ -356,10 +368,12 @@ Test(report, junit_writes_a_suite_per_session_in_order_of_first_appearance)
     assert_xpath(path, "string(//testsuite[1]/@tests)", "3");
     assert_xpath(path, "string(//testsuite[2]/@name)", "search<&\">#2");
     assert_xpath(path, "string(//testsuite[1]/testcase[3]/@name)", "3 POST /api/logout");
-    assert_xpath(path, "string(//failure/@message)", "2 mismatches");
+    assert_xpath(path, "string(//failure/@message)",
+                 "2 mismatches: $.items[0].price: expected number, got string \"12.00\"");
     assert_xpath(path, "string(//failure)",
                  "$.items[0].price: expected number, got string \"12.00\"\n"
-                 "$.note: expected <string> & got \"xy\xEF\xBF\xBD\"");
+                 "$.note: expected <string> & got \"xy\xEF\xBF\xBD\"\n\n"
+                 "GET https://shop.example.test/api/cart\nHTTP/1.1 200"); /* trailing newline cut */
     assert_xpath(path, "string(//skipped/@message)", "session stopped\nafter an error");
     assert_xpath(path, "string(//error/@message)", "connection refused: <timeout> & 'x'");
 
@@ -1016,10 +1030,18 @@ Test(report, junit_puts_a_slow_steps_note_in_its_system_out)
     rp_sink_junit(&sink, path);
     run_sink(&sink, &run_info, t.res, 3, &slow_summary);
     rp_sink_free(&sink);
-    assert_xpath(path, "string(//testcase[@name=\"3 POST /api/login\"]/system-out)",
-                 "slow: 840 ms, recorded 95 ms, baseline 110 ms (\xC3\x97"
+    /* The note is the last line of its one <system-out>, after the step's heads. */
+    assert_xpath(path,
+                 "substring-after(string(//testcase[@name=\"3 POST /api/login\"]/system-out), "
+                 "\"\nslow: \")",
+                 "840 ms, recorded 95 ms, baseline 110 ms (\xC3\x97"
                  "7.6)");
-    assert_xpath(path, "count(//system-out)", "1");
+    assert_xpath(path,
+                 "starts-with(string(//testcase[@name=\"3 POST /api/login\"]/system-out), "
+                 "\"POST \")",
+                 "true");
+    assert_xpath(path, "count(//testcase[@name=\"3 POST /api/login\"]/system-out)", "1");
+    assert_xpath(path, "count(//system-out[contains(., \"slow:\")])", "1");
     assert_xpath(path, "count(//testcase[@name=\"3 POST /api/login\"]/failure)", "0");
     assert_xpath(path, "string(//testsuites/@failures)", "0");
     free(path);
