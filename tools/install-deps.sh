@@ -24,6 +24,7 @@ pkgs=(
     libhttp-parser-dev          # HTTP/1.x message parsing (proxy, capture)
     curl jq                     # integration tests drive the demo app with them
     libxml2-utils               # xmllint checks the JUnit report
+    python3-junitparser         # a JUnit parser reads a cancelled run's report (test_cancel)
     python3                     # test_retry reads the JUnit report as a parser does (ElementTree)
     nginx-light                 # TLS and HTTP/2 in front of the demo shop (replay tests, bench)
     time procps                 # /usr/bin/time -v (peak RSS) and pgrep in the proxy tests
@@ -33,6 +34,7 @@ pkgs=(
     libnss3-tools               # certutil: the browser tests trust the interception CA
     fonts-dejavu-core           # chromium renders the demo pages with some font
     python3-django python3-gunicorn sqlite3 # test_realapp_django: Django's admin, its database
+    python3-djangorestframework # test_realapp_drf: Django REST framework's token API
     python3-junitparser         # test_step_junit: a JUnit parser the report is held against
     man-db dpkg-dev zsh bash-completion # test_install: man -l, cpack's dpkg-shlibdeps, completions
     tmux                        # test_terminal reads the progress line from a real terminal

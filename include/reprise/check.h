@@ -32,10 +32,13 @@ enum rp_outcome {
     RP_OUTCOME_UNSAFE,  /* not sent: it would have carried a recorded server value (a correlated
                            value missing live, an unsourced id in a write; see error). A check
                            failure, as FAIL */
+    /* Not sent, or sent and abandoned: the run was cancelled (SIGINT, SIGTERM) before its
+     * response came; neither a pass nor a failure. */
+    RP_OUTCOME_CANCELLED,
 };
 
 /* The name of an outcome as the results file writes it ("pass", "fail", "error", "skipped",
- * "unsafe"), or NULL for a value outside the enum. */
+ * "unsafe", "cancelled"), or NULL for a value outside the enum. */
 RP_EXTERN const char *rp_outcome_name(enum rp_outcome o);
 
 /* What one check said about one exchange. */
@@ -155,6 +158,16 @@ struct rp_run_summary {
     struct {
         uint64_t passed, flaky, failed, infra;
     } sessions;
+    /* Whether the run ended normally (cancel): false for a run cancelled or stopped by an
+     * error, and for a results file without its end record (a run killed, or still running).
+     * cancelled: main steps not sent, or abandoned in flight, because the run was cancelled,
+     * the steps of sessions that never started included (teardown steps count as skipped).
+     * unfinished_why: why it did not finish ("cancelled by SIGTERM"), owned by the checker;
+     * set exactly when finished is false, so sinks test it: a summary made by hand, zeroed,
+     * reads as finished. */
+    bool finished;
+    uint64_t cancelled;
+    const char *unfinished_why;
 };
 
 /* ----- sinks -------------------------------------------------------------------------------- */
@@ -349,6 +362,15 @@ RP_EXTERN bool rp_checker_session_failed(struct rp_checker *c, const char *sessi
  */
 RP_EXTERN RP_NODISCARD rp_code rp_checker_stored(struct rp_checker *c, struct rp_verdict *v,
                                                  struct rp_error *err);
+
+/*
+ * The run did not finish (call before rp_checker_end): why, one line ("cancelled by SIGTERM",
+ * copied), and not_sent main steps that no verdict stands for (the sessions a cancel kept from
+ * starting), counted as cancelled. The summary then says finished false. A second call keeps
+ * the first why and adds not_sent. Sinks are not begun here: rp_checker_start_sinks() does
+ * that, for a run that must report even with no verdict.
+ */
+RP_EXTERN void rp_checker_unfinished(struct rp_checker *c, const char *why, uint64_t not_sent);
 
 /*
  * Ends the run: gives every session that did not end (a results file read back, a run cut

@@ -61,6 +61,7 @@ enum {
     RP_EXIT_MISMATCH = 1,
     RP_EXIT_INPUT = 2,
     RP_EXIT_TARGET = 3,
+    RP_EXIT_UNFINISHED = 4, /* diff: the results are of a run that did not finish */
 };
 
 #define RP_ERROR_MSG_MAX 256

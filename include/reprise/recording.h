@@ -110,6 +110,14 @@ RP_EXTERN RP_NODISCARD rp_code rp_writer_open(const char *path, const struct rp_
 RP_EXTERN RP_NODISCARD rp_code rp_writer_append(struct rp_writer *w, const struct rp_exchange *ex,
                                                 struct rp_error *err);
 
+/*
+ * Appends the end record, the line {"end":OBJECT}, where object is the text of a JSON object
+ * (borrowed, not checked): a writer that finished says so last, before rp_writer_close(), and
+ * readers stop there (rp_reader_end_text). Not an exchange: not counted.
+ */
+RP_EXTERN RP_NODISCARD rp_code rp_writer_end(struct rp_writer *w, const char *object,
+                                             struct rp_error *err);
+
 /* Finishes the current gzip member and writes it out now. */
 RP_EXTERN RP_NODISCARD rp_code rp_writer_flush(struct rp_writer *w, struct rp_error *err);
 
@@ -157,6 +165,13 @@ RP_EXTERN const struct rp_rec_meta *rp_reader_meta(const struct rp_reader *r);
  */
 RP_EXTERN RP_NODISCARD rp_code rp_reader_next(struct rp_reader *r, struct rp_exchange *ex,
                                               bool *out_got, struct rp_error *err);
+
+/*
+ * The end record's object ({"end":OBJECT}, the line rp_writer_end writes) once rp_reader_next()
+ * has met it and said the file ended, borrowed for r's lifetime; NULL for a file without one
+ * (any recording, or a results file whose run did not finish). A line after it is an error.
+ */
+RP_EXTERN const char *rp_reader_end_text(const struct rp_reader *r, size_t *out_len);
 
 /* The raw text of the line rp_reader_next() last read, borrowed until the next call. */
 RP_EXTERN const char *rp_reader_line_text(const struct rp_reader *r, size_t *out_len);

@@ -39,6 +39,9 @@ enum rp_replay_status {
     RP_REPLAY_UNSAFE,  /* not sent: it would carry a recorded server value (EMISSING: a
                           correlated value missing from the live response; EUNSAFE: an unsourced
                           id in a write); the session stops there; message names value and place */
+    /* Not sent because the run was cancelled (rp_replay_cancel), or sent and abandoned when the
+     * grace for what was in flight ran out. */
+    RP_REPLAY_CANCELLED,
 };
 
 /* One exchange's outcome, passed to the result callback; everything borrowed for the call. */
@@ -130,6 +133,9 @@ struct rp_replay_opts {
      * its tenant, with its cookies, variables and correlated values; NULL: none. */
     const char *teardown;
     uint64_t teardown_timeout_ms; /* after rp_replay_cancel(): the teardowns' time; 0: 30000 */
+    /* After rp_replay_cancel(): how long a main request in flight may take to answer before it
+     * is abandoned (CANCELLED); 0: 5000. Never longer than teardown_timeout_ms. */
+    uint64_t cancel_grace_ms;
     /* Retries (--retries): a session whose attempt retry() says failed runs again from its
      * start, at most retries times (up to RP_REPLAY_MAX_RETRIES), before a session not yet
      * started. Each attempt is a new session of the same number: its own tenant ({session}
@@ -183,13 +189,20 @@ RP_EXTERN RP_NODISCARD rp_code rp_replay_run(struct rp_replay *r, struct rp_erro
 
 /*
  * Cancels the run (SIGINT, SIGTERM): no main step is sent any more and no session starts; a
- * request in flight finishes; each session that started runs its teardown, if there is one,
- * until teardown_timeout_ms after the cancel, when what is still in flight is abandoned.
- * rp_replay_run() then returns as usual, having reported every step it did not send as
- * SKIPPED. Only sets a flag: safe to call from a signal handler, on an engine that
- * rp_replay_run() is running.
+ * main request in flight gets cancel_grace_ms for its response, then is abandoned; each
+ * session that started runs its teardown, if there is one, until teardown_timeout_ms after
+ * the cancel, when what is still in flight is abandoned. A second call abandons everything
+ * in flight at once and runs no more teardown steps. rp_replay_run() then returns as usual,
+ * having reported every step it did not send, or abandoned, as CANCELLED. Only sets a flag:
+ * safe to call from a signal handler, on an engine that rp_replay_run() is running.
  */
 RP_EXTERN void rp_replay_cancel(struct rp_replay *r);
+
+/*
+ * After a cancelled run: the main steps of the sessions the cancel kept from starting (no
+ * event reported them), for the summary's count of cancelled steps. 0 for a run not cancelled.
+ */
+RP_EXTERN uint64_t rp_replay_not_started(const struct rp_replay *r);
 
 /* True once rp_replay_cancel() was called. */
 RP_EXTERN bool rp_replay_cancelled(const struct rp_replay *r);

@@ -42,6 +42,7 @@ struct rp_checker {
     struct rp_error kept_err;
     struct rp_latency lat;
     struct rp_run_summary sum;
+    char *unfinished_why; /* rp_checker_unfinished(): why; NULL: the run finished */
     /* The run-level latency budget: this run's p95 against the baseline's. */
     const struct rp_baseline *baseline;
     double slow_factor;
@@ -51,8 +52,9 @@ struct rp_checker {
 };
 
 static const char *const outcome_names[] = {
-    [RP_OUTCOME_PASS] = "pass",       [RP_OUTCOME_FAIL] = "fail",     [RP_OUTCOME_ERROR] = "error",
-    [RP_OUTCOME_SKIPPED] = "skipped", [RP_OUTCOME_UNSAFE] = "unsafe",
+    [RP_OUTCOME_PASS] = "pass",     [RP_OUTCOME_FAIL] = "fail",
+    [RP_OUTCOME_ERROR] = "error",   [RP_OUTCOME_SKIPPED] = "skipped",
+    [RP_OUTCOME_UNSAFE] = "unsafe", [RP_OUTCOME_CANCELLED] = "cancelled",
 };
 
 const char *rp_outcome_name(enum rp_outcome o)
@@ -154,6 +156,7 @@ void rp_checker_free(struct rp_checker *c)
     }
     free(c->sessions);
     info_cleanup(&c->info);
+    free(c->unfinished_why);
     free(c);
 }
 
@@ -329,6 +332,9 @@ static void tally_main(struct rp_checker *c, enum rp_outcome o, uint64_t latency
         break;
     case RP_OUTCOME_UNSAFE:
         c->sum.unsafe++;
+        break;
+    case RP_OUTCOME_CANCELLED:
+        c->sum.cancelled++;
         break;
     default:
         c->sum.skipped++;
@@ -531,6 +537,9 @@ rp_code rp_checker_exchange(struct rp_checker *c, const struct rp_replay_event *
     case RP_REPLAY_UNSAFE:
         v.outcome = RP_OUTCOME_UNSAFE;
         break;
+    case RP_REPLAY_CANCELLED:
+        v.outcome = RP_OUTCOME_CANCELLED;
+        break;
     default:
         v.outcome = RP_OUTCOME_SKIPPED;
         break;
@@ -606,8 +615,18 @@ rp_code rp_checker_stored(struct rp_checker *c, struct rp_verdict *v, struct rp_
     return tally_and_report(c, v, v->live ? v->live->duration_us : 0, err);
 }
 
+void rp_checker_unfinished(struct rp_checker *c, const char *why, uint64_t not_sent)
+{
+    if (!c->unfinished_why) {
+        c->unfinished_why = rp_xstrdup(why ? why : "not finished");
+    }
+    c->sum.cancelled += not_sent;
+}
+
 rp_code rp_checker_end(struct rp_checker *c, struct rp_run_summary *out, struct rp_error *err)
 {
+    c->sum.finished = !c->unfinished_why;
+    c->sum.unfinished_why = c->unfinished_why;
     for (size_t i = 0; i < c->n_sessions; i++) {
         session_finish(c, &c->sessions[i]);
         free(c->sessions[i].name);

@@ -268,6 +268,7 @@ struct replay_opts {
     const char *teardown;         /* --teardown RECORDING */
     bool strict_teardown;         /* a teardown failure fails the run */
     uint64_t teardown_timeout_ms; /* after SIGINT/SIGTERM: the teardowns' time */
+    uint64_t cancel_grace_ms;     /* after SIGINT/SIGTERM: what is in flight may answer; 0: 5 s */
     const char *notify;           /* --notify URL, or $REPRISE_NOTIFY_URL; NULL: none */
     const char *report_url;       /* --report-url URL: linked from the notice */
     struct cli_slowopts slow;     /* --baseline, --slower, --fail-on-slow */

@@ -229,6 +229,11 @@ static int run_diff(const struct diff_opts *o)
     fflush(stdout);
     if (rc) {
         exitc = cli_fail(&err);
+    } else if (!sum.finished) {
+        /* Partial results prove nothing either way: the summary says why, and so does stderr. */
+        fprintf(stderr, "reprise: %s: the run did not finish: %s\n", o->results,
+                sum.unfinished_why);
+        exitc = RP_EXIT_UNFINISHED;
     } else {
         exitc = cli_sessions_exit(&sum, o->fail_on_flaky, NULL); /* as the replay judged them */
         if (o->slow.fail && sum.slow_p95) {                      /* the run's p95 over its budget */

@@ -24,6 +24,7 @@ enum {
     OPT_TEARDOWN,
     OPT_STRICT_TEARDOWN,
     OPT_TEARDOWN_TIMEOUT,
+    OPT_CANCEL_GRACE,
     OPT_STEP,
     OPT_FROM,
     OPT_SESSION,
@@ -59,6 +60,7 @@ const struct option cmd_replay_longopts[] = {
     {"teardown", required_argument, NULL, OPT_TEARDOWN},
     {"strict-teardown", no_argument, NULL, OPT_STRICT_TEARDOWN},
     {"teardown-timeout", required_argument, NULL, OPT_TEARDOWN_TIMEOUT},
+    {"cancel-grace", required_argument, NULL, OPT_CANCEL_GRACE},
     {"step", required_argument, NULL, OPT_STEP},
     {"from", required_argument, NULL, OPT_FROM},
     {"session", required_argument, NULL, OPT_SESSION},
@@ -248,6 +250,12 @@ static rp_code replay_opt(void *opts, int c, const char *arg, struct rp_error *e
     case 'l':
         o->color = 0;
         break;
+    case OPT_CANCEL_GRACE:
+        if (!cli_parse_duration_ms(arg, &o->cancel_grace_ms) || o->cancel_grace_ms == 0) {
+            return rp_error_set(err, RP_EUSAGE, "--cancel-grace wants a duration (5s), got '%s'",
+                                arg);
+        }
+        break;
     case OPT_RETRIES:
         if (!cli_parse_count(arg, RP_REPLAY_MAX_RETRIES, &n)) {
             return rp_error_set(err, RP_EUSAGE, "--retries wants 0 to %u, got '%s'",
@@ -436,6 +444,7 @@ static rp_code new_engine(const struct replay_opts *o, struct rp_checker *checke
         .observe_ud = ob,
         .teardown = o->teardown,
         .teardown_timeout_ms = o->teardown_timeout_ms,
+        .cancel_grace_ms = o->cancel_grace_ms,
         .retries = o->retries,
         .retry = on_retry,
     };
@@ -467,20 +476,28 @@ static rp_code new_engine(const struct replay_opts *o, struct rp_checker *checke
     return RP_OK;
 }
 
-/* The running engine and the signal that cancelled it, for the signal handler. */
+/* The running engine, the signal that cancelled it and how many came, for the handler. */
 static struct rp_replay *volatile running;
 static volatile sig_atomic_t cancel_signal;
+static volatile sig_atomic_t signals_seen;
 
-/* The first SIGINT or SIGTERM cancels the run (teardowns still run); a second one kills. */
+/*
+ * The first SIGINT or SIGTERM cancels the run (what is in flight gets its grace, teardowns
+ * still run); a second abandons what is in flight at once, and the reports are still written;
+ * a third kills.
+ */
 static void on_signal(int sig)
 {
     struct rp_replay *r = running;
-    if (!r || cancel_signal) {
+    if (!r || signals_seen >= 2) {
         signal(sig, SIG_DFL);
         raise(sig);
         return;
     }
-    cancel_signal = sig;
+    if (!cancel_signal) {
+        cancel_signal = sig;
+    }
+    signals_seen++;
     rp_replay_cancel(r);
 }
 
@@ -489,6 +506,7 @@ static void catch_signals(struct rp_replay *r)
     running = r;
     if (r) {
         cancel_signal = 0; /* kept after the run, for its exit code */
+        signals_seen = 0;
     }
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
@@ -496,6 +514,39 @@ static void catch_signals(struct rp_replay *r)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+}
+
+/* "cancelled by SIGTERM" into buf. */
+static void cancel_why(int sig, char *buf, size_t n)
+{
+    const char *name = sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : NULL;
+    if (name) {
+        snprintf(buf, n, "cancelled by %s", name);
+    } else {
+        snprintf(buf, n, "cancelled by signal %d", sig);
+    }
+}
+
+/*
+ * A run that did not end normally says so in its reports: a cancelled one (its reports are
+ * written even when no verdict came, so a CI finds a valid, empty JUnit file) counts the steps
+ * of the sessions it never started as cancelled; one stopped by an input error mid-run gives
+ * the error as its reason.
+ */
+static void mark_unfinished(struct rp_checker *checker, struct rp_replay *r, rp_code rc,
+                            const struct rp_error *err)
+{
+    if (rp_replay_cancelled(r) && cancel_signal) {
+        char why[64];
+        cancel_why(cancel_signal, why, sizeof(why));
+        rp_checker_unfinished(checker, why, rp_replay_not_started(r));
+        /* A sink that cannot begin is reported by rp_checker_end, which returns it again. */
+        rp_ignore(rp_checker_start_sinks(checker, NULL));
+    } else if (rc && rp_code_exit(rc) != RP_EXIT_TARGET) {
+        char why[RP_ERROR_MSG_MAX + 32];
+        snprintf(why, sizeof(why), "stopped by an error: %s", err->msg);
+        rp_checker_unfinished(checker, why, 0);
+    }
 }
 
 /* --step N --from: nothing was reported, so the recording has no step N. */
@@ -597,6 +648,7 @@ static int run_replay(const struct replay_opts *o)
     cli_progress = progress;
     rc = rp_replay_run(r, &err);
     catch_signals(NULL);
+    mark_unfinished(checker, r, rc, &err);
     struct rp_run_summary sum;
     struct rp_error serr = {0};
     rp_code src = rp_checker_end(checker, &sum, &serr);

@@ -44,6 +44,8 @@ struct rp_reader {
 
     struct rp_buf line;   /* the line being assembled, then the last one read */
     struct rp_buf header; /* the header line's text */
+    struct rp_buf end;    /* the end record's object, once met (ended) */
+    bool ended;
     uint64_t lineno;
     uint64_t exchanges;
     struct rp_rec_meta meta;
@@ -225,6 +227,49 @@ static bool blank(const struct rp_buf *b)
     return true;
 }
 
+/*
+ * The end record's object when the line is one ({"end":OBJECT}, as rp_writer_end writes it:
+ * "end" its first key), else NULL; *out_len its length.
+ */
+static size_t skip_space(const struct rp_buf *b, size_t i)
+{
+    while (i < b->len && (b->data[i] == ' ' || b->data[i] == '\t')) {
+        i++;
+    }
+    return i;
+}
+
+static const char *end_record(const struct rp_buf *b, size_t *out_len)
+{
+    static const char key[] = "\"end\"";
+    size_t n = b->len;
+    size_t i = skip_space(b, 0);
+    if (i == n || b->data[i] != '{') {
+        return NULL;
+    }
+    i = skip_space(b, i + 1);
+    if (n - i < sizeof(key) - 1 || memcmp(b->data + i, key, sizeof(key) - 1) != 0) {
+        return NULL;
+    }
+    i = skip_space(b, i + sizeof(key) - 1);
+    if (i == n || b->data[i] != ':') {
+        return NULL;
+    }
+    i = skip_space(b, i + 1);
+    while (n > i && (b->data[n - 1] == ' ' || b->data[n - 1] == '\t' || b->data[n - 1] == '\r')) {
+        n--;
+    }
+    if (n == i || b->data[n - 1] != '}') {
+        return NULL;
+    }
+    n--; /* the record's closing brace, and the space before it */
+    while (n > i && (b->data[n - 1] == ' ' || b->data[n - 1] == '\t')) {
+        n--;
+    }
+    *out_len = n - i;
+    return b->data + i;
+}
+
 void rp_reader_free(struct rp_reader *r)
 {
     if (!r) {
@@ -238,6 +283,7 @@ void rp_reader_free(struct rp_reader *r)
     }
     rp_buf_cleanup(&r->line);
     rp_buf_cleanup(&r->header);
+    rp_buf_cleanup(&r->end);
     rp_rec_meta_cleanup(&r->meta);
     free(r->path);
     free(r);
@@ -255,6 +301,7 @@ rp_code rp_reader_open(const char *path, const struct rp_reader_opts *opts, stru
     size_t max_line = opts && opts->max_line ? opts->max_line : RP_MAX_LINE_BYTES;
     rp_buf_init(&r->line, max_line);
     rp_buf_init(&r->header, max_line);
+    rp_buf_init(&r->end, max_line);
     rp_rec_meta_init(&r->meta);
 
     if (strcmp(path, "-") == 0) {
@@ -325,6 +372,21 @@ rp_code rp_reader_next(struct rp_reader *r, struct rp_exchange *ex, bool *out_go
         if (blank(&r->line)) {
             continue;
         }
+        if (r->ended) {
+            return rp_error_set(err, RP_EFORMAT, "%s:%llu: a line after the end record", r->path,
+                                (unsigned long long)r->lineno);
+        }
+        size_t end_len = 0;
+        const char *end = end_record(&r->line, &end_len);
+        if (end) {
+            /* The file ends here: what follows is read only to check that nothing does. */
+            rc = rp_buf_add(&r->end, end, end_len, err);
+            if (rc) {
+                return rp_error_prefix(err, "%s:%llu", r->path, (unsigned long long)r->lineno);
+            }
+            r->ended = true;
+            continue;
+        }
         rc = rp_recording_decode_exchange(r->line.data, r->line.len, ex, err);
         if (rc) {
             return rp_error_prefix(err, "%s:%llu", r->path, (unsigned long long)r->lineno);
@@ -333,6 +395,12 @@ rp_code rp_reader_next(struct rp_reader *r, struct rp_exchange *ex, bool *out_go
         *out_got = true;
         return RP_OK;
     }
+}
+
+const char *rp_reader_end_text(const struct rp_reader *r, size_t *out_len)
+{
+    *out_len = r->ended ? r->end.len : 0;
+    return r->ended ? (r->end.data ? r->end.data : "") : NULL;
 }
 
 const char *rp_reader_line_text(const struct rp_reader *r, size_t *out_len)

@@ -314,6 +314,51 @@ static rp_code failure(const struct rp_writer *w, struct rp_error *err)
     return w->failed.code;
 }
 
+/* Queues the line in w->line for the flush thread; an exchange's (seq given) is counted. */
+static rp_code enqueue(struct rp_writer *w, const uint64_t *seq, struct rp_error *err)
+{
+    pthread_mutex_lock(&w->lock);
+    /* Past the queue's bound, wait for the flush thread to take it. */
+    while (!w->failed.code && w->queue.len > 0 &&
+           w->queue.len + w->line.len > RP_WRITER_QUEUE_BYTES) {
+        pthread_cond_signal(&w->wake);
+        pthread_cond_wait(&w->done, &w->lock);
+    }
+    rp_code rc = failure(w, err);
+    if (!rc) {
+        if (w->queue.len == 0) {
+            w->queued_since_us = rp__mono_us();
+        }
+        rc = rp_buf_add(&w->queue, w->line.data, w->line.len, err);
+    }
+    if (!rc && seq) {
+        w->count++;
+        w->queued_lines++;
+        w->next_seq = *seq + 1;
+    }
+    if (!rc && w->queue.len >= RP_WRITER_MEMBER_BYTES) {
+        pthread_cond_signal(&w->wake);
+    }
+    pthread_mutex_unlock(&w->lock);
+    return rc;
+}
+
+rp_code rp_writer_end(struct rp_writer *w, const char *object, struct rp_error *err)
+{
+    rp_buf_reset(&w->line);
+    rp_code rc = rp_buf_adds(&w->line, "{\"end\":", err);
+    if (!rc) {
+        rc = rp_buf_adds(&w->line, object, err);
+    }
+    if (!rc) {
+        rc = rp_buf_adds(&w->line, "}\n", err);
+    }
+    if (rc) {
+        return rp_error_prefix(err, "%s: end record", w->path);
+    }
+    return enqueue(w, NULL, err);
+}
+
 rp_code rp_writer_append(struct rp_writer *w, const struct rp_exchange *ex, struct rp_error *err)
 {
     /* Encode outside the lock: it is the expensive part and touches only w->line, which
@@ -331,31 +376,7 @@ rp_code rp_writer_append(struct rp_writer *w, const struct rp_exchange *ex, stru
     if (rc) {
         return rp_error_prefix(err, "%s: exchange %llu", w->path, (unsigned long long)numbered.seq);
     }
-
-    pthread_mutex_lock(&w->lock);
-    /* Past the queue's bound, wait for the flush thread to take it. */
-    while (!w->failed.code && w->queue.len > 0 &&
-           w->queue.len + w->line.len > RP_WRITER_QUEUE_BYTES) {
-        pthread_cond_signal(&w->wake);
-        pthread_cond_wait(&w->done, &w->lock);
-    }
-    rc = failure(w, err);
-    if (!rc) {
-        if (w->queue.len == 0) {
-            w->queued_since_us = rp__mono_us();
-        }
-        rc = rp_buf_add(&w->queue, w->line.data, w->line.len, err);
-    }
-    if (!rc) {
-        w->count++;
-        w->queued_lines++;
-        w->next_seq = numbered.seq + 1;
-        if (w->queue.len >= RP_WRITER_MEMBER_BYTES) {
-            pthread_cond_signal(&w->wake);
-        }
-    }
-    pthread_mutex_unlock(&w->lock);
-    return rc;
+    return enqueue(w, &numbered.seq, err);
 }
 
 rp_code rp_writer_flush(struct rp_writer *w, struct rp_error *err)

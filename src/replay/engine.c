@@ -283,7 +283,8 @@ static rp_code advance(struct rp__replay_session *s, struct rp_error *err)
             rp_exchange_cleanup(&s->live);
             s->live.seq = s->cur->seq;
             rp_ignore(rp_request_copy(&s->live.req, &s->cur->req, NULL));
-            rp__replay_emit(s, RP_REPLAY_SKIPPED, RP_OK, s->stop_reason, 0);
+            rp__replay_emit(s, s->stop_cancelled ? RP_REPLAY_CANCELLED : RP_REPLAY_SKIPPED, RP_OK,
+                            s->stop_reason, 0);
             continue;
         }
         if (rp__replay_guard_skip(s)) {
@@ -521,6 +522,12 @@ rp_code rp_replay_new(const struct rp_replay_opts *opts, struct rp_replay **out,
     }
     if (!r->o.teardown_timeout_ms) {
         r->o.teardown_timeout_ms = 30000;
+    }
+    if (!r->o.cancel_grace_ms) {
+        r->o.cancel_grace_ms = 5000;
+    }
+    if (r->o.cancel_grace_ms > r->o.teardown_timeout_ms) {
+        r->o.cancel_grace_ms = r->o.teardown_timeout_ms;
     }
     if (opts->run_id) {
         snprintf(r->run_id, sizeof(r->run_id), "%s", opts->run_id);

@@ -101,6 +101,7 @@ struct rp__replay_rec {
     size_t n_cache;
     size_t cache_bytes;
     bool cache_full;
+    uint64_t n_steps; /* its exchanges, counted by the prepass */
     /* --teardown: its exchanges (cache) read as this recording's sequel, seqs shifted by
      * td_base in correlation, safety nets and variables; NULL without (teardown.c). */
     struct rp__replay_rec *td;
@@ -160,6 +161,8 @@ struct rp_replay {
     volatile sig_atomic_t cancel;
     bool cancelled;      /* the loop has acted on it */
     int64_t deadline_us; /* then: when the teardowns' time is up (monotonic) */
+    int64_t grace_us;    /* then: when main requests still in flight are abandoned */
+    bool graced;         /* they were */
     /* Run guards (guard.c). */
     struct rp_status_set stop_on; /* empty: no --stop-on */
     bool has_stop_on;
@@ -221,8 +224,10 @@ struct rp__replay_session {
     uint64_t body_total;
     bool body_cut;
 
-    /* After a transport failure, the rest is skipped with this reason. */
+    /* After a transport failure, the rest is skipped with this reason; cancelled: the stop
+     * was the run's cancel, and the rest is reported CANCELLED. */
     bool stopped;
+    bool stop_cancelled;
     char stop_reason[RP_ERROR_MSG_MAX];
 
     /* Its teardown (teardown.c): the steps of rec->td, after the main ones. */

@@ -169,6 +169,7 @@ static rp_code read_one(struct pass *p, struct rp__replay_rec *into, uint64_t ba
         /* After the request: a cookie a response sets serves later requests only. */
         rp__replay_note_set_cookies(&p->cn, &ex);
         rp__replay_cache_keep(into, &ex);
+        into->n_steps++;
     }
     if (!into->origin) {
         rc = rp_error_set(err, RP_EFORMAT, "%s: the recording has no exchanges", into->path);

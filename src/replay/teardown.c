@@ -9,8 +9,10 @@
  * refund) is correlated into the teardown's requests exactly as into a later main step, and the
  * safety nets refuse a teardown step that would carry a recorded server value.
  *
- * Cancelling (rp_replay_cancel, from a signal handler): no main step is sent any more, sessions
- * go to their teardown, and after teardown_timeout_ms whatever is still in flight is abandoned.
+ * Cancelling (rp_replay_cancel, from a signal handler): no main step is sent any more, a main
+ * request in flight gets cancel_grace_ms to answer, sessions go to their teardown, and after
+ * teardown_timeout_ms whatever is still in flight is abandoned. A second cancel abandons at
+ * once. Every step not sent, or abandoned, because of the cancel is reported CANCELLED.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +37,16 @@ void rp__replay_td_free(struct rp__replay_rec *td)
 
 void rp_replay_cancel(struct rp_replay *r)
 {
-    r->cancel = 1;
+    r->cancel = r->cancel ? 2 : 1; /* only the signal handler writes it */
+}
+
+uint64_t rp_replay_not_started(const struct rp_replay *r)
+{
+    uint64_t n = 0;
+    for (size_t i = r->next_session; r->cancel && r->n_recs && i < r->n_sessions; i++) {
+        n += r->recs[i % r->n_recs].n_steps;
+    }
+    return n;
 }
 
 bool rp_replay_cancelled(const struct rp_replay *r)
@@ -43,10 +54,16 @@ bool rp_replay_cancelled(const struct rp_replay *r)
     return r->cancel != 0;
 }
 
-/* The cancelled run's time for teardowns is up. */
+/* The cancelled run's time for teardowns is up (a second cancel ends it at once). */
 static bool time_up(const struct rp_replay *r)
 {
-    return r->cancelled && rp__mono_us() >= r->deadline_us;
+    return r->cancelled && (r->cancel > 1 || rp__mono_us() >= r->deadline_us);
+}
+
+/* The main requests in flight at the cancel have had their grace. */
+static bool grace_up(const struct rp_replay *r)
+{
+    return r->cancelled && !r->graced && (r->cancel > 1 || rp__mono_us() >= r->grace_us);
 }
 
 bool rp__replay_teardown_begin(struct rp__replay_session *s)
@@ -66,6 +83,7 @@ bool rp__replay_teardown_begin(struct rp__replay_session *s)
     s->next_td = 0;
     /* It runs whatever stopped the main steps: cleaning up after a failure is its point. */
     s->stopped = false;
+    s->stop_cancelled = false;
     s->stop_reason[0] = '\0';
     /* Its requests go to the target when they go to its own recorded origin. */
     size_t olen = 0;
@@ -88,11 +106,14 @@ void rp__replay_teardown_next(struct rp__replay_session *s, bool *out_got)
 
 #define WHY_CANCELLED "not sent: the run was cancelled"
 #define WHY_TIME_UP   "not sent: the cancelled run's time for teardowns ran out"
+#define WHY_AGAIN     "not sent: the run was cancelled a second time"
 
-/* Stops s's current phase with why: its later steps are reported SKIPPED with it. */
+/* Stops s's current phase because of the cancel, with why: its later steps are reported
+ * CANCELLED with it. */
 static void stop(struct rp__replay_session *s, const char *why)
 {
     s->stopped = true;
+    s->stop_cancelled = true;
     snprintf(s->stop_reason, sizeof(s->stop_reason), "%s", why);
 }
 
@@ -119,8 +140,20 @@ static struct rp__replay_session **unqueue(struct rp_replay *r, bool all, size_t
 /* Reports the request s holds for a slot as not sent, stops the phase and moves s on. */
 static rp_code drop_waiting(struct rp__replay_session *s, const char *why, struct rp_error *err)
 {
-    rp__replay_emit(s, RP_REPLAY_SKIPPED, RP_OK, why, 0);
+    rp__replay_emit(s, RP_REPLAY_CANCELLED, RP_OK, why, 0);
     stop(s, why);
+    s->state = RP__REPLAY_READY;
+    return rp__replay_advance(s, err);
+}
+
+/* Abandons the request s has in flight (reported CANCELLED with why), stops its phase with
+ * stop_why and moves s on. */
+static rp_code abandon_one(struct rp__replay_session *s, const char *why, const char *stop_why,
+                           struct rp_error *err)
+{
+    curl_multi_remove_handle(s->r->multi, s->easy);
+    rp__replay_emit(s, RP_REPLAY_CANCELLED, RP_OK, why, 0);
+    stop(s, stop_why);
     s->state = RP__REPLAY_READY;
     return rp__replay_advance(s, err);
 }
@@ -134,13 +167,21 @@ void rp__replay_cancel_stop(struct rp__replay_session *s)
 static rp_code on_cancel(struct rp_replay *r, struct rp_error *err)
 {
     r->cancelled = true;
-    r->deadline_us = rp__mono_us() + (int64_t)(r->o.teardown_timeout_ms * 1000);
+    int64_t now = rp__mono_us();
+    r->deadline_us = now + (int64_t)(r->o.teardown_timeout_ms * 1000);
+    r->grace_us = now + (int64_t)(r->o.cancel_grace_ms * 1000);
     rp__replay_log(r, RP_LOG_WARN,
-                   "cancelled: no more main steps are sent, no session starts%s (at most %llu ms)",
+                   "cancelled: no more main steps are sent, no session starts; what is in flight "
+                   "has %llu ms to answer%s",
+                   (unsigned long long)r->o.cancel_grace_ms,
                    r->recs && r->recs[0].td ? "; the sessions that started run their teardown"
-                                            : "; what is in flight finishes",
-                   (unsigned long long)r->o.teardown_timeout_ms);
-    /* In flight: its response is reported, then the rest of its main steps are skipped. */
+                                            : "");
+    if (r->recs && r->recs[0].td) {
+        rp__replay_log(r, RP_LOG_INFO, "cancelled: the teardowns have at most %llu ms",
+                       (unsigned long long)r->o.teardown_timeout_ms);
+    }
+    /* In flight: its response is reported if it comes within the grace, then the rest of its
+     * main steps are cancelled. */
     for (size_t i = 0; i < r->n_slots; i++) {
         struct rp__replay_session *s = r->sessions[i];
         if (s && s->state == RP__REPLAY_SENDING && !s->in_teardown) {
@@ -157,15 +198,45 @@ static rp_code on_cancel(struct rp_replay *r, struct rp_error *err)
     return rc;
 }
 
-/* The teardowns' time is up: whatever is in flight or waiting is abandoned. */
+/* The grace is up: the main requests still in flight are abandoned (teardowns go on). */
+static rp_code abandon_main(struct rp_replay *r, struct rp_error *err)
+{
+    r->graced = true;
+    char why[160];
+    if (r->cancel > 1) {
+        snprintf(why, sizeof(why), "cancelled in flight: the run was cancelled a second time");
+    } else {
+        snprintf(why, sizeof(why),
+                 "cancelled in flight: no response within %llu ms of the cancel (the server may "
+                 "have acted on it)",
+                 (unsigned long long)r->o.cancel_grace_ms);
+    }
+    rp_code rc = RP_OK;
+    /* A session that ends is freed and its slot cleared: each slot is read afresh. */
+    for (size_t i = 0; i < r->n_slots && !rc; i++) {
+        struct rp__replay_session *s = r->sessions[i];
+        if (s && s->state == RP__REPLAY_SENDING && !s->in_teardown) {
+            rp__replay_log(r, RP_LOG_WARN, "%s: exchange %llu abandoned in flight", s->name,
+                           (unsigned long long)s->cur->seq);
+            rc = abandon_one(s, why, WHY_CANCELLED, err);
+        }
+    }
+    return rc;
+}
+
+/* The teardowns' time is up, or a second cancel came: whatever is in flight or waiting is
+ * abandoned. */
 static rp_code abandon(struct rp_replay *r, struct rp_error *err)
 {
-    rp__replay_log(r, RP_LOG_WARN, "cancelled: the time for teardowns ran out; abandoning");
+    bool again = r->cancel > 1;
+    const char *why = again ? WHY_AGAIN : WHY_TIME_UP;
+    rp__replay_log(r, RP_LOG_WARN, "cancelled: %s; abandoning what is in flight",
+                   again ? "a second time" : "the time for teardowns ran out");
     size_t n = 0;
     struct rp__replay_session **held = unqueue(r, true, &n);
     rp_code rc = RP_OK;
     for (size_t i = 0; i < n && !rc; i++) {
-        rc = drop_waiting(held[i], WHY_TIME_UP, err);
+        rc = drop_waiting(held[i], why, err);
     }
     free(held);
     /* A session that ends is freed and its slot cleared: each slot is read afresh. */
@@ -174,12 +245,11 @@ static rp_code abandon(struct rp_replay *r, struct rp_error *err)
         if (!s || s->state != RP__REPLAY_SENDING) {
             continue;
         }
-        curl_multi_remove_handle(r->multi, s->easy);
-        rp__replay_emit(s, RP_REPLAY_ERROR, RP_ETIMEOUT,
-                        "abandoned: the cancelled run's time for teardowns ran out", 0);
-        stop(s, WHY_TIME_UP);
-        s->state = RP__REPLAY_READY;
-        rc = rp__replay_advance(s, err);
+        rc = abandon_one(s,
+                         again ? "cancelled in flight: the run was cancelled a second time"
+                               : "cancelled in flight: the cancelled run's time for teardowns "
+                                 "ran out",
+                         why, err);
     }
     return rc;
 }
@@ -192,6 +262,12 @@ rp_code rp__replay_cancel_step(struct rp_replay *r, bool *out_end, struct rp_err
     }
     if (!r->cancelled) {
         rp_code rc = on_cancel(r, err);
+        if (rc) {
+            return rc;
+        }
+    }
+    if (grace_up(r)) {
+        rp_code rc = abandon_main(r, err);
         if (rc) {
             return rc;
         }

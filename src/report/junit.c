@@ -271,7 +271,7 @@ static rp_code junit_result(void *ctx, const struct rp_verdict *res, struct rp_e
     c.status = ex && ex->has_response ? ex->resp.status : 0;
     c.infra = rp_verdict_infra(res);
     c.name = rp_buf_take(&b, NULL);
-    if (ex && res->outcome != RP_OUTCOME_SKIPPED) {
+    if (ex && res->outcome != RP_OUTCOME_SKIPPED && res->outcome != RP_OUTCOME_CANCELLED) {
         c.time_us = ex->duration_us;
         c.out = case_out(j, ex);
     }
@@ -298,6 +298,14 @@ static rp_code junit_result(void *ctx, const struct rp_verdict *res, struct rp_e
         }
         c.text = rp_buf_take(&b, NULL);
         c.message = failure_message(&res->mismatches);
+    } else if (res->outcome == RP_OUTCOME_CANCELLED) {
+        /* "cancelled: not sent: the run was cancelled" reads as it says. */
+        const char *why = res->error ? res->error : "cancelled";
+        if (strncmp(why, "cancelled", 9) != 0) {
+            add_capped(&b, "cancelled: ");
+        }
+        add_capped(&b, why);
+        c.text = rp_buf_take(&b, NULL);
     } else if (res->outcome == RP_OUTCOME_ERROR || res->outcome == RP_OUTCOME_SKIPPED ||
                res->outcome == RP_OUTCOME_UNSAFE) {
         add_capped(&b, res->error                          ? res->error
@@ -443,7 +451,7 @@ static void suite_counts(const struct jsuite *s, struct jcounts *out)
         out->time_us += c->time_us;
         out->errors += case_is_error(c);
         out->failures += case_failed(c) && !case_is_error(c);
-        out->skipped += c->outcome == RP_OUTCOME_SKIPPED;
+        out->skipped += c->outcome == RP_OUTCOME_SKIPPED || c->outcome == RP_OUTCOME_CANCELLED;
     }
     merge_cleanup(&m);
 }
@@ -633,7 +641,8 @@ static void put_case(FILE *f, const char *suite, const struct jmerge *m, size_t 
         fputs("</failure>\n", f);
     }
     put_attempts(f, m, k, primary, false);
-    if (c->outcome == RP_OUTCOME_SKIPPED) {
+    /* CANCELLED is not a result: a CI counts it skipped, its message "cancelled: …". */
+    if (c->outcome == RP_OUTCOME_SKIPPED || c->outcome == RP_OUTCOME_CANCELLED) {
         fputs("      <skipped message=\"", f);
         put_xml(f, c->text ? c->text : "", true);
         fputs("\"/>\n", f);

@@ -215,6 +215,14 @@ static rp_code list_exchanges(const char *path, FILE *out, const struct rp_listi
                 (double)ex.duration_us / 1000.0,
                 ex.incomplete ? "  incomplete" : (ex.resp.body.truncated ? "  truncated" : ""));
     }
+    size_t end_len = 0;
+    const char *end = rp_reader_end_text(r, &end_len);
+    if (json && end) {
+        /* A results file's end record, as the writer wrote it. */
+        fputs("{\"end\":", out);
+        fwrite(end, 1, end_len, out);
+        fputs("}\n", out);
+    }
     if (!json) {
         char total[24];
         format_bytes(bytes, total, sizeof(total));

@@ -165,6 +165,10 @@ static const char *verdict_of(const struct rp_run_summary *sum, const char **emo
         *emoji = ":x:";
         return "failed";
     }
+    if (sum->unfinished_why) {
+        *emoji = ":stop_sign:";
+        return sum->unfinished_why; /* "cancelled by SIGTERM": nothing proved either way */
+    }
     if (sum->sessions.infra) {
         *emoji = ":warning:";
         return "failed on the infrastructure";
@@ -222,6 +226,9 @@ static char *message(const struct notify *n, const struct rp_run_summary *sum)
              " errors, %" PRIu64 " skipped",
              sum->passed, sum->failed, sum->unsafe, sum->errors, sum->skipped);
     cJSON_AddItemToArray(fields, mrkdwn(steptext));
+    if (sum->cancelled) {
+        add_count(fields, "Cancelled", sum->cancelled);
+    }
     cJSON_AddItemToArray(blocks, counts);
 
     if (n->n_failures > 0) {

@@ -2,8 +2,8 @@
 /*
  * The results sink: a recording (source kind "replay") of the live exchanges, each carrying a
  * "check" object with its session, recorded seq, outcome, mismatches and the shape it was
- * checked against, so that `reprise diff` can re-check a run offline. Also the reading of that
- * object back.
+ * checked against, so that `reprise diff` can re-check a run offline, and at the end the end
+ * record, which says whether the run finished. Also the reading of both back.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -26,6 +26,7 @@ struct results {
      * was given, its credentials, card numbers. One rule set for the file, so that one value
      * keeps one placeholder name throughout. */
     struct rp_scrub *scrub;
+    uint64_t cancelled; /* CANCELLED main steps written: the end record counts the others */
 };
 
 /* ----- JSON helpers ------------------------------------------------------------------------ */
@@ -269,6 +270,7 @@ static rp_code results_result(void *ctx, const struct rp_verdict *res, struct rp
         rc = rp_writer_append(r->w, &ex, err);
         ex.extra = NULL;
     }
+    r->cancelled += !rc && !res->teardown && res->outcome == RP_OUTCOME_CANCELLED;
     rp_exchange_cleanup(&ex);
 out:
     cJSON_free(text);
@@ -277,13 +279,44 @@ out:
     return rc;
 }
 
+/*
+ * The end record's object: {"finished": true, "ended": TIME} for a run that ended normally;
+ * for one that did not, "finished": false, "why" ("cancelled by SIGTERM"), "cancelled" (main
+ * steps cancelled) and "not_started" (those of them no line stands for). Written last, so a
+ * file without it is of a run that was killed or is still running.
+ */
+static char *end_json(const struct results *r, const struct rp_run_summary *sum)
+{
+    cJSON *e = cJSON_CreateObject();
+    bool finished = !sum->unfinished_why; /* check.h: a zeroed summary reads as finished */
+    cJSON_AddItemToObject(e, "finished", cJSON_CreateBool(finished));
+    char when[32];
+    rp_time_format(rp_now_us(), when);
+    cJSON_AddItemToObject(e, "ended", cJSON_CreateString(when));
+    if (!finished) {
+        cJSON_AddItemToObject(e, "why", json_str(sum->unfinished_why));
+        uint64_t lost = sum->cancelled > r->cancelled ? sum->cancelled - r->cancelled : 0;
+        cJSON_AddItemToObject(e, "cancelled", cJSON_CreateNumber((double)sum->cancelled));
+        cJSON_AddItemToObject(e, "not_started", cJSON_CreateNumber((double)lost));
+    }
+    char *text = rp__json_print(e, false);
+    cJSON_Delete(e);
+    return text;
+}
+
 static rp_code results_end(void *ctx, const struct rp_run_summary *sum, struct rp_error *err)
 {
-    (void)sum;
     struct results *r = ctx;
-    rp_code rc = rp_writer_close(r->w, err);
+    rp_code rc = RP_OK;
+    if (sum && r->w) {
+        char *text = end_json(r, sum);
+        rc = rp_writer_end(r->w, text, err);
+        cJSON_free(text);
+    }
+    /* Closed whatever happened: what was appended is kept. */
+    rp_code crc = rp_writer_close(r->w, rc ? NULL : err);
     r->w = NULL;
-    return rc;
+    return rc ? rc : crc;
 }
 
 static void results_free(void *ctx)
@@ -321,7 +354,7 @@ void rp_sink_results(struct rp_sink *sink, const char *path)
 /* The outcome named s ("pass", ...) into *out; false for any other name. */
 static bool parse_outcome(const char *s, enum rp_outcome *out)
 {
-    for (unsigned i = RP_OUTCOME_PASS; i <= RP_OUTCOME_UNSAFE; i++) {
+    for (unsigned i = RP_OUTCOME_PASS; i <= RP_OUTCOME_CANCELLED; i++) {
         if (strcmp(s, rp_outcome_name((enum rp_outcome)i)) == 0) {
             *out = (enum rp_outcome)i;
             return true;
@@ -507,7 +540,7 @@ rp_code rp_results_read_verdict(const struct rp_exchange *ex, struct rp_verdict 
     if (!cJSON_IsString(j) || !parse_outcome(j->valuestring, &v.outcome)) {
         rp_error_set(err, RP_EFORMAT,
                      "\"check.outcome\" is not one of \"pass\", \"fail\", \"error\", \"skipped\", "
-                     "\"unsafe\"");
+                     "\"unsafe\", \"cancelled\"");
         goto out;
     }
 
@@ -599,6 +632,39 @@ out:
 
 /* ----- re-checking a results file ---------------------------------------------------------- */
 
+/* What the file's end record says (text, n bytes: its object), told to the checker; NULL
+ * text: the file has none, so the run did not finish. */
+static rp_code read_end(const char *text, size_t n, struct rp_checker *c, struct rp_error *err)
+{
+    if (!text) {
+        rp_checker_unfinished(c, "killed or still running (no end record)", 0);
+        return RP_OK;
+    }
+    rp_code rc = RP_EFORMAT;
+    cJSON *e = cJSON_ParseWithLength(text, n);
+    const cJSON *fin = cJSON_GetObjectItemCaseSensitive(e, "finished");
+    const cJSON *why = cJSON_GetObjectItemCaseSensitive(e, "why");
+    const cJSON *lost = cJSON_GetObjectItemCaseSensitive(e, "not_started");
+    if (!cJSON_IsObject(e) || !cJSON_IsBool(fin)) {
+        rp_error_set(err, RP_EFORMAT, "the end record has no \"finished\": true or false");
+    } else if (why && !cJSON_IsString(why)) {
+        rp_error_set(err, RP_EFORMAT, "the end record's \"why\" is not a string");
+    } else if (lost && (!cJSON_IsNumber(lost) || lost->valuedouble < 0 ||
+                        lost->valuedouble > 9007199254740992.0 ||
+                        lost->valuedouble != (double)(uint64_t)lost->valuedouble)) {
+        rp_error_set(err, RP_EFORMAT,
+                     "the end record's \"not_started\" is not a non-negative integer");
+    } else {
+        if (cJSON_IsFalse(fin)) {
+            rp_checker_unfinished(c, why ? why->valuestring : "not finished",
+                                  lost ? (uint64_t)lost->valuedouble : 0);
+        }
+        rc = RP_OK;
+    }
+    cJSON_Delete(e);
+    return rc;
+}
+
 /* Opens path for reading, refusing a recording that is not a results file. */
 static rp_code open_results(const char *path, const struct rp_reader_opts *ropts,
                             struct rp_reader **out, struct rp_error *err)
@@ -660,6 +726,14 @@ rp_code rp_results_check(const char *path, struct rp_checker *c, rp_log_fn log, 
             break;
         }
         rc = rp_checker_stored(c, &v, err);
+    }
+    if (!rc) {
+        size_t n = 0;
+        const char *end = rp_reader_end_text(r, &n);
+        rc = read_end(end, n, c, err);
+        if (rc) {
+            rp_error_prefix(err, "%s:%llu", path, (unsigned long long)rp_reader_line(r));
+        }
     }
 out:
     rp_verdict_cleanup(&v);

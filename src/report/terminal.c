@@ -351,6 +351,10 @@ static rp_code add_outcome(struct terminal *t, struct rp_buf *b, enum rp_outcome
         word = "UNSAFE";
         color = COLOR_RED;
         break;
+    case RP_OUTCOME_CANCELLED:
+        word = "CANCELLED";
+        color = COLOR_YELLOW;
+        break;
     default:
         /* An outcome added after this sink was written: shown by its results-file name. */
         word = rp_outcome_name(o) ? rp_outcome_name(o) : "?";
@@ -756,7 +760,8 @@ static rp_code add_row(struct terminal *t, struct rp_buf *b, const struct rp_ver
     } else if (!rc) {
         rc = rp_buf_adds(b, "  ---  ", err);
     }
-    if (!rc && ex && res->outcome != RP_OUTCOME_SKIPPED && res->outcome != RP_OUTCOME_UNSAFE) {
+    if (!rc && ex && res->outcome != RP_OUTCOME_SKIPPED && res->outcome != RP_OUTCOME_UNSAFE &&
+        res->outcome != RP_OUTCOME_CANCELLED) {
         /* Right-align the number in eight columns, as "%8.1f" would, without floating point. */
         char ms[32];
         size_t n = ms_text(ex->duration_us, ms);
@@ -877,6 +882,27 @@ static rp_code add_slow_summary(struct rp_buf *b, const struct rp_run_summary *s
 }
 
 /*
+ * A run that did not finish says so, under its summary: "cancelled by SIGTERM after 5 of 9
+ * steps", the steps counted being main steps (the cancelled ones are in the second figure).
+ */
+static rp_code add_unfinished(struct rp_buf *b, const struct rp_run_summary *sum,
+                              struct rp_error *err)
+{
+    if (!sum->unfinished_why) {
+        return RP_OK; /* finished */
+    }
+    uint64_t done = sum->passed + sum->failed + sum->errors + sum->skipped + sum->unsafe;
+    rp_code rc = add_clean(b, sum->unfinished_why, SIZE_MAX, 0, err);
+    if (!rc && sum->cancelled) {
+        rc = rp_buf_addf(b, err, " after %" PRIu64 " of %" PRIu64 " steps\n", done,
+                         done + sum->cancelled);
+    } else if (!rc) {
+        rc = rp_buf_addf(b, err, " after %" PRIu64 " step%s\n", done, done == 1 ? "" : "s");
+    }
+    return rc;
+}
+
+/*
  * The closing summary. It always carries the wall time and latency after the counts, so the
  * line is never just "N passed, N failed", the form CI log scrapers take for a test runner's.
  */
@@ -929,6 +955,9 @@ static rp_code terminal_end(void *ctx, const struct rp_run_summary *sum, struct 
     }
     if (!rc) {
         rc = add_slow_summary(&b, sum, err);
+    }
+    if (!rc) {
+        rc = add_unfinished(&b, sum, err);
     }
     if (!rc) {
         rc = emit(t, &b, err);

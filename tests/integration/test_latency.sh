@@ -43,7 +43,7 @@ check "the demo refuses a --delay without MS" bash -c "! '$DEMO_BIN' --delay '/x
 demo_start "$DEMO_BIN"; pids+=("$DEMO_PID"); plain=$DEMO_URL
 run replay "$rec" --target "$plain" --sessions 3 --results "$tmp/base.jsonl.gz" --no-color
 check "the baseline run passes (exit $code)" test "$code" -eq 0
-check "the baseline run holds 27 steps" test "$(zcat "$tmp/base.jsonl.gz" | tail -n +2 | grep -c .)" -eq 27
+check "the baseline run holds 27 steps" test "$(zcat "$tmp/base.jsonl.gz" | tail -n +2 | grep -c '"check":')" -eq 27
 
 demo_start "$DEMO_BIN" --delay "$delay"; pids+=("$DEMO_PID"); slow=$DEMO_URL
 

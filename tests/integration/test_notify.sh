@@ -58,7 +58,7 @@ body=$(jq -r .body "$msg")
 check "the text says passed, the target and the run id" \
     bash -c "grep -q '^reprise passed on $good: sessions 1 passed, 0 flaky, 0 failed, 0 infrastructure; 0 of $n_exchanges steps failed (run ' <<<'$(jq -r .text <<<"$body")'"
 run_id=$(sed -nE 's/.*run ([A-Za-z0-9_-]+).*/\1/p' <<<"$(jq -r .text <<<"$body")")
-sent_id=$(zcat "$tmp/pass.jsonl.gz" | tail -n +2 | jq -r '.request.headers[] | select(.[0] == "X-Reprise-Run") | .[1]' | sort -u)
+sent_id=$(zcat "$tmp/pass.jsonl.gz" | tail -n +2 | jq -r 'select(.check) | .request.headers[] | select(.[0] == "X-Reprise-Run") | .[1]' | sort -u)
 check "the run id is the one the requests carried ($run_id)" test -n "$run_id" -a "$run_id" = "$sent_id"
 check "the header block says passed" \
     test "$(jq -r '.blocks[0].type + ": " + .blocks[0].text.text' <<<"$body")" = \

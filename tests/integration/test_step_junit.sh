@@ -157,7 +157,7 @@ names "$tmp/je.xml" >"$tmp/ne"
 check "steps not sent keep their names" cmp -s "$tmp/n1" "$tmp/ne"
 
 # The results file keeps each step's name, and diff's JUnit of it (failures only) uses them.
-check "the results file keeps each step's name" test "$(zcat "$tmp/rd.jsonl.gz" | tail -n +2 | jq -r '.check.step' | paste -sd'|')" = "$(cut -d'|' -f2 "$tmp/n1" | paste -sd'|')"
+check "the results file keeps each step's name" test "$(zcat "$tmp/rd.jsonl.gz" | tail -n +2 | jq -r 'select(.check) | .check.step' | paste -sd'|')" = "$(cut -d'|' -f2 "$tmp/n1" | paste -sd'|')"
 run diff "$tmp/rd.jsonl.gz" --junit "$tmp/jdiff.xml" --no-color
 check "diff of the drifted run exits 1 (exit $code)" test "$code" -eq 1
 names "$tmp/jdiff.xml" >"$tmp/ndiff"

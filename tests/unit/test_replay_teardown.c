@@ -38,6 +38,9 @@ struct upstream {
     pthread_mutex_t mu;
     struct seen seen[MAX_SEEN];
     size_t n_seen;
+    /* Cancelled this many times when a /slow request arrives, so it is in flight then. */
+    struct rp_replay *volatile cancel_on_slow;
+    unsigned cancels;
 };
 
 static void copy_value(char *dst, size_t dstsz, const char *src)
@@ -81,6 +84,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     pthread_mutex_unlock(&up->mu);
     if (ends_with(url, "/slow")) {
+        for (unsigned i = 0; up->cancel_on_slow && i < up->cancels; i++) {
+            rp_replay_cancel(up->cancel_on_slow); /* sets a flag, as from a signal handler */
+        }
         struct timespec two = {.tv_sec = 2};
         nanosleep(&two, NULL);
     }
@@ -299,8 +305,8 @@ Test(replay_teardown, a_cancel_skips_the_main_steps_left_and_runs_the_teardown)
     cr_expect(rp_replay_cancelled(fx.run.r));
     cr_expect_eq(fx.run.n, 5);
     expect_event(&fx, 1, false, 2, RP_REPLAY_DONE);
-    expect_event(&fx, 2, false, 3, RP_REPLAY_SKIPPED);
-    expect_event(&fx, 3, false, 4, RP_REPLAY_SKIPPED);
+    expect_event(&fx, 2, false, 3, RP_REPLAY_CANCELLED);
+    expect_event(&fx, 3, false, 4, RP_REPLAY_CANCELLED);
     expect_event(&fx, 4, true, 1, RP_REPLAY_DONE);
     cr_expect_eq(count_seen(&fx.up, "/pause"), 0, "no main step after the cancel");
     cr_expect_eq(count_seen(&fx.up, "/t/acme-r1-1/orders/5/refund"), 1);
@@ -320,9 +326,8 @@ Test(replay_teardown, after_a_cancel_the_teardowns_time_is_bounded)
     double took = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     cr_expect_lt(took, 1.9, "the run took %.2f s: the slow teardown step was waited for", took);
     cr_expect_eq(fx.run.n, 6);
-    expect_event(&fx, 4, true, 1, RP_REPLAY_ERROR);
-    cr_expect_eq(fx.run.v[4].code, RP_ETIMEOUT);
-    expect_event(&fx, 5, true, 2, RP_REPLAY_SKIPPED);
+    expect_event(&fx, 4, true, 1, RP_REPLAY_CANCELLED); /* abandoned in flight */
+    expect_event(&fx, 5, true, 2, RP_REPLAY_CANCELLED);
     cr_expect_eq(count_seen(&fx.up, "/refund"), 0);
     fx_stop(&fx);
 }
@@ -393,8 +398,82 @@ Test(replay_teardown, a_session_that_sent_nothing_has_no_teardown)
     cr_expect_eq(rp_replay_run(fx.run.r, &err), RP_OK, "%s", err.msg);
     cr_expect_eq(fx.run.n, 4);
     for (size_t i = 0; i < fx.run.n; i++) {
-        expect_event(&fx, i, false, i + 1, RP_REPLAY_SKIPPED);
+        expect_event(&fx, i, false, i + 1, RP_REPLAY_CANCELLED);
     }
     cr_expect_eq(fx.up.n_seen, 0);
+    fx_stop(&fx);
+}
+
+/* Runs fx's main recording with the upstream cancelling the run `cancels` times when the /slow
+ * step arrives; returns the run's time in seconds. */
+static double run_cancelled_in_flight(struct fx *fx, unsigned cancels)
+{
+    struct rp_error err = {0};
+    cr_assert_eq(rp_replay_new(&fx->o, &fx->run.r, &err), RP_OK, "%s", err.msg);
+    rp_replay_add_recording(fx->run.r, fx->main);
+    fx->up.cancels = cancels;
+    fx->up.cancel_on_slow = fx->run.r;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    cr_expect_eq(rp_replay_run(fx->run.r, &err), RP_OK, "%s", err.msg);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+}
+
+Test(replay_teardown, a_main_request_in_flight_at_the_cancel_is_abandoned_after_the_grace)
+{
+    /* td_slow as the main recording: its first step (/slow) answers after 2 s. */
+    struct fx fx;
+    fx_start(&fx, "td_slow", "td_refund");
+    fx.o.teardown = NULL;
+    fx.o.cancel_grace_ms = 300;
+    double took = run_cancelled_in_flight(&fx, 1);
+    cr_expect_lt(took, 1.9, "the run took %.2f s: the slow step was waited for", took);
+    cr_expect_eq(fx.run.n, 2);
+    expect_event(&fx, 0, false, 1, RP_REPLAY_CANCELLED); /* sent, abandoned */
+    expect_event(&fx, 1, false, 2, RP_REPLAY_CANCELLED); /* not sent */
+    cr_expect_eq(count_seen(&fx.up, "/refund"), 0, "nothing after the cancel was sent");
+    cr_expect_eq(rp_replay_not_started(fx.run.r), 0);
+    fx_stop(&fx);
+}
+
+Test(replay_teardown, a_response_within_the_grace_is_reported_as_it_came)
+{
+    struct fx fx;
+    fx_start(&fx, "td_slow", "td_refund");
+    fx.o.teardown = NULL;
+    fx.o.cancel_grace_ms = 10000;
+    double took = run_cancelled_in_flight(&fx, 1);
+    cr_expect_gt(took, 1.9, "the run took %.2f s: the slow step was not waited for", took);
+    cr_expect_eq(fx.run.n, 2);
+    expect_event(&fx, 0, false, 1, RP_REPLAY_DONE);
+    expect_event(&fx, 1, false, 2, RP_REPLAY_CANCELLED);
+    fx_stop(&fx);
+}
+
+Test(replay_teardown, a_second_cancel_abandons_what_is_in_flight_at_once)
+{
+    struct fx fx;
+    fx_start(&fx, "td_slow", "td_refund");
+    fx.o.teardown = NULL;
+    fx.o.cancel_grace_ms = 10000; /* a grace that the second cancel cuts short */
+    double took = run_cancelled_in_flight(&fx, 2);
+    cr_expect_lt(took, 1.9, "the run took %.2f s: the slow step was waited for", took);
+    cr_expect_eq(fx.run.n, 2);
+    expect_event(&fx, 0, false, 1, RP_REPLAY_CANCELLED);
+    expect_event(&fx, 1, false, 2, RP_REPLAY_CANCELLED);
+    fx_stop(&fx);
+}
+
+Test(replay_teardown, the_steps_of_sessions_a_cancel_kept_from_starting_are_counted)
+{
+    struct fx fx;
+    fx_start(&fx, "td_main", "td_refund");
+    fx.o.sessions = 3; /* one at a time: the cancel comes in the first */
+    fx.run.cancel_after = 2;
+    cr_expect_eq(fx_run(&fx), RP_OK);
+    cr_expect_eq(fx.run.n, 5, "the first session's four steps and its teardown");
+    cr_expect_eq(rp_replay_not_started(fx.run.r), 8, "two sessions of four steps");
+    cr_expect_eq(count_seen(&fx.up, "/t/acme-r1-2/login"), 0, "the second session never started");
     fx_stop(&fx);
 }
