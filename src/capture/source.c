@@ -26,6 +26,26 @@ struct source {
     bool live;
 };
 
+/*
+ * A packet's time in microseconds since the epoch. A pcapng file can stamp a packet with any
+ * 64-bit count of any unit, so libpcap may hand on seconds whose microseconds do not fit an
+ * int64_t: a time before the epoch or past the last second of 9999 (what ISO-8601 and the
+ * recording format can write) is taken as that bound.
+ */
+static int64_t packet_time_us(const struct pcap_pkthdr *h)
+{
+    const int64_t last_sec = INT64_C(253402300799); /* 9999-12-31T23:59:59Z */
+    int64_t sec = (int64_t)h->ts.tv_sec;
+    int64_t usec = (int64_t)h->ts.tv_usec;
+    if (sec < 0) {
+        return 0;
+    }
+    if (sec > last_sec) {
+        return last_sec * 1000000;
+    }
+    return sec * 1000000 + (usec >= 0 && usec < 1000000 ? usec : 0);
+}
+
 static rp_code src_next(void *ctx, struct rp__packet *pkt, enum rp__next *out, struct rp_error *err)
 {
     struct source *s = ctx;
@@ -37,7 +57,7 @@ static rp_code src_next(void *ctx, struct rp__packet *pkt, enum rp__next *out, s
         poll(&p, 1, LIVE_TIMEOUT_MS);
     }
     if (r == 1) {
-        pkt->ts_us = (int64_t)h->ts.tv_sec * 1000000 + (int64_t)h->ts.tv_usec;
+        pkt->ts_us = packet_time_us(h);
         pkt->data = data;
         pkt->caplen = h->caplen;
         *out = RP__NEXT_PACKET;

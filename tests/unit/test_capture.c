@@ -437,3 +437,78 @@ Test(capture, goes_through_the_intake_static_assets_left_out_and_secrets_scrubbe
     result_cleanup(&r);
     free(p);
 }
+
+/* Appends n bytes to f, then pads it with zeros to a multiple of four, as pcapng's blocks are. */
+static void put_padded(FILE *f, const void *p, size_t n)
+{
+    static const unsigned char zero[4];
+    cr_assert_eq(fwrite(p, 1, n, f), n);
+    cr_assert_eq(fwrite(zero, 1, (4 - n % 4) % 4, f), (4 - n % 4) % 4);
+}
+
+static void put_u32(FILE *f, uint32_t v)
+{
+    put_padded(f, &v, 4); /* pcapng is written in the host's byte order, which SHB declares */
+}
+
+/*
+ * Rewrites the classic pcap at src as a pcapng file at dst whose interface counts time in
+ * whole seconds (if_tsresol 0) and whose packets are stamped first_sec, first_sec + 1, ...:
+ * the only way a capture file gives libpcap a tv_sec past what a 32-bit pcap field holds.
+ */
+static void to_pcapng_seconds(const char *src, const char *dst, uint64_t first_sec)
+{
+    char errbuf[PCAP_ERRBUF_SIZE];
+    pcap_t *in = pcap_open_offline(src, errbuf);
+    cr_assert(in, "%s", errbuf);
+    FILE *f = fopen(dst, "wb");
+    cr_assert(f);
+    /* Section header block. */
+    uint32_t shb[] = {0x0A0D0D0A, 28, 0x1A2B3C4D, 1, 0xFFFFFFFF, 0xFFFFFFFF, 28};
+    shb[3] = 1; /* major 1, minor 0 (two 16-bit fields, little-endian here) */
+    put_padded(f, shb, sizeof(shb));
+    /* Interface description block: the link type, snaplen, and if_tsresol = 10^0. */
+    uint32_t idb_head[] = {1, 32, (uint32_t)pcap_datalink(in), 65535};
+    put_padded(f, idb_head, sizeof(idb_head));
+    uint16_t tsresol[] = {9, 1};
+    put_padded(f, tsresol, sizeof(tsresol));
+    unsigned char zero_resol = 0;
+    put_padded(f, &zero_resol, 1);
+    put_u32(f, 0); /* opt_endofopt */
+    put_u32(f, 32);
+    /* One enhanced packet block per packet. */
+    struct pcap_pkthdr *h;
+    const u_char *data;
+    uint64_t t = first_sec;
+    while (pcap_next_ex(in, &h, &data) == 1) {
+        uint32_t len = 32 + (h->caplen + 3) / 4 * 4;
+        uint32_t epb[] = {6, len, 0, (uint32_t)(t >> 32), (uint32_t)t, h->caplen, h->len};
+        put_padded(f, epb, sizeof(epb));
+        put_padded(f, data, h->caplen);
+        put_u32(f, len);
+        t++;
+    }
+    fclose(f);
+    pcap_close(in);
+}
+
+Test(capture, a_timestamp_past_year_9999_is_read_as_the_last_second_of_9999)
+{
+    char *p = path_in(dir, "in.pcap");
+    struct pcap_out o;
+    open_out(&o, p, L_ETH, false);
+    simple_conn(&o, 1000, 5000);
+    close_out(&o);
+    char *ng = path_in(dir, "far.pcapng");
+    /* 2^44 seconds: times a million, past what int64_t holds (the fuzzer's find). */
+    to_pcapng_seconds(p, ng, UINT64_C(1) << 44);
+    struct result r;
+    run(ng, &r); /* under UBSan: no overflow on the way */
+    cr_assert_eq(r.n, 1);
+    assert_get_hello(&r.ex[0]);
+    cr_assert_eq(r.ex[0].start_us, INT64_C(253402300799) * 1000000, "%lld",
+                 (long long)r.ex[0].start_us);
+    result_cleanup(&r);
+    free(ng);
+    free(p);
+}
