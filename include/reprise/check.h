@@ -114,13 +114,17 @@ RP_EXTERN bool rp_verdict_infra(const struct rp_verdict *v);
  * when the first of them is one (rp_verdict_infra).
  */
 enum rp_session_verdict {
-    RP_SESSION_PASSED, /* its first attempt passed */
-    RP_SESSION_FLAKY,  /* an attempt failed, a later one passed */
-    RP_SESSION_FAILED, /* every attempt failed, one at least for the application */
-    RP_SESSION_INFRA,  /* every attempt failed, each for the infrastructure */
+    RP_SESSION_PASSED,    /* its first attempt passed */
+    RP_SESSION_FLAKY,     /* an attempt failed, a later one passed */
+    RP_SESSION_FAILED,    /* every attempt failed, one at least for the application */
+    RP_SESSION_INFRA,     /* every attempt failed, each for the infrastructure */
+    RP_SESSION_CANCELLED, /* the run was cancelled before any attempt passed or failed: an
+                             attempt with a CANCELLED main step and no failure before it
+                             proves nothing either way */
 };
 
-/* "passed", "flaky", "failed", "infrastructure"; NULL for a value outside the enum. */
+/* "passed", "flaky", "failed", "infrastructure", "cancelled"; NULL for a value outside the
+ * enum. */
 RP_EXTERN const char *rp_session_verdict_name(enum rp_session_verdict v);
 
 /* A session's verdict, as the checker hands it to its sinks. */
@@ -156,7 +160,7 @@ struct rp_run_summary {
     bool slow_p95;
     /* Sessions by their verdict over their attempts (enum rp_session_verdict). */
     struct {
-        uint64_t passed, flaky, failed, infra;
+        uint64_t passed, flaky, failed, infra, cancelled;
     } sessions;
     /* Whether the run ended normally (cancel): false for a run cancelled or stopped by an
      * error, and for a results file without its end record (a run killed, or still running).

@@ -26,6 +26,8 @@ struct sess {
     bool passed_first; /* attempt 0 passed */
     bool passed_later; /* a later attempt passed */
     bool failed_app;   /* an attempt failed for the application */
+    bool failed_infra; /* an attempt failed for the infrastructure */
+    bool cancelled;    /* the latest attempt has a CANCELLED main step and no failure before */
 };
 
 struct rp_checker {
@@ -63,10 +65,9 @@ const char *rp_outcome_name(enum rp_outcome o)
 }
 
 static const char *const session_verdict_names[] = {
-    [RP_SESSION_PASSED] = "passed",
-    [RP_SESSION_FLAKY] = "flaky",
-    [RP_SESSION_FAILED] = "failed",
-    [RP_SESSION_INFRA] = "infrastructure",
+    [RP_SESSION_PASSED] = "passed",       [RP_SESSION_FLAKY] = "flaky",
+    [RP_SESSION_FAILED] = "failed",       [RP_SESSION_INFRA] = "infrastructure",
+    [RP_SESSION_CANCELLED] = "cancelled",
 };
 
 const char *rp_session_verdict_name(enum rp_session_verdict v)
@@ -369,11 +370,12 @@ static size_t session_find(const struct rp_checker *c, const char *name)
 /* The latest attempt of s is over: it passed, or failed for the application or not. */
 static void attempt_close(struct sess *s)
 {
-    if (!s->failed) {
+    if (s->failed) {
+        s->failed_app = s->failed_app || !s->infra;
+        s->failed_infra = s->failed_infra || s->infra;
+    } else if (!s->cancelled) {
         s->passed_first = s->passed_first || s->attempt == 0;
         s->passed_later = s->passed_later || s->attempt > 0;
-    } else if (!s->infra) {
-        s->failed_app = true;
     }
 }
 
@@ -406,6 +408,7 @@ static struct sess *session_for(struct rp_checker *c, const char *name, unsigned
         s->attempt = attempt;
         s->failed = false;
         s->infra = false;
+        s->cancelled = false;
     }
     return s;
 }
@@ -421,6 +424,8 @@ static void session_note(struct sess *s, const struct rp_verdict *v)
         v->outcome == RP_OUTCOME_ERROR) {
         s->failed = true;
         s->infra = rp_verdict_infra(v);
+    } else if (v->outcome == RP_OUTCOME_CANCELLED) {
+        s->cancelled = true; /* not passed: the steps after it were never checked */
     }
 }
 
@@ -432,14 +437,17 @@ static void session_note(struct sess *s, const struct rp_verdict *v)
 static void session_finish(struct rp_checker *c, struct sess *s)
 {
     attempt_close(s);
+    /* A session whose attempts were all cut short by a cancel is neither passed nor failed. */
     enum rp_session_verdict verdict = s->passed_first   ? RP_SESSION_PASSED
                                       : s->passed_later ? RP_SESSION_FLAKY
                                       : s->failed_app   ? RP_SESSION_FAILED
-                                                        : RP_SESSION_INFRA;
+                                      : s->failed_infra ? RP_SESSION_INFRA
+                                                        : RP_SESSION_CANCELLED;
     c->sum.sessions.passed += verdict == RP_SESSION_PASSED;
     c->sum.sessions.flaky += verdict == RP_SESSION_FLAKY;
     c->sum.sessions.failed += verdict == RP_SESSION_FAILED;
     c->sum.sessions.infra += verdict == RP_SESSION_INFRA;
+    c->sum.sessions.cancelled += verdict == RP_SESSION_CANCELLED;
     if (c->kept || !c->begun) {
         return;
     }

@@ -840,15 +840,20 @@ static rp_code add_teardown(struct terminal *t, struct rp_buf *b, const struct r
 static rp_code add_sessions(struct rp_buf *b, const struct rp_run_summary *sum,
                             struct rp_error *err)
 {
-    if (sum->sessions.passed + sum->sessions.flaky + sum->sessions.failed + sum->sessions.infra ==
+    if (sum->sessions.passed + sum->sessions.flaky + sum->sessions.failed + sum->sessions.infra +
+            sum->sessions.cancelled ==
         0) {
         return RP_OK;
     }
-    return rp_buf_addf(b, err,
-                       "sessions: %" PRIu64 " passed, %" PRIu64 " flaky, %" PRIu64
-                       " failed, %" PRIu64 " infrastructure\n",
-                       sum->sessions.passed, sum->sessions.flaky, sum->sessions.failed,
-                       sum->sessions.infra);
+    rp_code rc = rp_buf_addf(b, err,
+                             "sessions: %" PRIu64 " passed, %" PRIu64 " flaky, %" PRIu64
+                             " failed, %" PRIu64 " infrastructure",
+                             sum->sessions.passed, sum->sessions.flaky, sum->sessions.failed,
+                             sum->sessions.infra);
+    if (!rc && sum->sessions.cancelled) { /* only a cancelled run has any */
+        rc = rp_buf_addf(b, err, ", %" PRIu64 " cancelled", sum->sessions.cancelled);
+    }
+    return rc ? rc : rp_buf_addc(b, '\n', err);
 }
 
 /*

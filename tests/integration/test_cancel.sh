@@ -116,6 +116,8 @@ if [ "$part" = sigterm ] || [ "$part" = all ]; then
     check "sigterm: the summary says it was cancelled, after how many steps" \
         grep -qx "cancelled by SIGTERM after $n_pass of $n_steps steps" "$tmp/out"
     check "sigterm: the summary counts what passed ($n_pass)" grep -q "^$n_pass passed, 0 failed, 0 errors, 0 skipped in " "$tmp/out"
+    check "sigterm: the session is cancelled, not passed" \
+        grep -qx "sessions: 0 passed, 0 flaky, 0 failed, 0 infrastructure, 1 cancelled" "$tmp/out"
     # The JUnit file: well-formed, and what a JUnit parser reads adds up to what it says.
     check "sigterm: the JUnit file is well-formed XML" xmllint --noout "$tmp/j.xml"
     check "sigterm: python's XML parser reads it" "$py" -c "import sys, xml.etree.ElementTree as E; E.parse(sys.argv[1])" "$tmp/j.xml"
@@ -131,6 +133,8 @@ if [ "$part" = sigterm ] || [ "$part" = all ]; then
     check "sigterm: diff of it exits 4: the run did not finish (exit $code)" test "$code" -eq 4
     check "sigterm: diff says why, on stderr" grep -qx "reprise: $tmp/r.jsonl.gz: the run did not finish: cancelled by SIGTERM" "$tmp/derr"
     check "sigterm: diff's summary says it too" grep -qx "cancelled by SIGTERM after $n_pass of $n_steps steps" "$tmp/dout"
+    check "sigterm: diff judges the session cancelled too" \
+        grep -qx "sessions: 0 passed, 0 flaky, 0 failed, 0 infrastructure, 1 cancelled" "$tmp/dout"
     check "sigterm: show --json prints the end record last" \
         test "$("$REPRISE" show --json "$tmp/r.jsonl.gz" | tail -n 1 | jq -c .end.finished)" = false
     # The shop: the order step (6) was cancelled, so the replay's tenant has no order.

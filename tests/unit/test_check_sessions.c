@@ -155,6 +155,29 @@ static void feed(struct rp_checker *c, const struct step *st)
     rp_exchange_cleanup(&live);
 }
 
+/* Step seq of session's attempt, not sent: the run was cancelled. */
+static void feed_cancelled(struct rp_checker *c, const char *session, unsigned attempt,
+                           uint64_t seq)
+{
+    struct rp_exchange rec, live;
+    make_exchange(&rec, seq, 200);
+    make_exchange(&live, seq, 0);
+    struct rp_replay_event ev = {
+        .session = session,
+        .session_no = 1,
+        .recording = REC,
+        .recorded = &rec,
+        .live = &live,
+        .status = RP_REPLAY_CANCELLED,
+        .message = "cancelled by SIGTERM",
+        .attempt = attempt,
+    };
+    struct rp_error err = {0};
+    cr_assert_eq(rp_checker_exchange(c, &ev, &err), RP_OK, "%s", err.msg);
+    rp_exchange_cleanup(&rec);
+    rp_exchange_cleanup(&live);
+}
+
 static void expect_seen(const struct seen *s, const char *const *want, size_t n)
 {
     for (size_t i = 0; i < n && i < s->n; i++) {
@@ -361,9 +384,33 @@ Test(check_sessions, no_response_and_a_gateways_502_503_504_are_infrastructure_a
                      rp_outcome_name(cases[i].outcome));
         rp_exchange_cleanup(&live);
     }
-    static const char *const names[] = {"passed", "flaky", "failed", "infrastructure"};
-    for (unsigned k = RP_SESSION_PASSED; k <= RP_SESSION_INFRA; k++) {
+    static const char *const names[] = {"passed", "flaky", "failed", "infrastructure", "cancelled"};
+    for (unsigned k = RP_SESSION_PASSED; k <= RP_SESSION_CANCELLED; k++) {
         cr_expect_str_eq(rp_session_verdict_name((enum rp_session_verdict)k), names[k]);
     }
-    cr_expect_null(rp_session_verdict_name((enum rp_session_verdict)(RP_SESSION_INFRA + 1)));
+    cr_expect_null(rp_session_verdict_name((enum rp_session_verdict)(RP_SESSION_CANCELLED + 1)));
+}
+
+Test(check_sessions, a_session_cut_short_by_a_cancel_is_cancelled_not_passed)
+{
+    struct seen s = {0};
+    struct rp_checker *c = new_checker(&s);
+    /* shop#1 passed its first step, then the run was cancelled: nothing proved either way. */
+    feed(c, &(struct step){"shop#1", 0, 1, 200, false, false});
+    feed_cancelled(c, "shop#1", 0, 2);
+    cr_expect_not(rp_checker_session_failed(c, "shop#1"), "a cancel is not a failure to retry");
+    rp_checker_session_end(c, "shop#1");
+    /* shop#2 failed, and its retry was cancelled: the failure stands. */
+    feed(c, &(struct step){"shop#2", 0, 1, 500, false, false});
+    feed_cancelled(c, "shop#2", 1, 1);
+    rp_checker_session_end(c, "shop#2");
+    struct rp_run_summary sum;
+    cr_assert_eq(rp_checker_end(c, &sum, NULL), RP_OK);
+    static const char *const want[] = {"V shop#1 cancelled 1", "E shop#1", "V shop#2 failed 2",
+                                       "E shop#2", "END"};
+    expect_seen(&s, want, 5);
+    cr_expect_eq(sum.sessions.cancelled, 1);
+    cr_expect_eq(sum.sessions.passed, 0);
+    cr_expect_eq(sum.sessions.failed, 1);
+    rp_checker_free(c);
 }
