@@ -54,7 +54,7 @@ check "the JUnit report has a testcase per exchange" test "$(xmllint --xpath 'co
 # The same, streaming the recording from its file in the session instead of from memory.
 run replay "$rec" --target "$good" --stream --results "$tmp/r-stream.jsonl.gz" --no-color
 check "replay --stream passes (exit $code)" test "$code" -eq 0
-check "--stream sends the same requests" test "$(zcat "$tmp/r1.jsonl.gz" | tail -n +2 | jq -r '.request.method + " " + (.request.url|sub("acme-[a-z0-9]+-1";"T")|sub("orders/[0-9]+";"orders/N"))' | md5sum)" = "$(zcat "$tmp/r-stream.jsonl.gz" | tail -n +2 | jq -r '.request.method + " " + (.request.url|sub("acme-[a-z0-9]+-1";"T")|sub("orders/[0-9]+";"orders/N"))' | md5sum)"
+check "--stream sends the same requests" test "$(zcat "$tmp/r1.jsonl.gz" | tail -n +2 | jq -r 'select(.request) | .request.method + " " + (.request.url|sub("acme-[a-z0-9]+-1";"T")|sub("orders/[0-9]+";"orders/N"))' | md5sum)" = "$(zcat "$tmp/r-stream.jsonl.gz" | tail -n +2 | jq -r 'select(.request) | .request.method + " " + (.request.url|sub("acme-[a-z0-9]+-1";"T")|sub("orders/[0-9]+";"orders/N"))' | md5sum)"
 
 # 2. Concurrent sessions, each in its own tenant.
 run replay "$rec" --target "$good" --sessions 3 --concurrency 3 --no-color
