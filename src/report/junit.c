@@ -37,6 +37,7 @@ struct jcase {
     unsigned attempt; /* 0, or the retry it came from (--retries) */
     unsigned status;  /* the live status, 0 without a response */
     bool infra;       /* rp_verdict_infra(): written as an <error> */
+    bool latency;     /* FAIL for its latency budget alone (--fail-on-slow): type "latency" */
     char *slow;       /* over its latency budget: "slow: 840 ms, recorded 95 ms, ..."; else NULL */
     /* FAIL: the failure's message attribute ("2 mismatches: $.a: ..."); NULL: "N mismatches" */
     char *message;
@@ -278,6 +279,11 @@ static rp_code junit_result(void *ctx, const struct rp_verdict *res, struct rp_e
 
     if (res->outcome == RP_OUTCOME_FAIL) {
         c.n_mismatches = res->mismatches.n;
+        c.latency = res->mismatches.n > 0;
+        for (size_t i = 0; i < res->mismatches.n; i++) {
+            const char *path = res->mismatches.v[i].path;
+            c.latency = c.latency && path && strcmp(path, "slow") == 0;
+        }
         room = true;
         for (size_t i = 0; i < res->mismatches.n && room; i++) {
             const struct rp_mismatch *m = &res->mismatches.v[i];
@@ -553,9 +559,11 @@ static void put_failure_attrs(FILE *f, const struct jcase *c, const char *prefix
         type = "gateway";
     } else if (c->outcome == RP_OUTCOME_FAIL && c->message) {
         text = c->message; /* "2 mismatches: $.a: expected ..." */
+        type = c->latency ? "latency" : "shape";
     } else if (c->outcome == RP_OUTCOME_FAIL) {
         snprintf(msg, sizeof(msg), "%zu mismatch%s", c->n_mismatches,
                  c->n_mismatches == 1 ? "" : "es");
+        type = c->latency ? "latency" : "shape";
     } else {
         text = c->text ? c->text : "";
         type = c->outcome == RP_OUTCOME_UNSAFE ? "unsafe" : "target";

@@ -82,6 +82,8 @@ check "--fail-on-slow: the pay step is FAILED" grep -qE '^  demo-checkout#1 +8  
 check "--fail-on-slow: only the pay step" test "$(grep -c ' FAILED$' "$tmp/out")" -eq 1
 check "--fail-on-slow: JUnit has its failure" \
     bash -c "xmllint --xpath 'string(//testcase[contains(@name, \"/pay\")]/failure)' '$tmp/fail.xml' | grep -q '^slow: '"
+check "--fail-on-slow: the failure's type is latency, not shape" \
+    test "$(xmllint --xpath 'string(//testcase[contains(@name, "/pay")]/failure/@type)' "$tmp/fail.xml")" = latency
 
 # 5. diff, offline: the shops are stopped.
 for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
