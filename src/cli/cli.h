@@ -162,6 +162,21 @@ bool cli_parse_count(const char *s, uint64_t max, uint64_t *out);
 bool cli_parse_rate(const char *s, double *out);
 /* "30" (seconds), "30s", "500ms", "2m". */
 bool cli_parse_duration_ms(const char *s, uint64_t *out);
+/* The engine's rules as --tenant FROM=TO, --map-host HOST=URL, --bind NAME=PLACE (each checked
+ * to hold a '=' when parsed) and --const VALUE give them, for probe and shape --learn. */
+struct cli_rules {
+    const char **tenants;
+    size_t n_tenants;
+    const char **hosts;
+    size_t n_hosts;
+    const char **binds;
+    size_t n_binds;
+    const char **consts;
+    size_t n_consts;
+};
+/* Hands every rule to r; the first error, naming the rule, ends it. */
+rp_code cli_replay_rules(struct rp_replay *r, const struct cli_rules *rules, struct rp_error *err);
+
 /* --step N: a recorded seq, as the terminal report shows it. RP_EUSAGE naming the flag. */
 rp_code cli_parse_step(const char *s, uint64_t *out, struct rp_error *err);
 

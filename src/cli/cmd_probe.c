@@ -271,20 +271,18 @@ static rp_code new_engine(const struct probe_opts *o, struct rp_replay **out, st
     };
     struct rp_replay *r = NULL;
     rp_code rc = rp_replay_new(&ro, &r, err);
-    const char **lists[] = {o->tenants, o->hosts, o->binds};
-    size_t counts[] = {o->n_tenants, o->n_hosts, o->n_binds};
-    for (size_t l = 0; !rc && l < 3; l++) {
-        for (size_t i = 0; !rc && i < counts[l]; i++) {
-            const char *eq = strchr(lists[l][i], '=');
-            char *from = rp_xstrndup(lists[l][i], (size_t)(eq - lists[l][i]));
-            rc = l == 0   ? rp_replay_tenant(r, from, eq + 1, err)
-                 : l == 1 ? rp_replay_map_host(r, from, eq + 1, err)
-                          : rp_replay_bind(r, from, eq + 1, err);
-            free(from);
-        }
-    }
-    for (size_t i = 0; !rc && i < o->n_consts; i++) {
-        rc = rp_replay_const(r, o->consts[i], err);
+    if (!rc) {
+        struct cli_rules rules = {
+            .tenants = o->tenants,
+            .n_tenants = o->n_tenants,
+            .hosts = o->hosts,
+            .n_hosts = o->n_hosts,
+            .binds = o->binds,
+            .n_binds = o->n_binds,
+            .consts = o->consts,
+            .n_consts = o->n_consts,
+        };
+        rc = cli_replay_rules(r, &rules, err);
     }
     for (size_t i = 0; !rc && i < o->n_recordings; i++) {
         rp_replay_add_recording(r, o->recordings[i]);

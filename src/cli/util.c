@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The CLI's output helpers: logging, one-line errors, usage errors, colour, terminal width,
- * standard output as a file, sizes. */
+ * standard output as a file, sizes; and the engine's rules as probe and shape --learn give them. */
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -209,4 +209,25 @@ void cli_push_arg(const char ***v, size_t *n, const char *arg)
 {
     *v = rp_xreallocarray(*v, *n + 1, sizeof(**v));
     (*v)[(*n)++] = arg;
+}
+
+rp_code cli_replay_rules(struct rp_replay *r, const struct cli_rules *rules, struct rp_error *err)
+{
+    const char **lists[] = {rules->tenants, rules->hosts, rules->binds};
+    size_t counts[] = {rules->n_tenants, rules->n_hosts, rules->n_binds};
+    rp_code rc = RP_OK;
+    for (size_t l = 0; !rc && l < 3; l++) {
+        for (size_t i = 0; !rc && i < counts[l]; i++) {
+            const char *eq = strchr(lists[l][i], '=');
+            char *from = rp_xstrndup(lists[l][i], (size_t)(eq - lists[l][i]));
+            rc = l == 0   ? rp_replay_tenant(r, from, eq + 1, err)
+                 : l == 1 ? rp_replay_map_host(r, from, eq + 1, err)
+                          : rp_replay_bind(r, from, eq + 1, err);
+            free(from);
+        }
+    }
+    for (size_t i = 0; !rc && i < rules->n_consts; i++) {
+        rc = rp_replay_const(r, rules->consts[i], err);
+    }
+    return rc;
 }
