@@ -114,6 +114,30 @@ static inline off_t file_size(const char *path)
     return stat(path, &st) == 0 ? st.st_size : -1;
 }
 
+/* The whole file at path as a new NUL-terminated string (aborts when it cannot be read). */
+static inline char *read_whole(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *text = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&text, &len);
+    if (!f || !m) {
+        abort();
+    }
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
+        if (fwrite(buf, 1, n, m) != n) {
+            abort();
+        }
+    }
+    if (ferror(f) || fclose(m) != 0) {
+        abort();
+    }
+    fclose(f);
+    return text;
+}
+
 static inline void write_file(const char *path, const void *data, size_t n)
 {
     FILE *f = fopen(path, "wb");

@@ -283,23 +283,6 @@ static void assert_xpath(const char *file, const char *expr, const char *want)
     free(got);
 }
 
-static char *read_whole(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    cr_assert_not_null(f, "%s", path);
-    char *text = NULL;
-    size_t len = 0;
-    FILE *m = open_memstream(&text, &len);
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
-        fwrite(buf, 1, n, m);
-    }
-    fclose(f);
-    fclose(m);
-    return text;
-}
-
 Test(report, junit_writes_a_suite_per_session_in_order_of_first_appearance)
 {
     struct rp_exchange ex[5];

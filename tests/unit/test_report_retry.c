@@ -57,23 +57,6 @@ static const struct rp_run_info run_info = {
     .n_recordings = 1,
 };
 
-static char *read_whole(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    cr_assert_not_null(f, "%s", path);
-    char *text = NULL;
-    size_t len = 0;
-    FILE *m = open_memstream(&text, &len);
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
-        fwrite(buf, 1, n, m);
-    }
-    fclose(f);
-    fclose(m);
-    return text;
-}
-
 /* One step of one attempt. */
 struct row {
     const char *session;

@@ -187,17 +187,6 @@ Test(report_step, curl_command_runs_in_a_shell_as_the_request_was)
 
 /* ----- the step's name in JUnit and in the results file ------------------------------------ */
 
-static char *read_whole(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    cr_assert_not_null(f, "%s", path);
-    char *buf = malloc(1 << 20);
-    size_t n = fread(buf, 1, (1 << 20) - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-    return buf;
-}
-
 Test(report_step, junit_names_a_step_by_its_name_and_its_class_by_the_recording)
 {
     struct rp_exchange ex;

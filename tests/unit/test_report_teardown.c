@@ -106,17 +106,6 @@ static void run_sink(struct rp_sink *sink, const struct three *t)
     cr_assert_eq(sink->ops->end(sink->ctx, &t->sum, &err), RP_OK, "%s", err.msg);
 }
 
-static char *read_whole(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    cr_assert_not_null(f, "cannot open %s", path);
-    char *buf = calloc(1, 1 << 16);
-    size_t n = fread(buf, 1, (1 << 16) - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-    return buf;
-}
-
 /* ----- the checker -------------------------------------------------------------------------- */
 
 Test(report_teardown, checker_tallies_teardown_steps_apart_from_the_main_ones)
