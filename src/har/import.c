@@ -322,6 +322,28 @@ static rp_code one_entry(struct doc *d, const cJSON *e, size_t idx, struct rp_er
     return rc;
 }
 
+/*
+ * After an element of the container that close ends: its closing byte (consumed; *done set) or
+ * a comma, and then the next element's first byte in *c, d->pos on it.
+ */
+static rp_code next_element(struct doc *d, int close, int *c, bool *done, struct rp_error *err)
+{
+    rp_code rc = skip_ws(d, c, err);
+    if (rc) {
+        return rc;
+    }
+    if (*c == close) {
+        d->pos++;
+        *done = true;
+        return RP_OK;
+    }
+    if (*c != ',') {
+        return syntax_error(d, d->pos, false, err);
+    }
+    d->pos++;
+    return skip_ws(d, c, err);
+}
+
 /* log.entries, at its "[": each entry parsed, converted, handed on and freed in turn. */
 static rp_code entries(struct doc *d, struct rp_error *err)
 {
@@ -349,22 +371,11 @@ static rp_code entries(struct doc *d, struct rp_error *err)
         d->st.entries++;
         rc = one_entry(d, e, (size_t)d->st.entries, err);
         cJSON_Delete(root);
+        bool done = false;
         if (!rc) {
-            rc = skip_ws(d, &c, err);
+            rc = next_element(d, ']', &c, &done, err);
         }
-        if (rc) {
-            return rc;
-        }
-        if (c == ']') {
-            d->pos++;
-            return RP_OK;
-        }
-        if (c != ',') {
-            return syntax_error(d, d->pos, false, err);
-        }
-        d->pos++;
-        rc = skip_ws(d, &c, err);
-        if (rc) {
+        if (rc || done) {
             return rc;
         }
     }
@@ -418,22 +429,11 @@ static rp_code object(struct doc *d, size_t enclosing, const char *want, member_
         } else if (!rc) {
             rc = read_value(d, enclosing + 1, false, NULL, NULL, err);
         }
+        bool done = false;
         if (!rc) {
-            rc = skip_ws(d, &c, err);
+            rc = next_element(d, '}', &c, &done, err);
         }
-        if (rc) {
-            return rc;
-        }
-        if (c == '}') {
-            d->pos++;
-            return RP_OK;
-        }
-        if (c != ',') {
-            return syntax_error(d, d->pos, false, err);
-        }
-        d->pos++;
-        rc = skip_ws(d, &c, err);
-        if (rc) {
+        if (rc || done) {
             return rc;
         }
     }
