@@ -141,6 +141,10 @@ struct rp_run_info {
     int64_t start_us;              /* Unix microseconds */
     const char *const *recordings; /* paths, n_recordings of them */
     size_t n_recordings;
+    /* The shard this process ran (--shard I/N: index I - 1, 0-based; count 0 or 1: the whole
+     * run) and the sessions of the whole run over every shard (0: unknown). */
+    unsigned shard_index, shard_count;
+    uint64_t total_sessions;
 };
 
 /* Totals at the end of a run. */

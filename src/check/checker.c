@@ -224,6 +224,9 @@ void rp_checker_begin(struct rp_checker *c, const struct rp_run_info *run)
     }
     c->info.recordings = (const char *const *)recs;
     c->info.n_recordings = run->n_recordings;
+    c->info.shard_index = run->shard_index;
+    c->info.shard_count = run->shard_count;
+    c->info.total_sessions = run->total_sessions;
 }
 
 /* ----- per exchange ------------------------------------------------------------------------- */

@@ -66,6 +66,17 @@ static rp_code results_begin(void *ctx, const struct rp_run_info *run, struct rp
     }
     rp_time_format(run->start_us, when);
     cJSON_AddItemToObject(x, "started", cJSON_CreateString(when));
+    /* A shard's file says which it is and how many sessions the whole run has, so that
+     * `reprise merge` finds a missing shard. */
+    if (run->shard_count > 1) {
+        cJSON *sh = cJSON_CreateObject();
+        cJSON_AddItemToObject(sh, "index", cJSON_CreateNumber(run->shard_index));
+        cJSON_AddItemToObject(sh, "count", cJSON_CreateNumber(run->shard_count));
+        cJSON_AddItemToObject(x, "shard", sh);
+    }
+    if (run->total_sessions) {
+        cJSON_AddItemToObject(x, "sessions", cJSON_CreateNumber((double)run->total_sessions));
+    }
     char *text = rp__json_print(x, false);
     meta.extra = rp_xstrdup(text);
     cJSON_free(text);
