@@ -379,7 +379,20 @@ struct diff_opts {
     const char *junit;   /* --junit FILE: the re-checked failures as JUnit XML */
 };
 
+struct merge_opts {
+    const char *const *files; /* RESULTS... (borrowed from argv) */
+    size_t n_files;
+    const char *junit;      /* --junit FILE */
+    const char *results;    /* --results FILE: the merged results file */
+    const char *notify;     /* --notify URL, or $REPRISE_NOTIFY_URL */
+    const char *report_url; /* --report-url URL */
+    bool any_run;           /* --any-run: files of different run ids */
+    int color;              /* -1 auto, 0 off, 1 on */
+    bool help;
+};
+
 #ifdef REPRISE_TESTING
+rp_code parse_merge_args(int argc, char **argv, struct merge_opts *o, struct rp_error *err);
 rp_code parse_show_args(int argc, char **argv, struct show_opts *opts, struct rp_error *err);
 rp_code parse_replay_args(int argc, char **argv, struct replay_opts *o, struct rp_error *err);
 rp_code parse_shape_args(int argc, char **argv, struct shape_opts *o, struct rp_error *err);
@@ -397,6 +410,7 @@ extern const struct option cmd_capture_longopts[];
 extern const struct option cmd_record_longopts[];
 extern const struct option cmd_ca_longopts[];
 extern const struct option cmd_probe_longopts[];
+extern const struct option cmd_merge_longopts[];
 extern const char cli_help_probe[];
 
 /* The --help texts, generated from docs/help/NAME.txt (cmake/help.cmake); "reprise" is the
@@ -404,5 +418,6 @@ extern const char cli_help_probe[];
 extern const char cli_help_reprise[], cli_help_show[], cli_help_shape[], cli_help_replay[],
     cli_help_diff[], cli_help_record[], cli_help_ca[], cli_help_capture[], cli_help_import[],
     cli_help_export[], cli_help_help[], cli_help_lint[];
+extern const char cli_help_merge[];
 
 #endif /* REPRISE_CLI_H */
