@@ -259,6 +259,20 @@ if [ "$part" = errors ] || [ "$part" = all ]; then
     "$REPRISE" merge "$tmp/a1.jsonl.gz" "$tmp/killed.jsonl.gz" "$tmp/a3.jsonl.gz" "$tmp/a4.jsonl.gz" --no-color >"$tmp/k.out" 2>"$tmp/k.err" || code=$?
     check "an unfinished shard: exit 4 ($code)" test "$code" -eq 4
     check "an unfinished shard: named" grep -qF "killed.jsonl.gz: killed or still running (no end record)" "$tmp/k.err"
+    # More shards than sessions: the empty shards write their reports, and the merge is whole.
+    for i in 1 2 3 4; do
+        code=0
+        timeout 300 "$REPRISE" replay "$A" "$B" --const 1 --no-color --target "$e_url" --run-id few --shard "$i/4" \
+            --results "$tmp/f$i.jsonl.gz" >"$tmp/f$i.out" 2>"$tmp/f$i.err" || code=$?
+        check "2 sessions, shard $i/4: exit $code" test "$code" -eq "$([ "$i" = 2 ] && echo 1 || echo 0)"
+    done
+    check "an empty shard says so" grep -qF "shard 4/4 (--shard): sessions none (0 of 2), run id few" "$tmp/f4.err"
+    check "an empty shard writes its results file, header and end record" \
+        test "$(zcat "$tmp/f4.jsonl.gz" | wc -l)" -eq 2
+    code=0
+    "$REPRISE" merge "$tmp"/f[1-4].jsonl.gz --no-color >"$tmp/few.out" 2>"$tmp/few.err" || code=$?
+    check "2 sessions over 4 shards merge whole (exit $code: session 2 is drifted)" test "$code" -eq 1
+    check "2 sessions over 4 shards: both judged" grep -qF "sessions: 1 passed, 0 flaky, 1 failed, 0 infrastructure" "$tmp/few.out"
     # Another run's shard.
     shards4 "$e_url" r2 "$tmp/b"
     usage "merge of two runs" "b3.jsonl.gz of run r2: not one run (--any-run merges them anyway)" -- merge "$tmp/a1.jsonl.gz" "$tmp/a2.jsonl.gz" "$tmp/b3.jsonl.gz" "$tmp/a4.jsonl.gz" --junit "$tmp/never.xml"
