@@ -277,6 +277,11 @@ if [ "$part" = errors ] || [ "$part" = all ]; then
     shards4 "$e_url" r2 "$tmp/b"
     usage "merge of two runs" "b3.jsonl.gz of run r2: not one run (--any-run merges them anyway)" -- merge "$tmp/a1.jsonl.gz" "$tmp/a2.jsonl.gz" "$tmp/b3.jsonl.gz" "$tmp/a4.jsonl.gz" --junit "$tmp/never.xml"
     check "merge of two runs: nothing written" test ! -e "$tmp/never.xml"
+    code=0
+    timeout 300 "$REPRISE" replay "$A" "$B" --sessions 3 --const 1 --no-color --target "$e_url" --run-id r1 --shard 3/4 \
+        --results "$tmp/other3.jsonl.gz" >/dev/null 2>&1 || code=$?
+    check "a shard of run r1 with --sessions 3 wrote its results (exit $code)" test -s "$tmp/other3.jsonl.gz"
+    usage "one run id, two session counts" "of a run of 12 sessions," -- merge "$tmp/a1.jsonl.gz" "$tmp/a2.jsonl.gz" "$tmp/other3.jsonl.gz" "$tmp/a4.jsonl.gz"
     usage "a shard twice" "are both shard 2/4 of run r1" -- merge "$tmp/a1.jsonl.gz" "$tmp/a2.jsonl.gz" "$tmp/a2.jsonl.gz" "$tmp/a4.jsonl.gz"
     usage "a session in two files (two runs' shard 1, --any-run)" "session shop-checkout#1 is in" -- merge --any-run "$tmp/a1.jsonl.gz" "$tmp/b1.jsonl.gz"
     code=0
