@@ -257,14 +257,14 @@ app_repo() { # DIR
 }
 
 needs_shard() {
-    "$REPRISE" replay --help 2>&1 | grep -q -- '--shard' ||
+    "$REPRISE" replay --help 2>&1 | grep -- '--shard' >/dev/null ||
         skip "reprise replay has no --shard yet (the shard branch)"
 }
 
 # The report job needs `reprise merge --html` (the shard and html branches, merged). Without
 # it, what ran so far must have passed, and the part is skipped, never passed.
 needs_merge_html() {
-    if "$REPRISE" merge --help >/dev/null 2>&1 && "$REPRISE" merge --help 2>&1 | grep -q -- '--html'; then
+    if "$REPRISE" merge --help >/dev/null 2>&1 && "$REPRISE" merge --help 2>&1 | grep -- '--html' >/dev/null; then
         return 0
     fi
     [ "$fail" -eq 0 ] || { echo "$pass passed, $fail failed"; exit 1; }
@@ -277,6 +277,7 @@ check_shards() { # CI RESULTS_GLOB RUN_ID_PART SHOP_URL
     local files
     files=$(compgen -G "$glob" | wc -l)
     check "$ci: four shards wrote their results ($files)" test "$files" -eq 4
+    check "$ci: no shard posted a notice (the run's is the report job's)" test -z "$(ls "$tmp/notice")"
     run_id=$(for f in $(compgen -G "$glob"); do zcat "$f" | tail -n +2 | jq -r 'select(.check) | .request.headers[] | select(.[0] == "X-Reprise-Run") | .[1]'; done | sort -u)
     check "$ci: every shard's requests carry one run id ($run_id)" test "$(grep -c . <<<"$run_id")" -eq 1
     check "$ci: the run id comes from the CI's run ($idpart)" grep -qF -- "$idpart" <<<"$run_id"
@@ -284,13 +285,14 @@ check_shards() { # CI RESULTS_GLOB RUN_ID_PART SHOP_URL
     sessions=$(for f in $(compgen -G "$glob"); do zcat "$f" | tail -n +2 | jq -r 'select(.check) | .check.session'; done | sort -u | paste -sd' ')
     check "$ci: the shards ran the $n_rec sessions once each, numbered across shards ($sessions)" \
         test "$(tr ' ' '\n' <<<"$sessions" | sed 's/.*#//' | sort -n | paste -sd,)" = "$(seq -s, 1 $n_rec)"
-    # Each session's tenant signed up, logs in, and holds its paid order.
+    # Each session's tenant signed up (its owner's address rewritten with it), logs in, and
+    # holds its paid order.
     local k t paid=0
     for k in $(seq 1 $n_rec); do
         t="acme-$run_id-$k"
         rm -f "$tmp/jar"
         if curl -sS --max-time 30 -c "$tmp/jar" -H 'Content-Type: application/json' \
-               -d "{\"tenant\":\"$t\",\"email\":\"owner@acme.test\",\"password\":\"$password\"}" \
+               -d "{\"tenant\":\"$t\",\"email\":\"owner@$t.test\",\"password\":\"$password\"}" \
                -o /dev/null -w '%{http_code}' "$shop/api/login" | grep -qx 200 &&
            [ "$(curl -sS --max-time 30 -b "$tmp/jar" "$shop/t/$t/api/orders" | jq '[.. | objects | select(.status? == "paid")] | length')" -ge 1 ]; then
             paid=$((paid + 1))
@@ -299,7 +301,7 @@ check_shards() { # CI RESULTS_GLOB RUN_ID_PART SHOP_URL
     check "$ci: the shop holds the tenants acme-$run_id-1..$n_rec, each with a paid order ($paid)" test "$paid" -eq $n_rec
     t="acme-$run_id-$((n_rec + 1))"
     check "$ci: and no other" test "$(curl -sS --max-time 30 -H 'Content-Type: application/json' \
-        -d "{\"tenant\":\"$t\",\"email\":\"owner@acme.test\",\"password\":\"$password\"}" \
+        -d "{\"tenant\":\"$t\",\"email\":\"owner@$t.test\",\"password\":\"$password\"}" \
         -o /dev/null -w '%{http_code}' "$shop/api/login")" != 200
 }
 
@@ -344,7 +346,8 @@ github_e2e() {
     for n in 1 2 3 4; do
         code=0
         (cd "$app" && python3 "$ci_run" github "$wf" replay --matrix shard=$n \
-            --secret REPRISE_SECRET_PASSWORD=$password) >>"$tmp/github.log" 2>&1 || code=$?
+            --secret REPRISE_SECRET_PASSWORD=$password --secret "REPRISE_NOTIFY_URL=$HOOK_URL/services/$key") \
+            >>"$tmp/github.log" 2>&1 || code=$?
         check "github: shard $n of 4 passes (exit $code)" test "$code" -eq 0
     done
     check_shards github "$app/results/shard-*.jsonl.gz" gh-4242-2 "$shop"
@@ -369,7 +372,8 @@ github_e2e() {
     for n in 1 2 3 4; do
         code=0
         (cd "$app" && python3 "$ci_run" github "$wf" replay --matrix shard=$n \
-            --secret REPRISE_SECRET_PASSWORD=$password) >>"$tmp/github.log" 2>&1 || code=$?
+            --secret REPRISE_SECRET_PASSWORD=$password --secret "REPRISE_NOTIFY_URL=$HOOK_URL/services/$key") \
+            >>"$tmp/github.log" 2>&1 || code=$?
         check "github, drifted: shard $n passes its job (exit $code)" test "$code" -eq 0
     done
     code=0
@@ -397,7 +401,8 @@ circleci_e2e() {
     hook_start notice 200
     export CIRCLE_WORKFLOW_ID=5f0f6c52-8e7b-4d63-9a57-1c2d3e4f5a6b CIRCLE_NODE_TOTAL=4
     export CIRCLE_BUILD_URL=https://circleci.example.test/gh/acme/shop/77
-    export REPRISE_SECRET_PASSWORD=$password
+    # Project variables are in every job's environment, the shards' too.
+    export REPRISE_SECRET_PASSWORD=$password REPRISE_NOTIFY_URL=$HOOK_URL/services/$key
     local n code
     for n in 0 1 2 3; do
         code=0
@@ -406,10 +411,10 @@ circleci_e2e() {
         check "circleci: node $n of 4 passes (exit $code)" test "$code" -eq 0
     done
     check "circleci: the reason is shown" grep -q 'replaying against .* (deploy 7)' "$tmp/circleci.log"
-    check_shards circleci "$app/results/shard-*.jsonl.gz" "$CIRCLE_WORKFLOW_ID" "$shop"
+    check_shards circleci "$app/results/shard-*.jsonl.gz" cci- "$shop"
     needs_merge_html
     code=0
-    (cd "$app" && REPRISE_NOTIFY_URL=$HOOK_URL/services/$key python3 "$ci_run" circleci "$cfg" report) \
+    (cd "$app" && python3 "$ci_run" circleci "$cfg" report) \
         >>"$tmp/circleci.log" 2>&1 || code=$?
     check "circleci: the report job passes (exit $code)" test "$code" -eq 0
     check_report circleci "$app/report/junit/reprise.xml" "$app/report/reprise.html"
@@ -427,7 +432,8 @@ gitlab_e2e() {
     hook_start notice 200
     export CI_PIPELINE_SOURCE=trigger CI_PIPELINE_ID=9191 CI_NODE_TOTAL=4
     export CI_PIPELINE_URL=https://gitlab.example.test/acme/shop/-/pipelines/9191
-    export REPRISE_TARGET=$shop REPRISE_SECRET_PASSWORD=$password
+    # Project variables are in every job's environment, the shards' too.
+    export REPRISE_TARGET=$shop REPRISE_SECRET_PASSWORD=$password REPRISE_NOTIFY_URL=$HOOK_URL/services/$key
     local n code
     for n in 1 2 3 4; do
         code=0
@@ -442,7 +448,7 @@ gitlab_e2e() {
         bash -c "test $code -eq 2 && grep -q 'reprise: no target' '$tmp/gl-none.log'"
     needs_merge_html
     code=0
-    (cd "$app" && REPRISE_NOTIFY_URL=$HOOK_URL/services/$key python3 "$ci_run" gitlab "$file" reprise-report) \
+    (cd "$app" && python3 "$ci_run" gitlab "$file" reprise-report) \
         >>"$tmp/gitlab.log" 2>&1 || code=$?
     check "gitlab: the report job passes (exit $code)" test "$code" -eq 0
     check_report gitlab "$app/reprise.xml" "$app/reprise.html"
