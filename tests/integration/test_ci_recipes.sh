@@ -211,6 +211,7 @@ hooks() {
     check "circleci hook: a target that is not a URL is a usage error (exit $code)" test "$code" -eq 2
 
     # GitHub: POST /repos/OWNER/REPO/actions/workflows/reprise.yml/dispatches, 204 No Content.
+    : >"$tmp/argv"
     local gh="$recipes/github/dispatch-hook.sh"
     hook_start gh 204
     GITHUB_TOKEN=$token GITHUB_REPOSITORY=acme/shop GITHUB_API_URL=$HOOK_URL hook "$gh" "$target" "deploy 7"
@@ -352,6 +353,24 @@ github_e2e() {
     done
     check_shards github "$app/results/shard-*.jsonl.gz" gh-4242-2 "$shop"
     check "github: each shard wrote its JUnit report too" test "$(compgen -G "$app/results/shard-*.xml" | wc -l)" -eq 4
+    mv "$app/results" "$tmp/gh-results"
+
+    # A deployment with no environment_url: the repository variable REPRISE_TARGET; neither:
+    # the job fails before anything is sent.
+    jq -n '{deployment_status: {state: "success"}, deployment: {environment: "staging"}}' >"$tmp/gh-event.json"
+    code=0
+    (cd "$app" && GITHUB_RUN_ID=4244 GITHUB_RUN_ATTEMPT=1 python3 "$ci_run" github "$wf" replay --matrix shard=1 \
+        --secret REPRISE_SECRET_PASSWORD=$password --var "REPRISE_TARGET=$shop") >"$tmp/gh-var.log" 2>&1 || code=$?
+    check "github: no environment_url, the variable REPRISE_TARGET is the target (exit $code)" \
+        bash -c "test $code -eq 0 && zcat '$app/results/shard-1.jsonl.gz' | grep -qF '\"X-Reprise-Run\",\"gh-4244-1\"' && zcat '$app/results/shard-1.jsonl.gz' | grep -qF '${shop#http://}'"
+    rm -rf "$app/results"
+    code=0
+    (cd "$app" && python3 "$ci_run" github "$wf" replay --matrix shard=1 \
+        --secret REPRISE_SECRET_PASSWORD=$password) >"$tmp/gh-none.log" 2>&1 || code=$?
+    check "github: no target at all fails the job with exit 2 (exit $code)" \
+        bash -c "test $code -eq 2 && grep -q '^::error::no target' '$tmp/gh-none.log' && test ! -e '$app/results/shard-1.jsonl.gz'"
+    rm -rf "$app/results"
+    mv "$tmp/gh-results" "$app/results"
     needs_merge_html
     code=0
     (cd "$app" && python3 "$ci_run" github "$wf" report --secret "REPRISE_NOTIFY_URL=$HOOK_URL/services/$key") \
