@@ -89,20 +89,6 @@ if [ ! "$realapps/node_modules/.package-lock.json" -nt "$realapps/package-lock.j
     done
 fi
 
-# The second JUnit parser test_step_junit holds the report against (junit2json), as locked;
-# not fatal either: without it that test skips.
-junitparse=$(cd "$(dirname "$0")/.." && pwd)/tests/junitparse
-if [ ! "$junitparse/node_modules/.package-lock.json" -nt "$junitparse/package-lock.json" ]; then
-    echo "install-deps: npm ci in tests/junitparse" >&2
-    for try in 1 2 3; do
-        if npm ci --prefix "$junitparse" --no-audit --no-fund --ignore-scripts --loglevel=error \
-            >/dev/null; then
-            break
-        fi
-        [ "$try" -lt 3 ] || echo "install-deps: npm ci in tests/junitparse failed 3 times" >&2
-    done
-fi
-
 # The CI recipes' linters test_ci_recipes holds ci-recipes/ against (action-validator, CircleCI's
 # config parser, gitlab-ci-local), as locked; not fatal either: without them that test's lint
 # part skips.
@@ -115,5 +101,19 @@ if [ ! "$cilint/node_modules/.package-lock.json" -nt "$cilint/package-lock.json"
             break
         fi
         [ "$try" -lt 3 ] || echo "install-deps: npm ci in tests/ci-lint failed 3 times" >&2
+    done
+fi
+
+# The second JUnit parser test_step_junit holds the report against (junit2json), as locked;
+# not fatal either: without it that test skips.
+junitparse=$(cd "$(dirname "$0")/.." && pwd)/tests/junitparse
+if [ ! "$junitparse/node_modules/.package-lock.json" -nt "$junitparse/package-lock.json" ]; then
+    echo "install-deps: npm ci in tests/junitparse" >&2
+    for try in 1 2 3; do
+        if npm ci --prefix "$junitparse" --no-audit --no-fund --ignore-scripts --loglevel=error \
+            >/dev/null; then
+            break
+        fi
+        [ "$try" -lt 3 ] || echo "install-deps: npm ci in tests/junitparse failed 3 times" >&2
     done
 fi
