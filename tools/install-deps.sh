@@ -38,7 +38,7 @@ pkgs=(
     python3-junitparser         # test_step_junit: a JUnit parser the report is held against
     man-db dpkg-dev zsh bash-completion # test_install: man -l, cpack's dpkg-shlibdeps, completions
     tmux                        # test_terminal reads the progress line from a real terminal
-    python3-yaml git            # test_ci_recipes runs the CI recipes' steps; gitlab-ci-local needs git
+    python3-yaml git shellcheck # test_ci_recipes: the CI recipes' steps, run and checked; gitlab-ci-local needs git
 )
 # Node.js and npm for the npm applications: any node on PATH will do (a newer one than
 # Debian's may be installed already; Debian's npm package would pull its own nodejs).

@@ -31,7 +31,10 @@ clean() {
         { if (t != "") { while ((i = index($0, t)) > 0) { $0 = substr($0, 1, i - 1) "***" substr($0, i + length(t)) } } print substr($0, 1, 200) }'
 }
 
-[ $# -ge 1 ] && [ $# -le 2 ] || { code=2; die "usage: dispatch-hook.sh TARGET_URL [REASON]"; }
+if [ $# -lt 1 ] || [ $# -gt 2 ]; then
+    code=2
+    die "usage: dispatch-hook.sh TARGET_URL [REASON]"
+fi
 target=$1
 reason=${2:-}
 case $target in

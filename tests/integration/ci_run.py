@@ -22,6 +22,9 @@
 #   ci_run.py gitlab FILE JOB                         the job's script (extends: followed)
 #   ci_run.py gitlab-rules FILE JOB                   "run" or "never" from its rules: and
 #                                                     the environment's CI_* variables
+#   ci_run.py scripts KIND FILE DIR                   every shell step of every job (KIND:
+#                                                     github, circleci, gitlab) written to
+#                                                     DIR/JOB.N.sh, for shellcheck
 # Exits with the first failing step's code, 0 when all passed, 78 when a GitHub job's if: is
 # false (the job is skipped), 2 for a usage error or a construct it does not know.
 import json
@@ -408,10 +411,43 @@ def gitlab(path, job_name, _opts):
     return run_script(f"{job_name} script", script, env, ["bash", "-eo", "pipefail"])
 
 
+def scripts(kind, path, out_dir):
+    cfg = yaml.safe_load(open(path))
+    found = []
+    if kind == "github":
+        for job, body in (cfg.get("jobs") or {}).items():
+            found += [(job, s["run"]) for s in body.get("steps") or [] if "run" in s]
+    elif kind == "circleci":
+        for job, body in (cfg.get("jobs") or {}).items():
+            for s in body.get("steps") or []:
+                if isinstance(s, dict) and "run" in s:
+                    run = s["run"]
+                    found.append((job, run if isinstance(run, str) else run["command"]))
+    elif kind == "gitlab":
+        for job, body in cfg.items():
+            if not isinstance(body, dict):
+                continue
+            for key in ("before_script", "script", "after_script"):
+                lines = body.get(key)
+                if lines:
+                    found.append((job, "\n".join(lines if isinstance(lines, list) else [lines])))
+    else:
+        fail(f"unknown kind {kind}")
+    for n, (job, text) in enumerate(found, 1):
+        with open(os.path.join(out_dir, f"{job}.{n}.sh"), "w") as f:
+            f.write("#!/bin/bash\n" + text + "\n")
+    print(len(found))
+    return 0
+
+
 def main():
     if len(sys.argv) < 3:
         fail("usage: ci_run.py github|github-if|circleci|circleci-workflows|gitlab|gitlab-rules FILE [JOB] ...")
     kind, path = sys.argv[1], sys.argv[2]
+    if kind == "scripts":
+        if len(sys.argv) != 5:
+            fail("usage: ci_run.py scripts github|circleci|gitlab FILE DIR")
+        return scripts(path, sys.argv[3], sys.argv[4])
     if kind == "circleci-workflows":
         return circleci_workflows(path, options(sys.argv[3:]))
     if len(sys.argv) < 4:

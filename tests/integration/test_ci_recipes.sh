@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # The CI recipes of ci-recipes/ (docs/ci.md), in five parts:
 #   lint      each recipe passes its linter (tests/ci-lint: action-validator, CircleCI's config
-#             parser, gitlab-ci-local), and a broken copy of each fails it; CircleCI's workflow
+#             parser, gitlab-ci-local; shellcheck for the hooks and every recipe's shell
+#             steps), and a broken copy of each fails it; CircleCI's workflow
 #             runs only with a target, GitLab's jobs only on a trigger, the API, the web form or
 #             a push to the default branch, GitHub's only for a successful deployment or by hand
 #   hooks     the trigger path: circleci/deploy-hook.sh and github/dispatch-hook.sh against a
@@ -57,6 +58,7 @@ fails() { ! "$@" >/dev/null 2>&1; }
 
 # ------------------------------------------------------------------------------------ lint
 lint() {
+    need shellcheck
     local av=$lintdir/node_modules/.bin/action-validator
     local gcl=$lintdir/node_modules/.bin/gitlab-ci-local
     [ -x "$av" ] && [ -x "$gcl" ] && [ -d "$lintdir/node_modules/@circleci/circleci-config-parser" ] ||
@@ -146,6 +148,25 @@ walk(yaml.safe_load(open(sys.argv[1])))' "$wf"
         bash -c "! grep -E 'uses: ' '$wf' | grep -vE 'uses: [a-z-]+/[a-z-]+@v[0-9]+'"
     check "the hooks are POSIX sh (sh -n, as dash reads them)" \
         bash -c "sh -n '$recipes/circleci/deploy-hook.sh' && sh -n '$recipes/github/dispatch-hook.sh'"
+
+    # shellcheck: the hooks as POSIX sh, and every shell step of every recipe as bash (the
+    # shell each CI runs them with).
+    check "shellcheck passes the hooks (sh)" \
+        shellcheck -s sh "$recipes/circleci/deploy-hook.sh" "$recipes/github/dispatch-hook.sh"
+    sed 's/^if \[ \$# -lt 1 \]/if [[ $# -lt 1 ]]/' "$recipes/circleci/deploy-hook.sh" >"$tmp/hook.sh"
+    check "a bash-ism in a hook fails it" fails shellcheck -s sh "$tmp/hook.sh"
+    local kind file n
+    for kind in github:github/reprise.yml circleci:circleci/config.yml gitlab:gitlab/reprise.gitlab-ci.yml; do
+        file=$recipes/${kind#*:}
+        kind=${kind%%:*}
+        mkdir -p "$tmp/steps-$kind"
+        n=$(python3 "$ci_run" scripts "$kind" "$file" "$tmp/steps-$kind")
+        check "$kind: shellcheck passes its $n shell steps" shellcheck -s bash "$tmp/steps-$kind"/*.sh
+    done
+    sed 's/--target "\$REPRISE_TARGET"/--target $REPRISE_TARGET/' "$recipes/gitlab/reprise.gitlab-ci.yml" >"$tmp/unquoted.yml"
+    mkdir -p "$tmp/steps-unquoted"
+    python3 "$ci_run" scripts gitlab "$tmp/unquoted.yml" "$tmp/steps-unquoted" >/dev/null
+    check "an unquoted variable in a step fails it" fails shellcheck -s bash "$tmp/steps-unquoted"/*.sh
 }
 
 # ------------------------------------------------------------------------------------ hooks
