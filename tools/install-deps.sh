@@ -38,6 +38,7 @@ pkgs=(
     python3-junitparser         # test_step_junit: a JUnit parser the report is held against
     man-db dpkg-dev zsh bash-completion # test_install: man -l, cpack's dpkg-shlibdeps, completions
     tmux                        # test_terminal reads the progress line from a real terminal
+    python3-yaml git shellcheck # test_ci_recipes: the CI recipes' steps, run and checked; gitlab-ci-local needs git
 )
 # Node.js and npm for the npm applications: any node on PATH will do (a newer one than
 # Debian's may be installed already; Debian's npm package would pull its own nodejs).
@@ -85,6 +86,21 @@ if [ ! "$realapps/node_modules/.package-lock.json" -nt "$realapps/package-lock.j
         else
             echo "install-deps: npm ci failed (try $try of 3); again" >&2
         fi
+    done
+fi
+
+# The CI recipes' linters test_ci_recipes holds ci-recipes/ against (action-validator, CircleCI's
+# config parser, gitlab-ci-local), as locked; not fatal either: without them that test's lint
+# part skips.
+cilint=$(cd "$(dirname "$0")/.." && pwd)/tests/ci-lint
+if [ ! "$cilint/node_modules/.package-lock.json" -nt "$cilint/package-lock.json" ]; then
+    echo "install-deps: npm ci in tests/ci-lint" >&2
+    for try in 1 2 3; do
+        if npm ci --prefix "$cilint" --no-audit --no-fund --ignore-scripts --loglevel=error \
+            >/dev/null; then
+            break
+        fi
+        [ "$try" -lt 3 ] || echo "install-deps: npm ci in tests/ci-lint failed 3 times" >&2
     done
 fi
 
