@@ -169,7 +169,9 @@ static void adds(struct rp_buf *b, const char *s)
 /* Writes microseconds as a person reads them: "0.4 ms", "84 ms", "1.24 s". */
 static const char *fmt_us(uint64_t us, char out[32])
 {
-    if (us < 10000) {
+    if (us < 1000) {
+        snprintf(out, 32, "%" PRIu64 " \xC2\xB5s", us);
+    } else if (us < 10000) {
         snprintf(out, 32, "%" PRIu64 ".%" PRIu64 " ms", us / 1000, (us % 1000) / 100);
     } else if (us < 1000000) {
         snprintf(out, 32, "%" PRIu64 " ms", (us + 500) / 1000);
@@ -949,20 +951,68 @@ static void script_hash(struct rp_buf *out)
     adds(out, "'");
 }
 
+static void add_recording(struct html *h, const char *path)
+{
+    h->rec_paths = rp_xreallocarray(h->rec_paths, h->n_recs + 1, sizeof(*h->rec_paths));
+    h->rec_paths[h->n_recs++] = rp_xstrdup(path);
+}
+
+/*
+ * A run read back (reprise diff) names its results files as its recordings: the run they hold
+ * is shown instead, its id, start and recordings from each file's header (the first file's id
+ * and start), and those recordings are where a failure's recorded response is read.
+ */
+static void read_run(struct html *h, const struct rp_run_info *run, char **out_id,
+                     int64_t *out_start)
+{
+    for (size_t i = 0; i < run->n_recordings; i++) {
+        struct rp_reader_opts ropts = {0};
+        struct rp_reader *r = NULL;
+        const struct rp_rec_meta *m = NULL;
+        if (rp_reader_open(run->recordings[i], &ropts, &r, NULL) == RP_OK) {
+            m = rp_reader_meta(r);
+        }
+        if (!m || !m->source_kind || strcmp(m->source_kind, "replay") != 0) {
+            add_recording(h, run->recordings[i]);
+            rp_reader_free(r);
+            continue;
+        }
+        cJSON *x = m->extra ? cJSON_Parse(m->extra) : NULL;
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(x, "run");
+        const cJSON *started = cJSON_GetObjectItemCaseSensitive(x, "started");
+        if (!*out_id && cJSON_IsString(id)) {
+            *out_id = rp_xstrdup(id->valuestring);
+            if (!cJSON_IsString(started) || !rp_time_parse(started->valuestring, out_start)) {
+                *out_start = 0;
+            }
+        }
+        const cJSON *j;
+        cJSON_ArrayForEach(j, cJSON_GetObjectItemCaseSensitive(x, "recordings"))
+        {
+            if (cJSON_IsString(j)) {
+                add_recording(h, j->valuestring);
+            }
+        }
+        cJSON_Delete(x);
+        rp_reader_free(r);
+    }
+}
+
 static rp_code html_begin(void *ctx, const struct rp_run_info *run, struct rp_error *err)
 {
     struct html *h = ctx;
     free(h->target);
     h->target = rp_xstrdup(run->target ? run->target : "");
-    for (size_t i = 0; i < run->n_recordings; i++) {
-        h->rec_paths = rp_xreallocarray(h->rec_paths, h->n_recs + 1, sizeof(*h->rec_paths));
-        h->rec_paths[h->n_recs++] = rp_xstrdup(run->recordings[i]);
-    }
+    char *stored_id = NULL;
+    int64_t start_us = run->start_us;
+    read_run(h, run, &stored_id, &start_us);
+    const char *run_id = stored_id ? stored_id : run->run_id;
     if (h->to_stdout) {
         h->f = stdout;
     } else {
         h->f = fopen(h->tmp, "w");
         if (!h->f) {
+            free(stored_id);
             return rp_error_set(err, RP_EIO, "%s: cannot create %s: %s", h->path, h->tmp,
                                 strerror(errno));
         }
@@ -976,25 +1026,25 @@ static rp_code html_begin(void *ctx, const struct rp_run_info *run, struct rp_er
     script_hash(&b);
     adds(&b, "\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
              "<meta name=\"generator\" content=\"reprise\">\n<title>reprise report: ");
-    esc(&b, run->run_id ? run->run_id : "run");
+    esc(&b, run_id ? run_id : "run");
     adds(&b, "</title>\n<style>\n");
     adds(&b, rp__html_css);
     adds(&b, "</style></head>\n<body><div id=\"page\">\n<header id=\"run\" class=\"card\">"
              "<h1>reprise replay report</h1><dl class=\"run-info\"><dt>run</dt><dd id=\"run-id\">");
-    esc(&b, run->run_id ? run->run_id : "-");
+    esc(&b, run_id ? run_id : "-");
     adds(&b, "</dd><dt>target</dt><dd id=\"target\">");
     esc(&b, run->target ? run->target : "-");
     char when[32];
-    rp_time_format(run->start_us, when);
+    rp_time_format(start_us, when);
     adds(&b, "</dd><dt>started</dt><dd id=\"started\">");
-    esc(&b, run->start_us ? when : "-");
+    esc(&b, start_us ? when : "-");
     adds(&b, "</dd><dt>recordings</dt><dd id=\"recordings\">");
-    for (size_t i = 0; i < run->n_recordings; i++) {
+    for (size_t i = 0; i < h->n_recs; i++) {
         adds(&b, i ? ", <code>" : "<code>");
-        esc(&b, run->recordings[i]);
+        esc(&b, h->rec_paths[i]);
         adds(&b, "</code>");
     }
-    if (run->n_recordings == 0) {
+    if (h->n_recs == 0) {
         adds(&b, "-");
     }
     adds(&b, "</dd></dl></header>\n<main id=\"sessions\"><h2>Sessions</h2>\n");
@@ -1003,6 +1053,7 @@ static rp_code html_begin(void *ctx, const struct rp_run_info *run, struct rp_er
         rc = rp_error_set(err, RP_EIO, "%s: write failed: %s", h->path, strerror(errno));
     }
     rp_buf_cleanup(&b);
+    free(stored_id);
     return rc;
 }
 
@@ -1165,7 +1216,7 @@ static rp_code html_end(void *ctx, const struct rp_run_summary *sum, struct rp_e
     rp_buf_init(&b, RP_REPORT_TEXT_MAX * (2u * RP_HTML_INDEX_MAX + 8u) + strlen(rp__html_js));
     adds(&b, "</main>\n");
     put_summary(h, &b, sum);
-    adds(&b, "</div>\n<script>\n");
+    adds(&b, "</div>\n<script>"); /* the script exactly as hashed for the CSP */
     adds(&b, rp__html_js);
     adds(&b, "</script>\n</body></html>\n");
     if (!rc && fwrite(b.data, 1, b.len, h->f) != b.len) {
