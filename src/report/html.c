@@ -916,6 +916,10 @@ static rp_code put_session(struct html *h, struct hsess *s, struct rp_error *err
     if (!rc) {
         fputs("</section>\n", h->f);
     }
+    /* On disk as the run goes: a run killed leaves the sessions it finished in PATH.tmp. */
+    if (!rc && fflush(h->f) != 0) {
+        rc = rp_error_set(err, RP_EIO, "%s: write failed: %s", h->path, strerror(errno));
+    }
     return rc;
 }
 
