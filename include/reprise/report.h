@@ -108,9 +108,9 @@ RP_EXTERN void rp_sink_junit(struct rp_sink *sink, const char *path);
  * "not available" otherwise. RP_EIO naming path when it cannot be written.
  */
 struct rp_html_opts {
-    size_t body_max;        /* bytes of each body shown; 0: RP_HTML_BODY_MAX */
-    uint64_t passing_max;   /* passing sessions shown in full, the rest counted; 0:
-                               RP_HTML_PASSING_MAX */
+    size_t body_max;      /* bytes of each body shown; 0: RP_HTML_BODY_MAX */
+    uint64_t passing_max; /* passing sessions shown in full, the rest counted; 0:
+                             RP_HTML_PASSING_MAX */
 };
 RP_EXTERN void rp_sink_html(struct rp_sink *sink, const char *path, const struct rp_html_opts *o);
 

@@ -156,8 +156,8 @@ static void addf(struct rp_buf *b, const char *fmt, ...)
     int k = vsnprintf(line, sizeof(line), fmt, ap);
     va_end(ap);
     if (k > 0) {
-        rp_ignore(rp_buf_add(b, line, (size_t)k < sizeof(line) ? (size_t)k : sizeof(line) - 1,
-                             NULL));
+        rp_ignore(
+            rp_buf_add(b, line, (size_t)k < sizeof(line) ? (size_t)k : sizeof(line) - 1, NULL));
     }
 }
 
@@ -234,7 +234,8 @@ static const cJSON *json_at(const cJSON *root, const char *path, struct rp_buf *
         return root;
     }
     /* Only a path that starts with this one can lead below it. */
-    if (strncmp(cur->data, path, cur->len) != 0 || (!cJSON_IsObject(root) && !cJSON_IsArray(root))) {
+    if (strncmp(cur->data, path, cur->len) != 0 ||
+        (!cJSON_IsObject(root) && !cJSON_IsArray(root))) {
         return NULL;
     }
     size_t len = cur->len, i = 0;
@@ -561,8 +562,8 @@ static void put_step(struct html *h, struct rp_buf *b, const struct hsess *s, si
     const struct hstep *st = &s->steps[k];
     bool failed = v->outcome == RP_OUTCOME_FAIL || v->outcome == RP_OUTCOME_ERROR ||
                   v->outcome == RP_OUTCOME_UNSAFE;
-    addf(b, "<details class=\"step o-%s%s\" id=\"s%u-%zu\"%s><summary>",
-         outcome_class(v->outcome), v->slow ? " slow" : "", s->id, k, failed ? " open" : "");
+    addf(b, "<details class=\"step o-%s%s\" id=\"s%u-%zu\"%s><summary>", outcome_class(v->outcome),
+         v->slow ? " slow" : "", s->id, k, failed ? " open" : "");
     addf(b, "<span class=\"badge o-%s\">%s</span>", outcome_class(v->outcome),
          outcome_class(v->outcome));
     if (v->slow) {
@@ -709,9 +710,9 @@ static rp_code html_result(void *ctx, const struct rp_verdict *v, struct rp_erro
         .baseline_us = v->baseline_us,
         .name = step_name(h, v),
     };
-    st->sent = ex && ex->start_us && (v->outcome == RP_OUTCOME_PASS ||
-                                      v->outcome == RP_OUTCOME_FAIL ||
-                                      v->outcome == RP_OUTCOME_ERROR);
+    st->sent = ex && ex->start_us &&
+               (v->outcome == RP_OUTCOME_PASS || v->outcome == RP_OUTCOME_FAIL ||
+                v->outcome == RP_OUTCOME_ERROR);
     if (st->sent) {
         st->start_us = ex->start_us;
         st->dur_us = ex->duration_us;
@@ -820,8 +821,9 @@ static void put_waterfall(struct rp_buf *b, const struct hsess *s)
         }
         unsigned a = st->attempt <= RP_REPLAY_MAX_RETRIES ? st->attempt : RP_REPLAY_MAX_RETRIES;
         uint64_t off = st->sent ? (uint64_t)(st->start_us - first[a]) : 0;
-        addf(b, "<a class=\"wf-row o-%s%s\" href=\"#s%u-%zu\"><span class=\"wf-name\">"
-                "<span class=\"seq\">%" PRIu64 "</span>",
+        addf(b,
+             "<a class=\"wf-row o-%s%s\" href=\"#s%u-%zu\"><span class=\"wf-name\">"
+             "<span class=\"seq\">%" PRIu64 "</span>",
              outcome_class(st->outcome), st->slow ? " slow" : "", s->id, i, st->seq);
         esc(b, st->name);
         if (st->teardown) {
@@ -891,12 +893,12 @@ static rp_code put_session(struct html *h, struct hsess *s, struct rp_error *err
         total += s->steps[i].dur_us;
     }
     char t[32];
-    addf(&b, "<section class=\"session v-%s\" id=\"s%u\" data-verdict=\"%s\"><h3>"
-             "<span class=\"badge v-%s\">%s</span>",
+    addf(&b,
+         "<section class=\"session v-%s\" id=\"s%u\" data-verdict=\"%s\"><h3>"
+         "<span class=\"badge v-%s\">%s</span>",
          vc, s->id, vc, vc, vc);
     esc(&b, s->name);
-    addf(&b, "<span class=\"meta\">%zu step%s · %s", s->n, s->n == 1 ? "" : "s",
-         fmt_us(total, t));
+    addf(&b, "<span class=\"meta\">%zu step%s · %s", s->n, s->n == 1 ? "" : "s", fmt_us(total, t));
     if (s->attempts > 1) {
         addf(&b, " · %u attempts", s->attempts);
     }
@@ -1111,8 +1113,9 @@ static void put_summary(struct html *h, struct rp_buf *b, const struct rp_run_su
     const char *cls;
     const char *verdict = run_verdict(sum, &cls);
     char t[32];
-    addf(b, "<section id=\"summary\" class=\"card %s\"><div class=\"verdict\">"
-            "<span class=\"big\" id=\"verdict\">",
+    addf(b,
+         "<section id=\"summary\" class=\"card %s\"><div class=\"verdict\">"
+         "<span class=\"big\" id=\"verdict\">",
          cls);
     esc(b, verdict);
     adds(b, "</span>");
@@ -1149,12 +1152,9 @@ static void put_summary(struct html *h, struct rp_buf *b, const struct rp_run_su
         count_row(b, "teardown.steps", "teardown steps", td);
     }
     adds(b, "</table></div><div><h4>latency</h4><table class=\"counts\">");
-    addf(b, "<tr><td>p50</td><td class=\"n\" data-k=\"p50\">%s</td></tr>",
-         fmt_us(sum->p50_us, t));
-    addf(b, "<tr><td>p95</td><td class=\"n\" data-k=\"p95\">%s</td></tr>",
-         fmt_us(sum->p95_us, t));
-    addf(b, "<tr><td>max</td><td class=\"n\" data-k=\"max\">%s</td></tr>",
-         fmt_us(sum->max_us, t));
+    addf(b, "<tr><td>p50</td><td class=\"n\" data-k=\"p50\">%s</td></tr>", fmt_us(sum->p50_us, t));
+    addf(b, "<tr><td>p95</td><td class=\"n\" data-k=\"p95\">%s</td></tr>", fmt_us(sum->p95_us, t));
+    addf(b, "<tr><td>max</td><td class=\"n\" data-k=\"max\">%s</td></tr>", fmt_us(sum->max_us, t));
     if (sum->baseline_p95_us) {
         addf(b, "<tr><td>baseline p95%s</td><td class=\"n\">%s</td></tr>",
              sum->slow_p95 ? " (over budget)" : "", fmt_us(sum->baseline_p95_us, t));
@@ -1163,8 +1163,9 @@ static void put_summary(struct html *h, struct rp_buf *b, const struct rp_run_su
     put_list(b, "failing", "failing and flaky sessions", &h->failing);
     put_list(b, "slow-steps", "slow steps", &h->slow);
     if (h->passing_hidden) {
-        addf(b, "<p class=\"caps\" id=\"hidden\">%" PRIu64 " passing session%s not shown in full "
-                "(%" PRIu64 " are)</p>",
+        addf(b,
+             "<p class=\"caps\" id=\"hidden\">%" PRIu64 " passing session%s not shown in full "
+             "(%" PRIu64 " are)</p>",
              h->passing_hidden, h->passing_hidden == 1 ? "" : "s", h->passing_shown);
     }
     adds(b, "</section>\n");

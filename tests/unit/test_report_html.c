@@ -150,9 +150,15 @@ Test(report_html, writes_each_session_at_its_end_and_the_summary_and_script_at_t
     make_exchange(&ex[1], 2, "POST", TARGET "/api/pay", 200, "{\"n\":2}");
     make_exchange(&ex[2], 1, "GET", TARGET "/api/cart", 200, "{\"n\":3}");
     struct rp_verdict v[3] = {
-        {.session = "shop#1", .recorded_seq = 1, .live = &ex[0], .outcome = RP_OUTCOME_PASS,
+        {.session = "shop#1",
+         .recorded_seq = 1,
+         .live = &ex[0],
+         .outcome = RP_OUTCOME_PASS,
          .recorded_us = 15000},
-        {.session = "shop#1", .recorded_seq = 2, .live = &ex[1], .outcome = RP_OUTCOME_PASS,
+        {.session = "shop#1",
+         .recorded_seq = 2,
+         .live = &ex[1],
+         .outcome = RP_OUTCOME_PASS,
          .step = "POST /api/pay"},
         {.session = "shop#2", .recorded_seq = 1, .live = &ex[2], .outcome = RP_OUTCOME_PASS},
     };
@@ -179,8 +185,12 @@ Test(report_html, writes_each_session_at_its_end_and_the_summary_and_script_at_t
     cr_assert_eq(access(path, F_OK), -1);
     free(partial);
 
-    struct rp_run_summary sum = {.passed = 3, .p50_us = 21000, .p95_us = 23000, .max_us = 23000,
-                                 .finished = true, .sessions = {.passed = 2}};
+    struct rp_run_summary sum = {.passed = 3,
+                                 .p50_us = 21000,
+                                 .p95_us = 23000,
+                                 .max_us = 23000,
+                                 .finished = true,
+                                 .sessions = {.passed = 2}};
     end(&sink, &sum);
     rp_sink_free(&sink);
     cr_assert_eq(access(tmp, F_OK), -1, "the temporary file is left behind");
@@ -193,8 +203,7 @@ Test(report_html, writes_each_session_at_its_end_and_the_summary_and_script_at_t
     cr_assert(strstr(doc, "script-src 'sha256-") != NULL);
     cr_assert(strstr(doc, "<title>reprise report: r-&lt;2026&gt;</title>") != NULL);
     assert_xpath(path, "count(//section[@data-verdict])", "2");
-    assert_xpath(path, "string(//section[@data-verdict][1]/h3)",
-                 "passedshop#12 steps · 43 ms");
+    assert_xpath(path, "string(//section[@data-verdict][1]/h3)", "passedshop#12 steps · 43 ms");
     assert_xpath(path, "count(//section[@id=\"s1\"]//a[@class=\"wf-row o-pass\"])", "2");
     assert_xpath(path, "string(//section[@id=\"s1\"]//a[2]//span[@class=\"wf-name\"])",
                  "2POST /api/pay");
@@ -229,8 +238,11 @@ Test(report_html, a_hostile_body_renders_as_text)
     struct rp_mismatches mm;
     rp_mismatches_init(&mm);
     rp_mismatches_add(&mm, "<b>$</b>", "expected <i>object</i>");
-    struct rp_verdict v = {.session = "x<script>#1", .recorded_seq = 1, .live = &ex,
-                           .outcome = RP_OUTCOME_FAIL, .mismatches = mm,
+    struct rp_verdict v = {.session = "x<script>#1",
+                           .recorded_seq = 1,
+                           .live = &ex,
+                           .outcome = RP_OUTCOME_FAIL,
+                           .mismatches = mm,
                            .step = "GET /a?q=<img src=y onerror=z>"};
     char *path = path_in(dir, "h.html");
     struct rp_sink sink;
@@ -270,8 +282,12 @@ Test(report_html, a_failure_shows_the_recorded_and_live_value_and_marks_them)
     rp_mismatches_add(&mm, "$.items[0].price", "expected number, got string \"2.50\"");
     rp_mismatches_add(&mm, "$[\"odd key\"].a", "expected number, got string \"1\"");
     rp_mismatches_add(&mm, "$.gone", "missing");
-    struct rp_verdict v = {.session = "shop#1", .recorded_seq = 3, .live = &live,
-                           .outcome = RP_OUTCOME_FAIL, .mismatches = mm, .recorded = &rec,
+    struct rp_verdict v = {.session = "shop#1",
+                           .recorded_seq = 3,
+                           .live = &live,
+                           .outcome = RP_OUTCOME_FAIL,
+                           .mismatches = mm,
+                           .recorded = &rec,
                            .recorded_us = 4000};
     char *path = path_in(dir, "f.html");
     struct rp_sink sink;
@@ -314,14 +330,16 @@ Test(report_html, shows_passing_sessions_up_to_its_cap_and_counts_the_rest)
     begin(&sink);
     const char *names[] = {"s#1", "s#2", "s#3", "s#4", "s#5"};
     for (size_t i = 0; i < 5; i++) {
-        struct rp_verdict v = {.session = names[i], .recorded_seq = 1, .live = &ex,
+        struct rp_verdict v = {.session = names[i],
+                               .recorded_seq = 1,
+                               .live = &ex,
                                .outcome = i == 3 ? RP_OUTCOME_ERROR : RP_OUTCOME_PASS,
                                .error = "connection refused"};
         result(&sink, &v);
         session_done(&sink, names[i], i == 3 ? RP_SESSION_INFRA : RP_SESSION_PASSED);
     }
-    struct rp_run_summary sum = {.passed = 4, .errors = 1, .finished = true,
-                                 .sessions = {.passed = 4, .infra = 1}};
+    struct rp_run_summary sum = {
+        .passed = 4, .errors = 1, .finished = true, .sessions = {.passed = 4, .infra = 1}};
     end(&sink, &sum);
     rp_sink_free(&sink);
     /* Two passing in full, the failing one always, two passing counted. */
@@ -349,8 +367,8 @@ Test(report_html, caps_each_body_and_says_how_much_is_left_out)
     struct rp_html_opts o = {.body_max = 100};
     rp_sink_html(&sink, path, &o);
     begin(&sink);
-    struct rp_verdict v = {.session = "s#1", .recorded_seq = 1, .live = &ex,
-                           .outcome = RP_OUTCOME_PASS};
+    struct rp_verdict v = {
+        .session = "s#1", .recorded_seq = 1, .live = &ex, .outcome = RP_OUTCOME_PASS};
     result(&sink, &v);
     struct rp_run_summary sum = {.passed = 1, .finished = true, .sessions = {.passed = 1}};
     struct rp_error err = {0};
@@ -381,8 +399,8 @@ Test(report_html, never_shows_a_credential_and_its_curl_names_them_as_variables)
                  RP_OK);
     cr_assert_eq(rp_headers_add(&ex.req.headers, "Cookie", 6, "sid=cookie-5f4e3d2c1b0a", 23, NULL),
                  RP_OK);
-    cr_assert_eq(
-        rp_headers_add(&ex.req.headers, "Content-Type", 12, "application/json", 16, NULL), RP_OK);
+    cr_assert_eq(rp_headers_add(&ex.req.headers, "Content-Type", 12, "application/json", 16, NULL),
+                 RP_OK);
     const char *form = "{\"email\":\"a@b.test\",\"password\":\"hunter2-correct-horse\"}";
     rp_body_set(&ex.req.body, form, strlen(form));
     char *path = path_in(dir, "s.html");
@@ -392,8 +410,11 @@ Test(report_html, never_shows_a_credential_and_its_curl_names_them_as_variables)
     struct rp_mismatches mm;
     rp_mismatches_init(&mm);
     rp_mismatches_add(&mm, "status", "expected 201, got 200");
-    struct rp_verdict v = {.session = "s#1", .recorded_seq = 1, .live = &ex,
-                           .outcome = RP_OUTCOME_FAIL, .mismatches = mm};
+    struct rp_verdict v = {.session = "s#1",
+                           .recorded_seq = 1,
+                           .live = &ex,
+                           .outcome = RP_OUTCOME_FAIL,
+                           .mismatches = mm};
     result(&sink, &v);
     session_done(&sink, "s#1", RP_SESSION_FAILED);
     struct rp_run_summary sum = {.failed = 1, .finished = true, .sessions = {.failed = 1}};
@@ -433,8 +454,8 @@ Test(report_html, a_run_that_did_not_finish_says_why)
     struct rp_sink sink;
     rp_sink_html(&sink, path, NULL);
     begin(&sink);
-    struct rp_run_summary sum = {.finished = false, .unfinished_why = "cancelled by <SIGTERM>",
-                                 .cancelled = 4};
+    struct rp_run_summary sum = {
+        .finished = false, .unfinished_why = "cancelled by <SIGTERM>", .cancelled = 4};
     end(&sink, &sum);
     rp_sink_free(&sink);
     assert_xpath(path, "string(//span[@id=\"verdict\"])", "did not finish");
