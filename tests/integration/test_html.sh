@@ -35,8 +35,18 @@ run() {
 }
 export REPRISE_SECRET_PASSWORD=correct-horse-battery-staple
 
-# The terminal summary's step counts: "5 passed, 4 failed, 0 errors, 0 skipped ...".
-term_counts() { sed -nE 's/^([0-9]+) passed, ([0-9]+) failed, ([0-9]+) errors, ([0-9]+) skipped.*/\1 \2 \3 \4/p' "$tmp/out"; }
+# The terminal summary's step counts, passed failed unsafe errors skipped, from its line
+# "22 passed, 1 failed, 1 unsafe, 0 errors, 3 skipped in 0.95 s; ..." (unsafe only when some).
+term_counts() {
+    local line k n out=()
+    line=$(grep -E '^[0-9]+ passed, ' "$tmp/out" | head -n1)
+    [ -n "$line" ] || return 0
+    for k in passed failed unsafe errors skipped; do
+        n=$(grep -oE "[0-9]+ $k" <<<"$line" | cut -d' ' -f1 || true)
+        out+=("${n:-0}")
+    done
+    echo "${out[*]}"
+}
 term_sessions() { sed -nE 's/^sessions: ([0-9]+) passed, ([0-9]+) flaky, ([0-9]+) failed, ([0-9]+) infrastructure.*/\1 \2 \3 \4/p' "$tmp/out"; }
 
 # ----- the runs ----------------------------------------------------------------------------
@@ -66,6 +76,17 @@ drift_steps=$(term_counts); drift_sessions=$(term_sessions)
 check "the drifted run failed steps ($drift_steps)" test "$(cut -d' ' -f2 <<<"$drift_steps")" -gt 0
 demo_stop
 
+# Retries and latency: the first products request fails once (a flaky session, retried), and
+# the pay step is slow against its recorded 0.04 ms.
+demo_start "$DEMO_BIN" --fail-once /api/products --delay '/t/*/api/orders/*/pay=400'; pids+=("$DEMO_PID")
+run replay "$rec" --target "$DEMO_URL" --sessions 2 --concurrency 1 --retries 1 --html "$tmp/retry.html" --no-color
+check "the flaky run exits 0 (exit $code)" test "$code" -eq 0
+retry_steps=$(term_counts); retry_sessions=$(term_sessions)
+retry_slow=$(sed -nE 's/^slow: ([0-9]+) steps? over the latency budget$/\1/p' "$tmp/out")
+check "the flaky run has one flaky session ($retry_sessions)" test "$retry_sessions" = "1 1 0 0"
+check "the flaky run has slow steps ($retry_slow)" test "${retry_slow:-0}" -gt 0
+demo_stop
+
 # diff from another directory: the recording's relative path cannot be read there, and from
 # the source tree, where it can.
 (cd "$src" && timeout 120 "$REPRISE" diff "$tmp/rd.jsonl.gz" --html "$tmp/diff.html" --no-color >"$tmp/dout" 2>&1) && code=0 || code=$?
@@ -79,7 +100,8 @@ zcat "$tmp/rd.jsonl.gz" | jq -c --arg h "$hostile" \
 run diff "$tmp/hostile.jsonl.gz" --html "$tmp/hostile.html" --no-color
 check "diff --html of the hostile results exits 1 (exit $code)" test "$code" -eq 1
 
-for f in pass drift diff hostile; do
+check "the report's script parses (node --check)" node --check "$src/src/report/html.js"
+for f in pass drift retry diff hostile; do
     check "$f: no secret value in the report" bash -c "! grep -qF '$REPRISE_SECRET_PASSWORD' '$tmp/$f.html'"
     check "$f: one script element" test "$(grep -o '<script' "$tmp/$f.html" | wc -l)" -eq 1
     check "$f: no URL to fetch (src=, href=http, url())" bash -c "! grep -qiE '(src|href)=\"(https?:)?//|url\\(' '$tmp/$f.html'"
@@ -119,7 +141,7 @@ open_report() { # NAME STEPS SESSIONS
     check "$name: no request but the file itself" test "$(dom 'return performance.getEntriesByType("resource").length')" = 0
     local k got
     got=$(dom 'const k = n => document.querySelector(`[data-k="${n}"]`).textContent;
-        return [k("steps.passed"), k("steps.failed"), k("steps.errors"), k("steps.skipped")].join(" ")')
+        return [k("steps.passed"), k("steps.failed"), k("steps.unsafe"), k("steps.errors"), k("steps.skipped")].join(" ")')
     check "$name: the summary's step counts are the run's ($got = $steps)" test "$got" = "$steps"
     got=$(dom 'const k = n => document.querySelector(`[data-k="${n}"]`).textContent;
         return [k("sessions.passed"), k("sessions.flaky"), k("sessions.failed"), k("sessions.infra")].join(" ")')
@@ -154,6 +176,14 @@ wd_call POST "/session/$WD_SID/window/rect" "{\"width\": 1280, \"height\": $heig
 wd_call GET "/session/$WD_SID/screenshot" | jq -r . | base64 -d >"$tmp/shot.png"
 check "drift: a screenshot is taken" test -s "$tmp/shot.png"
 cp "$tmp/shot.png" "$shot" && echo "# screenshot of the drifted report: $shot"
+
+open_report retry "$retry_steps" "$retry_sessions"
+check "retry: the verdict reads flaky" test "$(dom 'return document.getElementById("verdict").textContent')" = flaky
+check "retry: the flaky session shows its two attempts" test "$(dom 'return [...document.querySelectorAll("section[data-verdict=flaky] .wf-attempt")].map(e => e.textContent).join(",")')" = "attempt 1 of 2,attempt 2 of 2"
+check "retry: the flaky session says 2 attempts" grep -qF '2 attempts' <<<"$(dom 'return document.querySelector("section[data-verdict=flaky] h3").textContent')"
+check "retry: the slow count is the run's ($retry_slow)" test "$(dom 'return document.querySelector("[data-k=\"steps.slow\"]").textContent')" = "$retry_slow"
+check "retry: the slow steps are listed and marked" test "$(dom 'return document.querySelectorAll("#slow-steps li").length + "," + document.querySelectorAll(".wf-row.slow").length')" = "$retry_slow,$retry_slow"
+check "retry: the failed attempt's 500 is shown" test "$(dom 'return document.querySelectorAll("section[data-verdict=flaky] details.step.o-fail[open]").length')" -ge 1
 
 open_report diff "$drift_steps" "$drift_sessions"
 row=$(dom 'const tr = [...document.querySelectorAll("details.step[open] table.mm tr")].find(r => r.cells[0].textContent === "$.items[0].price");
