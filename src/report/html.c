@@ -48,6 +48,11 @@ struct hsess {
     size_t n, cap;
     struct rp_buf detail; /* the steps' details, rendered HTML */
     bool detail_full;     /* RP_HTML_SESSION_MAX reached: later steps show no details */
+    /* A step failed or was slow (and listed in the summary): shown in full whatever its verdict.
+     * Until then, once the passing sessions shown reach their cap, its steps' details are not
+     * rendered (lean counts them), since the session will most likely be counted, not shown. */
+    bool notable;
+    size_t lean;
     bool has_verdict;
     enum rp_session_verdict verdict;
     unsigned attempts;
@@ -720,6 +725,11 @@ static rp_code html_result(void *ctx, const struct rp_verdict *v, struct rp_erro
     if (v->attempt + 1 > s->attempts) {
         s->attempts = v->attempt + 1;
     }
+    bool failed = v->outcome == RP_OUTCOME_FAIL || v->outcome == RP_OUTCOME_ERROR ||
+                  v->outcome == RP_OUTCOME_UNSAFE;
+    if (failed || (v->slow && !v->teardown && h->slow.n < RP_HTML_INDEX_MAX)) {
+        s->notable = true;
+    }
     if (v->slow && !v->teardown) {
         struct rp_buf line;
         rp_buf_init(&line, RP_REPORT_TEXT_MAX);
@@ -732,7 +742,9 @@ static rp_code html_result(void *ctx, const struct rp_verdict *v, struct rp_erro
         esc(&line, rp_verdict_slow_text(v, note, sizeof(note)));
         list_add(&h->slow, &line);
     }
-    if (!s->detail_full) {
+    if (!s->notable && h->passing_shown >= h->passing_max) {
+        s->lean++;
+    } else if (!s->detail_full) {
         /* A step's details are rendered whole, then kept if the session's cap has room. */
         struct rp_buf one;
         rp_buf_init(&one, STEP_HTML_MAX);
@@ -866,11 +878,17 @@ static bool sess_failing(const struct hsess *s)
     return s->has_verdict && s->verdict != RP_SESSION_PASSED;
 }
 
+/* Shown in full whatever the cap: failing, or holding a step the summary lists as slow. */
+static bool sess_shown(const struct hsess *s)
+{
+    return sess_failing(s) || s->notable;
+}
+
 /* Writes s to the report (or, a passing session past the cap, only counts it). */
 static rp_code put_session(struct html *h, struct hsess *s, struct rp_error *err)
 {
     bool failing = sess_failing(s);
-    if (!failing && h->passing_shown >= h->passing_max) {
+    if (!sess_shown(s) && h->passing_shown >= h->passing_max) {
         h->passing_hidden++;
         return RP_OK;
     }
@@ -904,6 +922,12 @@ static rp_code put_session(struct html *h, struct hsess *s, struct rp_error *err
     }
     adds(&b, "</span></h3>");
     put_waterfall(&b, s);
+    if (s->lean) {
+        addf(&b,
+             "<p class=\"caps\">the details of %zu step%s before the first failure were not "
+             "kept: %" PRIu64 " passing sessions had been shown when they ran</p>",
+             s->lean, s->lean == 1 ? "" : "s", h->passing_max);
+    }
     rp_code rc = RP_OK;
     if (fwrite(b.data, 1, b.len, h->f) != b.len ||
         fwrite(s->detail.data ? s->detail.data : "", 1, s->detail.len, h->f) != s->detail.len) {

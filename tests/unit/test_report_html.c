@@ -463,3 +463,44 @@ Test(report_html, a_run_that_did_not_finish_says_why)
     assert_xpath(path, "string(//td[@data-k=\"steps.cancelled\"])", "4");
     free(path);
 }
+
+Test(report_html, past_the_passing_cap_a_session_keeps_details_from_its_first_failure_on)
+{
+    struct rp_exchange ex[3];
+    make_exchange(&ex[0], 1, "GET", TARGET "/a", 200, NULL);
+    make_exchange(&ex[1], 1, "GET", TARGET "/a", 200, NULL);
+    make_exchange(&ex[2], 2, "GET", TARGET "/b", 0, NULL);
+    char *path = path_in(dir, "l.html");
+    struct rp_sink sink;
+    struct rp_html_opts o = {.passing_max = 1};
+    rp_sink_html(&sink, path, &o);
+    begin(&sink);
+    struct rp_verdict v[3] = {
+        {.session = "s#1", .recorded_seq = 1, .live = &ex[0], .outcome = RP_OUTCOME_PASS},
+        {.session = "s#2", .recorded_seq = 1, .live = &ex[1], .outcome = RP_OUTCOME_PASS},
+        {.session = "s#2",
+         .recorded_seq = 2,
+         .live = &ex[2],
+         .outcome = RP_OUTCOME_ERROR,
+         .error = "timeout"},
+    };
+    result(&sink, &v[0]);
+    session_done(&sink, "s#1", RP_SESSION_PASSED);
+    result(&sink, &v[1]);
+    result(&sink, &v[2]);
+    session_done(&sink, "s#2", RP_SESSION_INFRA);
+    struct rp_run_summary sum = {
+        .passed = 2, .errors = 1, .finished = true, .sessions = {.passed = 1, .infra = 1}};
+    end(&sink, &sum);
+    rp_sink_free(&sink);
+    assert_xpath(path, "count(//section[@id=\"s2\"]//a[contains(@class, \"wf-row\")])", "2");
+    assert_xpath(path, "count(//section[@id=\"s2\"]//details)", "1");
+    assert_xpath(path, "string(//section[@id=\"s2\"]//details/@id)", "s2-1");
+    assert_xpath(path, "string(//section[@id=\"s2\"]/p[@class=\"caps\"])",
+                 "the details of 1 step before the first failure were not kept: 1 passing "
+                 "sessions had been shown when they ran");
+    free(path);
+    for (size_t i = 0; i < 3; i++) {
+        rp_exchange_cleanup(&ex[i]);
+    }
+}
