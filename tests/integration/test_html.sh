@@ -56,6 +56,11 @@ check "the passing run exits 0 (exit $code)" test "$code" -eq 0
 pass_steps=$(term_counts); pass_sessions=$(term_sessions)
 check "the passing run's terminal summary is read ($pass_steps; $pass_sessions)" test -n "$pass_steps" -a -n "$pass_sessions"
 check "the report is in place, no temporary file left" test -s "$tmp/pass.html" -a ! -e "$tmp/pass.html.tmp"
+run replay "$rec" --target "$good" --html "$tmp/no-such-dir/r.html" --no-color
+check "an --html path that cannot be written is exit 2 (exit $code)" test "$code" -eq 2
+check "... named in the error, nothing sent" grep -qF -- "--html $tmp/no-such-dir/r.html: no directory" "$tmp/err"
+run replay "$rec" --target "$good" --html - --no-color
+check "--html - writes the report to standard output (exit $code)" bash -c "test $code -eq 0 && head -c 15 '$tmp/out' | grep -qx '<!DOCTYPE html>' && grep -qE '^sessions: 1 passed' '$tmp/err'"
 # What the shop did: the session's order exists in its own tenant, paid.
 tenant=$(grep -o 'acme-[a-z0-9]*-1' "$tmp/pass.html" | head -n1)
 check "the report names the session's tenant" test -n "$tenant"
