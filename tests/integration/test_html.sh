@@ -108,6 +108,7 @@ check "diff --html of the hostile results exits 1 (exit $code)" test "$code" -eq
 check "the report's script parses (node --check)" node --check "$src/src/report/html.js"
 for f in pass drift retry diff hostile; do
     check "$f: no secret value in the report" bash -c "! grep -qF '$REPRISE_SECRET_PASSWORD' '$tmp/$f.html'"
+    check "$f: the session cookie only as a placeholder" bash -c "! grep -oE 'demo_session=[^;&\\\\ ]{4}' '$tmp/$f.html' | grep -vqxF 'demo_session={{se'"
     check "$f: one script element" test "$(grep -o '<script' "$tmp/$f.html" | wc -l)" -eq 1
     check "$f: no URL to fetch (src=, href=http, url())" bash -c "! grep -qiE '(src|href)=\"(https?:)?//|url\\(' '$tmp/$f.html'"
 done
