@@ -6,8 +6,10 @@
  * session_end() (a waterfall of its steps, then each step's details), and at end() the sessions
  * still open, the summary (placed first by CSS) and the script; to PATH.tmp, renamed at end().
  * Memory holds only the sessions running: each keeps its steps' waterfall figures and their
- * rendered details, capped (RP_HTML_SESSION_MAX). Everything from the run is escaped, and every
- * exchange shown is a scrubbed copy, so no secret reaches the file.
+ * rendered details, capped (RP_HTML_SESSION_MAX). Passing sessions past the cap are counted, not
+ * shown; once that cap is reached, a session renders its steps' details only from its first
+ * failure on. Everything from the run is escaped, and every exchange shown is a scrubbed copy,
+ * so no secret reaches the file. docs/html-report.md describes the layout and the caps.
  */
 #include <errno.h>
 #include <stdarg.h>

@@ -26,7 +26,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-need "$WD_CHROMIUM" chromedriver jq curl base64 xmllint
+need "$WD_CHROMIUM" chromedriver jq curl base64 xmllint node
 shot=${HTML_SHOT:-${TMPDIR:-/tmp}/reprise-html-report.png}
 
 run() {
@@ -179,6 +179,7 @@ check "drift: no error after the click${errs:+ ($errs)}" test -z "$errs"
 # The screenshot: the summary, the waterfall and the first failures (the page, at most 2400 px).
 height=$(dom 'return Math.min(2400, document.documentElement.scrollHeight)')
 wd_call POST "/session/$WD_SID/window/rect" "{\"width\": 1280, \"height\": $height}" >/dev/null || true
+dom 'window.scrollTo(0, 0); return true' >/dev/null # the click scrolled to its button
 wd_call GET "/session/$WD_SID/screenshot" | jq -r . | base64 -d >"$tmp/shot.png"
 check "drift: a screenshot is taken" test -s "$tmp/shot.png"
 cp "$tmp/shot.png" "$shot" && echo "# screenshot of the drifted report: $shot"
