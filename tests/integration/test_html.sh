@@ -161,6 +161,7 @@ check "pass: a waterfall row per step (9)" test "$(dom 'return document.querySel
 check "pass: each step has a bar on the time axis" test "$(dom 'return document.querySelectorAll(".wf-row .wf-live").length')" = 9
 
 open_report drift "$drift_steps" "$drift_sessions"
+bars=$(dom 'return [...document.querySelectorAll(".wf-row")].map(r => r.outerHTML.replace(/ href="[^"]*"/, "")).join("\n")')
 check "drift: the verdict reads failed" test "$(dom 'return document.getElementById("verdict").textContent')" = failed
 check "drift: failed steps are marked in the waterfall" test "$(dom 'return document.querySelectorAll(".wf-row.o-fail").length')" = "$(cut -d' ' -f2 <<<"$drift_steps")"
 row=$(dom 'const tr = [...document.querySelectorAll("details.step[open] table.mm tr")].find(r => r.cells[0].textContent === "$.items[0].price");
@@ -196,6 +197,7 @@ open_report diff "$drift_steps" "$drift_sessions"
 row=$(dom 'const tr = [...document.querySelectorAll("details.step[open] table.mm tr")].find(r => r.cells[0].textContent === "$.items[0].price");
     return tr ? tr.cells[2].textContent + "|" + tr.cells[3].textContent : "none"')
 check "diff: the recording is read for the recorded value ($row)" test "$row" = '2.5|"2.50"'
+check "diff: the waterfall is the live report's, bar for bar" test "$(dom 'return [...document.querySelectorAll(".wf-row")].map(r => r.outerHTML.replace(/ href="[^"]*"/, "")).join("\n")')" = "$bars"
 check "diff: every step is in the waterfall (9)" test "$(dom 'return document.querySelectorAll(".wf-row").length')" = 9
 
 wd_get "file://$tmp/hostile.html"
