@@ -92,6 +92,22 @@ check "the flaky run has one flaky session ($retry_sessions)" test "$retry_sessi
 check "the flaky run has slow steps ($retry_slow)" test "${retry_slow:-0}" -gt 0
 demo_stop
 
+# A run cancelled mid-way (SIGTERM while the pay step is held 5 s) still writes its report,
+# which says it did not finish and why.
+demo_start "$DEMO_BIN" --delay '/t/*/api/orders/*/pay=5000'; pids+=("$DEMO_PID")
+timeout 120 "$REPRISE" replay "$rec" --target "$DEMO_URL" --html "$tmp/cancel.html" --no-color \
+    >"$tmp/out" 2>"$tmp/err" &
+rp=$!
+# The report is begun at the first verdict: the run is under way, and the pay step will wait.
+wait_for 60 test -e "$tmp/cancel.html.tmp" || bad "the cancelled run begins its report"
+kill -TERM "$rp" 2>/dev/null || true
+code=0; wait "$rp" || code=$?
+check "the cancelled run exits 143 (exit $code)" test "$code" -eq 143
+check "its report is in place" test -s "$tmp/cancel.html" -a ! -e "$tmp/cancel.html.tmp"
+check "its report says it did not finish, and why" grep -qF 'id="unfinished">did not finish: cancelled by SIGTERM<' "$tmp/cancel.html"
+check "its verdict reads did not finish" grep -qF 'id="verdict">did not finish<' "$tmp/cancel.html"
+demo_stop
+
 # diff from another directory: the recording's relative path cannot be read there, and from
 # the source tree, where it can.
 (cd "$src" && timeout 120 "$REPRISE" diff "$tmp/rd.jsonl.gz" --html "$tmp/diff.html" --no-color >"$tmp/dout" 2>&1) && code=0 || code=$?
