@@ -386,6 +386,7 @@ struct merge_opts {
     size_t n_files;
     const char *junit;      /* --junit FILE */
     const char *results;    /* --results FILE: the merged results file */
+    const char *html;       /* --html FILE: the HTML report */
     const char *notify;     /* --notify URL, or $REPRISE_NOTIFY_URL */
     const char *report_url; /* --report-url URL */
     bool any_run;           /* --any-run: files of different run ids */
