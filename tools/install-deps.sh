@@ -36,7 +36,7 @@ pkgs=(
     python3-django python3-gunicorn sqlite3 # test_realapp_django: Django's admin, its database
     python3-djangorestframework # test_realapp_drf: Django REST framework's token API
     python3-junitparser         # test_step_junit: a JUnit parser the report is held against
-    man-db dpkg-dev zsh bash-completion # test_install: man -l, cpack's dpkg-shlibdeps, completions
+    man-db dpkg-dev file zsh bash-completion # test_install: man -l, cpack's dpkg-shlibdeps and file, completions
     tmux                        # test_terminal reads the progress line from a real terminal
     python3-yaml git shellcheck # test_ci_recipes: the CI recipes' steps, run and checked; gitlab-ci-local needs git
 )
