@@ -220,6 +220,7 @@ static int run_diff(const struct diff_opts *o)
         rc = rp_report_path_check("--junit", o->junit, &err);
         if (rc) {
             rp_checker_free(checker);
+            rp_baseline_free(baseline);
             return cli_fail(&err);
         }
         /* The failures re-checked, under the names the run gave its steps. */

@@ -93,6 +93,8 @@ check "diff --baseline: exit 0 (exit $code)" test "$code" -eq 0
 check "diff --baseline re-finds the pay step" pay_is_slow 'recorded 0\.04 ms, baseline [0-9.]+ ms'
 run diff "$tmp/run.jsonl.gz" --baseline "$tmp/base.jsonl.gz" --slower 3,1s --no-color
 check "diff --baseline --slower 3,1s: only the pay step ($(slow_notes) notes)" test "$(slow_notes)" -eq 1
+run diff "$tmp/run.jsonl.gz" --baseline "$tmp/base.jsonl.gz" --junit "$tmp/no-such-dir/j.xml" --no-color
+check "diff --baseline with an unwritable --junit: exit 2, nothing leaked (exit $code)" test "$code" -eq 2
 run diff "$tmp/run.jsonl.gz" --baseline "$tmp/base.jsonl.gz" --fail-on-slow --no-color
 check "diff --fail-on-slow exits 1 (exit $code)" test "$code" -eq 1
 check "diff --fail-on-slow: the pay step is FAILED" grep -qE '^  demo-checkout#1 +8  POST .* FAILED$' "$tmp/out"
