@@ -67,7 +67,8 @@ demo_stop
 # The drifted copy: its recorded prices are strings, so the live numbers fail every session's
 # product list (the step and session go on: a shape failure does not stop a session).
 B=$tmp/drifted.jsonl.gz
-{ zcat "$A" | head -n1 | jq -c '.name = "shop-drifted"'
+# (sed reads to the end: head would leave zcat a SIGPIPE, which pipefail makes an exit)
+{ zcat "$A" | sed -n 1p | jq -c '.name = "shop-drifted"'
   zcat "$A" | tail -n +2 | jq -c 'if ((.request.url // "") | endswith("/api/products")) then .response.body |= gsub("\"price\":(?<p>[0-9.]+)"; "\"price\":\"\(.p)\"") else . end'
 } | gzip -c >"$B"
 prices=$(zcat "$B" | jq -r 'select((.request.url // "") | endswith("/api/products")) | .response.body' | jq -r '[.products[].price | type] | unique | join(",")')
