@@ -56,6 +56,34 @@ rp_code cli_gzip_stdout(const char *flag, const char *path, struct rp_error *err
 rp_code cli_one_stdout(const char *const *flags, const char *const *paths, size_t n,
                        struct rp_error *err);
 
+/* The reports a run writes besides the terminal's (replay, merge, diff), each NULL when not
+ * asked for; paths borrowed from argv ("-": standard output). */
+struct cli_reports {
+    const char *junit;      /* --junit FILE */
+    const char *results;    /* --results FILE */
+    const char *html;       /* --html FILE */
+    const char *notify;     /* --notify URL, or $REPRISE_NOTIFY_URL */
+    const char *report_url; /* --report-url URL: linked from the notice */
+};
+
+/*
+ * At parse time: notify from $REPRISE_NOTIFY_URL when not given (the webhook is a credential:
+ * it stays off the command line), and RP_EUSAGE for a notify URL that is not http(s), two
+ * reports on standard output, or (gzip_out) a results file to a terminal.
+ */
+rp_code cli_reports_parse(struct cli_reports *r, bool gzip_out, struct rp_error *err);
+
+/* Before anything is sent or read: every report's path can be written (rp_report_path_check). */
+rp_code cli_reports_paths(const struct cli_reports *r, struct rp_error *err);
+
+/*
+ * Adds to c the terminal sink (on standard output, or standard error when a report goes
+ * there; color -1: on a terminal; quiet: failures and summary only; progress may be NULL) and
+ * one sink for each report asked for.
+ */
+void cli_reports_add(struct rp_checker *c, const struct cli_reports *r, int color, bool quiet,
+                     struct rp_progress *progress);
+
 /* Prints "reprise: MSG" and returns the exit code for err's code. */
 int cli_fail(const struct rp_error *err);
 
@@ -308,9 +336,7 @@ struct replay_opts {
     bool insecure;
     const char *cacert;
     const char *run_header; /* NULL: --no-run-header */
-    const char *results;
-    const char *junit;
-    const char *html; /* --html FILE: the HTML report */
+    struct cli_reports rep; /* --junit, --results, --html, --notify, --report-url */
     bool dry_run;
     bool stream;
     int color; /* -1 auto, 0 off, 1 on */
@@ -319,8 +345,6 @@ struct replay_opts {
     bool strict_teardown;         /* a teardown failure fails the run */
     uint64_t teardown_timeout_ms; /* after SIGINT/SIGTERM: the teardowns' time */
     uint64_t cancel_grace_ms;     /* after SIGINT/SIGTERM: what is in flight may answer; 0: 5 s */
-    const char *notify;           /* --notify URL, or $REPRISE_NOTIFY_URL; NULL: none */
-    const char *report_url;       /* --report-url URL: linked from the notice */
     struct cli_slowopts slow;     /* --baseline, --slower, --fail-on-slow */
     unsigned retries;             /* --retries N: a failed session again, in a new tenant */
     bool fail_on_flaky;           /* --fail-on-flaky: a flaky session fails the run */
@@ -384,11 +408,7 @@ struct diff_opts {
 struct merge_opts {
     const char *const *files; /* RESULTS... (borrowed from argv) */
     size_t n_files;
-    const char *junit;      /* --junit FILE */
-    const char *results;    /* --results FILE: the merged results file */
-    const char *html;       /* --html FILE: the HTML report */
-    const char *notify;     /* --notify URL, or $REPRISE_NOTIFY_URL */
-    const char *report_url; /* --report-url URL */
+    struct cli_reports rep; /* the merged run's: --junit, --results, --html, --notify ... */
     bool any_run;           /* --any-run: files of different run ids */
     int color;              /* -1 auto, 0 off, 1 on */
     bool help;

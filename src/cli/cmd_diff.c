@@ -88,6 +88,12 @@ RP_TESTABLE rp_code parse_diff_args(int argc, char **argv, struct diff_opts *o,
     if ((o->curl || o->session) && !o->has_step) {
         return rp_error_set(err, RP_EUSAGE, "%s needs --step N", o->curl ? "--curl" : "--session");
     }
+    const char *const flags[] = {"--junit", "--html"};
+    const char *const paths[] = {o->junit, o->html};
+    prc = cli_one_stdout(flags, paths, 2, err);
+    if (prc) {
+        return prc;
+    }
     return cli_one_operand(argc, argv, first, "RESULTS", &o->results, err);
 }
 
@@ -207,37 +213,16 @@ static int run_diff(const struct diff_opts *o)
         rp_baseline_free(baseline);
         return cli_fail(&err);
     }
-    struct rp_sink sink;
-    FILE *term = cli_is_dash(o->html) ? stderr : stdout; /* "--html -": the report on stdout */
-    struct rp_terminal_opts to = {
-        .color = o->color < 0 ? cli_color(term) : o->color == 1,
-        .quiet = cli_verbosity < 0,
-        .width = cli_term_width(term),
-    };
-    rp_sink_terminal_opts(&sink, term, &to);
-    rp_checker_add_sink(checker, &sink);
-    if (o->junit) {
-        rc = rp_report_path_check("--junit", o->junit, &err);
-        if (rc) {
-            rp_checker_free(checker);
-            rp_baseline_free(baseline);
-            return cli_fail(&err);
-        }
-        /* The failures re-checked, under the names the run gave its steps. */
-        rp_sink_junit(&sink, o->junit);
-        rp_checker_add_sink(checker, &sink);
+    /* JUnit gets the failures re-checked, under the names the run gave its steps; the HTML
+     * report every step (its sink wants all), for its waterfalls. */
+    struct cli_reports rep = {.junit = o->junit, .html = o->html};
+    rc = cli_reports_paths(&rep, &err);
+    if (rc) {
+        rp_checker_free(checker);
+        rp_baseline_free(baseline);
+        return cli_fail(&err);
     }
-    if (o->html) {
-        rc = rp_report_path_check("--html", o->html, &err);
-        if (rc) {
-            rp_checker_free(checker);
-            rp_baseline_free(baseline);
-            return cli_fail(&err);
-        }
-        /* Every step, not only the failures: the report's waterfall shows them all. */
-        rp_sink_html(&sink, o->html, NULL);
-        rp_checker_add_sink(checker, &sink);
-    }
+    cli_reports_add(checker, &rep, o->color, cli_verbosity < 0, NULL);
     int exitc;
     struct rp_run_summary sum;
     rc = rp_results_check(o->results, checker, cli_log, NULL, &err);

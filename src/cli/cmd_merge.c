@@ -38,19 +38,19 @@ static rp_code merge_opt(void *opts, int c, const char *arg, struct rp_error *er
     (void)err;
     switch (c) {
     case 'j':
-        o->junit = arg;
+        o->rep.junit = arg;
         break;
     case 'o':
-        o->results = arg;
+        o->rep.results = arg;
         break;
     case OPT_HTML:
-        o->html = arg;
+        o->rep.html = arg;
         break;
     case OPT_NOTIFY:
-        o->notify = arg;
+        o->rep.notify = arg;
         break;
     case OPT_REPORT_URL:
-        o->report_url = arg;
+        o->rep.report_url = arg;
         break;
     case OPT_ANY_RUN:
         o->any_run = true;
@@ -79,20 +79,7 @@ RP_TESTABLE rp_code parse_merge_args(int argc, char **argv, struct merge_opts *o
     if (first >= argc) {
         return rp_error_set(err, RP_EUSAGE, "missing RESULTS (the shards' results files)");
     }
-    if (!o->notify) {
-        const char *env = getenv("REPRISE_NOTIFY_URL");
-        o->notify = env && *env ? env : NULL;
-    }
-    if (o->notify && strncmp(o->notify, "http://", 7) != 0 &&
-        strncmp(o->notify, "https://", 8) != 0) {
-        return rp_error_set(err, RP_EUSAGE, "--notify wants an http:// or https:// URL");
-    }
-    const char *const flags[] = {"--junit", "--results", "--html"};
-    const char *const paths[] = {o->junit, o->results, o->html};
-    rc = cli_one_stdout(flags, paths, 3, err);
-    if (!rc) {
-        rc = cli_gzip_stdout("--results", o->results, err);
-    }
+    rc = cli_reports_parse(&o->rep, true, err);
     if (rc) {
         return rc;
     }
@@ -262,38 +249,6 @@ static struct rp_run_info merged_info(const struct merge_opts *o, const struct r
 
 /* ----- the run ----------------------------------------------------------------------------- */
 
-/* The sinks, as replay makes them: the terminal as diff prints it (failures, recap, summary). */
-static void add_sinks(const struct merge_opts *o, struct rp_checker *c)
-{
-    struct rp_sink sink;
-    FILE *term =
-        cli_is_dash(o->junit) || cli_is_dash(o->results) || cli_is_dash(o->html) ? stderr : stdout;
-    struct rp_terminal_opts to = {
-        .color = o->color < 0 ? cli_color(term) : o->color == 1,
-        .quiet = true,
-        .width = cli_term_width(term),
-    };
-    rp_sink_terminal_opts(&sink, term, &to);
-    rp_checker_add_sink(c, &sink);
-    if (o->junit) {
-        rp_sink_junit(&sink, o->junit);
-        rp_checker_add_sink(c, &sink);
-    }
-    if (o->results) {
-        rp_sink_results(&sink, o->results);
-        rp_checker_add_sink(c, &sink);
-    }
-    if (o->html) {
-        rp_sink_html(&sink, o->html, NULL);
-        rp_checker_add_sink(c, &sink);
-    }
-    if (o->notify) {
-        struct rp_notify_opts no = {.url = o->notify, .report_url = o->report_url, .log = cli_log};
-        rp_sink_notify(&sink, &no);
-        rp_checker_add_sink(c, &sink);
-    }
-}
-
 /* Reads every header and checks the files are one run; missing gets the missing shards. */
 static rp_code read_headers(const struct merge_opts *o, struct rp_results_header *h, char *missing,
                             size_t missing_sz, struct rp_error *err)
@@ -302,9 +257,8 @@ static rp_code read_headers(const struct merge_opts *o, struct rp_results_header
     for (size_t i = 0; !rc && i < o->n_files; i++) {
         rc = rp_results_header_read(o->files[i], &h[i], err);
     }
-    const char *outs[][2] = {{"--junit", o->junit}, {"--results", o->results}, {"--html", o->html}};
-    for (size_t i = 0; !rc && i < 3; i++) {
-        rc = outs[i][1] ? rp_report_path_check(outs[i][0], outs[i][1], err) : RP_OK;
+    if (!rc) {
+        rc = cli_reports_paths(&o->rep, err);
     }
     if (!rc) {
         rc = check_runs(o, h, missing, missing_sz, err);
@@ -340,7 +294,8 @@ static int run_merge(const struct merge_opts *o)
         exitc = cli_fail(&err);
         goto out;
     }
-    add_sinks(o, checker);
+    /* The terminal as diff prints it: failures, recap, summary. */
+    cli_reports_add(checker, &o->rep, o->color, true, NULL);
     struct rp_run_info info = merged_info(o, h);
     rp_checker_begin(checker, &info);
     rc = rp_checker_start_sinks(checker, &err);

@@ -100,15 +100,6 @@ static bool add_pair(char ***list, size_t *n, const char *arg)
     return true;
 }
 
-/* An http:// or https:// URL with a host. */
-static bool http_url(const char *s)
-{
-    size_t skip = strncasecmp(s, "http://", 7) == 0    ? 7
-                  : strncasecmp(s, "https://", 8) == 0 ? 8
-                                                       : 0;
-    return skip > 0 && s[skip] != '\0' && s[skip] != '/';
-}
-
 static void free_pairs(char **list, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -227,13 +218,13 @@ static rp_code replay_opt(void *opts, int c, const char *arg, struct rp_error *e
         o->run_header = NULL;
         break;
     case 'o':
-        o->results = arg;
+        o->rep.results = arg;
         break;
     case 'j':
-        o->junit = arg;
+        o->rep.junit = arg;
         break;
     case OPT_HTML:
-        o->html = arg;
+        o->rep.html = arg;
         break;
     case 'd':
         o->dry_run = true;
@@ -257,10 +248,10 @@ static rp_code replay_opt(void *opts, int c, const char *arg, struct rp_error *e
         }
         break;
     case OPT_NOTIFY:
-        o->notify = arg;
+        o->rep.notify = arg;
         break;
     case OPT_REPORT_URL:
-        o->report_url = arg;
+        o->rep.report_url = arg;
         break;
     case 'l':
         o->color = 0;
@@ -379,20 +370,7 @@ RP_TESTABLE rp_code parse_replay_args(int argc, char **argv, struct replay_opts 
     if (o->from && argc - first != 1) {
         return rp_error_set(err, RP_EUSAGE, "--step N --from RESULTS replays one RECORDING");
     }
-    /* The webhook is a credential: from the environment, it stays off the command line. */
-    if (!o->notify) {
-        const char *env = getenv("REPRISE_NOTIFY_URL");
-        o->notify = env && *env ? env : NULL;
-    }
-    if (o->notify && !http_url(o->notify)) {
-        return rp_error_set(err, RP_EUSAGE, "--notify wants an http:// or https:// URL");
-    }
-    const char *const out_flags[] = {"--junit", "--results", "--html"};
-    const char *const out_paths[] = {o->junit, o->results, o->html};
-    rp_code orc = cli_one_stdout(out_flags, out_paths, 3, err);
-    if (!orc && !o->dry_run) {
-        orc = cli_gzip_stdout("--results", o->results, err);
-    }
+    rp_code orc = cli_reports_parse(&o->rep, !o->dry_run, err);
     if (orc) {
         return orc;
     }
@@ -709,45 +687,12 @@ static int run_replay(const struct replay_opts *o)
         goto out;
     }
     /* Every output path is checked before the first request: a bad one sends nothing. */
-    const char *outs[][2] = {{"--junit", o->junit}, {"--results", o->results}, {"--html", o->html}};
-    for (size_t i = 0; !o->dry_run && i < sizeof(outs) / sizeof(outs[0]); i++) {
-        if (outs[i][1] && rp_report_path_check(outs[i][0], outs[i][1], &err) != RP_OK) {
+    if (!o->dry_run) {
+        if (cli_reports_paths(&o->rep, &err) != RP_OK) {
             exitc = cli_fail(&err);
             goto out;
         }
-    }
-    struct rp_sink sink;
-    if (!o->dry_run) {
-        /* A report on standard output ("--junit -") moves the terminal's to standard error. */
-        FILE *term = cli_is_dash(o->junit) || cli_is_dash(o->results) || cli_is_dash(o->html)
-                         ? stderr
-                         : stdout;
-        struct rp_terminal_opts to = {
-            .color = o->color < 0 ? cli_color(term) : o->color == 1,
-            .quiet = quiet,
-            .width = cli_term_width(term),
-            .progress = progress,
-        };
-        rp_sink_terminal_opts(&sink, term, &to);
-        rp_checker_add_sink(checker, &sink);
-        if (o->junit) {
-            rp_sink_junit(&sink, o->junit);
-            rp_checker_add_sink(checker, &sink);
-        }
-        if (o->results) {
-            rp_sink_results(&sink, o->results);
-            rp_checker_add_sink(checker, &sink);
-        }
-        if (o->html) {
-            rp_sink_html(&sink, o->html, NULL);
-            rp_checker_add_sink(checker, &sink);
-        }
-        if (o->notify) {
-            struct rp_notify_opts no = {
-                .url = o->notify, .report_url = o->report_url, .log = cli_log};
-            rp_sink_notify(&sink, &no);
-            rp_checker_add_sink(checker, &sink);
-        }
+        cli_reports_add(checker, &o->rep, o->color, quiet, progress);
     }
     struct rp_run_info info = {
         .run_id = rp_replay_run_id(r),
