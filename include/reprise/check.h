@@ -141,6 +141,10 @@ struct rp_run_info {
     int64_t start_us;              /* Unix microseconds */
     const char *const *recordings; /* paths, n_recordings of them */
     size_t n_recordings;
+    /* The shard this process ran (--shard I/N: index I - 1, 0-based; count 0 or 1: the whole
+     * run) and the sessions of the whole run over every shard (0: unknown). */
+    unsigned shard_index, shard_count;
+    uint64_t total_sessions;
 };
 
 /* Totals at the end of a run. */
@@ -172,6 +176,10 @@ struct rp_run_summary {
     bool finished;
     uint64_t cancelled;
     const char *unfinished_why;
+    /* With rp_checker_opts.exact_latency: p50, p95 (above) and p99 are exact, by nearest rank
+     * over every main step's latency; exact_latency false and p99_us 0 otherwise. */
+    bool exact_latency;
+    uint64_t p99_us;
 };
 
 /* ----- sinks -------------------------------------------------------------------------------- */
@@ -223,6 +231,22 @@ RP_EXTERN void rp_latency_add(struct rp_latency *l, uint64_t us);
 RP_EXTERN void rp_latency_merge(struct rp_latency *dst, const struct rp_latency *src);
 /* The q-quantile (0 < q <= 1) in microseconds, within 1%; 0 when empty. */
 RP_EXTERN uint64_t rp_latency_quantile(const struct rp_latency *l, double q);
+
+/*
+ * Every latency kept, 8 bytes a value, for percentiles that are exact rather than within 1%
+ * (reprise merge, where the values of every shard are at hand). Memory grows with the values.
+ */
+struct rp_latency_exact {
+    uint64_t *v;
+    size_t n, cap;
+    bool sorted;
+};
+RP_EXTERN void rp_latency_exact_init(struct rp_latency_exact *l);
+RP_EXTERN void rp_latency_exact_cleanup(struct rp_latency_exact *l);
+RP_EXTERN void rp_latency_exact_add(struct rp_latency_exact *l, uint64_t us);
+/* The q-quantile (0 < q <= 1) by nearest rank: the value at rank ceil(q * n) of the values
+ * sorted (sorted in place on the first call after an add); 0 when empty. */
+RP_EXTERN uint64_t rp_latency_exact_quantile(struct rp_latency_exact *l, double q);
 
 /* ----- latency budgets ---------------------------------------------------------------------- */
 
@@ -298,6 +322,9 @@ struct rp_checker_opts {
     uint64_t slow_floor_us;
     const struct rp_baseline *baseline;
     bool fail_on_slow;
+    /* Keep every main step's latency (8 bytes each) for exact p50, p95 and p99 in the
+     * summary (rp_run_summary.exact_latency), instead of the histogram's 1%. */
+    bool exact_latency;
 };
 
 struct rp_checker;

@@ -107,7 +107,8 @@ struct rp_replay_opts {
     uint64_t connect_timeout_ms; /* 0: 10000 */
     bool insecure;               /* do not verify TLS certificates */
     const char *cacert;          /* CA bundle file, or NULL for the system's */
-    const char *run_id;          /* NULL: a random one; rp_replay_run_id() tells which */
+    const char *run_id;          /* NULL: a random one; rp_replay_run_id() tells which; at most
+                                    RP_REPLAY_MAX_RUN_ID bytes of letters, digits, '-', '_' and '.' */
     const char *run_header;      /* header naming the run; NULL: none */
     bool dry_run;                /* build each request, send nothing */
     bool stream;                 /* each session reads its recording from the file, even when it
@@ -145,7 +146,24 @@ struct rp_replay_opts {
      * neither {session} nor {uuid}, and same_tenant: a retry must not reuse a tenant. */
     unsigned retries;
     rp_replay_retry_fn retry; /* with ud; required when retries is not 0 */
+    /* Shards (--shard I/N): this process runs the sessions whose index over the whole run (copy
+     * k of recording i has index k * n_recordings + i, number index + 1) leaves shard_index
+     * when divided by shard_count (0-based; count 0 or 1: no sharding, index must be 0). A
+     * session is never split; its number, name and {session} stay the run's, so shards that
+     * share run_id never share a tenant; its retries stay in its shard. rate is the whole
+     * run's: each shard sends at rate / shard_count, which assumes the shards run at the same
+     * time. max_requests counts this process's requests only. At most RP_REPLAY_MAX_SHARDS. */
+    unsigned shard_index, shard_count;
 };
+
+/* The most shards a run may have (--shard I/N). */
+#define RP_REPLAY_MAX_SHARDS 10000
+
+/* The longest run id (opts.run_id), in bytes. */
+#define RP_REPLAY_MAX_RUN_ID 64
+
+/* How many of a run's total sessions shard index (0-based) of count runs (count 0 or 1: all). */
+RP_EXTERN size_t rp_replay_shard_sessions(size_t total, unsigned index, unsigned count);
 
 struct rp_replay;
 

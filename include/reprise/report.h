@@ -181,6 +181,37 @@ RP_EXTERN RP_NODISCARD rp_code rp_results_check(const char *path, struct rp_chec
                                                 rp_log_fn log, void *log_ud, struct rp_error *err);
 
 /*
+ * The header of a results file: the run it is of, as the replay's rp_run_info said it, owned
+ * (rp_results_header_cleanup frees it).
+ */
+struct rp_results_header {
+    char *run_id; /* "" when the file names none */
+    char *target; /* the source detail: the target's URL; "" when none */
+    char **recordings;
+    size_t n_recordings;
+    int64_t start_us;                  /* 0: not known */
+    unsigned shard_index, shard_count; /* count 0: not a shard's file */
+    uint64_t total_sessions;           /* the whole run's; 0: not known */
+};
+RP_EXTERN void rp_results_header_cleanup(struct rp_results_header *h);
+
+/* Reads the header of the results file at path into *out (zeroed first by the caller or left
+ * as it was on failure). RP_EFORMAT naming path for a file that is not a results file or whose
+ * run, shard or sessions are malformed. */
+RP_EXTERN RP_NODISCARD rp_code rp_results_header_read(const char *path,
+                                                      struct rp_results_header *out,
+                                                      struct rp_error *err);
+
+/*
+ * As rp_results_check, but without beginning c: the caller has begun it (rp_checker_begin,
+ * rp_checker_start_sinks), so that several results files feed one checker (reprise merge).
+ * A file without its end record, or with one that says the run did not finish, marks the run
+ * unfinished (rp_checker_unfinished, the file named in the reason).
+ */
+RP_EXTERN RP_NODISCARD rp_code rp_results_feed(const char *path, struct rp_checker *c,
+                                               rp_log_fn log, void *log_ud, struct rp_error *err);
+
+/*
  * Reads the results file at path (RP_EFORMAT naming it when its source kind is not "replay")
  * into a new latency baseline in *out (rp_baseline_free): the latency of every main step that
  * got a response, per recording name and recorded seq. Errors name path and line.

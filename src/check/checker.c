@@ -43,6 +43,8 @@ struct rp_checker {
     rp_code kept;
     struct rp_error kept_err;
     struct rp_latency lat;
+    bool exact;                      /* opts.exact_latency */
+    struct rp_latency_exact lat_all; /* then: every value */
     struct rp_run_summary sum;
     char *unfinished_why; /* rp_checker_unfinished(): why; NULL: the run finished */
     /* The run-level latency budget: this run's p95 against the baseline's. */
@@ -157,6 +159,7 @@ void rp_checker_free(struct rp_checker *c)
     }
     free(c->sessions);
     info_cleanup(&c->info);
+    rp_latency_exact_cleanup(&c->lat_all);
     free(c->unfinished_why);
     free(c);
 }
@@ -171,6 +174,8 @@ rp_code rp_checker_new(const struct rp_checker_opts *opts, struct rp_checker **o
     c->slow_factor = opts->slow_factor;
     c->slow_floor_us = opts->slow_floor_us;
     rp_latency_init(&c->lat);
+    c->exact = opts->exact_latency;
+    rp_latency_exact_init(&c->lat_all);
     /* checks.c registers fewer than RP_CHECKS_MAX; a longer table is cut there. */
     for (size_t i = 0; rp__checks[i] && c->n_checks < RP_CHECKS_MAX; i++) {
         void *ctx = NULL;
@@ -224,6 +229,9 @@ void rp_checker_begin(struct rp_checker *c, const struct rp_run_info *run)
     }
     c->info.recordings = (const char *const *)recs;
     c->info.n_recordings = run->n_recordings;
+    c->info.shard_index = run->shard_index;
+    c->info.shard_count = run->shard_count;
+    c->info.total_sessions = run->total_sessions;
 }
 
 /* ----- per exchange ------------------------------------------------------------------------- */
@@ -316,17 +324,25 @@ static void tally_teardown(struct rp_checker *c, enum rp_outcome o)
     }
 }
 
+static void add_latency(struct rp_checker *c, uint64_t latency_us)
+{
+    rp_latency_add(&c->lat, latency_us);
+    if (c->exact) {
+        rp_latency_exact_add(&c->lat_all, latency_us);
+    }
+}
+
 /* A main step is tallied, and its latency, when it got a response. */
 static void tally_main(struct rp_checker *c, enum rp_outcome o, uint64_t latency_us)
 {
     switch (o) {
     case RP_OUTCOME_PASS:
         c->sum.passed++;
-        rp_latency_add(&c->lat, latency_us);
+        add_latency(c, latency_us);
         break;
     case RP_OUTCOME_FAIL:
         c->sum.failed++;
-        rp_latency_add(&c->lat, latency_us);
+        add_latency(c, latency_us);
         break;
     case RP_OUTCOME_ERROR:
         c->sum.errors++;
@@ -643,6 +659,12 @@ rp_code rp_checker_end(struct rp_checker *c, struct rp_run_summary *out, struct 
     c->sum.p50_us = rp_latency_quantile(&c->lat, 0.50);
     c->sum.p95_us = rp_latency_quantile(&c->lat, 0.95);
     c->sum.max_us = c->lat.max_us;
+    if (c->exact) {
+        c->sum.exact_latency = true;
+        c->sum.p50_us = rp_latency_exact_quantile(&c->lat_all, 0.50);
+        c->sum.p95_us = rp_latency_exact_quantile(&c->lat_all, 0.95);
+        c->sum.p99_us = rp_latency_exact_quantile(&c->lat_all, 0.99);
+    }
     c->sum.baseline_p95_us = rp_baseline_p95(c->baseline);
     c->sum.slow_p95 = c->lat.n > 0 && rp_latency_slow(c->sum.p95_us, c->sum.baseline_p95_us,
                                                       c->slow_factor, c->slow_floor_us);

@@ -6,6 +6,8 @@
  * The 2048 buckets reach 2^37 us (38 hours); larger values land in the last bucket, and the
  * maximum is kept exactly beside them.
  */
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -109,4 +111,48 @@ void rp_latency_merge(struct rp_latency *dst, const struct rp_latency *src)
     if (src->max_us > dst->max_us) {
         dst->max_us = src->max_us;
     }
+}
+
+/* ----- every value kept: exact percentiles (reprise merge) ------------------------------------ */
+
+void rp_latency_exact_init(struct rp_latency_exact *l)
+{
+    memset(l, 0, sizeof(*l));
+}
+
+void rp_latency_exact_cleanup(struct rp_latency_exact *l)
+{
+    free(l->v);
+    memset(l, 0, sizeof(*l));
+}
+
+void rp_latency_exact_add(struct rp_latency_exact *l, uint64_t us)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 256;
+        l->v = rp_xreallocarray(l->v, l->cap, sizeof(*l->v));
+    }
+    l->v[l->n++] = us;
+    l->sorted = false;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+uint64_t rp_latency_exact_quantile(struct rp_latency_exact *l, double q)
+{
+    if (l->n == 0 || !(q > 0)) {
+        return 0;
+    }
+    if (!l->sorted) {
+        qsort(l->v, l->n, sizeof(*l->v), cmp_u64);
+        l->sorted = true;
+    }
+    /* Nearest rank: the smallest value with at least q of the values at or below it. */
+    double r = ceil(q * (double)l->n);
+    size_t rank = r < 1 ? 1 : r > (double)l->n ? l->n : (size_t)r;
+    return l->v[rank - 1];
 }

@@ -218,6 +218,39 @@ bool cli_parse_slower(const char *s, double *factor, uint64_t *floor_us);
 rp_code cli_slowopts_fill(const struct cli_slowopts *so, struct rp_checker_opts *co,
                           struct rp_baseline **out_baseline, struct rp_error *err);
 
+/* ----- shards and the run id (shardopts.c) ----- */
+
+/* Which shard this process is: index 0-based, count 1 for a run not sharded; source names what
+ * said so ("--shard", "JOB_COMPLETION_INDEX", "CI_NODE_INDEX"), "" for none. */
+struct cli_shard {
+    unsigned index, count;
+    char source[32];
+};
+
+/* getenv, or a stand-in for tests. */
+typedef const char *(*cli_env_fn)(const char *name);
+
+/* "2/4" (1 <= I <= N <= RP_REPLAY_MAX_SHARDS) into *out, 0-based. RP_EUSAGE naming the flag. */
+rp_code cli_parse_shard(const char *s, struct cli_shard *out, struct rp_error *err);
+/*
+ * The shard: --shard I/N (shard_arg, may be NULL); else --shards N (shards, 0: not given) with
+ * JOB_COMPLETION_INDEX (0-based); else the first CI whose index variable is set: GitLab
+ * CI_NODE_INDEX/CI_NODE_TOTAL (1-based), CircleCI CIRCLE_NODE_INDEX/CIRCLE_NODE_TOTAL,
+ * Buildkite BUILDKITE_PARALLEL_JOB/BUILDKITE_PARALLEL_JOB_COUNT (0-based); else no shard
+ * (count 1). RP_EUSAGE naming the flag or variable for a bad or out-of-range value.
+ */
+rp_code cli_shard_resolve(const char *shard_arg, unsigned shards, cli_env_fn env,
+                          struct cli_shard *out, struct rp_error *err);
+/*
+ * The run id every shard of a run shares, into out (outsz bytes): explicit_id (--run-id), else
+ * REPRISE_RUN_ID, else the CI's run: "gh-" GITHUB_RUN_ID "-" GITHUB_RUN_ATTEMPT, "gl-"
+ * CI_PIPELINE_ID, "cci-" CIRCLE_WORKFLOW_ID, "bk-" BUILDKITE_BUILD_ID (an id longer than 20
+ * bytes, a UUID, as 12 hex digits of its hash). "" and *out_source NULL when none is set;
+ * otherwise *out_source names where it came from. RP_EUSAGE for a value that cannot be one.
+ */
+rp_code cli_run_id_resolve(const char *explicit_id, cli_env_fn env, char *out, size_t outsz,
+                           const char **out_source, struct rp_error *err);
+
 /* Commands. Each returns the process exit code. */
 int cmd_show(int argc, char **argv);
 int cmd_shape(int argc, char **argv);
@@ -231,6 +264,7 @@ int cmd_record(int argc, char **argv);
 int cmd_ca(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 int cmd_probe(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
 
 /* ----- per-command options, parsed apart from running (STYLE rule 19) ----- */
 
@@ -293,6 +327,13 @@ struct replay_opts {
     uint64_t step;
     const char *from;    /* --from RESULTS: the live values, tenant and cookies of an earlier run */
     const char *session; /* --session NAME#N: which session of RESULTS */
+    /* --shard I/N, --shards N or the CI's variables; the run id (--run-id, REPRISE_RUN_ID, the
+     * CI's run; "" for a random one), which a sharded run must have. */
+    struct cli_shard shard;
+    char run_id[RP_REPLAY_MAX_RUN_ID + 1];
+    const char *shard_arg;  /* --shard I/N as given */
+    unsigned shards;        /* --shards N; 0: not given */
+    const char *run_id_arg; /* --run-id ID as given */
 };
 
 /* Frees what parse_replay_args allocated (the pair lists). */
@@ -338,7 +379,20 @@ struct diff_opts {
     const char *junit;   /* --junit FILE: the re-checked failures as JUnit XML */
 };
 
+struct merge_opts {
+    const char *const *files; /* RESULTS... (borrowed from argv) */
+    size_t n_files;
+    const char *junit;      /* --junit FILE */
+    const char *results;    /* --results FILE: the merged results file */
+    const char *notify;     /* --notify URL, or $REPRISE_NOTIFY_URL */
+    const char *report_url; /* --report-url URL */
+    bool any_run;           /* --any-run: files of different run ids */
+    int color;              /* -1 auto, 0 off, 1 on */
+    bool help;
+};
+
 #ifdef REPRISE_TESTING
+rp_code parse_merge_args(int argc, char **argv, struct merge_opts *o, struct rp_error *err);
 rp_code parse_show_args(int argc, char **argv, struct show_opts *opts, struct rp_error *err);
 rp_code parse_replay_args(int argc, char **argv, struct replay_opts *o, struct rp_error *err);
 rp_code parse_shape_args(int argc, char **argv, struct shape_opts *o, struct rp_error *err);
@@ -356,6 +410,7 @@ extern const struct option cmd_capture_longopts[];
 extern const struct option cmd_record_longopts[];
 extern const struct option cmd_ca_longopts[];
 extern const struct option cmd_probe_longopts[];
+extern const struct option cmd_merge_longopts[];
 extern const char cli_help_probe[];
 
 /* The --help texts, generated from docs/help/NAME.txt (cmake/help.cmake); "reprise" is the
@@ -363,5 +418,6 @@ extern const char cli_help_probe[];
 extern const char cli_help_reprise[], cli_help_show[], cli_help_shape[], cli_help_replay[],
     cli_help_diff[], cli_help_record[], cli_help_ca[], cli_help_capture[], cli_help_import[],
     cli_help_export[], cli_help_help[], cli_help_lint[];
+extern const char cli_help_merge[];
 
 #endif /* REPRISE_CLI_H */

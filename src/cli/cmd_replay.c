@@ -34,6 +34,13 @@ enum {
     OPT_FAIL_ON_FLAKY,
 };
 
+/* getopt_long codes of the shard options (issue 14: shard's from 0x900). */
+enum {
+    OPT_SHARD = 0x900,
+    OPT_SHARDS,
+    OPT_RUN_ID,
+};
+
 const struct option cmd_replay_longopts[] = {
     {"target", required_argument, NULL, 't'},
     {"tenant", required_argument, NULL, 'T'},
@@ -69,6 +76,9 @@ const struct option cmd_replay_longopts[] = {
     CLI_SLOWOPTS_LONGOPTS,
     {"retries", required_argument, NULL, OPT_RETRIES},
     {"fail-on-flaky", no_argument, NULL, OPT_FAIL_ON_FLAKY},
+    {"shard", required_argument, NULL, OPT_SHARD},
+    {"shards", required_argument, NULL, OPT_SHARDS},
+    {"run-id", required_argument, NULL, OPT_RUN_ID},
     {"color", no_argument, NULL, 'L'},
     {"no-color", no_argument, NULL, 'l'},
     {"help", no_argument, NULL, 'h'},
@@ -266,6 +276,19 @@ static rp_code replay_opt(void *opts, int c, const char *arg, struct rp_error *e
     case OPT_FAIL_ON_FLAKY:
         o->fail_on_flaky = true;
         break;
+    case OPT_SHARD:
+        o->shard_arg = arg;
+        break;
+    case OPT_SHARDS:
+        if (!cli_parse_count(arg, RP_REPLAY_MAX_SHARDS, &n) || n == 0) {
+            return rp_error_set(err, RP_EUSAGE, "--shards wants 1 to %u, got '%s'",
+                                RP_REPLAY_MAX_SHARDS, arg);
+        }
+        o->shards = (unsigned)n;
+        break;
+    case OPT_RUN_ID:
+        o->run_id_arg = arg;
+        break;
     case OPT_STEP:
         o->has_step = true;
         return cli_parse_step(arg, &o->step, err);
@@ -275,6 +298,46 @@ static rp_code replay_opt(void *opts, int c, const char *arg, struct rp_error *e
     case OPT_SESSION:
         o->session = arg;
         break;
+    }
+    return RP_OK;
+}
+
+static const char *env_getenv(const char *name)
+{
+    return getenv(name);
+}
+
+/*
+ * The shard and the run id. A sharded run needs a run id every shard shares: random ids
+ * would give each shard's results a run of its own, which `reprise merge` refuses to join.
+ * A run not sharded takes --run-id or REPRISE_RUN_ID, else a random one, as before.
+ */
+static rp_code shard_args(struct replay_opts *o, struct rp_error *err)
+{
+    rp_code rc = cli_shard_resolve(o->shard_arg, o->shards, env_getenv, &o->shard, err);
+    const char *source = NULL;
+    if (!rc) {
+        rc = cli_run_id_resolve(o->run_id_arg, env_getenv, o->run_id, sizeof(o->run_id), &source,
+                                err);
+    }
+    if (rc) {
+        return rc;
+    }
+    bool own = source && (strcmp(source, "--run-id") == 0 || strcmp(source, "REPRISE_RUN_ID") == 0);
+    if (o->shard.count <= 1) {
+        if (!own) {
+            o->run_id[0] = '\0'; /* a CI's run id only shards need */
+        }
+        return RP_OK;
+    }
+    if (!source) {
+        return rp_error_set(err, RP_EUSAGE,
+                            "a sharded run needs a run id every shard shares: --run-id ID (or "
+                            "REPRISE_RUN_ID)");
+    }
+    if (o->has_step) {
+        return rp_error_set(err, RP_EUSAGE, "--step N replays one step: it takes no shard (%s)",
+                            o->shard.source);
     }
     return RP_OK;
 }
@@ -330,7 +393,7 @@ RP_TESTABLE rp_code parse_replay_args(int argc, char **argv, struct replay_opts 
     }
     o->recordings = (const char *const *)argv + first;
     o->n_recordings = (size_t)(argc - first);
-    return RP_OK;
+    return shard_args(o, err);
 }
 
 /* ----- the run -------------------------------------------------------------------------- */
@@ -361,19 +424,57 @@ static bool on_retry(void *ud, const char *session, unsigned attempt)
 }
 
 /* What the pre-pass shows of each recorded exchange goes to the checker, and counts towards
- * the progress line's total: one step per session of its recording. */
+ * the progress line's total: one step per session of its recording that this shard runs. */
 struct observer {
     struct rp_checker *checker;
     struct rp_progress *progress; /* NULL: none */
-    unsigned sessions;
+    const struct replay_opts *o;
 };
+
+/* How many sessions of recording rec (its index among o's) this shard runs: copy k of it is
+ * session k * n_recordings + rec, over the run. */
+static unsigned shard_copies(const struct replay_opts *o, size_t rec)
+{
+    unsigned n = 0;
+    for (size_t k = 0; k < o->sessions; k++) {
+        size_t idx = k * o->n_recordings + rec;
+        n += o->shard.count <= 1 || idx % o->shard.count == o->shard.index;
+    }
+    return n;
+}
 
 static void observe(void *ud, const char *recording, const struct rp_exchange *ex,
                     const struct rp_correlator *corr, size_t first)
 {
     struct observer *ob = ud;
     rp_checker_observe(ob->checker, recording, ex, corr, first);
-    rp_progress_add_total(ob->progress, ob->sessions);
+    size_t rec = 0;
+    while (rec + 1 < ob->o->n_recordings && strcmp(ob->o->recordings[rec], recording) != 0) {
+        rec++;
+    }
+    rp_progress_add_total(ob->progress, shard_copies(ob->o, rec));
+}
+
+/* "shard 2/4: sessions 2, 6, 10 … (3 of 12), run id ID": once, before the first request. */
+static void log_shard(const struct replay_opts *o, const char *run_id)
+{
+    if (o->shard.count <= 1) {
+        return;
+    }
+    size_t total = o->n_recordings * (size_t)o->sessions;
+    size_t mine = rp_replay_shard_sessions(total, o->shard.index, o->shard.count);
+    char list[64] = "";
+    size_t used = 0;
+    size_t shown = 0;
+    for (size_t idx = o->shard.index; idx < total && shown < 3; idx += o->shard.count, shown++) {
+        int k = snprintf(list + used, sizeof(list) - used, "%s%zu", shown ? ", " : "", idx + 1);
+        used += k > 0 && (size_t)k < sizeof(list) - used ? (size_t)k : 0;
+    }
+    char msg[256];
+    snprintf(msg, sizeof(msg), "shard %u/%u (%s): session%s %s%s (%zu of %zu), run id %s",
+             o->shard.index + 1, o->shard.count, o->shard.source, mine == 1 ? "" : "s",
+             mine ? list : "none", mine > shown ? " …" : "", mine, total, run_id);
+    cli_log(NULL, RP_LOG_INFO, msg);
 }
 
 /*
@@ -447,6 +548,9 @@ static rp_code new_engine(const struct replay_opts *o, struct rp_checker *checke
         .cancel_grace_ms = o->cancel_grace_ms,
         .retries = o->retries,
         .retry = on_retry,
+        .run_id = o->run_id[0] ? o->run_id : NULL,
+        .shard_index = o->shard.index,
+        .shard_count = o->shard.count,
     };
     struct rp_replay *r = NULL;
     rp_code rc = rp_replay_new(&ro, &r, err);
@@ -593,7 +697,7 @@ static int run_replay(const struct replay_opts *o)
     if (!quiet && !o->dry_run && isatty(STDERR_FILENO)) {
         progress = rp_progress_new(stderr, cli_term_width(stderr));
     }
-    struct observer ob = {.checker = checker, .progress = progress, .sessions = o->sessions};
+    struct observer ob = {.checker = checker, .progress = progress, .o = o};
     rc = new_engine(o, checker, &ob, &r, &err);
     if (rc) {
         exitc = rc == RP_EUSAGE ? cli_usage_error("replay", "%s", err.msg) : cli_fail(&err);
@@ -640,8 +744,12 @@ static int run_replay(const struct replay_opts *o)
         .start_us = rp_now_us(),
         .recordings = o->recordings,
         .n_recordings = o->n_recordings,
+        .shard_index = o->shard.index,
+        .shard_count = o->shard.count,
+        .total_sessions = o->n_recordings * (uint64_t)o->sessions,
     };
     rp_checker_begin(checker, &info);
+    log_shard(o, info.run_id);
 
     /* A run that stops before anything is checked (a missing secret) writes no report. */
     catch_signals(r);

@@ -11,6 +11,7 @@ const struct cli_command cli_commands[] = {
     {"replay", cmd_replay, cli_help_replay, cmd_replay_longopts},
     {"probe", cmd_probe, cli_help_probe, cmd_probe_longopts},
     {"diff", cmd_diff, cli_help_diff, cmd_diff_longopts},
+    {"merge", cmd_merge, cli_help_merge, cmd_merge_longopts},
     {"record", cmd_record, cli_help_record, cmd_record_longopts},
     {"ca", cmd_ca, cli_help_ca, cmd_ca_longopts},
     {"capture", cmd_capture, cli_help_capture, cmd_capture_longopts},

@@ -22,6 +22,8 @@
 #include "text_int.h"
 #include "time_int.h"
 
+#define RUN_ID_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_."
+
 /* ----- configuration and small helpers ----------------------------------------------------- */
 
 static void pairs_add(struct rp__replay_pairs *p, const char *from, const char *to)
@@ -387,7 +389,8 @@ static rp_code fill_sessions(struct rp_replay *r, struct rp_error *err)
             s = rp__replay_session_new(r, q.rec, q.no);
             s->attempt = q.attempt;
         } else {
-            idx = r->next_session++;
+            idx = r->next_session;
+            r->next_session += r->session_step; /* the next of this shard's */
             s = rp__replay_session_new(r, &r->recs[idx % r->n_recs], (unsigned)idx + 1);
         }
         size_t slot = r->keep_sessions ? idx : 0;
@@ -473,6 +476,34 @@ static rp_code loop(struct rp_replay *r, struct rp_error *err)
 
 /* ----- public API --------------------------------------------------------------------------- */
 
+/* The shard and the run id, which the shards of one run share. */
+static rp_code shard_check(const struct rp_replay_opts *o, struct rp_error *err)
+{
+    if (o->shard_count > RP_REPLAY_MAX_SHARDS ||
+        o->shard_index >= (o->shard_count > 1 ? o->shard_count : 1)) {
+        return rp_error_set(err, RP_EUSAGE, "shard %u of %u: want 1 <= I <= N <= %u",
+                            o->shard_index + 1, o->shard_count, RP_REPLAY_MAX_SHARDS);
+    }
+    if (!o->run_id) {
+        return RP_OK;
+    }
+    size_t n = strlen(o->run_id);
+    if (n == 0 || n > RP_REPLAY_MAX_RUN_ID || n != strspn(o->run_id, RUN_ID_CHARS)) {
+        return rp_error_set(err, RP_EUSAGE,
+                            "run id '%.*s': want 1 to %u letters, digits, '-', '_' or '.'",
+                            (int)(n > 80 ? 80 : n), o->run_id, RP_REPLAY_MAX_RUN_ID);
+    }
+    return RP_OK;
+}
+
+size_t rp_replay_shard_sessions(size_t total, unsigned index, unsigned count)
+{
+    if (count <= 1) {
+        return total;
+    }
+    return index >= count ? 0 : total / count + (index < total % count ? 1 : 0);
+}
+
 rp_code rp_replay_new(const struct rp_replay_opts *opts, struct rp_replay **out,
                       struct rp_error *err)
 {
@@ -500,6 +531,10 @@ rp_code rp_replay_new(const struct rp_replay_opts *opts, struct rp_replay **out,
         if (rc) {
             return rc;
         }
+    }
+    rp_code src = shard_check(opts, err);
+    if (src) {
+        return src;
     }
     struct rp_replay *r = rp_xcalloc(1, sizeof(*r));
     r->stop_on = stop_on;
@@ -542,8 +577,10 @@ rp_code rp_replay_new(const struct rp_replay_opts *opts, struct rp_replay **out,
         keep--;
     }
     r->target = rp_xstrndup(opts->target, keep);
+    r->session_step = r->o.shard_count > 1 ? r->o.shard_count : 1;
     if (r->o.rate > 0) {
-        r->slot_us = (int64_t)(1e6 / r->o.rate);
+        /* --rate is the whole run's: a shard takes its share. */
+        r->slot_us = (int64_t)(1e6 * (double)r->session_step / r->o.rate);
         if (r->slot_us < 1) {
             r->slot_us = 1;
         }
@@ -769,6 +806,7 @@ rp_code rp_replay_run(struct rp_replay *r, struct rp_error *err)
     curl_multi_setopt(r->multi, CURLMOPT_MAXCONNECTS, (long)r->o.concurrency + 4);
 
     r->n_sessions = r->n_recs * r->o.sessions;
+    r->next_session = r->o.shard_count > 1 ? r->o.shard_index : 0; /* this shard's first */
     /* A slot per running session; a slot per session when they are kept for the probe. */
     r->n_slots = r->keep_sessions ? r->n_sessions : r->o.concurrency;
     r->sessions = rp_xcalloc(r->n_slots ? r->n_slots : 1, sizeof(*r->sessions));

@@ -128,7 +128,7 @@ struct rp__replay_retry {
 
 struct rp_replay {
     struct rp_replay_opts o;
-    char run_id[16];
+    char run_id[RP_REPLAY_MAX_RUN_ID + 1];
     char *target; /* without a trailing '/' */
     struct rp__replay_pairs tenants;
     struct rp__replay_pairs hosts;
@@ -145,6 +145,7 @@ struct rp_replay {
                             (the probe sends A's reads with B's session afterwards) */
     size_t n_sessions;   /* over the run */
     size_t next_session; /* the next one to start */
+    size_t session_step; /* 1; shard_count for a shard: next_session goes by it */
     size_t active;
 
     /* Rate limiting: the earliest time (monotonic us) the next request may go. */

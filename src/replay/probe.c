@@ -383,6 +383,9 @@ rp_code rp_replay_probe(struct rp_replay *r, rp_probe_fn on_probe, void *ud, uin
     if (r->n_recs == 0) {
         return rp_error_set(err, RP_EUSAGE, "no recording to probe");
     }
+    if (r->o.shard_count > 1) { /* A and B of one recording are one pair, not two sessions */
+        return rp_error_set(err, RP_EUSAGE, "the probe runs whole: it takes no shard");
+    }
     rp_code rc = check_tenants(r, err);
     if (rc) {
         return rc;

@@ -43,7 +43,8 @@ void rp_replay_cancel(struct rp_replay *r)
 uint64_t rp_replay_not_started(const struct rp_replay *r)
 {
     uint64_t n = 0;
-    for (size_t i = r->next_session; r->cancel && r->n_recs && i < r->n_sessions; i++) {
+    for (size_t i = r->next_session; r->cancel && r->n_recs && i < r->n_sessions;
+         i += r->session_step) {
         n += r->recs[i % r->n_recs].n_steps;
     }
     return n;

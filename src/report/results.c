@@ -66,6 +66,17 @@ static rp_code results_begin(void *ctx, const struct rp_run_info *run, struct rp
     }
     rp_time_format(run->start_us, when);
     cJSON_AddItemToObject(x, "started", cJSON_CreateString(when));
+    /* A shard's file says which it is and how many sessions the whole run has, so that
+     * `reprise merge` finds a missing shard. */
+    if (run->shard_count > 1) {
+        cJSON *sh = cJSON_CreateObject();
+        cJSON_AddItemToObject(sh, "index", cJSON_CreateNumber(run->shard_index));
+        cJSON_AddItemToObject(sh, "count", cJSON_CreateNumber(run->shard_count));
+        cJSON_AddItemToObject(x, "shard", sh);
+    }
+    if (run->total_sessions) {
+        cJSON_AddItemToObject(x, "sessions", cJSON_CreateNumber((double)run->total_sessions));
+    }
     char *text = rp__json_print(x, false);
     meta.extra = rp_xstrdup(text);
     cJSON_free(text);
@@ -634,10 +645,14 @@ out:
 
 /* What the file's end record says (text, n bytes: its object), told to the checker; NULL
  * text: the file has none, so the run did not finish. */
-static rp_code read_end(const char *text, size_t n, struct rp_checker *c, struct rp_error *err)
+static rp_code read_end(const char *file, const char *text, size_t n, struct rp_checker *c,
+                        struct rp_error *err)
 {
+    char reason[RP_ERROR_MSG_MAX];
     if (!text) {
-        rp_checker_unfinished(c, "killed or still running (no end record)", 0);
+        snprintf(reason, sizeof(reason), "%s%skilled or still running (no end record)",
+                 file ? file : "", file ? ": " : "");
+        rp_checker_unfinished(c, reason, 0);
         return RP_OK;
     }
     rp_code rc = RP_EFORMAT;
@@ -656,8 +671,9 @@ static rp_code read_end(const char *text, size_t n, struct rp_checker *c, struct
                      "the end record's \"not_started\" is not a non-negative integer");
     } else {
         if (cJSON_IsFalse(fin)) {
-            rp_checker_unfinished(c, why ? why->valuestring : "not finished",
-                                  lost ? (uint64_t)lost->valuedouble : 0);
+            snprintf(reason, sizeof(reason), "%s%s%s", file ? file : "", file ? ": " : "",
+                     why ? why->valuestring : "not finished");
+            rp_checker_unfinished(c, reason, lost ? (uint64_t)lost->valuedouble : 0);
         }
         rc = RP_OK;
     }
@@ -687,31 +703,15 @@ static rp_code open_results(const char *path, const struct rp_reader_opts *ropts
     return RP_OK;
 }
 
-rp_code rp_results_check(const char *path, struct rp_checker *c, rp_log_fn log, void *log_ud,
-                         struct rp_error *err)
+/* Feeds every verdict of the open file r, then its end record, to c. */
+static rp_code feed(const char *path, struct rp_reader *r, struct rp_checker *c, bool name_file,
+                    struct rp_error *err)
 {
-    struct rp_reader_opts ropts = {.log = log, .log_ud = log_ud};
-    struct rp_reader *r = NULL;
     struct rp_exchange ex;
     rp_exchange_init(&ex);
     struct rp_verdict v;
     rp_verdict_init(&v);
-
-    rp_code rc = open_results(path, &ropts, &r, err);
-    if (rc) {
-        goto out;
-    }
-    const struct rp_rec_meta *m = rp_reader_meta(r);
-    const char *const recs[] = {path};
-    struct rp_run_info info = {
-        .run_id = "diff",
-        .target = m->source_detail ? m->source_detail : "(unknown)",
-        .start_us = rp_now_us(),
-        .recordings = recs,
-        .n_recordings = 1,
-    };
-    rp_checker_begin(c, &info);
-    rc = rp_checker_start_sinks(c, err);
+    rp_code rc = RP_OK;
     while (!rc) {
         bool got = false;
         rc = rp_reader_next(r, &ex, &got, err);
@@ -730,14 +730,158 @@ rp_code rp_results_check(const char *path, struct rp_checker *c, rp_log_fn log, 
     if (!rc) {
         size_t n = 0;
         const char *end = rp_reader_end_text(r, &n);
-        rc = read_end(end, n, c, err);
+        rc = read_end(name_file ? path : NULL, end, n, c, err);
         if (rc) {
             rp_error_prefix(err, "%s:%llu", path, (unsigned long long)rp_reader_line(r));
         }
     }
-out:
     rp_verdict_cleanup(&v);
     rp_exchange_cleanup(&ex);
+    return rc;
+}
+
+rp_code rp_results_check(const char *path, struct rp_checker *c, rp_log_fn log, void *log_ud,
+                         struct rp_error *err)
+{
+    struct rp_reader_opts ropts = {.log = log, .log_ud = log_ud};
+    struct rp_reader *r = NULL;
+    rp_code rc = open_results(path, &ropts, &r, err);
+    if (rc) {
+        return rc;
+    }
+    const struct rp_rec_meta *m = rp_reader_meta(r);
+    const char *const recs[] = {path};
+    struct rp_run_info info = {
+        .run_id = "diff",
+        .target = m->source_detail ? m->source_detail : "(unknown)",
+        .start_us = rp_now_us(),
+        .recordings = recs,
+        .n_recordings = 1,
+    };
+    rp_checker_begin(c, &info);
+    rc = rp_checker_start_sinks(c, err);
+    if (!rc) {
+        rc = feed(path, r, c, false, err);
+    }
+    rp_reader_free(r);
+    return rc;
+}
+
+rp_code rp_results_feed(const char *path, struct rp_checker *c, rp_log_fn log, void *log_ud,
+                        struct rp_error *err)
+{
+    struct rp_reader_opts ropts = {.log = log, .log_ud = log_ud};
+    struct rp_reader *r = NULL;
+    rp_code rc = open_results(path, &ropts, &r, err);
+    if (!rc) {
+        rc = feed(path, r, c, true, err);
+    }
+    rp_reader_free(r);
+    return rc;
+}
+
+/* ----- the header: the run a results file is of --------------------------------------------- */
+
+void rp_results_header_cleanup(struct rp_results_header *h)
+{
+    free(h->run_id);
+    free(h->target);
+    for (size_t i = 0; i < h->n_recordings; i++) {
+        free(h->recordings[i]);
+    }
+    free(h->recordings);
+    memset(h, 0, sizeof(*h));
+}
+
+/* A whole number from 0 to max at j, into *out; false for anything else. */
+static bool json_count(const cJSON *j, double max, uint64_t *out)
+{
+    if (!cJSON_IsNumber(j) || j->valuedouble < 0 || j->valuedouble > max ||
+        j->valuedouble != (double)(uint64_t)j->valuedouble) {
+        return false;
+    }
+    *out = (uint64_t)j->valuedouble;
+    return true;
+}
+
+/* The run's fields of the header's extra object x into h. */
+static rp_code read_header(const cJSON *x, struct rp_results_header *h, struct rp_error *err)
+{
+    const cJSON *run = cJSON_GetObjectItemCaseSensitive(x, "run");
+    const cJSON *recs = cJSON_GetObjectItemCaseSensitive(x, "recordings");
+    const cJSON *started = cJSON_GetObjectItemCaseSensitive(x, "started");
+    const cJSON *shard = cJSON_GetObjectItemCaseSensitive(x, "shard");
+    const cJSON *sessions = cJSON_GetObjectItemCaseSensitive(x, "sessions");
+    if (run && !cJSON_IsString(run)) {
+        return rp_error_set(err, RP_EFORMAT, "\"run\" is not a string");
+    }
+    h->run_id = rp_xstrdup(run ? run->valuestring : "");
+    if (started &&
+        (!cJSON_IsString(started) || !rp_time_parse(started->valuestring, &h->start_us))) {
+        return rp_error_set(err, RP_EFORMAT, "\"started\" is not a time");
+    }
+    if (sessions && !json_count(sessions, 9007199254740992.0, &h->total_sessions)) {
+        return rp_error_set(err, RP_EFORMAT, "\"sessions\" is not a count");
+    }
+    if (shard) {
+        uint64_t i = 0, n = 0;
+        if (!json_count(cJSON_GetObjectItemCaseSensitive(shard, "index"), RP_REPLAY_MAX_SHARDS,
+                        &i) ||
+            !json_count(cJSON_GetObjectItemCaseSensitive(shard, "count"), RP_REPLAY_MAX_SHARDS,
+                        &n) ||
+            n < 2 || i >= n) {
+            return rp_error_set(err, RP_EFORMAT,
+                                "\"shard\" is not {\"index\": I, \"count\": N}, 0 <= I < N "
+                                "<= %u",
+                                RP_REPLAY_MAX_SHARDS);
+        }
+        h->shard_index = (unsigned)i;
+        h->shard_count = (unsigned)n;
+    }
+    if (recs && (!cJSON_IsArray(recs) || cJSON_GetArraySize(recs) > 100000)) {
+        return rp_error_set(err, RP_EFORMAT, "\"recordings\" is not a list of paths");
+    }
+    const cJSON *j;
+    cJSON_ArrayForEach(j, recs)
+    {
+        if (!cJSON_IsString(j)) {
+            return rp_error_set(err, RP_EFORMAT, "\"recordings\" is not a list of paths");
+        }
+        h->recordings =
+            rp_xreallocarray(h->recordings, h->n_recordings + 1, sizeof(*h->recordings));
+        h->recordings[h->n_recordings++] = rp_xstrdup(j->valuestring);
+    }
+    return RP_OK;
+}
+
+rp_code rp_results_header_read(const char *path, struct rp_results_header *out,
+                               struct rp_error *err)
+{
+    struct rp_reader_opts ropts = {0};
+    struct rp_reader *r = NULL;
+    rp_code rc = open_results(path, &ropts, &r, err);
+    if (rc) {
+        return rc;
+    }
+    const struct rp_rec_meta *m = rp_reader_meta(r);
+    struct rp_results_header h;
+    memset(&h, 0, sizeof(h));
+    cJSON *x = m->extra ? cJSON_Parse(m->extra) : cJSON_CreateObject();
+    if (!cJSON_IsObject(x)) {
+        rc = rp_error_set(err, RP_EFORMAT, "the header's run is not a JSON object");
+    } else {
+        rc = read_header(x, &h, err);
+    }
+    if (!rc) {
+        h.target = rp_xstrdup(m->source_detail ? m->source_detail : "");
+        rp_results_header_cleanup(out);
+        *out = h;
+        memset(&h, 0, sizeof(h));
+    } else {
+        rp_error_prefix(err, "%s:1", path);
+    }
+    cJSON_Delete(x);
+    rp_results_header_cleanup(&h);
     rp_reader_free(r);
     return rc;
 }

@@ -946,6 +946,12 @@ static rp_code terminal_end(void *ctx, const struct rp_run_summary *sum, struct 
     if (!rc) {
         rc = add_ms(&b, sum->p95_us, err);
     }
+    if (!rc && sum->exact_latency) { /* reprise merge: exact, so the tail is worth showing */
+        rc = rp_buf_adds(&b, " ms, p99 ", err);
+        if (!rc) {
+            rc = add_ms(&b, sum->p99_us, err);
+        }
+    }
     if (!rc) {
         rc = rp_buf_adds(&b, " ms, max ", err);
     }
