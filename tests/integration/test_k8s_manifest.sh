@@ -101,8 +101,8 @@ if [ "$part" = policy ] || [ "$part" = all ]; then
         test "$(J "$rj | .spec.completions")" = "$shards"
     check "policy: parallelism is at most completions" \
         test "$(J "$rj | .spec.parallelism <= .spec.completions")" = true
-    check "policy: the merge expects as many results files as there are shards" \
-        test "$(M ".[0] | $c0.env[] | select(.name == \"REPRISE_SHARDS\") | .value")" = "$shards"
+    check "policy: the merge takes every results file of the run's folder" \
+        bash -c "jq -r '.[0] | $c0.args[0]' '$tmp/merge.json' | grep -q '^exec reprise merge .* /results/results-\*.jsonl.gz\$'"
     check "policy: one results file per index" \
         test "$(J "$rj | $c0.args | index(\"--results\") as \$i | .[\$i + 1]")" = \
         '/results/results-$(JOB_COMPLETION_INDEX).jsonl.gz'
@@ -144,8 +144,9 @@ fi
 # ================================================================================================
 if [ "$part" = run ] || [ "$part" = all ]; then
     need curl python3
-    if ! "$REPRISE" replay --help 2>&1 | grep -q -- '--shards' ||
-        ! "$REPRISE" merge --help >/dev/null 2>&1; then
+    # Into files first: grep -q stops reading early, and pipefail would count the SIGPIPE.
+    "$REPRISE" replay --help >"$tmp/replay.help" 2>&1 || true
+    if ! grep -q -- '--shards' "$tmp/replay.help" || ! "$REPRISE" merge --help >"$tmp/merge.help" 2>&1; then
         skip "this reprise has no 'replay --shards' or 'reprise merge' yet (issue 14's shard part): the pods' command lines were not run"
     fi
     password=correct-horse-battery-staple
@@ -159,21 +160,23 @@ if [ "$part" = run ] || [ "$part" = all ]; then
     # The ConfigMap's files, and `reprise` on PATH as in the image.
     cp "$src/recordings/demo-checkout.jsonl.gz" "$tmp/recordings/"
     ln -s "$REPRISE" "$tmp/bin/reprise"
-    pod() { # FILE JOB INDEX: the pod's argv, env and mounts in $tmp/pod.json
-        kv pod "$1" "$2" "$3" \
+    pod() { # FILE JOB INDEX [--set NAME=VALUE]...: the pod's argv, env and mounts in $tmp/pod.json
+        local f=$1 j=$2 i=$3
+        shift 3
+        kv pod "$f" "$j" "$i" \
             "metadata.labels['batch.kubernetes.io/controller-uid']=$uid" \
             "metadata.annotations['batch.kubernetes.io/job-index-failure-count']=0" \
-            --secret "reprise-secrets=REPRISE_NOTIFY_URL=$hook" \
-            --set "REPRISE_TARGET=$DEMO_URL" --set "REPRISE_RUN_ID=$uid" \
+            --secret "reprise-secrets=REPRISE_NOTIFY_URL=$hook" "$@" \
             --mount "/recordings=$tmp/recordings" --mount "/results=$tmp/results" \
-            --mount "/tmp=$tmp" >"$tmp/pod.json" 2>"$tmp/pod.err" || true
+            >"$tmp/pod.json" 2>"$tmp/pod.err" || { cat "$tmp/pod.err"; echo '{}' >"$tmp/pod.json"; }
     }
     # Runs the pod of $tmp/pod.json in the background with exactly its env, the Secret's key
     # (envFrom reprise-secrets) and PATH: sets last_pid.
     start_pod() { # OUT
         local -a argv envs
-        mapfile -t argv < <(jq -r '.argv[]' "$tmp/pod.json")
-        mapfile -t envs < <(jq -r '.env | to_entries[] | "\(.key)=\(.value)"' "$tmp/pod.json")
+        # NUL-separated: the merge's script is one argument of many lines.
+        mapfile -d '' -t argv < <(jq -j '.argv[] | ., "\u0000"' "$tmp/pod.json")
+        mapfile -d '' -t envs < <(jq -j '.env | to_entries[] | "\(.key)=\(.value)", "\u0000"' "$tmp/pod.json")
         # The subPathExpr folders the kubelet makes.
         jq -r '.mounts[] | select(.local) | .local' "$tmp/pod.json" | xargs -r mkdir -p
         env -i PATH="$tmp/bin:/usr/bin:/bin" HOME="$tmp" TMPDIR="$tmp" \
@@ -182,7 +185,7 @@ if [ "$part" = run ] || [ "$part" = all ]; then
         last_pid=$!
     }
 
-    pod "$job" reprise-replay 0
+    pod "$job" reprise-replay 0 --set "REPRISE_TARGET=$DEMO_URL"
     shards=$(jq -r '.completions' "$tmp/pod.json")
     sessions=$(jq -r '.argv | index("--sessions") as $i | .[$i + 1]' "$tmp/pod.json")
     steps=$(zcat "$tmp/recordings/demo-checkout.jsonl.gz" | tail -n +2 | grep -c .)
@@ -190,7 +193,7 @@ if [ "$part" = run ] || [ "$part" = all ]; then
         bash -c "[[ '$shards' =~ ^[0-9]+$ && '$sessions' =~ ^[0-9]+$ ]]"
     run_pids=()
     for i in $(seq 0 $((shards - 1))); do
-        pod "$job" reprise-replay "$i"
+        pod "$job" reprise-replay "$i" --set "REPRISE_TARGET=$DEMO_URL"
         check "run: pod $i: its argv is reprise replay, its results file results-$i in the run's folder" \
             test "$(jq -r '"\(.argv[0]) \(.argv[2]) \(.argv | index("--results") as $j | .[$j + 1])"' "$tmp/pod.json")" = \
             "reprise replay $tmp/results/$uid/results-$i.jsonl.gz"
@@ -236,9 +239,21 @@ if [ "$part" = run ] || [ "$part" = all ]; then
     check "run: the shop: each of the $sessions tenants has one order, paid ($shop_ok)" test "$shop_ok" -eq "$sessions"
 
     # The merge Job's script, once every pod has finished.
-    pod "$merge" reprise-merge 0
+    # The merge Job as the kubectl sequence of docs/scaling.md makes it: REPLAY_JOB_UID is the
+    # replay Job's uid.
+    sed "s/REPLAY_JOB_UID/$uid/" "$merge" >"$tmp/merge.yaml"
+    pod "$tmp/merge.yaml" reprise-merge 0
     check "run: the merge Job's pod reads the run's folder" \
         test "$(jq -r '.mounts[] | select(.mountPath == "/results") | .local' "$tmp/pod.json")" = "$tmp/results/$uid"
+    # `merge --html` comes with the html part of issue 14; until both are in, the script runs
+    # without it, and says so.
+    html=yes
+    if ! grep -q -- '--html' "$tmp/merge.help"; then
+        html=no
+        echo "note - this reprise has no 'merge --html' yet: the merge runs without it"
+        jq '.argv |= map(sub(" --html [^ ]*report.html"; ""))' "$tmp/pod.json" >"$tmp/pod2.json"
+        mv "$tmp/pod2.json" "$tmp/pod.json"
+    fi
     start_pod "$tmp/merge"
     code=0
     wait "$last_pid" || code=$?
@@ -251,10 +266,12 @@ if [ "$part" = run ] || [ "$part" = all ]; then
 r = E.parse(sys.argv[1]).getroot()
 c = list(r.iter("testcase"))
 print(len(c), sum(1 for t in c for k in t if k.tag in ("failure", "error")))' "$junit" 2>/dev/null)" = "$((sessions * steps)) 0"
-    check "run: the merged HTML report" test -s "$tmp/results/$uid/report.html"
+    if [ "$html" = yes ]; then
+        check "run: the merged HTML report" test -s "$tmp/results/$uid/report.html"
+    fi
     check "run: one chat notice, from the merge" test "$(find "$tmp/hook" -name '*.json' | wc -l)" -eq 1
     check "run: ... naming the run and its $sessions passed sessions" \
-        bash -c "jq -r .body '$tmp/hook/1.json' | grep -q '$uid' && jq -r .body '$tmp/hook/1.json' | grep -q '$sessions passed'"
+        bash -c "jq -r .body '$tmp/hook/1.json' 2>/dev/null | grep -q '$uid' && jq -r .body '$tmp/hook/1.json' | grep -q '$sessions passed'"
 fi
 
 echo "$pass passed, $fail failed"

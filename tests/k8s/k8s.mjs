@@ -190,11 +190,18 @@ function pod(file, jobName, index, rest) {
         subPath: m.subPathExpr !== undefined ? expand(m.subPathExpr, env) : (m.subPath ?? ""),
         readOnly: !!m.readOnly,
     }));
+    const mapped = {};
     for (const m of mounts) {
         if (Object.hasOwn(local, m.mountPath)) {
             m.local = m.subPath ? `${local[m.mountPath]}/${m.subPath}` : local[m.mountPath];
-            argv = argv.map((a) => a.split(`${m.mountPath}/`).join(`${m.local}/`));
+            mapped[`${m.mountPath}/`] = `${m.local}/`;
         }
+    }
+    // In one pass, so that a path already mapped is never mapped again.
+    const keys = Object.keys(mapped).sort((a, b) => b.length - a.length);
+    if (keys.length) {
+        const re = new RegExp(keys.map((k) => k.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|"), "g");
+        argv = argv.map((a) => a.replace(re, (m) => mapped[m]));
     }
     const envFrom = (c.envFrom ?? []).map((f) => f.secretRef?.name ?? f.configMapRef?.name);
     console.log(JSON.stringify({
