@@ -3,8 +3,9 @@
 # deploy/kubernetes/ (issue 14, item 5): the Indexed Job and the merge Job.
 #
 #   schema  every document of the manifests passes the Kubernetes schema of its kind
-#           (kubernetes-models, tests/k8s), and broken copies do not: a wrong field type, a
-#           missing required field, a value outside an enum, a kind that does not exist
+#           (kubernetes-models and @kubernetes/client-node's models, tests/k8s), and broken
+#           copies do not: a wrong field type, a missing required field, a value outside an
+#           enum, a misspelt field, a kind that does not exist
 #   policy  what docs/scaling.md promises of the manifests: Indexed, completions = --shards,
 #           one results file per index in the run's own folder, the run id from the Job's uid,
 #           the exit codes' pod failure policy, non-root, read-only root, no escalation,
@@ -29,8 +30,10 @@ source "$src/tools/lib/check.sh"
 source "$src/tools/lib/demo-app.sh"
 need node jq
 k8s=$src/tests/k8s
-[ -d "$k8s/node_modules/kubernetes-models" ] && [ -d "$k8s/node_modules/yaml" ] ||
-    skip "tests/k8s/node_modules is missing (tools/install-deps.sh runs npm ci there)"
+for m in kubernetes-models yaml @kubernetes/client-node; do
+    [ -d "$k8s/node_modules/$m" ] ||
+        skip "tests/k8s/node_modules/$m is missing (tools/install-deps.sh runs npm ci there)"
+done
 job=$src/deploy/kubernetes/reprise-job.yaml
 merge=$src/deploy/kubernetes/reprise-merge.yaml
 tmp=$(mktemp -d)
@@ -80,6 +83,10 @@ if [ "$part" = schema ] || [ "$part" = all ]; then
         'podFailurePolicy/rules/1/action must be equal to one of the allowed values'
     broken run-as-non-root-string "$job" '0,/runAsNonRoot: true/s//runAsNonRoot: "yes"/' \
         'runAsNonRoot must be boolean'
+    broken misspelt-field "$job" 's/backoffLimitPerIndex: 1/backoffLimitPerIndx: 1/' \
+        'unknown field data/spec/backoffLimitPerIndx'
+    broken misspelt-nested-field "$merge" 's/readOnlyRootFilesystem: true/readOnlyRootFilesytem: true/' \
+        'unknown field data/spec/template/spec/containers/0/securityContext/readOnlyRootFilesytem'
     broken unknown-kind "$job" 's/^kind: PersistentVolumeClaim$/kind: PersistentVolumeClam/' \
         'no schema for apiVersion v1 kind PersistentVolumeClam'
     printf 'apiVersion: batch/v1\nkind: Job\nspec: [unclosed\n' >"$tmp/not-yaml.yaml"

@@ -3,10 +3,13 @@
 // reads them, with the packages locked in tests/k8s/package-lock.json.
 //
 //   node k8s.mjs validate FILE...
-//       Checks every document of every FILE against the Kubernetes schema of its kind
-//       (kubernetes-models: validate() compiled from the OpenAPI schema, Kubernetes 1.33's
-//       fields). One line per document, "ok FILE#N Kind/name" or "not ok FILE#N ...: errors";
-//       exit 1 when a document is invalid, is not a known kind, or a file does not parse.
+//       Checks every document of every FILE against the Kubernetes schema of its kind:
+//       kubernetes-models' validate(), compiled from the OpenAPI schema (types, required
+//       fields, enums), then every field against the kind's models in @kubernetes/client-node
+//       (a field the API does not have is an error, as with kubectl --validate=strict; the
+//       schema alone lets it through). One line per document, "ok FILE#N Kind/name" or
+//       "not ok FILE#N ...: errors"; exit 1 when a document is invalid, is not a known kind,
+//       or a file does not parse.
 //
 //   node k8s.mjs json FILE
 //       Prints the documents of FILE as one JSON array.
@@ -24,6 +27,9 @@
 //       subPathExpr (empty without one), and mounts[].local says where that is.
 import { readFileSync } from "node:fs";
 import { parseAllDocuments } from "yaml";
+// The generated models only: the package's index also loads its HTTP client, which wants a
+// newer Node.js than some machines have.
+import * as models from "@kubernetes/client-node/dist/gen/models/all.js";
 
 function die(msg) {
     process.stderr.write(`k8s.mjs: ${msg}\n`);
@@ -66,6 +72,51 @@ async function modelOf(apiVersion, kind) {
     return typeof mod[kind] === "function" ? mod[kind] : null;
 }
 
+// The model of an apiVersion and kind in @kubernetes/client-node: V1Job for batch/v1 Job.
+function fieldsModel(apiVersion, kind) {
+    const version = String(apiVersion).split("/").pop();
+    const name = version.charAt(0).toUpperCase() + version.slice(1) + kind;
+    return models[name]?.getAttributeTypeMap ? models[name] : null;
+}
+
+// The fields of value that its type does not have, as "path/field" strings. A type is a model
+// class name, Array<T>, a map "{ [key: string]: T; }", or a scalar (not looked into: the
+// schema checks those).
+function unknownFields(value, type, path, out) {
+    if (value === null || value === undefined) {
+        return out;
+    }
+    const arr = /^Array<(.+)>$/.exec(type);
+    if (arr) {
+        if (Array.isArray(value)) {
+            value.forEach((v, i) => unknownFields(v, arr[1], `${path}/${i}`, out));
+        }
+        return out;
+    }
+    const map = /^\{ \[key: string\]: (.+); \}$/.exec(type);
+    if (map) {
+        if (typeof value === "object") {
+            for (const [k, v] of Object.entries(value)) {
+                unknownFields(v, map[1], `${path}/${k}`, out);
+            }
+        }
+        return out;
+    }
+    const model = models[type];
+    if (!model?.getAttributeTypeMap || typeof value !== "object" || Array.isArray(value)) {
+        return out;
+    }
+    const attrs = new Map(model.getAttributeTypeMap().map((a) => [a.baseName, a.type]));
+    for (const [k, v] of Object.entries(value)) {
+        if (!attrs.has(k)) {
+            out.push(`${path}/${k}`);
+        } else {
+            unknownFields(v, attrs.get(k), `${path}/${k}`, out);
+        }
+    }
+    return out;
+}
+
 async function validate(files) {
     let bad = 0;
     for (const file of files) {
@@ -88,12 +139,27 @@ async function validate(files) {
                 bad++;
                 continue;
             }
+            const fm = fieldsModel(doc.apiVersion, doc.kind);
+            if (!fm) {
+                console.log(`not ok ${where} ${name}: no field list for apiVersion ${doc.apiVersion} kind ${doc.kind}`);
+                bad++;
+                continue;
+            }
+            const errors = [];
             try {
                 new Model(doc).validate();
-                console.log(`ok ${where} ${name}`);
             } catch (e) {
-                console.log(`not ok ${where} ${name}: ${String(e.message ?? e).replace(/\s+/g, " ")}`);
+                errors.push(String(e.message ?? e).replace(/\s+/g, " "));
+            }
+            const unknown = unknownFields(doc, fm.name, "data", []);
+            if (unknown.length) {
+                errors.push(`unknown field ${unknown.join(", unknown field ")}`);
+            }
+            if (errors.length) {
+                console.log(`not ok ${where} ${name}: ${errors.join("; ")}`);
                 bad++;
+            } else {
+                console.log(`ok ${where} ${name}`);
             }
         }
     }
