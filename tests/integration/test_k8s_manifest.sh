@@ -110,6 +110,8 @@ if [ "$part" = policy ] || [ "$part" = all ]; then
         test "$(J "$rj | .spec.parallelism <= .spec.completions")" = true
     check "policy: the merge takes every results file of the run's folder" \
         bash -c "jq -r '.[0] | $c0.args[0]' '$tmp/merge.json' | grep -q '^exec reprise merge .* /results/results-\*.jsonl.gz\$'"
+    check "policy: the run has a rate cap" \
+        bash -c "jq -e '.[] | select(.kind == \"Job\") | $c0.args | index(\"--rate\") as \$i | .[\$i + 1] | test(\"^[0-9]+k?\$\")' '$tmp/job.json' >/dev/null"
     check "policy: one results file per index" \
         test "$(J "$rj | $c0.args | index(\"--results\") as \$i | .[\$i + 1]")" = \
         '/results/results-$(JOB_COMPLETION_INDEX).jsonl.gz'
@@ -198,7 +200,9 @@ if [ "$part" = run ] || [ "$part" = all ]; then
     steps=$(zcat "$tmp/recordings/demo-checkout.jsonl.gz" | tail -n +2 | grep -c .)
     check "run: the Job has shards ($shards) and sessions ($sessions)" \
         bash -c "[[ '$shards' =~ ^[0-9]+$ && '$sessions' =~ ^[0-9]+$ ]]"
+    rate=$(jq -r '.argv | index("--rate") as $i | .[$i + 1]' "$tmp/pod.json")
     run_pids=()
+    t0=$(date +%s.%N)
     for i in $(seq 0 $((shards - 1))); do
         pod "$job" reprise-replay "$i" --set "REPRISE_TARGET=$DEMO_URL"
         check "run: pod $i: its argv is reprise replay, its results file results-$i in the run's folder" \
@@ -214,6 +218,11 @@ if [ "$part" = run ] || [ "$part" = all ]; then
         check "run: pod $i exits 0 (exit $code; $(head -c 300 "$tmp/pod$i.err" | tr '\n' ' '))" test "$code" -eq 0
         check "run: pod $i wrote its results file" test -s "$tmp/results/$uid/results-$i.jsonl.gz"
     done
+    t1=$(date +%s.%N)
+    # --rate is the whole run's: the pods together took at least about requests / rate (less
+    # a second for the rate's first burst), not requests / (rate × shards).
+    check "run: the $shards pods held the run's --rate $rate ($(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s for $((sessions * steps)) requests)" \
+        awk -v a="$t0" -v b="$t1" -v n="$((sessions * steps))" -v r="$rate" 'BEGIN { exit !(b - a >= n / r - 1) }'
 
     # Which sessions each shard ran, and the tenant each signed up, from the results files.
     for i in $(seq 0 $((shards - 1))); do
