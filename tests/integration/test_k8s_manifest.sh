@@ -188,7 +188,13 @@ if [ "$part" = run ] || [ "$part" = all ]; then
         mapfile -d '' -t envs < <(jq -j '.env | to_entries[] | "\(.key)=\(.value)", "\u0000"' "$tmp/pod.json")
         # The subPathExpr folders the kubelet makes.
         jq -r '.mounts[] | select(.local) | .local' "$tmp/pod.json" | xargs -r mkdir -p
-        env -i PATH="$tmp/bin:/usr/bin:/bin" HOME="$tmp" TMPDIR="$tmp" \
+        # The sanitizers' options are the harness's, not the pod's: passed through.
+        local -a san=()
+        local v
+        for v in ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS; do
+            [ -z "${!v:-}" ] || san+=("$v=${!v}")
+        done
+        env -i PATH="$tmp/bin:/usr/bin:/bin" HOME="$tmp" TMPDIR="$tmp" "${san[@]}" \
             REPRISE_SECRET_PASSWORD="$password" "${envs[@]}" \
             timeout 600 "${argv[@]}" >"$1.out" 2>"$1.err" &
         last_pid=$!
