@@ -111,12 +111,21 @@ static rp_code check_runs(const struct merge_opts *o, const struct rp_results_he
                                 "them anyway)",
                                 o->files[0], h[0].run_id, o->files[i], h[i].run_id);
         }
+        bool same_run = strcmp(h[i].run_id, h[0].run_id) == 0;
+        if (same_run && h[i].total_sessions && h[0].total_sessions &&
+            h[i].total_sessions != h[0].total_sessions) {
+            return rp_error_set(err, RP_EUSAGE,
+                                "%s is of a run of %llu sessions, %s of %llu: not one run",
+                                o->files[0], (unsigned long long)h[0].total_sessions, o->files[i],
+                                (unsigned long long)h[i].total_sessions);
+        }
         if (h[i].shard_count < 2) {
             continue;
         }
         if (shard_file == o->n_files) {
             shard_file = i;
-        } else if (h[i].shard_count != h[shard_file].shard_count) {
+        } else if (strcmp(h[i].run_id, h[shard_file].run_id) == 0 &&
+                   h[i].shard_count != h[shard_file].shard_count) {
             return rp_error_set(err, RP_EUSAGE, "%s is a shard of %u, %s of %u: not one run",
                                 o->files[shard_file], h[shard_file].shard_count, o->files[i],
                                 h[i].shard_count);

@@ -527,6 +527,73 @@ Test(replay, rate_spreads_requests_over_time)
     fx_stop(&fx);
 }
 
+Test(replay, a_shard_runs_only_its_sessions_under_their_numbers_in_the_run)
+{
+    struct fx fx;
+    fx_start(&fx, "steps");
+    fx.o.sessions = 6;
+    fx.o.concurrency = 2;
+    fx.o.shard_index = 1; /* shard 2 of 4: sessions 2 and 6 of the run's 6 */
+    fx.o.shard_count = 4;
+
+    cr_assert_eq(replay(&fx.o, (const char *const *)&fx.path, 1, NULL, 0), RP_OK);
+
+    cr_assert_eq(fx.up.n_seen, 6, "%zu requests", fx.up.n_seen);
+    for (size_t i = 0; i < fx.up.n_seen; i++) {
+        unsigned sno = session_of(fx.up.seen[i].path);
+        cr_expect(sno == 2 || sno == 6, "%s is not shard 2's", fx.up.seen[i].path);
+    }
+    cr_assert_eq(fx.es.n, 6);
+    for (size_t i = 0; i < fx.es.n; i++) {
+        const char *hash = strrchr(fx.es.v[i].session, '#');
+        cr_expect(hash && (strcmp(hash, "#2") == 0 || strcmp(hash, "#6") == 0), "%s",
+                  fx.es.v[i].session);
+    }
+    fx_stop(&fx);
+}
+
+Test(replay, a_shards_rate_is_its_share_of_the_runs)
+{
+    struct fx fx;
+    fx_start(&fx, "rate");
+    fx.o.rate = 40; /* the run's; shard 1 of 4 sends at 10/s: five requests over 0.4 s at least */
+    fx.o.shard_index = 0;
+    fx.o.shard_count = 4;
+
+    cr_assert_eq(replay(&fx.o, (const char *const *)&fx.path, 1, NULL, 0), RP_OK);
+
+    cr_assert_eq(fx.up.n_seen, 5);
+    int64_t spread = fx.up.seen[4].at_us - fx.up.seen[0].at_us;
+    cr_expect_geq(spread, 300000, "5 requests at 40/4 per second arrived within %lld us",
+                  (long long)spread);
+    fx_stop(&fx);
+}
+
+Test(replay, a_shard_out_of_range_or_a_bad_run_id_is_a_usage_error)
+{
+    struct rp_replay_opts o = {.target = "http://127.0.0.1:9", .on_result = on_result};
+    struct rp_replay *r = NULL;
+    struct rp_error err = {0};
+    o.shard_index = 4;
+    o.shard_count = 4;
+    cr_assert_eq(rp_replay_new(&o, &r, &err), RP_EUSAGE);
+    cr_assert_str_eq(err.msg, "shard 5 of 4: want 1 <= I <= N <= 10000");
+    o.shard_index = 1;
+    o.shard_count = 0; /* not sharded: only index 0 */
+    cr_assert_eq(rp_replay_new(&o, &r, &err), RP_EUSAGE);
+    o.shard_index = 0;
+    o.shard_count = 10001;
+    cr_assert_eq(rp_replay_new(&o, &r, &err), RP_EUSAGE);
+    o.shard_count = 2;
+    o.run_id = "has space";
+    cr_assert_eq(rp_replay_new(&o, &r, &err), RP_EUSAGE);
+    cr_assert(strstr(err.msg, "run id 'has space'"), "%s", err.msg);
+    o.run_id = "gh-123_4.5";
+    cr_assert_eq(rp_replay_new(&o, &r, &err), RP_OK, "%s", err.msg);
+    cr_assert_str_eq(rp_replay_run_id(r), "gh-123_4.5");
+    rp_replay_free(r);
+}
+
 Test(replay, a_connection_closed_without_answer_stops_only_that_session)
 {
     struct upstream up;

@@ -477,3 +477,19 @@ Test(replay_teardown, the_steps_of_sessions_a_cancel_kept_from_starting_are_coun
     cr_expect_eq(count_seen(&fx.up, "/t/acme-r1-2/login"), 0, "the second session never started");
     fx_stop(&fx);
 }
+
+Test(replay_teardown, a_shards_not_started_count_is_of_its_own_sessions)
+{
+    struct fx fx;
+    fx_start(&fx, "td_main", "td_refund");
+    fx.o.sessions = 7; /* shard 2 of 3 runs sessions 2 and 5; the cancel comes in session 2 */
+    fx.o.shard_index = 1;
+    fx.o.shard_count = 3;
+    fx.run.cancel_after = 2;
+    cr_expect_eq(fx_run(&fx), RP_OK);
+    cr_expect_eq(fx.run.n, 5, "session 2's four steps and its teardown");
+    cr_expect_eq(rp_replay_not_started(fx.run.r), 4, "session 5's four steps, not 5 sessions'");
+    cr_expect_eq(count_seen(&fx.up, "/t/acme-r1-2/login"), 1, "session 2 ran");
+    cr_expect_eq(count_seen(&fx.up, "/t/acme-r1-1/login"), 0, "session 1 is another shard's");
+    fx_stop(&fx);
+}

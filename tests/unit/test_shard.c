@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <reprise/check.h>
+
 #include "cli.h"
 
 /* A fake environment: NAME=VALUE strings, NULL-terminated. */
@@ -213,4 +215,59 @@ Test(shard, replay_sharded_without_a_run_id_is_refused)
     cr_assert_str_eq(o.run_id, "r1");
     cr_assert_eq(o.shard.count, 2);
     replay_opts_cleanup(&o);
+}
+
+/* ----- exact latency percentiles (reprise merge) ------------------------------------------- */
+
+Test(shard, exact_percentiles_are_nearest_rank_over_every_value)
+{
+    struct rp_latency_exact l;
+    rp_latency_exact_init(&l);
+    cr_assert_eq(rp_latency_exact_quantile(&l, 0.5), 0, "empty");
+    /* 100 down to 1, added out of order: rank ceil(q * 100). */
+    for (uint64_t v = 100; v >= 1; v--) {
+        rp_latency_exact_add(&l, v * 1000);
+    }
+    cr_assert_eq(rp_latency_exact_quantile(&l, 0.50), 50000);
+    cr_assert_eq(rp_latency_exact_quantile(&l, 0.95), 95000);
+    cr_assert_eq(rp_latency_exact_quantile(&l, 0.99), 99000);
+    cr_assert_eq(rp_latency_exact_quantile(&l, 1.0), 100000);
+    rp_latency_exact_cleanup(&l);
+}
+
+Test(shard, exact_percentiles_of_ten_values_and_of_one)
+{
+    struct rp_latency_exact l;
+    rp_latency_exact_init(&l);
+    const uint64_t v[] = {5, 1, 9, 3, 7, 2, 8, 4, 6, 1000003};
+    for (size_t i = 0; i < 10; i++) {
+        rp_latency_exact_add(&l, v[i]);
+    }
+    cr_assert_eq(rp_latency_exact_quantile(&l, 0.50), 5);       /* rank 5 */
+    cr_assert_eq(rp_latency_exact_quantile(&l, 0.95), 1000003); /* rank 10 */
+    cr_assert_eq(rp_latency_exact_quantile(&l, 0.10), 1);       /* rank 1 */
+    cr_assert_eq(rp_latency_exact_quantile(&l, 0.11), 2);       /* rank 2 */
+    rp_latency_exact_add(&l, 0); /* added after a sort: sorted again */
+    cr_assert_eq(rp_latency_exact_quantile(&l, 0.01), 0);
+    rp_latency_exact_cleanup(&l);
+    rp_latency_exact_init(&l);
+    rp_latency_exact_add(&l, 42);
+    cr_assert_eq(rp_latency_exact_quantile(&l, 0.5), 42);
+    cr_assert_eq(rp_latency_exact_quantile(&l, 0.99), 42);
+    rp_latency_exact_cleanup(&l);
+}
+
+/* Two shards' values merged: the exact p95 of the union, which no average of the shards' p95
+ * gives (shard A all 10 ms, shard B all 1000 ms, 19 of A and 1 of B). */
+Test(shard, percentiles_of_merged_shards_are_those_of_the_union)
+{
+    struct rp_latency_exact l;
+    rp_latency_exact_init(&l);
+    for (int i = 0; i < 19; i++) {
+        rp_latency_exact_add(&l, 10000);
+    }
+    rp_latency_exact_add(&l, 1000000);
+    cr_assert_eq(rp_latency_exact_quantile(&l, 0.95), 10000); /* rank 19 */
+    cr_assert_eq(rp_latency_exact_quantile(&l, 0.99), 1000000);
+    rp_latency_exact_cleanup(&l);
 }
