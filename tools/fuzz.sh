@@ -25,7 +25,7 @@ corpus=${REPRISE_CORPUS:-../shared/corpus} # third-party samples, read in place,
 seeds_for() { # target -> seed directories
     case $1 in
         fuzz_recording) echo tests/data/recording ;;
-        fuzz_shape) echo tests/data/shape ;;
+        fuzz_shape | fuzz_shapefile) echo tests/data/shape ;;
         fuzz_har) echo tests/data/har "$corpus/har" ;;
         fuzz_capture) echo "$corpus/pcap" ;;
         fuzz_relay) echo tests/data/relay ;;

@@ -36,8 +36,9 @@ pkgs=(
     python3-django python3-gunicorn sqlite3 # test_realapp_django: Django's admin, its database
     python3-djangorestframework # test_realapp_drf: Django REST framework's token API
     python3-junitparser         # test_step_junit: a JUnit parser the report is held against
-    man-db dpkg-dev zsh bash-completion # test_install: man -l, cpack's dpkg-shlibdeps, completions
+    man-db dpkg-dev file zsh bash-completion # test_install: man -l, cpack's dpkg-shlibdeps and file, completions
     tmux                        # test_terminal reads the progress line from a real terminal
+    python3-yaml git shellcheck # test_ci_recipes: the CI recipes' steps, run and checked; gitlab-ci-local needs git
 )
 # Node.js and npm for the npm applications: any node on PATH will do (a newer one than
 # Debian's may be installed already; Debian's npm package would pull its own nodejs).
@@ -88,6 +89,21 @@ if [ ! "$realapps/node_modules/.package-lock.json" -nt "$realapps/package-lock.j
     done
 fi
 
+# The CI recipes' linters test_ci_recipes holds ci-recipes/ against (action-validator, CircleCI's
+# config parser, gitlab-ci-local), as locked; not fatal either: without them that test's lint
+# part skips.
+cilint=$(cd "$(dirname "$0")/.." && pwd)/tests/ci-lint
+if [ ! "$cilint/node_modules/.package-lock.json" -nt "$cilint/package-lock.json" ]; then
+    echo "install-deps: npm ci in tests/ci-lint" >&2
+    for try in 1 2 3; do
+        if npm ci --prefix "$cilint" --no-audit --no-fund --ignore-scripts --loglevel=error \
+            >/dev/null; then
+            break
+        fi
+        [ "$try" -lt 3 ] || echo "install-deps: npm ci in tests/ci-lint failed 3 times" >&2
+    done
+fi
+
 # The second JUnit parser test_step_junit holds the report against (junit2json), as locked;
 # not fatal either: without it that test skips.
 junitparse=$(cd "$(dirname "$0")/.." && pwd)/tests/junitparse
@@ -103,7 +119,8 @@ if [ ! "$junitparse/node_modules/.package-lock.json" -nt "$junitparse/package-lo
 fi
 
 # The Kubernetes schema validator test_k8s_manifest.sh checks deploy/kubernetes/ with
-# (kubernetes-models and a YAML parser), as locked; not fatal: without it that test skips.
+# (kubernetes-models, @kubernetes/client-node's models and a YAML parser), as locked; not
+# fatal: without it that test skips.
 k8s=$(cd "$(dirname "$0")/.." && pwd)/tests/k8s
 if [ ! "$k8s/node_modules/.package-lock.json" -nt "$k8s/package-lock.json" ]; then
     echo "install-deps: npm ci in tests/k8s" >&2

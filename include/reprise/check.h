@@ -96,6 +96,9 @@ struct rp_verdict {
      * own_tenants holds them in a verdict read back. */
     const char *tenants;
     char *own_tenants;
+    /* The recorded exchange (the replay event's), borrowed; NULL when unknown (a verdict read
+     * back from a results file). */
+    const struct rp_exchange *recorded;
 };
 
 RP_EXTERN void rp_verdict_init(struct rp_verdict *v);
@@ -204,6 +207,9 @@ struct rp_sink_ops {
      * read back, a run cut short), before end(). Called only after begin(). */
     rp_code (*session_verdict)(void *ctx, const struct rp_session_result *res,
                                struct rp_error *err);
+    /* The sink gets every verdict even from a checker made with failures_only (the HTML
+     * report's waterfall shows every step). */
+    bool wants_all;
 };
 
 struct rp_sink {

@@ -56,6 +56,17 @@
 #define RP_REPORT_RECAP_ROWS    64u
 #define RP_REPORT_TEXT_MAX      (16u * 1024u)
 
+/* The HTML report (rp_sink_html): bytes of each body shown (a step's request and response, and
+ * a failure's recorded response), passing sessions shown in full (every failing one is; the
+ * rest are counted), bytes of one session's step details kept until it is written (past it,
+ * later steps show their summary line only), failing sessions and slow steps listed in the
+ * summary, and recordings read for a failure's recorded response when the verdict has none. */
+#define RP_HTML_BODY_MAX    (16u * 1024u)
+#define RP_HTML_PASSING_MAX 50u
+#define RP_HTML_SESSION_MAX (4u * 1024u * 1024u)
+#define RP_HTML_INDEX_MAX   200u
+#define RP_HTML_LOOKUPS_MAX 500u
+
 /* A step's name ("POST /t/{tenant}/api/orders/{order}/pay") is cut to this many bytes. */
 #define RP_MAX_STEP_NAME 512u
 

@@ -97,6 +97,23 @@ RP_EXTERN size_t rp_progress_format(char *buf, size_t size, unsigned width, uint
  * cannot be written. */
 RP_EXTERN void rp_sink_junit(struct rp_sink *sink, const char *path);
 
+/*
+ * A self-contained HTML report (html.c) at path ("-": standard output): the summary, per session
+ * a waterfall of its steps (live latency beside the recorded one and the baseline's median),
+ * each failure with recorded and live values side by side, and each step's request and response
+ * (scrubbed, bodies capped) with a copy-as-curl button. Inline CSS and JS, no network fetch
+ * (a Content-Security-Policy says so). Written as the run goes, to PATH.tmp, each session at its
+ * session_end(), and renamed at end(). A failing step's recorded response is the verdict's
+ * recorded exchange, else read from the run's recordings (at most RP_HTML_LOOKUPS_MAX reads);
+ * "not available" otherwise. RP_EIO naming path when it cannot be written.
+ */
+struct rp_html_opts {
+    size_t body_max;      /* bytes of each body shown; 0: RP_HTML_BODY_MAX */
+    uint64_t passing_max; /* passing sessions shown in full, the rest counted; 0:
+                             RP_HTML_PASSING_MAX */
+};
+RP_EXTERN void rp_sink_html(struct rp_sink *sink, const char *path, const struct rp_html_opts *o);
+
 /* A results file (recording format) at path ("-": standard output), written as results arrive
  * (durable). */
 RP_EXTERN void rp_sink_results(struct rp_sink *sink, const char *path);

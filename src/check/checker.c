@@ -505,12 +505,13 @@ static rp_code tally_and_report(struct rp_checker *c, const struct rp_verdict *v
         return rc;
     }
     /* A slow step's warning is shown with the failures. */
-    if (c->failures_only && v->outcome != RP_OUTCOME_FAIL && v->outcome != RP_OUTCOME_ERROR &&
-        v->outcome != RP_OUTCOME_UNSAFE && !v->slow) {
-        return RP_OK;
-    }
+    bool shown = !c->failures_only || v->outcome == RP_OUTCOME_FAIL ||
+                 v->outcome == RP_OUTCOME_ERROR || v->outcome == RP_OUTCOME_UNSAFE || v->slow;
     struct rp_error e = {0};
     for (size_t i = 0; i < c->n_sinks; i++) {
+        if (!shown && !c->sinks[i].ops->wants_all) {
+            continue;
+        }
         rc = c->sinks[i].ops->result(c->sinks[i].ctx, v, &e);
         if (rc) {
             return keep(c, rc, &e, err);
@@ -534,6 +535,7 @@ rp_code rp_checker_exchange(struct rp_checker *c, const struct rp_replay_event *
     v.session = ev->session;
     v.recorded_seq = ev->recorded->seq;
     v.live = ev->live;
+    v.recorded = ev->recorded;
     v.error = ev->message;
     v.teardown = ev->teardown;
     v.step = ev->step;

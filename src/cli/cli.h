@@ -310,6 +310,7 @@ struct replay_opts {
     const char *run_header; /* NULL: --no-run-header */
     const char *results;
     const char *junit;
+    const char *html; /* --html FILE: the HTML report */
     bool dry_run;
     bool stream;
     int color; /* -1 auto, 0 off, 1 on */
@@ -377,6 +378,7 @@ struct diff_opts {
     const char *session; /* --session NAME#N: of that session; NULL: the first that failed it */
     bool curl;           /* --curl: the live request as a curl command */
     const char *junit;   /* --junit FILE: the re-checked failures as JUnit XML */
+    const char *html;    /* --html FILE: the HTML report, from the results file */
 };
 
 struct merge_opts {
@@ -384,6 +386,7 @@ struct merge_opts {
     size_t n_files;
     const char *junit;      /* --junit FILE */
     const char *results;    /* --results FILE: the merged results file */
+    const char *html;       /* --html FILE: the HTML report */
     const char *notify;     /* --notify URL, or $REPRISE_NOTIFY_URL */
     const char *report_url; /* --report-url URL */
     bool any_run;           /* --any-run: files of different run ids */

@@ -16,6 +16,7 @@ enum {
     OPT_CURL,
     OPT_JUNIT,
 };
+enum { OPT_HTML = 0x800 }; /* --html FILE: the HTML report */
 
 const struct option cmd_diff_longopts[] = {
     {"shape", required_argument, NULL, 's'},
@@ -24,6 +25,7 @@ const struct option cmd_diff_longopts[] = {
     {"session", required_argument, NULL, OPT_SESSION},
     {"curl", no_argument, NULL, OPT_CURL},
     {"junit", required_argument, NULL, OPT_JUNIT},
+    {"html", required_argument, NULL, OPT_HTML},
     {"color", no_argument, NULL, 'L'},
     {"no-color", no_argument, NULL, 'l'},
     CLI_SLOWOPTS_LONGOPTS,
@@ -51,6 +53,9 @@ static rp_code diff_opt(void *opts, int c, const char *arg, struct rp_error *err
         break;
     case OPT_JUNIT:
         o->junit = arg;
+        break;
+    case OPT_HTML:
+        o->html = arg;
         break;
     case 's':
         o->shape = arg;
@@ -203,12 +208,13 @@ static int run_diff(const struct diff_opts *o)
         return cli_fail(&err);
     }
     struct rp_sink sink;
+    FILE *term = cli_is_dash(o->html) ? stderr : stdout; /* "--html -": the report on stdout */
     struct rp_terminal_opts to = {
-        .color = o->color < 0 ? cli_color(stdout) : o->color == 1,
+        .color = o->color < 0 ? cli_color(term) : o->color == 1,
         .quiet = cli_verbosity < 0,
-        .width = cli_term_width(stdout),
+        .width = cli_term_width(term),
     };
-    rp_sink_terminal_opts(&sink, stdout, &to);
+    rp_sink_terminal_opts(&sink, term, &to);
     rp_checker_add_sink(checker, &sink);
     if (o->junit) {
         rc = rp_report_path_check("--junit", o->junit, &err);
@@ -218,6 +224,17 @@ static int run_diff(const struct diff_opts *o)
         }
         /* The failures re-checked, under the names the run gave its steps. */
         rp_sink_junit(&sink, o->junit);
+        rp_checker_add_sink(checker, &sink);
+    }
+    if (o->html) {
+        rc = rp_report_path_check("--html", o->html, &err);
+        if (rc) {
+            rp_checker_free(checker);
+            rp_baseline_free(baseline);
+            return cli_fail(&err);
+        }
+        /* Every step, not only the failures: the report's waterfall shows them all. */
+        rp_sink_html(&sink, o->html, NULL);
         rp_checker_add_sink(checker, &sink);
     }
     int exitc;

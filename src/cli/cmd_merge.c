@@ -13,6 +13,7 @@
 
 /* getopt_long codes (issue 14: shard's from 0x900; replay's use 0x900 to 0x902). */
 enum {
+    OPT_HTML = 0x800, /* as diff's */
     OPT_NOTIFY = 0x910,
     OPT_REPORT_URL,
     OPT_ANY_RUN,
@@ -21,6 +22,7 @@ enum {
 const struct option cmd_merge_longopts[] = {
     {"junit", required_argument, NULL, 'j'},
     {"results", required_argument, NULL, 'o'},
+    {"html", required_argument, NULL, OPT_HTML},
     {"notify", required_argument, NULL, OPT_NOTIFY},
     {"report-url", required_argument, NULL, OPT_REPORT_URL},
     {"any-run", no_argument, NULL, OPT_ANY_RUN},
@@ -40,6 +42,9 @@ static rp_code merge_opt(void *opts, int c, const char *arg, struct rp_error *er
         break;
     case 'o':
         o->results = arg;
+        break;
+    case OPT_HTML:
+        o->html = arg;
         break;
     case OPT_NOTIFY:
         o->notify = arg;
@@ -82,9 +87,9 @@ RP_TESTABLE rp_code parse_merge_args(int argc, char **argv, struct merge_opts *o
         strncmp(o->notify, "https://", 8) != 0) {
         return rp_error_set(err, RP_EUSAGE, "--notify wants an http:// or https:// URL");
     }
-    const char *const flags[] = {"--junit", "--results"};
-    const char *const paths[] = {o->junit, o->results};
-    rc = cli_one_stdout(flags, paths, 2, err);
+    const char *const flags[] = {"--junit", "--results", "--html"};
+    const char *const paths[] = {o->junit, o->results, o->html};
+    rc = cli_one_stdout(flags, paths, 3, err);
     if (!rc) {
         rc = cli_gzip_stdout("--results", o->results, err);
     }
@@ -261,7 +266,8 @@ static struct rp_run_info merged_info(const struct merge_opts *o, const struct r
 static void add_sinks(const struct merge_opts *o, struct rp_checker *c)
 {
     struct rp_sink sink;
-    FILE *term = cli_is_dash(o->junit) || cli_is_dash(o->results) ? stderr : stdout;
+    FILE *term =
+        cli_is_dash(o->junit) || cli_is_dash(o->results) || cli_is_dash(o->html) ? stderr : stdout;
     struct rp_terminal_opts to = {
         .color = o->color < 0 ? cli_color(term) : o->color == 1,
         .quiet = true,
@@ -275,6 +281,10 @@ static void add_sinks(const struct merge_opts *o, struct rp_checker *c)
     }
     if (o->results) {
         rp_sink_results(&sink, o->results);
+        rp_checker_add_sink(c, &sink);
+    }
+    if (o->html) {
+        rp_sink_html(&sink, o->html, NULL);
         rp_checker_add_sink(c, &sink);
     }
     if (o->notify) {
@@ -292,8 +302,8 @@ static rp_code read_headers(const struct merge_opts *o, struct rp_results_header
     for (size_t i = 0; !rc && i < o->n_files; i++) {
         rc = rp_results_header_read(o->files[i], &h[i], err);
     }
-    const char *outs[][2] = {{"--junit", o->junit}, {"--results", o->results}};
-    for (size_t i = 0; !rc && i < 2; i++) {
+    const char *outs[][2] = {{"--junit", o->junit}, {"--results", o->results}, {"--html", o->html}};
+    for (size_t i = 0; !rc && i < 3; i++) {
         rc = outs[i][1] ? rp_report_path_check(outs[i][0], outs[i][1], err) : RP_OK;
     }
     if (!rc) {

@@ -33,6 +33,7 @@ enum {
     OPT_RETRIES,
     OPT_FAIL_ON_FLAKY,
 };
+enum { OPT_HTML = 0x800 }; /* --html FILE: the HTML report */
 
 /* getopt_long codes of the shard options (issue 14: shard's from 0x900). */
 enum {
@@ -62,6 +63,7 @@ const struct option cmd_replay_longopts[] = {
     {"no-run-header", no_argument, NULL, 'N'},
     {"results", required_argument, NULL, 'o'},
     {"junit", required_argument, NULL, 'j'},
+    {"html", required_argument, NULL, OPT_HTML},
     {"dry-run", no_argument, NULL, 'd'},
     {"stream", no_argument, NULL, 'S'},
     {"teardown", required_argument, NULL, OPT_TEARDOWN},
@@ -230,6 +232,9 @@ static rp_code replay_opt(void *opts, int c, const char *arg, struct rp_error *e
     case 'j':
         o->junit = arg;
         break;
+    case OPT_HTML:
+        o->html = arg;
+        break;
     case 'd':
         o->dry_run = true;
         break;
@@ -382,9 +387,9 @@ RP_TESTABLE rp_code parse_replay_args(int argc, char **argv, struct replay_opts 
     if (o->notify && !http_url(o->notify)) {
         return rp_error_set(err, RP_EUSAGE, "--notify wants an http:// or https:// URL");
     }
-    const char *const out_flags[] = {"--junit", "--results"};
-    const char *const out_paths[] = {o->junit, o->results};
-    rp_code orc = cli_one_stdout(out_flags, out_paths, 2, err);
+    const char *const out_flags[] = {"--junit", "--results", "--html"};
+    const char *const out_paths[] = {o->junit, o->results, o->html};
+    rp_code orc = cli_one_stdout(out_flags, out_paths, 3, err);
     if (!orc && !o->dry_run) {
         orc = cli_gzip_stdout("--results", o->results, err);
     }
@@ -704,7 +709,7 @@ static int run_replay(const struct replay_opts *o)
         goto out;
     }
     /* Every output path is checked before the first request: a bad one sends nothing. */
-    const char *outs[][2] = {{"--junit", o->junit}, {"--results", o->results}};
+    const char *outs[][2] = {{"--junit", o->junit}, {"--results", o->results}, {"--html", o->html}};
     for (size_t i = 0; !o->dry_run && i < sizeof(outs) / sizeof(outs[0]); i++) {
         if (outs[i][1] && rp_report_path_check(outs[i][0], outs[i][1], &err) != RP_OK) {
             exitc = cli_fail(&err);
@@ -714,7 +719,9 @@ static int run_replay(const struct replay_opts *o)
     struct rp_sink sink;
     if (!o->dry_run) {
         /* A report on standard output ("--junit -") moves the terminal's to standard error. */
-        FILE *term = cli_is_dash(o->junit) || cli_is_dash(o->results) ? stderr : stdout;
+        FILE *term = cli_is_dash(o->junit) || cli_is_dash(o->results) || cli_is_dash(o->html)
+                         ? stderr
+                         : stdout;
         struct rp_terminal_opts to = {
             .color = o->color < 0 ? cli_color(term) : o->color == 1,
             .quiet = quiet,
@@ -729,6 +736,10 @@ static int run_replay(const struct replay_opts *o)
         }
         if (o->results) {
             rp_sink_results(&sink, o->results);
+            rp_checker_add_sink(checker, &sink);
+        }
+        if (o->html) {
+            rp_sink_html(&sink, o->html, NULL);
             rp_checker_add_sink(checker, &sink);
         }
         if (o->notify) {

@@ -645,11 +645,13 @@ rp_code rp_replay_tenant(struct rp_replay *r, const char *from, const char *to,
     }
     pairs_add(&r->tenants, from, to);
     /* Sessions that share a tenant would collide (a second sign-up of one name fails). */
-    if (r->o.sessions > 1 && !strstr(to, "{session}") && !strstr(to, "{uuid}")) {
+    /* So would shards: each of their processes has its sessions. */
+    if ((r->o.sessions > 1 || r->o.shard_count > 1) && !strstr(to, "{session}") &&
+        !strstr(to, "{uuid}")) {
         rp__replay_log(r, RP_LOG_WARN,
-                       "--tenant %s=%s with --sessions %u: every session gets the same tenant; "
-                       "put {session} in it to keep them apart",
-                       from, to, r->o.sessions);
+                       "--tenant %s=%s with --sessions %u%s: every session gets the same "
+                       "tenant; put {session} in it to keep them apart",
+                       from, to, r->o.sessions, r->o.shard_count > 1 ? " and shards" : "");
     }
     return RP_OK;
 }

@@ -29,4 +29,20 @@ char *rp__report_utf8_clean(const char *s);
 rp_code rp__listing_vars(const char *path, FILE *out, const struct rp_listing_opts *o,
                          struct rp_error *err);
 
+/* The HTML report's style and script (src/report/html.css and html.js, built in by
+ * cmake/assets.cmake), NUL-terminated. */
+extern const char rp__html_css[];
+extern const char rp__html_js[];
+
+/*
+ * Appends n bytes of s to out as HTML text, good in an element and in a quoted attribute: the
+ * five markup characters as references, C0 controls but tab, newline and CR and U+FFFE/U+FFFF
+ * dropped, malformed UTF-8 as U+FFFD. RP_ETOOBIG at out's cap (what fitted stays).
+ */
+rp_code rp__html_escape(struct rp_buf *out, const char *s, size_t n, struct rp_error *err);
+
+/* Reads exchange seq of the recording at path into out (initialised); false when it cannot
+ * (results_step.c). */
+bool rp__report_read_recorded(const char *path, uint64_t seq, struct rp_exchange *out);
+
 #endif /* REPRISE_REPORT_INTERNAL_H */

@@ -171,7 +171,7 @@ static char *recording_of(const char *recs, const char *session)
 }
 
 /* Reads recorded exchange seq of the recording at path into *out; false when it cannot. */
-static bool read_recorded(const char *path, uint64_t seq, struct rp_exchange *out)
+bool rp__report_read_recorded(const char *path, uint64_t seq, struct rp_exchange *out)
 {
     struct rp_reader_opts ropts = {0};
     struct rp_reader *r = NULL;
@@ -206,7 +206,7 @@ rp_code rp_results_step(const char *path, uint64_t seq, const char *session,
     }
     if (!rc) {
         st.recording = recording_of(recs, chosen);
-        st.has_recorded = st.recording && read_recorded(st.recording, seq, &st.recorded);
+        st.has_recorded = st.recording && rp__report_read_recorded(st.recording, seq, &st.recorded);
         rp_results_step_cleanup(out);
         *out = st;
         rp_results_step_init(&st);

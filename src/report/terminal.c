@@ -391,9 +391,10 @@ struct step {
 
 /*
  * The step verdict v is about: its recording (the session name without its "#N"), its recorded
- * seq and what it is shown as. This is the one place the step's name is chosen: the method
- * and the live path (relative to the target) today; a stable name with its tenant and ids as
- * templates ("POST /t/{tenant}/api/orders/{order}/pay") once verdicts carry one.
+ * seq and what it is shown as. This is the one place the step's name is chosen: its stable name,
+ * tenant and ids as templates ("POST /t/{tenant}/api/orders/{order}/pay"), the same for every
+ * session the recap groups, or else (a verdict without one) the method and the live path,
+ * relative to the target.
  */
 static void step_of(const struct terminal *t, const struct rp_verdict *v, struct step *out)
 {
@@ -407,6 +408,10 @@ static void step_of(const struct terminal *t, const struct rp_verdict *v, struct
     out->rec_len = n;
     out->seq = v->recorded_seq;
     out->teardown = v->teardown;
+    if (v->step && v->step[0]) {
+        snprintf(out->text, sizeof(out->text), "%s", v->step);
+        return;
+    }
     const struct rp_exchange *ex = v->live;
     const char *method = ex && ex->req.method ? ex->req.method : "-";
     const char *url = ex && ex->req.url ? rp__report_url_shown(ex->req.url, t->target) : "-";

@@ -94,6 +94,42 @@ print(json.dumps({k: sorted(v) for k, v in sorted(out.items())}, sort_keys=True)
 PY
 }
 summary() { grep -E '^[0-9]+ passed, ' "$1" | sed -E 's/ in [0-9.]+ s;.*//'; }
+# The HTML report's counts (data-k cells but the latency's) and its sessions with their verdicts,
+# one a line, sorted: what two reports of one run must agree on.
+html_facts() {
+    python3 - "$1" <<'PY'
+import sys
+from html.parser import HTMLParser
+class P(HTMLParser):
+    def __init__(self):
+        super().__init__(); self.out = []; self.key = None; self.sess = None; self.h3 = False
+        self.span = 0  # the h3's badge and timings are spans: its own text is the name
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if a.get("data-k") and a["data-k"] not in ("p50", "p95", "max"):
+            self.key = a["data-k"]
+        if tag == "section" and "session" in (a.get("class") or "").split():
+            self.sess = [a.get("data-verdict"), ""]
+        if tag == "h3" and self.sess:
+            self.h3 = True
+        if tag == "span" and self.h3:
+            self.span += 1
+    def handle_endtag(self, tag):
+        if tag == "span" and self.h3:
+            self.span -= 1
+        if tag == "h3" and self.sess and self.h3:
+            self.h3 = False
+            self.out.append("session %s %s" % (self.sess[1].strip(), self.sess[0]))
+            self.sess = None
+    def handle_data(self, d):
+        if self.key:
+            self.out.append("%s=%s" % (self.key, d.strip())); self.key = None
+        elif self.h3 and self.sess is not None and not self.span:
+            self.sess[1] += d
+p = P(); p.feed(open(sys.argv[1], encoding="utf-8").read())
+print("\n".join(sorted(p.out)))
+PY
+}
 sessions_line() { grep -E '^sessions: ' "$1"; }
 
 shards4() { # URL RUNID OUTPREFIX: the four shards, started together, each its own files
@@ -115,7 +151,7 @@ shards4() { # URL RUNID OUTPREFIX: the four shards, started together, each its o
 if [ "$part" = merge ] || [ "$part" = all ]; then
     demo_start "$DEMO_BIN" --first-id 3 --fail-once "/t/acme-$RUN-5/api/products"; pids+=("$DEMO_PID"); one_url=$DEMO_URL
     code=0
-    replay --target "$one_url" --run-id "$RUN" --results "$tmp/one.jsonl.gz" --junit "$tmp/one.xml" >"$tmp/one.out" 2>"$tmp/one.err" || code=$?
+    replay --target "$one_url" --run-id "$RUN" --results "$tmp/one.jsonl.gz" --junit "$tmp/one.xml" --html "$tmp/one.html" >"$tmp/one.out" 2>"$tmp/one.err" || code=$?
     check "one process: a drifted session fails (exit $code)" test "$code" -eq 1
     demo_start "$DEMO_BIN" --first-id 3 --fail-once "/t/acme-$RUN-5/api/products"; pids+=("$DEMO_PID"); sh_url=$DEMO_URL
     shards4 "$sh_url" "$RUN" "$tmp/s"
@@ -127,7 +163,7 @@ if [ "$part" = merge ] || [ "$part" = all ]; then
             test "$(zcat "$tmp/s$i.jsonl.gz" | head -n1 | jq -c '[.run, .shard.index, .shard.count, .sessions]')" = "[\"$RUN\",$((i - 1)),4,12]"
     done
     code=0
-    "$REPRISE" merge "$tmp"/s[1-4].jsonl.gz --junit "$tmp/m.xml" --results "$tmp/m.jsonl.gz" --no-color >"$tmp/m.out" 2>"$tmp/m.err" || code=$?
+    "$REPRISE" merge "$tmp"/s[1-4].jsonl.gz --junit "$tmp/m.xml" --results "$tmp/m.jsonl.gz" --html "$tmp/m.html" --no-color >"$tmp/m.out" 2>"$tmp/m.err" || code=$?
     check "merge: exit 1, as the one process ($code)" test "$code" -eq 1
 
     # Sessions, tenants and what the shops did.
@@ -153,6 +189,12 @@ if [ "$part" = merge ] || [ "$part" = all ]; then
     check "JUnit: session 5 is flaky in both" test "$(jq -r '.["shop-checkout#5"] | map(select(test("flaky"))) | length' "$tmp/j.merged")" -ge 1
     check "the same step counts ($(summary "$tmp/m.out"))" test "$(summary "$tmp/one.out")" = "$(summary "$tmp/m.out")"
     check "the same session verdicts ($(sessions_line "$tmp/m.out"))" test "$(sessions_line "$tmp/one.out")" = "$(sessions_line "$tmp/m.out")"
+    html_facts "$tmp/one.html" >"$tmp/h.one"
+    html_facts "$tmp/m.html" >"$tmp/h.merged"
+    check "HTML: the merged report has the 12 sessions ($(grep -c '^session ' "$tmp/h.merged"))" \
+        test "$(grep -c '^session ' "$tmp/h.merged")" -eq 12
+    check "HTML: the merged report's sessions, verdicts and counts are the one process's" \
+        cmp -s "$tmp/h.one" "$tmp/h.merged"
     check "merge prints p50, p95, p99 and max" grep -qE 'latency p50 [0-9.]+ ms, p95 [0-9.]+ ms, p99 [0-9.]+ ms, max [0-9.]+ ms' "$tmp/m.out"
     code=0
     "$REPRISE" diff "$tmp/m.jsonl.gz" --no-color >"$tmp/d.out" 2>&1 || code=$?

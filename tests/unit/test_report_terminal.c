@@ -119,6 +119,28 @@ static void drifted_cleanup(struct drifted *d)
 static const struct rp_run_summary sum_200 = {
     .passed = 200, .failed = 200, .p50_us = 1500, .p95_us = 1500, .max_us = 1500, .wall_us = 0};
 
+Test(terminal, the_recap_heads_a_step_with_its_stable_name_not_the_first_sessions_path)
+{
+    struct rp_terminal_opts o = {0};
+    struct screen s;
+    screen_open(&s, &o);
+    for (unsigned i = 1; i <= 3; i++) {
+        struct drifted d;
+        drifted_init(&d, i, "2.50");
+        d.v.step = "POST /t/{tenant}/api/orders";
+        screen_put(&s, &d.v);
+        drifted_cleanup(&d);
+    }
+    char *text = screen_close(&s, &sum_200);
+    cr_assert_not_null(strstr(text, "failures by step:\n"
+                                    "  demo-checkout, step 6: POST /t/{tenant}/api/orders\n"),
+                       "%s", text);
+    cr_assert_null(strstr(text, "step 6: POST /t/acme-r-1/"), "%s", text);
+    /* Each session's own row still shows the path it sent. */
+    cr_assert_not_null(strstr(text, "/t/acme-r-3/api/orders"), "%s", text);
+    free(text);
+}
+
 Test(terminal, identical_failures_of_many_sessions_print_once_and_are_counted_in_the_recap)
 {
     struct rp_terminal_opts o = {0};
