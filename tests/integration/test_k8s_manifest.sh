@@ -267,8 +267,8 @@ if [ "$part" = run ] || [ "$part" = all ]; then
     pod "$tmp/merge.yaml" reprise-merge 0
     check "run: the merge Job's pod reads the run's folder" \
         test "$(jq -r '.mounts[] | select(.mountPath == "/results") | .local' "$tmp/pod.json")" = "$tmp/results/$uid"
-    # `merge --html` comes with the html part of issue 14; until both are in, the script runs
-    # without it, and says so.
+    # `merge --html` came with the html and shard parts of issue 14; without it the script
+    # runs without the flag, and says so.
     html=yes
     if ! grep -q -- '--html' "$tmp/merge.help"; then
         html=no
@@ -289,7 +289,12 @@ r = E.parse(sys.argv[1]).getroot()
 c = list(r.iter("testcase"))
 print(len(c), sum(1 for t in c for k in t if k.tag in ("failure", "error")))' "$junit" 2>/dev/null)" = "$((sessions * steps)) 0"
     if [ "$html" = yes ]; then
-        check "run: the merged HTML report" test -s "$tmp/results/$uid/report.html"
+        h=$tmp/results/$uid/report.html
+        check "run: the merged HTML report names the run" grep -q "$uid" "$h"
+        check "run: ... whose summary counts $sessions sessions passed, $((sessions * steps)) steps passed" \
+            test "$(grep -o 'data-k="sessions.passed">[0-9]*<\|data-k="steps.passed">[0-9]*<' "$h" | tr -dc '0-9 \n' | tr '\n' ' ')" = "$sessions $((sessions * steps)) "
+        check "run: ... and every session it shows passed" \
+            test "$(grep -o '<section class="session[^>]*data-verdict="[a-z]*"' "$h" | grep -vc 'data-verdict="passed"')" -eq 0
     fi
     check "run: one chat notice, from the merge" test "$(find "$tmp/hook" -name '*.json' | wc -l)" -eq 1
     check "run: ... naming the run and its $sessions passed sessions" \
