@@ -16,7 +16,8 @@ fi
 cd "${1:-$(dirname "$0")/..}"
 
 fail=0
-files=$(find src include tools tests -name '*.[ch]' -not -path '*/build*' | sort)
+# Not tests/*/node_modules: npm packages installed there (never committed) may ship C files.
+files=$(find src include tools tests -name '*.[ch]' -not -path '*/build*' -not -path '*/node_modules/*' | sort)
 
 if [ $only_includes -eq 0 ]; then
     banned='\b(strcpy|strcat|sprintf|vsprintf|gets|strtok|atoi|atol|strncpy)[[:space:]]*\('

@@ -117,3 +117,18 @@ if [ ! "$junitparse/node_modules/.package-lock.json" -nt "$junitparse/package-lo
         [ "$try" -lt 3 ] || echo "install-deps: npm ci in tests/junitparse failed 3 times" >&2
     done
 fi
+
+# The Kubernetes schema validator test_k8s_manifest.sh checks deploy/kubernetes/ with
+# (kubernetes-models, @kubernetes/client-node's models and a YAML parser), as locked; not
+# fatal: without it that test skips.
+k8s=$(cd "$(dirname "$0")/.." && pwd)/tests/k8s
+if [ ! "$k8s/node_modules/.package-lock.json" -nt "$k8s/package-lock.json" ]; then
+    echo "install-deps: npm ci in tests/k8s" >&2
+    for try in 1 2 3; do
+        if npm ci --prefix "$k8s" --no-audit --no-fund --ignore-scripts --loglevel=error \
+            >/dev/null; then
+            break
+        fi
+        [ "$try" -lt 3 ] || echo "install-deps: npm ci in tests/k8s failed 3 times" >&2
+    done
+fi
