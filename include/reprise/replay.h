@@ -154,7 +154,15 @@ struct rp_replay_opts {
      * run's: each shard sends at rate / shard_count, which assumes the shards run at the same
      * time. max_requests counts this process's requests only. At most RP_REPLAY_MAX_SHARDS. */
     unsigned shard_index, shard_count;
+    /* The template every tenant a recording's header names becomes when no rp_replay_tenant()
+     * rule is given (--tenant-template); NULL: RP_REPLAY_TENANT_TEMPLATE. Refused with retries,
+     * and warned about with several sessions or shards, as a rule's template is, when it has
+     * neither {session} nor {uuid}. */
+    const char *tenant_template;
 };
+
+/* The default tenant template. */
+#define RP_REPLAY_TENANT_TEMPLATE "{tenant}-{run}-{session}"
 
 /* The most shards a run may have (--shard I/N). */
 #define RP_REPLAY_MAX_SHARDS 10000
@@ -178,7 +186,7 @@ RP_EXTERN void rp_replay_add_recording(struct rp_replay *r, const char *path);
 /*
  * Tenant rule: the recorded tenant from becomes the template to ({run}, {session}, {uuid},
  * {date}, {env:NAME}, {tenant}). Without any rule, every tenant named in a recording's header
- * becomes "{tenant}-{run}-{session}".
+ * becomes opts.tenant_template, by default RP_REPLAY_TENANT_TEMPLATE.
  */
 RP_EXTERN RP_NODISCARD rp_code rp_replay_tenant(struct rp_replay *r, const char *from,
                                                 const char *to, struct rp_error *err);

@@ -337,6 +337,7 @@ struct replay_opts {
     const char *cacert;
     const char *run_header; /* NULL: --no-run-header */
     struct cli_reports rep; /* --junit, --results, --html, --notify, --report-url */
+    const char *tenant_template; /* --tenant-template: the recordings' own tenants */
     bool dry_run;
     bool stream;
     int color; /* -1 auto, 0 off, 1 on */

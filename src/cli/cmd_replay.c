@@ -33,7 +33,8 @@ enum {
     OPT_RETRIES,
     OPT_FAIL_ON_FLAKY,
 };
-enum { OPT_HTML = 0x800 }; /* --html FILE: the HTML report */
+enum { OPT_HTML = 0x800 };            /* --html FILE: the HTML report */
+enum { OPT_TENANT_TEMPLATE = 0xa00 }; /* --tenant-template TEMPLATE */
 
 /* getopt_long codes of the shard options (issue 14: shard's from 0x900). */
 enum {
@@ -45,6 +46,7 @@ enum {
 const struct option cmd_replay_longopts[] = {
     {"target", required_argument, NULL, 't'},
     {"tenant", required_argument, NULL, 'T'},
+    {"tenant-template", required_argument, NULL, OPT_TENANT_TEMPLATE},
     {"concurrency", required_argument, NULL, 'c'},
     {"sessions", required_argument, NULL, 'n'},
     {"rate", required_argument, NULL, 'r'},
@@ -134,6 +136,12 @@ static rp_code replay_opt(void *opts, int c, const char *arg, struct rp_error *e
         if (!add_pair(&o->tenants, &o->n_tenants, arg)) {
             return rp_error_set(err, RP_EUSAGE, "--tenant wants FROM=TO, got '%s'", arg);
         }
+        break;
+    case OPT_TENANT_TEMPLATE:
+        if (!arg[0]) {
+            return rp_error_set(err, RP_EUSAGE, "--tenant-template wants a template");
+        }
+        o->tenant_template = arg;
         break;
     case 'm':
         if (!add_pair(&o->hosts, &o->n_hosts, arg)) {
@@ -370,6 +378,13 @@ RP_TESTABLE rp_code parse_replay_args(int argc, char **argv, struct replay_opts 
     if (o->from && argc - first != 1) {
         return rp_error_set(err, RP_EUSAGE, "--step N --from RESULTS replays one RECORDING");
     }
+    if (o->tenant_template && (o->n_tenants || o->from)) {
+        return rp_error_set(err, RP_EUSAGE,
+                            "--tenant-template is the template of the recordings' own tenants; "
+                            "with %s, the tenants are %s",
+                            o->from ? "--from" : "--tenant FROM=TO",
+                            o->from ? "the earlier run's" : "those rules' TO");
+    }
     rp_code orc = cli_reports_parse(&o->rep, !o->dry_run, err);
     if (orc) {
         return orc;
@@ -534,6 +549,7 @@ static rp_code new_engine(const struct replay_opts *o, struct rp_checker *checke
         .run_id = o->run_id[0] ? o->run_id : NULL,
         .shard_index = o->shard.index,
         .shard_count = o->shard.count,
+        .tenant_template = o->tenant_template,
     };
     struct rp_replay *r = NULL;
     rp_code rc = rp_replay_new(&ro, &r, err);

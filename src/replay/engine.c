@@ -637,6 +637,26 @@ void rp_replay_add_recording(struct rp_replay *r, const char *path)
     rp_rec_meta_init(&rec->meta);
 }
 
+/* True when template gives each session a tenant of its own. */
+static bool tenant_per_session(const char *tmpl)
+{
+    return strstr(tmpl, "{session}") || strstr(tmpl, "{uuid}");
+}
+
+/* Sessions that share a tenant would collide (a second sign-up of one name fails), and so would
+ * shards, each process with its sessions: a warning names the rule ("--tenant FROM=TO"). */
+static void tenant_warn(struct rp_replay *r, const char *flag, const char *from, const char *eq,
+                        const char *to)
+{
+    if ((r->o.sessions > 1 || r->o.shard_count > 1) && !tenant_per_session(to)) {
+        rp__replay_log(r, RP_LOG_WARN,
+                       "%s%s%s%s with --sessions %u%s: every session gets the same "
+                       "tenant; put {session} in it to keep them apart",
+                       flag, from, eq, to, r->o.sessions,
+                       r->o.shard_count > 1 ? " and shards" : "");
+    }
+}
+
 rp_code rp_replay_tenant(struct rp_replay *r, const char *from, const char *to,
                          struct rp_error *err)
 {
@@ -644,15 +664,7 @@ rp_code rp_replay_tenant(struct rp_replay *r, const char *from, const char *to,
         return rp_error_set(err, RP_EUSAGE, "--tenant needs FROM=TO with a non-empty FROM");
     }
     pairs_add(&r->tenants, from, to);
-    /* Sessions that share a tenant would collide (a second sign-up of one name fails). */
-    /* So would shards: each of their processes has its sessions. */
-    if ((r->o.sessions > 1 || r->o.shard_count > 1) && !strstr(to, "{session}") &&
-        !strstr(to, "{uuid}")) {
-        rp__replay_log(r, RP_LOG_WARN,
-                       "--tenant %s=%s with --sessions %u%s: every session gets the same "
-                       "tenant; put {session} in it to keep them apart",
-                       from, to, r->o.sessions, r->o.shard_count > 1 ? " and shards" : "");
-    }
+    tenant_warn(r, "--tenant ", from, "=", to);
     return RP_OK;
 }
 
@@ -728,12 +740,19 @@ static rp_code retry_tenants_check(const struct rp_replay *r, struct rp_error *e
     }
     for (size_t i = 0; i < r->tenants.n; i++) {
         const char *to = r->tenants.v[i].to;
-        if (!strstr(to, "{session}") && !strstr(to, "{uuid}")) {
+        if (!tenant_per_session(to)) {
             return rp_error_set(err, RP_EUSAGE,
                                 "--retries with --tenant %s=%s: a retry needs a new tenant; put "
                                 "{session} or {uuid} in it",
                                 r->tenants.v[i].from, to);
         }
+    }
+    const char *tmpl = r->o.tenant_template;
+    if (!r->tenants.n && tmpl && !tenant_per_session(tmpl)) {
+        return rp_error_set(err, RP_EUSAGE,
+                            "--retries with --tenant-template %s: a retry needs a new tenant; "
+                            "put {session} or {uuid} in it",
+                            tmpl);
     }
     return RP_OK;
 }
@@ -746,6 +765,9 @@ rp_code rp_replay_run(struct rp_replay *r, struct rp_error *err)
     rp_code trc = retry_tenants_check(r, err);
     if (trc) {
         return trc;
+    }
+    if (!r->tenants.n && r->o.tenant_template) {
+        tenant_warn(r, "--tenant-template ", "", "", r->o.tenant_template);
     }
     /* Everything that can be wrong with the input is found before the first request. */
     for (size_t i = 0; i < r->n_recs; i++) {

@@ -357,6 +357,13 @@ static rp_code check_tenants(struct rp_replay *r, struct rp_error *err)
                                 r->tenants.v[i].from, to);
         }
     }
+    const char *tmpl = r->o.tenant_template;
+    if (!r->tenants.n && tmpl && !strstr(tmpl, "{session}") && !strstr(tmpl, "{uuid}")) {
+        return rp_error_set(err, RP_EUSAGE,
+                            "--tenant-template %s: the probe needs two tenants; put {session} in "
+                            "it",
+                            tmpl);
+    }
     for (size_t i = 0; i < r->n_recs && !r->tenants.n; i++) {
         struct rp_reader_opts ropts = {.log = r->o.log, .log_ud = r->o.log_ud};
         struct rp_reader *rd = NULL;

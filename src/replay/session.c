@@ -415,7 +415,9 @@ rp_code rp__replay_session_start(struct rp__replay_session *s, struct rp_error *
     char **to = rp_xcalloc(n + 1, sizeof(*to));
     for (size_t i = 0; i < n && !rc; i++) {
         from[i] = r->tenants.n ? r->tenants.v[i].from : m->tenants[i];
-        const char *tmpl = r->tenants.n ? r->tenants.v[i].to : "{tenant}-{run}-{session}";
+        const char *tmpl = r->tenants.n           ? r->tenants.v[i].to
+                           : r->o.tenant_template ? r->o.tenant_template
+                                                  : RP_REPLAY_TENANT_TEMPLATE;
         ctx.tenant = from[i];
         rc = rp_template_expand(tmpl, &ctx, &to[i], err);
         if (!rc) {

@@ -253,6 +253,26 @@ EOF
     env CI_NODE_INDEX=2 CI_NODE_TOTAL=4 GITHUB_RUN_ID=777 GITHUB_RUN_ATTEMPT=2 timeout 300 "$REPRISE" replay "$A" --const 1 \
         --target "$env_url" --dry-run >"$tmp/gh.out" 2>"$tmp/gh.err" || code=$?
     check "GitHub: the run id is gh-RUN_ID-ATTEMPT (exit $code)" grep -qF "run id gh-777-2" "$tmp/gh.err"
+
+    # A re-run shard (a Kubernetes index tried again, a retried CI job) has its first try's
+    # session numbers: --tenant-template names the try, so it never writes into that try's tenants.
+    for try in 0 1; do
+        code=0
+        env REPRISE_INDEX_TRY=$try timeout 300 "$REPRISE" replay "$A" --sessions 4 --const 1 --no-color \
+            --target "$env_url" --shard 2/2 --run-id tt --tenant-template '{tenant}-{run}-{session}-a{env:REPRISE_INDEX_TRY}' \
+            >"$tmp/tt$try.out" 2>"$tmp/tt$try.err" || code=$?
+        check "--tenant-template, try $try: passes (exit $code)" test "$code" -eq 0
+        check "--tenant-template, try $try: sessions 2 and 4 in tenants of this try ($(tenants "$tmp/tt$try.err" | paste -sd,))" \
+            test "$(tenants "$tmp/tt$try.err" | paste -sd,)" = "acme-tt-2-a$try,acme-tt-4-a$try"
+    done
+    check "--tenant-template: the shop holds one paid order in each try's tenants, four in all" \
+        test "$(orders "$env_url" | awk 'index($1, "acme-tt-") == 1' | paste -sd,)" = "acme-tt-2-a0 paid,acme-tt-2-a1 paid,acme-tt-4-a0 paid,acme-tt-4-a1 paid"
+    run replay "$A" --const 1 --target "$env_url" --tenant-template '{tenant}-{run}' --tenant acme=x-{session}
+    check "--tenant-template with --tenant: exit 2 ($code)" test "$code" -eq 2
+    check "--tenant-template with --tenant: says why" grep -qF "the template of the recordings' own tenants" "$tmp/err"
+    run replay "$A" --const 1 --target "$env_url" --tenant-template '{tenant}-{run}-fixed' --retries 1
+    check "--tenant-template without {session}, with --retries: exit 2 ($code)" test "$code" -eq 2
+    check "--tenant-template without {session}, with --retries: says why" grep -qF "a retry needs a new tenant" "$tmp/err"
     demo_stop
 fi
 
