@@ -124,7 +124,7 @@ if [ "$part" = policy ] || [ "$part" = all ]; then
     check "policy: the results volume is ReadWriteMany" \
         test "$(J '.[] | select(.kind == "PersistentVolumeClaim") | .spec.accessModes | join(",")')" = ReadWriteMany
     check "policy: the tenant names the index's try, so a re-run index never meets its first try's tenants" \
-        bash -c "jq -e '.[] | select(.kind == \"Job\") | $c0.args | index(\"--tenant\") as \$i | .[\$i + 1] | test(\"[{]session[}].*[{]env:REPRISE_INDEX_TRY[}]\")' '$tmp/job.json' >/dev/null"
+        bash -c "jq -e '.[] | select(.kind == \"Job\") | $c0.args | index(\"--tenant-template\") as \$i | .[\$i + 1] | test(\"[{]session[}].*[{]env:REPRISE_INDEX_TRY[}]\")' '$tmp/job.json' >/dev/null"
     check "policy: ... whose count is the Job controller's failure count of the index" \
         test "$(J "$rj | $c0.env[] | select(.name == \"REPRISE_INDEX_TRY\") | .valueFrom.fieldRef.fieldPath")" = \
         "metadata.annotations['batch.kubernetes.io/job-index-failure-count']"
