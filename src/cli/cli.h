@@ -335,8 +335,8 @@ struct replay_opts {
     uint64_t timeout_ms;
     bool insecure;
     const char *cacert;
-    const char *run_header; /* NULL: --no-run-header */
-    struct cli_reports rep; /* --junit, --results, --html, --notify, --report-url */
+    const char *run_header;      /* NULL: --no-run-header */
+    struct cli_reports rep;      /* --junit, --results, --html, --notify, --report-url */
     const char *tenant_template; /* --tenant-template: the recordings' own tenants */
     bool dry_run;
     bool stream;
