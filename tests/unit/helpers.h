@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Small helpers shared by the unit tests: temporary files, gzip through zlib's own gz* API
- * (independent of the code under test), and reading files whole. */
+ * (independent of the code under test), reading files whole, and xmllint's XPath answers. */
 #ifndef REPRISE_TEST_HELPERS_H
 #define REPRISE_TEST_HELPERS_H
 
@@ -114,6 +114,28 @@ static inline off_t file_size(const char *path)
     return stat(path, &st) == 0 ? st.st_size : -1;
 }
 
+/*
+ * What `xmllint --xpath EXPR FILE` prints (`--html`: its HTML parser reads FILE), without its
+ * trailing newlines, as new memory: at most 4 KiB; "" when xmllint is missing or fails.
+ */
+static inline char *xmllint_xpath(const char *file, const char *expr, int html)
+{
+    char cmd[1024];
+    int n = snprintf(cmd, sizeof(cmd), "xmllint %s--xpath '%s' '%s' 2>/dev/null",
+                     html ? "--html " : "", expr, file);
+    char buf[4096];
+    size_t got = 0;
+    FILE *p = n > 0 && (size_t)n < sizeof(cmd) ? popen(cmd, "r") : NULL;
+    if (p) {
+        got = fread(buf, 1, sizeof(buf) - 1, p);
+        pclose(p);
+    }
+    buf[got] = '\0';
+    while (got > 0 && buf[got - 1] == '\n') {
+        buf[--got] = '\0';
+    }
+    return strdup(buf);
+}
 /* The whole file at path as a new NUL-terminated string (aborts when it cannot be read). */
 static inline char *read_whole(const char *path)
 {

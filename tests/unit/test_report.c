@@ -259,26 +259,9 @@ Test(report, sink_free_clears_the_sink)
 /* ----- JUnit ------------------------------------------------------------------------------- */
 
 /* Output of `xmllint --xpath EXPR FILE`, as new memory without a trailing newline. */
-static char *xpath(const char *file, const char *expr)
-{
-    char cmd[1024];
-    int n = snprintf(cmd, sizeof(cmd), "xmllint --xpath '%s' '%s' 2>/dev/null", expr, file);
-    cr_assert(n > 0 && (size_t)n < sizeof(cmd));
-    FILE *p = popen(cmd, "r");
-    cr_assert_not_null(p);
-    char buf[4096];
-    size_t got = fread(buf, 1, sizeof(buf) - 1, p);
-    pclose(p);
-    buf[got] = '\0';
-    while (got > 0 && buf[got - 1] == '\n') {
-        buf[--got] = '\0';
-    }
-    return strdup(buf);
-}
-
 static void assert_xpath(const char *file, const char *expr, const char *want)
 {
-    char *got = xpath(file, expr);
+    char *got = xmllint_xpath(file, expr, 0);
     cr_assert_str_eq(got, want, "%s", expr);
     free(got);
 }

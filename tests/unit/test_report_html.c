@@ -95,26 +95,9 @@ static void end(struct rp_sink *sink, const struct rp_run_summary *sum)
     cr_assert_eq(sink->ops->end(sink->ctx, sum, &err), RP_OK, "%s", err.msg);
 }
 
-/* xmllint's HTML parser's answer to an XPath expression on the file at path (new memory). */
-static char *xpath(const char *path, const char *expr)
-{
-    char cmd[1024];
-    snprintf(cmd, sizeof(cmd), "xmllint --html --xpath '%s' '%s' 2>/dev/null", expr, path);
-    FILE *p = popen(cmd, "r");
-    cr_assert_not_null(p);
-    char buf[256] = "";
-    size_t n = fread(buf, 1, sizeof(buf) - 1, p);
-    buf[n] = '\0';
-    if (n && buf[n - 1] == '\n') {
-        buf[n - 1] = '\0'; /* xmllint ends its answer with a newline */
-    }
-    pclose(p);
-    return rp_xstrdup(buf);
-}
-
 static void assert_xpath(const char *path, const char *expr, const char *want)
 {
-    char *got = xpath(path, expr);
+    char *got = xmllint_xpath(path, expr, 1);
     cr_assert_str_eq(got, want, "%s: got \"%s\", want \"%s\"", expr, got, want);
     free(got);
 }
@@ -425,7 +408,7 @@ Test(report_html, never_shows_a_credential_and_its_curl_names_them_as_variables)
     cr_assert(strstr(doc, "cookie-5f4e3d2c1b0a") == NULL);
     cr_assert(strstr(doc, "hunter2-correct-horse") == NULL);
     assert_xpath(path, "count(//div[@class=\"curl\"]/textarea)", "1");
-    char *curl = xpath(path, "string(//div[@class=\"curl\"]/textarea)");
+    char *curl = xmllint_xpath(path, "string(//div[@class=\"curl\"]/textarea)", 1);
     cr_assert(strncmp(curl, "curl ", 5) == 0, "%s", curl);
     cr_assert(strstr(curl, "$REPRISE_SECRET_") != NULL, "%s", curl);
     assert_xpath(path, "string(//table[@class=\"mm\"]//tr[2]/td[4])", "200");
