@@ -888,6 +888,25 @@ rp_code rp_results_header_read(const char *path, struct rp_results_header *out,
 
 /* ----- a results file as a latency baseline ------------------------------------------------ */
 
+/* Whether the end record (text, n bytes; NULL: none) says the run finished; why it did not into
+ * why (size bytes) otherwise. A malformed record reads as unfinished. */
+static bool end_finished(const char *text, size_t n, char *why, size_t size)
+{
+    if (!text) {
+        snprintf(why, size, "killed or still running (no end record)");
+        return false;
+    }
+    cJSON *e = cJSON_ParseWithLength(text, n);
+    const cJSON *fin = cJSON_GetObjectItemCaseSensitive(e, "finished");
+    const cJSON *w = cJSON_GetObjectItemCaseSensitive(e, "why");
+    bool done = cJSON_IsTrue(fin);
+    if (!done) {
+        snprintf(why, size, "%s", cJSON_IsString(w) ? w->valuestring : "not finished");
+    }
+    cJSON_Delete(e);
+    return done;
+}
+
 rp_code rp_results_baseline(const char *path, rp_log_fn log, void *log_ud, struct rp_baseline **out,
                             struct rp_error *err)
 {
@@ -920,6 +939,18 @@ rp_code rp_results_baseline(const char *path, rp_log_fn log, void *log_ud, struc
         }
     }
     if (!rc) {
+        /* A cut-short run's latencies are real, but only of the steps it ran: said, not refused. */
+        size_t n = 0;
+        const char *end = rp_reader_end_text(r, &n);
+        char why[256];
+        if (log && !end_finished(end, n, why, sizeof(why))) {
+            char msg[RP_ERROR_MSG_MAX];
+            snprintf(msg, sizeof(msg),
+                     "--baseline %s: that run did not finish (%.160s): only the steps it ran "
+                     "have a baseline",
+                     path, why);
+            log(log_ud, RP_LOG_WARN, msg);
+        }
         *out = b;
         b = NULL;
     }

@@ -93,6 +93,14 @@ check "diff --baseline: exit 0 (exit $code)" test "$code" -eq 0
 check "diff --baseline re-finds the pay step" pay_is_slow 'recorded 0\.04 ms, baseline [0-9.]+ ms'
 run diff "$tmp/run.jsonl.gz" --baseline "$tmp/base.jsonl.gz" --slower 3,1s --no-color
 check "diff --baseline --slower 3,1s: only the pay step ($(slow_notes) notes)" test "$(slow_notes)" -eq 1
+check "diff --baseline of a finished run: no warning about it" test "$(grep -c 'did not finish' "$tmp/err")" -eq 0
+# A baseline run killed before its end record: its figures are used, and the run says so.
+zcat "$tmp/base.jsonl.gz" | sed '$d' | gzip -c >"$tmp/cut.jsonl.gz"
+run diff "$tmp/run.jsonl.gz" --baseline "$tmp/cut.jsonl.gz" --no-color
+check "diff --baseline of a killed run: exit 0 still ($code)" test "$code" -eq 0
+check "diff --baseline of a killed run: warns that it did not finish" \
+    grep -qF "cut.jsonl.gz: that run did not finish (killed or still running (no end record))" "$tmp/err"
+check "diff --baseline of a killed run: still re-finds the pay step" pay_is_slow 'recorded 0\.04 ms, baseline [0-9.]+ ms'
 run diff "$tmp/run.jsonl.gz" --baseline "$tmp/base.jsonl.gz" --junit "$tmp/no-such-dir/j.xml" --no-color
 check "diff --baseline with an unwritable --junit: exit 2, nothing leaked (exit $code)" test "$code" -eq 2
 run diff "$tmp/run.jsonl.gz" --baseline "$tmp/base.jsonl.gz" --fail-on-slow --no-color
