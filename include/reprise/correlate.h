@@ -264,6 +264,20 @@ RP_EXTERN size_t rp_unsourced_first(const struct rp_unsourced_finder *u, uint64_
  * RP_UNSOURCED_MAX_SEEN distinct response values, or RP_UNSOURCED_MAX unsourced ones. */
 RP_EXTERN uint64_t rp_unsourced_finder_saturated(const struct rp_unsourced_finder *u);
 
+/* ----- GraphQL ------------------------------------------------------------------------------ */
+
+/* The longest operation name rp_graphql_operation() returns. */
+#define RP_GRAPHQL_NAME_MAX 64
+
+/*
+ * What a GraphQL-over-JSON request does, for naming its step: its "operationName" when the body
+ * gives a valid GraphQL name, else the first field of its first operation's selection set
+ * ("createOrder"), of the first element of a batch. New memory, or NULL for a body that is not
+ * GraphQL (an object, or an array of them, with a "query" string) or names nothing; a name past
+ * RP_GRAPHQL_NAME_MAX bytes is NULL too.
+ */
+RP_EXTERN char *rp_graphql_operation(const struct rp_request *rq);
+
 #ifdef __cplusplus
 }
 #endif

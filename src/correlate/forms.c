@@ -4,6 +4,7 @@
  * URLs and their path templates, Link header values, multipart/form-data bodies and GraphQL
  * query strings. Each works on pointer plus length, allocates nothing, and only moves forward.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -738,4 +739,56 @@ bool rp__correlate_multipart_field(const char *body, size_t n, const char *bnd, 
         return true;
     }
     return false;
+}
+
+/* True for a GraphQL name ([_A-Za-z][_0-9A-Za-z]*) of 1 to RP_GRAPHQL_NAME_MAX bytes. */
+static bool gql_name(const char *s, size_t n)
+{
+    if (n == 0 || n > RP_GRAPHQL_NAME_MAX || (s[0] >= '0' && s[0] <= '9')) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!name_char(s[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+char *rp_graphql_operation(const struct rp_request *rq)
+{
+    const char *text = (const char *)rq->body.data;
+    size_t n = rq->body.len;
+    if (!text || !rp__correlate_is_graphql(text, n)) {
+        return NULL;
+    }
+    size_t i = rp__jscan_ws(text, n, 0);
+    const char *pre = i < n && text[i] == '[' ? "$[0]." : "$.";
+    char path[32];
+    enum rp__json_type type;
+    size_t start = 0;
+    size_t end = 0;
+    snprintf(path, sizeof(path), "%soperationName", pre);
+    if (rp__correlate_json_find(text, n, path, &type, &start, &end) && type == RP__JSON_STRING) {
+        size_t on = 0;
+        char *op = rp__correlate_graphql_decode(text, n, start, &on);
+        if (op && gql_name(op, on)) {
+            return op;
+        }
+        free(op);
+    }
+    snprintf(path, sizeof(path), "%squery", pre);
+    if (!rp__correlate_json_find(text, n, path, &type, &start, &end) || type != RP__JSON_STRING) {
+        return NULL;
+    }
+    size_t qn = 0;
+    char *q = rp__correlate_graphql_decode(text, n, start, &qn);
+    size_t off = 0;
+    size_t len = 0;
+    char *name = NULL;
+    if (q && rp__correlate_graphql_root(q, qn, &off, &len) && gql_name(q + off, len)) {
+        name = rp_xstrndup(q + off, len);
+    }
+    free(q);
+    return name;
 }

@@ -3,7 +3,8 @@
  * Step names: the name a recorded exchange keeps in every run, for reports that CI history
  * follows (JUnit test names). The recorded method and path, with its tenant values shown as
  * {tenant} and the values correlation carries from a response as {NOUN}:
- * "POST /t/{tenant}/api/orders/{order}/pay". Made once per exchange by the pre-pass, from the
+ * "POST /t/{tenant}/api/orders/{order}/pay"; a GraphQL request adds its operation
+ * ("POST /t/{tenant}/graphql createOrder"). Made once per exchange by the pre-pass, from the
  * recording alone, so two runs name a step alike whatever their tenants and live ids.
  */
 #include <stdint.h>
@@ -249,6 +250,15 @@ char *rp__replay_step_name(const struct rp_exchange *ex, const struct rp_correla
     }
     if (!rc && u.has_query) {
         rc = add_query(&b, url + u.query_off, u.query_len, corr, first, end, NULL);
+    }
+    /* One GraphQL endpoint serves every operation: the operation tells the steps apart. */
+    char *op = rc ? NULL : rp_graphql_operation(&ex->req);
+    if (op) {
+        rc = rp_buf_addc(&b, ' ', NULL);
+        if (!rc) {
+            rc = rp_buf_adds(&b, op, NULL);
+        }
+        free(op);
     }
     rp_ignore(rc); /* past the generous cap, what fits is cut below */
     cap_name(&b);

@@ -3,7 +3,8 @@
  * libFuzzer target for the unsourced-id finder. The input is cut at "\n--\n" into a response
  * header value, a response body, a later request's URL (path and query) and its body (JSON or
  * form by the first byte's flags). Both exchanges are learnt by a correlator and the finder, and
- * every unsourced value found is formatted as a listing would.
+ * every unsourced value found is formatted as a listing would. The request's GraphQL operation,
+ * when it has one, must be a GraphQL name (abort otherwise).
  */
 /* Results are dropped with rp_ignore(): on hostile input every failure is an expected outcome. */
 #include <stdint.h>
@@ -71,6 +72,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         rp_ignore(rp_correlator_learn(c, &ex[i], NULL));
         rp_unsourced_finder_learn(u, c, &ex[i]);
     }
+    /* The request body's GraphQL operation, as a step name shows it: a GraphQL name or none. */
+    char *op = rp_graphql_operation(&ex[1].req);
+    if (op && (!op[0] || strlen(op) > RP_GRAPHQL_NAME_MAX ||
+               strspn(op, "_0123456789"
+                          "abcdefghijklmnopqrstuvwxyz"
+                          "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != strlen(op))) {
+        abort();
+    }
+    free(op);
     for (size_t i = 0; i < rp_unsourced_count(u); i++) {
         char buf[64];
         rp_location_format(&rp_unsourced_get(u, i)->where, buf, sizeof(buf));

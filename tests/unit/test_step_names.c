@@ -122,6 +122,44 @@ Test(step_names, without_correlations_or_tenant_the_path_is_kept_as_recorded)
     cleanup(xs, names, 2);
 }
 
+/* A JSON request body for exchange ex. */
+static void set_json_body(struct rp_exchange *ex, const char *body)
+{
+    cr_assert_eq(rp_headers_add(&ex->req.headers, "Content-Type", 12, "application/json", 16, NULL),
+                 RP_OK);
+    rp_body_set(&ex->req.body, body, strlen(body));
+}
+
+Test(step_names, a_graphql_request_is_named_by_its_operation)
+{
+    struct rp_exchange xs[5];
+    make(&xs[0], 1, "POST", "https://shop.test/t/acme/graphql", NULL);
+    set_json_body(&xs[0], "{\"query\":\"mutation { createOrder(input: {product: \\\"Espresso\\\"}) "
+                          "{ id status } }\"}");
+    make(&xs[1], 2, "POST", "https://shop.test/t/acme/graphql", NULL);
+    set_json_body(&xs[1], "{\"query\":\"mutation Pay($id: ID!) { payOrder(id: $id) { id } }\","
+                          "\"variables\":{\"id\":\"3\"},\"operationName\":\"Pay\"}");
+    /* An alias names the field it stands for; a batch is named by its first operation. */
+    make(&xs[2], 3, "POST", "https://shop.test/t/acme/graphql", NULL);
+    set_json_body(&xs[2], "[{\"query\":\"{ mine: orders(first: 2) { id } }\"},{\"query\":\"{ me "
+                          "{ id } }\"}]");
+    /* An operationName that is no GraphQL name is not shown: the root field is. */
+    make(&xs[3], 4, "POST", "https://shop.test/t/acme/graphql", NULL);
+    set_json_body(&xs[3],
+                  "{\"operationName\":\"<b>x</b>\",\"query\":\"query { products { id } }\"}");
+    /* JSON that is not GraphQL keeps the path alone. */
+    make(&xs[4], 5, "POST", "https://shop.test/t/acme/api/orders", NULL);
+    set_json_body(&xs[4], "{\"operationName\":\"Pay\",\"items\":[]}");
+    char *names[5];
+    name_all(xs, 5, "acme", names);
+    cr_assert_str_eq(names[0], "POST /t/{tenant}/graphql createOrder");
+    cr_assert_str_eq(names[1], "POST /t/{tenant}/graphql Pay");
+    cr_assert_str_eq(names[2], "POST /t/{tenant}/graphql orders");
+    cr_assert_str_eq(names[3], "POST /t/{tenant}/graphql products");
+    cr_assert_str_eq(names[4], "POST /t/{tenant}/api/orders");
+    cleanup(xs, names, 5);
+}
+
 Test(step_names, the_same_step_again_is_counted)
 {
     struct rp__replay_steps st;
