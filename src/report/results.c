@@ -643,16 +643,31 @@ out:
 
 /* ----- re-checking a results file ---------------------------------------------------------- */
 
-/* What the file's end record says (text, n bytes: its object), told to the checker; NULL
- * text: the file has none, so the run did not finish. */
-static rp_code read_end(const char *file, const char *text, size_t n, struct rp_checker *c,
-                        struct rp_error *err)
+/* A whole number from 0 to max at j, into *out; false for anything else. */
+static bool json_count(const cJSON *j, double max, uint64_t *out)
 {
-    char reason[RP_ERROR_MSG_MAX];
+    if (!cJSON_IsNumber(j) || j->valuedouble < 0 || j->valuedouble > max ||
+        j->valuedouble != (double)(uint64_t)j->valuedouble) {
+        return false;
+    }
+    *out = (uint64_t)j->valuedouble;
+    return true;
+}
+
+/* What an end record ({"end": OBJECT}, the line rp_writer_end writes) says. */
+struct end_record {
+    bool finished;
+    char why[256];        /* why it did not finish; "" when finished */
+    uint64_t not_started; /* main steps of sessions a cancel kept from starting */
+};
+
+/* Reads the end record's object (text, n bytes) into *out: RP_EFORMAT for a malformed one. NULL
+ * text (the file has none) reads as a run killed or still running. */
+static rp_code parse_end(const char *text, size_t n, struct end_record *out, struct rp_error *err)
+{
+    memset(out, 0, sizeof(*out));
     if (!text) {
-        snprintf(reason, sizeof(reason), "%s%skilled or still running (no end record)",
-                 file ? file : "", file ? ": " : "");
-        rp_checker_unfinished(c, reason, 0);
+        snprintf(out->why, sizeof(out->why), "killed or still running (no end record)");
         return RP_OK;
     }
     rp_code rc = RP_EFORMAT;
@@ -664,20 +679,32 @@ static rp_code read_end(const char *file, const char *text, size_t n, struct rp_
         rp_error_set(err, RP_EFORMAT, "the end record has no \"finished\": true or false");
     } else if (why && !cJSON_IsString(why)) {
         rp_error_set(err, RP_EFORMAT, "the end record's \"why\" is not a string");
-    } else if (lost && (!cJSON_IsNumber(lost) || lost->valuedouble < 0 ||
-                        lost->valuedouble > 9007199254740992.0 ||
-                        lost->valuedouble != (double)(uint64_t)lost->valuedouble)) {
+    } else if (lost && !json_count(lost, 9007199254740992.0, &out->not_started)) {
         rp_error_set(err, RP_EFORMAT,
                      "the end record's \"not_started\" is not a non-negative integer");
     } else {
-        if (cJSON_IsFalse(fin)) {
-            snprintf(reason, sizeof(reason), "%s%s%s", file ? file : "", file ? ": " : "",
-                     why ? why->valuestring : "not finished");
-            rp_checker_unfinished(c, reason, lost ? (uint64_t)lost->valuedouble : 0);
+        out->finished = cJSON_IsTrue(fin);
+        if (!out->finished) {
+            snprintf(out->why, sizeof(out->why), "%s", why ? why->valuestring : "not finished");
         }
         rc = RP_OK;
     }
     cJSON_Delete(e);
+    return rc;
+}
+
+/* What the file's end record says (text, n bytes: its object), told to the checker; NULL
+ * text: the file has none, so the run did not finish. The reason names file, when not NULL. */
+static rp_code read_end(const char *file, const char *text, size_t n, struct rp_checker *c,
+                        struct rp_error *err)
+{
+    struct end_record end;
+    rp_code rc = parse_end(text, n, &end, err);
+    if (!rc && !end.finished) {
+        char reason[RP_ERROR_MSG_MAX];
+        snprintf(reason, sizeof(reason), "%s%s%s", file ? file : "", file ? ": " : "", end.why);
+        rp_checker_unfinished(c, reason, end.not_started);
+    }
     return rc;
 }
 
@@ -793,17 +820,6 @@ void rp_results_header_cleanup(struct rp_results_header *h)
     memset(h, 0, sizeof(*h));
 }
 
-/* A whole number from 0 to max at j, into *out; false for anything else. */
-static bool json_count(const cJSON *j, double max, uint64_t *out)
-{
-    if (!cJSON_IsNumber(j) || j->valuedouble < 0 || j->valuedouble > max ||
-        j->valuedouble != (double)(uint64_t)j->valuedouble) {
-        return false;
-    }
-    *out = (uint64_t)j->valuedouble;
-    return true;
-}
-
 /* The run's fields of the header's extra object x into h. */
 static rp_code read_header(const cJSON *x, struct rp_results_header *h, struct rp_error *err)
 {
@@ -888,25 +904,6 @@ rp_code rp_results_header_read(const char *path, struct rp_results_header *out,
 
 /* ----- a results file as a latency baseline ------------------------------------------------ */
 
-/* Whether the end record (text, n bytes; NULL: none) says the run finished; why it did not into
- * why (size bytes) otherwise. A malformed record reads as unfinished. */
-static bool end_finished(const char *text, size_t n, char *why, size_t size)
-{
-    if (!text) {
-        snprintf(why, size, "killed or still running (no end record)");
-        return false;
-    }
-    cJSON *e = cJSON_ParseWithLength(text, n);
-    const cJSON *fin = cJSON_GetObjectItemCaseSensitive(e, "finished");
-    const cJSON *w = cJSON_GetObjectItemCaseSensitive(e, "why");
-    bool done = cJSON_IsTrue(fin);
-    if (!done) {
-        snprintf(why, size, "%s", cJSON_IsString(w) ? w->valuestring : "not finished");
-    }
-    cJSON_Delete(e);
-    return done;
-}
-
 rp_code rp_results_baseline(const char *path, rp_log_fn log, void *log_ud, struct rp_baseline **out,
                             struct rp_error *err)
 {
@@ -941,14 +938,19 @@ rp_code rp_results_baseline(const char *path, rp_log_fn log, void *log_ud, struc
     if (!rc) {
         /* A cut-short run's latencies are real, but only of the steps it ran: said, not refused. */
         size_t n = 0;
-        const char *end = rp_reader_end_text(r, &n);
-        char why[256];
-        if (log && !end_finished(end, n, why, sizeof(why))) {
+        const char *text = rp_reader_end_text(r, &n);
+        struct rp_error end_err = {0};
+        struct end_record end;
+        if (parse_end(text, n, &end, &end_err) != RP_OK) {
+            snprintf(end.why, sizeof(end.why), "%s", end_err.msg);
+            end.finished = false;
+        }
+        if (log && !end.finished) {
             char msg[RP_ERROR_MSG_MAX];
             snprintf(msg, sizeof(msg),
                      "--baseline %s: that run did not finish (%.160s): only the steps it ran "
                      "have a baseline",
-                     path, why);
+                     path, end.why);
             log(log_ud, RP_LOG_WARN, msg);
         }
         *out = b;
