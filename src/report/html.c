@@ -30,7 +30,9 @@
 
 /* The most bytes of one step's rendered details: its bodies are capped (body_max each, escaped,
  * a failure's two responses and its request) and its curl command too. */
-#define STEP_HTML_MAX (2u * 1024u * 1024u)
+#define STEP_HTML_MAX       (2u * 1024u * 1024u)
+/* Recorded steps a report keeps read back (offline), for failures of one step in many sessions. */
+#define HTML_RECORDED_CACHE 16u
 
 /* A step as the waterfall draws it. */
 struct hstep {
@@ -81,6 +83,15 @@ struct html {
     char **rec_names; /* NULL until looked up (a reader opened) */
     size_t n_recs;
     uint64_t lookups;
+    /* The recorded steps read back, so that the same failure in many sessions reads its
+     * recording once: the last HTML_RECORDED_CACHE, replaced oldest first. */
+    struct recorded_step {
+        const char *path; /* one of rec_paths; NULL: an empty slot */
+        uint64_t seq;
+        bool found;
+        struct rp_exchange ex;
+    } cache[HTML_RECORDED_CACHE];
+    size_t cache_next;
     struct hsess *sess;
     size_t n, cap;
     unsigned next_id;
@@ -468,6 +479,30 @@ static const char *recording_for(struct html *h, const char *session)
     return NULL;
 }
 
+/* Step seq of the recording at path (one of rec_paths), from the cache or read once within
+ * RP_HTML_LOOKUPS_MAX reads; borrowed from h, NULL when it cannot be had. */
+static const struct rp_exchange *recorded_step(struct html *h, const char *path, uint64_t seq)
+{
+    for (size_t i = 0; i < HTML_RECORDED_CACHE; i++) {
+        struct recorded_step *c = &h->cache[i];
+        if (c->path == path && c->seq == seq) {
+            return c->found ? &c->ex : NULL;
+        }
+    }
+    if (h->lookups >= RP_HTML_LOOKUPS_MAX) {
+        return NULL;
+    }
+    h->lookups++;
+    struct recorded_step *c = &h->cache[h->cache_next];
+    h->cache_next = (h->cache_next + 1) % HTML_RECORDED_CACHE;
+    rp_exchange_cleanup(&c->ex);
+    rp_exchange_init(&c->ex);
+    c->path = path;
+    c->seq = seq;
+    c->found = rp__report_read_recorded(path, seq, &c->ex);
+    return c->found ? &c->ex : NULL;
+}
+
 /* The mismatches of a failure: each path, message, recorded value and live value. */
 static void put_mismatches(struct rp_buf *b, const struct rp_verdict *v,
                            const struct rp_exchange *rec, const cJSON *rec_root,
@@ -509,19 +544,13 @@ static void put_mismatches(struct rp_buf *b, const struct rp_verdict *v,
 static void put_failure(struct html *h, struct rp_buf *b, const struct rp_verdict *v,
                         const struct rp_exchange *live)
 {
-    struct rp_exchange rec, read;
+    struct rp_exchange rec;
     rp_exchange_init(&rec);
-    rp_exchange_init(&read);
     bool have_rec = false;
     const struct rp_exchange *src = v->recorded;
-    if (!src && v->session && h->lookups < RP_HTML_LOOKUPS_MAX) {
-        const char *path = recording_for(h, v->session);
-        if (path) {
-            h->lookups++;
-            if (rp__report_read_recorded(path, v->recorded_seq, &read)) {
-                src = &read;
-            }
-        }
+    const char *path = !src && v->session ? recording_for(h, v->session) : NULL;
+    if (path) {
+        src = recorded_step(h, path, v->recorded_seq);
     }
     if (src) {
         have_rec = scrubbed(h, src, &rec);
@@ -542,7 +571,6 @@ static void put_failure(struct html *h, struct rp_buf *b, const struct rp_verdic
     cJSON_Delete(rec_root);
     cJSON_Delete(live_root);
     rp_exchange_cleanup(&rec);
-    rp_exchange_cleanup(&read);
 }
 
 /* The request as a curl command, in a text area with its copy button. */
@@ -1280,6 +1308,9 @@ static void html_free(void *ctx)
     }
     free(h->rec_paths);
     free(h->rec_names);
+    for (size_t i = 0; i < HTML_RECORDED_CACHE; i++) {
+        rp_exchange_cleanup(&h->cache[i].ex);
+    }
     list_free(&h->failing);
     list_free(&h->slow);
     rp_scrub_free(h->scrub);
@@ -1302,6 +1333,9 @@ static const struct rp_sink_ops html_ops = {
 void rp_sink_html(struct rp_sink *sink, const char *path, const struct rp_html_opts *o)
 {
     struct html *h = rp_xcalloc(1, sizeof(*h));
+    for (size_t i = 0; i < HTML_RECORDED_CACHE; i++) {
+        rp_exchange_init(&h->cache[i].ex);
+    }
     h->path = rp_xstrdup(path);
     h->to_stdout = strcmp(path, "-") == 0;
     size_t n = strlen(path);

@@ -300,6 +300,64 @@ Test(report_html, a_failure_shows_the_recorded_and_live_value_and_marks_them)
     rp_exchange_cleanup(&live);
 }
 
+/* Offline (a results file read back: no verdict has its recorded exchange), the recorded
+ * response is read from the recording the run names, once for a step however many sessions fail
+ * it: more failures of it than RP_HTML_LOOKUPS_MAX reads all show the recorded value. */
+Test(report_html, offline_every_failure_of_a_step_shows_its_recorded_value_read_once)
+{
+    const char *text =
+        "{\"reprise\":1,\"name\":\"shop\",\"source\":{\"kind\":\"proxy\"}}\n"
+        "{\"seq\":3,\"request\":{\"method\":\"GET\",\"url\":\"" TARGET "/api/order\","
+        "\"headers\":[]},\"response\":{\"status\":200,\"headers\":[[\"Content-Type\","
+        "\"application/json\"]],\"body\":\"{\\\"items\\\":[{\\\"price\\\":2.5}]}\"}}\n";
+    char *plain = path_in(dir, "shop.jsonl");
+    char *rec_path = path_in(dir, "shop.jsonl.gz");
+    write_file(plain, text, strlen(text));
+    cr_assert_eq(gzip_file(plain, rec_path), 0);
+    const char *const recs[] = {rec_path};
+    struct rp_run_info info = run_info;
+    info.recordings = recs;
+    info.n_recordings = 1;
+
+    char *path = path_in(dir, "o.html");
+    struct rp_sink sink;
+    rp_sink_html(&sink, path, NULL);
+    struct rp_error err = {0};
+    cr_assert_eq(sink.ops->begin(sink.ctx, &info, &err), RP_OK, "%s", err.msg);
+    const unsigned sessions = RP_HTML_LOOKUPS_MAX + 20;
+    for (unsigned i = 1; i <= sessions; i++) {
+        struct rp_exchange live;
+        make_exchange(&live, 3, "GET", TARGET "/api/order", 200,
+                      "{\"items\":[{\"price\":\"2.50\"}]}");
+        struct rp_mismatches mm;
+        rp_mismatches_init(&mm);
+        rp_mismatches_add(&mm, "$.items[0].price", "expected number, got string \"2.50\"");
+        char session[32];
+        snprintf(session, sizeof(session), "shop#%u", i);
+        struct rp_verdict v = {.session = session,
+                               .recorded_seq = 3,
+                               .live = &live,
+                               .outcome = RP_OUTCOME_FAIL,
+                               .mismatches = mm};
+        result(&sink, &v);
+        session_done(&sink, session, RP_SESSION_FAILED);
+        rp_mismatches_cleanup(&mm);
+        rp_exchange_cleanup(&live);
+    }
+    struct rp_run_summary sum = {
+        .failed = sessions, .finished = true, .sessions = {.failed = sessions}};
+    end(&sink, &sum);
+    rp_sink_free(&sink);
+
+    char want[16];
+    snprintf(want, sizeof(want), "%u", sessions);
+    assert_xpath(path, "count(//table[@class=\"mm\"]//tr[2]/td[3][text()=\"2.5\"])", want);
+    assert_xpath(path, "count(//*[@class=\"na\"][contains(., \"not available\")])", "0");
+    free(path);
+    free(rec_path);
+    free(plain);
+}
+
 /* ----- caps and scrubbing ------------------------------------------------------------------ */
 
 Test(report_html, shows_passing_sessions_up_to_its_cap_and_counts_the_rest)
